@@ -1,0 +1,1 @@
+"""The engine: reads input, runs steps on dask, writes and publishes atomically."""

@@ -1,0 +1,82 @@
+"""The run manifest (``OUT/manifest.json``): what ran, on what, with which result.
+
+It records the seed, so it belongs with the data holder's processing-method records
+(APPI 加工方法等情報) and is not meant for recipients. Schema: ``schemas/manifest.schema.json``.
+"""
+
+from __future__ import annotations
+
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+_PACKAGES = ("anonymize-pipeline", "pandas", "pyarrow", "numpy", "dask", "distributed", "pydantic")
+
+
+class StepRecord(BaseModel):
+    """One step as it ran."""
+
+    index: int = Field(description="Position in the run; automatic steps come first.")
+    name: str
+    automatic: bool = False
+    params: dict[str, Any]
+    rows_in: int
+    rows_out: int
+    facts: dict[str, Any] = Field(default_factory=dict, description="Computed thresholds etc.")
+    metrics: dict[str, int] = Field(default_factory=dict, description="E.g. values_changed.")
+
+
+class FileRecord(BaseModel):
+    """One published data file."""
+
+    path: str
+    rows: int
+    sha256: str
+
+
+class SourceRecord(BaseModel):
+    """The recipe or the input file."""
+
+    path: str
+    sha256: str
+
+
+class Manifest(BaseModel):
+    """Everything an auditor needs to know how a published output was produced."""
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    generated_at: str
+    recipe_name: str
+    recipe: SourceRecord
+    input: SourceRecord
+    seed: int
+    scheduler: str
+    packages: dict[str, str]
+    rows_in: int
+    rows_out: int
+    columns_removed: list[str] = Field(description="Identifier columns deleted (names only).")
+    columns_out: list[str]
+    steps: list[StepRecord]
+    files: list[FileRecord]
+    seconds: float
+
+
+def now_utc() -> str:
+    """Current time as an ISO-8601 UTC string."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the output."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out

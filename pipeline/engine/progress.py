@@ -1,0 +1,90 @@
+"""Progress for people and for logs: a live display on a terminal, plain lines otherwise.
+
+Only step names, column names and counts are ever shown, never a data value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from dask.callbacks import Callback
+
+
+class Reporter:
+    """Prints what the run does; ``live`` uses rich progress bars (a terminal), else log lines."""
+
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self.quiet = quiet
+        self._console: Any = None
+        if self.live and not quiet:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, highlight=False)
+
+    def line(self, message: str) -> None:
+        """Print one line (plain: with a UTC timestamp)."""
+        if self.quiet:
+            return
+        if self._console is not None:
+            self._console.print(message, markup=False)
+        else:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            print(f"{stamp} anonymize: {message}", file=self.stream, flush=True)
+
+    @contextlib.contextmanager
+    def task(self, label: str) -> Iterator[dict[str, Any]]:
+        """Show progress of the dask computations run inside the block (local schedulers).
+
+        Yields a dict; whatever the block puts in it is printed after the label when it ends.
+        """
+        summary: dict[str, Any] = {}
+        if self.quiet:
+            yield summary
+            return
+        start = time.perf_counter()
+        if self._console is None:
+            yield summary
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} tasks"),
+                TimeElapsedColumn(),
+                console=self._console,
+                transient=True,
+            ) as bar:
+                task_id = bar.add_task(label, total=None)
+                with _DaskProgress(bar, task_id):
+                    yield summary
+        facts = ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items())
+        self.line(f"{label}{': ' + facts if facts else ''} ({time.perf_counter() - start:.2f} s)")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+class _DaskProgress(Callback):
+    """Feeds a rich progress bar from dask's local-scheduler callbacks."""
+
+    def __init__(self, bar: Any, task_id: Any) -> None:
+        super().__init__()
+        self.bar, self.task_id, self.total, self.done = bar, task_id, 0, 0
+
+    def _start_state(self, dsk: Any, state: Any) -> None:
+        self.total += sum(len(state[k]) for k in ("ready", "waiting", "running"))
+        self.bar.update(self.task_id, total=self.total)
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        self.done += 1
+        self.bar.update(self.task_id, completed=self.done)

@@ -1,0 +1,247 @@
+"""Run a validated recipe: ingest, steps, spill, cut files, manifest, atomic publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import dask.dataframe
+import pyarrow as pa
+
+from pipeline.engine import ingest as ingest_mod
+from pipeline.engine.inputs import input_columns, read_input, sha256_of, translate_read_error
+from pipeline.engine.manifest import (
+    FileRecord,
+    Manifest,
+    SourceRecord,
+    StepRecord,
+    now_utc,
+    package_versions,
+)
+from pipeline.engine.progress import Reporter
+from pipeline.engine.publish import MANIFEST, Staging
+from pipeline.engine.schedulers import use_scheduler
+from pipeline.engine.writer import spill_partitions, write_output
+from pipeline.errors import InputDataError, Problem
+from pipeline.recipe.loader import LoadedRecipe, StepCall
+from pipeline.recipe.models import Recipe
+from pipeline.steps import STEPS
+from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
+from pipeline.steps.registry import ROW, StepContext
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices that are not part of the recipe."""
+
+    input_path: str | None = None
+    output_dir: str | None = None
+    scheduler: str = "threads"
+    partitions: int | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A published run."""
+
+    out_dir: Path
+    manifest: Manifest
+
+
+def effective_recipe(loaded: LoadedRecipe, options: RunOptions) -> Recipe:
+    """The recipe with ``--input`` / ``--output`` applied."""
+    recipe = loaded.recipe
+    if options.input_path:
+        recipe = recipe.model_copy(
+            update={"input": recipe.input.model_copy(update={"path": options.input_path})}
+        )
+    if options.output_dir:
+        recipe = recipe.model_copy(
+            update={"output": recipe.output.model_copy(update={"dir": options.output_dir})}
+        )
+    return recipe
+
+
+def automatic_calls(loaded: LoadedRecipe) -> list[StepCall]:
+    """The identifier steps derived from ``columns:`` (they run before the recipe's steps)."""
+    cols = loaded.recipe.columns
+    replaced = {c: s for c, s in cols.linking_ids.items() if s.method != "drop"}
+    where = f"{loaded.path} columns"
+    return [
+        StepCall(
+            -1, STEPS["drop_identifiers"], DropIdentifiersParams(columns=cols.removed()), where
+        ),
+        StepCall(-1, STEPS["linking_ids"], LinkingIdsParams(ids=replaced), where),
+    ]
+
+
+def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> list[str]:
+    """Check every column the recipe names is in the input; return the columns to read.
+
+    Raises:
+        InputDataError: listing every missing column and where the recipe names it.
+
+    """
+    present = set(header)
+    problems = []
+    named: dict[str, str] = {}
+    for column, roles in recipe.columns.roles().items():
+        named.setdefault(column, f"columns.{roles[0]}")
+    for i, column in enumerate(recipe.input.numeric):
+        named.setdefault(column, f"input.numeric[{i}]")
+    for call in loaded.steps:
+        for field, column in call.params.columns_used().items():
+            named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
+    for column, where in named.items():
+        if column not in present:
+            problems.append(
+                Problem(f"column {column!r} ({where}) is not in the input", code="missing_column")
+            )
+    if len(present) != len(header):
+        problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
+    if problems:
+        raise InputDataError(problems, title=f"input {recipe.input.path} does not fit the recipe")
+    removed = set(recipe.columns.removed())
+    return [c for c in header if c not in removed]
+
+
+def numeric_columns(loaded: LoadedRecipe, recipe: Recipe) -> list[str]:
+    """Columns that must hold numbers: used as numbers by a step, the weight, input.numeric."""
+    out = list(recipe.input.numeric)
+    if recipe.columns.weight:
+        out.append(recipe.columns.weight)
+    for call in loaded.steps:
+        out += call.params.numeric_columns()
+    return list(dict.fromkeys(out))
+
+
+def _read_secrets(recipe: Recipe) -> dict[str, bytes]:
+    return {
+        column: os.environ[spec.key_env].encode()
+        for column, spec in recipe.columns.linking_ids.items()
+        if spec.method == "keyed_hash" and spec.key_env
+    }
+
+
+def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) -> RunResult:
+    """Run the recipe and publish its output, or raise with nothing published."""
+    started = time.perf_counter()
+    recipe = effective_recipe(loaded, options)
+    header = input_columns(recipe.input)
+    keep = check_columns(loaded, recipe, header)
+    out_dir = Path(recipe.output.dir)
+    run_id = uuid.uuid4().hex
+    calls = automatic_calls(loaded) + loaded.steps
+    with use_scheduler(options.scheduler) as where, Staging(out_dir, run_id) as staging:
+        reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {len(calls)} steps")
+        frame = read_input(recipe.input, keep, options.partitions)
+        secrets = _read_secrets(recipe)
+        records: list[StepRecord] = []
+        lazy: list = []
+        for i, call in enumerate(calls):
+            if i == len(calls) - len(loaded.steps):  # identifiers gone: checkpoint the input
+                frame, rows_in = _checkpoint(frame, loaded, recipe, staging, reporter)
+            ctx = StepContext(
+                seed=recipe.seed,
+                index=i,
+                name=call.spec.name,
+                columns=recipe.columns,
+                base_dir=loaded.base_dir,
+                location=call.location,
+                secrets=secrets,
+            )
+            label = f"[{i + 1}/{len(calls)}] {call.spec.name} {_target(call)}".rstrip()
+            with reporter.task(label) as summary:
+                frame = call.spec.func(frame, call.params, ctx)
+                summary.update(ctx.facts)
+            records.append(_record(call, i, ctx))
+            if not call.spec.automatic:
+                lazy.append((records[-1], frame[ROW].count(), ctx.metrics))
+        if not loaded.steps:
+            frame, rows_in = _checkpoint(frame, loaded, recipe, staging, reporter)
+        for record in records[: len(calls) - len(loaded.steps)]:
+            record.rows_in = record.rows_out = rows_in
+        final = frame.drop(columns=[ROW])
+        schema = pa.Schema.from_pandas(final._meta, preserve_index=False)
+        with reporter.task("compute and write"):
+            spilled = spill_partitions(final, staging.work / "final")
+            counts, step_values = dask.compute(spilled, [(n, m) for _, n, m in lazy])
+        previous = rows_in
+        for (record, _, _), (rows_out, metrics) in zip(lazy, step_values, strict=True):
+            record.rows_in, record.rows_out = previous, int(rows_out)
+            record.metrics = {k: int(v) for k, v in metrics.items()}
+            previous = record.rows_out
+        with reporter.task("cut output files") as summary:
+            files = write_output(
+                staging.work / "final", staging.path / "data", recipe.output, schema
+            )
+            summary["files"] = len(files)
+        manifest = Manifest(
+            run_id=run_id,
+            generated_at=now_utc(),
+            recipe_name=recipe.name,
+            recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
+            input=SourceRecord(path=recipe.input.path, sha256=sha256_of(Path(recipe.input.path))),
+            seed=recipe.seed,
+            scheduler=options.scheduler,
+            packages=package_versions(),
+            rows_in=rows_in,
+            rows_out=int(counts["rows"].sum()),
+            columns_removed=recipe.columns.removed(),
+            columns_out=list(final.columns),
+            steps=records,
+            files=[FileRecord(**f) for f in files],
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        staging.publish()
+    reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
+    return RunResult(out_dir=out_dir, manifest=manifest)
+
+
+def _checkpoint(
+    frame: dask.dataframe.DataFrame,
+    loaded: LoadedRecipe,
+    recipe: Recipe,
+    staging: Staging,
+    reporter: Reporter,
+) -> tuple[dask.dataframe.DataFrame, int]:
+    target = staging.work / "ingest"
+    with reporter.task("read input") as summary:
+        try:
+            result = ingest_mod.ingest(frame, numeric_columns(loaded, recipe), target)
+        except InputDataError:
+            raise
+        except Exception as exc:
+            translated = translate_read_error(exc, recipe.input)
+            if translated is None:
+                raise
+            raise translated from None
+        summary["records"] = result.rows
+    return ingest_mod.read_checkpoint(target, result.integer_columns), result.rows
+
+
+def _target(call: StepCall) -> str:
+    used = call.params.columns_used()
+    if call.spec.name == "drop_identifiers":
+        return f"({len(call.params.columns)} columns)"
+    if call.spec.name == "linking_ids":
+        return " ".join(call.params.ids)
+    return " ".join(used.values())
+
+
+def _record(call: StepCall, index: int, ctx: StepContext) -> StepRecord:
+    return StepRecord(
+        index=index,
+        name=call.spec.name,
+        automatic=call.spec.automatic,
+        params=json.loads(call.params.model_dump_json()),
+        rows_in=0,
+        rows_out=0,
+        facts=dict(ctx.facts),
+    )

@@ -1,0 +1,170 @@
+"""Generalization hierarchies: ARX-style CSV files and the built-in Japanese region ladder.
+
+An ARX hierarchy file has one row per original value and one column per level, level 0 being
+the value itself: ``B11;B;*``. Fields are separated by ``;`` or ``,`` (detected from the first
+row unless given). The built-in ``jp_region`` ladder works on JIS X 0402 local government codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pipeline.jpcodes import jis_check_digit
+
+JP_REGION = "jp_region"
+JP_LEVELS = ("code", "municipality", "prefecture", "region", "region9", "national")
+REGION_EN = {
+    "北海道": "Hokkaido",
+    "東北": "Tohoku",
+    "関東": "Kanto",
+    "中部": "Chubu",
+    "近畿": "Kinki",
+    "中国": "Chugoku",
+    "四国": "Shikoku",
+    "九州": "Kyushu",
+    "沖縄": "Okinawa",
+}
+
+
+class HierarchyError(ValueError):
+    """A hierarchy file cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Value -> generalized value, for each level (level 0 is the value itself)."""
+
+    source: str
+    rows: dict[str, tuple[str, ...]]
+    level_names: tuple[str, ...] = ()
+
+    @property
+    def depth(self) -> int:
+        """Number of levels including level 0."""
+        return len(next(iter(self.rows.values())))
+
+    def level_index(self, level: int | str) -> int:
+        """Translate a level number or name into a column index, or raise ValueError."""
+        if isinstance(level, str):
+            if level not in self.level_names:
+                names = ", ".join(self.level_names) or f"numbers 0..{self.depth - 1}"
+                raise ValueError(f"unknown level {level!r} of {self.source} (levels: {names})")
+            return self.level_names.index(level)
+        if not 0 <= level < self.depth:
+            raise ValueError(f"level must be between 0 and {self.depth - 1} for {self.source}")
+        return level
+
+    def mapping(self, level: int | str) -> dict[str, str]:
+        """Return the value -> generalized value map at ``level``."""
+        i = self.level_index(level)
+        return {value: row[i] for value, row in self.rows.items()}
+
+    def values_at(self, level: int | str) -> set[str]:
+        """All values of one level (what a recoded column may hold)."""
+        i = self.level_index(level)
+        return {row[i] for row in self.rows.values()}
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """Pick ``;`` or ``,``, whichever occurs more often in the first row."""
+    return ";" if first_line.count(";") >= first_line.count(",") else ","
+
+
+@functools.lru_cache(maxsize=64)
+def _load_arx_cached(path: str, mtime_ns: int, delimiter: str | None) -> Hierarchy:
+    text = Path(path).read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise HierarchyError(f"{path}: the hierarchy file is empty")
+    delim = delimiter or sniff_delimiter(next(line for line in lines if line.strip()))
+    rows: dict[str, tuple[str, ...]] = {}
+    width = 0
+    for lineno, fields in enumerate(csv.reader(lines, delimiter=delim), start=1):
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        fields = [f.strip() for f in fields]
+        width = width or len(fields)
+        if len(fields) != width:
+            raise HierarchyError(
+                f"{path}:{lineno}: expected {width} levels like the first row, found {len(fields)}"
+            )
+        if width < 2:
+            raise HierarchyError(f"{path}:{lineno}: a hierarchy row needs at least two levels")
+        if fields[0] in rows and rows[fields[0]] != tuple(fields):
+            raise HierarchyError(f"{path}:{lineno}: a value is listed twice with different levels")
+        rows[fields[0]] = tuple(fields)
+    return Hierarchy(source=Path(path).name, rows=rows)
+
+
+def load_arx(path: Path, delimiter: str | None = None) -> Hierarchy:
+    """Load an ARX-style hierarchy CSV (cached while the file is unchanged).
+
+    Raises:
+        HierarchyError: the file is missing, empty or ragged (with file and line).
+
+    """
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        raise HierarchyError(f"hierarchy file {path} not found") from None
+    return _load_arx_cached(str(path), mtime, delimiter)
+
+
+def _data_rows(name: str) -> list[dict[str, str]]:
+    with resources.files("pipeline.data").joinpath(name).open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@functools.lru_cache(maxsize=1)
+def jp_region() -> Hierarchy:
+    """The JIS X 0402 ladder: code -> municipality -> prefecture -> region -> region9 -> national.
+
+    * code: the 5-digit code itself (a 6-digit code with a valid check digit is accepted too);
+    * municipality: wards of designated cities become their city (Tokyo's special wards are
+      municipalities and stay);
+    * prefecture: the two-digit prefecture code (``01``..``47``);
+    * region: the eight blocks (Hokkaido, Tohoku, Kanto, Chubu, Kinki, Chugoku, Shikoku, Kyushu);
+    * region9: the same with Okinawa as its own block; national: ``Japan``.
+
+    Prefecture-level codes ``PP000`` are accepted and map to their prefecture.
+    """
+    prefs = {r["pref_code"]: r for r in _data_rows("jp_prefectures.csv")}
+    cities = _data_rows("jp_municipalities.csv")
+    parents = {
+        (r["prefecture_id"], r["city_ja"]): r["id"] for r in cities if not r["special_district_ja"]
+    }
+    rows: dict[str, tuple[str, ...]] = {}
+
+    def add(code: str, municipality: str) -> None:
+        pref = prefs[code[:2]]
+        row = (
+            code,
+            municipality,
+            code[:2],
+            REGION_EN[pref["region8"]],
+            REGION_EN[pref["region9"]],
+            "Japan",
+        )
+        rows[code] = row
+        rows[code + str(jis_check_digit(code))] = row
+
+    for r in cities:
+        city = r["id"]
+        if r["special_district_ja"]:
+            city = parents.get((r["prefecture_id"], r["city_ja"]), r["id"])
+        add(r["id"], city)
+    for code in prefs:
+        add(code + "000", code + "000")
+    return Hierarchy(source=JP_REGION, rows=rows, level_names=JP_LEVELS)
+
+
+def resolve(hierarchy: str, base_dir: Path, delimiter: str | None = None) -> Hierarchy:
+    """Return the built-in ladder for ``jp_region`` or load a file relative to ``base_dir``."""
+    if hierarchy == JP_REGION:
+        return jp_region()
+    path = Path(hierarchy)
+    return load_arx(path if path.is_absolute() else base_dir / path, delimiter)

@@ -1,0 +1,75 @@
+"""Seeded, partition-independent randomness.
+
+Every random choice is a pure function of the seed and a record's identity (its position in the
+input file, or a unit such as a household), never of a random-number stream. The output is then
+the same whatever the number of partitions, their order of execution or the scheduler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """Mix 64-bit integers (a bijection on uint64, so distinct inputs give distinct outputs)."""
+    z = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        z += _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def key_u64(key: bytes) -> np.uint64:
+    """Fold a derived key into one 64-bit integer."""
+    return np.uint64(int.from_bytes(key[:8], "little"))
+
+
+def row_keys(rows: np.ndarray, key: bytes) -> np.ndarray:
+    """Random-looking uint64 keys of record positions; distinct rows get distinct keys."""
+    return splitmix64(rows.astype(np.uint64) ^ key_u64(key))
+
+
+def value_keys(values: pd.Series, key: bytes) -> np.ndarray:
+    """Random-looking uint64 keys of values (equal values get equal keys); keyed SipHash."""
+    hashed = pd.util.hash_pandas_object(values, index=False, hash_key=key[8:16].hex()[:16])
+    return splitmix64(hashed.to_numpy(dtype=np.uint64) ^ key_u64(key))
+
+
+def hmac_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
+    """Replace each value by the first ``nchars`` hex digits of HMAC-SHA-256(key, value).
+
+    Missing values stay missing. Each distinct value is hashed once per partition.
+    """
+    present = values.dropna()
+    uniques = pd.unique(present.astype(str))
+    table = {
+        u: hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest()[:nchars] for u in uniques
+    }
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    out.loc[present.index] = present.astype(str).map(table).to_numpy()
+    return out
+
+
+class Secret:
+    """Key material that never shows in a repr, a log line or a dask task name."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    def __dask_tokenize__(self) -> str:
+        # Task names are hashes of their arguments; keep even a hash of the key out of them.
+        return f"secret-{id(self)}"

@@ -1,0 +1,1 @@
+"""Recipes: the pydantic models (single source of truth) and the YAML loader."""

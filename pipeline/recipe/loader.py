@@ -1,0 +1,231 @@
+"""Load a YAML recipe into validated models, reporting every problem at once with file:line.
+
+Messages look like ``recipes/x.yaml:14 steps[2].top_code.above: expected a number``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pipeline.errors import Problem, RecipeError
+from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
+from pipeline.recipe.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
+from pipeline.steps import STEPS, StepParams, StepSpec
+
+_MESSAGES = {
+    "missing": "required key is missing",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected a text value",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping (key: value)",
+    "model_type": "expected a mapping (key: value)",
+    "model_attributes_type": "expected a mapping (key: value)",
+}
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """One validated entry of ``steps:``."""
+
+    index: int
+    spec: StepSpec
+    params: StepParams
+    location: str
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A validated recipe with where it came from."""
+
+    path: Path
+    sha256: str
+    recipe: Recipe
+    steps: list[StepCall]
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that hierarchy files are resolved against."""
+        return self.path.parent
+
+
+def load_recipe(path: str | Path) -> LoadedRecipe:
+    """Read, parse and validate a recipe file.
+
+    Raises:
+        RecipeError: with every problem found (file:line key.path: message).
+
+    """
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+        text = raw_bytes.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise RecipeError([Problem(f"recipe file {path} not found", code="not_found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        what = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
+        raise RecipeError([Problem(f"recipe file {path} {what}", code="unreadable")]) from None
+    try:
+        data, lines, yaml_problems = load_with_lines(text)
+    except YamlProblem as exc:
+        raise RecipeError(
+            [Problem(exc.message, location=f"{path}:{exc.line}", code="yaml")]
+        ) from None
+    problems = [Problem(p.message, f"{path}:{p.line}", "yaml") for p in yaml_problems]
+
+    def at(loc: Path_, message: str, code: str = "invalid") -> None:
+        shown = f"{path}:{line_of(lines, loc)} {format_path(loc)}".rstrip()
+        problems.append(Problem(message, location=shown + ":", code=code))
+
+    if not isinstance(data, dict):
+        at((), "a recipe is a mapping with version, name, input, output, seed, columns, steps")
+        raise RecipeError(problems)
+    recipe: Recipe | None = None
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        _collect(exc, (), Recipe, at)
+    raw_steps = data.get("steps")
+    calls = _validate_steps(raw_steps if isinstance(raw_steps, list) else [], path, lines, at)
+    if recipe is not None:
+        _semantic_checks(recipe, calls, at)
+    if problems:
+        raise RecipeError(problems)
+    assert recipe is not None
+    return LoadedRecipe(path, hashlib.sha256(raw_bytes).hexdigest(), recipe, calls)
+
+
+def _validate_steps(raw: list, path: Path, lines: dict, at: Any) -> list[StepCall]:
+    calls: list[StepCall] = []
+    public = sorted(n for n, s in STEPS.items() if not s.automatic)
+    for i, entry in enumerate(raw):
+        loc: Path_ = ("steps", i)
+        if not isinstance(entry, dict) or len(entry) != 1:
+            at(loc, "each step is a one-key mapping like `- top_code: {column: age, above: 90}`")
+            continue
+        ((name, params),) = entry.items()
+        name = str(name)
+        spec = STEPS.get(name)
+        if spec is None or spec.automatic:
+            if spec is not None:
+                at((*loc, name), f"{name} runs automatically from columns: and cannot be listed")
+                continue
+            hint = difflib.get_close_matches(name, public, n=1)
+            guess = f"did you mean {hint[0]!r}? " if hint else ""
+            at(
+                (*loc, name),
+                f"unknown step {name!r}; {guess}valid steps: {', '.join(public)}",
+                code="unknown_step",
+            )
+            continue
+        try:
+            model = spec.params.model_validate(params or {}, context={"base_dir": str(path.parent)})
+        except ValidationError as exc:
+            _collect(exc, (*loc, name), spec.params, at)
+            continue
+        location = f"{path}:{line_of(lines, (*loc, name))} {format_path((*loc, name))}"
+        calls.append(StepCall(index=i, spec=spec, params=model, location=location))
+    return calls
+
+
+def _collect(exc: ValidationError, prefix: Path_, model: type[BaseModel], at: Any) -> None:
+    grouped: dict[Path_, list[str]] = {}
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            msg = f"unknown key; did you mean {hint[0]!r}?" if hint else "unknown key"
+            msg += f" (valid keys: {', '.join(allowed)})" if allowed else ""
+        elif kind == "literal_error":
+            msg = f"expected one of {err['ctx']['expected']}"
+        elif kind == "value_error":
+            msg = str(err["ctx"]["error"])
+        else:
+            msg = _MESSAGES.get(kind, err["msg"][0].lower() + err["msg"][1:])
+        grouped.setdefault((*prefix, *loc), [])
+        if msg not in grouped[(*prefix, *loc)]:
+            grouped[(*prefix, *loc)].append(msg)
+    for loc, msgs in grouped.items():
+        at(loc, " or ".join(msgs))
+
+
+def _clean_loc(loc: tuple) -> Path_:
+    """Drop the type names pydantic adds inside unions (``literal['a']``, ``list[str]``)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def _allowed_keys(model: Any, loc: Path_) -> list[str]:
+    """Field names of the model found by following ``loc`` from ``model``."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current, part)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any, part: str | int) -> Any:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = _unwrap(arg, part)
+            if found is not None:
+                return found
+        return None
+    if origin is list and isinstance(part, int):
+        return args[0]
+    if origin is dict:
+        return args[1]
+    return None
+
+
+def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
+    cols = recipe.columns
+    for column, roles in cols.roles().items():
+        if len(roles) > 1:
+            at(
+                ("columns", roles[1]),
+                f"column {column!r} is declared as both {roles[0]} and "
+                f"{roles[1]}; give each column one role",
+            )
+        if column.startswith(INTERNAL_PREFIX):
+            at(("columns",), f"column names may not start with {INTERNAL_PREFIX}")
+    removed = {c: r for c, rs in cols.roles().items() for r in rs if c in cols.removed()}
+    for call in calls:
+        for field, column in call.params.columns_used().items():
+            if column in removed:
+                at(
+                    ("steps", call.index, call.spec.name, field),
+                    f"column {column!r} is deleted before the steps run "
+                    f"(columns.{removed[column]})",
+                    code="uses_identifier",
+                )
+    for i, column in enumerate(recipe.input.numeric):
+        if column in removed:
+            at(("input", "numeric", i), f"column {column!r} is an identifier and is deleted")

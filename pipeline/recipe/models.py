@@ -1,0 +1,159 @@
+"""Pydantic models of a recipe. ``schemas/recipe.schema.json`` is generated from these.
+
+Step parameters live next to each step (``pipeline/steps/``); the recipe only holds the list of
+step calls, each a one-key mapping ``{step_name: {params}}`` validated by the loader.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+INTERNAL_PREFIX = "__anon_"
+MIN_KEY_BYTES = 16
+
+
+class StrictModel(BaseModel):
+    """A model that rejects unknown keys and cannot be changed after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputSpec(StrictModel):
+    """Where the microdata comes from."""
+
+    path: str = Field(description="CSV file, Parquet file or directory of Parquet files.")
+    format: Literal["csv", "parquet"] | None = Field(
+        None, description="Defaults to the file extension (.csv/.txt -> csv, otherwise parquet)."
+    )
+    encoding: str = Field("utf-8", description="Text encoding of a CSV file, e.g. utf-8, cp932.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator.")
+    na_values: list[str] = Field(
+        default_factory=lambda: ["", "NA"], description="CSV cells read as missing."
+    )
+    numeric: list[str] = Field(
+        default_factory=list,
+        description="CSV columns to read as numbers although no step uses them as numbers. "
+        "All other CSV columns stay text unless a step needs a number (leading zeros survive).",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown text encoding {value!r} (e.g. utf-8, cp932)") from None
+
+    def resolved_format(self) -> Literal["csv", "parquet"]:
+        """Return the declared format or the one implied by the file extension."""
+        if self.format:
+            return self.format
+        return "csv" if self.path.lower().endswith((".csv", ".txt", ".tsv")) else "parquet"
+
+
+class OutputSpec(StrictModel):
+    """Where the anonymized files are published."""
+
+    dir: str = Field(description="Output directory; replaced atomically on success.")
+    format: Literal["parquet", "csv"] = "parquet"
+    encoding: str = Field("utf-8", description="Text encoding of CSV output.")
+    rows_per_file: int = Field(1_000_000, ge=1, description="Rows in each output data file.")
+
+    _known_encoding = field_validator("encoding")(InputSpec._known_encoding.__func__)
+
+
+class LinkingId(StrictModel):
+    """How one linking ID column is removed (APPI standard 3)."""
+
+    method: Literal["drop", "surrogate", "keyed_hash"] = Field(
+        description="drop: delete the column; surrogate: replace each value by a random token "
+        "derived from the seed (no mapping kept); keyed_hash: HMAC-SHA-256 with a key read from "
+        "the environment variable key_env (the key is never written anywhere)."
+    )
+    key_env: str | None = Field(None, description="Environment variable holding the HMAC key.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"method": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _key_rules(self) -> LinkingId:
+        if self.method == "keyed_hash":
+            if not self.key_env:
+                raise ValueError("keyed_hash needs key_env: the environment variable with the key")
+            key = os.environ.get(self.key_env)
+            if key is None:
+                raise ValueError(f"environment variable {self.key_env} is not set")
+            if len(key.encode()) < MIN_KEY_BYTES:
+                raise ValueError(
+                    f"the key in {self.key_env} is too short: use at least {MIN_KEY_BYTES} bytes"
+                )
+        elif self.key_env:
+            raise ValueError("key_env is only used with method keyed_hash")
+        return self
+
+
+class ColumnsSpec(StrictModel):
+    """The role of each sensitive column. Identifier columns are removed before any step."""
+
+    direct_identifiers: list[str] = Field(
+        default_factory=list, description="Names, addresses, phones, e-mail (APPI standard 1)."
+    )
+    identification_codes: list[str] = Field(
+        default_factory=list,
+        description="My Number, licence, passport, insurance numbers (APPI standard 2).",
+    )
+    linking_ids: dict[str, LinkingId] = Field(
+        default_factory=dict, description="Linking IDs and how each is removed (standard 3)."
+    )
+    key_variables: list[str] = Field(
+        default_factory=list, description="Quasi-identifiers used for disclosure risk."
+    )
+    sensitive: list[str] = Field(default_factory=list, description="Sensitive variables.")
+    weight: str | None = Field(None, description="Sampling weight column.")
+
+    def removed(self) -> list[str]:
+        """Columns deleted outright before the steps run."""
+        dropped = [c for c, spec in self.linking_ids.items() if spec.method == "drop"]
+        return [*self.direct_identifiers, *self.identification_codes, *dropped]
+
+    def roles(self) -> dict[str, list[str]]:
+        """Map each column to the roles it was declared in (to detect conflicts)."""
+        out: dict[str, list[str]] = {}
+        for role in ("direct_identifiers", "identification_codes", "key_variables", "sensitive"):
+            for col in getattr(self, role):
+                out.setdefault(col, []).append(role)
+        for col in self.linking_ids:
+            out.setdefault(col, []).append("linking_ids")
+        if self.weight:
+            out.setdefault(self.weight, []).append("weight")
+        return out
+
+
+class Recipe(StrictModel):
+    """A YAML recipe: input, output, seed, column roles and the ordered steps."""
+
+    version: Literal[1] = Field(description="Recipe format version.")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Recipe name.")
+    description: str | None = None
+    input: InputSpec
+    output: OutputSpec
+    seed: int = Field(ge=0, lt=2**63, description="Seed of every random choice (secret-ish).")
+    columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
+    steps: list[Any] = Field(
+        default_factory=list,
+        description="Ordered step calls, each a mapping {step_name: {parameters}}.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _no_internal(cls, value: str) -> str:
+        if re.match(re.escape(INTERNAL_PREFIX), value):
+            raise ValueError(f"names may not start with {INTERNAL_PREFIX}")
+        return value

@@ -1,0 +1,77 @@
+"""Generate the published JSON Schemas from the pydantic models.
+
+``python -m pipeline.schemas`` rewrites ``schemas/``; a test fails when the files are stale.
+The recipe schema's ``steps`` items are the union of every step's parameter model.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline.engine.manifest import Manifest
+from pipeline.recipe.models import Recipe
+from pipeline.steps import STEPS
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def recipe_schema() -> dict[str, Any]:
+    """JSON Schema of a recipe, with one alternative per public step."""
+    schema = Recipe.model_json_schema(ref_template="#/$defs/{model}")
+    defs = schema.setdefault("$defs", {})
+    alternatives = []
+    for name in sorted(STEPS):
+        spec = STEPS[name]
+        if spec.automatic:
+            continue
+        sub = spec.params.model_json_schema(ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        model_name = spec.params.__name__
+        defs[model_name] = sub
+        alternatives.append(
+            {
+                "type": "object",
+                "description": spec.summary,
+                "properties": {
+                    name: {"anyOf": [{"$ref": f"#/$defs/{model_name}"}, {"type": "null"}]}
+                },
+                "required": [name],
+                "additionalProperties": False,
+            }
+        )
+    schema["properties"]["steps"]["items"] = {"oneOf": alternatives}
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "recipe.schema.json"
+    return schema
+
+
+def manifest_schema() -> dict[str, Any]:
+    """JSON Schema of ``manifest.json``."""
+    schema = Manifest.model_json_schema(ref_template="#/$defs/{model}")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "manifest.schema.json"
+    return schema
+
+
+def rendered() -> dict[str, str]:
+    """File name -> JSON text of every published schema."""
+    return {
+        "recipe.schema.json": json.dumps(recipe_schema(), indent=2, ensure_ascii=False) + "\n",
+        "manifest.schema.json": json.dumps(manifest_schema(), indent=2, ensure_ascii=False) + "\n",
+    }
+
+
+def main() -> int:
+    """Write the schemas into ``schemas/``."""
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for name, text in rendered().items():
+        (SCHEMA_DIR / name).write_text(text, encoding="utf-8")
+        print(f"wrote schemas/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

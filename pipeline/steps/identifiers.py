@@ -1,0 +1,67 @@
+"""Identifier removal, run automatically from ``columns:`` before any other step (APPI 1-3)."""
+
+from __future__ import annotations
+
+import dask.dataframe as dd
+
+from pipeline.randomness import Secret, hmac_tokens
+from pipeline.recipe.models import LinkingId
+from pipeline.steps.registry import StepContext, StepParams, step
+
+SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
+KEYED_HASH_HEX = 32  # HMAC-SHA-256 truncated to 128 bits
+
+
+class DropIdentifiersParams(StepParams):
+    """Columns to delete."""
+
+    columns: list[str]
+
+
+class LinkingIdsParams(StepParams):
+    """Linking IDs to replace (surrogate or keyed_hash; ``drop`` is done by drop_identifiers)."""
+
+    ids: dict[str, LinkingId]
+
+
+@step("drop_identifiers", params=DropIdentifiersParams, automatic=True)
+def drop_identifiers(
+    df: dd.DataFrame, params: DropIdentifiersParams, ctx: StepContext
+) -> dd.DataFrame:
+    """Delete direct identifiers, identification codes and linking IDs declared ``drop``.
+
+    Runs first, from ``columns.direct_identifiers``, ``columns.identification_codes`` and the
+    ``drop`` entries of ``columns.linking_ids`` (APPI processing standards 1, 2 and 3). The values
+    are never logged or written; the engine does not even read these columns from the input,
+    and a declared identifier column that is missing from the input is an error (a renamed
+    identifier column must not slip through).
+    """
+    present = [c for c in params.columns if c in df.columns]
+    return df.drop(columns=present) if present else df
+
+
+@step("linking_ids", params=LinkingIdsParams, automatic=True)
+def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) -> dd.DataFrame:
+    """Replace linking IDs by values that cannot be turned back (APPI processing standard 3).
+
+    * ``surrogate``: each distinct value becomes a 24-hex-digit token, HMAC-SHA-256 keyed by a
+      key derived from the recipe's seed and the column name. Equal IDs stay equal (households
+      stay together) and no mapping table exists anywhere. Treat the seed as a secret.
+    * ``keyed_hash``: HMAC-SHA-256 with the key read from the environment variable ``key_env``,
+      truncated to 32 hex digits. The same key gives the same tokens across releases; the key is
+      never written to the manifest, logs or output.
+
+    Missing IDs stay missing.
+    """
+    for column, spec in params.ids.items():
+        if spec.method == "keyed_hash":
+            key, nchars = ctx.secrets[column], KEYED_HASH_HEX
+        else:
+            key, nchars = ctx.derive_key(f"surrogate:{column}"), SURROGATE_HEX
+        tokens = df[column].map_partitions(_tokens, Secret(key), nchars, meta=(column, "string"))
+        df = df.assign(**{column: tokens})
+    return df
+
+
+def _tokens(values, secret: Secret, nchars: int):  # noqa: ANN001, ANN202 (pandas partition)
+    return hmac_tokens(values, secret.value, nchars)

@@ -1,0 +1,206 @@
+"""The ``recode`` step: coarsen a column with a hierarchy, numeric bands or a category map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from pipeline.errors import InputDataError, Problem
+from pipeline.hierarchies import HierarchyError, resolve
+from pipeline.steps.registry import StepContext, StepParams, step
+
+
+class RecodeParams(StepParams):
+    """Parameters of ``recode``: exactly one of ``hierarchy``, ``bands`` or ``map``."""
+
+    column_fields = ("column",)
+
+    column: str
+    hierarchy: str | None = Field(
+        None, description="'jp_region' or an ARX-style CSV file (relative to the recipe)."
+    )
+    level: int | str | None = Field(None, description="Target level of the hierarchy.")
+    delimiter: Literal[";", ","] | None = Field(None, description="Hierarchy file separator.")
+    bands: list[float] | None = Field(
+        None, min_length=1, description="Increasing lower edges; the last band is open-ended."
+    )
+    labels: Literal["lower", "range"] | list[str] = Field(
+        "lower",
+        description="Band labels: 'lower' keeps the lower edge as a number, 'range' writes "
+        "'15-19' / '90+', or one label per band.",
+    )
+    map: dict[str, str] | None = Field(None, description="Category map: old value -> new value.")
+    on_unknown: Literal["error", "missing", "value"] = Field(
+        "error",
+        description="Values outside the hierarchy/bands/map: fail, set missing, or set "
+        "unknown_value.",
+    )
+    unknown_value: str | float | None = None
+
+    def numeric_columns(self) -> list[str]:
+        """Bands need a numeric column."""
+        return [self.column] if self.bands is not None else []
+
+    @field_validator("hierarchy")
+    @classmethod
+    def _hierarchy_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            base = Path((info.context or {}).get("base_dir", "."))
+            try:
+                resolve(value, base, info.data.get("delimiter"))
+            except HierarchyError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("level")
+    @classmethod
+    def _level_exists(cls, value: int | str | None, info: ValidationInfo) -> int | str | None:
+        hierarchy = info.data.get("hierarchy")
+        if value is not None and hierarchy is not None:
+            base = Path((info.context or {}).get("base_dir", "."))
+            resolve(hierarchy, base, info.data.get("delimiter")).level_index(value)
+        return value
+
+    @field_validator("bands")
+    @classmethod
+    def _increasing(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError("band edges must be strictly increasing")
+        return value
+
+    @model_validator(mode="after")
+    def _one_method(self) -> RecodeParams:
+        chosen = [k for k in ("hierarchy", "bands", "map") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of hierarchy, bands or map")
+        if self.hierarchy is not None and self.level is None:
+            raise ValueError("a hierarchy needs level")
+        if self.hierarchy is None and self.level is not None:
+            raise ValueError("level is only used with hierarchy")
+        if isinstance(self.labels, list) and len(self.labels) != len(self.bands or []):
+            raise ValueError("labels needs one label per band")
+        if (self.on_unknown == "value") != (self.unknown_value is not None):
+            raise ValueError("unknown_value is needed exactly when on_unknown is 'value'")
+        return self
+
+
+@step("recode", params=RecodeParams)
+def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> dd.DataFrame:
+    """Coarsen a column: hierarchy level, numeric bands or a category map.
+
+    * ``hierarchy: jp_region, level: prefecture`` — JIS X 0402 municipality codes (5 digits, or
+      6 with a valid check digit) to ``municipality`` (wards to their city), ``prefecture``
+      (``13``), ``region`` (8 blocks), ``region9`` or ``national``.
+    * ``hierarchy: hierarchies/occupation.csv, level: 1`` — an ARX-style file (one row per value,
+      one column per level, ``;`` or ``,``), resolved relative to the recipe file.
+    * ``bands: [0, 15, 20, ...]`` — numeric lower edges; a value goes to the band whose lower edge
+      is the largest edge <= value, the last band is open (``90`` means "90 and over").
+      ``labels: lower`` (default) keeps the lower edge as a number, ``range`` writes ``15-19``.
+    * ``map: {"1": A, "2": A}`` — an explicit category map.
+
+    Missing values stay missing. A value the hierarchy, bands or map does not cover is an error
+    that names the column and the number of rows (never the values), unless ``on_unknown`` says
+    ``missing`` or ``value`` (with ``unknown_value``).
+    """
+    column = params.column
+    if params.bands is not None:
+        edges = np.asarray(params.bands, dtype="float64")
+        labels = _band_labels(params, edges)
+        meta_dtype = "Float64" if not isinstance(labels, list) else "string"
+        if not isinstance(labels, list) and all(float(e).is_integer() for e in edges):
+            meta_dtype = "Int64"
+        func, args = _apply_bands, (edges, labels, meta_dtype)
+    else:
+        mapping = params.map or resolve(params.hierarchy, ctx.base_dir, params.delimiter).mapping(
+            params.level
+        )
+        meta_dtype, func, args = "string", _apply_map, (mapping,)
+    counts = df[column].map_partitions(_unknown_count, func, args, meta=("unknown", "int64"))
+    n_unknown = int(counts.sum().compute())
+    ctx.facts["unknown_values"] = n_unknown
+    if n_unknown and params.on_unknown == "error":
+        raise InputDataError(
+            [
+                Problem(
+                    f"column {column!r}: {n_unknown} row(s) hold values outside the "
+                    f"{_what(params)}; add them or set on_unknown: missing | value",
+                    location=ctx.location,
+                    code="recode_unknown_value",
+                )
+            ]
+        )
+    fill: Any = pd.NA if params.on_unknown != "value" else params.unknown_value
+    recoded = df[column].map_partitions(
+        _recode_partition, func, args, fill, meta_dtype, meta=(column, meta_dtype)
+    )
+    return df.assign(**{column: recoded})
+
+
+def _what(params: RecodeParams) -> str:
+    if params.bands is not None:
+        return "bands (below the first edge)"
+    return "map" if params.map is not None else f"hierarchy {params.hierarchy}"
+
+
+def _lookup_text(values: pd.Series) -> pd.Series:
+    """Text form used to look values up (integral numbers without a trailing .0)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        as_float = values.astype("Float64")
+        if bool(((as_float % 1 == 0) | as_float.isna()).all()):
+            return as_float.astype("Int64").astype("string")
+    return values.astype("string")
+
+
+def _apply_map(values: pd.Series, mapping: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    text = _lookup_text(values)
+    out = text.map(mapping).astype("string")
+    return out, values.notna() & out.isna()
+
+
+def _apply_bands(
+    values: pd.Series, edges: np.ndarray, labels: Any, dtype: str
+) -> tuple[pd.Series, pd.Series]:
+    numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
+    arr = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    idx = np.searchsorted(edges, arr, side="right") - 1
+    bad = (idx < 0) & ~np.isnan(arr)
+    valid = (idx >= 0) & ~np.isnan(arr)
+    picked = np.asarray(labels, dtype=object)[np.clip(idx, 0, None)]
+    out = pd.Series(picked, index=values.index).where(valid, pd.NA).astype(dtype)
+    return out, pd.Series(bad, index=values.index)
+
+
+def _band_labels(params: RecodeParams, edges: np.ndarray) -> Any:
+    if isinstance(params.labels, list):
+        return list(params.labels)
+    if params.labels == "lower":
+        return edges
+    integral = all(float(e).is_integer() for e in edges)
+    fmt = (lambda v: str(int(v))) if integral else (lambda v: f"{v:g}")
+    out = []
+    for i, lo in enumerate(edges):
+        if i + 1 == len(edges):
+            out.append(f"{fmt(lo)}+")
+        elif integral:
+            out.append(f"{fmt(lo)}-{int(edges[i + 1]) - 1}")
+        else:
+            out.append(f"[{fmt(lo)},{fmt(edges[i + 1])})")
+    return out
+
+
+def _unknown_count(values: pd.Series, func: Any, args: tuple) -> pd.Series:
+    return pd.Series([int(func(values, *args)[1].sum())], name="unknown", dtype="int64")
+
+
+def _recode_partition(
+    values: pd.Series, func: Any, args: tuple, fill: Any, dtype: str
+) -> pd.Series:
+    out, unknown = func(values, *args)
+    if unknown.any():
+        out = out.astype("object").where(~unknown.to_numpy(), fill)
+    return out.astype(dtype)

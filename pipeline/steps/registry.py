@@ -1,0 +1,117 @@
+"""The step registry: a plain dict of name -> StepSpec, filled by the ``@step`` decorator.
+
+A step is a small typed function ``def name(df, params, ctx) -> df`` over a dask DataFrame.
+Its parameters are a pydantic model (validated before anything runs) and its docstring is the
+user documentation that ``anonymize steps`` prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dask.dataframe as dd
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.recipe.models import INTERNAL_PREFIX, ColumnsSpec
+
+ROW = f"{INTERNAL_PREFIX}row"  # position of the record in the input file, added by the engine
+
+
+class StepParams(BaseModel):
+    """Base of every step's parameter model.
+
+    ``column_fields`` names the fields that hold a column name (checked against the columns that
+    exist when the step runs); ``numeric_fields`` the ones whose column must hold numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    column_fields: ClassVar[tuple[str, ...]] = ()
+    numeric_fields: ClassVar[tuple[str, ...]] = ()
+
+    def columns_used(self) -> dict[str, str]:
+        """Return {field: column} for the fields that name a column (None values skipped)."""
+        return {f: getattr(self, f) for f in self.column_fields if getattr(self, f) is not None}
+
+    def numeric_columns(self) -> list[str]:
+        """Columns this step reads as numbers."""
+        return [getattr(self, f) for f in self.numeric_fields if getattr(self, f) is not None]
+
+
+class NoParams(StepParams):
+    """A step without parameters (write ``{}``)."""
+
+
+@dataclass
+class StepContext:
+    """What a step may use besides its frame: the seed, column roles and a place for facts.
+
+    ``facts`` are computed numbers worth recording in the manifest (e.g. a top-code cap);
+    ``metrics`` are lazy dask scalars evaluated together with the final write.
+    """
+
+    seed: int
+    index: int
+    name: str
+    columns: ColumnsSpec
+    base_dir: Path = Path(".")
+    location: str = ""
+    secrets: dict[str, bytes] = field(default_factory=dict, repr=False)
+    facts: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def derive_key(self, label: str) -> bytes:
+        """Return 32 bytes derived from the seed, this step's position and ``label``."""
+        material = f"anonymize:{self.seed}:{self.index}:{self.name}:{label}".encode()
+        return hashlib.sha256(material).digest()
+
+
+StepFunc = Callable[[dd.DataFrame, Any, StepContext], dd.DataFrame]
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A registered step: its function, parameter model and documentation."""
+
+    name: str
+    func: StepFunc
+    params: type[StepParams]
+    automatic: bool = False
+
+    @property
+    def doc(self) -> str:
+        """The user documentation (the function's docstring)."""
+        return inspect.cleandoc(self.func.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        """The first line of the documentation."""
+        return self.doc.splitlines()[0] if self.doc else ""
+
+
+STEPS: dict[str, StepSpec] = {}
+
+
+def step(
+    name: str, params: type[StepParams] = NoParams, automatic: bool = False
+) -> Callable[[StepFunc], StepFunc]:
+    """Register ``func`` as the step ``name`` with its parameter model.
+
+    Args:
+        name: The key used in recipes.
+        params: The pydantic model of the step's parameters.
+        automatic: True for steps the engine runs from ``columns:`` (not callable in ``steps:``).
+
+    """
+
+    def register(func: StepFunc) -> StepFunc:
+        if name in STEPS:
+            raise ValueError(f"step {name!r} is registered twice")
+        STEPS[name] = StepSpec(name=name, func=func, params=params, automatic=automatic)
+        return func
+
+    return register

@@ -1,0 +1,130 @@
+"""``top_code`` and ``bottom_code``: cap outliers at a fixed value or a whole-file quantile."""
+
+from __future__ import annotations
+
+import math
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from pipeline.errors import InputDataError, Problem
+from pipeline.steps.registry import StepContext, StepParams, step
+
+
+class _CodeParams(StepParams):
+    column_fields = ("column",)
+    numeric_fields = ("column",)
+
+    column: str
+    quantile: float | None = Field(
+        None, gt=0, lt=1, description="Threshold = this quantile over the whole file."
+    )
+    replace_with: float | None = Field(None, description="Replacement (default: the threshold).")
+
+
+class TopCodeParams(_CodeParams):
+    """Parameters of ``top_code``: exactly one of ``above`` or ``quantile``."""
+
+    above: float | None = Field(None, description="Values above this are replaced.")
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> TopCodeParams:
+        if (self.above is None) == (self.quantile is None):
+            raise ValueError("give exactly one of above or quantile")
+        return self
+
+
+class BottomCodeParams(_CodeParams):
+    """Parameters of ``bottom_code``: exactly one of ``below`` or ``quantile``."""
+
+    below: float | None = Field(None, description="Values below this are replaced.")
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> BottomCodeParams:
+        if (self.below is None) == (self.quantile is None):
+            raise ValueError("give exactly one of below or quantile")
+        return self
+
+
+@step("top_code", params=TopCodeParams)
+def top_code(df: dd.DataFrame, params: TopCodeParams, ctx: StepContext) -> dd.DataFrame:
+    """Replace values above a threshold (e.g. age 116 -> 90, "90 and over").
+
+    ``above: 90`` caps at a fixed value; ``quantile: 0.995`` caps at the 99.5% quantile computed
+    exactly over the WHOLE file (linear interpolation, as R's default type 7 and numpy), never
+    per partition. Values greater than the threshold become ``replace_with`` (default: the
+    threshold). On an integer column a quantile threshold is rounded down to an integer, which
+    changes exactly the same records. Missing values stay missing.
+    """
+    return _code(df, params, ctx, params.above, upper=True)
+
+
+@step("bottom_code", params=BottomCodeParams)
+def bottom_code(df: dd.DataFrame, params: BottomCodeParams, ctx: StepContext) -> dd.DataFrame:
+    """Replace values below a threshold (the mirror image of ``top_code``).
+
+    ``below: 0`` or ``quantile: 0.005`` (whole-file quantile, rounded up on integer columns).
+    Values smaller than the threshold become ``replace_with`` (default: the threshold).
+    """
+    return _code(df, params, ctx, params.below, upper=False)
+
+
+def _code(
+    df: dd.DataFrame, params: _CodeParams, ctx: StepContext, fixed: float | None, upper: bool
+) -> dd.DataFrame:
+    column = params.column
+    dtype = df[column].dtype
+    if not pd.api.types.is_numeric_dtype(dtype):
+        raise InputDataError(
+            [
+                Problem(
+                    f"column {column!r} is not numeric", location=ctx.location, code="not_numeric"
+                )
+            ]
+        )
+    integral = pd.api.types.is_integer_dtype(dtype)
+    if fixed is None:
+        values = df[column].dropna().compute().to_numpy(dtype="float64")
+        if values.size == 0:
+            raise InputDataError(
+                [Problem(f"column {column!r} has no values", location=ctx.location, code="empty")]
+            )
+        threshold = float(np.quantile(values, params.quantile))
+        if integral:
+            threshold = float(math.floor(threshold) if upper else math.ceil(threshold))
+        ctx.facts["quantile"] = params.quantile
+    else:
+        threshold = float(fixed)
+    replacement = threshold if params.replace_with is None else float(params.replace_with)
+    out_dtype = dtype if not integral or replacement.is_integer() else "Float64"
+    ctx.facts["threshold"] = threshold
+    ctx.facts["replace_with"] = replacement
+    ctx.metrics["values_changed"] = (
+        df[column].map_partitions(_count_beyond, threshold, upper, meta=("n", "int64")).sum()
+    )
+    capped = df[column].map_partitions(
+        _cap, threshold, replacement, upper, out_dtype, meta=(column, out_dtype)
+    )
+    return df.assign(**{column: capped})
+
+
+def _beyond(values: pd.Series, threshold: float, upper: bool) -> np.ndarray:
+    arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return arr > threshold if upper else arr < threshold
+
+
+def _count_beyond(values: pd.Series, threshold: float, upper: bool) -> pd.Series:
+    return pd.Series([int(_beyond(values, threshold, upper).sum())], name="n", dtype="int64")
+
+
+def _cap(
+    values: pd.Series, threshold: float, replacement: float, upper: bool, dtype: str
+) -> pd.Series:
+    out = values.astype(dtype)
+    mask = _beyond(values, threshold, upper)
+    if mask.any():
+        out = out.mask(mask, replacement)
+    return out.astype(dtype)

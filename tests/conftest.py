@@ -1,0 +1,74 @@
+"""Shared fixtures: generated census data and recipe files in a temporary directory."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.synth import generate_census, write_occupation_hierarchy
+
+REPO = Path(__file__).resolve().parent.parent
+
+DEMO_COLUMNS = """\
+columns:
+  direct_identifiers: [name, address, phone, email]
+  identification_codes: [my_number, drivers_licence]
+  linking_ids: {member_id: drop, household_id: surrogate}
+  key_variables: [age, sex, municipality, occupation, household_size]
+  sensitive: [income]
+  weight: weight
+"""
+
+
+@pytest.fixture(scope="session")
+def census_frame():
+    """2,000 synthetic census records (pandas), generated once per test session."""
+    return generate_census(2000, seed=7)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, census_frame, monkeypatch) -> Path:
+    """A working directory with data/census.csv, recipes/hierarchies/occupation.csv; cwd set."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "recipes" / "hierarchies").mkdir(parents=True)
+    census_frame.to_csv(tmp_path / "data" / "census.csv", index=False)
+    write_occupation_hierarchy(tmp_path / "recipes" / "hierarchies" / "occupation.csv")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write_recipe(workdir: Path, body: str, name: str = "test.yaml") -> Path:
+    """Write a recipe file (dedented) into workdir/recipes and return its path."""
+    path = workdir / "recipes" / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def demo_recipe(
+    workdir: Path,
+    steps: str,
+    output: str = "out/run",
+    input_path: str = "data/census.csv",
+    extra: str = "",
+    fmt: str = "parquet",
+    input_options: str = "",
+) -> Path:
+    """A recipe over the generated census with the demo's column roles and the given steps."""
+    body = (
+        f"version: 1\nname: test\n"
+        f"input: {{path: {input_path}{input_options}}}\n"
+        f"output: {{dir: {output}, format: {fmt}}}\n"
+        f"seed: 42\n{DEMO_COLUMNS}{extra}steps:\n{textwrap.dedent(steps)}"
+    )
+    return write_recipe(workdir, body)
+
+
+def copy_demo(workdir: Path) -> Path:
+    """Copy the bundled demo recipe, hierarchy and sample into workdir; return the recipe path."""
+    shutil.copytree(REPO / "recipes", workdir / "recipes", dirs_exist_ok=True)
+    (workdir / "examples").mkdir(exist_ok=True)
+    shutil.copy(REPO / "examples" / "census_sample.csv", workdir / "examples")
+    return workdir / "recipes" / "census_demo.yaml"
