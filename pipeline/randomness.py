@@ -7,7 +7,6 @@ the same whatever the number of partitions, their order of execution or the sche
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 import numpy as np
@@ -49,14 +48,12 @@ def hmac_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
 
     Missing values stay missing. Each distinct value is hashed once per partition.
     """
-    present = values.dropna()
-    uniques = pd.unique(present.astype(str))
-    table = {
-        u: hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest()[:nchars] for u in uniques
-    }
-    out = pd.Series(pd.NA, index=values.index, dtype="string")
-    out.loc[present.index] = present.astype(str).map(table).to_numpy()
-    return out
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    tokens = np.array(
+        [hmac.digest(key, u.encode("utf-8"), "sha256").hex()[:nchars] for u in uniques] + [None],
+        dtype=object,
+    )
+    return pd.Series(tokens[codes], index=values.index, dtype="string", name=values.name)
 
 
 class Secret:

@@ -16,6 +16,7 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputDataError, Problem
@@ -91,7 +92,7 @@ def _ingest_partition(
     out = pdf.copy()
     records = [{"column": "", "rows": len(pdf), "invalid": 0, "fractional": 0, "first_invalid": ""}]
     for column in to_parse:
-        parsed = pd.to_numeric(pdf[column].str.strip(), errors="coerce").astype("Float64")
+        parsed = parse_numbers(pdf[column])
         bad = pdf[column].notna() & parsed.isna()
         first = (pdf.loc[bad, ROW].head(_FIRST) + 1).astype(str)
         fractional = int(((parsed % 1) != 0).fillna(False).sum())
@@ -108,6 +109,23 @@ def _ingest_partition(
     table = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
     pq.write_table(table, Path(target) / f"part-{number:05d}.parquet", compression="lz4")
     return pd.DataFrame(records).astype(_STATS_META.dtypes.to_dict())
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Text to nullable floats; anything that is not a number becomes missing.
+
+    Arrow's cast is tried first (fast, all-or-nothing); pandas handles columns with bad values.
+    """
+    trimmed = pc.utf8_trim_whitespace(pa.array(values.array))
+    try:
+        numbers = pc.cast(trimmed, pa.float64())
+    except pa.ArrowInvalid:
+        return pd.to_numeric(values.str.strip(), errors="coerce").astype("Float64")
+    return pd.Series(
+        numbers.to_pandas(types_mapper={pa.float64(): pd.Float64Dtype()}.get).array,
+        index=values.index,
+        name=values.name,
+    )
 
 
 def read_checkpoint(target: Path, integer_columns: list[str]) -> dd.DataFrame:

@@ -87,8 +87,8 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
             sep=spec.delimiter,
             na_values=spec.na_values,
             keep_default_na=False,
-            skipinitialspace=False,
             blocksize="64MiB",
+            engine="pyarrow",
         )
     else:
         target = (

@@ -215,8 +215,13 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
                 f"{roles[1]}; give each column one role",
             )
         if column.startswith(INTERNAL_PREFIX):
-            at(("columns",), f"column names may not start with {INTERNAL_PREFIX}")
-    removed = {c: r for c, rs in cols.roles().items() for r in rs if c in cols.removed()}
+            at(("columns",), f"column {column!r}: names may not start with {INTERNAL_PREFIX}")
+    deleting = ("direct_identifiers", "identification_codes", "linking_ids")
+    removed = {
+        c: next(r for r in rs if r in deleting)
+        for c, rs in cols.roles().items()
+        if c in cols.removed()
+    }
     for call in calls:
         for field, column in call.params.columns_used().items():
             if column in removed:

@@ -75,7 +75,17 @@ class LinkingId(StrictModel):
         "derived from the seed (no mapping kept); keyed_hash: HMAC-SHA-256 with a key read from "
         "the environment variable key_env (the key is never written anywhere)."
     )
-    key_env: str | None = Field(None, description="Environment variable holding the HMAC key.")
+    key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the HMAC key (not the key).",
+    )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """Allow the shorthand ``member_id: drop`` in the published schema."""
+        schema = handler(core_schema)
+        return {"anyOf": [{"type": "string", "enum": ["drop", "surrogate"]}, schema]}
 
     @model_validator(mode="before")
     @classmethod

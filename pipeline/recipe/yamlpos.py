@@ -39,6 +39,8 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         what = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            what += f" ({exc.context} at line {exc.context_mark.line + 1})"
         if "could not determine a constructor" in str(exc):
             what = "tags such as !!python are not allowed in a recipe (plain data only)"
         raise YamlProblem(line, f"YAML syntax error: {what}") from None

@@ -21,11 +21,11 @@ class RecodeParams(StepParams):
     column_fields = ("column",)
 
     column: str
+    delimiter: Literal[";", ","] | None = Field(None, description="Hierarchy file separator.")
     hierarchy: str | None = Field(
         None, description="'jp_region' or an ARX-style CSV file (relative to the recipe)."
     )
     level: int | str | None = Field(None, description="Target level of the hierarchy.")
-    delimiter: Literal[";", ","] | None = Field(None, description="Hierarchy file separator.")
     bands: list[float] | None = Field(
         None, min_length=1, description="Increasing lower edges; the last band is open-ended."
     )
@@ -64,6 +64,14 @@ class RecodeParams(StepParams):
         if value is not None and hierarchy is not None:
             base = Path((info.context or {}).get("base_dir", "."))
             resolve(hierarchy, base, info.data.get("delimiter")).level_index(value)
+        return value
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _map_as_text(cls, value: object) -> object:
+        """YAML reads ``{1: M}`` with an integer key; codes are compared as text."""
+        if isinstance(value, dict):
+            return {str(k): v if v is None else str(v) for k, v in value.items()}
         return value
 
     @field_validator("bands")
