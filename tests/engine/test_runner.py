@@ -153,3 +153,43 @@ def test_cp932_input_gives_the_same_data_as_utf8(workdir: Path, census_frame) ->
     result = invoke("run", str(sjis), "-q")
     assert result.exit_code == 0, result.output
     assert data_digests(workdir / "out/utf8") == data_digests(workdir / "out/sjis")
+
+
+def test_parquet_input_gives_the_same_values_as_csv(workdir: Path, census_frame) -> None:
+    census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
+    from_csv = demo_recipe(workdir, DEMO_STEPS, output="out/csv")
+    assert invoke("run", str(from_csv), "-q").exit_code == 0
+    from_pq = demo_recipe(workdir, DEMO_STEPS, output="out/pq", input_path="data/census.parquet")
+    result = invoke("run", str(from_pq), "-q", "--partitions", "3")
+    assert result.exit_code == 0, result.output
+    a = pd.read_parquet(workdir / "out/csv/data")
+    b = pd.read_parquet(workdir / "out/pq/data")
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_plain_log_lines_name_steps_and_facts_but_no_values(workdir: Path) -> None:
+    recipe = demo_recipe(workdir, DEMO_STEPS)
+    result = invoke("run", str(recipe))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert any("[7/10] top_code income: quantile=0.995, threshold=" in line for line in lines)
+    assert any("subsample household_id: units=" in line for line in lines)
+    assert all(line[:4].isdigit() and "anonymize:" in line for line in lines)  # timestamped
+
+
+@pytest.mark.parametrize("kind", ["local", "tcp"])
+def test_distributed_schedulers_give_identical_bytes(workdir: Path, kind: str) -> None:
+    from distributed import LocalCluster
+
+    recipe = demo_recipe(workdir, DEMO_STEPS)
+    assert invoke("run", str(recipe), "-q", "--output", "out/threads").exit_code == 0
+    if kind == "local":
+        result = invoke("run", str(recipe), "-q", "--output", "out/d", "--scheduler", "local")
+    else:
+        with LocalCluster(
+            host="127.0.0.1", n_workers=1, threads_per_worker=2, dashboard_address=":0"
+        ) as cluster:
+            address = cluster.scheduler_address
+            result = invoke("run", str(recipe), "-q", "--output", "out/d", "--scheduler", address)
+    assert result.exit_code == 0, result.output
+    assert data_digests(workdir / "out/threads") == data_digests(workdir / "out/d")
