@@ -97,6 +97,8 @@ def _load_arx_cached(path: str, mtime_ns: int, delimiter: str | None) -> Hierarc
         if fields[0] in rows and rows[fields[0]] != tuple(fields):
             raise HierarchyError(f"{path}:{lineno}: a value is listed twice with different levels")
         rows[fields[0]] = tuple(fields)
+    if not rows:
+        raise HierarchyError(f"{path}: the hierarchy file has no rows")
     return Hierarchy(source=Path(path).name, rows=rows)
 
 

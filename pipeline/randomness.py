@@ -27,6 +27,23 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+_MASK53 = np.uint64((1 << 53) - 1)
+
+
+def order_keys(rows: np.ndarray, key: bytes) -> np.ndarray:
+    """A keyed random permutation of record positions into [0, 2**53), as int64.
+
+    Each operation (add, xor-shift, multiply by an odd constant, all modulo 2**53) is a bijection,
+    so distinct positions get distinct keys; 53 bits are exact in float64, which dask uses when
+    it chooses sort boundaries.
+    """
+    z = (rows.astype(np.uint64) + key_u64(key)) & _MASK53
+    with np.errstate(over="ignore"):
+        z = ((z ^ (z >> np.uint64(26))) * _M1) & _MASK53
+        z = ((z ^ (z >> np.uint64(24))) * _M2) & _MASK53
+    return (z ^ (z >> np.uint64(27))).astype(np.int64)
+
+
 def key_u64(key: bytes) -> np.uint64:
     """Fold a derived key into one 64-bit integer."""
     return np.uint64(int.from_bytes(key[:8], "little"))

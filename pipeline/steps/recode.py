@@ -40,7 +40,7 @@ class RecodeParams(StepParams):
         description="Values outside the hierarchy/bands/map: fail, set missing, or set "
         "unknown_value.",
     )
-    unknown_value: str | float | None = None
+    unknown_value: str | int | float | None = None
 
     def numeric_columns(self) -> list[str]:
         """Bands need a numeric column."""
@@ -94,6 +94,9 @@ class RecodeParams(StepParams):
             raise ValueError("labels needs one label per band")
         if (self.on_unknown == "value") != (self.unknown_value is not None):
             raise ValueError("unknown_value is needed exactly when on_unknown is 'value'")
+        numeric_out = self.bands is not None and self.labels == "lower"
+        if numeric_out and isinstance(self.unknown_value, str):
+            raise ValueError("with labels: lower the bands are numbers, so unknown_value must be")
         return self
 
 

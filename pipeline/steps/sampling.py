@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.randomness import row_keys, value_keys
+from pipeline.randomness import order_keys, row_keys, value_keys
 from pipeline.steps.registry import ROW, StepContext, StepParams, step
 
 
@@ -54,7 +56,9 @@ def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> dd
 
 
 def _unit_keys(frame: pd.DataFrame, by: str | None, key: bytes) -> pd.Series:
-    keys = row_keys(frame[ROW].to_numpy(dtype=np.int64), key)
+    # records without a unit are units of their own, keyed apart from unit values
+    own = hashlib.sha256(key + b":own-unit").digest()
+    keys = row_keys(frame[ROW].to_numpy(dtype=np.int64), own)
     if by is not None:
         present = frame[by].notna().to_numpy()
         if present.any():
@@ -72,10 +76,10 @@ def shuffle_records(df: dd.DataFrame, params: StepParams, ctx: StepContext) -> d
     key = ctx.derive_key("shuffle")
     sort_key = "__anon_shuffle"
     keyed = df.assign(
-        **{sort_key: df[ROW].map_partitions(_row_keys, key, meta=(sort_key, "uint64"))}
+        **{sort_key: df[ROW].map_partitions(_order_keys, key, meta=(sort_key, "int64"))}
     )
     return keyed.sort_values(sort_key).drop(columns=[sort_key])
 
 
-def _row_keys(rows: pd.Series, key: bytes) -> pd.Series:
-    return pd.Series(row_keys(rows.to_numpy(dtype=np.int64), key), index=rows.index, dtype="uint64")
+def _order_keys(rows: pd.Series, key: bytes) -> pd.Series:
+    return pd.Series(order_keys(rows.to_numpy(dtype=np.int64), key), index=rows.index)
