@@ -63,6 +63,10 @@ class Manifest(BaseModel):
     columns_out: list[str]
     steps: list[StepRecord]
     files: list[FileRecord]
+    risk_before: dict[str, Any] | None = Field(
+        None, description="Risk of the input over the key variables (after identifier removal)."
+    )
+    risk_after: dict[str, Any] | None = Field(None, description="Risk of the published data.")
     seconds: float
 
 

@@ -29,7 +29,8 @@ from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.loader import LoadedRecipe, StepCall
-from pipeline.recipe.models import Recipe
+from pipeline.recipe.models import Recipe, RiskSpec
+from pipeline.risk.table import read_columns, risk_of_table
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
 from pipeline.steps.registry import ROW, StepContext
@@ -94,6 +95,8 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
         named.setdefault(column, f"columns.{roles[0]}")
     for i, column in enumerate(recipe.input.numeric):
         named.setdefault(column, f"input.numeric[{i}]")
+    if recipe.risk and recipe.risk.household:
+        named.setdefault(recipe.risk.household, "risk.household")
     for call in loaded.steps:
         for field, column in call.params.columns_used().items():
             named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
@@ -166,6 +169,9 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             frame, rows_in = _checkpoint(frame, loaded, recipe, staging, reporter)
         for record in records[: len(calls) - len(loaded.steps)]:
             record.rows_in = record.rows_out = rows_in
+        with reporter.task("risk before the steps") as summary:
+            risk_before = measure_file_risk(staging.work / "ingest", recipe)
+            summary.update(_risk_line(risk_before))
         final = frame.drop(columns=[ROW])
         schema = pa.Schema.from_pandas(final._meta, preserve_index=False)
         with reporter.task("compute and write"):
@@ -176,6 +182,9 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             record.rows_in, record.rows_out = previous, int(rows_out)
             record.metrics = {k: int(v) for k, v in metrics.items()}
             previous = record.rows_out
+        with reporter.task("risk after the steps") as summary:
+            risk_after = measure_file_risk(staging.work / "final", recipe)
+            summary.update(_risk_line(risk_after))
         with reporter.task("cut output files") as summary:
             files = write_output(
                 staging.work / "final", staging.path / "data", recipe.output, schema
@@ -196,6 +205,8 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             columns_out=list(final.columns),
             steps=records,
             files=[FileRecord(**f) for f in files],
+            risk_before=risk_before,
+            risk_after=risk_after,
             seconds=round(time.perf_counter() - started, 3),
         )
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
@@ -224,6 +235,27 @@ def _checkpoint(
             raise translated from None
         summary["records"] = result.rows
     return ingest_mod.read_checkpoint(target, result.integer_columns), result.rows
+
+
+def measure_file_risk(folder: Path, recipe: Recipe) -> dict | None:
+    """Disclosure risk of the Parquet files in ``folder`` over the recipe's key variables."""
+    keys = recipe.columns.key_variables
+    if not keys:
+        return None
+    spec = recipe.risk or RiskSpec()
+    extra = [c for c in (recipe.columns.weight, spec.household) if c]
+    table = read_columns(folder, list(dict.fromkeys([*keys, *extra])), keys)
+    _, summary = risk_of_table(
+        table, keys, spec.k, recipe.columns.weight, spec.household, spec.missing
+    )
+    return summary
+
+
+def _risk_line(summary: dict | None) -> dict:
+    if summary is None:
+        return {"skipped": "no key_variables"}
+    names = ("k_violations", "sample_uniques", "global_risk")
+    return {name: summary[name] for name in names}
 
 
 def _target(call: StepCall) -> str:

@@ -223,6 +223,8 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
         if c in cols.removed()
     }
     for call in calls:
+        for field, message in call.params.recipe_problems(cols):
+            at(("steps", call.index, call.spec.name, *([field] if field else [])), message)
         for field, column in call.params.columns_used().items():
             if column in removed:
                 at(
@@ -231,6 +233,11 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
                     f"(columns.{removed[column]})",
                     code="uses_identifier",
                 )
+    if recipe.risk is not None:
+        if not cols.key_variables:
+            at(("risk",), "risk targets need columns.key_variables")
+        if recipe.risk.household in removed:
+            at(("risk", "household"), "the household column is deleted before the steps run")
     for i, column in enumerate(recipe.input.numeric):
         if column in removed:
             at(("input", "numeric", i), f"column {column!r} is an identifier and is deleted")

@@ -146,6 +146,26 @@ class ColumnsSpec(StrictModel):
         return out
 
 
+class RiskSpec(StrictModel):
+    """Disclosure-risk targets: measured before and after the steps, enforced by the gate."""
+
+    k: int = Field(3, ge=1, description="k of k-anonymity over columns.key_variables.")
+    max_global_risk: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Largest acceptable global risk (expected re-identifications / records).",
+    )
+    household: str | None = Field(
+        None, description="Household id column: adds household risk 1 - prod(1 - rk)."
+    )
+    missing: Literal["any", "category"] = Field(
+        "any",
+        description="any: a missing key value matches every value (sdcMicro); category: "
+        "missing is a category of its own.",
+    )
+
+
 class Recipe(StrictModel):
     """A YAML recipe: input, output, seed, column roles and the ordered steps."""
 
@@ -156,6 +176,7 @@ class Recipe(StrictModel):
     output: OutputSpec
     seed: int = Field(ge=0, lt=2**63, description="Seed of every random choice (secret-ish).")
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
+    risk: RiskSpec | None = Field(None, description="Risk targets (needs key_variables).")
     steps: list[Any] = Field(
         default_factory=list,
         description="Ordered step calls, each a mapping {step_name: {parameters}}.",

@@ -41,6 +41,10 @@ class StepParams(BaseModel):
         """Columns this step reads as numbers."""
         return [getattr(self, f) for f in self.numeric_fields if getattr(self, f) is not None]
 
+    def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
+        """Problems with the rest of the recipe, as (field, message); none by default."""
+        return []
+
 
 class NoParams(StepParams):
     """A step without parameters (write ``{}``)."""

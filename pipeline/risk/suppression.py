@@ -1,0 +1,115 @@
+"""Local suppression to k-anonymity: set key values to missing until every fk >= k.
+
+Missing values match any value (sdcMicro's convention), so a suppression can only raise the
+fk of the record and of the records it now matches; repeating rounds therefore ends, at worst
+with every key of an unsafe record missing (which matches the whole file).
+
+Each round considers every record still below k at once. For each key variable, in order from
+the least to the most important, it works out the fk the record would reach if that variable
+were suppressed (for all unsafe records together, since records suppressed alike match each
+other). A record gets its least important variable that reaches k; if none does, the one that
+raises fk most. Rounds repeat until k holds. A final pass then tries to give suppressed values
+back, most important variable first, keeping every restoration that leaves k intact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.risk.frequencies import combine, frequencies
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    """The suppressed codes and how many values of each key variable were suppressed."""
+
+    codes: np.ndarray
+    suppressed: np.ndarray  # per key variable
+    rounds: int
+
+
+def suppress(codes: np.ndarray, k: int, order: list[int] | None = None) -> SuppressionResult:
+    """Suppress values of ``codes`` (n x m, -1 = missing) until every record has fk >= k.
+
+    Args:
+        codes: Integer codes of the key variables; not modified.
+        k: The k of k-anonymity.
+        order: Key-variable indices from the least to the most important (suppressed first to
+            last). Defaults to the original column order reversed.
+
+    Raises:
+        ValueError: fewer than k records (k-anonymity is impossible).
+
+    """
+    n, m = codes.shape
+    if 0 < n < k:
+        raise ValueError(f"only {n} records: k-anonymity with k={k} is impossible")
+    order = list(range(m))[::-1] if order is None else list(order)
+    work = codes.copy()
+    original_missing = codes < 0
+    rounds = 0
+    while True:
+        fk = frequencies(work).fk
+        unsafe = np.flatnonzero(fk < k)
+        if unsafe.size == 0:
+            break
+        rounds += 1
+        choice = _choose(work, unsafe, fk, k, order)
+        work[unsafe, choice] = -1
+    work = _give_back(work, codes, k, order[::-1])
+    suppressed = ((work < 0) & ~original_missing).sum(axis=0)
+    return SuppressionResult(work, suppressed, rounds)
+
+
+def _choose(
+    work: np.ndarray, unsafe: np.ndarray, fk: np.ndarray, k: int, order: list[int]
+) -> np.ndarray:
+    """Pick the variable to suppress for each unsafe record."""
+    best_var = np.full(unsafe.size, -1, dtype=np.int64)
+    best_fk = fk[unsafe].copy()
+    safe_var = np.full(unsafe.size, -1, dtype=np.int64)
+    for v in order:
+        present = work[unsafe, v] >= 0
+        if not present.any():
+            continue
+        trial = work.copy()
+        trial[unsafe[present], v] = -1
+        fk_v = np.where(present, frequencies(trial).fk[unsafe], -1)
+        reaches = (fk_v >= k) & (safe_var < 0)
+        safe_var[reaches] = v
+        better = fk_v > best_fk
+        best_var[better] = v
+        best_fk[better] = fk_v[better]
+    chosen = np.where(safe_var >= 0, safe_var, best_var)
+    fallback = chosen < 0  # no single variable raises fk: take the least important present one
+    for i in np.flatnonzero(fallback):
+        chosen[i] = next(v for v in order if work[unsafe[i], v] >= 0)
+    return chosen
+
+
+def _give_back(work: np.ndarray, codes: np.ndarray, k: int, most_first: list[int]) -> np.ndarray:
+    """Restore suppressed values, most important variable first, while k-anonymity holds.
+
+    All candidates of a variable are restored at once; restorations whose record falls below k
+    are undone, and when only other records fall below k the later half is undone, until the
+    file is k-anonymous again. Every accepted state is checked over the whole file.
+    """
+    for v in most_first:
+        trial = np.flatnonzero((work[:, v] < 0) & (codes[:, v] >= 0))
+        while trial.size:
+            work[trial, v] = codes[trial, v]
+            unsafe = frequencies(work).fk < k
+            if not unsafe.any():
+                break
+            work[trial, v] = -1
+            keep = ~unsafe[trial]
+            if keep.all():  # only other records fell below k: undo restorations near them
+                others = [c for c in range(work.shape[1]) if c != v]
+                group = combine(work[:, others])
+                keep = ~np.isin(group[trial], group[unsafe])
+                if keep.all():
+                    keep[trial.size // 2 :] = False
+            trial = trial[keep]
+    return work
