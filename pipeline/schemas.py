@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.engine.manifest import Manifest
 from pipeline.recipe.models import Recipe
+from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -56,12 +57,22 @@ def manifest_schema() -> dict[str, Any]:
     return schema
 
 
+def risk_report_schema() -> dict[str, Any]:
+    """JSON Schema of ``risk_report.json``."""
+    schema = RiskReport.model_json_schema(ref_template="#/$defs/{model}")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "risk_report.schema.json"
+    return schema
+
+
 def rendered() -> dict[str, str]:
     """File name -> JSON text of every published schema."""
-    return {
-        "recipe.schema.json": json.dumps(recipe_schema(), indent=2, ensure_ascii=False) + "\n",
-        "manifest.schema.json": json.dumps(manifest_schema(), indent=2, ensure_ascii=False) + "\n",
+    schemas = {
+        "recipe.schema.json": recipe_schema(),
+        "manifest.schema.json": manifest_schema(),
+        "risk_report.schema.json": risk_report_schema(),
     }
+    return {name: json.dumps(s, indent=2, ensure_ascii=False) + "\n" for name, s in schemas.items()}
 
 
 def main() -> int:

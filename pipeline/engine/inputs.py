@@ -35,7 +35,7 @@ def input_columns(spec: InputSpec) -> list[str]:
         first = next(csv.reader(io.StringIO(text), delimiter=spec.delimiter), None)
         if not first:
             raise InputDataError([Problem(f"input {path} is empty (no header row)", code="empty")])
-        return [c.strip() for c in first]
+        return list(first)
     try:
         return list(pq.read_schema(_first_parquet(path)).names)
     except (OSError, ValueError) as exc:

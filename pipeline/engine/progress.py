@@ -70,7 +70,7 @@ class Reporter:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.10g}"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.10g}"
     return str(value)
 
 

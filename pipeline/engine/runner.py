@@ -30,7 +30,10 @@ from pipeline.engine.writer import spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe, RiskSpec
-from pipeline.risk.table import read_columns, risk_of_table
+from pipeline.report.build import snapshot
+from pipeline.report.model import Snapshot
+from pipeline.report.write import write_report
+from pipeline.risk.table import file_columns, read_columns
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
 from pipeline.steps.registry import ROW, StepContext
@@ -205,11 +208,12 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             columns_out=list(final.columns),
             steps=records,
             files=[FileRecord(**f) for f in files],
-            risk_before=risk_before,
-            risk_after=risk_after,
+            risk_before=risk_before.summary if risk_before else None,
+            risk_after=risk_after.summary if risk_after else None,
             seconds=round(time.perf_counter() - started, 3),
         )
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        write_report(staging.path, manifest, recipe, risk_before, risk_after)
         staging.publish()
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)
@@ -237,25 +241,23 @@ def _checkpoint(
     return ingest_mod.read_checkpoint(target, result.integer_columns), result.rows
 
 
-def measure_file_risk(folder: Path, recipe: Recipe) -> dict | None:
+def measure_file_risk(folder: Path, recipe: Recipe) -> Snapshot | None:
     """Disclosure risk of the Parquet files in ``folder`` over the recipe's key variables."""
     keys = recipe.columns.key_variables
     if not keys:
         return None
     spec = recipe.risk or RiskSpec()
-    extra = [c for c in (recipe.columns.weight, spec.household) if c]
-    table = read_columns(folder, list(dict.fromkeys([*keys, *extra])), keys)
-    _, summary = risk_of_table(
-        table, keys, spec.k, recipe.columns.weight, spec.household, spec.missing
-    )
-    return summary
+    extra = [c for c in (recipe.columns.weight, spec.household, *recipe.columns.sensitive) if c]
+    present = set(file_columns(folder))
+    wanted = [c for c in dict.fromkeys([*keys, *extra]) if c in present]
+    return snapshot(read_columns(folder, wanted, keys), recipe)
 
 
-def _risk_line(summary: dict | None) -> dict:
-    if summary is None:
+def _risk_line(snap: Snapshot | None) -> dict:
+    if snap is None:
         return {"skipped": "no key_variables"}
     names = ("k_violations", "sample_uniques", "global_risk")
-    return {name: summary[name] for name in names}
+    return {name: snap.summary[name] for name in names}
 
 
 def _target(call: StepCall) -> str:

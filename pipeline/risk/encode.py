@@ -19,11 +19,17 @@ def codes_from_pandas(frame: Any, keys: list[str]) -> np.ndarray:
 
 def codes_from_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[int]]:
     """Codes of an Arrow table's key columns, plus the number of categories of each column."""
+    codes, labels = encode_arrow(table, keys)
+    return codes, [len(values) for values in labels]
+
+
+def encode_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[list[str]]]:
+    """Codes of an Arrow table's key columns and, per column, the label of each code."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     out = np.empty((table.num_rows, len(keys)), dtype=np.int32)
-    cards = []
+    labels: list[list[str]] = []
     for j, key in enumerate(keys):
         column = table.column(key)
         if not pa.types.is_dictionary(column.type):
@@ -38,5 +44,12 @@ def codes_from_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[int]
             idx = np.where(chunk.is_null().to_numpy(zero_copy_only=False), -1, idx)
             out[pos : pos + len(chunk), j] = idx
             pos += len(chunk)
-        cards.append(len(chunks[0].dictionary) if chunks else 0)
-    return out, cards
+        values = chunks[0].dictionary.to_pylist() if chunks else []
+        labels.append(["" if v is None else _label(v) for v in values])
+    return out, labels
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

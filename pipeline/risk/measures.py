@@ -26,7 +26,7 @@ def individual_risk(freq: Frequencies, weighted: bool) -> np.ndarray:
     fk = freq.fk.astype(np.float64)
     if not weighted:
         return 1.0 / fk
-    Fk = freq.Fk  # noqa: N806
+    Fk = np.nan_to_num(freq.Fk, nan=0.0)  # noqa: N806 - a missing weight counts as 0
     equal = np.isclose(fk, Fk) | (Fk <= fk)
     with np.errstate(divide="ignore", invalid="ignore"):
         pk = np.where(equal, 0.5, fk / np.where(Fk > 0, Fk, 1.0))

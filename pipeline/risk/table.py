@@ -62,7 +62,7 @@ def file_columns(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> l
         import csv
 
         with path.open(encoding=encoding, newline="") as fh:
-            return [c.strip() for c in next(csv.reader(fh, delimiter=delimiter), [])]
+            return list(next(csv.reader(fh, delimiter=delimiter), []))
     import pyarrow.parquet as pq
 
     if path.is_dir():

@@ -37,6 +37,7 @@ def drop_identifiers(
     identifier column must not slip through).
     """
     present = [c for c in params.columns if c in df.columns]
+    ctx.facts["columns_deleted"] = len(params.columns)
     return df.drop(columns=present) if present else df
 
 
@@ -54,6 +55,7 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
     Missing IDs stay missing.
     """
     for column, spec in params.ids.items():
+        ctx.facts[column] = spec.method
         if spec.method == "keyed_hash":
             key, nchars = ctx.secrets[column], KEYED_HASH_HEX
         else:

@@ -77,7 +77,7 @@ def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> dd.DataFrame
     weights = None
     if ctx.columns.weight:
         weights = df[[ROW, ctx.columns.weight]].compute().sort_values(ROW, kind="stable")
-        weights = weights[ctx.columns.weight].to_numpy(dtype="float64", na_value=np.nan)
+        weights = weights[ctx.columns.weight].to_numpy(dtype="float64", na_value=0.0)
     result = measure_risk(codes, params.k, weights, missing=params.missing)
     ctx.facts.update(
         {
@@ -124,6 +124,14 @@ def local_suppression(
     ctx.facts["suppressed_total"] = int(result.suppressed.sum())
     rows = frame[ROW].to_numpy()
     masks = {keys[j]: np.sort(rows[newly[:, j]]) for j in range(len(keys)) if newly[:, j].any()}
+    # numpy integer/bool columns cannot hold missing values: use the nullable dtypes
+    nullable = {
+        c: {"b": "boolean"}.get(df[c].dtype.kind, "Int64")
+        for c in masks
+        if isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind in "biu"
+    }
+    if nullable:
+        df = df.astype(nullable)
     return df.map_partitions(_apply_masks, masks, meta=df._meta)
 
 

@@ -100,8 +100,8 @@ def test_unknown_step_name_does_not_validate(validator, demo):
     ("change", "where"),
     [
         (lambda d: d.update(stpes=[]), []),
-        (lambda d: d["steps"].append({"drop_identifiers": {"columns": ["x"]}}), ["steps", 8]),
-        (lambda d: d["steps"][3]["top_code"].update(abvoe=90), ["steps", 3]),
+        (lambda d: d["steps"].insert(0, {"drop_identifiers": {"columns": ["x"]}}), ["steps", 0]),
+        (lambda d: d["steps"][3]["top_code"].update(abvoe=90), ["steps", 3]),  # age 116 rule
         (lambda d: d.pop("seed"), []),
     ],
     ids=["unknown-key", "automatic-step", "unknown-param", "missing-seed"],

@@ -1,0 +1,99 @@
+"""Compute report snapshots from whole-file Arrow tables (risk, histograms, categories)."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from pipeline.recipe.models import Recipe, RiskSpec
+from pipeline.report.model import CategoryCount, Histogram, Snapshot
+from pipeline.risk.encode import encode_arrow
+from pipeline.risk.frequencies import combine
+from pipeline.risk.ldiversity import l_diversity
+from pipeline.risk.measures import measure_risk
+
+_RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
+_TOP = 10
+
+
+def snapshot(table: Any, recipe: Recipe) -> Snapshot:
+    """Measure risk of a whole table over the recipe's key variables and summarize it."""
+    import pyarrow.compute as pc
+
+    keys = recipe.columns.key_variables
+    spec = recipe.risk or RiskSpec()
+    codes, labels = encode_arrow(table, keys)
+    weights = None
+    if recipe.columns.weight:
+        column = pc.cast(table.column(recipe.columns.weight), "float64")
+        weights = np.nan_to_num(column.to_numpy(zero_copy_only=False), nan=0.0)
+    household = encode_arrow(table, [spec.household])[0][:, 0] if spec.household else None
+    result = measure_risk(codes, spec.k, weights, household, spec.missing)
+    summary = dict(result.summary)
+    summary["key_variables"] = {
+        key: {"categories": len(labels[j]), "missing": int((codes[:, j] < 0).sum())}
+        for j, key in enumerate(keys)
+    }
+    ldiv = {}
+    for name in recipe.columns.sensitive:
+        if name in table.column_names:
+            sensitive = encode_arrow(table, [name])[0][:, 0]
+            ldiv[name] = l_diversity(codes, sensitive)
+    return Snapshot(
+        summary=summary,
+        class_sizes=_class_sizes(result.fk, spec.k),
+        individual_risk=_risk_histogram(result.rk),
+        risky_categories=_risky_categories(codes, labels, keys, result.fk < spec.k, spec.k),
+        l_diversity=ldiv,
+    )
+
+
+def _class_sizes(fk: np.ndarray, k: int) -> Histogram:
+    top = max(k + 2, 10)
+    labels = [str(i) for i in range(1, top)] + [f"{top}+"]
+    counts = [int((fk == i).sum()) for i in range(1, top)] + [int((fk >= top).sum())]
+    return Histogram(labels=labels, counts=counts)
+
+
+def _risk_histogram(rk: np.ndarray) -> Histogram:
+    edges = _RISK_EDGES
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    counts, _ = np.histogram(np.clip(rk, 0.0, 1.0), bins=edges)
+    return Histogram(labels=labels, counts=[int(c) for c in counts])
+
+
+def _risky_categories(
+    codes: np.ndarray, labels: list[list[str]], keys: list[str], risky: np.ndarray, k: int
+) -> dict[str, list[CategoryCount]]:
+    """Categories (and pairs) most held by records below k, never naming a rarer one."""
+    out: dict[str, list[CategoryCount]] = {}
+    sub = codes[risky]
+
+    def name(j: int, code: int) -> str:
+        return "(missing)" if code < 0 else labels[j][code]
+
+    groups = [(key, (j,)) for j, key in enumerate(keys)]
+    groups += [(f"{keys[a]} x {keys[b]}", (a, b)) for a, b in combinations(range(len(keys)), 2)]
+    for title, cols in groups:
+        if sub.shape[0] == 0:
+            break
+        ids = combine(sub[:, list(cols)])
+        _, first, counts = np.unique(ids, return_index=True, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        shown = [i for i in order[:_TOP] if counts[i] >= k]
+        if not shown:
+            continue
+        items = [
+            CategoryCount(
+                value=" / ".join(name(j, int(sub[first[i], j])) for j in cols),
+                records=int(counts[i]),
+            )
+            for i in shown
+        ]
+        rest = int(sub.shape[0] - sum(item.records for item in items))
+        if rest:
+            items.append(CategoryCount(value="(all other categories)", records=rest))
+        out[title] = items
+    return out

@@ -1,0 +1,76 @@
+"""Pydantic models of ``risk_report.json``; ``schemas/risk_report.schema.json`` comes from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class Histogram(BaseModel):
+    """Counts of records per bucket."""
+
+    labels: list[str]
+    counts: list[int]
+
+
+class CategoryCount(BaseModel):
+    """A key-variable category (or pair) and how many records below k hold it."""
+
+    value: str
+    records: int
+
+
+class Snapshot(BaseModel):
+    """Risk of one state of the data (input after identifier removal, or the output)."""
+
+    summary: dict[str, Any] = Field(description="records, k, sample_uniques, k_violations, ...")
+    class_sizes: Histogram = Field(description="Records by the size fk of their class.")
+    individual_risk: Histogram = Field(description="Records by individual risk rk.")
+    risky_categories: dict[str, list[CategoryCount]] = Field(
+        description="Per key variable (and pair), the categories most held by records below k; "
+        "only categories held by at least k such records are named, the rest are summed up."
+    )
+    l_diversity: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per sensitive variable."
+    )
+
+
+class StepChange(BaseModel):
+    """What one step changed."""
+
+    index: int
+    name: str
+    rows_in: int
+    rows_out: int
+    facts: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, int] = Field(default_factory=dict)
+
+
+class Targets(BaseModel):
+    """The recipe's risk targets and whether the published data meets them."""
+
+    k: int
+    k_reached: bool
+    max_global_risk: float | None = None
+    global_risk_ok: bool | None = None
+
+
+class RiskReport(BaseModel):
+    """Disclosure risk before and after the recipe, for auditors."""
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    generated_at: str
+    recipe_name: str
+    recipe_sha256: str
+    key_variables: list[str]
+    sensitive: list[str]
+    weight: str | None = None
+    targets: Targets | None = Field(None, description="None when no key variables are declared.")
+    before: Snapshot | None = None
+    after: Snapshot | None = None
+    suppressions: dict[str, int] = Field(default_factory=dict, description="Per key variable.")
+    steps: list[StepChange]

@@ -1,0 +1,71 @@
+"""Assemble the risk report from a run's manifest and snapshots, and write JSON + HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.engine.manifest import Manifest
+from pipeline.recipe.models import Recipe, RiskSpec
+from pipeline.report.html import render_html
+from pipeline.report.model import RiskReport, Snapshot, StepChange, Targets
+
+REPORT_JSON = "risk_report.json"
+REPORT_HTML = "risk_report.html"
+
+
+def build_report(
+    manifest: Manifest, recipe: Recipe, before: Snapshot | None, after: Snapshot | None
+) -> RiskReport:
+    """The report of one run (aggregates only)."""
+    spec = recipe.risk or RiskSpec()
+    suppressions: dict[str, int] = {}
+    for record in manifest.steps:
+        for key, n in (record.facts.get("suppressions") or {}).items():
+            suppressions[key] = suppressions.get(key, 0) + int(n)
+    targets = None
+    if after is not None:
+        risk = float(after.summary["global_risk"])
+        targets = Targets(
+            k=spec.k,
+            k_reached=int(after.summary["k_violations"]) == 0,
+            max_global_risk=spec.max_global_risk,
+            global_risk_ok=None if spec.max_global_risk is None else risk <= spec.max_global_risk,
+        )
+    return RiskReport(
+        run_id=manifest.run_id,
+        generated_at=manifest.generated_at,
+        recipe_name=manifest.recipe_name,
+        recipe_sha256=manifest.recipe.sha256,
+        key_variables=list(recipe.columns.key_variables),
+        sensitive=list(recipe.columns.sensitive),
+        weight=recipe.columns.weight,
+        targets=targets,
+        before=before,
+        after=after,
+        suppressions=suppressions,
+        steps=[
+            StepChange(
+                index=r.index,
+                name=r.name,
+                rows_in=r.rows_in,
+                rows_out=r.rows_out,
+                facts=r.facts,
+                metrics=r.metrics,
+            )
+            for r in manifest.steps
+        ],
+    )
+
+
+def write_report(
+    folder: Path,
+    manifest: Manifest,
+    recipe: Recipe,
+    before: Snapshot | None,
+    after: Snapshot | None,
+) -> RiskReport:
+    """Write ``risk_report.json`` and ``risk_report.html`` into ``folder``."""
+    report = build_report(manifest, recipe, before, after)
+    (folder / REPORT_JSON).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (folder / REPORT_HTML).write_text(render_html(report), encoding="utf-8")
+    return report
