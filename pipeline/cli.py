@@ -118,61 +118,23 @@ def steps(
     typer.echo("\n\n".join(describe_step(spec) for spec in chosen))
 
 
-@app.command("risk")
-def risk_command(
-    path: Annotated[Path, typer.Argument(help="CSV or Parquet file (or folder of Parquet).")],
-    key_vars: Annotated[str, typer.Option("--key-vars", help="Comma-separated key variables.")],
-    weight: Annotated[str | None, typer.Option(help="Sampling weight column.")] = None,
-    k: Annotated[int, typer.Option("--k", min=1, help="k of k-anonymity.")] = 3,
-    household: Annotated[str | None, typer.Option(help="Household id column.")] = None,
-    missing: Annotated[str, typer.Option(help="any (sdcMicro) or category.")] = "any",
-    fmt: Annotated[str, typer.Option("--format", help="json or text.")] = "text",
-    encoding: Annotated[str, typer.Option(help="CSV text encoding.")] = "utf-8",
-    delimiter: Annotated[str, typer.Option(help="CSV field separator.")] = ",",
-) -> None:
-    """Measure disclosure risk of any file (for auditors): fk, Fk, k violations, global risk.
+@app.command(
+    "risk",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def risk_command(ctx: typer.Context) -> None:
+    """Measure disclosure risk of any file (for auditors); see anonymize risk --help.
 
-    Exit codes: 0 measured; 2 usage error; 3 input problem.
+    anonymize risk FILE --key-vars A,B,C [--weight W] [--k 3] [--household H]
+    [--missing any|category] [--format json|text]. Exit codes: 0 measured; 2 usage error;
+    3 input problem.
     """
-    import json
+    from pipeline.cli_risk import main as risk_main
 
-    from pipeline.errors import InputDataError, Problem, RecipeError
-
-    try:
-        keys = [c.strip() for c in key_vars.split(",") if c.strip()]
-        if missing not in ("any", "category") or fmt not in ("json", "text") or not keys:
-            raise RecipeError(
-                [Problem("--missing is any|category, --format json|text, --key-vars non-empty")],
-                title="usage error",
-            )
-        from pipeline.risk.table import read_columns, risk_of_table
-
-        if not path.exists():
-            raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-        wanted = list(dict.fromkeys([*keys, *(c for c in (weight, household) if c)]))
-        try:
-            table = read_columns(
-                path,
-                wanted,
-                keys + ([household] if household else []),
-                encoding=encoding,
-                delimiter=delimiter,
-            )
-        except KeyError as exc:
-            raise InputDataError([Problem(str(exc.args[0]), code="missing_column")]) from None
-        except (ValueError, OSError, IndexError) as exc:
-            raise InputDataError([Problem(f"cannot read {path}: {redact(str(exc))}")]) from None
-        _, summary = risk_of_table(table, keys, k, weight, household, missing)  # type: ignore[arg-type]
-    except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug=False)
-    if fmt == "json":
-        typer.echo(json.dumps(summary, indent=2))
-        return
-    for name, value in summary.items():
-        if name != "key_variables":
-            typer.echo(f"{name:>28}: {value}")
-    for name, info in summary["key_variables"].items():
-        typer.echo(f"{name:>28}: {info['categories']} categories, {info['missing']} missing")
+    code = risk_main(list(ctx.args))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("demo-data")

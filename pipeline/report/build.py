@@ -9,7 +9,7 @@ import numpy as np
 
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
-from pipeline.risk.encode import encode_arrow
+from pipeline.risk.encode import encode_arrow, weights_from_arrow
 from pipeline.risk.frequencies import combine
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import measure_risk
@@ -20,15 +20,11 @@ _TOP = 10
 
 def snapshot(table: Any, recipe: Recipe) -> Snapshot:
     """Measure risk of a whole table over the recipe's key variables and summarize it."""
-    import pyarrow.compute as pc
-
     keys = recipe.columns.key_variables
     spec = recipe.risk or RiskSpec()
     codes, labels = encode_arrow(table, keys)
-    weights = None
-    if recipe.columns.weight:
-        column = pc.cast(table.column(recipe.columns.weight), "float64")
-        weights = np.nan_to_num(column.to_numpy(zero_copy_only=False), nan=0.0)
+    weight = recipe.columns.weight
+    weights = weights_from_arrow(table, weight) if weight else None
     household = encode_arrow(table, [spec.household])[0][:, 0] if spec.household else None
     result = measure_risk(codes, spec.k, weights, household, spec.missing)
     summary = dict(result.summary)
@@ -43,25 +39,26 @@ def snapshot(table: Any, recipe: Recipe) -> Snapshot:
             ldiv[name] = l_diversity(codes, sensitive)
     return Snapshot(
         summary=summary,
-        class_sizes=_class_sizes(result.fk, spec.k),
-        individual_risk=_risk_histogram(result.rk),
+        class_sizes=_class_sizes(result.fk_u, result.counts, spec.k),
+        individual_risk=_risk_histogram(result.rk_u, result.counts),
         risky_categories=_risky_categories(codes, labels, keys, result.fk < spec.k, spec.k),
         l_diversity=ldiv,
     )
 
 
-def _class_sizes(fk: np.ndarray, k: int) -> Histogram:
+def _class_sizes(fk: np.ndarray, records: np.ndarray, k: int) -> Histogram:
+    """Records by class size (fk per distinct combination, weighted by its records)."""
     top = max(k + 2, 10)
     labels = [str(i) for i in range(1, top)] + [f"{top}+"]
-    counts = [int((fk == i).sum()) for i in range(1, top)] + [int((fk >= top).sum())]
-    return Histogram(labels=labels, counts=counts)
+    binned = np.bincount(np.minimum(fk, top), weights=records, minlength=top + 1)
+    return Histogram(labels=labels, counts=[int(round(c)) for c in binned[1:]])
 
 
-def _risk_histogram(rk: np.ndarray) -> Histogram:
+def _risk_histogram(rk: np.ndarray, records: np.ndarray) -> Histogram:
     edges = _RISK_EDGES
     labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:], strict=False)]
-    counts, _ = np.histogram(np.clip(rk, 0.0, 1.0), bins=edges)
-    return Histogram(labels=labels, counts=[int(c) for c in counts])
+    counts, _ = np.histogram(np.clip(rk, 0.0, 1.0), bins=edges, weights=records)
+    return Histogram(labels=labels, counts=[int(round(c)) for c in counts])
 
 
 def _risky_categories(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -24,29 +26,62 @@ def codes_from_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[int]
 
 
 def encode_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[list[str]]]:
-    """Codes of an Arrow table's key columns and, per column, the label of each code."""
+    """Codes of an Arrow table's key columns and, per column, the label of each code.
+
+    Columns are dictionary-encoded in parallel threads (Arrow releases the GIL). The matrix is
+    column-major (each key's codes contiguous), which the group-by code prefers.
+    """
+    out = np.empty((table.num_rows, len(keys)), dtype=np.int32, order="F")
+    workers = max(1, min(len(keys), os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers) as pool:
+        encoded = list(pool.map(lambda key: _encode_column(table.column(key)), keys))
+    labels: list[list[str]] = []
+    for j, (indices, values) in enumerate(encoded):
+        out[:, j] = indices
+        labels.append(values)
+    return out, labels
+
+
+def _encode_column(column: Any) -> tuple[np.ndarray, list[str]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = np.empty((table.num_rows, len(keys)), dtype=np.int32)
-    labels: list[list[str]] = []
-    for j, key in enumerate(keys):
-        column = table.column(key)
-        if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
-        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        if len(chunks) > 1:  # unify dictionaries across chunks
-            column = pa.chunked_array(chunks).unify_dictionaries()
-            chunks = column.chunks
-        pos = 0
-        for chunk in chunks:
-            idx = chunk.indices.to_numpy(zero_copy_only=False)
-            idx = np.where(chunk.is_null().to_numpy(zero_copy_only=False), -1, idx)
-            out[pos : pos + len(chunk), j] = idx
-            pos += len(chunk)
-        values = chunks[0].dictionary.to_pylist() if chunks else []
-        labels.append(["" if v is None else _label(v) for v in values])
-    return out, labels
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    if isinstance(column, pa.ChunkedArray):
+        if column.num_chunks == 0:
+            return np.zeros(0, dtype=np.int32), []
+        column = column.unify_dictionaries().combine_chunks()
+    values = column.dictionary.to_pylist()
+    return _indices(column.indices), ["" if v is None else _label(v) for v in values]
+
+
+def weights_from_arrow(table: Any, name: str) -> np.ndarray:
+    """A numeric column as float64 numpy, missing weights as 0."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pc.cast(table.column(name), pa.float64())
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.null_count:
+        column = pc.fill_null(column, 0.0)
+    # the buffer itself: to_numpy() is needlessly slow on large arrays here
+    values = np.frombuffer(column.buffers()[1], dtype=np.float64)
+    values = values[column.offset : column.offset + len(column)]
+    nan = np.isnan(values)
+    return np.where(nan, 0.0, values) if nan.any() else values
+
+
+def _indices(indices: Any) -> np.ndarray:
+    """Dictionary indices as numpy, -1 where missing (reads the buffer, no copy via floats)."""
+    dtype = np.dtype(indices.type.to_pandas_dtype())
+    start = indices.offset
+    values = np.frombuffer(indices.buffers()[1], dtype=dtype)[start : start + len(indices)]
+    if indices.null_count:
+        valid = indices.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(valid, values, -1)
+    return values
 
 
 def _label(value: Any) -> str:

@@ -7,6 +7,9 @@ values:
   of a record is the number of records that agree with it on every key variable where neither
   is missing; Fk is the sum of their weights.
 * ``category``: a missing value is a category of its own (ordinary group-by).
+
+Records with identical codes have identical frequencies, so the work is done once per distinct
+combination (usually far fewer than records) and spread back.
 """
 
 from __future__ import annotations
@@ -28,76 +31,104 @@ class Frequencies:
 
 
 def combine(codes: np.ndarray, columns: list[int] | None = None) -> np.ndarray:
-    """Return one dense int64 group id per row for the chosen columns (codes >= -1).
+    """Return one int64 group id per row for the chosen columns (codes >= -1).
 
-    Uses a mixed-radix number while it fits in int64, and re-densifies (np.unique) otherwise.
+    Equal ids mean equal rows. Uses a mixed-radix number while it fits in int64 and
+    re-densifies (np.unique) otherwise.
     """
+    return _combine(codes, columns)[0]
+
+
+def _combine(codes: np.ndarray, columns: list[int] | None = None) -> tuple[np.ndarray, int]:
+    """Group ids and an exclusive upper bound of them."""
     n = codes.shape[0]
     cols = list(range(codes.shape[1])) if columns is None else columns
     group = np.zeros(n, dtype=np.int64)
     radix = 1
     for c in cols:
-        column = codes[:, c].astype(np.int64) + 1  # -1 (missing) -> 0
-        card = int(column.max()) + 1 if n else 1
+        column = codes[:, c]
+        card = int(column.max()) + 2 if n else 1  # -1 (missing) -> 0
         if radix * card >= 2**62:
             group = np.unique(group, return_inverse=True)[1].astype(np.int64)
             radix = int(group.max()) + 1 if n else 1
-        group = group * card + column
+        group *= card
+        group += column
+        group += 1
         radix *= card
-    return group
+    return group, radix
 
 
-def _count(group: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row size (and weight sum) of its group."""
-    if group.size == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    top = int(group.max()) + 1
-    if top <= 4 * group.size + 1024:
-        dense = group
-    else:
-        uniq, dense = np.unique(group, return_inverse=True)
-        top = uniq.size
-    sizes = np.bincount(dense, minlength=top)
-    fk = sizes[dense]
-    Fk = np.bincount(dense, weights=weights, minlength=top)[dense] if weights is not None else fk
-    return fk.astype(np.int64), np.asarray(Fk, dtype=np.float64)
+def _dense(group: np.ndarray, bound: int) -> tuple[np.ndarray, int]:
+    """Map group ids to 0..g-1 (bincount-ready): directly when the bound is small."""
+    if bound <= 4 * group.size + 4096:
+        return group, bound
+    uniq, inverse = np.unique(group, return_inverse=True)
+    return inverse, uniq.size
+
+
+def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (first row of each distinct code vector, index of each row's vector)."""
+    group, bound = _combine(codes)
+    if bound <= 4 * group.size + 4096:
+        present = np.zeros(bound, dtype=bool)
+        present[group] = True
+        rank = np.cumsum(present) - 1
+        inverse = rank[group]
+        first = np.full(int(present.sum()), -1, dtype=np.int64)
+        first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
+        return first, inverse
+    _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    return first, inverse
 
 
 def frequencies(
     codes: np.ndarray, weights: np.ndarray | None = None, missing: Missing = "any"
 ) -> Frequencies:
     """Compute fk and Fk of every record over the key-variable codes (n rows x m keys)."""
-    if missing == "category" or codes.size == 0 or not (codes < 0).any():
-        fk, Fk = _count(combine(codes), weights)
-        return Frequencies(fk, Fk.astype(np.float64) if weights is not None else fk.copy())
-    return _frequencies_na_any(codes, weights)
+    n = codes.shape[0]
+    if n == 0:
+        return Frequencies(np.zeros(0, dtype=np.int64), np.zeros(0))
+    first, inverse = distinct_rows(codes)
+    counts = np.bincount(inverse, minlength=first.size).astype(np.float64)
+    sums = (
+        counts
+        if weights is None
+        else np.bincount(
+            inverse, weights=np.asarray(weights, dtype=np.float64), minlength=first.size
+        )
+    )
+    fk_u, Fk_u = distinct_frequencies(codes[first], counts, sums, missing)
+    fk = fk_u[inverse]
+    return Frequencies(fk, Fk_u[inverse] if weights is not None else fk.astype(np.float64))
 
 
-def _frequencies_na_any(codes: np.ndarray, weights: np.ndarray | None) -> Frequencies:
-    n, m = codes.shape
-    bits = (codes < 0).astype(np.int64) << np.arange(m, dtype=np.int64)
-    pattern = bits.sum(axis=1)
-    patterns, pattern_of = np.unique(pattern, return_inverse=True)
-    members = [np.flatnonzero(pattern_of == i) for i in range(patterns.size)]
-    fk = np.zeros(n, dtype=np.int64)
-    Fk = np.zeros(n, dtype=np.float64)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+def distinct_frequencies(
+    ucodes: np.ndarray, counts: np.ndarray, sums: np.ndarray, missing: Missing = "any"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return fk and Fk of each distinct code vector, given its record count and weight sum."""
+    if missing == "category" or not (ucodes < 0).any():
+        return np.rint(counts).astype(np.int64), sums.astype(np.float64)
+    u, m = ucodes.shape
+    pattern = ((ucodes < 0).astype(np.int64) << np.arange(m, dtype=np.int64)).sum(axis=1)
+    order = np.argsort(pattern, kind="stable")
+    patterns, starts = np.unique(pattern[order], return_index=True)
+    members = np.split(order, starts[1:])
+    fk = np.zeros(u, dtype=np.float64)
+    Fk = np.zeros(u, dtype=np.float64)
     for p, rows_p in zip(patterns, members, strict=True):
-        # group the other patterns by the union of missing variables: one count per union
         unions: dict[int, list[np.ndarray]] = {}
         for q, rows_q in zip(patterns, members, strict=True):
             unions.setdefault(int(p | q), []).append(rows_q)
         for union, parts in unions.items():
             shared = [v for v in range(m) if not (union >> v) & 1]
-            others = np.concatenate(parts)
+            others = np.concatenate(parts) if len(parts) > 1 else parts[0]
             if not shared:
-                fk[rows_p] += others.size
-                Fk[rows_p] += w[others].sum()
+                fk[rows_p] += counts[others].sum()
+                Fk[rows_p] += sums[others].sum()
                 continue
-            both = np.concatenate([rows_p, others])
-            group = combine(codes[both][:, shared])
-            uniq, inverse = np.unique(group, return_inverse=True)
-            mine, theirs = inverse[: rows_p.size], inverse[rows_p.size :]
-            fk[rows_p] += np.bincount(theirs, minlength=uniq.size)[mine]
-            Fk[rows_p] += np.bincount(theirs, weights=w[others], minlength=uniq.size)[mine]
-    return Frequencies(fk, Fk if weights is not None else fk.astype(np.float64))
+            group, bound = _combine(ucodes[np.concatenate([rows_p, others])], shared)
+            dense, size = _dense(group, bound)
+            mine, theirs = dense[: rows_p.size], dense[rows_p.size :]
+            fk[rows_p] += np.bincount(theirs, weights=counts[others], minlength=size)[mine]
+            Fk[rows_p] += np.bincount(theirs, weights=sums[others], minlength=size)[mine]
+    return np.rint(fk).astype(np.int64), Fk

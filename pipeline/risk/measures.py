@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.risk.frequencies import Frequencies, Missing, combine, frequencies
+from pipeline.risk.frequencies import (
+    Frequencies,
+    Missing,
+    distinct_frequencies,
+    distinct_rows,
+)
 
 
 def individual_risk(freq: Frequencies, weighted: bool) -> np.ndarray:
@@ -58,14 +63,35 @@ def household_risk(rk: np.ndarray, household: np.ndarray) -> np.ndarray:
 
 @dataclass
 class RiskResult:
-    """Per-record arrays plus the summary figures an auditor reads."""
+    """Risk per distinct key combination (with record counts) plus the summary figures.
 
-    fk: np.ndarray
-    Fk: np.ndarray  # noqa: N815
-    rk: np.ndarray
+    Records with the same key codes share fk, Fk and rk, so the arrays are kept per distinct
+    combination (``*_u``) and spread to records on demand (``fk``, ``Fk``, ``rk``).
+    """
+
+    inverse: np.ndarray  # record -> distinct combination
+    counts: np.ndarray  # records per distinct combination
+    fk_u: np.ndarray
+    Fk_u: np.ndarray  # noqa: N815
+    rk_u: np.ndarray
     k: int
     household_rk: np.ndarray | None = None
     summary: dict = field(default_factory=dict)
+
+    @property
+    def fk(self) -> np.ndarray:
+        """Sample frequency of each record."""
+        return self.fk_u[self.inverse]
+
+    @property
+    def Fk(self) -> np.ndarray:  # noqa: N802
+        """Weighted frequency of each record."""
+        return self.Fk_u[self.inverse]
+
+    @property
+    def rk(self) -> np.ndarray:
+        """Individual risk of each record."""
+        return self.rk_u[self.inverse]
 
 
 def measure_risk(
@@ -76,25 +102,36 @@ def measure_risk(
     missing: Missing = "any",
 ) -> RiskResult:
     """Compute fk, Fk, rk (and household risk) over the whole file, with a summary."""
-    freq = frequencies(codes, weights, missing)
-    rk = individual_risk(freq, weighted=weights is not None)
     n = int(codes.shape[0])
-    er = float(rk.sum())
+    first, inverse = distinct_rows(codes) if n else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    counts = np.bincount(inverse, minlength=first.size).astype(np.float64)
+    sums = counts
+    if weights is not None:
+        sums = np.bincount(
+            inverse, weights=np.asarray(weights, dtype=np.float64), minlength=first.size
+        )
+        if np.isnan(sums).any():  # a missing weight counts as 0
+            w = np.asarray(weights, dtype=np.float64)
+            sums = np.bincount(inverse, weights=np.where(np.isnan(w), 0.0, w), minlength=first.size)
+    fk_u, Fk_u = distinct_frequencies(codes[first], counts, sums, missing)
+    rk_u = individual_risk(Frequencies(fk_u, Fk_u), weighted=weights is not None)
+    er = float((rk_u * counts).sum())
     summary = {
         "records": n,
         "k": k,
         "missing": missing,
         "weighted": weights is not None,
-        "sample_uniques": int((freq.fk == 1).sum()),
-        "k_violations": int((freq.fk < k).sum()),
+        "sample_uniques": int(counts[fk_u == 1].sum()),
+        "k_violations": int(counts[fk_u < k].sum()),
         "expected_reidentifications": er,
         "global_risk": er / n if n else 0.0,
-        "max_individual_risk": float(rk.max()) if n else 0.0,
-        "classes": int(np.unique(combine(codes)).size) if n else 0,
+        "max_individual_risk": float(rk_u.max()) if n else 0.0,
+        "classes": int(first.size),
     }
-    hh = None
+    result = RiskResult(inverse, counts, fk_u, Fk_u, rk_u, k, None, summary)
     if household is not None:
-        hh = household_risk(rk, household)
+        hh = household_risk(result.rk, household)
+        result.household_rk = hh
         summary["household_expected_reidentifications"] = float(hh.sum())
         summary["household_global_risk"] = float(hh.mean()) if n else 0.0
-    return RiskResult(freq.fk, freq.Fk, rk, k, hh, summary)
+    return result

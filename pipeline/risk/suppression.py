@@ -14,11 +14,12 @@ back, most important variable first, keeping every restoration that leaves k int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.risk.frequencies import combine, frequencies
+from pipeline.risk.frequencies import combine, distinct_frequencies, distinct_rows
 
 
 @dataclass(frozen=True)
@@ -47,24 +48,39 @@ def suppress(codes: np.ndarray, k: int, order: list[int] | None = None) -> Suppr
     if 0 < n < k:
         raise ValueError(f"only {n} records: k-anonymity with k={k} is impossible")
     order = list(range(m))[::-1] if order is None else list(order)
-    work = codes.copy()
-    original_missing = codes < 0
+    if n == 0:
+        return SuppressionResult(codes.copy(), np.zeros(m, dtype=np.int64), 0)
+    # identical records get identical treatment: work on distinct code vectors with counts
+    first, inverse = distinct_rows(codes)
+    original = codes[first]
+    mult = np.bincount(inverse, minlength=first.size).astype(np.float64)
+
+    def fk_of(work: np.ndarray) -> np.ndarray:
+        return distinct_frequencies(work, mult, mult)[0]
+
+    work = original.copy()
     rounds = 0
     while True:
-        fk = frequencies(work).fk
+        fk = fk_of(work)
         unsafe = np.flatnonzero(fk < k)
         if unsafe.size == 0:
             break
         rounds += 1
-        choice = _choose(work, unsafe, fk, k, order)
+        choice = _choose(work, unsafe, fk, k, order, fk_of)
         work[unsafe, choice] = -1
-    work = _give_back(work, codes, k, order[::-1])
-    suppressed = ((work < 0) & ~original_missing).sum(axis=0)
-    return SuppressionResult(work, suppressed, rounds)
+    work = _give_back(work, original, k, order[::-1], fk_of)
+    newly = (work < 0) & (original >= 0)
+    suppressed = np.rint((newly * mult[:, None]).sum(axis=0)).astype(np.int64)
+    return SuppressionResult(work[inverse], suppressed, rounds)
 
 
 def _choose(
-    work: np.ndarray, unsafe: np.ndarray, fk: np.ndarray, k: int, order: list[int]
+    work: np.ndarray,
+    unsafe: np.ndarray,
+    fk: np.ndarray,
+    k: int,
+    order: list[int],
+    fk_of: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
     """Pick the variable to suppress for each unsafe record."""
     best_var = np.full(unsafe.size, -1, dtype=np.int64)
@@ -76,7 +92,7 @@ def _choose(
             continue
         trial = work.copy()
         trial[unsafe[present], v] = -1
-        fk_v = np.where(present, frequencies(trial).fk[unsafe], -1)
+        fk_v = np.where(present, fk_of(trial)[unsafe], -1)
         reaches = (fk_v >= k) & (safe_var < 0)
         safe_var[reaches] = v
         better = fk_v > best_fk
@@ -89,7 +105,13 @@ def _choose(
     return chosen
 
 
-def _give_back(work: np.ndarray, codes: np.ndarray, k: int, most_first: list[int]) -> np.ndarray:
+def _give_back(
+    work: np.ndarray,
+    codes: np.ndarray,
+    k: int,
+    most_first: list[int],
+    fk_of: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
     """Restore suppressed values, most important variable first, while k-anonymity holds.
 
     All candidates of a variable are restored at once; restorations whose record falls below k
@@ -100,7 +122,7 @@ def _give_back(work: np.ndarray, codes: np.ndarray, k: int, most_first: list[int
         trial = np.flatnonzero((work[:, v] < 0) & (codes[:, v] >= 0))
         while trial.size:
             work[trial, v] = codes[trial, v]
-            unsafe = frequencies(work).fk < k
+            unsafe = fk_of(work) < k
             if not unsafe.any():
                 break
             work[trial, v] = -1

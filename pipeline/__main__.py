@@ -1,0 +1,5 @@
+"""``python -m pipeline`` is the ``anonymize`` command."""
+
+from pipeline.entry import main
+
+main()
