@@ -54,13 +54,32 @@ def run(
     partitions: Annotated[
         int | None, typer.Option(min=1, help="Split the input into N partitions (tuning).")
     ] = None,
+    gate_only: Annotated[
+        Path | None,
+        typer.Option(
+            "--gate-only",
+            help="Re-validate an already published output directory with the recipe's gate; "
+            "runs no step, writes nothing (exit 0 valid, 4 invalid).",
+        ),
+    ] = None,
+    gate_report: Annotated[
+        str | None,
+        typer.Option(
+            help="Where to write the gate report JSON (default when blocked: "
+            "OUT.gate_report.json beside the output; with --gate-only: not written)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
     """Run a recipe and publish the anonymized files (all or nothing).
 
-    Exit codes: 0 published; 1 unexpected error; 2 recipe or usage error; 3 input problem;
-    4 blocked by the data-quality gate.
+    Before publishing, the data-quality gate checks the recipe's privacy expectations (no
+    identifier column, caps, recode levels, k-anonymity, global risk, row counts) and the data
+    contracts; any failure blocks publication.
+
+    Exit codes: 0 published; 1 unexpected error; 2 recipe or usage error; 3 input problem
+    (including a broken input contract); 4 blocked by the data-quality gate.
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -71,10 +90,32 @@ def run(
 
         check_scheduler(scheduler)
         loaded = load_recipe(recipe)
-        options = RunOptions(input, output, scheduler, partitions)
+        if gate_only is not None:
+            _gate_only(loaded, gate_only, gate_report, output)
+            return
+        options = RunOptions(input, output, scheduler, partitions, gate_report)
         run_recipe(loaded, options, Reporter(quiet=quiet))
+    except typer.Exit:
+        raise
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug)
+
+
+def _gate_only(loaded: object, out_dir: Path, report_path: str | None, output: str | None) -> None:
+    from pipeline.engine.gating import gate_only, summary_lines
+    from pipeline.engine.runner import RunOptions, effective_recipe
+    from pipeline.errors import EXIT_GATE
+    from pipeline.gate.run import write_gate_report
+
+    recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
+    report = gate_only(loaded, recipe, out_dir)
+    verdict = "valid" if report.passed else "INVALID"
+    typer.echo(f"{out_dir}: {verdict} against {loaded.path}")
+    typer.echo("\n".join(summary_lines(report)))
+    if report_path:
+        write_gate_report(Path(report_path), report)
+    if not report.passed:
+        raise typer.Exit(EXIT_GATE)
 
 
 @app.command()

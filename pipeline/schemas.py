@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from pipeline.engine.manifest import Manifest
+from pipeline.gate.model import GateReport
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS
@@ -49,19 +52,11 @@ def recipe_schema() -> dict[str, Any]:
     return schema
 
 
-def manifest_schema() -> dict[str, Any]:
-    """JSON Schema of ``manifest.json``."""
-    schema = Manifest.model_json_schema(ref_template="#/$defs/{model}")
+def artifact_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """JSON Schema of an output artifact (``manifest.json``, ``risk_report.json``, ...)."""
+    schema = model.model_json_schema(ref_template="#/$defs/{model}")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "manifest.schema.json"
-    return schema
-
-
-def risk_report_schema() -> dict[str, Any]:
-    """JSON Schema of ``risk_report.json``."""
-    schema = RiskReport.model_json_schema(ref_template="#/$defs/{model}")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "risk_report.schema.json"
+    schema["$id"] = f"{name}.schema.json"
     return schema
 
 
@@ -69,8 +64,9 @@ def rendered() -> dict[str, str]:
     """File name -> JSON text of every published schema."""
     schemas = {
         "recipe.schema.json": recipe_schema(),
-        "manifest.schema.json": manifest_schema(),
-        "risk_report.schema.json": risk_report_schema(),
+        "manifest.schema.json": artifact_schema(Manifest, "manifest"),
+        "risk_report.schema.json": artifact_schema(RiskReport, "risk_report"),
+        "gate_report.schema.json": artifact_schema(GateReport, "gate_report"),
     }
     return {name: json.dumps(s, indent=2, ensure_ascii=False) + "\n" for name, s in schemas.items()}
 

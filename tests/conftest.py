@@ -69,6 +69,7 @@ def demo_recipe(
 def copy_demo(workdir: Path) -> Path:
     """Copy the bundled demo recipe, hierarchy and sample into workdir; return the recipe path."""
     shutil.copytree(REPO / "recipes", workdir / "recipes", dirs_exist_ok=True)
+    shutil.copytree(REPO / "data_contracts", workdir / "data_contracts", dirs_exist_ok=True)
     (workdir / "examples").mkdir(exist_ok=True)
     shutil.copy(REPO / "examples" / "census_sample.csv", workdir / "examples")
     return workdir / "recipes" / "census_demo.yaml"

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pipeline.gate.model import GateReport
+
 SCHEMA_VERSION = "1.0"
 _PACKAGES = ("anonymize-pipeline", "pandas", "pyarrow", "numpy", "dask", "distributed", "pydantic")
 
@@ -61,12 +63,16 @@ class Manifest(BaseModel):
     rows_out: int
     columns_removed: list[str] = Field(description="Identifier columns deleted (names only).")
     columns_out: list[str]
+    column_types: dict[str, str] = Field(
+        default_factory=dict, description="Arrow type of each output column."
+    )
     steps: list[StepRecord]
     files: list[FileRecord]
     risk_before: dict[str, Any] | None = Field(
         None, description="Risk of the input over the key variables (after identifier removal)."
     )
     risk_after: dict[str, Any] | None = Field(None, description="Risk of the published data.")
+    gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")
     seconds: float
 
 

@@ -13,6 +13,7 @@ import dask
 import dask.dataframe
 import pyarrow as pa
 
+from pipeline.engine import gating
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine.inputs import input_columns, read_input, sha256_of, translate_read_error
 from pipeline.engine.manifest import (
@@ -28,6 +29,8 @@ from pipeline.engine.publish import MANIFEST, Staging
 from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
+from pipeline.gate import gx_engine
+from pipeline.gate.data import type_names
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.build import snapshot
@@ -47,6 +50,7 @@ class RunOptions:
     output_dir: str | None = None
     scheduler: str = "threads"
     partitions: int | None = None
+    gate_report: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ def numeric_columns(loaded: LoadedRecipe, recipe: Recipe) -> list[str]:
         out.append(recipe.columns.weight)
     for call in loaded.steps:
         out += call.params.numeric_columns()
+    out += gating.contract_numeric(loaded)
     return list(dict.fromkeys(out))
 
 
@@ -137,11 +142,15 @@ def _read_secrets(recipe: Recipe) -> dict[str, bytes]:
 def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) -> RunResult:
     """Run the recipe and publish its output, or raise with nothing published."""
     started = time.perf_counter()
+    gx_engine.preload()
     recipe = effective_recipe(loaded, options)
     header = input_columns(recipe.input)
     keep = check_columns(loaded, recipe, header)
     out_dir = Path(recipe.output.dir)
     run_id = uuid.uuid4().hex
+    report_path = (
+        Path(options.gate_report) if options.gate_report else gating.default_report_path(out_dir)
+    )
     calls = automatic_calls(loaded) + loaded.steps
     with use_scheduler(options.scheduler) as where, Staging(out_dir, run_id) as staging:
         reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {len(calls)} steps")
@@ -149,9 +158,22 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         secrets = _read_secrets(recipe)
         records: list[StepRecord] = []
         lazy: list = []
+
+        def checkpoint(frame: dask.dataframe.DataFrame) -> tuple:
+            """Ingest the input, then check its contract before any step runs."""
+            frame, rows, whole = _checkpoint(frame, loaded, recipe, staging, reporter)
+            if loaded.input_contract is None:
+                return frame, rows, None
+            with reporter.task("gate: input contract") as summary:
+                result = gating.check_input(
+                    loaded, recipe, run_id, staging.work / "ingest", header, whole, report_path
+                )
+                summary["checks"] = len(result.checks)
+            return frame, rows, result
+
         for i, call in enumerate(calls):
             if i == len(calls) - len(loaded.steps):  # identifiers gone: checkpoint the input
-                frame, rows_in = _checkpoint(frame, loaded, recipe, staging, reporter)
+                frame, rows_in, input_gate = checkpoint(frame)
             ctx = StepContext(
                 seed=recipe.seed,
                 index=i,
@@ -169,7 +191,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             if not call.spec.automatic:
                 lazy.append((records[-1], frame[ROW].count(), ctx.metrics))
         if not loaded.steps:
-            frame, rows_in = _checkpoint(frame, loaded, recipe, staging, reporter)
+            frame, rows_in, input_gate = checkpoint(frame)
         for record in records[: len(calls) - len(loaded.steps)]:
             record.rows_in = record.rows_out = rows_in
         with reporter.task("risk before the steps") as summary:
@@ -193,6 +215,15 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
                 staging.work / "final", staging.path / "data", recipe.output, schema
             )
             summary["files"] = len(files)
+        with reporter.task("gate: privacy and output contract") as summary:
+            gate = gating.check_output(
+                loaded, recipe, run_id,
+                gating.output_dataset(staging.path / "data", recipe, type_names(schema)),
+                gating.ran_steps(loaded.steps, records), rows_in,
+                risk_after.summary if risk_after else None,
+                [c for c in keep if c != ROW], input_gate, report_path,
+            )  # fmt: skip
+            summary["checks"] = len(gate.output.checks) if gate.output else 0
         manifest = Manifest(
             run_id=run_id,
             generated_at=now_utc(),
@@ -206,14 +237,16 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             rows_out=int(counts["rows"].sum()),
             columns_removed=recipe.columns.removed(),
             columns_out=list(final.columns),
+            column_types=type_names(schema),
             steps=records,
             files=[FileRecord(**f) for f in files],
             risk_before=risk_before.summary if risk_before else None,
             risk_after=risk_after.summary if risk_after else None,
+            gate=gate,
             seconds=round(time.perf_counter() - started, 3),
         )
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        write_report(staging.path, manifest, recipe, risk_before, risk_after)
+        write_report(staging.path, manifest, recipe, risk_before, risk_after, gate)
         staging.publish()
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)
@@ -225,7 +258,7 @@ def _checkpoint(
     recipe: Recipe,
     staging: Staging,
     reporter: Reporter,
-) -> tuple[dask.dataframe.DataFrame, int]:
+) -> tuple[dask.dataframe.DataFrame, int, set[str]]:
     target = staging.work / "ingest"
     with reporter.task("read input") as summary:
         try:
@@ -238,7 +271,8 @@ def _checkpoint(
                 raise
             raise translated from None
         summary["records"] = result.rows
-    return ingest_mod.read_checkpoint(target, result.integer_columns), result.rows
+    frame = ingest_mod.read_checkpoint(target, result.integer_columns)
+    return frame, result.rows, set(result.integer_columns)
 
 
 def measure_file_risk(folder: Path, recipe: Recipe) -> Snapshot | None:

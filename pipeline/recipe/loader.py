@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pipeline.contracts.odcs import Contract, load_contract
 from pipeline.errors import Problem, RecipeError
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
@@ -55,6 +56,8 @@ class LoadedRecipe:
     sha256: str
     recipe: Recipe
     steps: list[StepCall]
+    input_contract: Contract | None = None
+    output_contract: Contract | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -100,12 +103,74 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
         _collect(exc, (), Recipe, at)
     raw_steps = data.get("steps")
     calls = _validate_steps(raw_steps if isinstance(raw_steps, list) else [], path, lines, at)
+    contracts: dict[str, Contract] = {}
     if recipe is not None:
         _semantic_checks(recipe, calls, at)
+        contracts = _load_contracts(recipe, path.parent, at, problems)
     if problems:
         raise RecipeError(problems)
     assert recipe is not None
-    return LoadedRecipe(path, hashlib.sha256(raw_bytes).hexdigest(), recipe, calls)
+    return LoadedRecipe(
+        path,
+        hashlib.sha256(raw_bytes).hexdigest(),
+        recipe,
+        calls,
+        contracts.get("input"),
+        contracts.get("output"),
+    )
+
+
+def _load_contracts(
+    recipe: Recipe, base: Path, at: Any, problems: list[Problem]
+) -> dict[str, Contract]:
+    """Load the recipe's data contracts; identifiers may only be required to exist."""
+    out: dict[str, Contract] = {}
+    removed = set(recipe.columns.removed())
+    for stage in ("input", "output"):
+        relative = getattr(recipe.contracts, stage)
+        if relative is None:
+            continue
+        where = base / relative
+        if not where.is_file():
+            at(("contracts", stage), f"data contract {where} not found", "contract_missing")
+            continue
+        try:
+            contract = load_contract(where)
+        except RecipeError as exc:
+            problems.extend(exc.problems)
+            continue
+        for prop in contract.table.properties:
+            if prop.name not in removed:
+                continue
+            if stage == "output":
+                at(
+                    ("contracts", stage),
+                    f"{where}: property {prop.name!r} is a declared identifier column; "
+                    "identifiers are never published",
+                    "contract_identifier",
+                )
+            elif _value_rules(prop):
+                at(
+                    ("contracts", stage),
+                    f"{where}: property {prop.name!r} is an identifier column, which is never "
+                    f"read: a contract may only require that it exists (remove "
+                    f"{', '.join(_value_rules(prop))})",
+                    "contract_identifier",
+                )
+        out[stage] = contract
+    return out
+
+
+def _value_rules(prop: Any) -> list[str]:
+    options = prop.logicalTypeOptions.model_dump(exclude_none=True)
+    rules = {
+        "logicalType": prop.logicalType is not None,
+        "required": prop.required,
+        "unique": prop.unique,
+        "logicalTypeOptions": bool(options),
+        "quality": bool(prop.quality),
+    }
+    return [name for name, used in rules.items() if used]
 
 
 def _validate_steps(raw: list, path: Path, lines: dict, at: Any) -> list[StepCall]:

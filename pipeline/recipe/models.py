@@ -166,6 +166,17 @@ class RiskSpec(StrictModel):
     )
 
 
+class ContractsSpec(StrictModel):
+    """ODCS v3 data contracts checked by the gate (paths relative to the recipe file)."""
+
+    input: str | None = Field(
+        None, description="Contract of the input, checked before any step runs (exit 3)."
+    )
+    output: str | None = Field(
+        None, description="Contract of the output, checked before publishing (exit 4)."
+    )
+
+
 class Recipe(StrictModel):
     """A YAML recipe: input, output, seed, column roles and the ordered steps."""
 
@@ -177,6 +188,9 @@ class Recipe(StrictModel):
     seed: int = Field(ge=0, lt=2**63, description="Seed of every random choice (secret-ish).")
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
     risk: RiskSpec | None = Field(None, description="Risk targets (needs key_variables).")
+    contracts: ContractsSpec = Field(
+        default_factory=ContractsSpec, description="Data contracts enforced by the gate."
+    )
     steps: list[Any] = Field(
         default_factory=list,
         description="Ordered step calls, each a mapping {step_name: {parameters}}.",

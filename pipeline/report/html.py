@@ -18,7 +18,8 @@ solid #e5e7eb;padding:.25rem .6rem;text-align:right}th{background:#f9fafb}td.l,t
 left}.ok{background:#dcfce7;color:#166534}.bad{background:#fee2e2;color:#991b1b}.verdict{display:
 inline-block;padding:.4rem .8rem;border-radius:.4rem;margin:.2rem .4rem .2rem 0;font-weight:600}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:
-middle}.grid{display:flex;flex-wrap:wrap;gap:1rem}.grid>div{flex:1 1 300px}
+middle}.grid{display:flex;flex-wrap:wrap;gap:1rem}.grid>div{flex:1 1 300px}table.gate{font-size:
+.8rem;width:100%}table.gate td{overflow-wrap:anywhere}
 """
 _SUMMARY_ROWS = (
     ("records", "records"),
@@ -157,19 +158,62 @@ def _steps(report: RiskReport) -> str:
     return f"<table>{head}{rows}</table>"
 
 
+def _gate(report: RiskReport) -> str:
+    gate = report.gate
+    if gate is None:
+        return "<p>No gate result.</p>"
+    parts = []
+    for result in (gate.input, gate.output):
+        if result is None:
+            continue
+        head = (
+            '<tr><th class="l">check · reason code</th><th class="l">what</th>'
+            '<th class="l">engine</th><th>observed</th><th class="l">required</th><th>result</th>'
+            "</tr>"
+        )
+        rows = "".join(
+            f'<tr><td class="l">{escape(c.id)}<br><small>{escape(c.reason)}</small></td>'
+            f'<td class="l">{escape(c.description)}</td><td class="l">'
+            f"{escape(c.expectation or c.engine)}</td>"
+            f"<td>{'' if c.observed is None else _fmt(c.observed)}</td>"
+            f'<td class="l">{escape(c.threshold)}</td>'
+            f'<td class="{"ok" if c.passed else "bad"}">{"pass" if c.passed else "FAIL"}</td></tr>'
+            for c in sorted(result.checks, key=lambda c: c.passed)  # failures first
+        )
+        parts.append(
+            f"<p><b>{escape(result.stage)} stage</b>: {len(result.checks)} checks, "
+            f"{len(result.failures)} failed; {result.rows} rows in {result.batches} batches "
+            f'validated in {result.seconds:.2f} s.</p><table class="gate">{head}{rows}</table>'
+        )
+    return "".join(parts)
+
+
+def _gate_verdict(report: RiskReport) -> str:
+    if report.gate is None:
+        return ""
+    ok = report.gate.passed
+    return (
+        f'<span class="verdict {"ok" if ok else "bad"}">data-quality gate '
+        f"{'passed' if ok else 'FAILED'}</span>"
+    )
+
+
 def render_html(report: RiskReport) -> str:
     """The whole report page."""
     if report.targets is None or report.before is None or report.after is None:
         body = (
             f"<h1>Disclosure risk report: {escape(report.recipe_name)}</h1>"
             "<p>The recipe declares no key variables, so disclosure risk was not measured.</p>"
+            f"<h2>Verdict</h2><div>{_gate_verdict(report)}</div>"
+            f"<h2>Data-quality gate</h2>{_gate(report)}"
             f"<h2>What each step changed</h2>{_steps(report)}"
         )
         return _page(report, body)
     t = report.targets
     verdicts = [
+        _gate_verdict(report),
         f'<span class="verdict {"ok" if t.k_reached else "bad"}">{t.k}-anonymity '
-        f"{'holds' if t.k_reached else 'does NOT hold'}</span>"
+        f"{'holds' if t.k_reached else 'does NOT hold'}</span>",
     ]
     if t.max_global_risk is not None:
         verdicts.append(
@@ -200,6 +244,7 @@ recipe sha256 {escape(report.recipe_sha256[:16])}… · schema {escape(report.sc
 <p>Categories held by records below k before the steps. A category is named only when at
 least k such records hold it; no record-level values are shown.</p>{_categories(report)}
 <h2>l-diversity of sensitive variables (published data)</h2>{_ldiversity(report)}
+<h2>Data-quality gate</h2>{_gate(report)}
 <h2>What each step changed</h2>{_steps(report)}"""
     return _page(report, body)
 

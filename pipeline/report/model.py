@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from pipeline.gate.model import GateReport
+
 SCHEMA_VERSION = "1.0"
 
 
@@ -74,3 +76,4 @@ class RiskReport(BaseModel):
     after: Snapshot | None = None
     suppressions: dict[str, int] = Field(default_factory=dict, description="Per key variable.")
     steps: list[StepChange]
+    gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.engine.manifest import Manifest
+from pipeline.gate.model import GateReport
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.html import render_html
 from pipeline.report.model import RiskReport, Snapshot, StepChange, Targets
@@ -14,7 +15,11 @@ REPORT_HTML = "risk_report.html"
 
 
 def build_report(
-    manifest: Manifest, recipe: Recipe, before: Snapshot | None, after: Snapshot | None
+    manifest: Manifest,
+    recipe: Recipe,
+    before: Snapshot | None,
+    after: Snapshot | None,
+    gate: GateReport | None = None,
 ) -> RiskReport:
     """The report of one run (aggregates only)."""
     spec = recipe.risk or RiskSpec()
@@ -54,6 +59,7 @@ def build_report(
             )
             for r in manifest.steps
         ],
+        gate=gate,
     )
 
 
@@ -63,9 +69,10 @@ def write_report(
     recipe: Recipe,
     before: Snapshot | None,
     after: Snapshot | None,
+    gate: GateReport | None = None,
 ) -> RiskReport:
     """Write ``risk_report.json`` and ``risk_report.html`` into ``folder``."""
-    report = build_report(manifest, recipe, before, after)
+    report = build_report(manifest, recipe, before, after, gate)
     (folder / REPORT_JSON).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (folder / REPORT_HTML).write_text(render_html(report), encoding="utf-8")
     return report

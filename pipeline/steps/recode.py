@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.errors import InputDataError, Problem
+from pipeline.gate.checks import RowCheck, value_set_check
 from pipeline.hierarchies import HierarchyError, resolve
 from pipeline.steps.registry import StepContext, StepParams, step
 
@@ -19,6 +20,7 @@ class RecodeParams(StepParams):
     """Parameters of ``recode``: exactly one of ``hierarchy``, ``bands`` or ``map``."""
 
     column_fields = ("column",)
+    writes_fields = ("column",)
 
     column: str
     delimiter: Literal[";", ","] | None = Field(None, description="Hierarchy file separator.")
@@ -45,6 +47,23 @@ class RecodeParams(StepParams):
     def numeric_columns(self) -> list[str]:
         """Bands need a numeric column."""
         return [self.column] if self.bands is not None else []
+
+    def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
+        """The published column holds only values of the target level, bands or map."""
+        if self.bands is not None:
+            edges = np.asarray(self.bands, dtype="float64")
+            labels = _band_labels(self, edges)
+            allowed = [_plain(v) for v in labels]
+            what = "the bands"
+        elif self.map is not None:
+            allowed, what = sorted(set(self.map.values())), "the map"
+        else:
+            hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
+            allowed = sorted(set(hierarchy.mapping(self.level).values()))
+            what = f"{self.hierarchy} level {self.level}"
+        if self.on_unknown == "value":
+            allowed.append(_plain(self.unknown_value))
+        return [value_set_check(self.column, list(dict.fromkeys(allowed)), what)]
 
     @field_validator("hierarchy")
     @classmethod
@@ -150,6 +169,13 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> dd.DataF
         _recode_partition, func, args, fill, meta_dtype, meta=(column, meta_dtype)
     )
     return df.assign(**{column: recoded})
+
+
+def _plain(value: Any) -> Any:
+    """A band edge or label as a plain Python value (whole floats as int)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _what(params: RecodeParams) -> str:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import dask.dataframe as dd
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.gate.checks import RowCheck
 from pipeline.recipe.models import INTERNAL_PREFIX, ColumnsSpec
 
 ROW = f"{INTERNAL_PREFIX}row"  # position of the record in the input file, added by the engine
@@ -26,12 +27,28 @@ class StepParams(BaseModel):
     """Base of every step's parameter model.
 
     ``column_fields`` names the fields that hold a column name (checked against the columns that
-    exist when the step runs); ``numeric_fields`` the ones whose column must hold numbers.
+    exist when the step runs); ``numeric_fields`` the ones whose column must hold numbers;
+    ``writes_fields`` the ones whose column the step rewrites. ``removes_rows`` is true for steps
+    that may delete records (the gate reconciles row counts against it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     column_fields: ClassVar[tuple[str, ...]] = ()
     numeric_fields: ClassVar[tuple[str, ...]] = ()
+    writes_fields: ClassVar[tuple[str, ...]] = ()
+    removes_rows: ClassVar[bool] = False
+
+    def columns_written(self) -> list[str]:
+        """Columns whose values this step replaces (missing values aside)."""
+        return [getattr(self, f) for f in self.writes_fields if getattr(self, f) is not None]
+
+    def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
+        """Row checks the gate derives from this step for the published data; none by default.
+
+        ``facts`` are the step's computed facts (e.g. a quantile threshold). The gate uses them
+        only when no later step rewrites the same column.
+        """
+        return []
 
     def columns_used(self) -> dict[str, str]:
         """Return {field: column} for the fields that name a column (None values skipped)."""

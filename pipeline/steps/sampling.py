@@ -17,6 +17,7 @@ class SubsampleParams(StepParams):
     """Parameters of ``subsample``."""
 
     column_fields = ("by",)
+    removes_rows = True
 
     fraction: float = Field(gt=0, lt=1, description="Share of units (records or households) kept.")
     by: str | None = Field(None, description="Unit column, e.g. household_id: units stay whole.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any, ClassVar
 
 import dask.dataframe as dd
 import numpy as np
@@ -10,18 +12,28 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from pipeline.errors import InputDataError, Problem
+from pipeline.gate.checks import RowCheck, cap_check
 from pipeline.steps.registry import StepContext, StepParams, step
 
 
 class _CodeParams(StepParams):
     column_fields = ("column",)
     numeric_fields = ("column",)
+    writes_fields = ("column",)
+    upper: ClassVar[bool] = True
 
     column: str
     quantile: float | None = Field(
         None, gt=0, lt=1, description="Threshold = this quantile over the whole file."
     )
     replace_with: float | None = Field(None, description="Replacement (default: the threshold).")
+
+    def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
+        """The published column stays within the cap (the threshold or the replacement)."""
+        if "threshold" not in facts:
+            return []
+        bounds = (float(facts["threshold"]), float(facts.get("replace_with", facts["threshold"])))
+        return [cap_check(self.column, max(bounds) if self.upper else min(bounds), self.upper)]
 
 
 class TopCodeParams(_CodeParams):
@@ -38,6 +50,8 @@ class TopCodeParams(_CodeParams):
 
 class BottomCodeParams(_CodeParams):
     """Parameters of ``bottom_code``: exactly one of ``below`` or ``quantile``."""
+
+    upper: ClassVar[bool] = False
 
     below: float | None = Field(None, description="Values below this are replaced.")
 

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.report.html import render_html
+from pipeline.report.model import RiskReport
 from tests.conftest import REPO, copy_demo, demo_recipe
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -78,14 +80,22 @@ def test_report_without_key_variables(workdir: Path) -> None:
     assert "not measured" in (workdir / "out/run/risk_report.html").read_text()
 
 
-def test_global_risk_above_target_is_flagged(workdir: Path) -> None:
+def test_global_risk_above_target_blocks_and_is_flagged(workdir: Path) -> None:
     recipe = demo_recipe(
         workdir, "  - shuffle_records: {}\n", extra="risk: {k: 3, max_global_risk: 0.0001}\n"
     )
     result = CliRunner().invoke(app, ["run", str(recipe), "-q"])
-    assert result.exit_code == 0, result.output
-    report = json.loads((workdir / "out/run/risk_report.json").read_text())
-    assert report["targets"]["global_risk_ok"] is False
-    assert report["targets"]["k_reached"] is False
-    page = (workdir / "out/run/risk_report.html").read_text()
-    assert "does NOT hold" in page and 'class="verdict bad"' in page
+    assert result.exit_code == 4, result.output
+    assert not (workdir / "out/run").exists()
+    gate = json.loads((workdir / "out/run.gate_report.json").read_text())
+    failed = {c["reason"] for c in gate["output"]["checks"] if not c["passed"]}
+    assert failed == {"k_anonymity_violated", "global_risk_too_high"}
+    # the same figures, rendered: the verdicts are flagged
+    ok = demo_recipe(workdir, "  - shuffle_records: {}\n", extra="risk: {k: 1}\n")
+    assert CliRunner().invoke(app, ["run", str(ok), "-q"]).exit_code == 0
+    report = RiskReport.model_validate_json((workdir / "out/run/risk_report.json").read_text())
+    report.targets.k, report.targets.k_reached = 3, False
+    report.targets.max_global_risk, report.targets.global_risk_ok = 0.0001, False
+    report.gate.passed = False
+    page = render_html(report)
+    assert "does NOT hold" in page and 'class="verdict bad"' in page and "gate FAILED" in page

@@ -1,0 +1,195 @@
+"""The gate inside a run, and ``--gate-only`` re-validation of a published output.
+
+Fail closed: a failed stage writes the gate report (next to the output, never into it) and
+raises, so the staging directory is removed and the previous output stays untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pipeline.engine.manifest import Manifest, StepRecord, now_utc
+from pipeline.errors import GateError, InputDataError, Problem
+from pipeline.gate.checks import table_result
+from pipeline.gate.data import Dataset
+from pipeline.gate.derive import RanStep
+from pipeline.gate.model import CheckResult, GateReport, GateResult
+from pipeline.gate.run import GATE_REPORT, input_gate, output_gate, problems, write_gate_report
+from pipeline.recipe.loader import LoadedRecipe, StepCall
+from pipeline.recipe.models import Recipe
+from pipeline.steps.registry import ROW
+
+
+def default_report_path(out_dir: Path) -> Path:
+    """Where a run's gate report goes when publication is blocked: beside the output."""
+    out_dir = out_dir.absolute()
+    return out_dir.parent / f"{out_dir.name}.{GATE_REPORT}"
+
+
+def contract_numeric(loaded: LoadedRecipe) -> list[str]:
+    """Input-contract columns declared integer or number (read from CSV as numbers)."""
+    contract = loaded.input_contract
+    if contract is None:
+        return []
+    removed = set(loaded.recipe.columns.removed())
+    return [
+        p.name
+        for p in contract.table.properties
+        if p.logicalType in ("integer", "number") and p.name not in removed
+    ]
+
+
+def _report(loaded: LoadedRecipe, run_id: str, outcome: str, **stages: Any) -> GateReport:
+    passed = all(s.passed for s in stages.values() if s is not None)
+    return GateReport(
+        run_id=run_id,
+        generated_at=now_utc(),
+        recipe_name=loaded.recipe.name,
+        recipe_sha256=loaded.sha256,
+        outcome=outcome,
+        passed=passed,
+        **stages,
+    )
+
+
+def check_input(
+    loaded: LoadedRecipe,
+    recipe: Recipe,
+    run_id: str,
+    checkpoint: Path,
+    header: list[str],
+    whole_numbers: set[str],
+    report_path: Path,
+) -> GateResult | None:
+    """Check the input contract on the ingested data; raise InputDataError (exit 3) if broken."""
+    contract = loaded.input_contract
+    if contract is None:
+        return None
+    identifiers = set(recipe.columns.removed()) & set(header)
+    data = Dataset.parquet(checkpoint, hidden=(ROW,))
+    result = input_gate(contract, data, identifiers, whole_numbers)
+    if not result.passed:
+        report = _report(loaded, run_id, "input_rejected", input=result)
+        write_gate_report(report_path, report)
+        raise InputDataError(
+            problems(report),
+            title=f"input {recipe.input.path} breaks its contract {recipe.contracts.input} "
+            f"(gate report: {report_path})",
+        )
+    return result
+
+
+def ran_steps(calls: list[StepCall], records: list[StepRecord]) -> list[RanStep]:
+    """Pair the recipe's step calls with their records (automatic steps left out)."""
+    own = [r for r in records if not r.automatic]
+    return [
+        RanStep(c.index, c.spec.name, c.params, r.facts, r.rows_in, r.rows_out)
+        for c, r in zip(calls, own, strict=False)
+    ]
+
+
+def output_dataset(data_dir: Path, recipe: Recipe, types: dict[str, str]) -> Dataset:
+    """The data files of an output (Parquet, or CSV read with the run's column types)."""
+    if recipe.output.format == "parquet":
+        return Dataset.parquet(data_dir)
+    return Dataset.csv(data_dir, types, recipe.output.encoding)
+
+
+def check_output(
+    loaded: LoadedRecipe,
+    recipe: Recipe,
+    run_id: str,
+    data: Dataset,
+    steps: list[RanStep],
+    rows_in: int,
+    risk_summary: dict[str, Any] | None,
+    expected_columns: list[str],
+    input_result: GateResult | None,
+    report_path: Path,
+) -> GateReport:
+    """Run the output stage; raise GateError (exit 4) with every failure if anything fails."""
+    result = output_gate(
+        recipe, loaded.base_dir, data, steps, rows_in, risk_summary, expected_columns,
+        loaded.output_contract,
+    )  # fmt: skip
+    outcome = "published" if result.passed else "blocked"
+    report = _report(loaded, run_id, outcome, input=input_result, output=result)
+    if not result.passed:
+        write_gate_report(report_path, report)
+        raise GateError(
+            problems(report),
+            title=f"blocked by the gate: nothing published to {recipe.output.dir} "
+            f"(gate report: {report_path})",
+        )
+    report_path.unlink(missing_ok=True)  # a stale report of an earlier blocked run
+    return report
+
+
+def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport:
+    """Re-validate a published output against the recipe (for auditors); writes nothing."""
+    from pipeline.report.build import snapshot
+
+    try:
+        manifest = Manifest.model_validate_json((out_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise InputDataError(
+            [Problem(f"{out_dir} holds no readable manifest.json", code="no_manifest")],
+            title="not a published output",
+        ) from None
+    data = output_dataset(out_dir / "data", recipe, manifest.column_types)
+    extra = [_recipe_matches(loaded, manifest), _integrity(out_dir, manifest)]
+    summary = None
+    if recipe.columns.key_variables:
+        wanted = [*recipe.columns.key_variables, recipe.columns.weight]
+        wanted += [recipe.risk.household if recipe.risk else None, *recipe.columns.sensitive]
+        present = [c for c in dict.fromkeys(wanted) if c and c in data.columns]
+        if all(k in data.columns for k in recipe.columns.key_variables):
+            summary = snapshot(data.table(present), recipe).summary
+    steps = ran_steps(loaded.steps, manifest.steps)
+    result = output_gate(
+        recipe, loaded.base_dir, data, steps, manifest.rows_in, summary, manifest.columns_out,
+        loaded.output_contract, extra,
+    )  # fmt: skip
+    outcome = "valid" if result.passed else "invalid"
+    return _report(loaded, manifest.run_id, outcome, output=result)
+
+
+def _recipe_matches(loaded: LoadedRecipe, manifest: Manifest) -> CheckResult:
+    same = manifest.recipe.sha256 == loaded.sha256
+    return table_result(
+        "output", "manifest.recipe", "recipe_mismatch",
+        "the output was produced by this recipe (sha256 in manifest.json)", int(not same),
+        "same sha256", same,
+    )  # fmt: skip
+
+
+def _integrity(out_dir: Path, manifest: Manifest) -> CheckResult:
+    listed = {f.path: f.sha256 for f in manifest.files}
+    found = {str(p.relative_to(out_dir)) for p in (out_dir / "data").glob("*") if p.is_file()}
+    bad = len(found ^ set(listed))
+    for rel, digest in listed.items():
+        path = out_dir / rel
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            bad += 1
+    return table_result(
+        "output", "manifest.files", "file_integrity",
+        f"the {len(listed)} data files are exactly those listed in manifest.json, unchanged",
+        bad, "0 files changed, missing or added", bad == 0,
+    )  # fmt: skip
+
+
+def summary_lines(report: GateReport) -> list[str]:
+    """A readable summary: one line per stage, one per failure."""
+    lines = []
+    for result in (report.input, report.output):
+        if result is None:
+            continue
+        failed = len(result.failures)
+        lines.append(
+            f"gate {result.stage}: {len(result.checks) - failed}/{len(result.checks)} checks "
+            f"passed ({result.rows} rows in {result.batches} batches, {result.seconds:.2f} s)"
+        )
+    lines += [f"  {p}" for p in problems(report)]
+    return lines

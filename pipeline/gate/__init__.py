@@ -1,0 +1,1 @@
+"""The data-quality gate: contracts and privacy expectations, all checked before publishing."""

@@ -1,0 +1,137 @@
+"""Privacy expectations the gate derives from the recipe itself (nobody has to write them).
+
+Reason codes:
+
+* ``identifier_column_present`` — a declared direct identifier, identification code or dropped
+  linking ID is in the output;
+* ``unexpected_columns`` — the output columns are not exactly the expected set;
+* ``cap_exceeded`` / ``floor_undercut`` — a top- or bottom-coded column is beyond its cap;
+* ``recode_value_outside_level`` — a recoded column holds a value that is not of its target
+  hierarchy level, band or map;
+* ``k_anonymity_violated`` — some record's class (fk, over the key variables, whole file) is
+  smaller than ``risk.k``;
+* ``global_risk_too_high`` — global risk exceeds ``risk.max_global_risk``;
+* ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows.
+
+Value checks come from the last step that rewrites a column (a later ``recode`` of a top-coded
+column replaces the cap check by the recode's value set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.gate.checks import RowCheck, Stage, table_result
+from pipeline.gate.model import CheckResult
+from pipeline.recipe.models import Recipe
+from pipeline.steps.registry import StepParams
+
+
+@dataclass(frozen=True)
+class RanStep:
+    """A recipe step as it ran: its position, name, parameters, facts and row counts."""
+
+    index: int
+    name: str
+    params: StepParams
+    facts: dict[str, Any]
+    rows_in: int
+    rows_out: int
+
+
+def row_checks(steps: Sequence[RanStep], base_dir: Path) -> list[RowCheck]:
+    """Cap and value-set checks of the steps whose column no later step rewrites."""
+    out: list[RowCheck] = []
+    for pos, ran in enumerate(steps):
+        later = {c for s in steps[pos + 1 :] for c in s.params.columns_written()}
+        for check in ran.params.output_checks(ran.facts, base_dir):
+            if check.column not in later:
+                out.append(replace(check, id=f"steps[{ran.index}].{ran.name}.{check.column}"))
+    return out
+
+
+def column_checks(
+    recipe: Recipe, stage: Stage, columns: list[str], expected: list[str]
+) -> list[CheckResult]:
+    """No identifier column is left, and the columns are exactly the expected ones."""
+    cols = recipe.columns
+    present = set(columns)
+    out = []
+    roles = {c: "linking_ids" for c in cols.linking_ids}
+    roles |= {c: "identification_codes" for c in cols.identification_codes}
+    roles |= {c: "direct_identifiers" for c in cols.direct_identifiers}
+    for column in cols.removed():
+        left = column in present
+        out.append(
+            table_result(
+                stage, f"columns.{roles[column]}.{column}", "identifier_column_present",
+                f"declared identifier column {column} is not in the output", int(left),
+                "absent", not left, column,
+            )
+        )  # fmt: skip
+    extra = [c for c in columns if c not in set(expected)]
+    missing = [c for c in expected if c not in present]
+    detail = "; ".join(
+        part
+        for part in (
+            f"unexpected: {', '.join(extra)}" if extra else "",
+            f"missing: {', '.join(missing)}" if missing else "",
+        )
+        if part
+    )
+    out.append(
+        table_result(
+            stage, "columns.set", "unexpected_columns",
+            f"the output has exactly the {len(expected)} expected columns"
+            + (f" ({detail})" if detail else ""),
+            len(extra) + len(missing), "0 columns added or missing", not (extra or missing),
+        )
+    )  # fmt: skip
+    return out
+
+
+def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) -> list[CheckResult]:
+    """k-anonymity and global risk against the recipe's ``risk:`` targets (whole file)."""
+    spec = recipe.risk
+    if spec is None or summary is None:
+        return []
+    keys = ", ".join(recipe.columns.key_variables)
+    violations = int(summary["k_violations"])
+    out = [
+        table_result(
+            stage, "risk.k", "k_anonymity_violated",
+            f"every record's class over ({keys}) has at least k = {spec.k} records",
+            violations, "0 records below k", violations == 0,
+        )
+    ]  # fmt: skip
+    if spec.max_global_risk is not None:
+        risk = float(summary["global_risk"])
+        out.append(
+            table_result(
+                stage, "risk.max_global_risk", "global_risk_too_high",
+                "global risk (expected re-identifications / records)", risk,
+                f"<= {spec.max_global_risk:g}", risk <= spec.max_global_risk,
+            )
+        )  # fmt: skip
+    return out
+
+
+def row_count_check(
+    stage: Stage, rows_in: int, steps: Sequence[RanStep], rows_out: int
+) -> CheckResult:
+    """Input rows minus the rows that row-removing steps removed equals the output rows."""
+    removed = {"subsample": 0, "other": 0}
+    for ran in steps:
+        if ran.params.removes_rows:
+            kind = "subsample" if ran.name == "subsample" else "other"
+            removed[kind] += ran.rows_in - ran.rows_out
+    expected = rows_in - removed["subsample"] - removed["other"]
+    return table_result(
+        stage, "rows.reconcile", "row_count_mismatch",
+        f"output rows = {rows_in} input - {removed['subsample']} subsampled - "
+        f"{removed['other']} deleted = {expected}",
+        rows_out, f"= {expected}", rows_out == expected,
+    )  # fmt: skip

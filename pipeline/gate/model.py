@@ -1,0 +1,64 @@
+"""Results of the gate (part of manifest.json and risk_report.json)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+GATE_SCHEMA_VERSION = "1.0"
+
+
+class CheckResult(BaseModel):
+    """One check: what it verified, what was measured, and whether it passed. Never values."""
+
+    id: str
+    stage: Literal["input", "output"]
+    source: Literal["contract", "recipe"]
+    reason: str = Field(description="Reason code reported when the check fails.")
+    column: str | None = None
+    description: str
+    engine: Literal["great_expectations", "table"]
+    expectation: str | None = Field(None, description="Great Expectations expectation type.")
+    observed: float | int | None = Field(None, description="Count or figure measured.")
+    threshold: str = Field(description="What was required of the observed figure.")
+    passed: bool
+
+
+class GateResult(BaseModel):
+    """Every check of one gate stage, collected all at once."""
+
+    stage: Literal["input", "output"]
+    passed: bool
+    checks: list[CheckResult]
+    batches: int = Field(0, description="Pandas batches (partitions) validated with GX.")
+    rows: int = Field(0, description="Rows validated.")
+    seconds: float = 0.0
+    engine_versions: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """The checks that failed."""
+        return [c for c in self.checks if not c.passed]
+
+
+class GateReport(BaseModel):
+    """The gate's verdict on one run (``gate_report.json``; also inside manifest and report)."""
+
+    schema_version: str = GATE_SCHEMA_VERSION
+    run_id: str
+    generated_at: str
+    recipe_name: str
+    recipe_sha256: str
+    outcome: Literal["published", "blocked", "input_rejected", "valid", "invalid"] = Field(
+        description="published / blocked (exit 4) / input_rejected (exit 3) for a run; "
+        "valid / invalid for --gate-only."
+    )
+    passed: bool
+    input: GateResult | None = Field(None, description="Input contract (before any step).")
+    output: GateResult | None = Field(None, description="Recipe-derived checks + output contract.")
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """Failed checks of both stages."""
+        return [c for r in (self.input, self.output) if r for c in r.failures]

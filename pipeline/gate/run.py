@@ -1,0 +1,118 @@
+"""Run the gate's stages: GX row checks per batch plus whole-table checks, all collected.
+
+The input stage checks the input contract on the ingested data (identifier columns are never
+read: the contract may only require that they exist). The output stage checks the recipe-derived
+privacy expectations and the output contract on the files about to be published.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.contracts import expectations as contract_checks
+from pipeline.contracts.odcs import Contract
+from pipeline.errors import Problem
+from pipeline.gate import derive
+from pipeline.gate.checks import RowCheck, Stage
+from pipeline.gate.data import Dataset
+from pipeline.gate.gx_engine import engine_version, validate_batches
+from pipeline.gate.model import CheckResult, GateReport, GateResult
+from pipeline.recipe.models import Recipe
+
+GATE_REPORT = "gate_report.json"
+
+
+def run_stage(
+    stage: Stage, data: Dataset, rows: Sequence[RowCheck], table: Sequence[CheckResult]
+) -> GateResult:
+    """Validate ``rows`` checks batch by batch with GX and combine them with ``table`` results."""
+    started = time.perf_counter()
+    needed = list(dict.fromkeys(c.column for c in rows if c.column))
+    results, batches, counted = [], 0, 0
+    if rows:
+        results, batches, counted = validate_batches(data.batches(needed), list(rows), stage)
+    checks = [*table, *results]
+    return GateResult(
+        stage=stage,
+        passed=all(c.passed for c in checks),
+        checks=checks,
+        batches=batches,
+        rows=counted,
+        seconds=round(time.perf_counter() - started, 3),
+        engine_versions={"great_expectations": engine_version()} if rows else {},
+    )
+
+
+def input_gate(
+    contract: Contract, data: Dataset, identifiers_present: set[str], whole_numbers: set[str]
+) -> GateResult:
+    """Check the input contract before any step runs."""
+    table = contract_checks.table_checks(
+        contract, data, "input", whole_numbers, identifiers_present
+    )
+    return run_stage("input", data, contract_checks.row_checks(contract, data), table)
+
+
+def output_gate(
+    recipe: Recipe,
+    base_dir: Path,
+    data: Dataset,
+    steps: Sequence[derive.RanStep],
+    rows_in: int,
+    risk_summary: dict[str, Any] | None,
+    expected_columns: list[str],
+    contract: Contract | None = None,
+    extra: Sequence[CheckResult] = (),
+) -> GateResult:
+    """Check the recipe-derived privacy expectations and the output contract."""
+    rows = derive.row_checks(steps, base_dir)
+    table = [
+        *extra,
+        *derive.column_checks(recipe, "output", data.columns, expected_columns),
+        derive.row_count_check("output", rows_in, steps, data.rows()),
+        *derive.risk_checks(recipe, "output", risk_summary),
+    ]
+    if contract is not None:
+        table += contract_checks.table_checks(contract, data, "output", set())
+        rows += contract_checks.row_checks(contract, data)
+    present = set(data.columns)
+    missing = [c for c in rows if c.column not in present]
+    return run_stage("output", data, [c for c in rows if c.column in present], table + [
+        _absent(c) for c in missing
+    ])  # fmt: skip
+
+
+def _absent(check: RowCheck) -> CheckResult:
+    """A row check whose column is not in the data fails (the column set check says why)."""
+    return check.result("output", 0, 0).model_copy(
+        update={
+            "passed": False,
+            "observed": None,
+            "description": f"{check.description} (column {check.column} is not in the output)",
+        }
+    )
+
+
+def problems(report: GateReport) -> list[Problem]:
+    """Every failed check as a problem line (reason code, id, what, observed vs required)."""
+    out = []
+    for check in report.failures:
+        observed = "n/a" if check.observed is None else f"{check.observed:g}"
+        out.append(
+            Problem(
+                f"{check.description}: observed {observed}, required {check.threshold}",
+                location=f"[{check.reason}] {check.stage} {check.id}:",
+                code=check.reason,
+            )
+        )
+    return out
+
+
+def write_gate_report(path: Path, report: GateReport) -> Path:
+    """Write the gate report JSON (counts and names only, never values)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return path
