@@ -16,7 +16,16 @@ from pydantic import BaseModel, Field
 from pipeline.gate.model import GateReport
 
 SCHEMA_VERSION = "1.0"
-_PACKAGES = ("anonymize-pipeline", "pandas", "pyarrow", "numpy", "dask", "distributed", "pydantic")
+_PACKAGES = (
+    "anonymize-pipeline",
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "dask",
+    "distributed",
+    "pydantic",
+    "great_expectations",
+)
 
 
 class StepRecord(BaseModel):
