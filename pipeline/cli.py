@@ -15,7 +15,7 @@ from pipeline.errors import EXIT_RECIPE, EXIT_UNEXPECTED, AnonymizeError, redact
 
 EXIT_CODES = """Exit codes: 0 published; 1 unexpected error; 2 recipe or usage error;
 3 input problem (missing file, missing column, unreadable encoding, bad values);
-4 blocked by the data-quality gate."""
+4 blocked by the data-quality gate; 5 identifiers found (scan --fail-on-findings)."""
 
 app = typer.Typer(
     help="Turn personal microdata into anonymized microdata files with YAML recipes.\n\n"
@@ -174,6 +174,25 @@ def risk_command(ctx: typer.Context) -> None:
     from pipeline.cli_risk import main as risk_main
 
     code = risk_main(list(ctx.args))
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command(
+    "scan",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def scan_command(ctx: typer.Context) -> None:
+    """Find identifiers in any file (names, phones, My Number, ...); see anonymize scan --help.
+
+    anonymize scan FILE [--format json|text] [--fail-on-findings] [--sample N]
+    [--columns A,B] [--min-confidence 0.5] [--encoding cp932]. Exit codes: 0 scanned;
+    2 usage error; 3 input problem; 5 findings with --fail-on-findings.
+    """
+    from pipeline.cli_scan import main as scan_main
+
+    code = scan_main(list(ctx.args))
     if code:
         raise typer.Exit(code)
 

@@ -1,4 +1,4 @@
-"""Console entry point: dispatches ``risk`` without loading the typer application."""
+"""Console entry point: dispatches ``risk`` and ``scan`` without loading the typer app."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ def main() -> None:
         from pipeline.cli_risk import main as risk_main
 
         sys.exit(risk_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "scan":
+        from pipeline.cli_scan import main as scan_main
+
+        sys.exit(scan_main(sys.argv[2:]))
     from pipeline.cli import main as cli_main
 
     cli_main()

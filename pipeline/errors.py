@@ -7,6 +7,7 @@ Exit codes (also in README and ``anonymize --help``):
 * 2 recipe or usage error
 * 3 input problem (missing file, missing column, unreadable encoding, bad values)
 * 4 blocked by the data-quality gate
+* 5 identifiers found (``anonymize scan --fail-on-findings``)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EXIT_UNEXPECTED = 1
 EXIT_RECIPE = 2
 EXIT_INPUT = 3
 EXIT_GATE = 4
+EXIT_FINDINGS = 5
 
 
 @dataclass

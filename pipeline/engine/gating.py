@@ -16,7 +16,15 @@ from pipeline.gate.checks import table_result
 from pipeline.gate.data import Dataset
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult, GateReport, GateResult
-from pipeline.gate.run import GATE_REPORT, input_gate, output_gate, problems, write_gate_report
+from pipeline.gate.run import (
+    GATE_REPORT,
+    input_gate,
+    output_gate,
+    problems,
+    run_stage,
+    write_gate_report,
+)
+from pipeline.gate.scanning import scan_checks
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.steps.registry import ROW
@@ -63,22 +71,39 @@ def check_input(
     whole_numbers: set[str],
     report_path: Path,
 ) -> GateResult | None:
-    """Check the input contract on the ingested data; raise InputDataError (exit 3) if broken."""
+    """Check the input contract and scan for undeclared identifiers; exit 3 on failure."""
     contract = loaded.input_contract
-    if contract is None:
-        return None
-    identifiers = set(recipe.columns.removed()) & set(header)
     data = Dataset.parquet(checkpoint, hidden=(ROW,))
-    result = input_gate(contract, data, identifiers, whole_numbers)
+    scanned: list[CheckResult] = []
+    if recipe.scan.undeclared != "off":
+        declared = {*recipe.columns.removed(), *recipe.columns.linking_ids}
+        columns = [c for c in data.columns if c not in declared]
+        scanned = scan_checks("input", data, columns, recipe.scan, recipe.seed)
+    if contract is None and not scanned:
+        return None
+    if contract is None:
+        result = run_stage("input", data, [], scanned)
+    else:
+        identifiers = set(recipe.columns.removed()) & set(header)
+        result = input_gate(contract, data, identifiers, whole_numbers, scanned)
     if not result.passed:
         report = _report(loaded, run_id, "input_rejected", input=result)
         write_gate_report(report_path, report)
+        what = [f"breaks its contract {recipe.contracts.input}"] if contract else []
+        if any(not c.passed for c in scanned):
+            what.append("holds identifiers in columns the recipe does not declare")
         raise InputDataError(
             problems(report),
-            title=f"input {recipe.input.path} breaks its contract {recipe.contracts.input} "
-            f"(gate report: {report_path})",
+            title=f"input {recipe.input.path} {' and '.join(what)} (gate report: {report_path})",
         )
     return result
+
+
+def output_scan(recipe: Recipe, data: Dataset) -> list[CheckResult]:
+    """The output must scan clean (unless the recipe turns that check off)."""
+    if not recipe.scan.output:
+        return []
+    return scan_checks("output", data, data.columns, recipe.scan, recipe.seed)
 
 
 def ran_steps(calls: list[StepCall], records: list[StepRecord]) -> list[RanStep]:
@@ -112,7 +137,7 @@ def check_output(
     """Run the output stage; raise GateError (exit 4) with every failure if anything fails."""
     result = output_gate(
         recipe, loaded.base_dir, data, steps, rows_in, risk_summary, expected_columns,
-        loaded.output_contract,
+        loaded.output_contract, output_scan(recipe, data),
     )  # fmt: skip
     outcome = "published" if result.passed else "blocked"
     report = _report(loaded, run_id, outcome, input=input_result, output=result)
@@ -140,6 +165,7 @@ def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport
         ) from None
     data = output_dataset(out_dir / "data", recipe, manifest.column_types)
     extra = [_recipe_matches(loaded, manifest), _integrity(out_dir, manifest)]
+    extra += output_scan(recipe, data)
     summary = None
     if recipe.columns.key_variables:
         wanted = [*recipe.columns.key_variables, recipe.columns.weight]

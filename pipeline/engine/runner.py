@@ -162,13 +162,11 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         def checkpoint(frame: dask.dataframe.DataFrame) -> tuple:
             """Ingest the input, then check its contract before any step runs."""
             frame, rows, whole = _checkpoint(frame, loaded, recipe, staging, reporter)
-            if loaded.input_contract is None:
-                return frame, rows, None
-            with reporter.task("gate: input contract") as summary:
+            with reporter.task("gate: input contract and identifier scan") as summary:
                 result = gating.check_input(
                     loaded, recipe, run_id, staging.work / "ingest", header, whole, report_path
                 )
-                summary["checks"] = len(result.checks)
+                summary["checks"] = len(result.checks) if result else 0
             return frame, rows, result
 
         for i, call in enumerate(calls):

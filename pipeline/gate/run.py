@@ -47,13 +47,17 @@ def run_stage(
 
 
 def input_gate(
-    contract: Contract, data: Dataset, identifiers_present: set[str], whole_numbers: set[str]
+    contract: Contract,
+    data: Dataset,
+    identifiers_present: set[str],
+    whole_numbers: set[str],
+    extra: Sequence[CheckResult] = (),
 ) -> GateResult:
-    """Check the input contract before any step runs."""
+    """Check the input contract before any step runs (plus ``extra`` table checks)."""
     table = contract_checks.table_checks(
         contract, data, "input", whole_numbers, identifiers_present
     )
-    return run_stage("input", data, contract_checks.row_checks(contract, data), table)
+    return run_stage("input", data, contract_checks.row_checks(contract, data), [*extra, *table])
 
 
 def output_gate(

@@ -177,6 +177,25 @@ class ContractsSpec(StrictModel):
     )
 
 
+class ScanSpec(StrictModel):
+    """The identifier scanner inside a run (see ``anonymize scan``)."""
+
+    undeclared: Literal["fail", "warn", "off"] = Field(
+        "fail",
+        description="Identifiers found in input columns not declared as identifiers: fail the "
+        "run (exit 3), warn (recorded in the manifest), or off.",
+    )
+    output: bool = Field(True, description="The gate requires the output to scan clean.")
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="Columns known not to be identifiers although they look like some.",
+    )
+    min_confidence: float = Field(0.5, gt=0, le=1, description="Findings at or above this.")
+    sample: int | None = Field(
+        1_000_000, ge=1, description="Scan a seeded sample of this many rows; null: every row."
+    )
+
+
 class Recipe(StrictModel):
     """A YAML recipe: input, output, seed, column roles and the ordered steps."""
 
@@ -191,6 +210,7 @@ class Recipe(StrictModel):
     contracts: ContractsSpec = Field(
         default_factory=ContractsSpec, description="Data contracts enforced by the gate."
     )
+    scan: ScanSpec = Field(default_factory=ScanSpec, description="Identifier scanner settings.")
     steps: list[Any] = Field(
         default_factory=list,
         description="Ordered step calls, each a mapping {step_name: {parameters}}.",

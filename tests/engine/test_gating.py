@@ -249,3 +249,50 @@ def test_gate_only_reads_csv_output_with_its_types(workdir: Path, encoding: str)
     recipe.write_text(text.replace("above: 80", "above: 70"))
     result = invoke("run", str(recipe), "--gate-only", str(out))
     assert result.exit_code == 4 and "recipe_mismatch" in reasons(result), result.output
+
+
+def undeclared_phone(workdir: Path, extra: str) -> Path:
+    """A recipe whose input has the phone column renamed and not declared anywhere."""
+    frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    frame = frame.rename(columns={"phone": "contact"})
+    frame.to_csv(workdir / "data" / "census.csv", index=False)
+    recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK + extra)
+    recipe.write_text(
+        recipe.read_text().replace("[name, address, phone, email]", "[name, address, email]")
+    )  # noqa: E501
+    return recipe
+
+
+def test_undeclared_identifier_in_the_input_exits_3(workdir: Path) -> None:
+    recipe = undeclared_phone(workdir, "")
+    result = invoke("run", str(recipe))
+    assert result.exit_code == 3, result.output
+    assert "undeclared_identifier" in reasons(result) and "contact" in result.output
+    assert "phone in" in result.output
+    census = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    assert not any(v in result.output for v in census["contact"].head(50))
+    assert not (workdir / "out" / "run").exists()
+
+
+def test_warned_identifier_is_still_stopped_by_the_output_scan(workdir: Path) -> None:
+    recipe = undeclared_phone(workdir, "scan: {undeclared: warn}\n")
+    result = invoke("run", str(recipe))
+    report = assert_blocked(workdir, result, "identifier_found")
+    (check,) = [c for c in report["output"]["checks"] if c["id"] == "scan.contact"]
+    assert not check["passed"] and "phone" in check["description"]
+    assert [c["passed"] for c in report["input"]["checks"] if c["id"] == "scan.contact"] == [True]
+
+
+def test_ignored_column_publishes(workdir: Path) -> None:
+    recipe = undeclared_phone(workdir, "scan: {ignore: [contact]}\n")
+    assert invoke("run", str(recipe)).exit_code == 0
+
+
+def test_identifiers_in_free_text_are_found(workdir: Path) -> None:
+    frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    frame["notes"] = "特記事項なし"
+    frame.loc[::50, "notes"] = "本人連絡先 " + frame.loc[::50, "phone"] + " に確認済"
+    frame.to_csv(workdir / "data" / "census.csv", index=False)
+    recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
+    result = invoke("run", str(recipe))
+    assert result.exit_code == 3 and "notes" in result.output, result.output
