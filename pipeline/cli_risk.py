@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
+from pipeline.cli_files import file_parser, parse
 from pipeline.errors import EXIT_INPUT, EXIT_RECIPE, InputDataError, Problem, redact
 
 DESCRIPTION = """Measure disclosure risk of a CSV or Parquet file over its key variables:
@@ -23,20 +23,12 @@ Exit codes: 0 measured; 2 usage error; 3 input problem."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also the command's help)."""
-    parser = argparse.ArgumentParser(
-        prog="anonymize risk",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("path", type=Path, help="CSV or Parquet file, or a folder of Parquet")
+    parser = file_parser("anonymize risk", DESCRIPTION)
     parser.add_argument("--key-vars", required=True, help="comma-separated key variables")
     parser.add_argument("--weight", help="sampling weight column")
     parser.add_argument("--k", type=int, default=3, help="k of k-anonymity (default 3)")
     parser.add_argument("--household", help="household id column (adds household risk)")
     parser.add_argument("--missing", choices=["any", "category"], default="any")
-    parser.add_argument("--format", dest="fmt", choices=["json", "text"], default="text")
-    parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (e.g. cp932)")
-    parser.add_argument("--delimiter", default=",", help="CSV field separator")
     return parser
 
 
@@ -67,10 +59,9 @@ def measure(args: argparse.Namespace) -> dict:
 def main(argv: list[str]) -> int:
     """Run the command; return the exit code."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
-        return int(exc.code or 0) if exc.code in (0, None) else EXIT_RECIPE
+    args = parse(parser, argv)
+    if isinstance(args, int):
+        return args
     if args.k < 1 or not args.key_vars.strip(","):
         parser.print_usage(sys.stderr)
         print("anonymize risk: --k must be >= 1 and --key-vars non-empty", file=sys.stderr)

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from pipeline.cli_files import file_parser, parse
 from pipeline.errors import (
     EXIT_FINDINGS,
     EXIT_INPUT,
@@ -32,13 +33,7 @@ Exit codes: 0 scanned; 2 usage error; 3 input problem; 5 findings with --fail-on
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also the command's help)."""
-    parser = argparse.ArgumentParser(
-        prog="anonymize scan",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("path", type=Path, help="CSV or Parquet file, or a folder of Parquet")
-    parser.add_argument("--format", dest="fmt", choices=["json", "text"], default="text")
+    parser = file_parser("anonymize scan", DESCRIPTION)
     parser.add_argument("--fail-on-findings", action="store_true", help="exit 5 if anything")
     parser.add_argument("--sample", type=int, help="scan a seeded random sample of N rows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
@@ -46,8 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--min-confidence", type=float, default=0.5, help="report findings at or above (0.5)"
     )
-    parser.add_argument("--encoding", default="utf-8", help="CSV text encoding (e.g. cp932)")
-    parser.add_argument("--delimiter", default=",", help="CSV field separator")
     return parser
 
 
@@ -75,10 +68,9 @@ def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | N
 def main(argv: list[str]) -> int:
     """Run the command; return the exit code."""
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
-        return int(exc.code or 0) if exc.code in (0, None) else EXIT_RECIPE
+    args = parse(parser, argv)
+    if isinstance(args, int):
+        return args
     if (args.sample is not None and args.sample < 1) or not 0 < args.min_confidence <= 1:
         parser.print_usage(sys.stderr)
         print("anonymize scan: --sample must be >= 1, --min-confidence in (0, 1]", file=sys.stderr)
