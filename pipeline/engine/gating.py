@@ -7,6 +7,7 @@ raises, so the staging directory is removed and the previous output stays untouc
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ def check_input(
     report_path: Path,
 ) -> GateResult | None:
     """Check the input contract and scan for undeclared identifiers; exit 3 on failure."""
+    started = time.perf_counter()
     contract = loaded.input_contract
     data = Dataset.parquet(checkpoint, hidden=(ROW,))
     scanned: list[CheckResult] = []
@@ -86,6 +88,7 @@ def check_input(
     else:
         identifiers = set(recipe.columns.removed()) & set(header)
         result = input_gate(contract, data, identifiers, whole_numbers, scanned)
+    result.seconds = round(time.perf_counter() - started, 3)  # the scan included
     if not result.passed:
         report = _report(loaded, run_id, "input_rejected", input=result)
         write_gate_report(report_path, report)
@@ -135,10 +138,12 @@ def check_output(
     report_path: Path,
 ) -> GateReport:
     """Run the output stage; raise GateError (exit 4) with every failure if anything fails."""
+    started = time.perf_counter()
     result = output_gate(
         recipe, loaded.base_dir, data, steps, rows_in, risk_summary, expected_columns,
         loaded.output_contract, output_scan(recipe, data),
     )  # fmt: skip
+    result.seconds = round(time.perf_counter() - started, 3)  # the scan included
     outcome = "published" if result.passed else "blocked"
     report = _report(loaded, run_id, outcome, input=input_result, output=result)
     if not result.passed:

@@ -29,7 +29,6 @@ from pipeline.engine.publish import MANIFEST, Staging
 from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
-from pipeline.gate import gx_engine
 from pipeline.gate.data import type_names
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe, RiskSpec
@@ -142,7 +141,6 @@ def _read_secrets(recipe: Recipe) -> dict[str, bytes]:
 def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) -> RunResult:
     """Run the recipe and publish its output, or raise with nothing published."""
     started = time.perf_counter()
-    gx_engine.preload()
     recipe = effective_recipe(loaded, options)
     header = input_columns(recipe.input)
     keep = check_columns(loaded, recipe, header)

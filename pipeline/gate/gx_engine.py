@@ -8,7 +8,6 @@ analytics and progress bars are off, and results are asked for without example v
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Iterable
@@ -22,18 +21,6 @@ from pipeline.gate.model import CheckResult
 
 _RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
 _LOCK = threading.Lock()
-
-
-def preload() -> threading.Thread:
-    """Import Great Expectations in a background thread (it takes seconds) while a run reads."""
-    thread = threading.Thread(target=_quiet_import, name="gx-import", daemon=True)
-    thread.start()
-    return thread
-
-
-def _quiet_import() -> None:
-    with contextlib.suppress(Exception):  # the gate itself reports it when it runs
-        _batch_definition()
 
 
 @cache

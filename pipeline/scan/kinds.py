@@ -91,6 +91,7 @@ class Kind:
     contains: str | None = None
 
 
+_START, _END = r"(?:^|[^A-Za-z0-9])", r"(?:[^A-Za-z0-9]|$)"  # not inside a code or token
 _KANA_HAN = r"[\p{Han}\p{Katakana}\p{Hiragana}ー々]"
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 KINDS: tuple[Kind, ...] = (
@@ -98,7 +99,7 @@ KINDS: tuple[Kind, ...] = (
         "my_number", "identification_code",
         (Shape(r"^\d{12}$", check=my_number_ok, lengths=(12,)),),
         ("mynumber", "個人番号", "マイナンバー", "kojinbango", "individualnumber"),
-        prior=1.0, contains=r"(?:^|[^0-9])(?P<run>\d{4}[ -]?\d{4}[ -]?\d{4})(?:[^0-9]|$)",
+        prior=1.0, contains=rf"{_START}(?P<run>\d{{4}}[ -]?\d{{4}}[ -]?\d{{4}}){_END}",
     ),
     Kind(
         "corporate_number", "corporate",
@@ -139,7 +140,7 @@ KINDS: tuple[Kind, ...] = (
         "phone", "direct_identifier",
         (Shape(r"^0[5789]0\d{8}$", lengths=(11,)), Shape(r"^0[1-9]\d{8}$", lengths=(10,))),
         ("phone", "tel", "電話", "携帯", "mobile", "fax"),
-        contains=r"(?:^|[^0-9])0[5789]0[-(]?\d{4}[-)]?\d{4}(?:[^0-9]|$)",
+        contains=rf"{_START}0[5789]0[-(]?\d{{4}}[-)]?\d{{4}}{_END}",
     ),
     Kind(
         "postal_code", "direct_identifier",

@@ -178,7 +178,9 @@ def _free_text(v: _Values, hints: set[str]) -> list[dict]:
     """Identifiers written inside longer text (notes, comments, addresses of contacts)."""
     out = []
     text, counts = v.text, v.counts
-    wordy = np.flatnonzero(~v.digit_only & (v.text_len >= 7))  # shortest: 〒NNN-NNNN
+    # free text: long enough (〒NNN-NNNN) and not one alphanumeric token (hex ids, codes)
+    token = pc.match_substring_regex(text, r"^[A-Za-z0-9]*$").to_numpy(zero_copy_only=False)
+    wordy = np.flatnonzero(~token & (v.text_len >= 7))
     if not wordy.size:
         return out
     for kind in KINDS:

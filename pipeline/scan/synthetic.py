@@ -269,4 +269,5 @@ def decoys(n: int, seed: int = 0) -> dict[str, pd.Series]:
         "age": pd.Series(rng.integers(0, 100, n)),
         "sex": pd.Series(rng.choice(["1", "2"], n)),
         "product_code": pd.Series([f"P{d[:6]}" for d in _digits(rng, n, 6)]),
+        "surrogate_token": pd.Series([bytes(b).hex() for b in rng.integers(0, 256, (n, 12))]),
     }
