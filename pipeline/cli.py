@@ -178,6 +178,40 @@ def risk_command(ctx: typer.Context) -> None:
         raise typer.Exit(code)
 
 
+@app.command()
+def tabulate(
+    recipe: Annotated[Path, typer.Argument(help="The tabulation recipe (kind: tabulation).")],
+    output: Annotated[str | None, typer.Option("--output", help="Override output.dir.")] = None,
+    scheduler: Annotated[
+        str, typer.Option(help="threads | processes | local | tcp://HOST:PORT")
+    ] = "threads",
+    gate_report: Annotated[
+        str | None, typer.Option(help="Where to write the gate report JSON when blocked.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Compute tables from the records, apply output checking, publish them (all or nothing).
+
+    Threshold, (n, k) dominance and concentration rules mark primary cells; secondary
+    suppression (a mixed-integer program) hides the cheapest further cells so no hidden value
+    can be recomputed from the margins within the required interval. Exit codes: 0 published;
+    1 unexpected error; 2 recipe or usage error; 3 input problem; 4 blocked by the gate.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        from pipeline.engine.progress import Reporter
+        from pipeline.engine.schedulers import check_scheduler
+        from pipeline.tabulate.load import load_tabulation
+        from pipeline.tabulate.run import run_tabulation
+
+        check_scheduler(scheduler)
+        loaded = load_tabulation(recipe)
+        run_tabulation(loaded, output, scheduler, Reporter(quiet=quiet), gate_report)
+    except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
+        _fail(exc, debug)
+
+
 @app.command(
     "scan",
     add_help_option=False,

@@ -18,6 +18,8 @@ from pipeline.gate.model import GateReport
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS
+from pipeline.tabulate.model import TabulationRecipe
+from pipeline.tabulate.run import TabulationManifest
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -67,6 +69,10 @@ def rendered() -> dict[str, str]:
         "manifest.schema.json": artifact_schema(Manifest, "manifest"),
         "risk_report.schema.json": artifact_schema(RiskReport, "risk_report"),
         "gate_report.schema.json": artifact_schema(GateReport, "gate_report"),
+        "tabulation.schema.json": artifact_schema(TabulationRecipe, "tabulation"),
+        "tabulation_manifest.schema.json": artifact_schema(
+            TabulationManifest, "tabulation_manifest"
+        ),
     }
     return {name: json.dumps(s, indent=2, ensure_ascii=False) + "\n" for name, s in schemas.items()}
 

@@ -65,14 +65,13 @@ class LoadedRecipe:
         return self.path.parent
 
 
-def load_recipe(path: str | Path) -> LoadedRecipe:
-    """Read, parse and validate a recipe file.
+def read_yaml(path: Path) -> tuple[bytes, Any, dict, list[Problem]]:
+    """Read a YAML file with safe_load: its bytes, data, line map and YAML problems.
 
     Raises:
-        RecipeError: with every problem found (file:line key.path: message).
+        RecipeError: the file is missing, unreadable, not UTF-8 or not YAML (with the line).
 
     """
-    path = Path(path)
     try:
         raw_bytes = path.read_bytes()
         text = raw_bytes.decode("utf-8-sig")
@@ -87,7 +86,23 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
         raise RecipeError(
             [Problem(exc.message, location=f"{path}:{exc.line}", code="yaml")]
         ) from None
-    problems = [Problem(p.message, f"{path}:{p.line}", "yaml") for p in yaml_problems]
+    return (
+        raw_bytes,
+        data,
+        lines,
+        [Problem(p.message, f"{path}:{p.line}", "yaml") for p in yaml_problems],
+    )
+
+
+def load_recipe(path: str | Path) -> LoadedRecipe:
+    """Read, parse and validate a recipe file.
+
+    Raises:
+        RecipeError: with every problem found (file:line key.path: message).
+
+    """
+    path = Path(path)
+    raw_bytes, data, lines, problems = read_yaml(path)
 
     def at(loc: Path_, message: str, code: str = "invalid") -> None:
         shown = f"{path}:{line_of(lines, loc)} {format_path(loc)}".rstrip()
@@ -100,7 +115,7 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        _collect(exc, (), Recipe, at)
+        collect_errors(exc, (), Recipe, at)
     raw_steps = data.get("steps")
     calls = _validate_steps(raw_steps if isinstance(raw_steps, list) else [], path, lines, at)
     contracts: dict[str, Contract] = {}
@@ -199,14 +214,15 @@ def _validate_steps(raw: list, path: Path, lines: dict, at: Any) -> list[StepCal
         try:
             model = spec.params.model_validate(params or {}, context={"base_dir": str(path.parent)})
         except ValidationError as exc:
-            _collect(exc, (*loc, name), spec.params, at)
+            collect_errors(exc, (*loc, name), spec.params, at)
             continue
         location = f"{path}:{line_of(lines, (*loc, name))} {format_path((*loc, name))}"
         calls.append(StepCall(index=i, spec=spec, params=model, location=location))
     return calls
 
 
-def _collect(exc: ValidationError, prefix: Path_, model: type[BaseModel], at: Any) -> None:
+def collect_errors(exc: ValidationError, prefix: Path_, model: type[BaseModel], at: Any) -> None:
+    """Report every pydantic error under ``prefix`` through ``at(loc, message)``, with hints."""
     grouped: dict[Path_, list[str]] = {}
     for err in exc.errors(include_url=False):
         loc = _clean_loc(err["loc"])

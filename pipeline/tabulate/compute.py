@@ -1,0 +1,106 @@
+"""Compute a table's cells and margins with dask over the whole file.
+
+For every cell, row total, column total and the grand total it gives the number of units, the
+sum of their contributions, the sum of weights and the two largest absolute contributions (for
+dominance). With a ``unit`` column, a unit's records are added up first (per cell and per
+margin), so a household or an enterprise counts once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from pipeline.recipe.models import ColumnsSpec
+from pipeline.steps.recode import recode
+from pipeline.steps.registry import StepContext
+from pipeline.tabulate.model import TableSpec
+
+V, W, A = "__v", "__w", "__a"  # contribution, weight, |contribution|
+LEVELS = ("cell", "row", "col", "total")
+
+
+def prepare(ddf: dd.DataFrame, spec: TableSpec, base_dir: Path, seed: int = 0) -> dd.DataFrame:
+    """The table's classifying columns (recoded) with contribution and weight columns."""
+    frame = ddf[list(dict.fromkeys(spec.columns_used()))]
+    for var in (spec.rows, spec.columns):
+        params = var.recode_params(base_dir) if var else None
+        if params is not None:
+            ctx = StepContext(seed=seed, index=0, name="recode", columns=ColumnsSpec(),
+                              base_dir=base_dir, location=f"table {spec.name}")  # fmt: skip
+            frame = recode(frame, params, ctx)
+    weight = frame[spec.weight].astype("float64") if spec.weight else 1.0
+    value = frame[spec.variable].astype("float64") if spec.variable else 1.0
+    frame = frame.assign(**{W: weight}) if spec.weight else frame.assign(**{W: 1.0})
+    contribution = value * frame[W]
+    keys = [spec.rows.column] + ([spec.columns.column] if spec.columns else [])
+    frame = frame.assign(**{V: contribution}).dropna(subset=keys)
+    return frame.assign(**{A: frame[V].abs()})
+
+
+def _top2(pdf: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    ordered = pdf.sort_values(A, ascending=False, kind="stable")
+    top = ordered.groupby(keys, sort=False).head(2) if keys else ordered.head(2)
+    return top[[*keys, A]]
+
+
+def _level(frame: dd.DataFrame, keys: list[str], unit: str | None) -> tuple:
+    """Lazy (stats, top-2 candidates) of one level (cells, a margin or the total)."""
+    if unit:  # a unit's records are one contribution
+        frame = frame.groupby([*keys, unit], dropna=False).agg({V: "sum", W: "sum", A: "sum"})
+        frame = frame.reset_index()
+        frame = frame.assign(**{A: frame[V].abs()})
+    if keys:
+        stats = frame.groupby(keys, dropna=False).agg({V: ["count", "sum"], W: "sum", A: "sum"})
+    else:
+        stats = [frame[V].count(), frame[V].sum(), frame[W].sum(), frame[A].sum()]
+    top = frame.map_partitions(_top2, keys, meta=frame._meta[[*keys, A]])
+    return stats, top
+
+
+def compute_cells(frame: dd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Every cell and margin: level, row, col, units, value, weight, absum, top1, top2."""
+    r = spec.rows.column
+    c = spec.columns.column if spec.columns else None
+    plans = {"cell": [r, c] if c else [r], "row": [r], "total": []}
+    if c:
+        plans["col"] = [c]
+    lazy = {level: _level(frame, keys, spec.unit) for level, keys in plans.items()}
+    (computed,) = dask.compute(lazy)
+    parts = []
+    for level, keys in plans.items():
+        stats, top = computed[level]
+        if keys:
+            stats.columns = ["units", "value", "weight", "absum"]
+            stats = stats.reset_index()
+        else:
+            stats = pd.DataFrame([stats], columns=["units", "value", "weight", "absum"])
+        best = _best_two(top, keys)
+        table = stats.merge(best, on=keys, how="left") if keys else pd.concat([stats, best], axis=1)
+        table["level"] = level
+        table["row"] = table[r] if r in keys else None
+        table["col"] = table[c] if c and c in keys else None
+        parts.append(table[["level", "row", "col", "units", "value", "weight", "absum",
+                            "top1", "top2"]])  # fmt: skip
+    out = pd.concat(parts, ignore_index=True)
+    out[["top1", "top2"]] = out[["top1", "top2"]].fillna(0.0)
+    out["units"] = out["units"].astype("int64")
+    return out
+
+
+def _best_two(top: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    ordered = top.sort_values(A, ascending=False, kind="stable")
+    if not keys:
+        values = ordered[A].to_numpy()[:2]
+        values = np.pad(values, (0, 2 - len(values)))
+        return pd.DataFrame({"top1": [values[0]], "top2": [values[1]]})
+    ranked = ordered.assign(rank=ordered.groupby(keys, sort=False).cumcount())
+    ranked = ranked[ranked["rank"] < 2]
+    wide = ranked.pivot_table(index=keys, columns="rank", values=A, aggfunc="first")
+    wide = wide.reindex(columns=[0, 1]).fillna(0.0)
+    wide.columns = ["top1", "top2"]
+    return wide.reset_index()

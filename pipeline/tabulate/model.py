@@ -1,0 +1,141 @@
+"""Tabulation recipes: tables from the confidential records and their output-checking rules.
+
+``kind: tabulation``; the schema ``schemas/tabulation.schema.json`` is generated from these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from pipeline.recipe.models import InputSpec, StrictModel
+from pipeline.steps.recode import RecodeParams
+
+NEVER_RELEASED = {
+    "max": "maxima are never released (output-checking rules)",
+    "min": "minima are never released (output-checking rules)",
+    "residuals": "residuals are never released (output-checking rules)",
+}
+
+
+class Variable(StrictModel):
+    """A row or column variable, optionally coarsened like the ``recode`` step."""
+
+    column: str
+    recode: dict[str, Any] | None = Field(
+        None,
+        description="Parameters of the recode step without column (hierarchy + level, bands, "
+        "or map), e.g. {hierarchy: jp_region, level: prefecture}.",
+    )
+
+    @model_validator(mode="after")
+    def _valid_recode(self, info: ValidationInfo) -> Variable:
+        if self.recode is not None:
+            RecodeParams.model_validate(
+                {**self.recode, "column": self.column}, context=info.context
+            )
+        return self
+
+    def recode_params(self, base_dir: Path) -> RecodeParams | None:
+        """The validated recode step parameters (None: the column is used as it is)."""
+        if self.recode is None:
+            return None
+        data = {**self.recode, "column": self.column}
+        return RecodeParams.model_validate(data, context={"base_dir": str(base_dir)})
+
+
+class TableSpec(StrictModel):
+    """One table: rows x columns (or rows only) of a count or a magnitude."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    rows: Variable
+    columns: Variable | None = Field(None, description="Omit for a one-way table.")
+    statistic: str = Field(
+        "count", description="count | sum | mean | share (of the table total, in percent)."
+    )
+    variable: str | None = Field(None, description="The magnitude variable (sum, mean, share).")
+    weight: str | None = Field(None, description="Sampling weight column.")
+    unit: str | None = Field(
+        None,
+        description="Unit id (e.g. household or enterprise): units are counted and their "
+        "contributions added before the rules apply. Default: each record is a unit.",
+    )
+    margins: bool = Field(True, description="Publish row, column and grand totals.")
+
+    @field_validator("statistic")
+    @classmethod
+    def _known_statistic(cls, value: str) -> str:
+        if value in NEVER_RELEASED:
+            raise ValueError(NEVER_RELEASED[value])
+        if value not in ("count", "sum", "mean", "share"):
+            raise ValueError("expected one of 'count', 'sum', 'mean', 'share'")
+        return value
+
+    @model_validator(mode="after")
+    def _variable_rules(self) -> TableSpec:
+        if (self.statistic == "count") != (self.variable is None):
+            raise ValueError("sum, mean and share need variable; count takes none")
+        return self
+
+    @property
+    def magnitude(self) -> bool:
+        """True for sum, mean and share tables (dominance rules apply)."""
+        return self.statistic != "count"
+
+    def columns_used(self) -> list[str]:
+        """Every input column the table reads."""
+        cols = [self.rows.column, self.columns.column if self.columns else None]
+        return [c for c in (*cols, self.variable, self.weight, self.unit) if c]
+
+
+class Dominance(StrictModel):
+    """(n, k) dominance: the n largest units must not exceed k% of a magnitude cell."""
+
+    n: int = Field(ge=1)
+    k: float = Field(gt=0, le=100)
+
+
+class Rules(StrictModel):
+    """Output-checking rules (defaults: the Ministry of Finance annex)."""
+
+    threshold: int = Field(10, ge=1, description="Least units in a non-zero cell.")
+    dominance: list[Dominance] = Field(
+        default_factory=lambda: [Dominance(n=1, k=70), Dominance(n=2, k=85)]
+    )
+    concentration: float | None = Field(
+        None, gt=0, le=100, description="Largest share (%) of a cell in its row/column total."
+    )
+    min_interval_units: float = Field(
+        10, ge=0, description="Count tables: least width of a hidden cell's interval."
+    )
+    min_interval_share: float = Field(
+        0.3, ge=0, le=1, description="Magnitude tables: least width as a share of the value."
+    )
+
+
+class TabulationOutput(StrictModel):
+    """Where the protected tables are published."""
+
+    dir: str
+
+
+class TabulationRecipe(StrictModel):
+    """A tabulation recipe: input, tables and rules."""
+
+    version: Literal[1]
+    kind: Literal["tabulation"]
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str | None = None
+    input: InputSpec
+    output: TabulationOutput
+    rules: Rules = Field(default_factory=Rules)
+    tables: list[TableSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> TabulationRecipe:
+        names = [t.name for t in self.tables]
+        if len(names) != len(set(names)):
+            raise ValueError("table names must be unique")
+        return self

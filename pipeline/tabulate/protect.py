@@ -1,0 +1,150 @@
+"""Apply the output-checking rules to a computed table: primary and secondary suppression.
+
+Primary rules (each cell and margin): ``threshold`` (a non-zero cell from fewer units than the
+threshold), ``dominance_n_k`` (magnitude tables: the n largest units hold more than k% of the
+cell), ``concentration`` (when enabled: an inner cell holds more than the given share of its
+row or column total). Secondary suppression then hides the cheapest further cells so that every
+primary cell's interval, as an attacker derives it from the published table by linear
+programming, is at least the required width: ``min_interval_units`` for count tables,
+``min_interval_share`` x the cell value for magnitude tables (computed on the additive sums;
+mean and share tables hide the same cells).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.tabulate.model import Rules, TableSpec
+from pipeline.tabulate.secondary import Table, grid, intervals, protect
+
+TOLERANCE = 1e-6
+
+
+def primary_rules(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> list[list[str]]:
+    """The rules each cell fails (empty list: passes)."""
+    failed: list[list[str]] = [[] for _ in range(len(cells))]
+    totals = _totals(cells)
+    for i, cell in enumerate(cells.itertuples(index=False)):
+        if 0 < cell.units < rules.threshold:
+            failed[i].append("threshold")
+        if spec.magnitude and cell.absum > 0:
+            for d in rules.dominance:
+                top = cell.top1 + (cell.top2 if d.n >= 2 else 0.0)
+                if d.n <= 2 and top > d.k / 100 * cell.absum + TOLERANCE:
+                    failed[i].append(f"dominance_{d.n}_{d.k:g}")
+        if rules.concentration and cell.level == "cell" and spec.columns is not None:
+            row_total, col_total = totals[("row", cell.row)], totals[("col", cell.col)]
+            share = rules.concentration / 100
+            if (row_total > 0 and cell.value > share * row_total + TOLERANCE) or (
+                col_total > 0 and cell.value > share * col_total + TOLERANCE
+            ):
+                failed[i].append("concentration")
+    return failed
+
+
+def _totals(cells: pd.DataFrame) -> dict[tuple, float]:
+    out = {}
+    for cell in cells.itertuples(index=False):
+        if cell.level == "row":
+            out[("row", cell.row)] = cell.value
+        elif cell.level == "col":
+            out[("col", cell.col)] = cell.value
+    return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each cell of ``cells`` sits in the additive table."""
+
+    table: Table
+    position: np.ndarray  # index into table.values for each row of ``cells``
+
+
+def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
+    """Complete the cells (missing combinations are zero cells) and lay them out."""
+    rows = sorted(cells.loc[cells.level == "row", "row"].tolist(), key=str)
+    if spec.columns is None:
+        values = np.zeros(len(rows) + 1)
+        pos = {("row", r): i for i, r in enumerate(rows)} | {("total", None): len(rows)}
+        table = Table(values, [(list(range(len(rows))), len(rows))])
+        keys = [
+            (lv, r) if lv == "row" else ("total", None)
+            for lv, r in zip(cells.level, cells.row, strict=True)
+        ]
+        keyed = cells.assign(key=keys)
+        keyed = keyed[keyed.level != "cell"]
+    else:
+        cols = sorted(cells.loc[cells.level == "col", "col"].tolist(), key=str)
+        full = pd.MultiIndex.from_product([rows, cols], names=["row", "col"]).to_frame(index=False)
+        inner = full.merge(cells[cells.level == "cell"], on=["row", "col"], how="left")
+        inner["level"] = "cell"
+        inner = inner.fillna({"units": 0, "value": 0.0, "weight": 0.0, "absum": 0.0,
+                              "top1": 0.0, "top2": 0.0})  # fmt: skip
+        keyed = pd.concat([inner, cells[cells.level != "cell"]], ignore_index=True)
+        width = len(cols) + 1
+        pos = {
+            ("cell", r, c): i * width + j for i, r in enumerate(rows) for j, c in enumerate(cols)
+        }
+        pos |= {("row", r, None): i * width + len(cols) for i, r in enumerate(rows)}
+        pos |= {("col", None, c): len(rows) * width + j for j, c in enumerate(cols)}
+        pos[("total", None, None)] = len(rows) * width + len(cols)
+        table = grid(np.zeros((len(rows) + 1, width)))
+        keyed["key"] = [
+            (lv, r if lv in ("cell", "row") else None, c if lv in ("cell", "col") else None)
+            for lv, r, c in zip(keyed.level, keyed.row, keyed.col, strict=True)
+        ]
+    keyed = keyed.reset_index(drop=True)
+    keyed["units"] = keyed["units"].astype("int64")
+    position = np.array([pos[k] for k in keyed["key"]])
+    values = np.zeros(len(table.values))
+    values[position] = keyed["value"].to_numpy(dtype=float)
+    return keyed.drop(columns="key"), Layout(Table(values, table.groups), position)
+
+
+def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame:
+    """Apply the rules: the cells with their verdicts.
+
+    Adds ``rules_failed``, ``suppression`` (primary / secondary / none), the ``required``
+    interval width of primary cells and the achieved interval ``lo`` / ``hi`` of hidden cells.
+
+    Raises:
+        ValueError: the primary cells cannot be protected.
+    """
+    cells, lay = layout(cells, spec)
+    failed = primary_rules(cells, spec, rules)
+    additive = lay.table.values
+    if spec.magnitude:
+        required = rules.min_interval_share * np.abs(cells["value"].to_numpy(dtype=float))
+    else:
+        required = np.full(len(cells), float(rules.min_interval_units))
+    primary_rows = [i for i, f in enumerate(failed) if f]
+    primary_cells = [int(lay.position[i]) for i in primary_rows]
+    hidden = protect(lay.table, primary_cells, [float(required[i]) for i in primary_rows],
+                     cost=np.abs(additive) + 1.0)  # fmt: skip
+    hidden_rows = [i for i in range(len(cells)) if hidden[lay.position[i]]]
+    bounds = intervals(lay.table, hidden, [int(lay.position[i]) for i in hidden_rows])
+    out = cells.copy()
+    out["rules_failed"] = failed
+    out["suppression"] = [
+        "primary" if failed[i] else "secondary" if hidden[lay.position[i]] else "none"
+        for i in range(len(cells))
+    ]
+    out["required"] = [float(required[i]) if failed[i] else None for i in range(len(cells))]
+    out["lo"] = [bounds[int(lay.position[i])][0] if i in hidden_rows else None
+                 for i in range(len(cells))]  # fmt: skip
+    out["hi"] = [bounds[int(lay.position[i])][1] if i in hidden_rows else None
+                 for i in range(len(cells))]  # fmt: skip
+    return out
+
+
+def unprotected(checked: pd.DataFrame) -> list[str]:
+    """Primary cells whose achieved interval is narrower than required (should be none)."""
+    bad = []
+    for cell in checked[checked.suppression == "primary"].itertuples(index=False):
+        if cell.hi - cell.lo + TOLERANCE < cell.required:
+            bad.append(f"{cell.level} {cell.row}/{cell.col}: interval {cell.hi - cell.lo:g} "
+                       f"< required {cell.required:g}")  # fmt: skip
+    return bad

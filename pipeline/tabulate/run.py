@@ -1,0 +1,203 @@
+"""Run a tabulation recipe: compute with dask, protect, check, publish all or nothing.
+
+Before anything is published the gate verifies, per table, that every primary cell is hidden
+with an interval at least as wide as required (``interval_too_narrow``) and that the written
+files hold no value of a hidden cell (``hidden_value_published``). A failure exits 4 with
+nothing published (the report goes beside the output, as for microdata runs).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import dask
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from pipeline.engine.gating import default_report_path
+from pipeline.engine.ingest import parse_numbers
+from pipeline.engine.inputs import input_columns, read_input, sha256_of
+from pipeline.engine.manifest import SourceRecord, now_utc, package_versions
+from pipeline.engine.progress import Reporter
+from pipeline.engine.publish import MANIFEST, Staging
+from pipeline.engine.schedulers import use_scheduler
+from pipeline.errors import GateError, InputDataError, Problem
+from pipeline.gate.checks import table_result
+from pipeline.gate.model import GateReport, GateResult
+from pipeline.gate.run import problems, write_gate_report
+from pipeline.tabulate.compute import compute_cells, prepare
+from pipeline.tabulate.load import LoadedTabulation
+from pipeline.tabulate.output import (
+    HIDDEN,
+    check_report,
+    html_page,
+    published,
+    write_table,
+)
+from pipeline.tabulate.protect import suppress, unprotected
+
+SCHEMA_VERSION = "1.0"
+
+
+class TableRecord(BaseModel):
+    """One published table."""
+
+    name: str
+    statistic: str
+    cells: int = Field(description="Cells and margins.")
+    primary: int = Field(description="Cells failing a rule (hidden).")
+    secondary: int = Field(description="Cells hidden to protect the primary ones.")
+    files: list[str]
+
+
+class TabulationManifest(BaseModel):
+    """What a tabulation run produced (``OUT/manifest.json``)."""
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    generated_at: str
+    recipe_name: str
+    recipe: SourceRecord
+    input: SourceRecord
+    packages: dict[str, str]
+    rules: dict[str, Any]
+    tables: list[TableRecord]
+    gate: GateReport
+    seconds: float
+
+
+def _check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
+    problems_ = []
+    for i, spec in enumerate(loaded.recipe.tables):
+        for column in spec.columns_used():
+            if column not in header:
+                problems_.append(
+                    Problem(
+                        f"column {column!r} (tables[{i}] {spec.name}) is not in the input",
+                        code="missing_column",
+                    )  # fmt: skip
+                )
+    if problems_:
+        raise InputDataError(problems_, title=f"input {loaded.recipe.input.path} does not fit")
+    return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
+
+
+def _numbers(ddf: Any, loaded: LoadedTabulation) -> Any:
+    """Magnitude and weight columns as numbers; values that are not numbers are an error."""
+    wanted = {c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c}
+    bad = {}
+    for column in wanted:
+        parsed = ddf[column].map_partitions(parse_numbers, meta=(column, "Float64"))
+        bad[column] = (ddf[column].notnull() & parsed.isnull()).sum()
+        ddf = ddf.assign(**{column: parsed})
+    (counts,) = dask.compute(bad)
+    found = [
+        Problem(f"column {c!r}: {int(n)} value(s) are not numbers", code="not_numeric")
+        for c, n in counts.items()
+        if n
+    ]
+    if found:
+        raise InputDataError(found)
+    return ddf
+
+
+def run_tabulation(
+    loaded: LoadedTabulation,
+    output_dir: str | None,
+    scheduler: str,
+    reporter: Reporter,
+    gate_report: str | None = None,
+) -> TabulationManifest:
+    """Compute, protect, check and publish every table of the recipe (all or nothing)."""
+    started = time.perf_counter()
+    recipe = loaded.recipe
+    out_dir = Path(output_dir or recipe.output.dir)
+    report_path = Path(gate_report) if gate_report else default_report_path(out_dir)
+    columns = _check_input(loaded, input_columns(recipe.input))
+    run_id = uuid.uuid4().hex
+    with use_scheduler(scheduler) as where, Staging(out_dir, run_id) as staging:
+        reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {where}")
+        ddf = _numbers(read_input(recipe.input, columns, None), loaded)
+        records, checks, sections, reports = [], [], [], {}
+        for spec in recipe.tables:
+            with reporter.task(f"table {spec.name}") as summary:
+                cells = compute_cells(prepare(ddf, spec, loaded.base_dir), spec)
+                try:
+                    checked = suppress(cells, spec, recipe.rules)
+                except ValueError as exc:
+                    raise GateError([Problem(str(exc), location=f"table {spec.name}:",
+                                             code="unprotectable")]) from None  # fmt: skip
+                frame = published(checked, spec)
+                files = write_table(frame, staging.path / "tables", spec.name)
+                checks += _gate_checks(spec.name, checked, files)
+                reports[spec.name] = check_report(checked)
+                sections.append((spec, frame))
+                n = checked["suppression"].value_counts()
+                record = TableRecord(
+                    name=spec.name, statistic=spec.statistic, cells=len(checked),
+                    primary=int(n.get("primary", 0)), secondary=int(n.get("secondary", 0)),
+                    files=[str(f.relative_to(staging.path)) for f in files],
+                )  # fmt: skip
+                summary.update(primary=record.primary, secondary=record.secondary)
+                records.append(record)
+        result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
+        gate = GateReport(
+            run_id=run_id, generated_at=now_utc(), recipe_name=recipe.name,
+            recipe_sha256=loaded.sha256, outcome="published" if result.passed else "blocked",
+            passed=result.passed, output=result,
+        )  # fmt: skip
+        if not result.passed:
+            write_gate_report(report_path, gate)
+            raise GateError(problems(gate), title=f"blocked by the gate: nothing published to "
+                            f"{out_dir} (gate report: {report_path})")  # fmt: skip
+        (staging.path / "tables" / "tables.html").write_text(html_page(recipe.name, sections))
+        review = staging.path / "review"
+        review.mkdir()
+        (review / "check_report.json").write_text(
+            json.dumps(
+                {"run_id": run_id, "rules": recipe.rules.model_dump(), "tables": reports},
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"  # fmt: skip
+        )
+        manifest = TabulationManifest(
+            run_id=run_id, generated_at=now_utc(), recipe_name=recipe.name,
+            recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
+            input=SourceRecord(path=recipe.input.path, sha256=sha256_of(Path(recipe.input.path))),
+            packages=package_versions(), rules=recipe.rules.model_dump(), tables=records,
+            gate=gate, seconds=round(time.perf_counter() - started, 3),
+        )  # fmt: skip
+        (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        report_path.unlink(missing_ok=True)
+        staging.publish()
+    reporter.line(f"published {len(records)} tables to {out_dir}")
+    return manifest
+
+
+def _gate_checks(name: str, checked: pd.DataFrame, files: list[Path]) -> list:
+    narrow = unprotected(checked)
+    hidden = checked["suppression"] != "none"
+    leaked = 0
+    for file in files:
+        frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
+        shown = frame["status"].astype("string").fillna("") == HIDDEN
+        leaked += int((shown.to_numpy() != hidden.to_numpy()).sum())
+        leaked += int(frame.loc[shown, "value"].notna().sum())
+    return [
+        table_result(
+            "output", f"{name}.intervals", "interval_too_narrow",
+            f"every primary cell of {name} is hidden with a wide enough interval"
+            + (f" ({'; '.join(narrow)})" if narrow else ""),
+            len(narrow), "0 cells", not narrow,
+        ),
+        table_result(
+            "output", f"{name}.hidden", "hidden_value_published",
+            f"the published files of {name} hold no value of a hidden cell", leaked, "0 cells",
+            leaked == 0,
+        ),
+    ]  # fmt: skip

@@ -1,0 +1,154 @@
+"""Secondary suppression and suppression intervals, by linear programming (scipy / HiGHS).
+
+A table is a list of cells and additive groups ``total = sum(members)`` (rows, columns and the
+grand total of a 2-D table with margins). Published cells are known to an attacker; hidden cells
+are only known to be >= 0 and to satisfy every group.
+
+* :func:`intervals` gives, for hidden cells, the range ``[lo, hi]`` an attacker can derive: two
+  LPs per cell over the published table (the audit of what was achieved).
+* :func:`protect` chooses extra cells to hide so that every primary cell's range is at least
+  its required width, hiding the least total value: a mixed-integer program in the classic
+  form (Fischetti and Salazar): one binary per cell (hidden or not) and, for each primary cell
+  and each direction, a deviation vector that keeps every group additive, moves the primary
+  cell by its protection level and touches only hidden cells (never below zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import lil_matrix
+
+
+@dataclass(frozen=True)
+class Table:
+    """Cell values and additive groups ``(members, total)`` over cell indices."""
+
+    values: np.ndarray
+    groups: Sequence[tuple[Sequence[int], int]]
+
+    def equations(self) -> np.ndarray:
+        """One row per group: +1 for members, -1 for the total (A x = 0)."""
+        a = np.zeros((len(self.groups), len(self.values)))
+        for g, (members, total) in enumerate(self.groups):
+            a[g, list(members)] = 1.0
+            a[g, total] = -1.0
+        return a
+
+
+def grid(values: np.ndarray) -> Table:
+    """A 2-D table whose last row and column are the margins (grand total bottom right)."""
+    rows, cols = values.shape
+    idx = np.arange(rows * cols).reshape(rows, cols)
+    groups: list[tuple[list[int], int]] = []
+    for i in range(rows - 1):
+        groups.append((idx[i, :-1].tolist(), int(idx[i, -1])))
+    for j in range(cols - 1):
+        groups.append((idx[:-1, j].tolist(), int(idx[-1, j])))
+    groups.append((idx[:-1, -1].tolist(), int(idx[-1, -1])))
+    groups.append((idx[-1, :-1].tolist(), int(idx[-1, -1])))
+    return Table(values.astype(float).ravel(), groups)
+
+
+def intervals(table: Table, hidden: np.ndarray, cells: Sequence[int]) -> dict[int, tuple]:
+    """The attacker's ``(lo, hi)`` for each of ``cells`` (hidden), ``hi = inf`` if unbounded."""
+    a = table.equations()
+    free = np.flatnonzero(hidden)
+    known = ~hidden
+    rhs = -(a[:, known] @ table.values[known])
+    a_free = a[:, free]
+    keep = np.any(a_free != 0, axis=1)
+    out: dict[int, tuple] = {}
+    for cell in cells:
+        k = int(np.flatnonzero(free == cell)[0])
+        c = np.zeros(len(free))
+        c[k] = 1.0
+        bounds = [(0, None)] * len(free)
+        low = linprog(c, A_eq=a_free[keep], b_eq=rhs[keep], bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a_free[keep], b_eq=rhs[keep], bounds=bounds, method="highs")
+        lo = float(low.x[k]) if low.status == 0 else 0.0
+        hi = float(high.x[k]) if high.status == 0 else float("inf")
+        out[cell] = (lo, hi)
+    return out
+
+
+def protect(
+    table: Table,
+    primary: Sequence[int],
+    widths: Sequence[float],
+    cost: np.ndarray | None = None,
+    time_limit: float = 60.0,
+) -> np.ndarray:
+    """Hidden-cell mask: the primary cells plus the cheapest set protecting them.
+
+    Args:
+        table: The table.
+        primary: Cells that must be hidden (primary suppressions).
+        widths: Required interval width of each primary cell.
+        cost: Cost of hiding each cell (default: its value + 1, i.e. the least total value,
+            then the fewest cells).
+        time_limit: Seconds for the solver.
+
+    Raises:
+        ValueError: no suppression pattern protects the primary cells.
+
+    """
+    n = len(table.values)
+    x = table.values
+    hidden = np.zeros(n, dtype=bool)
+    hidden[list(primary)] = True
+    if not len(primary):
+        return hidden
+    cost = x + 1.0 if cost is None else np.asarray(cost, dtype=float)
+    a = table.equations()
+    big = max(float(np.abs(x).max(initial=0)) * 2, max(widths, default=1.0) * 2, 1.0)
+    blocks = [(p, w, d) for p, w in zip(primary, widths, strict=True) for d in (1, -1)]
+    nvar = n + len(blocks) * n
+    rows = len(blocks) * (len(a) + 1 + 2 * n) + len(primary)
+    m = lil_matrix((rows, nvar))
+    lo = np.zeros(rows)
+    hi = np.zeros(rows)
+    r = 0
+    for b, (p, w, d) in enumerate(blocks):
+        off = n + b * n
+        for g in range(len(a)):  # the deviation keeps every group additive
+            for cell in np.flatnonzero(a[g]):
+                m[r, off + cell] = a[g, cell]
+            r += 1
+        down = min(w / 2, x[p])
+        level = (w - down) if d > 0 else -down  # up + down >= required width
+        m[r, off + p] = 1.0
+        lo[r] = hi[r] = level
+        r += 1
+        for cell in range(n):  # only hidden cells move, never below zero
+            m[r, off + cell] = 1.0
+            m[r, cell] = x[cell]
+            lo[r], hi[r] = 0.0, np.inf
+            r += 1
+            m[r, off + cell] = 1.0
+            m[r, cell] = -big
+            lo[r], hi[r] = -np.inf, 0.0
+            r += 1
+    for p in primary:
+        m[r, p] = 1.0
+        lo[r] = hi[r] = 1.0
+        r += 1
+    objective = np.concatenate([cost, np.zeros(nvar - n)])
+    integrality = np.concatenate([np.ones(n), np.zeros(nvar - n)])
+    bounds = Bounds(
+        np.concatenate([np.zeros(n), np.full(nvar - n, -np.inf)]),
+        np.concatenate([np.ones(n), np.full(nvar - n, np.inf)]),
+    )
+    result = milp(
+        objective,
+        constraints=LinearConstraint(m.tocsr(), lo, hi),
+        integrality=integrality,
+        bounds=bounds,
+        options={"time_limit": time_limit},
+    )
+    if result.x is None:
+        raise ValueError("no suppression pattern protects the primary cells")
+    return result.x[:n] > 0.5

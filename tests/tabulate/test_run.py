@@ -1,0 +1,114 @@
+"""``anonymize tabulate`` end to end: the demo recipe, the check report, the fail-closed gate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import pipeline.tabulate.protect as protect_mod
+import pipeline.tabulate.run as run_mod
+from pipeline.cli import app
+from tests.conftest import REPO, copy_demo
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def demo(workdir: Path) -> Path:
+    copy_demo(workdir)
+    shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")
+    return workdir / "recipes" / "census_tables.yaml"
+
+
+def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
+    recipe = demo(workdir)
+    result = invoke("tabulate", str(recipe))
+    assert result.exit_code == 0, result.output
+    out = workdir / "out" / "census_tables"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["gate"]["passed"] and len(manifest["tables"]) == 4
+    report = json.loads((out / "review" / "check_report.json").read_text())
+    source = pd.read_csv(workdir / "examples" / "census_sample.csv", dtype=str)
+    for record in manifest["tables"]:
+        frame = pd.read_csv(out / "tables" / f"{record['name']}.csv", dtype={"status": str})
+        hidden = frame["status"].fillna("") == "X"
+        assert hidden.sum() == record["primary"] + record["secondary"]
+        assert frame.loc[hidden, "value"].isna().all()
+        cells = report["tables"][record["name"]]
+        for c in cells:
+            assert {"units", "top1_share", "top2_share", "rules_failed", "interval"} <= set(c)
+            if c["suppression"] == "primary":
+                assert c["interval"][1] - c["interval"][0] >= c["required_interval"] - 1e-6
+            if c["suppression"] == "none" and c["units"]:
+                assert c["units"] >= 10 or c["units"] == 0
+    prefecture = manifest["tables"][1]
+    assert prefecture["primary"] > 0 and prefecture["secondary"] > 0
+    counts = pd.read_csv(out / "tables" / "population_by_region_and_age.csv")
+    total = counts.loc[(counts.municipality == "Total") & (counts.age == "Total"), "value"]
+    assert float(total.iloc[0]) == len(source)
+    page = (out / "tables" / "tables.html").read_text()
+    assert "<script" not in page and "population_by_prefecture_and_sex" in page
+
+
+def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch) -> None:
+    recipe = demo(workdir)
+    real = run_mod.published
+
+    def leaky(checked, spec):
+        frame = real(checked, spec)
+        return frame.assign(value=checked["value"].astype(float))  # hidden values written
+
+    monkeypatch.setattr(run_mod, "published", leaky)
+    result = invoke("tabulate", str(recipe))
+    assert result.exit_code == 4, result.output
+    assert "hidden_value_published" in result.output
+    assert not (workdir / "out" / "census_tables").exists()
+    assert (workdir / "out" / "census_tables.gate_report.json").exists()
+
+
+def test_gate_blocks_primary_cells_without_secondary_suppression(
+    workdir: Path, monkeypatch
+) -> None:
+    recipe = demo(workdir)
+    monkeypatch.setattr(
+        protect_mod, "protect", lambda table, primary, widths, cost=None: _only(table, primary)
+    )
+    result = invoke("tabulate", str(recipe))
+    assert result.exit_code == 4 and "interval_too_narrow" in result.output, result.output
+
+
+def _only(table, primary):
+    import numpy as np
+
+    hidden = np.zeros(len(table.values), dtype=bool)
+    hidden[list(primary)] = True
+    return hidden
+
+
+def test_recipe_errors_name_the_line(workdir: Path) -> None:
+    path = workdir / "recipes" / "bad.yaml"
+    path.write_text(
+        "version: 1\nkind: tabulation\nname: bad\ninput: {path: data/census.csv}\n"
+        "output: {dir: out/t}\ntables:\n"
+        "  - name: t1\n    rows: {column: sex}\n    statistic: max\n    variable: income\n"
+        "  - name: t2\n    rows: {column: sex, recode: {bands: [3, 1]}}\n"
+    )
+    result = invoke("tabulate", str(path))
+    assert result.exit_code == 2
+    assert "bad.yaml:9 tables[0].statistic: maxima are never released" in result.output
+    assert "bad.yaml:12 tables[1].rows" in result.output and "increasing" in result.output
+
+
+def test_missing_column_is_an_input_error(workdir: Path) -> None:
+    path = workdir / "recipes" / "t.yaml"
+    path.write_text(
+        "version: 1\nkind: tabulation\nname: t\ninput: {path: data/census.csv}\n"
+        "output: {dir: out/t}\ntables:\n  - {name: t1, rows: {column: nope}}\n"
+    )
+    result = invoke("tabulate", str(path))
+    assert result.exit_code == 3 and "'nope'" in result.output
