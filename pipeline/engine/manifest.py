@@ -56,8 +56,8 @@ class SourceRecord(BaseModel):
     sha256: str
 
 
-class Manifest(BaseModel):
-    """Everything an auditor needs to know how a published output was produced."""
+class RunHeader(BaseModel):
+    """What every run's manifest starts with: which run, when, of which recipe and input."""
 
     schema_version: str = SCHEMA_VERSION
     run_id: str
@@ -65,6 +65,11 @@ class Manifest(BaseModel):
     recipe_name: str
     recipe: SourceRecord
     input: SourceRecord
+
+
+class Manifest(RunHeader):
+    """Everything an auditor needs to know how a published output was produced."""
+
     seed: int
     scheduler: str
     packages: dict[str, str]

@@ -94,6 +94,16 @@ def read_yaml(path: Path) -> tuple[bytes, Any, dict, list[Problem]]:
     )
 
 
+def reporter(path: Path, lines: dict, problems: list[Problem]) -> Any:
+    """``at(key_path, message, code)``: add a problem located as ``file:line key.path:``."""
+
+    def at(loc: Path_, message: str, code: str = "invalid") -> None:
+        shown = f"{path}:{line_of(lines, loc)} {format_path(loc)}".rstrip()
+        problems.append(Problem(message, location=shown + ":", code=code))
+
+    return at
+
+
 def load_recipe(path: str | Path) -> LoadedRecipe:
     """Read, parse and validate a recipe file.
 
@@ -103,11 +113,7 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
     """
     path = Path(path)
     raw_bytes, data, lines, problems = read_yaml(path)
-
-    def at(loc: Path_, message: str, code: str = "invalid") -> None:
-        shown = f"{path}:{line_of(lines, loc)} {format_path(loc)}".rstrip()
-        problems.append(Problem(message, location=shown + ":", code=code))
-
+    at = reporter(path, lines, problems)
     if not isinstance(data, dict):
         at((), "a recipe is a mapping with version, name, input, output, seed, columns, steps")
         raise RecipeError(problems)

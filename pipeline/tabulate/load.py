@@ -8,9 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipeline.errors import Problem, RecipeError
-from pipeline.recipe.loader import collect_errors, read_yaml
-from pipeline.recipe.yamlpos import Path_, format_path, line_of
+from pipeline.errors import RecipeError
+from pipeline.recipe.loader import collect_errors, read_yaml, reporter
 from pipeline.tabulate.model import TabulationRecipe
 
 
@@ -37,11 +36,7 @@ def load_tabulation(path: str | Path) -> LoadedTabulation:
     """
     path = Path(path)
     raw, data, lines, problems = read_yaml(path)
-
-    def at(loc: Path_, message: str, code: str = "invalid") -> None:
-        shown = f"{path}:{line_of(lines, loc)} {format_path(loc)}".rstrip()
-        problems.append(Problem(message, location=shown + ":", code=code))
-
+    at = reporter(path, lines, problems)
     recipe = None
     if not isinstance(data, dict):
         at((), "a tabulation recipe is a mapping with version, kind, name, input, output, tables")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from pipeline.engine.gating import default_report_path
 from pipeline.engine.ingest import parse_numbers
 from pipeline.engine.inputs import input_columns, read_input, sha256_of
-from pipeline.engine.manifest import SourceRecord, now_utc, package_versions
+from pipeline.engine.manifest import RunHeader, SourceRecord, now_utc, package_versions
 from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import MANIFEST, Staging
 from pipeline.engine.schedulers import use_scheduler
@@ -40,8 +40,6 @@ from pipeline.tabulate.output import (
 )
 from pipeline.tabulate.protect import suppress, unprotected
 
-SCHEMA_VERSION = "1.0"
-
 
 class TableRecord(BaseModel):
     """One published table."""
@@ -54,15 +52,9 @@ class TableRecord(BaseModel):
     files: list[str]
 
 
-class TabulationManifest(BaseModel):
+class TabulationManifest(RunHeader):
     """What a tabulation run produced (``OUT/manifest.json``)."""
 
-    schema_version: str = SCHEMA_VERSION
-    run_id: str
-    generated_at: str
-    recipe_name: str
-    recipe: SourceRecord
-    input: SourceRecord
     packages: dict[str, str]
     rules: dict[str, Any]
     tables: list[TableRecord]
