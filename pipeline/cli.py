@@ -133,8 +133,15 @@ def validate(
     try:
         from pipeline.engine.inputs import input_columns
         from pipeline.engine.runner import RunOptions, check_columns, effective_recipe
-        from pipeline.recipe.loader import load_recipe
+        from pipeline.recipe.loader import load_recipe, read_yaml
 
+        _, data, _, _ = read_yaml(recipe)
+        if isinstance(data, dict) and data.get("kind") == "tabulation":
+            from pipeline.tabulate.load import load_tabulation
+
+            tables = load_tabulation(recipe).recipe.tables
+            typer.echo(f"{recipe}: valid tabulation ({len(tables)} tables)")
+            return
         loaded = load_recipe(recipe)
         if not no_input:
             effective = effective_recipe(loaded, RunOptions(input_path=input))

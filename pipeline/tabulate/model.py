@@ -93,7 +93,7 @@ class TableSpec(StrictModel):
 class Dominance(StrictModel):
     """(n, k) dominance: the n largest units must not exceed k% of a magnitude cell."""
 
-    n: int = Field(ge=1)
+    n: int = Field(ge=1, le=2, description="1 or 2 largest units (the annex's rules).")
     k: float = Field(gt=0, le=100)
 
 

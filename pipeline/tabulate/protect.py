@@ -33,7 +33,7 @@ def primary_rules(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> list[li
         if spec.magnitude and cell.absum > 0:
             for d in rules.dominance:
                 top = cell.top1 + (cell.top2 if d.n >= 2 else 0.0)
-                if d.n <= 2 and top > d.k / 100 * cell.absum + TOLERANCE:
+                if top > d.k / 100 * cell.absum + TOLERANCE:
                     failed[i].append(f"dominance_{d.n}_{d.k:g}")
         if rules.concentration and cell.level == "cell" and spec.columns is not None:
             row_total, col_total = totals[("row", cell.row)], totals[("col", cell.col)]

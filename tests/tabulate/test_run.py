@@ -112,3 +112,13 @@ def test_missing_column_is_an_input_error(workdir: Path) -> None:
     )
     result = invoke("tabulate", str(path))
     assert result.exit_code == 3 and "'nope'" in result.output
+
+
+def test_validate_knows_tabulation_recipes(workdir: Path) -> None:
+    recipe = demo(workdir)
+    result = invoke("validate", str(recipe))
+    assert result.exit_code == 0 and "valid tabulation (4 tables)" in result.output
+    bad = recipe.read_text().replace("{n: 2, k: 85}", "{n: 3, k: 85}")
+    recipe.write_text(bad)
+    result = invoke("validate", str(recipe))
+    assert result.exit_code == 2 and "rules.dominance" in result.output
