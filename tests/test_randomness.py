@@ -118,3 +118,18 @@ def test_order_keys_are_distinct_53_bit_and_keyed() -> None:
     assert keys.min() >= 0 and keys.max() < 2**53
     assert (keys.astype(np.float64).astype(np.int64) == keys).all()  # exact in float64
     assert not np.array_equal(keys, order_keys(rows, b"j" * 32))
+
+
+def test_siphash_tokens_are_keyed_stable_and_keep_missing() -> None:
+    from pipeline.randomness import siphash_tokens
+
+    values = pd.Series(["a", None, "b", "a", "ｂ"], dtype="string")
+    out = siphash_tokens(values, KEY, 24)
+    assert out[0] == out[3] and out[0] != out[2] and out[2] != out[4]
+    assert pd.isna(out[1]) and all(len(t) == 24 for t in out.dropna())
+    assert int(out[0], 16) >= 0  # hex
+    other = siphash_tokens(values, KEY[::-1], 24)
+    assert not set(other.dropna()) & set(out.dropna())
+    # a token depends on the value only, not on the partition it sits in
+    assert siphash_tokens(values.iloc[2:], KEY, 24).tolist() == out.iloc[2:].tolist()
+    assert siphash_tokens(values, KEY, 32).str[:24].tolist()[0] == out[0]

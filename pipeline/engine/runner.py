@@ -65,13 +65,22 @@ def effective_recipe(loaded: LoadedRecipe, options: RunOptions) -> Recipe:
     recipe = loaded.recipe
     if options.input_path:
         recipe = recipe.model_copy(
-            update={"input": recipe.input.model_copy(update={"path": options.input_path})}
+            update={
+                "input": recipe.input.model_copy(
+                    update={"path": options.input_path, "format": _format_of(options.input_path)}
+                )
+            }
         )
     if options.output_dir:
         recipe = recipe.model_copy(
             update={"output": recipe.output.model_copy(update={"dir": options.output_dir})}
         )
     return recipe
+
+
+def _format_of(path: str) -> str | None:
+    """The format an ``--input`` override implies: its extension (a folder: Parquet)."""
+    return "parquet" if Path(path).is_dir() else None
 
 
 def automatic_calls(loaded: LoadedRecipe) -> list[StepCall]:

@@ -7,6 +7,7 @@ types of the run (from the manifest), so codes keep their leading zeros.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -90,7 +91,7 @@ class Dataset:
         header: list[str] = []
         if files:
             with files[0].open(encoding=encoding, newline="") as handle:
-                header = handle.readline().rstrip("\r\n").split(",")
+                header = next(csv.reader(handle), [])
         schema = pa.schema([(c, _TYPES.get(types.get(c, "string"), pa.string())) for c in header])
         return cls(files, "csv", schema, encoding)
 

@@ -25,33 +25,40 @@ def codes_from_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[int]
     return codes, [len(values) for values in labels]
 
 
-def encode_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[list[str]]]:
+def encode_arrow(
+    table: Any, keys: list[str], labels: bool = True
+) -> tuple[np.ndarray, list[list[str]]]:
     """Codes of an Arrow table's key columns and, per column, the label of each code.
 
     Columns are dictionary-encoded in parallel threads (Arrow releases the GIL). The matrix is
-    column-major (each key's codes contiguous), which the group-by code prefers.
+    column-major (each key's codes contiguous), which the group-by code prefers. With
+    ``labels=False`` no labels are made (ids and sensitive values: millions of them).
     """
     out = np.empty((table.num_rows, len(keys)), dtype=np.int32, order="F")
     workers = max(1, min(len(keys), os.cpu_count() or 1))
     with ThreadPoolExecutor(workers) as pool:
-        encoded = list(pool.map(lambda key: _encode_column(table.column(key)), keys))
-    labels: list[list[str]] = []
+        encoded = list(pool.map(lambda key: _encode_column(table.column(key), labels), keys))
+    names: list[list[str]] = []
     for j, (indices, values) in enumerate(encoded):
         out[:, j] = indices
-        labels.append(values)
-    return out, labels
+        names.append(values)
+    return out, names
 
 
-def _encode_column(column: Any) -> tuple[np.ndarray, list[str]]:
+def _encode_column(column: Any, labels: bool = True) -> tuple[np.ndarray, list[str]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not pa.types.is_dictionary(column.type):
+        if isinstance(column, pa.ChunkedArray):  # one dictionary: unifying many is slow
+            column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
         column = pc.dictionary_encode(column)
     if isinstance(column, pa.ChunkedArray):
         if column.num_chunks == 0:
             return np.zeros(0, dtype=np.int32), []
         column = column.unify_dictionaries().combine_chunks()
+    if not labels:
+        return _indices(column.indices), []
     values = column.dictionary.to_pylist()
     return _indices(column.indices), ["" if v is None else _label(v) for v in values]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dask.dataframe as dd
 
-from pipeline.randomness import Secret, hmac_tokens
+from pipeline.randomness import Secret, hmac_tokens, siphash_tokens
 from pipeline.recipe.models import LinkingId
 from pipeline.steps.registry import StepContext, StepParams, step
 
@@ -45,9 +45,11 @@ def drop_identifiers(
 def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) -> dd.DataFrame:
     """Replace linking IDs by values that cannot be turned back (APPI processing standard 3).
 
-    * ``surrogate``: each distinct value becomes a 24-hex-digit token, HMAC-SHA-256 keyed by a
-      key derived from the recipe's seed and the column name. Equal IDs stay equal (households
-      stay together) and no mapping table exists anywhere. Treat the seed as a secret.
+    * ``surrogate``: each distinct value becomes a 24-hex-digit token of a 128-bit keyed
+      SipHash-2-4 (two halves under independent keys derived from the recipe's seed and the
+      column name; computed in C, millions of IDs per second). Equal IDs stay equal
+      (households stay together) and no mapping table exists anywhere. Treat the seed as a
+      secret.
     * ``keyed_hash``: HMAC-SHA-256 with the key read from the environment variable ``key_env``,
       truncated to 32 hex digits. The same key gives the same tokens across releases; the key is
       never written to the manifest, logs or output.
@@ -57,13 +59,16 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
     for column, spec in params.ids.items():
         ctx.facts[column] = spec.method
         if spec.method == "keyed_hash":
-            key, nchars = ctx.secrets[column], KEYED_HASH_HEX
+            key, nchars, func = ctx.secrets[column], KEYED_HASH_HEX, hmac_tokens
         else:
             key, nchars = ctx.derive_key(f"surrogate:{column}"), SURROGATE_HEX
-        tokens = df[column].map_partitions(_tokens, Secret(key), nchars, meta=(column, "string"))
+            func = siphash_tokens
+        tokens = df[column].map_partitions(
+            _tokens, func, Secret(key), nchars, meta=(column, "string")
+        )
         df = df.assign(**{column: tokens})
     return df
 
 
-def _tokens(values, secret: Secret, nchars: int):  # noqa: ANN001, ANN202 (pandas partition)
-    return hmac_tokens(values, secret.value, nchars)
+def _tokens(values, func, secret: Secret, nchars: int):  # noqa: ANN001, ANN202 (pandas partition)
+    return func(values, secret.value, nchars)

@@ -1,0 +1,128 @@
+"""Benchmark: the full demo recipe at scale beside a floor, with peak memory of the process tree.
+
+    python bench/bench_scale.py --sizes 1000000 10000000 [100000000] [--workers 2]
+
+Data: a seeded generator writes census-like Parquet files with the demo recipe's columns
+(``pipeline.synth.generate_census`` in chunks of 500,000 rows, each chunk seeded by its index so
+the data does not depend on how it is generated; ids are prefixed by the chunk so households
+stay distinct), 20 files or more per size, under bench/data/scale_N/ (generated once).
+
+For each size, in the same run:
+
+* floor: read the columns the recipe publishes from the same Parquet files, one class-size
+  group-by over the five key columns, write them as Parquet (pyarrow, one process);
+* anonymize: ``anonymize run recipes/census_demo.yaml --input DIR --output ...`` as a whole
+  process (read, drop identifiers, recode, top-code, subsample, local suppression, risk, gate
+  with contracts and identifier scans, write).
+
+Prints seconds, the ratio to the floor, the peak RSS of the whole process tree (sampled every
+50 ms with psutil) and the time per row relative to the first size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+KEYS = ["age", "sex", "municipality", "occupation", "household_size"]
+OUTPUT = ["household_id", *KEYS, "income", "weight"]  # what the demo recipe publishes
+CHUNK = 500_000
+
+
+def _chunk(args: tuple[int, int, str]) -> str:
+    from pipeline.synth import generate_census
+
+    index, rows, folder = args
+    frame = generate_census(rows, seed=1_000 + index)
+    for column in ("member_id", "household_id"):
+        frame[column] = f"{index:05d}" + frame[column].astype(str)
+    target = Path(folder) / f"part-{index:05d}.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd")
+    return str(target)
+
+
+def make_data(rows: int, workers: int) -> Path:
+    """Generate (once) ``rows`` census rows as Parquet files of at most CHUNK rows, >= 20 files."""
+    size = min(CHUNK, max(1, rows // 20))
+    folder = HERE / "data" / f"scale_{rows}"
+    done = folder / "_SUCCESS"
+    if done.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [(i, min(size, rows - i * size), str(folder)) for i in range((rows + size - 1) // size)]
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_chunk, jobs))
+    done.write_text("")
+    return folder
+
+
+def floor(folder: Path, out: Path) -> float:
+    """Read the published columns + class sizes over the key columns + write Parquet."""
+    start = time.perf_counter()
+    table = ds.dataset(folder, format="parquet").to_table(columns=OUTPUT)
+    sizes = table.group_by(KEYS).aggregate([([], "count_all")])
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out / "floor.parquet")
+    assert sizes.num_rows > 0
+    return time.perf_counter() - start
+
+
+def measured(cmd: list[str]) -> tuple[float, float, int]:
+    """Run a command; wall seconds, peak RSS (MB) of its process tree, exit code."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
+    return seconds, peak / 2**20, proc.returncode
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--workers", type=int, default=2, help="processes generating data")
+    parser.add_argument("--scheduler", default="threads")
+    args = parser.parse_args()
+    print(f"{'rows':>11} {'files':>6} {'floor s':>8} {'anonymize s':>12} {'ratio':>6} "
+          f"{'peak RSS MB':>12} {'s/M rows':>9} {'per row vs first':>17} {'exit':>5}")  # fmt: skip
+    first = None
+    for rows in args.sizes:
+        folder = make_data(rows, args.workers)
+        out = HERE / "data" / "out" / f"scale_{rows}"
+        floor_s = floor(folder, out / "floor")
+        cmd = [sys.executable, "-m", "pipeline.cli", "run", "recipes/census_demo.yaml", "-q",
+               "--input", str(folder), "--output", str(out / "run"),
+               "--scheduler", args.scheduler]  # fmt: skip
+        run_s, peak, code = measured(cmd)
+        per_row = run_s / rows * 1e6
+        first = first or per_row
+        files = len(list(folder.glob("*.parquet")))
+        print(f"{rows:>11,} {files:>6} {floor_s:>8.2f} {run_s:>12.2f} {run_s / floor_s:>6.2f} "
+              f"{peak:>12.0f} {per_row:>9.2f} {per_row / first:>17.2f} {code:>5}",
+              flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
