@@ -62,8 +62,7 @@ def _dense(group: np.ndarray, bound: int) -> tuple[np.ndarray, int]:
     """Map group ids to 0..g-1 (bincount-ready): directly when the bound is small."""
     if bound <= 4 * group.size + 4096:
         return group, bound
-    uniq, inverse = np.unique(group, return_inverse=True)
-    return inverse, uniq.size
+    return factorize(group)
 
 
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,8 +76,19 @@ def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first = np.full(int(present.sum()), -1, dtype=np.int64)
         first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
         return first, inverse
-    _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    inverse, size = factorize(group)
+    first = np.full(size, -1, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
     return first, inverse
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense ids 0..g-1 of int64 values, in order of first appearance (hashing, no sort)."""
+    import pyarrow as pa
+
+    encoded = pa.array(values).dictionary_encode()
+    ids = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32)[: len(values)]
+    return ids.astype(np.int64), len(encoded.dictionary)
 
 
 def frequencies(

@@ -23,6 +23,7 @@ from pipeline.risk.frequencies import (
     Missing,
     distinct_frequencies,
     distinct_rows,
+    factorize,
 )
 
 
@@ -54,11 +55,12 @@ def household_risk(rk: np.ndarray, household: np.ndarray) -> np.ndarray:
     if alone.any():
         ids = ids.copy()
         ids[alone] = ids.max(initial=-1) + 1 + np.arange(int(alone.sum()))
-    uniq, inverse = np.unique(ids, return_inverse=True)
+    if ids.size and ids.max() > 4 * ids.size + 4096:  # not dense: make it so
+        ids, _ = factorize(ids)
     with np.errstate(divide="ignore"):
         log_safe = np.log1p(-np.clip(rk, 0.0, 1.0))
-    total = np.bincount(inverse, weights=log_safe, minlength=uniq.size)
-    return 1.0 - np.exp(total[inverse])
+    total = np.bincount(ids, weights=log_safe)
+    return 1.0 - np.exp(total[ids])
 
 
 @dataclass
