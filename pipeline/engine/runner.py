@@ -27,7 +27,7 @@ from pipeline.engine.manifest import (
 from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import MANIFEST, Staging
 from pipeline.engine.schedulers import use_scheduler
-from pipeline.engine.writer import spill_partitions, write_output
+from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
 from pipeline.gate.data import type_names
 from pipeline.recipe.loader import LoadedRecipe, StepCall
@@ -38,7 +38,7 @@ from pipeline.report.write import write_report
 from pipeline.risk.table import file_columns, read_columns
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
-from pipeline.steps.registry import ROW, StepContext
+from pipeline.steps.registry import ORDER, ROW, StepContext
 
 
 @dataclass(frozen=True)
@@ -203,9 +203,11 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             risk_before = measure_file_risk(staging.work / "ingest", recipe)
             summary.update(_risk_line(risk_before))
         final = frame.drop(columns=[ROW])
-        schema = pa.Schema.from_pandas(final._meta, preserve_index=False)
+        published = final._meta.drop(columns=[ORDER], errors="ignore")
+        schema = pa.Schema.from_pandas(published, preserve_index=False)
+        bits = order_bits(rows_in) if ORDER in final.columns else None
         with reporter.task("compute and write"):
-            spilled = spill_partitions(final, staging.work / "final")
+            spilled = spill_partitions(final, staging.work / "final", bits or 0)
             counts, step_values = dask.compute(spilled, [(n, m) for _, n, m in lazy])
         previous = rows_in
         for (record, _, _), (rows_out, metrics) in zip(lazy, step_values, strict=True):
@@ -217,7 +219,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             summary.update(_risk_line(risk_after))
         with reporter.task("cut output files") as summary:
             files = write_output(
-                staging.work / "final", staging.path / "data", recipe.output, schema
+                staging.work / "final", staging.path / "data", recipe.output, schema, bits
             )
             summary["files"] = len(files)
         with reporter.task("gate: privacy and output contract") as summary:
@@ -241,7 +243,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             rows_in=rows_in,
             rows_out=int(counts["rows"].sum()),
             columns_removed=recipe.columns.removed(),
-            columns_out=list(final.columns),
+            columns_out=list(published.columns),
             column_types=type_names(schema),
             steps=records,
             files=[FileRecord(**f) for f in files],

@@ -8,15 +8,19 @@ with the scheduler). Phase B streams those files in order and writes output file
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import dask.dataframe as dd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.recipe.models import OutputSpec
+from pipeline.steps.registry import ORDER
 
 PART = "part-{:05d}"
 _NULLABLE = {
@@ -29,33 +33,70 @@ _NULLABLE = {
 }
 
 
-def spill_partitions(ddf: dd.DataFrame, target: Path) -> dd.Series:
-    """Return a lazy series with the row count of each partition, written to ``target``."""
+def order_bits(rows: int) -> int:
+    """log2 of the number of sort buckets for ``rows`` records (about 500,000 rows a bucket)."""
+    return min(8, max(0, math.ceil(math.log2(max(rows, 1) / 500_000))))
+
+
+def spill_partitions(ddf: dd.DataFrame, target: Path, bits: int = 0) -> dd.Series:
+    """Return a lazy series with the row count of each partition, written to ``target``.
+
+    With an ``ORDER`` column each partition is split into ``2**bits`` buckets of the order key
+    (``part-P-bB.parquet``), so the writer can sort the whole file one bucket at a time.
+    """
     target.mkdir(parents=True, exist_ok=True)
     schema = pa.Schema.from_pandas(ddf._meta, preserve_index=False)
+    ordered = ORDER in ddf.columns
     return ddf.map_partitions(
         _spill,
         str(target),
         schema,
+        bits if ordered else None,
         meta=pd.DataFrame({"part": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")}),
     )
 
 
-def _spill(pdf: pd.DataFrame, target: str, schema: pa.Schema, partition_info=None) -> pd.DataFrame:  # noqa: ANN001
+def _spill(
+    pdf: pd.DataFrame,
+    target: str,
+    schema: pa.Schema,
+    bits: int | None,
+    partition_info=None,  # noqa: ANN001
+) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
     table = pa.Table.from_pandas(pdf, schema=schema, preserve_index=False)
-    pq.write_table(table, Path(target) / (PART.format(number) + ".parquet"), compression="lz4")
+    if bits is None:
+        pq.write_table(table, Path(target) / (PART.format(number) + ".parquet"), compression="lz4")
+    else:
+        buckets = pdf[ORDER].to_numpy(dtype=np.int64) >> (53 - bits)
+        for bucket in np.unique(buckets):
+            rows = pa.array(np.flatnonzero(buckets == bucket))
+            name = f"{PART.format(number)}-b{int(bucket):03d}.parquet"
+            pq.write_table(table.take(rows), Path(target) / name, compression="lz4")
     return pd.DataFrame({"part": [number], "rows": [len(pdf)]})
 
 
-def _batches(source: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    for file in sorted(source.glob("part-*.parquet")):
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=65536):
-            yield batch.cast(schema) if batch.schema != schema else batch
+def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.RecordBatch]:
+    if bits is None:
+        for file in sorted(source.glob("part-*.parquet")):
+            for batch in pq.ParquetFile(file).iter_batches(batch_size=65536):
+                yield batch.cast(schema) if batch.schema != schema else batch
+        return
+    for bucket in range(2**bits):  # the whole file in ORDER, one bucket in memory at a time
+        files = sorted(source.glob(f"part-*-b{bucket:03d}.parquet"))
+        if not files:
+            continue
+        table = pa.concat_tables([pq.read_table(f) for f in files])
+        table = table.take(pc.sort_indices(table, [(ORDER, "ascending")])).drop_columns([ORDER])
+        yield from table.cast(schema).to_batches(max_chunksize=65536)
 
 
-def write_output(source: Path, data_dir: Path, spec: OutputSpec, schema: pa.Schema) -> list[dict]:
+def write_output(
+    source: Path, data_dir: Path, spec: OutputSpec, schema: pa.Schema, bits: int | None = None
+) -> list[dict]:
     """Cut the spilled partitions into output files of ``spec.rows_per_file`` rows.
+
+    With ``bits`` the spill is bucketed by the order key and the records come out sorted by it.
 
     Returns:
         One entry per file: relative path, rows and SHA-256.
@@ -73,7 +114,7 @@ def write_output(source: Path, data_dir: Path, spec: OutputSpec, schema: pa.Sche
         files.append(_write_file(chunk.combine_chunks(), data_dir, len(files), spec))
         pending, buffered = rest.to_batches(), rest.num_rows
 
-    for batch in _batches(source, schema):
+    for batch in _batches(source, schema, bits):
         pending.append(batch)
         buffered += batch.num_rows
         while buffered >= spec.rows_per_file:

@@ -21,6 +21,7 @@ from pipeline.gate.checks import RowCheck
 from pipeline.recipe.models import INTERNAL_PREFIX, ColumnsSpec
 
 ROW = f"{INTERNAL_PREFIX}row"  # position of the record in the input file, added by the engine
+ORDER = f"{INTERNAL_PREFIX}order"  # published position key (shuffle_records); the writer sorts
 
 
 class StepParams(BaseModel):

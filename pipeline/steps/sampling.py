@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import Field
 
 from pipeline.randomness import order_keys, row_keys, value_keys
-from pipeline.steps.registry import ROW, StepContext, StepParams, step
+from pipeline.steps.registry import ORDER, ROW, StepContext, StepParams, step
 
 
 class SubsampleParams(StepParams):
@@ -72,14 +72,12 @@ def shuffle_records(df: dd.DataFrame, params: StepParams, ctx: StepContext) -> d
     """Put the records in a random order (official-statistics practice), seeded.
 
     The order is a random permutation of the whole file derived from the seed and each record's
-    position in the input, so it is the same whatever the partitions. Write ``shuffle_records: {}``.
+    position in the input, so it is the same whatever the partitions. The step gives every
+    record its place in that order; the writer then sorts the whole file by it (a bucketed
+    external sort: memory stays at a bucket, not the file). Write ``shuffle_records: {}``.
     """
     key = ctx.derive_key("shuffle")
-    sort_key = "__anon_shuffle"
-    keyed = df.assign(
-        **{sort_key: df[ROW].map_partitions(_order_keys, key, meta=(sort_key, "int64"))}
-    )
-    return keyed.sort_values(sort_key).drop(columns=[sort_key])
+    return df.assign(**{ORDER: df[ROW].map_partitions(_order_keys, key, meta=(ORDER, "int64"))})
 
 
 def _order_keys(rows: pd.Series, key: bytes) -> pd.Series:

@@ -193,3 +193,29 @@ def test_distributed_schedulers_give_identical_bytes(workdir: Path, kind: str) -
             result = invoke("run", str(recipe), "-q", "--output", "out/d", "--scheduler", address)
     assert result.exit_code == 0, result.output
     assert data_digests(workdir / "out/threads") == data_digests(workdir / "out/d")
+
+
+@pytest.mark.parametrize("bits", [0, 3])
+def test_shuffled_output_is_sorted_by_the_order_keys_in_buckets(
+    workdir: Path, monkeypatch, bits: int
+) -> None:
+    from pipeline.engine import runner
+    from pipeline.randomness import order_keys
+    from pipeline.recipe.models import ColumnsSpec
+    from pipeline.steps.registry import StepContext
+
+    monkeypatch.setattr(runner, "order_bits", lambda rows: bits)
+    frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    frame["record_no"] = np.arange(len(frame)).astype(str)
+    frame.to_csv(workdir / "data" / "census.csv", index=False)
+    recipe = demo_recipe(workdir, "  - shuffle_records: {}\n")
+    outputs = []
+    for partitions in ("1", "4"):
+        out = f"out/p{partitions}"
+        result = invoke("run", str(recipe), "--output", out, "--partitions", partitions)
+        assert result.exit_code == 0, result.output
+        outputs.append(pd.read_parquet(workdir / out / "data")["record_no"].astype(int).tolist())
+    ctx = StepContext(seed=42, index=2, name="shuffle_records", columns=ColumnsSpec())
+    keys = order_keys(np.arange(len(frame), dtype=np.int64), ctx.derive_key("shuffle"))
+    assert outputs[0] == outputs[1] == np.argsort(keys, kind="stable").tolist()
+    assert outputs[0] != list(range(len(frame)))
