@@ -13,7 +13,7 @@ import dask
 import dask.dataframe
 import pyarrow as pa
 
-from pipeline.engine import gating
+from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine.inputs import input_columns, read_input, sha256_of, translate_read_error
 from pipeline.engine.manifest import (
@@ -167,18 +167,22 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         lazy: list = []
 
         def checkpoint(frame: dask.dataframe.DataFrame) -> tuple:
-            """Ingest the input, then check its contract before any step runs."""
+            """Ingest the input, check it and measure its risk before any step runs."""
             frame, rows, whole = _checkpoint(frame, loaded, recipe, staging, reporter)
             with reporter.task("gate: input contract and identifier scan") as summary:
                 result = gating.check_input(
                     loaded, recipe, run_id, staging.work / "ingest", header, whole, report_path
                 )
                 summary["checks"] = len(result.checks) if result else 0
-            return frame, rows, result
+            with reporter.task("risk before the steps") as summary:
+                before = measure_file_risk(staging.work / "ingest", recipe)
+                summary.update(_risk_line(before))
+            memory.release()
+            return frame, rows, result, before
 
         for i, call in enumerate(calls):
             if i == len(calls) - len(loaded.steps):  # identifiers gone: checkpoint the input
-                frame, rows_in, input_gate = checkpoint(frame)
+                frame, rows_in, input_gate, risk_before = checkpoint(frame)
             ctx = StepContext(
                 seed=recipe.seed,
                 index=i,
@@ -192,16 +196,14 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             with reporter.task(label) as summary:
                 frame = call.spec.func(frame, call.params, ctx)
                 summary.update(ctx.facts)
+            memory.release()
             records.append(_record(call, i, ctx))
             if not call.spec.automatic:
                 lazy.append((records[-1], frame[ROW].count(), ctx.metrics))
         if not loaded.steps:
-            frame, rows_in, input_gate = checkpoint(frame)
+            frame, rows_in, input_gate, risk_before = checkpoint(frame)
         for record in records[: len(calls) - len(loaded.steps)]:
             record.rows_in = record.rows_out = rows_in
-        with reporter.task("risk before the steps") as summary:
-            risk_before = measure_file_risk(staging.work / "ingest", recipe)
-            summary.update(_risk_line(risk_before))
         final = frame.drop(columns=[ROW])
         published = final._meta.drop(columns=[ORDER], errors="ignore")
         schema = pa.Schema.from_pandas(published, preserve_index=False)
@@ -290,8 +292,10 @@ def measure_file_risk(folder: Path, recipe: Recipe) -> Snapshot | None:
     spec = recipe.risk or RiskSpec()
     extra = [c for c in (recipe.columns.weight, spec.household, *recipe.columns.sensitive) if c]
     present = set(file_columns(folder))
-    wanted = [c for c in dict.fromkeys([*keys, *extra]) if c in present]
-    return snapshot(read_columns(folder, wanted, keys), recipe)
+    missing = [c for c in dict.fromkeys([*keys, *extra]) if c not in present and c in keys]
+    if missing:
+        raise KeyError(f"key variables not in {folder}: {', '.join(missing)}")
+    return snapshot(lambda names: read_columns(folder, names, keys), recipe, present)
 
 
 def _risk_line(snap: Snapshot | None) -> dict:

@@ -18,17 +18,32 @@ _RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
 _TOP = 10
 
 
-def snapshot(table: Any, recipe: Recipe) -> Snapshot:
-    """Measure risk of a whole table over the recipe's key variables and summarize it."""
+def snapshot(source: Any, recipe: Recipe, present: set[str] | None = None) -> Snapshot:
+    """Measure risk of a whole table over the recipe's key variables and summarize it.
+
+    ``source`` is an Arrow table, or a function returning the named columns as one (with
+    ``present``, the columns it has): columns are then read and encoded a few at a time, so
+    only their integer codes are held together, not the text of the whole file.
+    """
+    if callable(source):
+        read = source
+    else:
+        present = set(source.column_names)
+
+        def read(names: list[str]) -> Any:
+            return source.select(names)
+
     keys = recipe.columns.key_variables
     spec = recipe.risk or RiskSpec()
-    codes, labels = encode_arrow(table, keys)
+    codes, labels = encode_arrow(read(keys), keys)
     weight = recipe.columns.weight
-    weights = weights_from_arrow(table, weight) if weight else None
-    household = (
-        encode_arrow(table, [spec.household], labels=False)[0][:, 0] if spec.household else None
-    )
+    present = present or set()
+    weights = weights_from_arrow(read([weight]), weight) if weight in present else None
+    household = None
+    if spec.household in present:
+        household = encode_arrow(read([spec.household]), [spec.household], labels=False)[0][:, 0]
     result = measure_risk(codes, spec.k, weights, household, spec.missing)
+    del weights, household
     summary = dict(result.summary)
     summary["key_variables"] = {
         key: {"categories": len(labels[j]), "missing": int((codes[:, j] < 0).sum())}
@@ -36,9 +51,9 @@ def snapshot(table: Any, recipe: Recipe) -> Snapshot:
     }
     ldiv = {}
     for name in recipe.columns.sensitive:
-        if name in table.column_names:
-            sensitive = encode_arrow(table, [name], labels=False)[0][:, 0]
-            ldiv[name] = l_diversity(codes, sensitive)
+        if name in present:
+            sensitive = encode_arrow(read([name]), [name], labels=False)[0][:, 0]
+            ldiv[name] = l_diversity(codes, sensitive, classes=result.inverse)
     return Snapshot(
         summary=summary,
         class_sizes=_class_sizes(result.fk_u, result.counts, spec.k),

@@ -19,12 +19,22 @@ from pipeline.risk.frequencies import combine
 
 
 def l_diversity(
-    key_codes: np.ndarray, sensitive: np.ndarray, c: float = 2.0, ell: int = 2
+    key_codes: np.ndarray,
+    sensitive: np.ndarray,
+    c: float = 2.0,
+    ell: int = 2,
+    classes: np.ndarray | None = None,
 ) -> dict[str, float | int]:
-    """Summarize l-diversity of one sensitive variable (codes, -1 = missing) over the classes."""
+    """Summarize l-diversity of one sensitive variable (codes, -1 = missing) over the classes.
+
+    ``classes`` (dense class ids 0..g-1 per record, e.g. from the risk measure) saves
+    recomputing them from ``key_codes``.
+    """
     if key_codes.shape[0] == 0:
         return {"classes": 0}
-    cls = np.unique(combine(key_codes), return_inverse=True)[1]
+    if classes is None:
+        classes = np.unique(combine(key_codes), return_inverse=True)[1]
+    cls = classes
     ok = sensitive >= 0
     n_classes = int(cls.max()) + 1
     pair = np.unique(
