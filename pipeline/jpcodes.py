@@ -13,8 +13,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-_MY_NUMBER_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-_LICENCE_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+MY_NUMBER_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+LICENCE_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _JIS_WEIGHTS = (6, 5, 4, 3, 2)
 # Removed after NFKC: ASCII hyphen, Unicode hyphens and dashes, minus sign, any whitespace.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]")
@@ -67,7 +67,7 @@ def my_number_check_digit(first11: str) -> int:
         ``r <= 1``, else ``11 - r``.
 
     """
-    r = _weighted(first11, _MY_NUMBER_WEIGHTS, "my_number") % 11
+    r = _weighted(first11, MY_NUMBER_WEIGHTS, "my_number") % 11
     return 0 if r <= 1 else 11 - r
 
 
@@ -123,7 +123,7 @@ def licence_check_digit(first10: str) -> int:
         ``(11 - sum mod 11) mod 10`` with weights 5,4,3,2,7,6,5,4,3,2 left to right.
 
     """
-    return (11 - _weighted(first10, _LICENCE_WEIGHTS, "licence") % 11) % 10
+    return (11 - _weighted(first10, LICENCE_WEIGHTS, "licence") % 11) % 10
 
 
 def is_valid_licence(s: str) -> bool:

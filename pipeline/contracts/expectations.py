@@ -228,26 +228,24 @@ def table_checks(
                         dups, rule.threshold(), rule.passes(dups, rows), name, "contract",
                     )
                 )  # fmt: skip
+    table_metrics = {  # metric: (reason, what, how to measure it over the whole file)
+        "rowCount": ("row_count_out_of_bounds", "row count", lambda: rows),
+        "duplicateValues": (
+            "quality_duplicate_rows", "duplicate rows", lambda: _duplicate_rows(data)
+        ),
+    }  # fmt: skip
     for rule in contract.table.quality:
         if rule.type != "library":
             continue
-        if rule.metric == "rowCount":
-            out.append(
-                table_result(
-                    stage, "table.quality.rowCount", "row_count_out_of_bounds",
-                    rule.description or f"row count {rule.threshold()}", rows,
-                    rule.threshold(), rule.passes(rows, rows), None, "contract",
-                )
-            )  # fmt: skip
-        elif rule.metric == "duplicateValues":
-            dups = _duplicate_rows(data)
-            out.append(
-                table_result(
-                    stage, "table.quality.duplicateValues", "quality_duplicate_rows",
-                    rule.description or f"duplicate rows {rule.threshold()}", dups,
-                    rule.threshold(), rule.passes(dups, rows), None, "contract",
-                )
-            )  # fmt: skip
+        reason, what, measure = table_metrics[str(rule.metric)]
+        observed = measure()
+        out.append(
+            table_result(
+                stage, f"table.quality.{rule.metric}", reason,
+                rule.description or f"{what} {rule.threshold()}", observed, rule.threshold(),
+                rule.passes(observed, rows), None, "contract",
+            )
+        )  # fmt: skip
     return out
 
 

@@ -172,12 +172,9 @@ def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport
     extra = [_recipe_matches(loaded, manifest), _integrity(out_dir, manifest)]
     extra += output_scan(recipe, data)
     summary = None
-    if recipe.columns.key_variables:
-        wanted = [*recipe.columns.key_variables, recipe.columns.weight]
-        wanted += [recipe.risk.household if recipe.risk else None, *recipe.columns.sensitive]
-        present = [c for c in dict.fromkeys(wanted) if c and c in data.columns]
-        if all(k in data.columns for k in recipe.columns.key_variables):
-            summary = snapshot(data.table(present), recipe).summary
+    keys = recipe.columns.key_variables
+    if keys and set(keys) <= set(data.columns):  # a missing key fails the column-set check
+        summary = snapshot(data.table, recipe, set(data.columns)).summary
     steps = ran_steps(loaded.steps, manifest.steps)
     result = output_gate(
         recipe, loaded.base_dir, data, steps, manifest.rows_in, summary, manifest.columns_out,

@@ -27,12 +27,9 @@ def release() -> None:
     No garbage collection: big arrays are freed by reference counting, and a full collection
     costs a tenth of a second in a process holding dask graphs.
     """
-    try:
-        import pyarrow as pa
+    import pyarrow as pa  # a dependency; release_unused exists since pyarrow 13
 
-        pa.default_memory_pool().release_unused()
-    except (ImportError, AttributeError):
-        pass
+    pa.default_memory_pool().release_unused()
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)

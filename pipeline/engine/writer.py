@@ -23,7 +23,7 @@ from pipeline.recipe.models import OutputSpec
 from pipeline.steps.registry import ORDER
 
 PART = "part-{:05d}"
-_NULLABLE = {
+NULLABLE = {
     pa.int64(): pd.Int64Dtype(),
     pa.int32(): pd.Int32Dtype(),
     pa.float64(): pd.Float64Dtype(),
@@ -130,7 +130,7 @@ def _write_file(table: pa.Table, data_dir: Path, index: int, spec: OutputSpec) -
     if spec.format == "parquet":
         pq.write_table(table, path, compression="zstd")
     else:
-        frame = table.to_pandas(types_mapper=_NULLABLE.get)
+        frame = table.to_pandas(types_mapper=NULLABLE.get)
         frame.to_csv(path, index=False, encoding=spec.encoding, lineterminator="\n")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"path": f"data/{name}", "rows": table.num_rows, "sha256": digest}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.engine.writer import _NULLABLE
+from pipeline.engine.writer import NULLABLE
 
 BATCH_ROWS = 1_000_000
 _TYPES = {
@@ -39,7 +39,7 @@ def type_names(schema: pa.Schema) -> dict[str, str]:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(types_mapper=_NULLABLE.get)
+    return table.to_pandas(types_mapper=NULLABLE.get)
 
 
 def gx_frame(table: pa.Table) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def gx_frame(table: pa.Table) -> pd.DataFrame:
         if pa.types.is_integer(column.type) and column.null_count and len(column):
             low, high = pc.min_max(column).values()
             if max(abs(low.as_py() or 0), abs(high.as_py() or 0)) > 2**53:
-                frame[name] = column.to_pandas(types_mapper=_NULLABLE.get)
+                frame[name] = column.to_pandas(types_mapper=NULLABLE.get)
     return frame
 
 
@@ -142,7 +142,11 @@ class Dataset:
         return sum(t.num_rows for t in self._arrow(file, self.columns[:1]))
 
     def rows(self) -> int:
-        """Rows of all files."""
+        """Rows of all files (counted once: a CSV count streams every file)."""
+        return self._rows
+
+    @cached_property
+    def _rows(self) -> int:
         return sum(self.file_rows(f) for f in self.files)
 
     def dask_frame(self, columns: list[str]):  # noqa: ANN201 - dask is imported lazily

@@ -10,7 +10,7 @@ import numpy as np
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
 from pipeline.risk.encode import encode_arrow, weights_from_arrow
-from pipeline.risk.frequencies import _combine
+from pipeline.risk.frequencies import distinct_rows
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import measure_risk
 
@@ -78,22 +78,6 @@ def _risk_histogram(rk: np.ndarray, records: np.ndarray) -> Histogram:
     return Histogram(labels=labels, counts=[int(round(c)) for c in counts])
 
 
-def _groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per group of equal rows: the first row holding it and its number of rows.
-
-    Counts with ``bincount`` when the group ids are dense enough (no sort), else ``np.unique``.
-    """
-    ids, bound = _combine(codes)
-    if bound <= 4 * ids.size + 4096:
-        counts = np.bincount(ids, minlength=bound)
-        first = np.full(bound, -1, dtype=np.int64)
-        first[ids[::-1]] = np.arange(ids.size - 1, -1, -1)
-        present = np.flatnonzero(counts)
-        return first[present], counts[present]
-    _, first, counts = np.unique(ids, return_index=True, return_counts=True)
-    return first, counts
-
-
 def _risky_categories(
     codes: np.ndarray, labels: list[list[str]], keys: list[str], risky: np.ndarray, k: int
 ) -> dict[str, list[CategoryCount]]:
@@ -109,7 +93,8 @@ def _risky_categories(
     for title, cols in groups:
         if sub.shape[0] == 0:
             break
-        first, counts = _groups(sub[:, list(cols)])
+        first, inverse = distinct_rows(sub[:, list(cols)])
+        counts = np.bincount(inverse, minlength=first.size)
         order = np.argsort(-counts, kind="stable")
         shown = [i for i in order[:_TOP] if counts[i] >= k]
         if not shown:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.risk.frequencies import combine
+from pipeline.risk.frequencies import distinct_rows
 
 
 def l_diversity(
@@ -33,7 +33,7 @@ def l_diversity(
     if key_codes.shape[0] == 0:
         return {"classes": 0}
     if classes is None:
-        classes = np.unique(combine(key_codes), return_inverse=True)[1]
+        classes = distinct_rows(key_codes)[1]
     cls = classes
     ok = sensitive >= 0
     n_classes = int(cls.max()) + 1

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.jpcodes import _LICENCE_WEIGHTS, _MY_NUMBER_WEIGHTS
+from pipeline.jpcodes import LICENCE_WEIGHTS, MY_NUMBER_WEIGHTS
 
 CheckFn = Callable[[np.ndarray], np.ndarray]
 
 
 def my_number_ok(d: np.ndarray) -> np.ndarray:
     """Rows of a digit matrix (n x 12) whose last digit is the My Number check digit."""
-    r = (d[:, :11] @ np.asarray(_MY_NUMBER_WEIGHTS)) % 11
+    r = (d[:, :11] @ np.asarray(MY_NUMBER_WEIGHTS)) % 11
     return np.where(r <= 1, 0, 11 - r) == d[:, 11]
 
 
@@ -32,7 +32,7 @@ def corporate_ok(d: np.ndarray) -> np.ndarray:
 
 def licence_ok(d: np.ndarray) -> np.ndarray:
     """Rows (n x 12) whose 11th digit matches the (unofficial) licence check digit."""
-    return (11 - (d[:, :10] @ np.asarray(_LICENCE_WEIGHTS)) % 11) % 10 == d[:, 10]
+    return (11 - (d[:, :10] @ np.asarray(LICENCE_WEIGHTS)) % 11) % 10 == d[:, 10]
 
 
 def insurer_ok(d: np.ndarray) -> np.ndarray:

@@ -62,17 +62,32 @@ def _level(frame: dd.DataFrame, keys: list[str], unit: str | None) -> tuple:
     return stats, top
 
 
-def compute_cells(frame: dd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Every cell and margin: level, row, col, units, value, weight, absum, top1, top2."""
+def _levels(spec: TableSpec) -> dict[str, list[str]]:
     r = spec.rows.column
     c = spec.columns.column if spec.columns else None
     plans = {"cell": [r, c] if c else [r], "row": [r], "total": []}
     if c:
         plans["col"] = [c]
-    lazy = {level: _level(frame, keys, spec.unit) for level, keys in plans.items()}
-    (computed,) = dask.compute(lazy)
+    return plans
+
+
+def plan_cells(frame: dd.DataFrame, spec: TableSpec) -> dict:
+    """The lazy aggregates of every level (compute several tables' plans in one pass)."""
+    return {level: _level(frame, keys, spec.unit) for level, keys in _levels(spec).items()}
+
+
+def compute_cells(frame: dd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Every cell and margin of one table (computed now)."""
+    (computed,) = dask.compute(plan_cells(frame, spec))
+    return assemble_cells(computed, spec)
+
+
+def assemble_cells(computed: dict, spec: TableSpec) -> pd.DataFrame:
+    """Every cell and margin: level, row, col, units, value, weight, absum, top1, top2."""
+    r = spec.rows.column
+    c = spec.columns.column if spec.columns else None
     parts = []
-    for level, keys in plans.items():
+    for level, keys in _levels(spec).items():
         stats, top = computed[level]
         if keys:
             stats.columns = ["units", "value", "weight", "absum"]

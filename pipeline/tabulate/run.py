@@ -29,7 +29,7 @@ from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
 from pipeline.gate.run import problems, write_gate_report
-from pipeline.tabulate.compute import compute_cells, prepare
+from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
 from pipeline.tabulate.output import (
     HIDDEN,
@@ -78,15 +78,18 @@ def _check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
     return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
 
 
-def _numbers(ddf: Any, loaded: LoadedTabulation) -> Any:
-    """Magnitude and weight columns as numbers; values that are not numbers are an error."""
+def _numbers(ddf: Any, loaded: LoadedTabulation) -> tuple[Any, dict]:
+    """Magnitude and weight columns as numbers, and lazy counts of values that are not."""
     wanted = {c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c}
     bad = {}
     for column in wanted:
         parsed = ddf[column].map_partitions(parse_numbers, meta=(column, "Float64"))
         bad[column] = (ddf[column].notnull() & parsed.isnull()).sum()
         ddf = ddf.assign(**{column: parsed})
-    (counts,) = dask.compute(bad)
+    return ddf, bad
+
+
+def _check_numbers(counts: dict) -> None:
     found = [
         Problem(f"column {c!r}: {int(n)} value(s) are not numbers", code="not_numeric")
         for c, n in counts.items()
@@ -94,7 +97,6 @@ def _numbers(ddf: Any, loaded: LoadedTabulation) -> Any:
     ]
     if found:
         raise InputDataError(found)
-    return ddf
 
 
 def run_tabulation(
@@ -113,11 +115,15 @@ def run_tabulation(
     run_id = uuid.uuid4().hex
     with use_scheduler(scheduler) as where, Staging(out_dir, run_id) as staging:
         reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {where}")
-        ddf = _numbers(read_input(recipe.input, columns, None), loaded)
+        ddf, invalid = _numbers(read_input(recipe.input, columns, None), loaded)
+        plans = {s.name: plan_cells(prepare(ddf, s, loaded.base_dir), s) for s in recipe.tables}
+        with reporter.task(f"compute {len(plans)} tables in one pass over the input"):
+            counts, computed = dask.compute(invalid, plans)
+        _check_numbers(counts)
         records, checks, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
-                cells = compute_cells(prepare(ddf, spec, loaded.base_dir), spec)
+                cells = assemble_cells(computed[spec.name], spec)
                 try:
                     checked = suppress(cells, spec, recipe.rules)
                 except ValueError as exc:
