@@ -174,7 +174,7 @@ def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport
     summary = None
     keys = recipe.columns.key_variables
     if keys and set(keys) <= set(data.columns):  # a missing key fails the column-set check
-        summary = snapshot(data.table, recipe, set(data.columns)).summary
+        summary = snapshot(data.chunks, recipe, set(data.columns)).summary
     steps = ran_steps(loaded.steps, manifest.steps)
     result = output_gate(
         recipe, loaded.base_dir, data, steps, manifest.rows_in, summary, manifest.columns_out,

@@ -29,16 +29,15 @@ from pipeline.engine.publish import MANIFEST, Staging
 from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
-from pipeline.gate.data import type_names
+from pipeline.gate.data import Dataset, type_names
 from pipeline.recipe.loader import LoadedRecipe, StepCall
-from pipeline.recipe.models import Recipe, RiskSpec
+from pipeline.recipe.models import Recipe
 from pipeline.report.build import snapshot
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_report
-from pipeline.risk.table import file_columns, read_columns
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
-from pipeline.steps.registry import ORDER, ROW, StepContext
+from pipeline.steps.registry import ORDER, ROW, StepContext, settle
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,9 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         frame = read_input(recipe.input, keep, options.partitions)
         secrets = _read_secrets(recipe)
         records: list[StepRecord] = []
+        contexts: list[StepContext] = []
         lazy: list = []
+        pending: list = []  # whole-file checks the steps deferred to the next pass
 
         def checkpoint(frame: dask.dataframe.DataFrame) -> tuple:
             """Ingest the input, check it and measure its risk before any step runs."""
@@ -191,6 +192,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
                 base_dir=loaded.base_dir,
                 location=call.location,
                 secrets=secrets,
+                pending=pending,
             )
             label = f"[{i + 1}/{len(calls)}] {call.spec.name} {_target(call)}".rstrip()
             with reporter.task(label) as summary:
@@ -198,6 +200,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
                 summary.update(ctx.facts)
             memory.release()
             records.append(_record(call, i, ctx))
+            contexts.append(ctx)
             if not call.spec.automatic:
                 lazy.append((records[-1], frame[ROW].count(), ctx.metrics))
         if not loaded.steps:
@@ -210,12 +213,14 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         bits = order_bits(rows_in) if ORDER in final.columns else None
         with reporter.task("compute and write"):
             spilled = spill_partitions(final, staging.work / "final", bits or 0)
-            counts, step_values = dask.compute(spilled, [(n, m) for _, n, m in lazy])
+            counts, step_values = settle(pending, spilled, [(n, m) for _, n, m in lazy])
         previous = rows_in
         for (record, _, _), (rows_out, metrics) in zip(lazy, step_values, strict=True):
             record.rows_in, record.rows_out = previous, int(rows_out)
             record.metrics = {k: int(v) for k, v in metrics.items()}
             previous = record.rows_out
+        for record, ctx in zip(records, contexts, strict=True):
+            record.facts = dict(ctx.facts)  # with the facts of deferred checks
         with reporter.task("risk after the steps") as summary:
             risk_after = measure_file_risk(staging.work / "final", recipe)
             summary.update(_risk_line(risk_after))
@@ -285,17 +290,20 @@ def _checkpoint(
 
 
 def measure_file_risk(folder: Path, recipe: Recipe) -> Snapshot | None:
-    """Disclosure risk of the Parquet files in ``folder`` over the recipe's key variables."""
+    """Disclosure risk of the Parquet files in ``folder`` over the recipe's key variables.
+
+    The files are streamed a million rows at a time; records are regrouped on disk beside
+    ``folder`` when they do not fit the memory share (see ``pipeline.risk.stream``).
+    """
     keys = recipe.columns.key_variables
     if not keys:
         return None
-    spec = recipe.risk or RiskSpec()
-    extra = [c for c in (recipe.columns.weight, spec.household, *recipe.columns.sensitive) if c]
-    present = set(file_columns(folder))
-    missing = [c for c in dict.fromkeys([*keys, *extra]) if c not in present and c in keys]
+    data = Dataset.parquet(folder)
+    present = set(data.columns)
+    missing = [c for c in keys if c not in present]
     if missing:
         raise KeyError(f"key variables not in {folder}: {', '.join(missing)}")
-    return snapshot(lambda names: read_columns(folder, names, keys), recipe, present)
+    return snapshot(data.chunks, recipe, present, folder.parent / "spill")
 
 
 def _risk_line(snap: Snapshot | None) -> dict:

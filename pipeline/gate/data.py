@@ -118,6 +118,11 @@ class Dataset:
         for batch in reader:
             yield pa.Table.from_batches([batch])
 
+    def chunks(self, columns: list[str]) -> Iterator[pa.Table]:
+        """Arrow tables of at most about a million rows holding ``columns``, file by file."""
+        for file in self.files:
+            yield from self._arrow(file, columns)
+
     def batches(self, columns: list[str]) -> Iterator[pd.DataFrame]:
         """Pandas batches of at most about a million rows holding ``columns``."""
         for file in self.files:

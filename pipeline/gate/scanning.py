@@ -19,17 +19,30 @@ from pipeline.scan.scanner import Finding, scan_array
 
 
 def scan_dataset(data: Dataset, columns: list[str], spec: ScanSpec, seed: int) -> list[Finding]:
-    """Findings in ``columns`` of ``data`` (a seeded sample of ``spec.sample`` rows)."""
+    """Findings in ``columns`` of ``data`` (a seeded sample of ``spec.sample`` rows).
+
+    The sample is taken file by file, so memory holds the sampled values of one column, not
+    the column.
+    """
     rows = data.rows()
     picked = None
     if spec.sample is not None and rows > spec.sample:
         rng = np.random.default_rng(seed)
-        picked = pa.array(np.sort(rng.choice(rows, spec.sample, replace=False)))
+        picked = np.sort(rng.choice(rows, spec.sample, replace=False))
+    sizes = [data.file_rows(f) for f in data.files] if picked is not None else []
+    starts = np.cumsum([0, *sizes])
     found: list[Finding] = []
     for column in columns:
-        values = data.table([column]).column(column)
-        if picked is not None:
-            values = values.take(picked)
+        if picked is None:
+            values = data.table([column]).column(column)
+        else:
+            parts = []
+            for i, file in enumerate(data.files):
+                lo, hi = np.searchsorted(picked, starts[i : i + 2])
+                if hi > lo:
+                    local = pa.array(picked[lo:hi] - starts[i])
+                    parts.append(data.table([column], [file]).column(column).take(local))
+            values = pa.chunked_array(parts, data.schema.field(column).type)
         found += scan_array(column, values, spec.min_confidence)
     return found
 

@@ -1,65 +1,61 @@
-"""Compute report snapshots from whole-file Arrow tables (risk, histograms, categories)."""
+"""Compute report snapshots of whole files (risk, histograms, categories), streamed."""
 
 from __future__ import annotations
 
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
-from pipeline.risk.encode import encode_arrow, weights_from_arrow
 from pipeline.risk.frequencies import distinct_rows
-from pipeline.risk.ldiversity import l_diversity
-from pipeline.risk.measures import measure_risk
+from pipeline.risk.stream import stream_risk
 
 _RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
 _TOP = 10
+_DENSE = 1 << 26  # largest table of category pairs counted densely
 
 
-def snapshot(source: Any, recipe: Recipe, present: set[str] | None = None) -> Snapshot:
-    """Measure risk of a whole table over the recipe's key variables and summarize it.
+def snapshot(
+    chunks: Any,
+    recipe: Recipe,
+    present: set[str] | None = None,
+    workdir: Path | None = None,
+) -> Snapshot:
+    """Measure risk of a whole file over the recipe's key variables and summarize it.
 
-    ``source`` is an Arrow table, or a function returning the named columns as one (with
-    ``present``, the columns it has): columns are then read and encoded a few at a time, so
-    only their integer codes are held together, not the text of the whole file.
+    ``chunks`` is an Arrow table, or a function returning the named columns as an iterable of
+    Arrow tables or record batches (with ``present``, the columns the file has). The file is
+    streamed (see ``pipeline.risk.stream``): memory holds the distinct key combinations and
+    one bucket of records, spilled under ``workdir`` (default: the system's temporary folder).
     """
-    if callable(source):
-        read = source
-    else:
-        present = set(source.column_names)
+    if not callable(chunks):
+        table = chunks
+        present = set(table.column_names)
 
-        def read(names: list[str]) -> Any:
-            return source.select(names)
+        def chunks(names: list[str]) -> Any:
+            return table.select(names).to_batches(max_chunksize=1 << 20)
 
+    present = present or set()
     keys = recipe.columns.key_variables
     spec = recipe.risk or RiskSpec()
-    codes, labels = encode_arrow(read(keys), keys)
-    weight = recipe.columns.weight
-    present = present or set()
-    weights = weights_from_arrow(read([weight]), weight) if weight in present else None
-    household = None
-    if spec.household in present:
-        household = encode_arrow(read([spec.household]), [spec.household], labels=False)[0][:, 0]
-    result = measure_risk(codes, spec.k, weights, household, spec.missing)
-    del weights, household
-    summary = dict(result.summary)
-    summary["key_variables"] = {
-        key: {"categories": len(labels[j]), "missing": int((codes[:, j] < 0).sum())}
-        for j, key in enumerate(keys)
-    }
-    ldiv = {}
-    for name in recipe.columns.sensitive:
-        if name in present:
-            sensitive = encode_arrow(read([name]), [name], labels=False)[0][:, 0]
-            ldiv[name] = l_diversity(codes, sensitive, classes=result.inverse)
+    weight = recipe.columns.weight if recipe.columns.weight in present else None
+    result = stream_risk(
+        chunks, keys, spec.k, weight,
+        spec.household if spec.household in present else None,
+        tuple(name for name in recipe.columns.sensitive if name in present),
+        spec.missing, workdir,
+    )  # fmt: skip
     return Snapshot(
-        summary=summary,
+        summary=result.summary,
         class_sizes=_class_sizes(result.fk_u, result.counts, spec.k),
         individual_risk=_risk_histogram(result.rk_u, result.counts),
-        risky_categories=_risky_categories(codes, labels, keys, result.fk < spec.k, spec.k),
-        l_diversity=ldiv,
+        risky_categories=_risky_categories(
+            result.ucodes, result.counts, result.labels, keys, result.fk_u < spec.k, spec.k
+        ),
+        l_diversity=result.l_diversity,
     )
 
 
@@ -79,11 +75,24 @@ def _risk_histogram(rk: np.ndarray, records: np.ndarray) -> Histogram:
 
 
 def _risky_categories(
-    codes: np.ndarray, labels: list[list[str]], keys: list[str], risky: np.ndarray, k: int
+    ucodes: np.ndarray,
+    counts: np.ndarray,
+    labels: list[list[str]],
+    keys: list[str],
+    risky: np.ndarray,
+    k: int,
 ) -> dict[str, list[CategoryCount]]:
-    """Categories (and pairs) most held by records below k, never naming a rarer one."""
+    """Categories (and pairs) most held by records below k, never naming a rarer one.
+
+    Works on the distinct key combinations with their record counts (no copy of them); ties
+    are broken by the categories' codes (their order of first appearance in the file).
+    """
     out: dict[str, list[CategoryCount]] = {}
-    sub = codes[risky]
+    records = np.where(risky, counts, 0.0)
+    total = int(round(float(records.sum())))
+    if total == 0:
+        return out
+    cards = [len(names) + 1 for names in labels]  # code + 1: 0 is missing
 
     def name(j: int, code: int) -> str:
         return "(missing)" if code < 0 else labels[j][code]
@@ -91,22 +100,37 @@ def _risky_categories(
     groups = [(key, (j,)) for j, key in enumerate(keys)]
     groups += [(f"{keys[a]} x {keys[b]}", (a, b)) for a, b in combinations(range(len(keys)), 2)]
     for title, cols in groups:
-        if sub.shape[0] == 0:
-            break
-        first, inverse = distinct_rows(sub[:, list(cols)])
-        counts = np.bincount(inverse, minlength=first.size)
-        order = np.argsort(-counts, kind="stable")
-        shown = [i for i in order[:_TOP] if counts[i] >= k]
+        size = int(np.prod([cards[j] for j in cols]))
+        if size > _DENSE:  # too many pairs to count densely: count the risky ones only
+            picked = np.flatnonzero(risky)
+            key = distinct_rows(ucodes[picked][:, list(cols)])[1]
+            tally = np.bincount(key, weights=records[picked])
+            first = np.zeros(tally.size, dtype=np.int64)
+            first[key[::-1]] = picked[::-1]
+            values = [ucodes[first, j] for j in cols]
+        else:
+            key = np.zeros(ucodes.shape[0], dtype=np.int64)
+            for j in cols:
+                key = key * cards[j] + ucodes[:, j] + 1
+            tally = np.bincount(key, weights=records, minlength=size)
+            cells = np.arange(size)
+            values = []
+            for j in cols[::-1]:
+                values.insert(0, cells % cards[j] - 1)
+                cells = cells // cards[j]
+        tally = np.rint(tally).astype(np.int64)
+        order = np.lexsort((*values[::-1], -tally))
+        shown = [i for i in order[:_TOP] if tally[i] >= k]
         if not shown:
             continue
         items = [
             CategoryCount(
-                value=" / ".join(name(j, int(sub[first[i], j])) for j in cols),
-                records=int(counts[i]),
+                value=" / ".join(name(j, int(values[c][i])) for c, j in enumerate(cols)),
+                records=int(tally[i]),
             )
             for i in shown
         ]
-        rest = int(sub.shape[0] - sum(item.records for item in items))
+        rest = total - sum(item.records for item in items)
         if rest:
             items.append(CategoryCount(value="(all other categories)", records=rest))
         out[title] = items

@@ -63,6 +63,9 @@ def household_risk(rk: np.ndarray, household: np.ndarray) -> np.ndarray:
     return 1.0 - np.exp(total[ids])
 
 
+_BLOCK = 1 << 22
+
+
 @dataclass
 class RiskResult:
     """Risk per distinct key combination (with record counts) plus the summary figures.
@@ -115,21 +118,9 @@ def measure_risk(
         if np.isnan(sums).any():  # a missing weight counts as 0
             w = np.asarray(weights, dtype=np.float64)
             sums = np.bincount(inverse, weights=np.where(np.isnan(w), 0.0, w), minlength=first.size)
-    fk_u, Fk_u = distinct_frequencies(codes[first], counts, sums, missing)
-    rk_u = individual_risk(Frequencies(fk_u, Fk_u), weighted=weights is not None)
-    er = float((rk_u * counts).sum())
-    summary = {
-        "records": n,
-        "k": k,
-        "missing": missing,
-        "weighted": weights is not None,
-        "sample_uniques": int(counts[fk_u == 1].sum()),
-        "k_violations": int(counts[fk_u < k].sum()),
-        "expected_reidentifications": er,
-        "global_risk": er / n if n else 0.0,
-        "max_individual_risk": float(rk_u.max()) if n else 0.0,
-        "classes": int(first.size),
-    }
+    fk_u, Fk_u, rk_u, summary = distinct_risk(  # noqa: N806
+        codes[first], counts, sums, k, weights is not None, missing
+    )
     result = RiskResult(inverse, counts, fk_u, Fk_u, rk_u, k, None, summary)
     if household is not None:
         hh = household_risk(result.rk, household)
@@ -137,3 +128,44 @@ def measure_risk(
         summary["household_expected_reidentifications"] = float(hh.sum())
         summary["household_global_risk"] = float(hh.mean()) if n else 0.0
     return result
+
+
+def distinct_risk(
+    ucodes: np.ndarray,
+    counts: np.ndarray,
+    sums: np.ndarray,
+    k: int,
+    weighted: bool,
+    missing: Missing = "any",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Frequencies fk, Fk and risk rk of each distinct combination, and the file's summary.
+
+    Args:
+        ucodes: Distinct key-code vectors (one row per combination, -1 = missing).
+        counts: Records per combination.
+        sums: Weight sum per combination (``counts`` when unweighted).
+        k: The k counted in ``k_violations``.
+        weighted: Whether ``sums`` are weights (rk then uses the Benedetti-Franconi formula).
+        missing: Missing-value convention.
+
+    """
+    n = int(round(float(counts.sum())))
+    fk_u, Fk_u = distinct_frequencies(ucodes, counts, sums, missing, distinct=True)  # noqa: N806
+    rk_u = np.empty(fk_u.size, dtype=np.float64)
+    for lo in range(0, fk_u.size, _BLOCK):  # in blocks: the formula makes a dozen temporaries
+        block = Frequencies(fk_u[lo : lo + _BLOCK], Fk_u[lo : lo + _BLOCK])
+        rk_u[lo : lo + _BLOCK] = individual_risk(block, weighted=weighted)
+    er = float((rk_u * counts).sum())
+    summary = {
+        "records": n,
+        "k": k,
+        "missing": missing,
+        "weighted": weighted,
+        "sample_uniques": int(counts[fk_u == 1].sum()),
+        "k_violations": int(counts[fk_u < k].sum()),
+        "expected_reidentifications": er,
+        "global_risk": er / n if n else 0.0,
+        "max_individual_risk": float(rk_u.max()) if n else 0.0,
+        "classes": int(ucodes.shape[0]),
+    }
+    return fk_u, Fk_u, rk_u, summary

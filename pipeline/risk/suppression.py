@@ -31,7 +31,9 @@ class SuppressionResult:
     rounds: int
 
 
-def suppress(codes: np.ndarray, k: int, order: list[int] | None = None) -> SuppressionResult:
+def suppress(
+    codes: np.ndarray, k: int, order: list[int] | None = None, counts: np.ndarray | None = None
+) -> SuppressionResult:
     """Suppress values of ``codes`` (n x m, -1 = missing) until every record has fk >= k.
 
     Args:
@@ -39,21 +41,30 @@ def suppress(codes: np.ndarray, k: int, order: list[int] | None = None) -> Suppr
         k: The k of k-anonymity.
         order: Key-variable indices from the least to the most important (suppressed first to
             last). Defaults to the original column order reversed.
+        counts: Records each row of ``codes`` stands for (e.g. distinct combinations of a
+            file with their record counts); default one each.
 
     Raises:
         ValueError: fewer than k records (k-anonymity is impossible).
 
     """
-    n, m = codes.shape
+    m = codes.shape[1]
+    n = codes.shape[0] if counts is None else int(round(float(np.sum(counts))))
     if 0 < n < k:
         raise ValueError(f"only {n} records: k-anonymity with k={k} is impossible")
     order = list(range(m))[::-1] if order is None else list(order)
     if n == 0:
         return SuppressionResult(codes.copy(), np.zeros(m, dtype=np.int64), 0)
     # identical records get identical treatment: work on distinct code vectors with counts
+    # in the lexicographic order of the codes, so the result depends on the records only,
+    # not on their order or on how they were grouped
     first, inverse = distinct_rows(codes)
     original = codes[first]
-    mult = np.bincount(inverse, minlength=first.size).astype(np.float64)
+    lex = np.lexsort(original.T[::-1])
+    rank = np.empty_like(lex)
+    rank[lex] = np.arange(lex.size)
+    original, inverse = original[lex], rank[inverse]
+    mult = np.bincount(inverse, weights=counts, minlength=first.size).astype(np.float64)
 
     def fk_of(work: np.ndarray) -> np.ndarray:
         return distinct_frequencies(work, mult, mult)[0]

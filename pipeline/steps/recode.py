@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from pipeline.errors import InputDataError, Problem
+from pipeline.errors import Problem
 from pipeline.gate.checks import RowCheck, value_set_check
 from pipeline.hierarchies import HierarchyError, resolve
 from pipeline.steps.registry import StepContext, StepParams, step
@@ -151,19 +151,19 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> dd.DataF
         )
         meta_dtype, func, args = "string", _apply_map, (mapping,)
     counts = df[column].map_partitions(_unknown_count, func, args, meta=("unknown", "int64"))
-    n_unknown = int(counts.sum().compute())
-    ctx.facts["unknown_values"] = n_unknown
-    if n_unknown and params.on_unknown == "error":
-        raise InputDataError(
-            [
-                Problem(
-                    f"column {column!r}: {n_unknown} row(s) hold values outside the "
-                    f"{_what(params)}; add them or set on_unknown: missing | value",
-                    location=ctx.location,
-                    code="recode_unknown_value",
-                )
-            ]
+    what, strict = _what(params), params.on_unknown == "error"
+
+    def problem(n_unknown: int) -> Problem | None:
+        if not (n_unknown and strict):
+            return None
+        return Problem(
+            f"column {column!r}: {n_unknown} row(s) hold values outside the "
+            f"{what}; add them or set on_unknown: missing | value",
+            location=ctx.location,
+            code="recode_unknown_value",
         )
+
+    ctx.defer(counts.sum(), "unknown_values", problem)  # settled in the next pass over the data
     fill: Any = pd.NA if params.on_unknown != "value" else params.unknown_value
     recoded = df[column].map_partitions(
         _recode_partition, func, args, fill, meta_dtype, meta=(column, meta_dtype)

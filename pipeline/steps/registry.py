@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import dask
 import dask.dataframe as dd
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.errors import InputDataError, Problem
 from pipeline.gate.checks import RowCheck
 from pipeline.recipe.models import INTERNAL_PREFIX, ColumnsSpec
 
@@ -69,6 +71,37 @@ class NoParams(StepParams):
 
 
 @dataclass
+class Deferred:
+    """A whole-file check deferred to the next computation (see ``StepContext.defer``)."""
+
+    count: Any
+    facts: dict[str, Any]
+    fact: str
+    problem: Callable[[int], Problem | None]
+
+
+def settle(pending: list[Deferred], *lazy: Any) -> tuple:
+    """Compute ``lazy`` and the pending checks in one pass; raise with every failed check.
+
+    Raises:
+        InputDataError: listing the problem of each failed check (all of them at once).
+
+    """
+    checks = list(pending)
+    pending.clear()
+    values = dask.compute(*lazy, *[check.count for check in checks])
+    problems = []
+    for check, value in zip(checks, values[len(lazy) :], strict=True):
+        check.facts[check.fact] = int(value)
+        problem = check.problem(int(value))
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise InputDataError(problems)
+    return values[: len(lazy)]
+
+
+@dataclass
 class StepContext:
     """What a step may use besides its frame: the seed, column roles and a place for facts.
 
@@ -85,6 +118,20 @@ class StepContext:
     secrets: dict[str, bytes] = field(default_factory=dict, repr=False)
     facts: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    pending: list[Deferred] = field(default_factory=list, repr=False)
+
+    def defer(self, count: Any, fact: str, problem: Callable[[int], Problem | None]) -> None:
+        """Leave a whole-file check for the next pass over the data instead of a pass of its own.
+
+        ``count`` (a lazy dask integer) becomes ``facts[fact]``; ``problem(count)`` returns the
+        problem that stops the run, or None. The engine shares ``pending`` between the steps of
+        a run and settles every check before anything is published.
+        """
+        self.pending.append(Deferred(count, self.facts, fact, problem))
+
+    def compute(self, *lazy: Any) -> tuple:
+        """``dask.compute(*lazy)``, settling the checks earlier steps deferred, in one pass."""
+        return settle(self.pending, *lazy)
 
     def derive_key(self, label: str) -> bytes:
         """Return 32 bytes derived from the seed, this step's position and ``label``."""

@@ -12,9 +12,9 @@ from pydantic import Field
 from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
-from pipeline.risk.measures import measure_risk
+from pipeline.risk.measures import distinct_risk
 from pipeline.risk.suppression import suppress
-from pipeline.steps.registry import ROW, StepContext, StepParams, step
+from pipeline.steps.registry import StepContext, StepParams, step
 
 
 def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:
@@ -54,15 +54,34 @@ class LocalSuppressionParams(StepParams):
         return problems
 
 
-def key_codes(df: dd.DataFrame, ctx: StepContext) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Collect the key variables of the WHOLE file and encode them (rows in ROW order)."""
+_N = "__records__"
+
+
+def key_table(
+    df: dd.DataFrame, ctx: StepContext, weight: str | None = None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct key combinations of the WHOLE file, never a per-record collection.
+
+    A dask group-by (tree reduction) over ``columns.key_variables`` gives each combination
+    with its record count (and weight sum). Returns the combinations (in the lexicographic order
+    of their codes, a deterministic order whatever the partitions), their codes (sorted
+    categories, -1 = missing), record counts and weight sums (the counts without ``weight``).
+    """
     keys = list(ctx.columns.key_variables)
     if not keys:
         raise InputDataError(
             [Problem("columns.key_variables is empty", location=ctx.location, code="no_keys")]
         )
-    frame = df[[ROW, *keys]].compute().sort_values(ROW, kind="stable")
-    return frame, codes_from_pandas(frame, keys), keys
+    sums = {_N: "sum"} | ({weight: "sum"} if weight else {})
+    frame = df[[*keys, *([weight] if weight else [])]].assign(**{_N: 1})
+    grouped = frame.groupby(keys, dropna=False, observed=True, sort=False)
+    table = ctx.compute(grouped.agg(sums, split_every=8))[0].reset_index()
+    codes = codes_from_pandas(table, keys)
+    order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
+    table, codes = table.iloc[order].reset_index(drop=True), codes[order]
+    counts = table[_N].to_numpy(dtype="float64")
+    totals = table[weight].to_numpy(dtype="float64", na_value=0.0) if weight else counts
+    return table[keys], codes, counts, totals
 
 
 @step("risk", params=RiskParams)
@@ -73,15 +92,12 @@ def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> dd.DataFrame
     violating k, expected re-identifications, global risk and the largest individual risk, as
     sdcMicro's measure_risk computes them. The figures go to the manifest and the log.
     """
-    frame, codes, _ = key_codes(df, ctx)
-    weights = None
-    if ctx.columns.weight:
-        weights = df[[ROW, ctx.columns.weight]].compute().sort_values(ROW, kind="stable")
-        weights = weights[ctx.columns.weight].to_numpy(dtype="float64", na_value=0.0)
-    result = measure_risk(codes, params.k, weights, missing=params.missing)
+    _, codes, counts, sums = key_table(df, ctx, ctx.columns.weight)
+    weighted = ctx.columns.weight is not None
+    summary = distinct_risk(codes, counts, sums, params.k, weighted, params.missing)[3]
     ctx.facts.update(
         {
-            k: result.summary[k]
+            k: summary[k]
             for k in ("sample_uniques", "k_violations", "global_risk", "max_individual_risk")
         }
     )
@@ -100,13 +116,9 @@ def local_suppression(
     Suppressions per variable are recorded in the manifest. The result does not depend on
     partitions: records are processed in input order.
     """
-    frame, codes, keys = key_codes(df, ctx)
+    table, codes, counts, _ = key_table(df, ctx)
+    keys = list(table.columns)
     if params.importance is not None:
-        unknown = sorted(set(params.importance) - set(keys))
-        if unknown:
-            raise InputDataError(
-                [Problem(f"importance names non-key columns {unknown}", location=ctx.location)]
-            )
         named = [keys.index(c) for c in params.importance]
         rest = [i for i in range(len(keys)) if i not in named]
         order = rest + named[::-1]  # unnamed first, then least to most important
@@ -114,7 +126,7 @@ def local_suppression(
         cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(keys))]
         order = sorted(range(len(keys)), key=lambda j: (-cards[j], j))
     try:
-        result = suppress(codes, params.k, order)
+        result = suppress(codes, params.k, order, counts=counts)
     except ValueError as exc:
         raise InputDataError([Problem(str(exc), location=ctx.location, code="too_few")]) from None
     newly = (result.codes < 0) & (codes >= 0)
@@ -122,26 +134,38 @@ def local_suppression(
         key: int(n) for key, n in zip(keys, result.suppressed, strict=True)
     }
     ctx.facts["suppressed_total"] = int(result.suppressed.sum())
-    rows = frame[ROW].to_numpy()
-    masks = {keys[j]: np.sort(rows[newly[:, j]]) for j in range(len(keys)) if newly[:, j].any()}
+    hit = newly.any(axis=1)
+    masks = table[hit].reset_index(drop=True)
+    columns = [keys[j] for j in range(len(keys)) if newly[:, j].any()]
+    for j, key in enumerate(keys):
+        if key in columns:
+            masks[_mask(key)] = newly[hit, j]
+    masks = masks[[*keys, *map(_mask, columns)]]
     # numpy integer/bool columns cannot hold missing values: use the nullable dtypes
     nullable = {
         c: {"b": "boolean"}.get(df[c].dtype.kind, "Int64")
-        for c in masks
+        for c in columns
         if isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind in "biu"
     }
     if nullable:
         df = df.astype(nullable)
-    return df.map_partitions(_apply_masks, masks, meta=df._meta)
+    return df.map_partitions(_apply_masks, masks, keys, columns, meta=df._meta)
 
 
-def _apply_masks(part: pd.DataFrame, masks: dict[str, np.ndarray]) -> pd.DataFrame:
-    if not masks:
+def _mask(column: str) -> str:
+    return f"__suppress__{column}"
+
+
+def _apply_masks(
+    part: pd.DataFrame, masks: pd.DataFrame, keys: list[str], columns: list[str]
+) -> pd.DataFrame:
+    """Suppress the values of the records whose key combination is in ``masks``."""
+    if not columns or part.empty:
         return part
+    matched = part[keys].merge(masks, on=keys, how="left", sort=False)
     out = part.copy()
-    rows = part[ROW].to_numpy()
-    for column, suppressed_rows in masks.items():
-        hit = np.isin(rows, suppressed_rows, assume_unique=False)
+    for column in columns:
+        hit = matched[_mask(column)].fillna(False).to_numpy(dtype=bool)
         if hit.any():
             out[column] = out[column].mask(hit)
     return out

@@ -40,7 +40,8 @@ def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> dd
     key = ctx.derive_key("subsample")
     cols = [ROW] + ([params.by] if params.by else [])
     unit_keys = df[cols].map_partitions(_unit_keys, params.by, key, meta=("k", "uint64"))
-    uniques = np.unique(unit_keys.unique().compute().to_numpy(dtype=np.uint64))
+    # distinct unit keys (tree-reduced); no sort: the threshold is found by selection
+    uniques = ctx.compute(unit_keys.unique(split_every=8))[0].to_numpy(dtype=np.uint64)
     total = int(uniques.size)
     kept = int(round(params.fraction * total))
     ctx.facts.update(units=total, units_kept=kept)

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from pipeline.errors import InputDataError, Problem
 from pipeline.gate.checks import RowCheck, cap_check
+from pipeline.quantile import exact_quantile
 from pipeline.steps.registry import StepContext, StepParams, step
 
 
@@ -100,12 +101,12 @@ def _code(
         )
     integral = pd.api.types.is_integer_dtype(dtype)
     if fixed is None:
-        values = df[column].dropna().compute().to_numpy(dtype="float64")
-        if values.size == 0:
+        found = exact_quantile(df[column], params.quantile, ctx.compute)
+        if found is None:
             raise InputDataError(
                 [Problem(f"column {column!r} has no values", location=ctx.location, code="empty")]
             )
-        threshold = float(np.quantile(values, params.quantile))
+        threshold = found
         if integral:
             threshold = float(math.floor(threshold) if upper else math.ceil(threshold))
         ctx.facts["quantile"] = params.quantile

@@ -219,3 +219,28 @@ def test_shuffled_output_is_sorted_by_the_order_keys_in_buckets(
     keys = order_keys(np.arange(len(frame), dtype=np.int64), ctx.derive_key("shuffle"))
     assert outputs[0] == outputs[1] == np.argsort(keys, kind="stable").tolist()
     assert outputs[0] != list(range(len(frame)))
+
+
+def test_deferred_unknown_value_checks_stop_the_run_with_all_problems(workdir: Path) -> None:
+    # the recode checks are settled in the next pass over the data (here the quantile's);
+    # both failures are reported together and nothing is published
+    steps = """\
+  - recode: {column: occupation, map: {"A01": X}}
+  - recode: {column: sex, map: {"1": M}}
+  - top_code: {column: income, quantile: 0.99}
+"""
+    result = invoke("run", str(demo_recipe(workdir, steps)))
+    assert result.exit_code == 3, result.output
+    assert "input error (2 problems)" in result.output
+    assert "column 'occupation'" in result.output and "column 'sex'" in result.output
+    assert "steps[0].recode" in result.output and "steps[1].recode" in result.output
+    assert not (workdir / "out" / "run").exists()
+
+
+def test_unknown_value_facts_are_in_the_manifest(workdir: Path) -> None:
+    steps = '  - recode: {column: sex, map: {"1": M}, on_unknown: missing}\n'
+    result = invoke("run", str(demo_recipe(workdir, steps)))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
+    recode = next(s for s in manifest["steps"] if s["name"] == "recode")
+    assert recode["facts"]["unknown_values"] > 0

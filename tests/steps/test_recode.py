@@ -44,7 +44,8 @@ def run(
     ddf = dd.from_pandas(pdf, npartitions=npart, sort=False)
     model = RecodeParams.model_validate({"column": "c", **params}, context={"base_dir": base_dir})
     ctx = make_ctx(base_dir)
-    out = recode(ddf, model, ctx).compute().sort_values(ROW)
+    (out,) = ctx.compute(recode(ddf, model, ctx))  # settles the deferred unknown-value check
+    out = out.sort_values(ROW)
     return out["c"].reset_index(drop=True), ctx
 
 

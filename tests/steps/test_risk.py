@@ -13,6 +13,7 @@ import pytest
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.measures import measure_risk
+from pipeline.risk.suppression import suppress
 from pipeline.steps.registry import ROW, StepContext
 from pipeline.steps.risk import LocalSuppressionParams, RiskParams, local_suppression, risk
 
@@ -126,6 +127,24 @@ def test_local_suppression_independent_of_partitions(testdata: pd.DataFrame) -> 
     assert facts_one["suppressed_total"] == sum(newly.values())
     assert facts_one["suppressed_total"] > 0
     assert str(one["water"].dtype) == "string"
+
+
+def test_local_suppression_equals_suppress_on_every_record(testdata: pd.DataFrame) -> None:
+    # the step works on distinct combinations; the records must get what suppress() gives
+    # each record of the whole file
+    out, facts = run_suppression(testdata, 3, k=3)
+    codes = codes_from_pandas(testdata, KEYS)
+    cards = [int(codes[:, j].max()) + 1 for j in range(len(KEYS))]
+    order = sorted(range(len(KEYS)), key=lambda j: (-cards[j], j))
+    expected = suppress(codes, 3, order)
+    newly = (expected.codes < 0) & (codes >= 0)
+    before = testdata.reset_index(drop=True)
+    for j, key in enumerate(KEYS):
+        got = (out[key].isna() & before[key].notna()).to_numpy()
+        np.testing.assert_array_equal(got, newly[:, j], err_msg=key)
+    assert facts["suppressed_total"] == int(newly.sum())
+    shuffled = suppress(codes[::-1], 3, order)
+    np.testing.assert_array_equal(shuffled.codes[::-1], expected.codes)
 
 
 def test_local_suppression_importance(testdata: pd.DataFrame) -> None:

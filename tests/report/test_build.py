@@ -1,0 +1,50 @@
+"""Risky categories from the distinct combinations: dense and sparse counting agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.recipe.models import ColumnsSpec, Recipe
+from pipeline.report import build
+
+
+def _recipe() -> Recipe:
+    return Recipe.model_validate(
+        {
+            "version": 1,
+            "name": "t",
+            "seed": 1,
+            "input": {"path": "x.csv"},
+            "output": {"dir": "out"},
+            "columns": ColumnsSpec(key_variables=["a", "b", "c"]).model_dump(),
+            "risk": {"k": 2},
+        }
+    )
+
+
+def _table() -> pa.Table:
+    rng = np.random.default_rng(11)
+    n = 3_000
+    a = rng.choice(["x", "y", "z", None], n, p=[0.5, 0.3, 0.15, 0.05])
+    return pa.table(
+        {
+            "a": pa.array(list(a), pa.string()),
+            "b": pa.array(rng.integers(0, 40, n)),
+            "c": pa.array(rng.integers(0, 90, n)),
+        }
+    )
+
+
+def test_risky_categories_dense_and_sparse_agree(monkeypatch):
+    dense = build.snapshot(_table(), _recipe())
+    monkeypatch.setattr(build, "_DENSE", 0)
+    sparse = build.snapshot(_table(), _recipe())
+    assert dense.risky_categories == sparse.risky_categories
+    assert set(dense.risky_categories) == {"a", "b", "c", "a x b", "a x c", "b x c"}
+    for items in dense.risky_categories.values():
+        shown = [i.records for i in items if i.value != "(all other categories)"]
+        assert shown == sorted(shown, reverse=True)
+        assert min(shown) >= 2
+        total = sum(i.records for i in items)
+        assert total == dense.summary["k_violations"]

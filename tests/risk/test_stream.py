@@ -1,0 +1,97 @@
+"""The streamed risk equals the in-memory measure, however the file is chunked or spilled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from pipeline.risk.encode import encode_arrow
+from pipeline.risk.ldiversity import l_diversity
+from pipeline.risk.measures import measure_risk
+from pipeline.risk.spill import Spill
+from pipeline.risk.stream import merge_l_diversity, stream_risk
+
+KEYS = ["age", "sex", "area"]
+
+
+def _table(n: int, seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(0, 30, n).astype(object)
+    age[rng.random(n) < 0.05] = None
+    area = rng.choice(["13101", "13102", "27100", "01100", "47201"], n).astype(object)
+    area[rng.random(n) < 0.03] = None
+    weight = rng.uniform(1, 50, n)
+    weight[rng.random(n) < 0.01] = np.nan
+    household = np.array([f"h{i}" for i in rng.integers(0, n // 3 + 1, n)], dtype=object)
+    household[rng.random(n) < 0.02] = None
+    return pa.table(
+        {
+            "age": pa.array(list(age), pa.int64()),
+            "sex": pa.array(rng.choice(["1", "2"], n)),
+            "area": pa.array(list(area), pa.string()),
+            "w": pa.array(weight, from_pandas=True),
+            "hh": pa.array(list(household), pa.string()),
+            "income": pa.array(rng.integers(0, 40, n) * 1000),
+        }
+    )
+
+
+def _chunked(table: pa.Table, rows: int):
+    return lambda names: table.select(names).to_batches(max_chunksize=rows)
+
+
+@pytest.mark.parametrize(("rows", "limit"), [(10_000, 1 << 30), (777, 4096)])
+@pytest.mark.parametrize("missing", ["any", "category"])
+def test_stream_risk_equals_in_memory_measure(tmp_path, rows, limit, missing, monkeypatch):
+    monkeypatch.setattr("pipeline.risk.spill.SPILL_BYTES", limit)
+    table = _table(6_000, seed=7)
+    codes, _ = encode_arrow(table, KEYS)
+    weights = table.column("w").to_numpy(zero_copy_only=False)
+    household = encode_arrow(table, ["hh"], labels=False)[0][:, 0]
+    expected = measure_risk(codes, 3, weights, household, missing)
+    got = stream_risk(
+        _chunked(table, rows), KEYS, 3, "w", "hh", ("income",), missing, tmp_path / "spill"
+    )
+    for name in ("records", "sample_uniques", "k_violations", "classes"):
+        assert got.summary[name] == expected.summary[name], name
+    for name in (
+        "expected_reidentifications",
+        "global_risk",
+        "max_individual_risk",
+        "household_expected_reidentifications",
+        "household_global_risk",
+    ):
+        assert got.summary[name] == pytest.approx(expected.summary[name], rel=1e-9), name
+    sensitive = encode_arrow(table, ["income"], labels=False)[0][:, 0]
+    ldiv = l_diversity(codes, sensitive, classes=expected.inverse)
+    assert got.l_diversity["income"] == pytest.approx(ldiv)
+    missing_age = int((codes[:, 0] < 0).sum())
+    assert got.summary["key_variables"]["age"] == {"categories": 30, "missing": missing_age}
+    assert not list((tmp_path / "spill").glob("*/*")), "spilled files are removed"
+
+
+def test_spill_keeps_every_record_in_its_bucket(tmp_path):
+    rng = np.random.default_rng(3)
+    with Spill({"x": np.int64}, tmp_path, bits=3, limit=1000) as spill:
+        for _ in range(20):
+            values = rng.integers(0, 1 << 40, 500)
+            spill.add(values % 8, {"x": values})
+        assert any(tmp_path.iterdir()), "past the limit the buckets are on disk"
+        seen = [spill.read(b)["x"] for b in range(8)]
+    assert sum(s.size for s in seen) == 10_000
+    assert all((s % 8 == b).all() for b, s in enumerate(seen))
+    assert not any(tmp_path.iterdir())
+
+
+def test_merge_l_diversity_of_disjoint_parts():
+    a = {"classes": 2, "min_distinct_l": 1, "records_in_classes_with_distinct_l_1": 3,
+         "min_entropy_l": 1.0, "recursive_c": 2.0, "recursive_l": 2,
+         "classes_recursive_cl": 1, "share_classes_recursive_cl": 0.5}  # fmt: skip
+    b = dict(a, classes=6, min_distinct_l=2, min_entropy_l=1.5, classes_recursive_cl=5)
+    merged = merge_l_diversity([a, {"classes": 0}, b])
+    assert merged["classes"] == 8
+    assert merged["min_distinct_l"] == 1
+    assert merged["records_in_classes_with_distinct_l_1"] == 6
+    assert merged["share_classes_recursive_cl"] == 6 / 8
+    assert merge_l_diversity([]) == {"classes": 0}
