@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from pipeline.engine.memory import configure
 from pipeline.errors import EXIT_RECIPE, EXIT_UNEXPECTED, AnonymizeError, redact
 
 EXIT_CODES = """Exit codes: 0 published; 1 unexpected error; 2 recipe or usage error;
@@ -257,6 +258,7 @@ def main() -> None:
     """Console entry point."""
     # dask's own calls trip pandas deprecation warnings that mean nothing to a user.
     warnings.filterwarnings("ignore", module=r"dask\..*")
+    configure()  # glibc allocator settings, before any thread starts
     try:
         app()
     except KeyboardInterrupt:

@@ -7,6 +7,9 @@ import sys
 
 def main() -> None:
     """Run ``anonymize``."""
+    from pipeline.engine.memory import configure
+
+    configure()  # before any thread starts: see its docstring
     if len(sys.argv) > 1 and sys.argv[1] == "risk":
         from pipeline.cli_risk import main as risk_main
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -170,13 +171,17 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         def checkpoint(frame: dask.dataframe.DataFrame) -> tuple:
             """Ingest the input, check it and measure its risk before any step runs."""
             frame, rows, whole = _checkpoint(frame, loaded, recipe, staging, reporter)
+            memory.release()
             with reporter.task("gate: input contract and identifier scan") as summary:
                 result = gating.check_input(
                     loaded, recipe, run_id, staging.work / "ingest", header, whole, report_path
                 )
                 summary["checks"] = len(result.checks) if result else 0
+            memory.release()
             with reporter.task("risk before the steps") as summary:
-                before = measure_file_risk(staging.work / "ingest", recipe)
+                before = measure_file_risk(
+                    Dataset.parquet(staging.work / "ingest"), recipe, staging.work / "spill"
+                )
                 summary.update(_risk_line(before))
             memory.release()
             return frame, rows, result, before
@@ -214,6 +219,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         with reporter.task("compute and write"):
             spilled = spill_partitions(final, staging.work / "final", bits or 0)
             counts, step_values = settle(pending, spilled, [(n, m) for _, n, m in lazy])
+        memory.release()
         previous = rows_in
         for (record, _, _), (rows_out, metrics) in zip(lazy, step_values, strict=True):
             record.rows_in, record.rows_out = previous, int(rows_out)
@@ -221,18 +227,22 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             previous = record.rows_out
         for record, ctx in zip(records, contexts, strict=True):
             record.facts = dict(ctx.facts)  # with the facts of deferred checks
-        with reporter.task("risk after the steps") as summary:
-            risk_after = measure_file_risk(staging.work / "final", recipe)
-            summary.update(_risk_line(risk_after))
         with reporter.task("cut output files") as summary:
             files = write_output(
                 staging.work / "final", staging.path / "data", recipe.output, schema, bits
             )
             summary["files"] = len(files)
+        shutil.rmtree(staging.work / "final")
+        memory.release()
+        output = gating.output_dataset(staging.path / "data", recipe, type_names(schema))
+        with reporter.task("risk after the steps (the files to publish)") as summary:
+            risk_after = measure_file_risk(output, recipe, staging.work / "spill")
+            summary.update(_risk_line(risk_after))
+        memory.release()
         with reporter.task("gate: privacy and output contract") as summary:
             gate = gating.check_output(
                 loaded, recipe, run_id,
-                gating.output_dataset(staging.path / "data", recipe, type_names(schema)),
+                output,
                 gating.ran_steps(loaded.steps, records), rows_in,
                 risk_after.summary if risk_after else None,
                 [c for c in keep if c != ROW], input_gate, report_path,
@@ -289,21 +299,20 @@ def _checkpoint(
     return frame, result.rows, set(result.integer_columns)
 
 
-def measure_file_risk(folder: Path, recipe: Recipe) -> Snapshot | None:
-    """Disclosure risk of the Parquet files in ``folder`` over the recipe's key variables.
+def measure_file_risk(data: Dataset, recipe: Recipe, spill: Path) -> Snapshot | None:
+    """Disclosure risk of a set of files over the recipe's key variables.
 
-    The files are streamed a million rows at a time; records are regrouped on disk beside
-    ``folder`` when they do not fit the memory share (see ``pipeline.risk.stream``).
+    The files are streamed a million rows at a time; records are regrouped on disk under
+    ``spill`` when they do not fit the memory share (see ``pipeline.risk.stream``).
     """
     keys = recipe.columns.key_variables
     if not keys:
         return None
-    data = Dataset.parquet(folder)
     present = set(data.columns)
     missing = [c for c in keys if c not in present]
     if missing:
-        raise KeyError(f"key variables not in {folder}: {', '.join(missing)}")
-    return snapshot(data.chunks, recipe, present, folder.parent / "spill")
+        raise KeyError(f"key variables not in the data: {', '.join(missing)}")
+    return snapshot(data.chunks, recipe, present, spill)
 
 
 def _risk_line(snap: Snapshot | None) -> dict:

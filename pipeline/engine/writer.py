@@ -41,8 +41,11 @@ def order_bits(rows: int) -> int:
 def spill_partitions(ddf: dd.DataFrame, target: Path, bits: int = 0) -> dd.Series:
     """Return a lazy series with the row count of each partition, written to ``target``.
 
-    With an ``ORDER`` column each partition is split into ``2**bits`` buckets of the order key
-    (``part-P-bB.parquet``), so the writer can sort the whole file one bucket at a time.
+    With an ``ORDER`` column each partition is written as one Arrow IPC file whose record batch
+    ``b`` holds bucket ``b`` of the order key (``2**bits`` batches, some empty), so the writer
+    can sort the whole file one bucket at a time, reading that bucket's batch of every file
+    (memory-mapped). One file per partition keeps the file count at the partition count (a
+    file per partition and bucket was 51,200 files at 100M rows).
     """
     target.mkdir(parents=True, exist_ok=True)
     schema = pa.Schema.from_pandas(ddf._meta, preserve_index=False)
@@ -67,13 +70,22 @@ def _spill(
     table = pa.Table.from_pandas(pdf, schema=schema, preserve_index=False)
     if bits is None:
         pq.write_table(table, Path(target) / (PART.format(number) + ".parquet"), compression="lz4")
-    else:
+    else:  # one Arrow file per partition, record batch b = bucket b (possibly empty)
         buckets = pdf[ORDER].to_numpy(dtype=np.int64) >> (53 - bits)
-        for bucket in np.unique(buckets):
-            rows = pa.array(np.flatnonzero(buckets == bucket))
-            name = f"{PART.format(number)}-b{int(bucket):03d}.parquet"
-            pq.write_table(table.take(rows), Path(target) / name, compression="lz4")
+        order = np.argsort(buckets, kind="stable")
+        bounds = np.searchsorted(buckets[order], np.arange(2**bits + 1))
+        whole = table.take(pa.array(order)).combine_chunks()
+        batch = whole.to_batches()[0] if whole.num_rows else _empty_batch(schema)
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        path = Path(target) / (PART.format(number) + ".arrow")
+        with pa.ipc.new_file(str(path), schema, options=options) as w:
+            for b in range(2**bits):
+                w.write_batch(batch.slice(bounds[b], bounds[b + 1] - bounds[b]))
     return pd.DataFrame({"part": [number], "rows": [len(pdf)]})
+
+
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
 
 def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.RecordBatch]:
@@ -82,11 +94,12 @@ def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.R
             for batch in pq.ParquetFile(file).iter_batches(batch_size=65536):
                 yield batch.cast(schema) if batch.schema != schema else batch
         return
+    readers = [pa.ipc.open_file(pa.memory_map(str(f))) for f in sorted(source.glob("part-*.arrow"))]
     for bucket in range(2**bits):  # the whole file in ORDER, one bucket in memory at a time
-        files = sorted(source.glob(f"part-*-b{bucket:03d}.parquet"))
-        if not files:
+        parts = [r.get_batch(bucket) for r in readers]
+        table = pa.Table.from_batches([b for b in parts if b.num_rows] or parts[:1])
+        if table.num_rows == 0:
             continue
-        table = pa.concat_tables([pq.read_table(f) for f in files])
         table = table.take(pc.sort_indices(table, [(ORDER, "ascending")])).drop_columns([ORDER])
         yield from table.cast(schema).to_batches(max_chunksize=65536)
 

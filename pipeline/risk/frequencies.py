@@ -19,6 +19,8 @@ from typing import Literal
 
 import numpy as np
 
+from pipeline.risk.anymatch import any_frequencies
+
 Missing = Literal["any", "category"]
 
 
@@ -119,70 +121,16 @@ def distinct_frequencies(
     missing: Missing = "any",
     distinct: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return fk and Fk of each distinct code vector, given its record count and weight sum.
+    """Return fk and Fk of each code vector, given its record count and weight sum.
 
-    With ``missing="any"`` the distinct vectors are split by their pattern of missing values.
-    A vector of pattern p matches the vectors of pattern q that agree with it on the variables
-    missing in neither, so for each pair (p, q) the vectors of q are counted by those variables
-    and the counts looked up for the vectors of p. With ``distinct`` (the rows are known to be
-    distinct) the vectors of one pattern never match each other, so that pair is their own
-    counts. Keys are mixed-radix numbers over the whole table's categories; nothing of the
-    table is copied.
+    ``distinct`` tells that the rows of ``ucodes`` are distinct (a faster path with missing
+    values matching any value: see ``pipeline.risk.anymatch``).
     """
     if missing == "category" or not (ucodes < 0).any():
-        return np.rint(counts).astype(np.int64), sums.astype(np.float64)
-    u, m = ucodes.shape
-    pattern = ((ucodes < 0).astype(np.int64) << np.arange(m, dtype=np.int64)).sum(axis=1)
-    order = np.argsort(pattern, kind="stable")
-    patterns, starts = np.unique(pattern[order], return_index=True)
-    members = dict(zip(patterns.tolist(), np.split(order, starts[1:]), strict=True))
-    del order, pattern
-    cards = [int(ucodes[:, j].max()) + 2 for j in range(m)]  # -1 (missing) -> 0
-    fk = np.zeros(u, dtype=np.float64)
-    Fk = np.zeros(u, dtype=np.float64)  # noqa: N806
-    for p, rows_p in members.items():
-        for q, rows_q in members.items():
-            if q == p and distinct:  # each vector is only its own match
-                fk[rows_p] += counts[rows_p]
-                Fk[rows_p] += sums[rows_p]
-                continue
-            shared = [v for v in range(m) if not ((p | q) >> v) & 1]
-            if not shared:
-                fk[rows_p] += counts[rows_q].sum()
-                Fk[rows_p] += sums[rows_q].sum()
-                continue
-            mine, theirs, size = _match(ucodes, rows_p, rows_q, shared, cards)
-            found = mine >= 0
-            hits, mine = rows_p[found], mine[found]
-            fk[hits] += np.bincount(theirs, weights=counts[rows_q], minlength=size)[mine]
-            Fk[hits] += np.bincount(theirs, weights=sums[rows_q], minlength=size)[mine]
-    return np.rint(fk).astype(np.int64), Fk
-
-
-def _match(
-    ucodes: np.ndarray, rows_p: np.ndarray, rows_q: np.ndarray, shared: list[int], cards: list[int]
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Group ids over ``shared`` variables of rows_p (-1: no match) and rows_q, and their bound."""
-    bound = 1
-    for v in shared:
-        bound *= cards[v]
-    if bound < 2**62:
-        key_p, key_q = (_radix(ucodes, rows, shared, cards) for rows in (rows_p, rows_q))
-    else:  # too many combinations for one number: number the vectors of both sides together
-        key, _ = _combine(ucodes[np.concatenate([rows_p, rows_q])], shared)
-        key_p, key_q = key[: rows_p.size], key[rows_p.size :]
-    if bound <= 4 * rows_q.size + 4096:
-        return key_p, key_q, bound  # dense already: bincount over theirs, indexed by mine
-    distinct, theirs = np.unique(key_q, return_inverse=True)
-    at = np.minimum(np.searchsorted(distinct, key_p), max(distinct.size - 1, 0))
-    mine = np.where(distinct[at] == key_p, at, -1) if distinct.size else np.full(key_p.size, -1)
-    return mine, theirs, distinct.size
-
-
-def _radix(ucodes: np.ndarray, rows: np.ndarray, shared: list[int], cards: list[int]) -> np.ndarray:
-    key = np.zeros(rows.size, dtype=np.int64)
-    for v in shared:
-        key *= cards[v]
-        key += ucodes[rows, v]
-        key += 1
-    return key
+        if distinct:
+            return np.rint(counts).astype(np.int64), sums.astype(np.float64)
+        first, inverse = distinct_rows(ucodes)  # equal rows: each one's frequency is theirs
+        fk = np.bincount(inverse, weights=counts, minlength=first.size)
+        Fk = np.bincount(inverse, weights=sums, minlength=first.size)  # noqa: N806
+        return np.rint(fk[inverse]).astype(np.int64), Fk[inverse]
+    return any_frequencies(ucodes, counts, sums, distinct)

@@ -63,7 +63,7 @@ def household_risk(rk: np.ndarray, household: np.ndarray) -> np.ndarray:
     return 1.0 - np.exp(total[ids])
 
 
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 
 
 @dataclass

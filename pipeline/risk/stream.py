@@ -16,7 +16,9 @@ collide (about 5e-5 for 40 million households), and a merged household only rais
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash
 
 Chunks = Callable[[list[str]], Iterable[Any]]  # columns -> Arrow tables/record batches
+_THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
 
 
 class Dictionary:
@@ -43,21 +46,43 @@ class Dictionary:
 
     def encode(self, column: Any) -> np.ndarray:
         """int32 codes of an Arrow column (-1 = missing)."""
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-        if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
-        local = column.dictionary.to_pylist()
+        return self.codes(*local_codes(column))
+
+    def codes(self, values: list, indices: np.ndarray) -> np.ndarray:
+        """Codes of a chunk's own dictionary ``values`` and ``indices`` (see ``local_codes``).
+
+        Chunks must come in file order: new values are numbered as they first appear.
+        """
         index = self.index
         mapping = np.array(
-            [-1 if v is None else index.setdefault(v, len(index)) for v in local] + [-1],
+            [-1 if v is None else index.setdefault(v, len(index)) for v in values] + [-1],
             dtype=np.int32,
         )
-        return mapping[_indices(column.indices)]  # -1 (missing) picks the last entry
+        return mapping[indices]  # -1 (missing) picks the last entry
 
     def labels(self) -> list[str]:
         """The label of each code."""
         return [_label(v) for v in self.index]
+
+
+def local_codes(column: Any) -> tuple[list, np.ndarray]:
+    """A column's own dictionary (values) and indices (-1 = missing); safe in any thread."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    return column.dictionary.to_pylist(), _indices(column.indices)
+
+
+def _ordered(pool: ThreadPoolExecutor, func: Callable, items: Iterable, ahead: int = 2) -> Any:
+    """``map(func, items)`` on the pool, at most ``ahead`` items in flight, results in order."""
+    waiting: deque = deque()
+    for item in items:
+        waiting.append(pool.submit(func, item))
+        if len(waiting) > ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
 
 
 def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -110,19 +135,25 @@ def stream_risk(
         dtypes.update({f"s{i}": np.uint64, f"sv{i}": np.bool_})
     names = list(dict.fromkeys([*keys, *([weight] if weight else []), *sensitive]))
     names += [household] if household and household not in names else []
-    with Spill(dtypes, workdir) as spill:
-        for chunk in chunks(names):
-            arrays = {f"c{j}": d.encode(chunk.column(key)) for j, (key, d) in
-                      enumerate(zip(keys, dictionaries, strict=True))}  # fmt: skip
-            codes = np.column_stack([arrays[f"c{j}"] for j in range(m)]) if m else None
-            arrays["w"] = _weights(chunk, weight)
-            if household:
-                arrays["h"], arrays["hv"] = value_hashes(chunk.column(household))
-            for i, name in enumerate(sensitive):
-                arrays[f"s{i}"], arrays[f"sv{i}"] = value_hashes(chunk.column(name))
+
+    def prepare(chunk: Any) -> dict[str, Any]:  # the heavy part of a chunk, in a thread
+        out: dict[str, Any] = {"keys": [local_codes(chunk.column(key)) for key in keys]}
+        out["w"] = _weights(chunk, weight)
+        if household:
+            out["h"], out["hv"] = value_hashes(chunk.column(household))
+        for i, name in enumerate(sensitive):
+            out[f"s{i}"], out[f"sv{i}"] = value_hashes(chunk.column(name))
+        return out
+
+    with Spill(dtypes, workdir) as spill, ThreadPoolExecutor(_THREADS) as pool:
+        for arrays in _ordered(pool, prepare, chunks(names)):
+            local = arrays.pop("keys")
+            for j, d in enumerate(dictionaries):  # in file order: codes are deterministic
+                arrays[f"c{j}"] = d.codes(*local[j])
+            codes = np.column_stack([arrays[f"c{j}"] for j in range(m)])
             spill.add(bucket_of(row_hash(codes)), arrays)
-        return _measure(spill, keys, dictionaries, k, weight is not None, bool(household),
-                        list(sensitive), missing, workdir)  # fmt: skip
+        return _measure(spill, pool, keys, dictionaries, k, weight is not None,
+                        bool(household), list(sensitive), missing, workdir)  # fmt: skip
 
 
 def _weights(chunk: Any, weight: str | None) -> np.ndarray:
@@ -143,6 +174,7 @@ def _codes(part: dict[str, np.ndarray], m: int) -> np.ndarray:
 
 def _measure(
     spill: Spill,
+    pool: ThreadPoolExecutor,
     keys: list[str],
     dictionaries: list[Dictionary],
     k: int,
@@ -153,19 +185,34 @@ def _measure(
     workdir: Path | None,
 ) -> StreamedRisk:
     m = len(dictionaries)
-    ucodes, counts, sums, offsets = [], [], [], [0]
-    ldiv: dict[str, list[dict]] = {name: [] for name in sensitive}
-    for b in range(spill.buckets):
+    # the table of combinations is the memory that grows with the file: the narrowest codes
+    narrow = np.int16 if max((len(d.index) for d in dictionaries), default=0) < 2**15 else np.int32
+
+    def bucket(b: int) -> tuple:  # one bucket's combinations and l-diversity, in a thread
         part = spill.read(b)
         codes = _codes(part, m)
         first, inverse = distinct_rows(codes)
-        ucodes.append(codes[first])
-        counts.append(np.bincount(inverse, minlength=first.size).astype(np.float64))
-        sums.append(np.bincount(inverse, weights=part["w"], minlength=first.size))
-        offsets.append(offsets[-1] + first.size)
-        for i, name in enumerate(sensitive):
-            if codes.shape[0]:
-                ldiv[name].append(_l_div(codes, inverse, part[f"s{i}"], part[f"sv{i}"]))
+        ldiv = [
+            _l_div(codes, inverse, part[f"s{i}"], part[f"sv{i}"])
+            for i in range(len(sensitive))
+            if codes.shape[0]
+        ]
+        return (
+            codes[first].astype(narrow),
+            np.bincount(inverse, minlength=first.size).astype(np.float64),
+            np.bincount(inverse, weights=part["w"], minlength=first.size),
+            ldiv,
+        )
+
+    ucodes, counts, sums, offsets = [], [], [], [0]
+    ldiv: dict[str, list[dict]] = {name: [] for name in sensitive}
+    for b, (u, c, w, parts) in enumerate(_ordered(pool, bucket, range(spill.buckets))):
+        ucodes.append(u)
+        counts.append(c)
+        sums.append(w)
+        offsets.append(offsets[-1] + u.shape[0])
+        for name, summary in zip(sensitive, parts, strict=False):
+            ldiv[name].append(summary)
         if not household:
             spill.drop(b)
     all_codes = np.concatenate(ucodes) if ucodes else np.zeros((0, m), np.int32)
@@ -179,7 +226,7 @@ def _measure(
     )
     del Fk_u, all_sums
     if household:
-        total = _household(spill, rk_u, offsets, m, workdir)
+        total = _household(spill, pool, rk_u, offsets, m, workdir)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
     labels = [d.labels() for d in dictionaries]
@@ -222,27 +269,39 @@ def merge_l_diversity(parts: list[dict]) -> dict:
 
 
 def _household(
-    spill: Spill, rk_u: np.ndarray, offsets: list[int], m: int, workdir: Path | None
+    spill: Spill,
+    pool: ThreadPoolExecutor,
+    rk_u: np.ndarray,
+    offsets: list[int],
+    m: int,
+    workdir: Path | None,
 ) -> float:
     """Sum over records of their household's risk ``1 - prod(1 - rk)`` (ER of households)."""
+
+    def risks(b: int) -> tuple[np.ndarray, np.ndarray, float]:  # a bucket's records, in a thread
+        part = spill.read(b)
+        rk = rk_u[offsets[b] + distinct_rows(_codes(part, m))[1]]
+        alone = ~part["hv"]  # no household id: a household of its own
+        with np.errstate(divide="ignore"):
+            log_safe = np.log1p(-np.clip(rk[~alone], 0.0, 1.0))
+        return part["h"][~alone], log_safe, float(rk[alone].sum())
+
+    def homes_of(b: int) -> float:  # one bucket of households, in a thread
+        part = homes.read(b)
+        if not part["h"].size:
+            return 0.0
+        ids, size = factorize(part["h"].view(np.int64))
+        logs = np.bincount(ids, weights=part["l"], minlength=size)
+        members = np.bincount(ids, minlength=size)
+        return float((members * -np.expm1(logs)).sum())
+
     total = 0.0
     with Spill({"h": np.uint64, "l": np.float64}, workdir) as homes:
-        for b in range(spill.buckets):
-            part = spill.read(b)
+        for b, (hashes, logs, alone) in enumerate(_ordered(pool, risks, range(spill.buckets))):
             spill.drop(b)
-            rk = rk_u[offsets[b] + distinct_rows(_codes(part, m))[1]]
-            alone = ~part["hv"]  # no household id: a household of its own
-            total += float(rk[alone].sum())
-            with np.errstate(divide="ignore"):
-                log_safe = np.log1p(-np.clip(rk[~alone], 0.0, 1.0))
-            homes.add(bucket_of(part["h"][~alone]), {"h": part["h"][~alone], "l": log_safe})
-        for b in range(homes.buckets):
-            part = homes.read(b)
+            total += alone
+            homes.add(bucket_of(hashes), {"h": hashes, "l": logs})
+        for b, subtotal in enumerate(_ordered(pool, homes_of, range(homes.buckets))):
             homes.drop(b)
-            if not part["h"].size:
-                continue
-            ids, size = factorize(part["h"].view(np.int64))
-            logs = np.bincount(ids, weights=part["l"], minlength=size)
-            members = np.bincount(ids, minlength=size)
-            total += float((members * -np.expm1(logs)).sum())
+            total += subtotal
     return total
