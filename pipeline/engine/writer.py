@@ -43,8 +43,8 @@ def spill_partitions(ddf: dd.DataFrame, target: Path, bits: int = 0) -> dd.Serie
 
     With an ``ORDER`` column each partition is written as one Arrow IPC file whose record batch
     ``b`` holds bucket ``b`` of the order key (``2**bits`` batches, some empty), so the writer
-    can sort the whole file one bucket at a time, reading that bucket's batch of every file
-    (memory-mapped). One file per partition keeps the file count at the partition count (a
+    can sort the whole file one bucket at a time, reading that bucket's batch of every file.
+    One file per partition keeps the file count at the partition count (a
     file per partition and bucket was 51,200 files at 100M rows).
     """
     target.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,8 @@ def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.R
             for batch in pq.ParquetFile(file).iter_batches(batch_size=65536):
                 yield batch.cast(schema) if batch.schema != schema else batch
         return
-    readers = [pa.ipc.open_file(pa.memory_map(str(f))) for f in sorted(source.glob("part-*.arrow"))]
+    # plain reads, not memory maps: mapped pages of every spill file would count as resident
+    readers = [pa.ipc.open_file(pa.OSFile(str(f))) for f in sorted(source.glob("part-*.arrow"))]
     for bucket in range(2**bits):  # the whole file in ORDER, one bucket in memory at a time
         parts = [r.get_batch(bucket) for r in readers]
         table = pa.Table.from_batches([b for b in parts if b.num_rows] or parts[:1])

@@ -44,10 +44,6 @@ class Dictionary:
     def __init__(self) -> None:
         self.index: dict[Any, int] = {}
 
-    def encode(self, column: Any) -> np.ndarray:
-        """int32 codes of an Arrow column (-1 = missing)."""
-        return self.codes(*local_codes(column))
-
     def codes(self, values: list, indices: np.ndarray) -> np.ndarray:
         """Codes of a chunk's own dictionary ``values`` and ``indices`` (see ``local_codes``).
 

@@ -135,7 +135,9 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> dd.DataF
 
     Missing values stay missing. A value the hierarchy, bands or map does not cover is an error
     that names the column and the number of rows (never the values), unless ``on_unknown`` says
-    ``missing`` or ``value`` (with ``unknown_value``).
+    ``missing`` or ``value`` (with ``unknown_value``). The count is taken over the whole file
+    in the run's next pass over the data (no pass of its own); an error then stops the run
+    before anything is published, with every failing recode listed.
     """
     column = params.column
     if params.bands is not None:

@@ -1,0 +1,70 @@
+"""Where a run spends its time and memory: the demo recipe's stages with seconds and peak RSS.
+
+    python bench/bench_stages.py --rows 10000000 [--scheduler threads]
+
+Runs ``anonymize run recipes/census_demo.yaml`` on the data of ``bench_scale.py`` (generated
+there first if missing) and prints, for each progress line of the run, the stage, its seconds
+(as the run reports them) and the peak RSS of the process tree while it ran (psutil, every
+50 ms). Stages that are lazy (most steps) take no time of their own: their work happens in the
+next stage that reads the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+from bench_scale import REPO, make_data
+
+LINE = re.compile(r"anonymize: (?P<label>.*?)(?:: (?P<facts>\w+=.*))? \((?P<secs>[0-9.]+) s\)$")
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--scheduler", default="threads")
+    args = parser.parse_args()
+    folder = make_data(args.rows, 2)
+    out = folder.parent / "out" / f"stages_{args.rows}"
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", "recipes/census_demo.yaml",
+           "--input", str(folder), "--output", str(out), "--scheduler", args.scheduler]  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)  # fmt: skip
+    samples: list[tuple[float, int]] = []
+
+    def poll() -> None:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+            except psutil.Error:
+                rss = 0
+            samples.append((time.perf_counter(), rss))
+            time.sleep(0.05)
+
+    threading.Thread(target=poll, daemon=True).start()
+    print(f"{'stage':<58} {'seconds':>8} {'peak RSS MB':>12}")
+    since = start
+    for raw in proc.stdout or []:
+        now = time.perf_counter()
+        match = LINE.search(raw.rstrip())
+        if match:
+            peak = max((r for t, r in samples if since <= t <= now), default=0)
+            print(f"{match['label'][:58]:<58} {float(match['secs']):>8.2f} {peak / 2**20:>12.0f}")
+            since = now
+    proc.wait()
+    total = time.perf_counter() - start
+    peak = max((r for _, r in samples), default=0)
+    print(f"{'whole process (exit ' + str(proc.returncode) + ')':<58} {total:>8.2f} "
+          f"{peak / 2**20:>12.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
