@@ -36,6 +36,7 @@ def release() -> None:
         libc.malloc_trim(0)
 
 
+@cache
 def configure() -> None:
     """Tune glibc's allocator for a process of whole-file stages (``mallopt``; call it early).
 

@@ -45,22 +45,28 @@ def encode_arrow(
     return out, names
 
 
-def _encode_column(column: Any, labels: bool = True) -> tuple[np.ndarray, list[str]]:
+def dictionary_encoded(column: Any) -> Any:
+    """A column (plain or dictionary-typed, chunked or not) as one Arrow dictionary array."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not pa.types.is_dictionary(column.type):
         if isinstance(column, pa.ChunkedArray):  # one dictionary: unifying many is slow
             column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-        column = pc.dictionary_encode(column)
+        return pc.dictionary_encode(column)
     if isinstance(column, pa.ChunkedArray):
         if column.num_chunks == 0:
-            return np.zeros(0, dtype=np.int32), []
+            return pc.dictionary_encode(pa.array([], column.type.value_type))
         column = column.unify_dictionaries().combine_chunks()
+    return column
+
+
+def _encode_column(column: Any, labels: bool = True) -> tuple[np.ndarray, list[str]]:
+    column = dictionary_encoded(column)
     if not labels:
-        return _indices(column.indices), []
+        return dictionary_indices(column.indices), []
     values = column.dictionary.to_pylist()
-    return _indices(column.indices), ["" if v is None else _label(v) for v in values]
+    return dictionary_indices(column.indices), ["" if v is None else label_of(v) for v in values]
 
 
 def weights_from_arrow(table: Any, name: str) -> np.ndarray:
@@ -80,7 +86,7 @@ def weights_from_arrow(table: Any, name: str) -> np.ndarray:
     return np.where(nan, 0.0, values) if nan.any() else values
 
 
-def _indices(indices: Any) -> np.ndarray:
+def dictionary_indices(indices: Any) -> np.ndarray:
     """Dictionary indices as numpy, -1 where missing (reads the buffer, no copy via floats)."""
     dtype = np.dtype(indices.type.to_pandas_dtype())
     start = indices.offset
@@ -91,7 +97,8 @@ def _indices(indices: Any) -> np.ndarray:
     return values
 
 
-def _label(value: Any) -> str:
+def label_of(value: Any) -> str:
+    """How a category value is shown (whole floats without the ``.0``)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -25,10 +25,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from pipeline.risk.encode import _indices, _label
+from pipeline.risk.encode import (
+    dictionary_encoded,
+    dictionary_indices,
+    label_of,
+    weights_from_arrow,
+)
 from pipeline.risk.frequencies import Missing, distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
@@ -58,16 +61,13 @@ class Dictionary:
 
     def labels(self) -> list[str]:
         """The label of each code."""
-        return [_label(v) for v in self.index]
+        return [label_of(v) for v in self.index]
 
 
 def local_codes(column: Any) -> tuple[list, np.ndarray]:
     """A column's own dictionary (values) and indices (-1 = missing); safe in any thread."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
-    return column.dictionary.to_pylist(), _indices(column.indices)
+    column = dictionary_encoded(column)
+    return column.dictionary.to_pylist(), dictionary_indices(column.indices)
 
 
 def _ordered(pool: ThreadPoolExecutor, func: Callable, items: Iterable, ahead: int = 2) -> Any:
@@ -83,16 +83,13 @@ def _ordered(pool: ThreadPoolExecutor, func: Callable, items: Iterable, ahead: i
 
 def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
+    column = dictionary_encoded(column)
     values = column.dictionary.to_numpy(zero_copy_only=False)
     if values.dtype == object:
         hashed = pd.util.hash_array(values, categorize=False)
     else:
         hashed = pd.util.hash_array(values)
-    idx = _indices(column.indices)
+    idx = dictionary_indices(column.indices)
     valid = idx >= 0
     return np.where(valid, hashed[np.maximum(idx, 0)], 0).astype(np.uint64), valid
 
@@ -134,7 +131,7 @@ def stream_risk(
 
     def prepare(chunk: Any) -> dict[str, Any]:  # the heavy part of a chunk, in a thread
         out: dict[str, Any] = {"keys": [local_codes(chunk.column(key)) for key in keys]}
-        out["w"] = _weights(chunk, weight)
+        out["w"] = weights_from_arrow(chunk, weight) if weight else np.ones(chunk.num_rows)
         if household:
             out["h"], out["hv"] = value_hashes(chunk.column(household))
         for i, name in enumerate(sensitive):
@@ -150,14 +147,6 @@ def stream_risk(
             spill.add(bucket_of(row_hash(codes)), arrays)
         return _measure(spill, pool, keys, dictionaries, k, weight is not None,
                         bool(household), list(sensitive), missing, workdir)  # fmt: skip
-
-
-def _weights(chunk: Any, weight: str | None) -> np.ndarray:
-    if weight is None:
-        return np.ones(chunk.num_rows)
-    column = pc.cast(chunk.column(weight), pa.float64())
-    values = np.asarray(pc.fill_null(column, 0.0).to_numpy(zero_copy_only=False), np.float64)
-    return np.nan_to_num(values, nan=0.0)
 
 
 def _codes(part: dict[str, np.ndarray], m: int) -> np.ndarray:
