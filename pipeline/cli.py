@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
-import traceback
+import uuid
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +13,20 @@ from typing import Annotated
 import typer
 
 from pipeline.engine.memory import configure
-from pipeline.errors import EXIT_RECIPE, EXIT_UNEXPECTED, AnonymizeError, redact
+from pipeline.errors import (
+    EXIT_RECIPE,
+    Problem,
+    RecipeError,
+    quiet_library_logs,
+    report_failure,
+)
 
-EXIT_CODES = """Exit codes: 0 published; 1 unexpected error; 2 recipe or usage error;
-3 input problem (missing file, missing column, unreadable encoding, bad values);
-4 blocked by the data-quality gate; 5 identifiers found (scan --fail-on-findings)."""
+EXIT_CODES = """Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error
+(including refusing to overwrite what this tool did not write); 3 input problem (missing file,
+missing column, unreadable encoding, bad or non-finite values); 4 blocked by the data-quality
+gate; 5 identifiers found (scan --fail-on-findings); 6 the output is locked by another run."""
+MAX_PARTITIONS = 100_000
+MAX_WAIT = 7 * 24 * 3600
 
 app = typer.Typer(
     help="Turn personal microdata into anonymized microdata files with YAML recipes.\n\n"
@@ -28,16 +38,20 @@ app = typer.Typer(
 
 
 def _fail(exc: BaseException, debug: bool) -> None:
-    if isinstance(exc, AnonymizeError):
-        typer.echo(exc.render(), err=True)
-        raise typer.Exit(exc.exit_code)
-    # A library's message may quote a data value: redact it unless --debug is asked for.
-    typer.echo(f"unexpected error: {type(exc).__name__}: {redact(str(exc))}", err=True)
-    if debug:
-        traceback.print_exception(exc)
-    else:
-        typer.echo("(run with --debug for the traceback; it may show data values)", err=True)
-    raise typer.Exit(EXIT_UNEXPECTED)
+    """Print the error (never a data value) and exit with its code."""
+    code = report_failure(exc, debug, lambda text: typer.echo(text, err=True))
+    raise typer.Exit(code)
+
+
+def _usage(*problems: str) -> RecipeError:
+    return RecipeError([Problem(p, code="usage") for p in problems], title="usage error")
+
+
+def _non_empty(**options: str | None) -> None:
+    """Refuse options given as empty text (``--output ""`` would silently mean the default)."""
+    empty = [name for name, value in options.items() if value is not None and not value.strip()]
+    if empty:
+        raise _usage(*(f"--{name.replace('_', '-')} is empty" for name in empty))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -53,8 +67,18 @@ def run(
         str, typer.Option(help="threads | processes | local | tcp://HOST:PORT")
     ] = "threads",
     partitions: Annotated[
-        int | None, typer.Option(min=1, help="Split the input into N partitions (tuning).")
+        int | None,
+        typer.Option(min=1, max=MAX_PARTITIONS, help="Split the input into N partitions (tuning)."),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=MAX_WAIT,
+            help="If another run holds the output's lock, wait up to SECONDS (default: exit 6 "
+            "at once).",
+        ),
+    ] = 0.0,
     gate_only: Annotated[
         Path | None,
         typer.Option(
@@ -79,8 +103,9 @@ def run(
     identifier column, caps, recode levels, k-anonymity, global risk, row counts) and the data
     contracts; any failure blocks publication.
 
-    Exit codes: 0 published; 1 unexpected error; 2 recipe or usage error; 3 input problem
-    (including a broken input contract); 4 blocked by the data-quality gate.
+    Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error; 3 input
+    problem (including a broken input contract); 4 blocked by the data-quality gate; 6 the
+    output is locked by another run (see --wait).
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -89,12 +114,13 @@ def run(
         from pipeline.engine.schedulers import check_scheduler
         from pipeline.recipe.loader import load_recipe
 
+        _non_empty(input=input, output=output, gate_report=gate_report)
         check_scheduler(scheduler)
         loaded = load_recipe(recipe)
         if gate_only is not None:
             _gate_only(loaded, gate_only, gate_report, output)
             return
-        options = RunOptions(input, output, scheduler, partitions, gate_report)
+        options = RunOptions(input, output, scheduler, partitions, gate_report, wait)
         run_recipe(loaded, options, Reporter(quiet=quiet))
     except typer.Exit:
         raise
@@ -136,6 +162,7 @@ def validate(
         from pipeline.engine.runner import RunOptions, check_columns, effective_recipe
         from pipeline.recipe.loader import load_recipe, read_yaml
 
+        _non_empty(input=input)
         _, data, _, _ = read_yaml(recipe)
         if isinstance(data, dict) and data.get("kind") == "tabulation":
             from pipeline.tabulate.load import load_tabulation
@@ -196,6 +223,10 @@ def tabulate(
     gate_report: Annotated[
         str | None, typer.Option(help="Where to write the gate report JSON when blocked.")
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(min=0, max=MAX_WAIT, help="Wait up to SECONDS for another run's lock."),
+    ] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
@@ -204,7 +235,8 @@ def tabulate(
     Threshold, (n, k) dominance and concentration rules mark primary cells; secondary
     suppression (a mixed-integer program) hides the cheapest further cells so no hidden value
     can be recomputed from the margins within the required interval. Exit codes: 0 published;
-    1 unexpected error; 2 recipe or usage error; 3 input problem; 4 blocked by the gate.
+    1 unexpected error (a bug); 2 recipe or usage error; 3 input problem; 4 blocked by the
+    gate; 6 the output is locked by another run.
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -213,9 +245,10 @@ def tabulate(
         from pipeline.tabulate.load import load_tabulation
         from pipeline.tabulate.run import run_tabulation
 
+        _non_empty(output=output, gate_report=gate_report)
         check_scheduler(scheduler)
         loaded = load_tabulation(recipe)
-        run_tabulation(loaded, output, scheduler, Reporter(quiet=quiet), gate_report)
+        run_tabulation(loaded, output, scheduler, Reporter(quiet=quiet), gate_report, wait)
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug)
 
@@ -241,17 +274,52 @@ def scan_command(ctx: typer.Context) -> None:
 
 @app.command("demo-data")
 def demo_data(
-    path: Annotated[Path, typer.Argument(help="CSV file to write.")],
-    rows: Annotated[int, typer.Option(min=1, help="Number of records.")] = 5000,
-    seed: Annotated[int, typer.Option(help="Generator seed.")] = 20261122,
+    path: Annotated[Path, typer.Argument(help="CSV file to write (must not exist).")],
+    rows: Annotated[int, typer.Option(min=1, max=100_000_000, help="Number of records.")] = 5000,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Generator seed.")] = 20261122,
     encoding: Annotated[str, typer.Option(help="utf-8 or cp932.")] = "utf-8",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing regular file at PATH.")
+    ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
-    """Write a synthetic Japanese census-like sample (fake people, real region codes)."""
-    from pipeline.synth import write_census_csv
+    """Write a synthetic Japanese census-like sample (fake people, real region codes).
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_census_csv(path, rows, seed, encoding=encoding)
+    Exit codes: 0 written; 2 usage error (an unknown encoding, PATH exists or is a folder).
+    """
+    try:
+        import codecs
+
+        from pipeline.synth import write_census_csv
+
+        if not _known(encoding) or codecs.lookup(encoding).name not in ("utf-8", "cp932"):
+            raise _usage(f"--encoding {encoding!r}: expected utf-8 or cp932")
+        if os.path.lexists(path) and (path.is_symlink() or path.is_dir() or not force):
+            what = "a folder" if path.is_dir() and not path.is_symlink() else "there"
+            hint = "" if what != "there" or path.is_symlink() else " (--force replaces it)"
+            raise _usage(f"{path} is {what}: refusing to overwrite it{hint}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            with open(os.open(temporary, flags, 0o644), "w", encoding=encoding, newline="") as fh:
+                write_census_csv(fh, rows, seed)
+            os.replace(temporary, path)  # replaces a planted symlink itself, never its target
+        finally:
+            temporary.unlink(missing_ok=True)
+    except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
+        _fail(exc, debug)
     typer.echo(f"wrote {rows} synthetic records to {path}")
+
+
+def _known(encoding: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
 
 
 def main() -> None:
@@ -259,6 +327,7 @@ def main() -> None:
     # dask's own calls trip pandas deprecation warnings that mean nothing to a user.
     warnings.filterwarnings("ignore", module=r"dask\..*")
     configure()  # glibc allocator settings, before any thread starts
+    quiet_library_logs()
     try:
         app()
     except KeyboardInterrupt:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from pipeline.cli_files import file_parser, parse
-from pipeline.errors import EXIT_INPUT, EXIT_RECIPE, InputDataError, Problem, redact
+from pipeline.cli_files import bounded_int, file_parser, guarded
+from pipeline.errors import InputDataError, Problem, RecipeError
+from pipeline.risk import K_MAX
 
 DESCRIPTION = """Measure disclosure risk of a CSV or Parquet file over its key variables:
 sample uniques, records violating k, expected re-identifications, global and largest individual
 risk (as sdcMicro's measure_risk), and per-key-variable counts. Missing key values match any
 value (sdcMicro) unless --missing category.
 
-Exit codes: 0 measured; 2 usage error; 3 input problem."""
+Exit codes: 0 measured; 1 unexpected error (a bug); 2 usage error; 3 input problem."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = file_parser("anonymize risk", DESCRIPTION)
     parser.add_argument("--key-vars", required=True, help="comma-separated key variables")
     parser.add_argument("--weight", help="sampling weight column")
-    parser.add_argument("--k", type=int, default=3, help="k of k-anonymity (default 3)")
+    parser.add_argument(
+        "--k", type=bounded_int(1, K_MAX), default=3, help=f"k of k-anonymity (1..{K_MAX})"
+    )
     parser.add_argument("--household", help="household id column (adds household risk)")
     parser.add_argument("--missing", choices=["any", "category"], default="any")
     return parser
@@ -36,11 +38,14 @@ def measure(args: argparse.Namespace) -> dict:
     """Read the file and return the JSON-ready summary.
 
     Raises:
-        InputDataError: missing file or column, unreadable file.
+        RecipeError: no key variable given.
+        InputDataError: missing file or column, unreadable file, weights that are not numbers.
     """
-    from pipeline.risk.table import read_columns, risk_of_table
+    from pipeline.risk.table import numeric_weights, read_columns, risk_of_table
 
     keys = [c.strip() for c in args.key_vars.split(",") if c.strip()]
+    if not keys:
+        raise RecipeError([Problem("--key-vars names no column")], title="usage error")
     if not args.path.exists():
         raise InputDataError([Problem(f"input {args.path} not found", code="input_missing")])
     text = keys + ([args.household] if args.household else [])
@@ -49,28 +54,14 @@ def measure(args: argparse.Namespace) -> dict:
         table = read_columns(args.path, wanted, text, args.encoding, args.delimiter)
     except KeyError as exc:
         raise InputDataError([Problem(str(exc.args[0]), code="missing_column")]) from None
-    except (ValueError, OSError, IndexError, UnicodeDecodeError) as exc:
-        message = f"cannot read {args.path}: {redact(str(exc))}"
-        raise InputDataError([Problem(message, code="unreadable")]) from None
+    if args.weight:
+        table = numeric_weights(table, args.weight)
     _, summary = risk_of_table(table, keys, args.k, args.weight, args.household, args.missing)
     return summary
 
 
-def main(argv: list[str]) -> int:
-    """Run the command; return the exit code."""
-    parser = build_parser()
-    args = parse(parser, argv)
-    if isinstance(args, int):
-        return args
-    if args.k < 1 or not args.key_vars.strip(","):
-        parser.print_usage(sys.stderr)
-        print("anonymize risk: --k must be >= 1 and --key-vars non-empty", file=sys.stderr)
-        return EXIT_RECIPE
-    try:
-        summary = measure(args)
-    except InputDataError as exc:
-        print(exc.render(), file=sys.stderr)
-        return EXIT_INPUT
+def _run(args: argparse.Namespace) -> int:
+    summary = measure(args)
     if args.fmt == "json":
         print(json.dumps(summary, indent=2))
         return 0
@@ -80,3 +71,8 @@ def main(argv: list[str]) -> int:
     for name, info in summary["key_variables"].items():
         print(f"{name:>28}: {info['categories']} categories, {info['missing']} missing")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Run the command; return the exit code."""
+    return guarded(build_parser(), argv, _run)

@@ -8,8 +8,10 @@ import sys
 def main() -> None:
     """Run ``anonymize``."""
     from pipeline.engine.memory import configure
+    from pipeline.errors import quiet_library_logs
 
     configure()  # before any thread starts: see its docstring
+    quiet_library_logs()
     if len(sys.argv) > 1 and sys.argv[1] == "risk":
         from pipeline.cli_risk import main as risk_main
 

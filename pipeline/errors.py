@@ -8,12 +8,22 @@ Exit codes (also in README and ``anonymize --help``):
 * 3 input problem (missing file, missing column, unreadable encoding, bad values)
 * 4 blocked by the data-quality gate
 * 5 identifiers found (``anonymize scan --fail-on-findings``)
+* 6 the output is locked by another run (``--wait`` to wait for it)
+
+No message of this tool holds a data value. A library's exception text often quotes one (a CSV
+row, a cell that is not a number), so it is never shown: an unexpected error is reported by
+its type and the place in the code where it was raised, and ``--debug`` prints the frames of
+the traceback without the exception texts.
 """
 
 from __future__ import annotations
 
-import re
+import errno
+import sys
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -21,6 +31,7 @@ EXIT_RECIPE = 2
 EXIT_INPUT = 3
 EXIT_GATE = 4
 EXIT_FINDINGS = 5
+EXIT_BUSY = 6
 
 
 @dataclass
@@ -78,14 +89,101 @@ class GateError(AnonymizeError):
     default_title = "blocked by the gate"
 
 
-_QUOTED = re.compile(r"""(['"])(?:(?!\1).){0,2000}\1""")
-_DIGITS = re.compile(r"\d{4,}")
+class OutputBusyError(AnonymizeError):
+    """Another run holds the output's lock; exit 6."""
+
+    exit_code = EXIT_BUSY
+    default_title = "output locked by another run"
 
 
-def redact(message: str) -> str:
-    """Strip anything that may be a data value from a third-party exception message.
+_OS_REASONS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOSPC: "no space left on the device",
+    errno.EROFS: "read-only file system",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.EMFILE: "too many open files",
+    errno.EIO: "input/output error",
+}
 
-    Library errors often quote the offending cell (``could not convert 'Taro'``); quoted
-    strings and digit runs of four or more are replaced so no identifier reaches a log.
+
+def _os_problem(exc: OSError) -> AnonymizeError | None:
+    """A file-system error the user can act on (permissions, a full disk), as exit 3."""
+    reason = _OS_REASONS.get(exc.errno or -1)
+    if reason is None:
+        return None
+    where = f" {exc.filename}" if isinstance(exc.filename, (str, Path)) else ""
+    return InputDataError(
+        [Problem(f"cannot use{where}: {reason}", code="file_system")], title="file error"
+    )
+
+
+def where_raised(exc: BaseException) -> str:
+    """``pipeline/module.py:LINE in function``: the innermost frame inside this package."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/pipeline/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return "an unknown place"
+    frame = (ours or frames)[-1]
+    name = "pipeline/" + frame.filename.replace("\\", "/").split("/pipeline/")[-1]
+    return f"{name if ours else Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback's frames and exception types, without any exception text.
+
+    Source lines are code, never data; exception messages are left out because library errors
+    quote data values.
     """
-    return _DIGITS.sub("<n>", _QUOTED.sub("'<redacted>'", message))
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    parts = []
+    for item in reversed(chain):
+        frames = "".join(traceback.format_list(traceback.extract_tb(item.__traceback__)))
+        parts.append(f"Traceback (exception text withheld):\n{frames}{type(item).__qualname__}\n")
+    return "\n".join(parts)
+
+
+def report_failure(exc: BaseException, debug: bool, write: Callable[[str], None]) -> int:
+    """Print what went wrong through ``write`` (never a data value); return the exit code."""
+    if isinstance(exc, OSError) and not isinstance(exc, AnonymizeError):
+        exc = _os_problem(exc) or exc
+    if isinstance(exc, AnonymizeError):
+        write(exc.render())
+        return exc.exit_code
+    if isinstance(exc, MemoryError):
+        write("out of memory: the machine could not hold what this run needed (MemoryError)")
+        return EXIT_UNEXPECTED
+    write(
+        f"unexpected error: {type(exc).__name__} at {where_raised(exc)} (the message is "
+        "withheld: it may quote data values); please report it"
+    )
+    if debug:
+        write(safe_traceback(exc))
+    else:
+        write("(run with --debug for the traceback; it never shows data values)")
+    return EXIT_UNEXPECTED
+
+
+def quiet_library_logs() -> None:
+    """Drop the log records of libraries (dask, distributed, GX): they may quote data values.
+
+    The tool reports through its own messages; without a handler, Python would print a
+    library's warnings and errors (with their arguments) to standard error.
+    """
+    import logging
+
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
+
+
+def print_failure(exc: BaseException, debug: bool) -> int:
+    """``report_failure`` on standard error."""
+    return report_failure(exc, debug, lambda text: print(text, file=sys.stderr, flush=True))

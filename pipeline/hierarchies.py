@@ -76,7 +76,14 @@ def sniff_delimiter(first_line: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _load_arx_cached(path: str, mtime_ns: int, delimiter: str | None) -> Hierarchy:
-    text = Path(path).read_text(encoding="utf-8-sig")
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise HierarchyError(
+            f"{path}:{line}: the hierarchy file is not UTF-8 text (save it as UTF-8)"
+        ) from None
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise HierarchyError(f"{path}: the hierarchy file is empty")
@@ -106,14 +113,21 @@ def load_arx(path: Path, delimiter: str | None = None) -> Hierarchy:
     """Load an ARX-style hierarchy CSV (cached while the file is unchanged).
 
     Raises:
-        HierarchyError: the file is missing, empty or ragged (with file and line).
+        HierarchyError: the file is missing, a folder, unreadable, not UTF-8, empty or
+            ragged (with file and line).
 
     """
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
         raise HierarchyError(f"hierarchy file {path} not found") from None
-    return _load_arx_cached(str(path), mtime, delimiter)
+    if not path.is_file():
+        raise HierarchyError(f"hierarchy {path} is a folder, expected a CSV file")
+    try:
+        return _load_arx_cached(str(path), mtime, delimiter)
+    except OSError as exc:
+        reason = type(exc).__name__
+        raise HierarchyError(f"hierarchy file {path} cannot be read ({reason})") from None
 
 
 def _data_rows(name: str) -> list[dict[str, str]]:

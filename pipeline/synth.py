@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -279,12 +280,12 @@ def write_occupation_hierarchy(path: str | Path) -> Path:
 
 
 def write_census_csv(
-    path: str | Path, rows: int, seed: int = DEFAULT_SEED, encoding: str = "utf-8"
-) -> Path:
+    path: str | Path | TextIO, rows: int, seed: int = DEFAULT_SEED, encoding: str = "utf-8"
+) -> str | Path | TextIO:
     """Write :func:`generate_census` ``(rows, seed)`` as CSV without index.
 
     Args:
-        path: Output file.
+        path: Output file, or an open text handle (its own encoding is used).
         rows: Number of rows.
         seed: Random seed.
         encoding: ``"utf-8"`` or ``"cp932"`` (every generated text is cp932-encodable).
@@ -293,6 +294,8 @@ def write_census_csv(
         The path written.
 
     """
-    path = Path(path)
-    generate_census(rows, seed).to_csv(path, index=False, encoding=encoding, lineterminator="\n")
-    return path
+    target = path if hasattr(path, "write") else Path(path)
+    generate_census(rows, seed).to_csv(
+        target, index=False, encoding=encoding, lineterminator="\n"
+    )
+    return target

@@ -115,3 +115,30 @@ def test_keyed_hash_key_never_written(workdir: Path, monkeypatch) -> None:
     assert manifest["steps"][1]["params"]["ids"]["household_id"]["key_env"] == "ANON_TEST_KEY"
     data = pd.read_parquet(out / "data")
     assert data["household_id"].str.fullmatch(r"[0-9a-f]{32}").all()
+
+
+def test_empty_and_unbounded_options_are_usage_errors(workdir: Path) -> None:
+    recipe = demo_recipe(workdir, "  - shuffle_records: {}\n")
+    for args in (["--output", ""], ["--input", " "], ["--gate-report", ""],
+                 ["--partitions", "1000000000"], ["--wait", "-1"]):  # fmt: skip
+        result = runner.invoke(app, ["run", str(recipe), *args])
+        assert result.exit_code == 2, (args, result.output)
+    assert not (workdir / "out").exists()
+
+
+def test_demo_data_never_overwrites_and_refuses_unknown_encodings(tmp_path: Path) -> None:
+    existing = tmp_path / "mine.csv"
+    existing.write_text("precious")
+    assert runner.invoke(app, ["demo-data", str(existing), "--rows", "5"]).exit_code == 2
+    assert existing.read_text() == "precious"
+    assert runner.invoke(app, ["demo-data", str(tmp_path), "--rows", "5"]).exit_code == 2
+    bogus = runner.invoke(app, ["demo-data", str(tmp_path / "x.csv"), "--encoding", "bogus"])
+    assert bogus.exit_code == 2 and not (tmp_path / "x.csv").exists()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "link.csv").symlink_to(victim)
+    forced = runner.invoke(app, ["demo-data", str(tmp_path / "link.csv"), "--force"])
+    assert forced.exit_code == 2 and victim.read_text() == "precious"
+    result = runner.invoke(app, ["demo-data", str(existing), "--rows", "5", "--force"])
+    assert result.exit_code == 0 and len(existing.read_text().splitlines()) == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "mine.csv", "victim.txt"]

@@ -91,3 +91,55 @@ def test_bad_format_exits_2() -> None:
     result = runner.invoke(app, [*ARGS, "--format", "xml"])
     assert result.exit_code == 2
     assert result.stdout == ""
+
+
+def _names_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "people.csv"
+    rows = [f"PLANTNAME{i} Taro,{i % 3},{i % 2}" for i in range(40)]
+    path.write_text("name,a,b\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_weight_column_of_names_is_a_named_error_without_values(tmp_path: Path, capfd) -> None:
+    """Before: a traceback quoting the name (`Failed to parse string: '<name>'`)."""
+    from pipeline.entry import main
+
+    path = _names_csv(tmp_path)
+    for extra in ([], ["--debug"]):
+        with pytest.raises(SystemExit) as info:
+            _run_entry(main, ["risk", str(path), "--key-vars", "a,b", "--weight", "name", *extra])
+        out, err = capfd.readouterr()
+        assert info.value.code == 3
+        assert "weight column 'name': 40 value(s) are not numbers" in err
+        assert "PLANTNAME" not in out + err and "Traceback" not in err
+
+
+def test_csv_parse_error_names_the_line_never_the_row(tmp_path: Path, capfd) -> None:
+    from pipeline.entry import main
+
+    path = _names_csv(tmp_path)
+    path.write_text(path.read_text() + "PLANTNAME99 Hanako,1,2,extra\n")
+    with pytest.raises(SystemExit) as info:
+        _run_entry(main, ["risk", str(path), "--key-vars", "a,b", "--debug"])
+    _, err = capfd.readouterr()
+    assert info.value.code == 3 and "line 42: 4 fields, the header has 3" in err
+    assert "PLANTNAME" not in err
+
+
+@pytest.mark.parametrize(
+    "extra", [["--k", "100000000000000000000000"], ["--k", "0"], ["--encoding", "bogus"]]
+)
+def test_bounded_options_are_usage_errors(extra: list[str]) -> None:
+    result = runner.invoke(app, [*ARGS, *extra])
+    assert result.exit_code == 2
+
+
+def _run_entry(main, argv: list[str]) -> None:
+    import sys
+
+    saved = sys.argv
+    sys.argv = ["anonymize", *argv]
+    try:
+        main()
+    finally:
+        sys.argv = saved

@@ -147,3 +147,15 @@ def test_jp_region_ladder() -> None:
     assert len(h.values_at("region9")) == 9
     assert h.values_at("national") == {"Japan"}
     assert len(h.values_at("prefecture")) == 47
+
+
+def test_load_arx_folder_is_a_named_error(tmp_path: Path) -> None:
+    with pytest.raises(HierarchyError, match="is a folder"):
+        load_arx(tmp_path)
+
+
+def test_load_arx_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_bytes(b"a;x\nb;y\n" + "東京;関東\n".encode("cp932"))
+    with pytest.raises(HierarchyError, match=r"h.csv:3: the hierarchy file is not UTF-8"):
+        load_arx(path)

@@ -22,6 +22,7 @@ from pipeline.gate.run import (
     input_gate,
     output_gate,
     problems,
+    remove_stale_report,
     run_stage,
     write_gate_report,
 )
@@ -153,12 +154,26 @@ def check_output(
             title=f"blocked by the gate: nothing published to {recipe.output.dir} "
             f"(gate report: {report_path})",
         )
-    report_path.unlink(missing_ok=True)  # a stale report of an earlier blocked run
+    remove_stale_report(report_path)  # of an earlier blocked run, if this tool wrote it
     return report
 
 
 def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport:
-    """Re-validate a published output against the recipe (for auditors); writes nothing."""
+    """Re-validate a published output against the recipe (for auditors); writes nothing.
+
+    Raises:
+        GateError: a data file cannot be read at all (the output is invalid, exit 4).
+        InputDataError: ``out_dir`` holds no manifest of a published output (exit 3).
+    """
+    try:
+        return _gate_only(loaded, recipe, out_dir)
+    except InputDataError as exc:
+        if any(p.code == "file_unreadable" for p in exc.problems):
+            raise GateError(exc.problems, title=f"{out_dir}: INVALID output") from None
+        raise
+
+
+def _gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport:
     from pipeline.report.build import snapshot
 
     try:

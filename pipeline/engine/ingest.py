@@ -4,7 +4,9 @@ Identifier columns are never read (only the columns that survive are requested f
 reader); linking IDs are replaced before anything is written. CSV columns stay text unless a
 step, the weight or ``input.numeric`` needs a number; those are parsed here, and every value that
 is not a number is counted over the whole file (reported with record numbers, never values).
-Whole-number columns become nullable integers, the rest nullable floats.
+Non-finite numbers (``inf``, ``-inf``) in those columns, from CSV text or a Parquet float column,
+are an input error too unless ``input.non_finite: missing`` reads them as missing (``nan`` text
+is not a number). Whole-number columns become nullable integers, the rest nullable floats.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import dask
 import dask.dataframe as dd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +33,8 @@ _STATS_META = pd.DataFrame(
         "invalid": pd.Series(dtype="int64"),
         "fractional": pd.Series(dtype="int64"),
         "first_invalid": pd.Series(dtype="string"),
+        "nonfinite": pd.Series(dtype="int64"),
+        "first_nonfinite": pd.Series(dtype="string"),
     }
 )
 
@@ -42,73 +47,103 @@ class IngestResult:
     integer_columns: list[str]
 
 
-def ingest(ddf: dd.DataFrame, numeric: list[str], target: Path) -> IngestResult:
+def ingest(
+    ddf: dd.DataFrame, numeric: list[str], target: Path, non_finite: str = "error"
+) -> IngestResult:
     """Convert ``numeric`` columns, write the checkpoint to ``target`` and check the values.
 
     Raises:
-        InputDataError: a numeric column holds values that are not numbers (all columns listed).
+        InputDataError: a numeric column holds values that are not numbers, or non-finite
+            numbers while ``non_finite`` is ``error`` (every column listed).
 
     """
     target.mkdir(parents=True, exist_ok=True)
     meta = ddf._meta.copy()
+    numeric = [c for c in numeric if c in meta.columns]
     to_parse = [c for c in numeric if not pd.api.types.is_numeric_dtype(meta[c].dtype)]
     for column in to_parse:
         meta[column] = meta[column].astype("Float64")
     schema = pa.Schema.from_pandas(meta, preserve_index=False)
-    stats = ddf.map_partitions(_ingest_partition, to_parse, str(target), schema, meta=_STATS_META)
+    stats = ddf.map_partitions(
+        _ingest_partition, numeric, to_parse, str(target), schema, non_finite, meta=_STATS_META
+    )
     (table,) = dask.compute(stats)
     rows = int(table.loc[table["column"] == "", "rows"].sum())
     problems = []
-    integer_columns = []
-    for column in to_parse:
+    for column in numeric:
         sub = table[table["column"] == column]
-        invalid = int(sub["invalid"].sum())
-        if invalid:
-            firsts = sorted(int(x) for s in sub["first_invalid"] if s for x in s.split(","))
-            shown = ", ".join(str(x) for x in firsts[:_FIRST])
-            problems.append(
-                Problem(
-                    f"column {column!r}: {invalid} value(s) are not numbers (data records "
-                    f"{shown}{', ...' if invalid > _FIRST else ''}); "
-                    "the recipe uses it as a number",
-                    code="not_numeric",
-                )
-            )
-        elif int(sub["fractional"].sum()) == 0:
-            integer_columns.append(column)
+        problems += _value_problems(column, sub)
     if problems:
         raise InputDataError(problems)
+    integer_columns = [
+        c for c in to_parse if int(table.loc[table["column"] == c, "fractional"].sum()) == 0
+    ]
     return IngestResult(rows=rows, integer_columns=integer_columns)
+
+
+def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:
+    """Problems of one numeric column over the whole file (counts and record numbers)."""
+    out = []
+    for count, first, what, hint, code in (
+        ("invalid", "first_invalid", "are not numbers", "", "not_numeric"),
+        ("nonfinite", "first_nonfinite", "are not finite (inf or -inf)",
+         " (input.non_finite: missing reads them as missing)", "not_finite"),
+    ):  # fmt: skip
+        n = int(sub[count].sum())
+        if not n:
+            continue
+        firsts = sorted(int(x) for s in sub[first] if s for x in s.split(","))
+        shown = ", ".join(str(x) for x in firsts[:_FIRST]) + (", ..." if n > _FIRST else "")
+        out.append(
+            Problem(
+                f"column {column!r}: {n} value(s) {what} (data records {shown}); "
+                f"the recipe uses it as a number{hint}",
+                code=code,
+            )
+        )
+    return out
 
 
 def _ingest_partition(
     pdf: pd.DataFrame,
+    numeric: list[str],
     to_parse: list[str],
     target: str,
     schema: pa.Schema,
+    non_finite: str,
     partition_info=None,  # noqa: ANN001
 ) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
     out = pdf.copy()
-    records = [{"column": "", "rows": len(pdf), "invalid": 0, "fractional": 0, "first_invalid": ""}]
-    for column in to_parse:
-        parsed = parse_numbers(pdf[column])
+    empty = {"invalid": 0, "fractional": 0, "first_invalid": "", "nonfinite": 0}
+    records = [{"column": "", "rows": len(pdf), **empty, "first_nonfinite": ""}]
+    for column in numeric:
+        parsed = parse_numbers(pdf[column]) if column in to_parse else pdf[column]
         bad = pdf[column].notna() & parsed.isna()
-        first = (pdf.loc[bad, ROW].head(_FIRST) + 1).astype(str)
-        fractional = int(((parsed % 1) != 0).fillna(False).sum())
+        as_float = parsed.to_numpy(dtype="float64", na_value=np.nan)
+        infinite = pd.Series(np.isinf(as_float), index=pdf.index)
+        if non_finite == "missing" and infinite.any():
+            parsed, infinite = parsed.mask(infinite), infinite & False
         out[column] = parsed
         records.append(
             {
                 "column": column,
                 "rows": len(pdf),
                 "invalid": int(bad.sum()),
-                "fractional": fractional,
-                "first_invalid": ",".join(first),
+                "fractional": int(((parsed % 1) != 0).fillna(False).sum()),
+                "first_invalid": _firsts(pdf, bad),
+                "nonfinite": int(infinite.sum()),
+                "first_nonfinite": _firsts(pdf, infinite),
             }
         )
     table = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
     pq.write_table(table, Path(target) / f"part-{number:05d}.parquet", compression="lz4")
     return pd.DataFrame(records).astype(_STATS_META.dtypes.to_dict())
+
+
+def _firsts(pdf: pd.DataFrame, mask: pd.Series) -> str:
+    """The first few 1-based record numbers where ``mask`` holds."""
+    return ",".join((pdf.loc[mask.to_numpy(), ROW].head(_FIRST) + 1).astype(str))
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:

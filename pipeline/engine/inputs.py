@@ -2,73 +2,32 @@
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
-import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import dask.dataframe as dd
-import pyarrow.parquet as pq
 
-from pipeline.errors import InputDataError, Problem, redact
+from pipeline import files
+from pipeline.errors import AnonymizeError, InputDataError, Problem
 from pipeline.recipe.models import InputSpec
 from pipeline.steps.registry import ROW
-
-_SNIFF_BYTES = 1 << 20
 
 
 def input_columns(spec: InputSpec) -> list[str]:
     """Return the column names of the input, checking that it exists and can be decoded.
 
     Raises:
-        InputDataError: missing file, undecodable header, unreadable Parquet.
+        InputDataError: missing file, undecodable header, unreadable or mixed Parquet files.
 
     """
     path = Path(spec.path)
+    if spec.resolved_format() == "csv":
+        return files.csv_header(path, spec.encoding, spec.delimiter)
     if not path.exists():
         raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-    if spec.resolved_format() == "csv":
-        if path.is_dir():
-            raise InputDataError([Problem(f"input {path} is a directory, expected a CSV file")])
-        head = path.open("rb").read(_SNIFF_BYTES)
-        text = _decode(head, spec.encoding, path, partial=len(head) == _SNIFF_BYTES)
-        first = next(csv.reader(io.StringIO(text), delimiter=spec.delimiter), None)
-        if not first:
-            raise InputDataError([Problem(f"input {path} is empty (no header row)", code="empty")])
-        return list(first)
-    try:
-        return list(pq.read_schema(_first_parquet(path)).names)
-    except (OSError, ValueError) as exc:
-        raise InputDataError(
-            [Problem(f"input {path} is not a readable Parquet file ({type(exc).__name__})")]
-        ) from None
-
-
-def _first_parquet(path: Path) -> Path:
-    if path.is_file():
-        return path
-    files = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith((".", "_")))
-    if not files:
-        raise InputDataError([Problem(f"input directory {path} holds no .parquet files")])
-    return files[0]
-
-
-def _decode(data: bytes, encoding: str, path: Path, partial: bool) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        if partial and exc.start >= len(data) - 4:  # a character cut by the sniff window
-            return data[: exc.start].decode(encoding)
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputDataError([_encoding_problem(path, encoding, f"line {line}")]) from None
-
-
-def _encoding_problem(path: Path, encoding: str, where: str) -> Problem:
-    hint = "cp932" if encoding.replace("_", "-") in ("utf-8", "utf8") else "utf-8"
-    return Problem(
-        f"input {path} is not valid {encoding} text ({where}); set input.encoding (e.g. {hint})",
-        code="encoding",
-    )
+    return files.parquet_columns(path)
 
 
 def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> dd.DataFrame:
@@ -83,7 +42,7 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
             str(path),
             usecols=columns,
             dtype="string",
-            encoding=spec.encoding,
+            encoding=spec.encoding,  # pyarrow strips a UTF-8 byte-order mark itself
             sep=spec.delimiter,
             na_values=spec.na_values,
             keep_default_na=False,
@@ -91,14 +50,8 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
             engine="pyarrow",
         )
     else:
-        target = (
-            str(path)
-            if path.is_file()
-            else sorted(
-                str(p) for p in path.rglob("*.parquet") if not p.name.startswith((".", "_"))
-            )
-        )
-        ddf = dd.read_parquet(target, columns=columns)
+        target = [str(p) for p in files.parquet_files(path)]
+        ddf = dd.read_parquet(target if len(target) > 1 else target[0], columns=columns)
     ddf = ddf[columns]
     if npartitions:
         ddf = ddf.repartition(npartitions=npartitions)
@@ -107,24 +60,44 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
     return ddf
 
 
+@contextlib.contextmanager
+def reading(spec: InputSpec) -> Iterator[None]:
+    """Translate reader errors raised in the body into input errors (see below)."""
+    try:
+        yield
+    except AnonymizeError:
+        raise
+    except Exception as exc:
+        translated = translate_read_error(exc, spec)
+        if translated is None:
+            raise
+        raise translated from None
+
+
 def translate_read_error(exc: BaseException, spec: InputSpec) -> InputDataError | None:
-    """Turn a reader exception raised inside dask into a clear input error (no values shown)."""
+    """Turn a reader exception raised inside dask into a clear input error (no values shown).
+
+    The reader's own message quotes the offending row, so it is never used: the CSV file is
+    read again with the standard library to find the line and what is wrong with it.
+    """
     path = Path(spec.path)
     if isinstance(exc, UnicodeDecodeError):
-        return InputDataError([_encoding_problem(path, spec.encoding, "further down the file")])
-    name = type(exc).__name__
-    if name in ("ParserError", "EmptyDataError") or "Error tokenizing data" in str(exc):
-        return InputDataError(
-            [Problem(f"input {path} cannot be parsed as CSV: {redact(str(exc))}")]
+        return InputDataError([files.encoding_problem(path, spec.encoding, "further down")])
+    reader_error = type(exc).__name__ in ("ParserError", "EmptyDataError", "ArrowInvalid")
+    if spec.resolved_format() == "csv" and reader_error:
+        return InputDataError([files.locate_csv_problem(path, spec.encoding, spec.delimiter)])
+    if spec.resolved_format() == "parquet" and isinstance(exc, (OSError, ValueError)):
+        problem = Problem(
+            f"input {path} cannot be read as Parquet ({type(exc).__name__})", code="unreadable"
         )
+        return InputDataError([problem])
     return None
 
 
 def sha256_of(path: Path) -> str:
     """SHA-256 of a file, or of a directory's files (relative names and contents, sorted)."""
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
+    for file in [path] if path.is_file() else files.parquet_files(path):
         if path.is_dir():
             digest.update(str(file.relative_to(path)).encode() + b"\0")
         with file.open("rb") as fh:

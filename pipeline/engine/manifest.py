@@ -9,13 +9,14 @@ from __future__ import annotations
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from pipeline import TOOL
 from pipeline.gate.model import GateReport
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",
@@ -60,6 +61,9 @@ class RunHeader(BaseModel):
     """What every run's manifest starts with: which run, when, of which recipe and input."""
 
     schema_version: str = SCHEMA_VERSION
+    tool: Literal["anonymize-pipeline"] = Field(
+        TOOL, description="Marks files of this tool: only such an output is ever replaced."
+    )
     run_id: str
     generated_at: str
     recipe_name: str

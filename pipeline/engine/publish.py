@@ -1,43 +1,154 @@
-"""Fail-closed publishing through a staging directory next to the output.
+"""Fail-closed publishing through a staging directory next to the output, under a lock.
 
-Everything is written to the staging directory, which replaces the output by a rename only when
-the whole run succeeded.
-
-A failed run removes its staging directory; a killed run's leftovers are removed by the next run
-(a staging directory whose owning process is gone). The previous output is never touched until
-the final rename.
+* **Lock.** A run holds an exclusive ``fcntl`` lock on ``.NAME.lock`` beside the output from
+  before it looks at the output until after it published; a second run on the same output
+  waits up to ``--wait`` seconds, then exits 6. The lock file is opened without following a
+  symlink and is left in place (removing it would race with the next run).
+* **What may be replaced.** The output must be absent, an empty directory, or an earlier output
+  of this tool: a real directory (not a symlink) whose ``manifest.json`` carries this tool's
+  marker and schema version and that holds only what the tool writes. Anything else is refused
+  (exit 2) and left untouched.
+* **Staging.** Everything is written to ``.NAME.staging-RUNID`` (a fresh directory, created
+  exclusively, with an owner marker); it replaces the output by two renames only when the
+  whole run succeeded. A failed run removes it.
+* **Recovery.** Leftovers of a killed run are recognised by their markers only: a staging
+  directory with this tool's owner marker is removed; ``.NAME.old-RUNID`` (a real directory
+  holding this tool's manifest) is put back when the output is missing, else removed. A symlink
+  or anything without a marker is never renamed, followed or removed.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import re
 import shutil
-import uuid
+import stat
+import time
 from pathlib import Path
 from types import TracebackType
 
-from pipeline.errors import Problem, RecipeError
+from pipeline import TOOL
+from pipeline.errors import OutputBusyError, Problem, RecipeError
+from pipeline.owned import tool_json
 
 MANIFEST = "manifest.json"
+OUTPUT_ENTRIES = frozenset(
+    {MANIFEST, "data", "risk_report.json", "risk_report.html", "tables", "review"}
+)
 _OWNER = ".owner"
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _usage(message: str, code: str) -> RecipeError:
+    return RecipeError([Problem(message, code=code)], title="refusing to write the output")
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse an output path that is not absent, empty or an earlier output of this tool.
+
+    Raises:
+        RecipeError: a symlink, a file, or a directory this tool did not write (exit 2).
+
+    """
+    if out_dir.is_symlink():
+        raise _usage(f"output {out_dir} is a symbolic link: give the real directory", "symlink")
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise _usage(f"output {out_dir} exists and is not a directory", "output_not_ours")
+    entries = sorted(p.name for p in out_dir.iterdir())
+    if not entries:
+        return
+    if tool_json(out_dir / MANIFEST) is None:
+        raise _usage(
+            f"output directory {out_dir} is not empty and holds no {MANIFEST} written by this "
+            "tool: refusing to replace a directory this tool did not write",
+            "output_not_ours",
+        )
+    foreign = [name for name in entries if name not in OUTPUT_ENTRIES]
+    if foreign:
+        raise _usage(
+            f"output directory {out_dir} holds entries this tool does not write "
+            f"({', '.join(foreign[:5])}): move them away first, they would be lost",
+            "output_not_ours",
+        )
+
+
+class OutputLock:
+    """An exclusive ``fcntl`` lock on ``.NAME.lock`` beside the output."""
+
+    def __init__(self, out_dir: Path, wait: float = 0.0) -> None:
+        self.path = out_dir.parent / f".{out_dir.name}.lock"
+        self.wait = wait
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            what = "is a symbolic link" if self.path.is_symlink() else type(exc).__name__
+            raise _usage(f"lock file {self.path} cannot be used ({what})", "lock") from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise OutputBusyError(
+                        [Problem(f"another run is writing this output (lock {self.path} is "
+                                 f"held; waited {self.wait:g} s): try later or pass --wait "
+                                 "SECONDS", code="output_locked")]
+                    ) from None  # fmt: skip
+                time.sleep(0.1)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
 
 
 class Staging:
-    """Context manager around one run's staging directory for ``out_dir``."""
+    """Context manager around one run's staging directory for ``out_dir``, under its lock."""
 
-    def __init__(self, out_dir: Path, run_id: str) -> None:
+    def __init__(self, out_dir: Path, run_id: str, wait: float = 0.0) -> None:
         self.out_dir = out_dir.absolute()
         self.run_id = run_id
         self.path = self.out_dir.parent / f".{self.out_dir.name}.staging-{run_id}"
         self.work = self.path / ".work"
+        self.lock = OutputLock(self.out_dir, wait)
+        self._created = False
 
     def __enter__(self) -> Staging:
-        check_replaceable(self.out_dir)
+        check_replaceable(self.out_dir)  # before creating anything
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        recover(self.out_dir)
-        self.work.mkdir(parents=True)
-        (self.path / _OWNER).write_text(str(os.getpid()))
+        self.lock.__enter__()
+        try:
+            recover(self.out_dir)
+            check_replaceable(self.out_dir)  # again, under the lock
+            os.mkdir(self.path)  # fails if anything has this name (a symlink too)
+            self._created = True
+            owner = {"tool": TOOL, "run_id": self.run_id, "pid": os.getpid()}
+            fd = os.open(self.path / _OWNER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(owner, handle)
+            self.work.mkdir()
+        except BaseException:
+            self._remove()
+            self.lock.__exit__()
+            raise
         return self
+
+    def _remove(self) -> None:
+        """Remove the staging directory this run created (never anything else)."""
+        if self._created and not self.path.is_symlink() and self.path.is_dir():
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def __exit__(
         self,
@@ -45,60 +156,109 @@ class Staging:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            self._remove()
+        finally:
+            self.lock.__exit__()
 
     def publish(self) -> None:
         """Replace the output by the staging directory (two renames on the same filesystem)."""
         shutil.rmtree(self.work, ignore_errors=True)
-        (self.path / _OWNER).unlink(missing_ok=True)
-        old = self.out_dir.parent / f".{self.out_dir.name}.old-{uuid.uuid4().hex[:12]}"
+        check_replaceable(self.out_dir)
+        (self.path / _OWNER).unlink()  # from here on the staging is known by its manifest
+        old = self.out_dir.parent / f".{self.out_dir.name}.old-{self.run_id}"
         if self.out_dir.exists():
             os.rename(self.out_dir, old)
         os.rename(self.path, self.out_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        if old.exists():
+            shutil.rmtree(old)
 
 
-def check_replaceable(out_dir: Path) -> None:
-    """Refuse to replace a directory that is not empty and not an earlier output of this tool."""
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise RecipeError([Problem(f"output {out_dir} exists and is not a directory")])
-        if any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
-            raise RecipeError(
-                [
-                    Problem(
-                        f"output directory {out_dir} exists, is not empty and holds no "
-                        f"{MANIFEST}: refusing to replace a directory this tool did not write",
-                        code="output_not_ours",
-                    )
-                ]
-            )
+def _is_our_staging(path: Path, name: str) -> bool:
+    """A real directory ``.NAME.staging-RUNID`` that a run of this tool created.
+
+    It carries that run's owner marker, or (finished, about to be renamed into place) this
+    tool's manifest.
+    """
+    prefix = f".{name}.staging-"
+    run_id = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
+    if path.is_symlink() or not path.is_dir() or not _RUN_ID.match(run_id):
+        return False
+    if tool_json(path / MANIFEST) is not None:
+        return True
+    try:
+        owner = (path / _OWNER).lstat()
+        if not stat.S_ISREG(owner.st_mode) or owner.st_size > 4096:
+            return False
+        data = json.loads((path / _OWNER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("tool") == TOOL and data.get("run_id") == run_id
+
+
+def _is_our_old_output(path: Path, name: str) -> bool:
+    """A real directory named ``.NAME.old-RUNID`` holding this tool's manifest."""
+    prefix = f".{name}.old-"
+    run_id = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
+    if path.is_symlink() or not path.is_dir() or not _RUN_ID.match(run_id):
+        return False
+    return tool_json(path / MANIFEST) is not None
 
 
 def recover(out_dir: Path) -> None:
-    """Remove leftovers of killed runs and restore an output caught between the two renames."""
-    parent = out_dir.parent
-    for stale in parent.glob(f".{out_dir.name}.staging-*"):
-        if not _owner_alive(stale):
+    """Remove leftovers of killed runs and restore an output caught between the two renames.
+
+    Call with the output's lock held. Only leftovers carrying this tool's markers are touched.
+    """
+    parent, name = out_dir.parent, out_dir.name
+    for stale in parent.glob(f".{name}.staging-*"):
+        if _is_our_staging(stale, name):
             shutil.rmtree(stale, ignore_errors=True)
-    olds = sorted(parent.glob(f".{out_dir.name}.old-*"))
-    if olds and not out_dir.exists():
+    olds = [p for p in parent.glob(f".{name}.old-*") if _is_our_old_output(p, name)]
+    olds.sort(key=lambda p: str((tool_json(p / MANIFEST) or {}).get("generated_at", "")))
+    if olds and not out_dir.exists() and not out_dir.is_symlink():
         os.rename(olds.pop(), out_dir)
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _owner_alive(staging: Path) -> bool:
-    try:
-        pid = int((staging / _OWNER).read_text())
-    except (OSError, ValueError):
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _inside(path: Path, folder: Path) -> bool:
+    return path != folder and folder in path.parents
+
+
+def check_paths(out_dir: Path, inputs: list[Path], report: Path | None = None) -> None:
+    """Refuse paths that would make a run read or replace what it must not, before it starts.
+
+    An output inside an input folder (the next run would read it), an input inside the output
+    (replaced on publish), and a gate report inside the output, at an input, or at a path
+    that is not this tool's gate report.
+
+    Raises:
+        RecipeError: every problem at once (exit 2).
+
+    """
+    from pipeline.owned import check_replaceable_file, is_gate_report
+
+    out = out_dir.resolve()
+    sources = [(p, p.resolve()) for p in inputs]
+    problems = []
+    for given, source in sources:
+        if out == source or _inside(out, source):
+            problems.append(f"output {out_dir} is inside the input {given}: the next run "
+                            "would read its own output; choose an output elsewhere")  # fmt: skip
+        elif _inside(source, out):
+            problems.append(f"input {given} is inside the output {out_dir}, which a run replaces")
+    if report is not None:
+        where = report.parent.resolve() / report.name  # the report itself is never followed
+        if where == out or _inside(where, out):
+            problems.append(f"gate report {report} is inside the output {out_dir}")
+        for given, source in sources:
+            if where == source or _inside(where, source):
+                problems.append(f"gate report {report} is the input {given} or inside it")
+        try:
+            check_replaceable_file(report, is_gate_report, "gate report")
+        except RecipeError as exc:
+            problems += [p.message for p in exc.problems]
+    if problems:
+        raise RecipeError([Problem(m, code="unsafe_path") for m in problems],
+                          title="refusing to run")  # fmt: skip

@@ -14,9 +14,10 @@ import dask
 import dask.dataframe
 import pyarrow as pa
 
+from pipeline import files
 from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
-from pipeline.engine.inputs import input_columns, read_input, sha256_of, translate_read_error
+from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import (
     FileRecord,
     Manifest,
@@ -26,7 +27,7 @@ from pipeline.engine.manifest import (
     package_versions,
 )
 from pipeline.engine.progress import Reporter
-from pipeline.engine.publish import MANIFEST, Staging
+from pipeline.engine.publish import MANIFEST, Staging, check_paths
 from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
@@ -50,6 +51,7 @@ class RunOptions:
     scheduler: str = "threads"
     partitions: int | None = None
     gate_report: str | None = None
+    wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
 
     """
     present = set(header)
+    split = files.delimiter_hint(header, recipe.input.delimiter)
+    if split:
+        raise InputDataError([Problem(f"input {recipe.input.path}: {split}", code="delimiter")])
     problems = []
     named: dict[str, str] = {}
     for column, roles in recipe.columns.roles().items():
@@ -117,13 +122,19 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
             named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
     for column, where in named.items():
         if column not in present:
+            hint = files.header_hints(column, header, recipe.input.delimiter)
             problems.append(
-                Problem(f"column {column!r} ({where}) is not in the input", code="missing_column")
-            )
+                Problem(f"column {column!r} ({where}) is not in the input{hint}",
+                        code="missing_column")
+            )  # fmt: skip
     if len(present) != len(header):
         problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
     if problems:
-        raise InputDataError(problems, title=f"input {recipe.input.path} does not fit the recipe")
+        raise InputDataError(
+            problems,
+            title=f"input {recipe.input.path} does not fit the recipe "
+            f"(columns found: {files.columns_found(header)})",
+        )
     removed = set(recipe.columns.removed())
     return [c for c in header if c not in removed]
 
@@ -159,7 +170,9 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         Path(options.gate_report) if options.gate_report else gating.default_report_path(out_dir)
     )
     calls = automatic_calls(loaded) + loaded.steps
-    with use_scheduler(options.scheduler) as where, Staging(out_dir, run_id) as staging:
+    check_paths(out_dir, [Path(recipe.input.path)], report_path)
+    staging_area = Staging(out_dir, run_id, options.wait)
+    with use_scheduler(options.scheduler) as where, staging_area as staging:
         reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {len(calls)} steps")
         frame = read_input(recipe.input, keep, options.partitions)
         secrets = _read_secrets(recipe)
@@ -197,6 +210,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
                 base_dir=loaded.base_dir,
                 location=call.location,
                 secrets=secrets,
+                missing=recipe.risk.missing if recipe.risk else "any",
                 pending=pending,
             )
             label = f"[{i + 1}/{len(calls)}] {call.spec.name} {_target(call)}".rstrip()
@@ -284,16 +298,9 @@ def _checkpoint(
     reporter: Reporter,
 ) -> tuple[dask.dataframe.DataFrame, int, set[str]]:
     target = staging.work / "ingest"
-    with reporter.task("read input") as summary:
-        try:
-            result = ingest_mod.ingest(frame, numeric_columns(loaded, recipe), target)
-        except InputDataError:
-            raise
-        except Exception as exc:
-            translated = translate_read_error(exc, recipe.input)
-            if translated is None:
-                raise
-            raise translated from None
+    with reporter.task("read input") as summary, reading(recipe.input):
+        numeric = numeric_columns(loaded, recipe)
+        result = ingest_mod.ingest(frame, numeric, target, recipe.input.non_finite)
         summary["records"] = result.rows
     frame = ingest_mod.read_checkpoint(target, result.integer_columns)
     return frame, result.rows, set(result.integer_columns)

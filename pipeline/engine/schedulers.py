@@ -37,6 +37,9 @@ def use_scheduler(name: str) -> Iterator[str]:
         return
     from distributed import Client, LocalCluster
 
+    # distributed logs a failed task with its arguments (data): keep its loggers quiet
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
     if name == "local":
         with (
             LocalCluster(
@@ -45,7 +48,7 @@ def use_scheduler(name: str) -> Iterator[str]:
                 n_workers=2,
                 threads_per_worker=1,
                 processes=True,
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # task errors are logged with their data
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -53,7 +56,7 @@ def use_scheduler(name: str) -> Iterator[str]:
         return
     try:
         client = Client(name, timeout="10s")
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, or not HOST:PORT
         raise RecipeError(
             [Problem(f"--scheduler {name}: cannot connect ({type(exc).__name__})")],
             title="usage error",

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.models import OutputSpec
 from pipeline.steps.registry import ORDER
 
@@ -138,6 +139,29 @@ def write_output(
     return files
 
 
+def _unencodable(frame: pd.DataFrame, encoding: str) -> InputDataError:
+    """Which columns hold text that ``encoding`` cannot write (counts only)."""
+    problems = []
+    for column in frame.columns:
+        if not (pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object):
+            continue
+        bad = frame[column].dropna().astype(str).map(lambda v: not _encodes(v, encoding))
+        if bad.any():
+            problems.append(
+                Problem(f"column {column!r}: {int(bad.sum())} value(s) cannot be written in "
+                        f"{encoding} (output.encoding); use utf-8", code="unencodable")
+            )  # fmt: skip
+    return InputDataError(problems or [Problem(f"the output cannot be written in {encoding}")])
+
+
+def _encodes(value: str, encoding: str) -> bool:
+    try:
+        value.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _write_file(table: pa.Table, data_dir: Path, index: int, spec: OutputSpec) -> dict:
     name = PART.format(index) + (".parquet" if spec.format == "parquet" else ".csv")
     path = data_dir / name
@@ -145,6 +169,9 @@ def _write_file(table: pa.Table, data_dir: Path, index: int, spec: OutputSpec) -
         pq.write_table(table, path, compression="zstd")
     else:
         frame = table.to_pandas(types_mapper=NULLABLE.get)
-        frame.to_csv(path, index=False, encoding=spec.encoding, lineterminator="\n")
+        try:
+            frame.to_csv(path, index=False, encoding=spec.encoding, lineterminator="\n")
+        except UnicodeEncodeError:  # its message quotes the character and its text
+            raise _unencodable(frame, spec.encoding) from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"path": f"data/{name}", "rows": table.num_rows, "sha256": digest}

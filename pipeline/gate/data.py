@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipeline.engine.writer import NULLABLE
+from pipeline.errors import InputDataError, Problem
 
 BATCH_ROWS = 1_000_000
 _TYPES = {
@@ -101,6 +102,21 @@ class Dataset:
         return [n for n in self.schema.names if n not in self.hidden]
 
     def _arrow(self, file: Path, columns: list[str]) -> Iterator[pa.Table]:
+        """The file in tables of about a million rows.
+
+        Raises:
+            InputDataError: the file cannot be read with the recorded types (the reader's own
+                message quotes the value, so only the file and the reason's type are named).
+        """
+        try:
+            yield from self._read(file, columns)
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            raise InputDataError(
+                [Problem(f"data file {file} cannot be read as {self.format} with the column "
+                         f"types recorded for it ({type(exc).__name__})", code="file_unreadable")]
+            ) from None  # fmt: skip
+
+    def _read(self, file: Path, columns: list[str]) -> Iterator[pa.Table]:
         if self.format == "parquet":
             handle = pq.ParquetFile(file)
             for batch in handle.iter_batches(batch_size=BATCH_ROWS, columns=columns):

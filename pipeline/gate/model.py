@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-GATE_SCHEMA_VERSION = "1.0"
+from pipeline import TOOL
+
+GATE_SCHEMA_VERSION = "1.1"
 
 
 class CheckResult(BaseModel):
@@ -46,6 +48,7 @@ class GateReport(BaseModel):
     """The gate's verdict on one run (``gate_report.json``; also inside manifest and report)."""
 
     schema_version: str = GATE_SCHEMA_VERSION
+    tool: Literal["anonymize-pipeline"] = Field(TOOL, description="Marks files of this tool.")
     run_id: str
     generated_at: str
     recipe_name: str

@@ -20,6 +20,7 @@ from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.data import Dataset
 from pipeline.gate.gx_engine import engine_version, validate_batches
 from pipeline.gate.model import CheckResult, GateReport, GateResult
+from pipeline.owned import is_gate_report, remove_if_ours, replace_file
 from pipeline.recipe.models import Recipe
 
 GATE_REPORT = "gate_report.json"
@@ -116,7 +117,17 @@ def problems(report: GateReport) -> list[Problem]:
 
 
 def write_gate_report(path: Path, report: GateReport) -> Path:
-    """Write the gate report JSON (counts and names only, never values)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    return path
+    """Write the gate report JSON (counts and names only, never values).
+
+    Only a gate report written by this tool is replaced (see ``pipeline.owned``).
+
+    Raises:
+        RecipeError: ``path`` is a directory, a symlink or another file (exit 2).
+    """
+    text = report.model_dump_json(indent=2) + "\n"
+    return replace_file(path, text, is_gate_report, "gate report")
+
+
+def remove_stale_report(path: Path) -> None:
+    """Remove an earlier blocked run's gate report at ``path``, if this tool wrote it."""
+    remove_if_ours(path, is_gate_report)

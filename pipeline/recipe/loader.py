@@ -117,6 +117,9 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
     if not isinstance(data, dict):
         at((), "a recipe is a mapping with version, name, input, output, seed, columns, steps")
         raise RecipeError(problems)
+    if data.get("kind") == "tabulation":
+        at(("kind",), "this is a tabulation recipe: run it with `anonymize tabulate`", "kind")
+        raise RecipeError(problems)
     recipe: Recipe | None = None
     try:
         recipe = Recipe.model_validate(data)

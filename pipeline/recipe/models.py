@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.risk import K_MAX
+
 INTERNAL_PREFIX = "__anon_"
 MIN_KEY_BYTES = 16
 
@@ -20,7 +22,7 @@ MIN_KEY_BYTES = 16
 class StrictModel(BaseModel):
     """A model that rejects unknown keys and cannot be changed after validation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InputSpec(StrictModel):
@@ -39,6 +41,11 @@ class InputSpec(StrictModel):
         default_factory=list,
         description="CSV columns to read as numbers although no step uses them as numbers. "
         "All other CSV columns stay text unless a step needs a number (leading zeros survive).",
+    )
+    non_finite: Literal["error", "missing"] = Field(
+        "error",
+        description="inf / -inf in a column read as a number: an input error (exit 3), or read "
+        "as missing. Text such as 'nan' is never a number.",
     )
 
     @field_validator("encoding")
@@ -149,7 +156,7 @@ class ColumnsSpec(StrictModel):
 class RiskSpec(StrictModel):
     """Disclosure-risk targets: measured before and after the steps, enforced by the gate."""
 
-    k: int = Field(3, ge=1, description="k of k-anonymity over columns.key_variables.")
+    k: int = Field(3, ge=1, le=K_MAX, description="k of k-anonymity over columns.key_variables.")
     max_global_risk: float | None = Field(
         None,
         gt=0,
@@ -194,6 +201,12 @@ class ScanSpec(StrictModel):
     sample: int | None = Field(
         1_000_000, ge=1, description="Scan a seeded sample of this many rows; null: every row."
     )
+
+    @field_validator("undeclared", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted ``off`` (or ``no``) as false: take it as ``off``."""
+        return "off" if value is False else value
 
 
 class Recipe(StrictModel):

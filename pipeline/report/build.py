@@ -60,11 +60,22 @@ def snapshot(
 
 
 def _class_sizes(fk: np.ndarray, records: np.ndarray, k: int) -> Histogram:
-    """Records by class size (fk per distinct combination, weighted by its records)."""
+    """Records by class size (fk per distinct combination, weighted by its records).
+
+    Sizes 1 to 9 have a bar each, so do k and k + 1; the sizes between are one range bar and
+    the last bar is open (at most 13 bars whatever k is).
+    """
     top = max(k + 2, 10)
-    labels = [str(i) for i in range(1, top)] + [f"{top}+"]
-    binned = np.bincount(np.minimum(fk, top), weights=records, minlength=top + 1)
-    return Histogram(labels=labels, counts=[int(round(c)) for c in binned[1:]])
+    edges = sorted({*range(1, 10), k, k + 1, top} - {0})
+    labels = []
+    for low, high in zip(edges, [*edges[1:], None], strict=True):
+        if high is None:
+            labels.append(f"{low}+")
+        else:
+            labels.append(str(low) if high == low + 1 else f"{low}-{high - 1}")
+    bins = np.searchsorted(np.asarray(edges), np.maximum(fk, 1), side="right") - 1
+    binned = np.bincount(bins, weights=records, minlength=len(edges))
+    return Histogram(labels=labels, counts=[int(round(c)) for c in binned])
 
 
 def _risk_histogram(rk: np.ndarray, records: np.ndarray) -> Histogram:

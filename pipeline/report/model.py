@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from pipeline import TOOL
 from pipeline.gate.model import GateReport
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Histogram(BaseModel):
@@ -64,6 +65,7 @@ class RiskReport(BaseModel):
     """Disclosure risk before and after the recipe, for auditors."""
 
     schema_version: str = SCHEMA_VERSION
+    tool: Literal["anonymize-pipeline"] = Field(TOOL, description="Marks files of this tool.")
     run_id: str
     generated_at: str
     recipe_name: str

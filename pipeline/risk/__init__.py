@@ -1,6 +1,7 @@
 """Disclosure risk: frequencies, individual/global/household risk, l-diversity, suppression.
 
-Everything here works on whole-file numpy arrays (key variables encoded as integer codes), so
-every figure is global by construction, never per partition. Only numpy is imported, so the
-``anonymize risk`` command starts fast.
+Every figure is whole-file by construction (key variables encoded as integer codes over the
+whole file, streamed in bounded memory where the file is large), never per partition.
 """
+
+K_MAX = 100_000  # the largest k accepted anywhere (recipes, steps, ``anonymize risk --k``)

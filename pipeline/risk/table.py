@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline import files
+from pipeline.errors import InputDataError, Problem
 from pipeline.risk.encode import codes_from_arrow, weights_from_arrow
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import RiskResult, measure_risk
@@ -25,47 +27,104 @@ def read_columns(
     """Read ``columns`` of a CSV or Parquet file (or a folder of Parquet files) as Arrow.
 
     ``text_columns`` are read from CSV as text (codes keep their leading zeros).
+
+    Raises:
+        KeyError: a column is not in the file (the message lists the columns found).
+        InputDataError: the file cannot be read (the line that fails, never its values).
     """
     import pyarrow as pa
 
-    missing = [c for c in columns if c not in file_columns(path, encoding, delimiter)]
+    header = file_columns(path, encoding, delimiter)
+    missing = [c for c in columns if c not in header]
     if missing:
-        raise KeyError(f"columns not in {path}: {', '.join(missing)}")
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        hints = "".join(files.header_hints(c, header, delimiter) for c in missing[:1])
+        raise KeyError(
+            f"columns not in {path}: {', '.join(missing)}{hints} "
+            f"(columns found: {files.columns_found(header)})"
+        )
+    if files.is_csv_name(path):
         import pyarrow.csv as pacsv
 
         types = {c: pa.string() for c in text_columns}  # plain text reads fastest
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types=types,
-                null_values=list(na_values),
-                strings_can_be_null=True,
-            ),
-        )
+        try:
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types=types,
+                    null_values=list(na_values),
+                    strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError):  # its message quotes the row
+            problem = files.locate_csv_problem(path, encoding, delimiter)
+            raise InputDataError([problem]) from None
     import pyarrow.parquet as pq
 
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith((".", "_")))
-        return pa.concat_tables([pq.read_table(f, columns=columns) for f in files])
-    return pq.read_table(path, columns=columns)
+    tables = [pq.read_table(f, columns=columns) for f in files.parquet_files(path)]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
 def file_columns(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
-    """Column names of a CSV header or a Parquet schema."""
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        import csv
+    """Column names of a CSV header or a Parquet schema (see ``pipeline.files``)."""
+    if files.is_csv_name(path):
+        return files.csv_header(path, encoding, delimiter)
+    if not path.exists():
+        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
+    return files.parquet_columns(path)
 
-        with path.open(encoding=encoding, newline="") as fh:
-            return list(next(csv.reader(fh, delimiter=delimiter), []))
-    import pyarrow.parquet as pq
 
-    if path.is_dir():
-        path = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith((".", "_")))[0]
-    return list(pq.read_schema(path).names)
+def numeric_weights(table: Any, name: str) -> Any:
+    """The table with its weight column as float64, checked.
+
+    Raises:
+        InputDataError: weights that are not numbers, not finite, or negative (counted, with
+            the first record numbers; never the values).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = table.column(name)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        trimmed = pc.utf8_trim_whitespace(column)
+        parsed = pc.cast(_numbers_or_null(trimmed), pa.float64())
+        unparsed = pc.and_(pc.is_valid(trimmed), pc.is_null(parsed))
+        _raise_if(unparsed, name, "are not numbers")
+        column = parsed
+    elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        raise InputDataError(
+            [Problem(f"weight column {name!r} holds {column.type} values, not numbers",
+                     code="not_numeric")]
+        )  # fmt: skip
+    column = pc.cast(column, pa.float64())
+    _raise_if(pc.invert(pc.is_finite(column)), name, "are not finite (inf or nan)")
+    _raise_if(pc.less(column, 0), name, "are negative")
+    return table.set_column(table.column_names.index(name), name, column)
+
+
+def _numbers_or_null(text: Any) -> Any:
+    """Text that parses as a decimal number, else null (so that the cast cannot fail)."""
+    import pyarrow.compute as pc
+
+    pattern = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+    return pc.if_else(pc.match_substring_regex(text, pattern), text, None)
+
+
+def _raise_if(mask: Any, name: str, what: str) -> None:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    mask = pc.fill_null(mask, False)
+    bad = int(pc.sum(mask).as_py() or 0)
+    if bad:
+        rows = np.flatnonzero(np.asarray(mask))[:5] + 1
+        shown = ", ".join(str(r) for r in rows) + (", ..." if bad > 5 else "")
+        raise InputDataError(
+            [Problem(f"weight column {name!r}: {bad} value(s) {what} (data records {shown})",
+                     code="bad_weight")]
+        )  # fmt: skip
 
 
 def risk_of_table(

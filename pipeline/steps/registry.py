@@ -35,7 +35,7 @@ class StepParams(BaseModel):
     that may delete records (the gate reconciles row counts against it).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     column_fields: ClassVar[tuple[str, ...]] = ()
     numeric_fields: ClassVar[tuple[str, ...]] = ()
     writes_fields: ClassVar[tuple[str, ...]] = ()
@@ -116,6 +116,7 @@ class StepContext:
     base_dir: Path = Path(".")
     location: str = ""
     secrets: dict[str, bytes] = field(default_factory=dict, repr=False)
+    missing: str = "any"  # the recipe's missing-value convention of key variables (risk.missing)
     facts: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     pending: list[Deferred] = field(default_factory=list, repr=False)

@@ -17,21 +17,34 @@ import pandas as pd
 
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import recode
-from pipeline.steps.registry import StepContext
+from pipeline.steps.registry import Deferred, StepContext
 from pipeline.tabulate.model import TableSpec
 
 V, W, A = "__v", "__w", "__a"  # contribution, weight, |contribution|
 LEVELS = ("cell", "row", "col", "total")
 
 
-def prepare(ddf: dd.DataFrame, spec: TableSpec, base_dir: Path, seed: int = 0) -> dd.DataFrame:
-    """The table's classifying columns (recoded) with contribution and weight columns."""
+def prepare(
+    ddf: dd.DataFrame,
+    spec: TableSpec,
+    base_dir: Path,
+    pending: list[Deferred] | None = None,
+    location: str = "",
+) -> dd.DataFrame:
+    """The table's classifying columns (recoded) with contribution and weight columns.
+
+    The recodes' whole-file checks (values outside a hierarchy, bands or map) are appended to
+    ``pending``; the caller settles them in its pass over the data (``registry.settle``), so
+    with ``on_unknown: error`` an unmapped value stops the run instead of dropping records.
+    """
     frame = ddf[list(dict.fromkeys(spec.columns_used()))]
-    for var in (spec.rows, spec.columns):
+    pending = [] if pending is None else pending
+    for axis, var in (("rows", spec.rows), ("columns", spec.columns)):
         params = var.recode_params(base_dir) if var else None
         if params is not None:
-            ctx = StepContext(seed=seed, index=0, name="recode", columns=ColumnsSpec(),
-                              base_dir=base_dir, location=f"table {spec.name}")  # fmt: skip
+            where = f"{location or 'table ' + spec.name}.{axis}.recode".lstrip(".")
+            ctx = StepContext(seed=0, index=0, name="recode", columns=ColumnsSpec(),
+                              base_dir=base_dir, location=where, pending=pending)  # fmt: skip
             frame = recode(frame, params, ctx)
     weight = frame[spec.weight].astype("float64") if spec.weight else 1.0
     value = frame[spec.variable].astype("float64") if spec.variable else 1.0

@@ -40,6 +40,8 @@ def load_tabulation(path: str | Path) -> LoadedTabulation:
     recipe = None
     if not isinstance(data, dict):
         at((), "a tabulation recipe is a mapping with version, kind, name, input, output, tables")
+    elif "kind" not in data and ("steps" in data or "columns" in data):
+        at((), "this is a microdata recipe (no kind: tabulation): run it with `anonymize run`")
     else:
         try:
             recipe = TabulationRecipe.model_validate(data, context={"base_dir": str(path.parent)})

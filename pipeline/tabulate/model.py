@@ -100,7 +100,9 @@ class Dominance(StrictModel):
 class Rules(StrictModel):
     """Output-checking rules (defaults: the Ministry of Finance annex)."""
 
-    threshold: int = Field(10, ge=1, description="Least units in a non-zero cell.")
+    threshold: int = Field(
+        10, ge=1, le=1_000_000_000, description="Least units in a non-zero cell."
+    )
     dominance: list[Dominance] = Field(
         default_factory=lambda: [Dominance(n=1, k=70), Dominance(n=2, k=85)]
     )

@@ -11,24 +11,27 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dask
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from pipeline import files
 from pipeline.engine.gating import default_report_path
 from pipeline.engine.ingest import parse_numbers
-from pipeline.engine.inputs import input_columns, read_input, sha256_of
+from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import RunHeader, SourceRecord, now_utc, package_versions
 from pipeline.engine.progress import Reporter
-from pipeline.engine.publish import MANIFEST, Staging
+from pipeline.engine.publish import MANIFEST, Staging, check_paths
 from pipeline.engine.schedulers import use_scheduler
 from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
-from pipeline.gate.run import problems, write_gate_report
+from pipeline.gate.run import problems, remove_stale_report, write_gate_report
+from pipeline.steps.registry import Deferred, settle
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
 from pipeline.tabulate.output import (
@@ -64,39 +67,62 @@ class TabulationManifest(RunHeader):
 
 def _check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
     problems_ = []
+    delimiter = loaded.recipe.input.delimiter
     for i, spec in enumerate(loaded.recipe.tables):
         for column in spec.columns_used():
             if column not in header:
+                hint = files.header_hints(column, header, delimiter)
                 problems_.append(
                     Problem(
-                        f"column {column!r} (tables[{i}] {spec.name}) is not in the input",
+                        f"column {column!r} (tables[{i}] {spec.name}) is not in the input{hint}",
                         code="missing_column",
                     )  # fmt: skip
                 )
     if problems_:
-        raise InputDataError(problems_, title=f"input {loaded.recipe.input.path} does not fit")
+        raise InputDataError(
+            problems_,
+            title=f"input {loaded.recipe.input.path} does not fit "
+            f"(columns found: {files.columns_found(header)})",
+        )
     return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
 
 
-def _numbers(ddf: Any, loaded: LoadedTabulation) -> tuple[Any, dict]:
-    """Magnitude and weight columns as numbers, and lazy counts of values that are not."""
-    wanted = {c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c}
-    bad = {}
+def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any:
+    """Magnitude and weight columns as numbers.
+
+    Values that are not numbers, and non-finite ones unless ``input.non_finite: missing``, are
+    counted lazily into ``pending`` and settled in the pass that computes the tables.
+    """
+    wanted = sorted({c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c})
+    keep_infinite = loaded.recipe.input.non_finite == "missing"
+    facts: dict[str, int] = {}
     for column in wanted:
         parsed = ddf[column].map_partitions(parse_numbers, meta=(column, "Float64"))
-        bad[column] = (ddf[column].notnull() & parsed.isnull()).sum()
+        infinite = parsed.map_partitions(_infinite, meta=(column, "bool"))
+        checks = [((ddf[column].notnull() & parsed.isnull()).sum(), "are not numbers")]
+        if keep_infinite:
+            parsed = parsed.mask(infinite)
+        else:
+            checks.append((infinite.sum(), "are not finite (inf or -inf)"))
+        for count, what in checks:
+            pending.append(Deferred(count, facts, f"{column} {what}", _problem(column, what)))
         ddf = ddf.assign(**{column: parsed})
-    return ddf, bad
+    return ddf
 
 
-def _check_numbers(counts: dict) -> None:
-    found = [
-        Problem(f"column {c!r}: {int(n)} value(s) are not numbers", code="not_numeric")
-        for c, n in counts.items()
-        if n
-    ]
-    if found:
-        raise InputDataError(found)
+def _infinite(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), index=values.index
+    )
+
+
+def _problem(column: str, what: str) -> Callable[[int], Problem | None]:
+    def problem(n: int) -> Problem | None:
+        if not n:
+            return None
+        return Problem(f"column {column!r}: {n} value(s) {what}", code="not_numeric")
+
+    return problem
 
 
 def run_tabulation(
@@ -105,6 +131,7 @@ def run_tabulation(
     scheduler: str,
     reporter: Reporter,
     gate_report: str | None = None,
+    wait: float = 0.0,
 ) -> TabulationManifest:
     """Compute, protect, check and publish every table of the recipe (all or nothing)."""
     started = time.perf_counter()
@@ -113,13 +140,19 @@ def run_tabulation(
     report_path = Path(gate_report) if gate_report else default_report_path(out_dir)
     columns = _check_input(loaded, input_columns(recipe.input))
     run_id = uuid.uuid4().hex
-    with use_scheduler(scheduler) as where, Staging(out_dir, run_id) as staging:
+    check_paths(out_dir, [Path(recipe.input.path)], report_path)
+    with use_scheduler(scheduler) as where, Staging(out_dir, run_id, wait) as staging:
         reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {where}")
-        ddf, invalid = _numbers(read_input(recipe.input, columns, None), loaded)
-        plans = {s.name: plan_cells(prepare(ddf, s, loaded.base_dir), s) for s in recipe.tables}
-        with reporter.task(f"compute {len(plans)} tables in one pass over the input"):
-            counts, computed = dask.compute(invalid, plans)
-        _check_numbers(counts)
+        pending: list[Deferred] = []  # whole-file value checks, settled with the tables
+        ddf = _numbers(read_input(recipe.input, columns, None), loaded, pending)
+        plans = {
+            s.name: plan_cells(
+                prepare(ddf, s, loaded.base_dir, pending, f"{loaded.path} tables[{i}]"), s
+            )
+            for i, s in enumerate(recipe.tables)
+        }
+        with reporter.task(f"compute {len(plans)} tables in one pass"), reading(recipe.input):
+            (computed,) = settle(pending, plans)
         records, checks, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
@@ -171,7 +204,7 @@ def run_tabulation(
             gate=gate, seconds=round(time.perf_counter() - started, 3),
         )  # fmt: skip
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        report_path.unlink(missing_ok=True)
+        remove_stale_report(report_path)  # of an earlier blocked run, if this tool wrote it
         staging.publish()
     reporter.line(f"published {len(records)} tables to {out_dir}")
     return manifest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from pipeline import TOOL
 from pipeline.cli import app
 from pipeline.engine.publish import Staging, recover
 from pipeline.errors import RecipeError
@@ -36,7 +38,10 @@ def snapshot(out: Path) -> dict[str, str]:
 
 
 def leftovers(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+    """Hidden entries beside the output, except the lock file a run leaves on purpose."""
+    return sorted(
+        p.name for p in parent.iterdir() if p.name.startswith(".") and p.suffix != ".lock"
+    )
 
 
 def _boom(df, params, ctx):
@@ -129,8 +134,27 @@ def test_refuses_to_replace_a_directory_it_did_not_write(tmp_path: Path) -> None
 
 def test_recover_restores_output_caught_between_renames(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    old = tmp_path / ".out.old-123"
+    old = tmp_path / f".out.old-{'a' * 32}"
     old.mkdir()
-    (old / "manifest.json").write_text("{}")
+    (old / "manifest.json").write_text(json.dumps({"tool": TOOL, "schema_version": "1.1"}))
     recover(out)
     assert (out / "manifest.json").exists() and not old.exists()
+
+
+def test_recover_touches_nothing_without_this_tools_marker(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    foreign = tmp_path / f".out.old-{'b' * 32}"
+    foreign.mkdir()
+    (foreign / "manifest.json").write_text("{}")  # not this tool's manifest
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "manifest.json").write_text(json.dumps({"tool": TOOL, "schema_version": "1.1"}))
+    planted = tmp_path / f".out.old-{'c' * 32}"
+    planted.symlink_to(target)
+    staging = tmp_path / f".out.staging-{'d' * 32}"
+    staging.mkdir()
+    (staging / "keep.txt").write_text("not ours")
+    recover(out)
+    assert not out.exists()
+    assert foreign.is_dir() and planted.is_symlink() and (staging / "keep.txt").exists()
+    assert (target / "manifest.json").exists()

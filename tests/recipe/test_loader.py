@@ -692,3 +692,32 @@ def test_key_env_only_with_keyed_hash(workdir, monkeypatch):
     assert problems(path) == [
         f"{RECIPE}:8 columns.linking_ids.household_id: key_env is only used with method keyed_hash"
     ]
+
+
+# --------------------------------------------------------------------------- issue 12 trust
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_non_finite_numbers_in_a_recipe_are_refused(workdir: Path, value: str) -> None:
+    found = problems(recipe(workdir, f"steps:\n  - top_code: {{column: age, above: {value}}}\n"))
+    assert found == [f"{RECIPE}:7 steps[0].top_code.above: input should be a finite number"]
+
+
+def test_k_is_bounded(workdir: Path) -> None:
+    path = recipe(workdir, "columns: {key_variables: [age]}\nrisk: {k: 100000000000000000000000}\n")
+    assert problems(path) == [f"{RECIPE}:7 risk.k: input should be less than or equal to 100000"]
+
+
+def test_scan_off_written_unquoted_is_accepted(workdir: Path) -> None:
+    """YAML 1.1 reads `off` as false; the README writes `undeclared: off`."""
+    loaded = load_recipe(recipe(workdir, "scan: {undeclared: off}\n"))
+    assert loaded.recipe.scan.undeclared == "off"
+    assert problems(recipe(workdir, "scan: {undeclared: on}\n"))  # true is not a mode
+
+
+def test_a_tabulation_recipe_given_to_run_points_to_tabulate(workdir: Path) -> None:
+    text = HEADER.replace("name: test", "kind: tabulation\nname: test") + "tables: []\n"
+    write_recipe(workdir, text)
+    assert problems(RECIPE) == [
+        f"{RECIPE}:2 kind: this is a tabulation recipe: run it with `anonymize tabulate`"
+    ]

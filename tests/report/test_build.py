@@ -48,3 +48,16 @@ def test_risky_categories_dense_and_sparse_agree(monkeypatch):
         assert min(shown) >= 2
         total = sum(i.records for i in items)
         assert total == dense.summary["k_violations"]
+
+
+def test_class_size_histogram_stays_small_for_any_k():
+    """Before: a label per class size up to k (k = 1e23 grew the run to 24 GB)."""
+    from pipeline.report.build import _class_sizes
+
+    fk = np.array([1, 2, 3, 5, 12, 100, 10**6])
+    small = _class_sizes(fk, np.ones(7), 3)
+    assert small.labels == [*map(str, range(1, 10)), "10+"]
+    assert small.counts == [1, 1, 1, 0, 1, 0, 0, 0, 0, 3]
+    big = _class_sizes(fk, np.ones(7), 100_000)
+    assert len(big.labels) <= 13 and sum(big.counts) == 7
+    assert big.labels[-3:] == ["100000", "100001", "100002+"] and big.counts[-1] == 1

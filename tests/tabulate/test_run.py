@@ -122,3 +122,43 @@ def test_validate_knows_tabulation_recipes(workdir: Path) -> None:
     recipe.write_text(bad)
     result = invoke("validate", str(recipe))
     assert result.exit_code == 2 and "rules.dominance" in result.output
+
+
+UNMAPPED = """\
+version: 1
+kind: tabulation
+name: unmapped
+input: {path: data/census.csv, format: csv}
+output: {dir: out/tables}
+tables:
+  - name: by_occupation
+    rows: {column: sex}
+    columns: {column: occupation, recode: {map: {"A11": a, "B11": b}%s}}
+    statistic: count
+"""
+
+
+def test_unmapped_values_stop_the_run_instead_of_dropping_records(workdir: Path) -> None:
+    """Before: exit 0, and the records outside the map were silently left out of the totals."""
+    recipe = workdir / "recipes" / "unmapped.yaml"
+    recipe.write_text(UNMAPPED % "")
+    result = invoke("tabulate", str(recipe), "-q")
+    assert result.exit_code == 3, result.output
+    assert "tables[0].columns.recode column 'occupation'" in result.output
+    assert "outside the map" in result.output
+    assert not (workdir / "out" / "tables").exists()
+    recipe.write_text(UNMAPPED % ", on_unknown: missing")
+    assert invoke("tabulate", str(recipe), "-q").exit_code == 0
+
+
+def test_non_finite_magnitudes_stop_the_run(workdir: Path) -> None:
+    frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    frame.loc[[2, 5], "income"] = "inf"
+    frame.to_csv(workdir / "data" / "census.csv", index=False)
+    recipe = workdir / "recipes" / "sum.yaml"
+    recipe.write_text(
+        (UNMAPPED % "").split("tables:")[0]
+        + "tables:\n  - {name: income, rows: {column: sex}, statistic: sum, variable: income}\n"
+    )
+    result = invoke("tabulate", str(recipe), "-q")
+    assert result.exit_code == 3 and "2 value(s) are not finite" in result.output

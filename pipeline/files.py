@@ -1,0 +1,255 @@
+"""Input files by name: which files a path names, their header, and what is wrong with them.
+
+The one home for: the CSV suffixes, the Parquet files of a folder (checked: none empty or
+unreadable, one schema, nothing else in the folder), a CSV header (a UTF-8 byte-order mark
+stripped) and, when a reader fails, the line that made it fail. Messages name files, lines,
+columns and counts, never a value.
+
+Only the standard library and pyarrow are imported, so the fast commands stay fast.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import sys
+import unicodedata
+from pathlib import Path
+
+from pipeline.errors import InputDataError, Problem
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+PARQUET_SUFFIX = ".parquet"
+SNIFF_BYTES = 1 << 20
+LARGE_RECORD = 1 << 21  # records longer than this may exceed the CSV reader's blocks
+_OTHER_DELIMITERS = (";", "\t", "|", ",")
+
+
+def is_csv_name(path: str | Path) -> bool:
+    """True when the file name says CSV (``.csv``, ``.txt``, ``.tsv``)."""
+    return str(path).lower().endswith(CSV_SUFFIXES)
+
+
+def _hidden(relative: Path) -> bool:
+    """Spark/Hive convention: names starting with ``.`` or ``_`` are not data."""
+    return any(part.startswith((".", "_")) for part in relative.parts)
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(Parquet files, other files) under ``folder``: hidden ones left out, no symlinked dir."""
+    parquet, other = [], []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for name in names:
+            path = Path(root) / name
+            if _hidden(path.relative_to(folder)):
+                continue
+            (parquet if name.lower().endswith(PARQUET_SUFFIX) else other).append(path)
+    return sorted(parquet), sorted(other)
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The Parquet files ``path`` names: the file itself, or every ``.parquet`` file under it.
+
+    Files and folders whose names start with ``.`` or ``_`` are skipped (Spark's ``_SUCCESS``,
+    checksums). Every file is checked: not empty, readable, and of one schema.
+
+    Raises:
+        InputDataError: no Parquet file, other files in the folder, an empty or unreadable
+            file, or files whose columns differ (each named).
+
+    """
+    if path.is_file():
+        files = [path]
+    else:
+        files, other = _walk(path)
+        if other:
+            shown = ", ".join(str(p.relative_to(path)) for p in other[:5])
+            more = f" and {len(other) - 5} more" if len(other) > 5 else ""
+            raise InputDataError(
+                [Problem(f"input directory {path} holds files that are not Parquet ({shown}"
+                         f"{more}): move them away or point input.path at the data",
+                         code="not_parquet")]
+            )  # fmt: skip
+        if not files:
+            raise InputDataError(
+                [Problem(f"input directory {path} holds no .parquet files", code="input_empty")]
+            )
+    _check_schemas(files)
+    return files
+
+
+def _check_schemas(files: list[Path]) -> None:
+    import pyarrow.parquet as pq
+
+    problems, first = [], None
+    for file in files:
+        if file.stat().st_size == 0:
+            problems.append(Problem(f"input file {file} is empty (0 bytes)", code="input_empty"))
+            continue
+        try:
+            schema = pq.read_schema(file)
+        except (OSError, ValueError) as exc:
+            problems.append(
+                Problem(f"input file {file} is not a readable Parquet file "
+                        f"({type(exc).__name__})", code="unreadable")
+            )  # fmt: skip
+            continue
+        if first is None:
+            first = (file, schema)
+        elif not schema.equals(first[1]):
+            problems.append(Problem(_schema_difference(file, schema, *first), code="schema"))
+    if problems:
+        raise InputDataError(problems, title="the input's Parquet files cannot be read together")
+
+
+def _schema_difference(file: Path, schema: object, base_file: Path, base: object) -> str:
+    theirs = {f.name: str(f.type) for f in schema}  # type: ignore[attr-defined]
+    ours = {f.name: str(f.type) for f in base}  # type: ignore[attr-defined]
+    differ = sorted(
+        [n for n in ours if n not in theirs]
+        + [n for n in theirs if n not in ours]
+        + [n for n in ours if n in theirs and ours[n] != theirs[n]]
+    )
+    what = ", ".join(differ[:8]) if differ else "column order"
+    return f"input file {file} has other columns or types than {base_file.name} ({what})"
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """Column names of a Parquet file or folder (all files checked, see ``parquet_files``)."""
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(parquet_files(path)[0]).names)
+
+
+def text_encoding(encoding: str) -> str:
+    """The codec to read with: UTF-8 tolerates a byte-order mark (Excel writes one)."""
+    name = codecs.lookup(encoding).name
+    return "utf-8-sig" if name == "utf-8" else name
+
+
+def encoding_problem(path: Path, encoding: str, where: str) -> Problem:
+    """The input is not text in ``encoding``."""
+    hint = "cp932" if codecs.lookup(encoding).name == "utf-8" else "utf-8"
+    return Problem(
+        f"input {path} is not valid {encoding} text ({where}); set input.encoding (e.g. {hint})",
+        code="encoding",
+    )
+
+
+def csv_header(path: Path, encoding: str, delimiter: str) -> list[str]:
+    """The header row of a CSV file (a byte-order mark stripped).
+
+    Raises:
+        InputDataError: missing, a folder, not text in ``encoding``, or empty.
+
+    """
+    if not path.exists():
+        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
+    if path.is_dir():
+        raise InputDataError(
+            [Problem(f"input {path} is a directory, expected a CSV file", code="input_is_dir")]
+        )
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    try:
+        text = head.decode(text_encoding(encoding))
+    except UnicodeDecodeError as exc:
+        if len(head) == SNIFF_BYTES and exc.start >= len(head) - 4:  # a character cut short
+            text = head[: exc.start].decode(text_encoding(encoding))
+        else:
+            line = head[: exc.start].count(b"\n") + 1
+            raise InputDataError([encoding_problem(path, encoding, f"line {line}")]) from None
+    first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
+    if not first:
+        raise InputDataError([Problem(f"input {path} is empty (no header row)", code="empty")])
+    return list(first)
+
+
+def delimiter_hint(header: list[str], delimiter: str) -> str:
+    """Why every column looks absent: a one-column header holding another separator."""
+    if len(header) == 1:
+        for other in _OTHER_DELIMITERS:
+            if other != delimiter and other in header[0]:
+                shown = "\\t" if other == "\t" else other
+                return f"the header looks {shown!r}-separated: set input.delimiter: {shown!r}"
+    return ""
+
+
+def header_hints(missing: str, header: list[str], delimiter: str) -> str:
+    """Why a column the recipe names may look absent: a close name, Unicode form, delimiter."""
+    nfc = unicodedata.normalize("NFC", missing)
+    for name in header:
+        if name != missing and unicodedata.normalize("NFC", name) == nfc:
+            return (
+                f"; the input has a column that looks the same but is written in another "
+                f"Unicode form ({_form(name)}, the recipe's is {_form(missing)}): save the "
+                "file's header as NFC"
+            )
+    other = delimiter_hint(header, delimiter)
+    if other:
+        return f"; {other}"
+    import difflib
+
+    close = difflib.get_close_matches(missing, header, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _form(name: str) -> str:
+    return "NFC" if unicodedata.is_normalized("NFC", name) else "NFD"
+
+
+def columns_found(header: list[str], limit: int = 30) -> str:
+    """The header's columns as a short list for an error message."""
+    shown = ", ".join(repr(c) for c in header[:limit])
+    return shown + (f", ... ({len(header)} columns)" if len(header) > limit else "")
+
+
+def locate_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem:
+    """Find why a CSV reader failed, as a problem with the line number.
+
+    The first record whose field count differs from the header's, a record too large for the
+    reader, or text that is not ``encoding``. Streams the file once with the standard ``csv``
+    module; reports line numbers and counts.
+    """
+    csv.field_size_limit(sys.maxsize)
+    width, longest, start = 0, (0, 0), 1
+    try:
+        with path.open(encoding=text_encoding(encoding), newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            for fields in reader:
+                size = sum(len(f) for f in fields)
+                longest = max(longest, (size, start))
+                if not width:
+                    width = len(fields)
+                elif fields and len(fields) != width:
+                    return Problem(
+                        f"input {path} line {start}: {len(fields)} fields, the header has "
+                        f"{width}; a field holding the separator {delimiter!r} must be quoted",
+                        code="csv_fields",
+                    )
+                start = reader.line_num + 1
+    except UnicodeDecodeError:
+        return encoding_problem(path, encoding, f"after line {start}")
+    except csv.Error as exc:
+        return Problem(f"input {path} line {start}: not valid CSV ({_csv_reason(exc)})",
+                       code="csv_syntax")  # fmt: skip
+    if longest[0] > LARGE_RECORD:
+        return Problem(
+            f"input {path} line {longest[1]}: a record of {longest[0] / 1e6:.1f} million "
+            "characters, too large for the CSV reader (records over a few MB cannot be read): "
+            "keep long free text out of the input",
+            code="csv_record_too_large",
+        )
+    return Problem(f"input {path} cannot be parsed as CSV", code="csv_syntax")
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    for known in ("unexpected end of data", "new-line character seen in unquoted field",
+                  "line contains NUL"):  # fmt: skip
+        if known in text:
+            return known
+    return "malformed quoting"

@@ -1,0 +1,92 @@
+"""Files this tool owns: how it recognises them, and how it replaces or removes them.
+
+The tool never deletes, overwrites or follows a symlink to a file it did not write. Its JSON
+files carry ``"tool": "anonymize-pipeline"`` and a ``1.x`` schema version; only a regular file
+with that marker (and of the expected kind) may be replaced or removed. Replacing writes a new
+file exclusively beside the old one and renames it over, so a reader never sees half a file
+and a symlink planted in between is replaced itself, never written through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline import TOOL
+from pipeline.errors import Problem, RecipeError
+
+_MARKER_BYTES = 64 << 20
+Kind = Callable[[dict], bool]
+
+
+def tool_json(path: Path) -> dict | None:
+    """The JSON object in ``path`` if it is a regular file written by this tool, else None."""
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MARKER_BYTES:
+            return None
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("tool") != TOOL:
+        return None
+    return data if str(data.get("schema_version", "")).startswith("1.") else None
+
+
+def check_replaceable_file(path: Path, kind: Kind, what: str) -> None:
+    """Refuse ``path`` unless it is absent or a regular file of this tool of the right kind.
+
+    Raises:
+        RecipeError: a directory, a symlink, or a file this tool did not write (exit 2).
+
+    """
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink():
+        reason = "is a symbolic link"
+    elif path.is_dir():
+        reason = "is a directory"
+    else:
+        data = tool_json(path)
+        if data is not None and kind(data):
+            return
+        reason = f"exists and is not a {what} written by this tool"
+    raise RecipeError(
+        [Problem(f"{what} path {path} {reason}: refusing to overwrite it", code="not_ours")],
+        title="refusing to write",
+    )
+
+
+def replace_file(path: Path, text: str, kind: Kind, what: str) -> Path:
+    """Write ``text`` to ``path`` (absent, or this tool's file of ``kind``) atomically."""
+    check_replaceable_file(path, kind, what)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def remove_if_ours(path: Path, kind: Kind) -> bool:
+    """Remove ``path`` if it is this tool's regular file of ``kind``; return whether it was."""
+    data = tool_json(path)
+    if data is None or not kind(data):
+        return False
+    path.unlink(missing_ok=True)
+    return True
+
+
+def is_gate_report(data: dict) -> bool:
+    """A gate report (not a manifest or a risk report)."""
+    return {"outcome", "passed", "recipe_sha256"} <= data.keys() and "files" not in data
