@@ -1,8 +1,15 @@
 """Local suppression to k-anonymity: set key values to missing until every fk >= k.
 
-Missing values match any value (sdcMicro's convention), so a suppression can only raise the
-fk of the record and of the records it now matches; repeating rounds therefore ends, at worst
-with every key of an unsafe record missing (which matches the whole file).
+Two conventions for missing values (``pipeline.risk.frequencies.Missing``):
+
+* ``any`` (sdcMicro's): a missing value matches any value, so a suppression can only raise the
+  fk of the record and of the records it now matches; repeating rounds therefore ends, at worst
+  with every key of an unsafe record missing (which matches the whole file).
+* ``category`` (ARX's reading): a suppressed value is a value of its own, the same one as a value
+  that was already missing; classes are an ordinary group-by. A suppression moves the records
+  of a class below k into another class, which only grows, so classes of k or more stay so.
+  Rounds end when every record below k is fully suppressed; if the all-missing class is still
+  below k, further records are fully suppressed to join it (see ``_fill``).
 
 Each round considers every record still below k at once. For each key variable, in order from
 the least to the most important, it works out the fk the record would reach if that variable
@@ -19,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.risk.frequencies import combine, distinct_frequencies, distinct_rows
+from pipeline.risk.frequencies import Missing, combine, distinct_frequencies, distinct_rows
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,11 @@ class SuppressionResult:
 
 
 def suppress(
-    codes: np.ndarray, k: int, order: list[int] | None = None, counts: np.ndarray | None = None
+    codes: np.ndarray,
+    k: int,
+    order: list[int] | None = None,
+    counts: np.ndarray | None = None,
+    missing: Missing = "any",
 ) -> SuppressionResult:
     """Suppress values of ``codes`` (n x m, -1 = missing) until every record has fk >= k.
 
@@ -43,6 +54,9 @@ def suppress(
             last). Defaults to the original column order reversed.
         counts: Records each row of ``codes`` stands for (e.g. distinct combinations of a
             file with their record counts); default one each.
+        missing: Convention for missing values, under which k must hold: ``any`` (a missing
+            value matches any value) or ``category`` (missing, suppressed or not, is a value
+            of its own).
 
     Raises:
         ValueError: fewer than k records (k-anonymity is impossible).
@@ -67,16 +81,21 @@ def suppress(
     mult = np.bincount(inverse, weights=counts, minlength=first.size).astype(np.float64)
 
     def fk_of(work: np.ndarray) -> np.ndarray:
-        return distinct_frequencies(work, mult, mult)[0]
+        return distinct_frequencies(work, mult, mult, missing)[0]
 
     work = original.copy()
     rounds = 0
     while True:
         fk = fk_of(work)
-        unsafe = np.flatnonzero(fk < k)
-        if unsafe.size == 0:
+        below = fk < k
+        if not below.any():
             break
         rounds += 1
+        # fully suppressed records below k (only under "category") have nothing left to give
+        unsafe = np.flatnonzero(below & (work >= 0).any(axis=1))
+        if unsafe.size == 0:
+            _fill(work, np.rint(mult).astype(np.int64), fk, k)
+            continue
         choice = _choose(work, unsafe, fk, k, order, fk_of)
         work[unsafe, choice] = -1
     work = _give_back(work, original, k, order[::-1], fk_of)
@@ -116,6 +135,38 @@ def _choose(
     return chosen
 
 
+def _fill(work: np.ndarray, mult: np.ndarray, fk: np.ndarray, k: int) -> None:
+    """Fully suppress further rows (in place) until the all-missing class reaches k.
+
+    Only needed under ``category``, once every row below k is fully suppressed and the
+    all-missing class (suppressed and originally missing values alike) is still below k. Rows
+    are taken whole (a row stands for identical records) where they cost least: first from
+    classes larger than k, never taking a class below k, fewest present values per record
+    first, then fewest records, then the lexicographic order of the rows; if those cannot make
+    up the shortfall, the smallest whole class (fewest present values, then first in order),
+    which is enough on its own since it has at least k records.
+    """
+    present = (work >= 0).sum(axis=1)
+    empty = present == 0
+    need = k - int(mult[empty].sum())
+    group = distinct_rows(work)[1]
+    slack = np.bincount(group, weights=mult).astype(np.int64) - k  # fk of the class - k
+    rows = np.flatnonzero(~empty & (fk > k))
+    taken: list[int] = []
+    for i in rows[np.lexsort((rows, mult[rows], present[rows]))]:
+        if need <= 0:
+            break
+        if mult[i] <= slack[group[i]]:
+            slack[group[i]] -= mult[i]
+            need -= int(mult[i])
+            taken.append(int(i))
+    if need > 0:  # the smallest whole class
+        rows = np.flatnonzero(~empty)
+        smallest = rows[np.lexsort((rows, present[rows], fk[rows]))[0]]
+        taken = np.flatnonzero(group == group[smallest]).tolist()
+    work[taken] = -1
+
+
 def _give_back(
     work: np.ndarray,
     codes: np.ndarray,
@@ -126,8 +177,11 @@ def _give_back(
     """Restore suppressed values, most important variable first, while k-anonymity holds.
 
     All candidates of a variable are restored at once; restorations whose record falls below k
-    are undone, and when only other records fall below k the later half is undone, until the
-    file is k-anonymous again. Every accepted state is checked over the whole file.
+    are undone, and when only other records fall below k, those whose other key values equal
+    theirs (the records they matched, or under ``category`` the class they left), else the
+    later half, until the file is k-anonymous again. Each pass undoes at least one restoration,
+    so it ends; every accepted state is checked over the whole file (with ``fk_of``'s
+    convention).
     """
     for v in most_first:
         trial = np.flatnonzero((work[:, v] < 0) & (codes[:, v] >= 0))

@@ -11,7 +11,9 @@ from pydantic import Field
 
 from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.models import ColumnsSpec
+from pipeline.risk import K_MAX
 from pipeline.risk.encode import codes_from_pandas
+from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.suppression import suppress
 from pipeline.steps.registry import StepContext, StepParams, step
@@ -23,11 +25,22 @@ def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:
     return []
 
 
+_MISSING_DESCRIPTION = "Missing-value convention; default: the recipe's risk.missing, else any"
+
+
+def _missing(params: RiskParams | LocalSuppressionParams, ctx: StepContext) -> Missing:
+    """The step's missing-value convention: its own, else the recipe's (``risk.missing``)."""
+    missing = params.missing or ctx.missing or "any"
+    if missing not in ("any", "category"):
+        raise ValueError(f"unknown missing-value convention {missing!r}")
+    return missing  # type: ignore[return-value]
+
+
 class RiskParams(StepParams):
     """Parameters of ``risk``; the key variables are ``columns.key_variables``."""
 
-    k: int = Field(3, ge=1, description="Count records in classes smaller than k.")
-    missing: Literal["any", "category"] = Field("any", description="Missing-value convention.")
+    k: int = Field(3, ge=1, le=K_MAX, description="Count records in classes smaller than k.")
+    missing: Literal["any", "category"] | None = Field(None, description=_MISSING_DESCRIPTION)
 
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
         """The key variables must be declared."""
@@ -37,13 +50,14 @@ class RiskParams(StepParams):
 class LocalSuppressionParams(StepParams):
     """Parameters of ``local_suppression``."""
 
-    k: int = Field(3, ge=2, description="Every record's fk must reach k.")
+    k: int = Field(3, ge=2, le=K_MAX, description="Every record's fk must reach k.")
     importance: list[str] | None = Field(
         None,
         description="Key variables from the most important (suppressed last) to the least "
         "important (suppressed first). Default: variables with more categories are less "
         "important (sdcMicro's default).",
     )
+    missing: Literal["any", "category"] | None = Field(None, description=_MISSING_DESCRIPTION)
 
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
         """The key variables must be declared and importance may only name them."""
@@ -90,11 +104,15 @@ def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> dd.DataFrame
 
     Over ``columns.key_variables`` (weights from ``columns.weight``): sample uniques, records
     violating k, expected re-identifications, global risk and the largest individual risk, as
-    sdcMicro's measure_risk computes them. The figures go to the manifest and the log.
+    sdcMicro's measure_risk computes them. Missing key values follow ``missing``, by default
+    the recipe's ``risk.missing`` (else ``any``: a missing value matches every value;
+    ``category``: missing is a value of its own). The figures go to the manifest and the log.
     """
+    missing = _missing(params, ctx)
     _, codes, counts, sums = key_table(df, ctx, ctx.columns.weight)
     weighted = ctx.columns.weight is not None
-    summary = distinct_risk(codes, counts, sums, params.k, weighted, params.missing)[3]
+    summary = distinct_risk(codes, counts, sums, params.k, weighted, missing)[3]
+    ctx.facts["missing"] = missing
     ctx.facts.update(
         {
             k: summary[k]
@@ -110,12 +128,25 @@ def local_suppression(
 ) -> dd.DataFrame:
     """Set key-variable values to missing until every record's fk >= k (k-anonymity).
 
-    Works over the whole file with sdcMicro's convention that a missing value matches any value.
+    Works over the whole file and reaches k under the convention for missing values that the
+    gate measures with: ``missing``, by default the recipe's ``risk.missing``, else ``any``.
+
+    * ``any`` (sdcMicro's): a missing value matches any value, so a suppressed value makes its
+      record match every record that agrees on its other key values.
+    * ``category`` (ARX's): a suppressed value is a value of its own, the same as a value that
+      was missing in the input; records form a class only when they are equal on every key
+      variable, missing included. Records that cannot reach k otherwise end with every key
+      value suppressed; if those are fewer than k, more records are fully suppressed, taken
+      where they cost least (from classes larger than k, never taking one below k, else the
+      smallest class).
+
     It suppresses as few values as it can, preferring variables of low importance (see
     ``importance``), then gives back every suppressed value it can without breaking k.
-    Suppressions per variable are recorded in the manifest. The result does not depend on
-    partitions: records are processed in input order.
+    Records with equal key values are treated alike. The convention used and the
+    suppressions per variable are recorded in the manifest. The result does not depend on
+    partitions or on the order of the records.
     """
+    missing = _missing(params, ctx)
     table, codes, counts, _ = key_table(df, ctx)
     keys = list(table.columns)
     if params.importance is not None:
@@ -126,10 +157,11 @@ def local_suppression(
         cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(keys))]
         order = sorted(range(len(keys)), key=lambda j: (-cards[j], j))
     try:
-        result = suppress(codes, params.k, order, counts=counts)
+        result = suppress(codes, params.k, order, counts=counts, missing=missing)
     except ValueError as exc:
         raise InputDataError([Problem(str(exc), location=ctx.location, code="too_few")]) from None
     newly = (result.codes < 0) & (codes >= 0)
+    ctx.facts["missing"] = missing
     ctx.facts["suppressions"] = {
         key: int(n) for key, n in zip(keys, result.suppressed, strict=True)
     }
