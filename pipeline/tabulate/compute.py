@@ -50,8 +50,7 @@ def prepare(
     value = frame[spec.variable].astype("float64") if spec.variable else 1.0
     frame = frame.assign(**{W: weight}) if spec.weight else frame.assign(**{W: 1.0})
     contribution = value * frame[W]
-    keys = [spec.rows.column] + ([spec.columns.column] if spec.columns else [])
-    frame = frame.assign(**{V: contribution}).dropna(subset=keys)
+    frame = frame.assign(**{V: contribution})
     return frame.assign(**{A: frame[V].abs()})
 
 
@@ -85,8 +84,16 @@ def _levels(spec: TableSpec) -> dict[str, list[str]]:
 
 
 def plan_cells(frame: dd.DataFrame, spec: TableSpec) -> dict:
-    """The lazy aggregates of every level (compute several tables' plans in one pass)."""
-    return {level: _level(frame, keys, spec.unit) for level, keys in _levels(spec).items()}
+    """The lazy aggregates of every level (compute several tables' plans in one pass).
+
+    Records whose row or column category is missing cannot be placed in a cell: they are left
+    out of the table and counted (``unclassified``), never dropped without a word.
+    """
+    keys = _levels(spec)["cell"]
+    placed = frame.dropna(subset=keys)
+    plan: dict = {level: _level(placed, k, spec.unit) for level, k in _levels(spec).items()}
+    plan["unclassified"] = frame[keys].isna().any(axis=1).sum()
+    return plan
 
 
 def compute_cells(frame: dd.DataFrame, spec: TableSpec) -> pd.DataFrame:

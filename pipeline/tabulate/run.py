@@ -52,6 +52,9 @@ class TableRecord(BaseModel):
     cells: int = Field(description="Cells and margins.")
     primary: int = Field(description="Cells failing a rule (hidden).")
     secondary: int = Field(description="Cells hidden to protect the primary ones.")
+    unclassified: int = Field(
+        0, description="Records left out: their row or column category is missing."
+    )
     files: list[str]
 
 
@@ -171,9 +174,11 @@ def run_tabulation(
                 record = TableRecord(
                     name=spec.name, statistic=spec.statistic, cells=len(checked),
                     primary=int(n.get("primary", 0)), secondary=int(n.get("secondary", 0)),
+                    unclassified=int(computed[spec.name]["unclassified"]),
                     files=[str(f.relative_to(staging.path)) for f in files],
                 )  # fmt: skip
-                summary.update(primary=record.primary, secondary=record.secondary)
+                summary.update(primary=record.primary, secondary=record.secondary,
+                               records_without_category=record.unclassified)  # fmt: skip
                 records.append(record)
         result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
         gate = GateReport(

@@ -149,6 +149,10 @@ def test_unmapped_values_stop_the_run_instead_of_dropping_records(workdir: Path)
     assert not (workdir / "out" / "tables").exists()
     recipe.write_text(UNMAPPED % ", on_unknown: missing")
     assert invoke("tabulate", str(recipe), "-q").exit_code == 0
+    source = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    outside = int((~source["occupation"].isin(["A11", "B11"])).sum())
+    manifest = json.loads((workdir / "out" / "tables" / "manifest.json").read_text())
+    assert manifest["tables"][0]["unclassified"] == outside > 0  # counted, never dropped unsaid
 
 
 def test_non_finite_magnitudes_stop_the_run(workdir: Path) -> None:
