@@ -166,9 +166,12 @@ def validate(
         _, data, _, _ = read_yaml(recipe)
         if isinstance(data, dict) and data.get("kind") == "tabulation":
             from pipeline.tabulate.load import load_tabulation
+            from pipeline.tabulate.run import check_input
 
-            tables = load_tabulation(recipe).recipe.tables
-            typer.echo(f"{recipe}: valid tabulation ({len(tables)} tables)")
+            tabulation = load_tabulation(recipe)
+            if not no_input:
+                check_input(tabulation, input_columns(tabulation.recipe.input))
+            typer.echo(f"{recipe}: valid tabulation ({len(tabulation.recipe.tables)} tables)")
             return
         loaded = load_recipe(recipe)
         if not no_input:
@@ -290,10 +293,14 @@ def demo_data(
     try:
         import codecs
 
+        from pipeline.owned import parent_problem
         from pipeline.synth import write_census_csv
 
         if not _known(encoding) or codecs.lookup(encoding).name not in ("utf-8", "cp932"):
             raise _usage(f"--encoding {encoding!r}: expected utf-8 or cp932")
+        blocked = parent_problem(path)
+        if blocked:
+            raise _usage(f"{path}: {blocked}")
         if os.path.lexists(path) and (path.is_symlink() or path.is_dir() or not force):
             what = "a folder" if path.is_dir() and not path.is_symlink() else "there"
             hint = "" if what != "there" or path.is_symlink() else " (--force replaces it)"

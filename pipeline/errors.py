@@ -105,6 +105,8 @@ _OS_REASONS = {
     errno.ENAMETOOLONG: "file name too long",
     errno.EMFILE: "too many open files",
     errno.EIO: "input/output error",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "is a folder, not a file",
 }
 
 

@@ -124,6 +124,33 @@ def parquet_columns(path: Path) -> list[str]:
     return list(pq.read_schema(parquet_files(path)[0]).names)
 
 
+def bad_byte_line(raw: bytes, exc: UnicodeDecodeError) -> int:
+    """The 1-based line of the byte a decoder stopped at (for an error message)."""
+    return raw[: exc.start].count(b"\n") + 1
+
+
+def nested_columns(path: Path, columns: list[str]) -> list[str]:
+    """Those of ``columns`` that hold nested values (lists, structs, maps) in a Parquet input."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(parquet_files(path)[0])
+    return [f.name for f in schema if f.name in columns and pa.types.is_nested(f.type)]
+
+
+def column_name_problems(header: list[str], reserved: str) -> list[Problem]:
+    """Header names the pipeline cannot carry: empty, or starting with its reserved prefix."""
+    out = []
+    for position, name in enumerate(header, start=1):
+        if not name.strip():
+            out.append(Problem(f"column {position} of the header has no name: name it",
+                               code="unnamed_column"))  # fmt: skip
+        elif name.startswith(reserved):
+            out.append(Problem(f"column {name!r}: names starting with {reserved!r} are reserved "
+                               "for the engine: rename it", code="reserved_column"))  # fmt: skip
+    return out
+
+
 def text_encoding(encoding: str) -> str:
     """The codec to read with: UTF-8 tolerates a byte-order mark (Excel writes one)."""
     name = codecs.lookup(encoding).name
@@ -160,8 +187,8 @@ def csv_header(path: Path, encoding: str, delimiter: str) -> list[str]:
         if len(head) == SNIFF_BYTES and exc.start >= len(head) - 4:  # a character cut short
             text = head[: exc.start].decode(text_encoding(encoding))
         else:
-            line = head[: exc.start].count(b"\n") + 1
-            raise InputDataError([encoding_problem(path, encoding, f"line {line}")]) from None
+            where = f"line {bad_byte_line(head, exc)}"
+            raise InputDataError([encoding_problem(path, encoding, where)]) from None
     first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
     if not first:
         raise InputDataError([Problem(f"input {path} is empty (no header row)", code="empty")])
@@ -208,7 +235,13 @@ def columns_found(header: list[str], limit: int = 30) -> str:
 
 
 def locate_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem:
-    """Find why a CSV reader failed, as a problem with the line number.
+    """Why a CSV reader failed: ``find_csv_problem``, or that the file is not valid CSV."""
+    found = find_csv_problem(path, encoding, delimiter)
+    return found or Problem(f"input {path} cannot be parsed as CSV", code="csv_syntax")
+
+
+def find_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem | None:
+    """Find why a CSV reader failed, as a problem with the line number (None: nothing found).
 
     The first record whose field count differs from the header's, a record too large for the
     reader, or text that is not ``encoding``. Streams the file once with the standard ``csv``
@@ -218,7 +251,7 @@ def locate_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem:
     width, longest, start = 0, (0, 0), 1
     try:
         with path.open(encoding=text_encoding(encoding), newline="") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             for fields in reader:
                 size = sum(len(f) for f in fields)
                 longest = max(longest, (size, start))
@@ -243,13 +276,14 @@ def locate_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem:
             "keep long free text out of the input",
             code="csv_record_too_large",
         )
-    return Problem(f"input {path} cannot be parsed as CSV", code="csv_syntax")
+    return None
 
 
 def _csv_reason(exc: csv.Error) -> str:
     text = str(exc)
-    for known in ("unexpected end of data", "new-line character seen in unquoted field",
-                  "line contains NUL"):  # fmt: skip
+    if "unexpected end of data" in text:
+        return "a quoted field that starts in this record is never closed"
+    for known in ("new-line character seen in unquoted field", "line contains NUL"):
         if known in text:
             return known
-    return "malformed quoting"
+    return "a quote inside a field that is not itself quoted, or text after a closing quote"

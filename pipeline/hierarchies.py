@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from pipeline.files import bad_byte_line
 from pipeline.jpcodes import jis_check_digit
 
 JP_REGION = "jp_region"
@@ -80,9 +81,9 @@ def _load_arx_cached(path: str, mtime_ns: int, delimiter: str | None) -> Hierarc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
         raise HierarchyError(
-            f"{path}:{line}: the hierarchy file is not UTF-8 text (save it as UTF-8)"
+            f"{path}:{bad_byte_line(raw, exc)}: the hierarchy file is not UTF-8 text "
+            "(save it as UTF-8)"
         ) from None
     lines = text.splitlines()
     if not any(line.strip() for line in lines):

@@ -37,6 +37,14 @@ def tool_json(path: Path) -> dict | None:
     return data if str(data.get("schema_version", "")).startswith("1.") else None
 
 
+def parent_problem(path: Path) -> str | None:
+    """Why the folders above ``path`` cannot be created: one of them is not a folder."""
+    for parent in path.absolute().parents:
+        if os.path.lexists(parent):
+            return None if parent.is_dir() else f"{parent} is a file, not a folder"
+    return None
+
+
 def check_replaceable_file(path: Path, kind: Kind, what: str) -> None:
     """Refuse ``path`` unless it is absent or a regular file of this tool of the right kind.
 
@@ -44,6 +52,11 @@ def check_replaceable_file(path: Path, kind: Kind, what: str) -> None:
         RecipeError: a directory, a symlink, or a file this tool did not write (exit 2).
 
     """
+    blocked = parent_problem(path)
+    if blocked:
+        raise RecipeError(
+            [Problem(f"{what} path {path}: {blocked}", code="not_a_folder")], title="cannot write"
+        )
     if not os.path.lexists(path):
         return
     if path.is_symlink():

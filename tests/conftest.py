@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
+import traceback
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,40 @@ def copy_demo(workdir: Path) -> Path:
     (workdir / "examples").mkdir(exist_ok=True)
     shutil.copy(REPO / "examples" / "census_sample.csv", workdir / "examples")
     return workdir / "recipes" / "census_demo.yaml"
+
+
+def run_entry(argv: list[str], capfd: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run ``anonymize *argv`` in-process through the console entry point.
+
+    Returns the exit code and everything printed (captured at the file-descriptor level, so
+    C libraries' prints count); an uncaught exception counts as exit 1 with its traceback.
+    """
+    from pipeline import entry
+
+    capfd.readouterr()  # drop anything printed before
+    saved = sys.argv
+    sys.argv = ["anonymize", *argv]
+    code, crash = 0, ""
+    try:
+        entry.main()
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            code = exc.code or 0
+        else:  # sys.exit("text") prints the text and exits 1
+            code, crash = 1, str(exc.code)
+    except BaseException:  # noqa: BLE001 - what the interpreter would print, then exit 1
+        code, crash = 1, traceback.format_exc()
+    finally:
+        sys.argv = saved
+    captured = capfd.readouterr()
+    return code, captured.out + captured.err + crash
+
+
+def write_file(path: Path, content: str | bytes) -> Path:
+    """Write text (UTF-8) or bytes to ``path``, creating its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path

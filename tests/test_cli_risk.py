@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from tests.conftest import run_entry
 
 runner = CliRunner()
 TESTDATA = Path(__file__).resolve().parent / "data" / "sdcmicro_testdata.csv"
@@ -102,28 +103,21 @@ def _names_csv(tmp_path: Path) -> Path:
 
 def test_weight_column_of_names_is_a_named_error_without_values(tmp_path: Path, capfd) -> None:
     """Before: a traceback quoting the name (`Failed to parse string: '<name>'`)."""
-    from pipeline.entry import main
-
     path = _names_csv(tmp_path)
     for extra in ([], ["--debug"]):
-        with pytest.raises(SystemExit) as info:
-            _run_entry(main, ["risk", str(path), "--key-vars", "a,b", "--weight", "name", *extra])
-        out, err = capfd.readouterr()
-        assert info.value.code == 3
-        assert "weight column 'name': 40 value(s) are not numbers" in err
-        assert "PLANTNAME" not in out + err and "Traceback" not in err
+        argv = ["risk", str(path), "--key-vars", "a,b", "--weight", "name", *extra]
+        code, output = run_entry(argv, capfd)
+        assert code == 3
+        assert "weight column 'name': 40 value(s) are not numbers" in output
+        assert "PLANTNAME" not in output and "Traceback" not in output
 
 
 def test_csv_parse_error_names_the_line_never_the_row(tmp_path: Path, capfd) -> None:
-    from pipeline.entry import main
-
     path = _names_csv(tmp_path)
     path.write_text(path.read_text() + "PLANTNAME99 Hanako,1,2,extra\n")
-    with pytest.raises(SystemExit) as info:
-        _run_entry(main, ["risk", str(path), "--key-vars", "a,b", "--debug"])
-    _, err = capfd.readouterr()
-    assert info.value.code == 3 and "line 42: 4 fields, the header has 3" in err
-    assert "PLANTNAME" not in err
+    code, output = run_entry(["risk", str(path), "--key-vars", "a,b", "--debug"], capfd)
+    assert code == 3 and "line 42: 4 fields, the header has 3" in output
+    assert "PLANTNAME" not in output
 
 
 @pytest.mark.parametrize(
@@ -132,14 +126,3 @@ def test_csv_parse_error_names_the_line_never_the_row(tmp_path: Path, capfd) -> 
 def test_bounded_options_are_usage_errors(extra: list[str]) -> None:
     result = runner.invoke(app, [*ARGS, *extra])
     assert result.exit_code == 2
-
-
-def _run_entry(main, argv: list[str]) -> None:
-    import sys
-
-    saved = sys.argv
-    sys.argv = ["anonymize", *argv]
-    try:
-        main()
-    finally:
-        sys.argv = saved

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import Problem, RecipeError
+from pipeline.files import bad_byte_line
 from pipeline.recipe.yamlpos import YamlProblem, format_path, line_of, load_with_lines
 
 OPERATORS = (
@@ -179,12 +180,19 @@ def load_contract(path: Path) -> Contract:
         RecipeError: every problem with file:line key.path.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except OSError:
         raise RecipeError(
             [Problem(f"data contract {path} not found", code="contract_missing")],
             title="data contract error",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            [Problem("the data contract is not UTF-8 text", f"{path}:{bad_byte_line(raw, exc)}",
+                     "unreadable")],
+            title="data contract error",
+        ) from None  # fmt: skip
     try:
         data, lines, problems = load_with_lines(text)
     except YamlProblem as exc:

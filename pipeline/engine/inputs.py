@@ -37,8 +37,19 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
     with a cumulative sum, so it does not depend on how the file is split into partitions.
     """
     path = Path(spec.path)
+    with reading(spec):  # the CSV reader samples the file when the graph is built
+        ddf = _reader(spec, path, columns)
+    ddf = ddf[columns]
+    if npartitions:
+        ddf = ddf.repartition(npartitions=npartitions)
+    ddf = ddf.assign(**{ROW: 1})
+    ddf[ROW] = ddf[ROW].cumsum() - 1
+    return ddf
+
+
+def _reader(spec: InputSpec, path: Path, columns: list[str]) -> dd.DataFrame:
     if spec.resolved_format() == "csv":
-        ddf = dd.read_csv(
+        return dd.read_csv(
             str(path),
             usecols=columns,
             dtype="string",
@@ -49,15 +60,8 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
             blocksize="64MiB",
             engine="pyarrow",
         )
-    else:
-        target = [str(p) for p in files.parquet_files(path)]
-        ddf = dd.read_parquet(target if len(target) > 1 else target[0], columns=columns)
-    ddf = ddf[columns]
-    if npartitions:
-        ddf = ddf.repartition(npartitions=npartitions)
-    ddf = ddf.assign(**{ROW: 1})
-    ddf[ROW] = ddf[ROW].cumsum() - 1
-    return ddf
+    target = [str(p) for p in files.parquet_files(path)]
+    return dd.read_parquet(target if len(target) > 1 else target[0], columns=columns)
 
 
 @contextlib.contextmanager
@@ -83,9 +87,12 @@ def translate_read_error(exc: BaseException, spec: InputSpec) -> InputDataError 
     path = Path(spec.path)
     if isinstance(exc, UnicodeDecodeError):
         return InputDataError([files.encoding_problem(path, spec.encoding, "further down")])
-    reader_error = type(exc).__name__ in ("ParserError", "EmptyDataError", "ArrowInvalid")
-    if spec.resolved_format() == "csv" and reader_error:
-        return InputDataError([files.locate_csv_problem(path, spec.encoding, spec.delimiter)])
+    if spec.resolved_format() == "csv":
+        if type(exc).__name__ in ("ParserError", "EmptyDataError", "ArrowInvalid"):
+            return InputDataError([files.locate_csv_problem(path, spec.encoding, spec.delimiter)])
+        if isinstance(exc, ValueError):  # the reader's, or another bug: only a found problem
+            found = files.find_csv_problem(path, spec.encoding, spec.delimiter)
+            return InputDataError([found]) if found else None
     if spec.resolved_format() == "parquet" and isinstance(exc, (OSError, ValueError)):
         problem = Problem(
             f"input {path} cannot be read as Parquet ({type(exc).__name__})", code="unreadable"

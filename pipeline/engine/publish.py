@@ -237,11 +237,14 @@ def check_paths(out_dir: Path, inputs: list[Path], report: Path | None = None) -
         RecipeError: every problem at once (exit 2).
 
     """
-    from pipeline.owned import check_replaceable_file, is_gate_report
+    from pipeline.owned import check_replaceable_file, is_gate_report, parent_problem
 
     out = out_dir.resolve()
     sources = [(p, p.resolve()) for p in inputs]
     problems = []
+    blocked = parent_problem(out_dir)
+    if blocked:
+        problems.append(f"output {out_dir}: {blocked}")
     for given, source in sources:
         if out == source or _inside(out, source):
             problems.append(f"output {out_dir} is inside the input {given}: the next run "

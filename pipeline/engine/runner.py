@@ -33,7 +33,7 @@ from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.errors import InputDataError, Problem
 from pipeline.gate.data import Dataset, type_names
 from pipeline.recipe.loader import LoadedRecipe, StepCall
-from pipeline.recipe.models import Recipe
+from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.report.build import snapshot
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_report
@@ -129,13 +129,24 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
             )  # fmt: skip
     if len(present) != len(header):
         problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
+    problems += files.column_name_problems(header, INTERNAL_PREFIX)
+    removed = set(recipe.columns.removed())
+    if recipe.input.resolved_format() == "parquet":
+        kept = [c for c in header if c not in removed]
+        for column in files.nested_columns(Path(recipe.input.path), kept):
+            problems.append(
+                Problem(
+                    f"column {column!r} holds nested values (lists, structs): "
+                    "only flat columns can be anonymized",
+                    code="nested_column",
+                )
+            )
     if problems:
         raise InputDataError(
             problems,
             title=f"input {recipe.input.path} does not fit the recipe "
             f"(columns found: {files.columns_found(header)})",
         )
-    removed = set(recipe.columns.removed())
     return [c for c in header if c not in removed]
 
 

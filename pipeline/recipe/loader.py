@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.contracts.odcs import Contract, load_contract
 from pipeline.errors import Problem, RecipeError
+from pipeline.files import bad_byte_line
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
 from pipeline.steps import STEPS, StepParams, StepSpec
@@ -72,13 +73,17 @@ def read_yaml(path: Path) -> tuple[bytes, Any, dict, list[Problem]]:
         RecipeError: the file is missing, unreadable, not UTF-8 or not YAML (with the line).
 
     """
+    raw_bytes = b""
     try:
         raw_bytes = path.read_bytes()
         text = raw_bytes.decode("utf-8-sig")
     except FileNotFoundError:
         raise RecipeError([Problem(f"recipe file {path} not found", code="not_found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        what = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
+    except UnicodeDecodeError as exc:
+        where = f"{path}:{bad_byte_line(raw_bytes, exc)}"
+        raise RecipeError([Problem("the recipe is not UTF-8 text", where, "unreadable")]) from None
+    except OSError as exc:
+        what = "is a folder" if path.is_dir() else f"cannot be read ({type(exc).__name__})"
         raise RecipeError([Problem(f"recipe file {path} {what}", code="unreadable")]) from None
     try:
         data, lines, yaml_problems = load_with_lines(text)

@@ -28,7 +28,11 @@ class StrictModel(BaseModel):
 class InputSpec(StrictModel):
     """Where the microdata comes from."""
 
-    path: str = Field(description="CSV file, Parquet file or directory of Parquet files.")
+    path: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="CSV file, Parquet file or directory of Parquet files.",
+    )
     format: Literal["csv", "parquet"] | None = Field(
         None, description="Defaults to the file extension (.csv/.txt -> csv, otherwise parquet)."
     )
@@ -66,7 +70,9 @@ class InputSpec(StrictModel):
 class OutputSpec(StrictModel):
     """Where the anonymized files are published."""
 
-    dir: str = Field(description="Output directory; replaced atomically on success.")
+    dir: str = Field(
+        min_length=1, pattern=r"\S", description="Output directory; replaced atomically on success."
+    )
     format: Literal["parquet", "csv"] = "parquet"
     encoding: str = Field("utf-8", description="Text encoding of CSV output.")
     rows_per_file: int = Field(1_000_000, ge=1, description="Rows in each output data file.")

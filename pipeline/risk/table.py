@@ -63,6 +63,13 @@ def read_columns(
             raise InputDataError([problem]) from None
     import pyarrow.parquet as pq
 
+    nested = files.nested_columns(path, columns)
+    if nested:
+        raise InputDataError(
+            [Problem(f"column {c!r} holds nested values (lists, structs), not categories or "
+                     "numbers: leave it out (--key-vars, --columns)", code="nested_column")
+             for c in nested]
+        )  # fmt: skip
     tables = [pq.read_table(f, columns=columns) for f in files.parquet_files(path)]
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 

@@ -34,6 +34,7 @@ from pipeline.gate.run import problems, remove_stale_report, write_gate_report
 from pipeline.steps.registry import Deferred, settle
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
+from pipeline.tabulate.model import TableSpec
 from pipeline.tabulate.output import (
     HIDDEN,
     check_report,
@@ -68,7 +69,12 @@ class TabulationManifest(RunHeader):
     seconds: float
 
 
-def _check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
+def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
+    """Check every column the tables name is in the input; return the columns to read.
+
+    Raises:
+        InputDataError: every missing column, with a hint and the columns found.
+    """
     problems_ = []
     delimiter = loaded.recipe.input.delimiter
     for i, spec in enumerate(loaded.recipe.tables):
@@ -96,7 +102,10 @@ def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any
     Values that are not numbers, and non-finite ones unless ``input.non_finite: missing``, are
     counted lazily into ``pending`` and settled in the pass that computes the tables.
     """
-    wanted = sorted({c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c})
+    wanted = sorted(
+        {c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c}
+        | {c for s in loaded.recipe.tables for c in banded(s, loaded.base_dir)}
+    )
     keep_infinite = loaded.recipe.input.non_finite == "missing"
     facts: dict[str, int] = {}
     for column in wanted:
@@ -111,6 +120,15 @@ def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any
             pending.append(Deferred(count, facts, f"{column} {what}", _problem(column, what)))
         ddf = ddf.assign(**{column: parsed})
     return ddf
+
+
+def banded(spec: TableSpec, base_dir: Path) -> list[str]:
+    """Columns a table recodes into numeric bands (they must hold numbers, as in a run)."""
+    out = []
+    for var in (spec.rows, spec.columns):
+        params = var.recode_params(base_dir) if var else None
+        out += params.numeric_columns() if params is not None else []
+    return out
 
 
 def _infinite(values: pd.Series) -> pd.Series:
@@ -141,7 +159,7 @@ def run_tabulation(
     recipe = loaded.recipe
     out_dir = Path(output_dir or recipe.output.dir)
     report_path = Path(gate_report) if gate_report else default_report_path(out_dir)
-    columns = _check_input(loaded, input_columns(recipe.input))
+    columns = check_input(loaded, input_columns(recipe.input))
     run_id = uuid.uuid4().hex
     check_paths(out_dir, [Path(recipe.input.path)], report_path)
     with use_scheduler(scheduler) as where, Staging(out_dir, run_id, wait) as staging:

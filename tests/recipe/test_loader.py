@@ -380,7 +380,7 @@ def test_recipe_file_not_found(workdir):
 
 def test_recipe_file_not_utf8(workdir):
     (workdir / "recipes" / "test.yaml").write_bytes(HEADER.encode() + b"description: \xff\xfe\n")
-    assert problems(RECIPE) == [f"recipe file {RECIPE} is not UTF-8 text"]
+    assert problems(RECIPE) == [f"{RECIPE}:6 the recipe is not UTF-8 text"]
 
 
 # --------------------------------------------------------------------------- steps
