@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-import uuid
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -291,42 +289,15 @@ def demo_data(
     Exit codes: 0 written; 2 usage error (an unknown encoding, PATH exists or is a folder).
     """
     try:
-        import codecs
-
-        from pipeline.owned import parent_problem
+        from pipeline.owned import write_new_file
         from pipeline.synth import write_census_csv
 
-        if not _known(encoding) or codecs.lookup(encoding).name not in ("utf-8", "cp932"):
+        if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "cp932"):
             raise _usage(f"--encoding {encoding!r}: expected utf-8 or cp932")
-        blocked = parent_problem(path)
-        if blocked:
-            raise _usage(f"{path}: {blocked}")
-        if os.path.lexists(path) and (path.is_symlink() or path.is_dir() or not force):
-            what = "a folder" if path.is_dir() and not path.is_symlink() else "there"
-            hint = "" if what != "there" or path.is_symlink() else " (--force replaces it)"
-            raise _usage(f"{path} is {what}: refusing to overwrite it{hint}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        try:
-            with open(os.open(temporary, flags, 0o644), "w", encoding=encoding, newline="") as fh:
-                write_census_csv(fh, rows, seed)
-            os.replace(temporary, path)  # replaces a planted symlink itself, never its target
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_new_file(path, encoding, lambda fh: write_census_csv(fh, rows, seed), force)
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug)
     typer.echo(f"wrote {rows} synthetic records to {path}")
-
-
-def _known(encoding: str) -> bool:
-    import codecs
-
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return False
-    return True
 
 
 def main() -> None:

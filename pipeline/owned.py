@@ -15,6 +15,7 @@ import stat
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from pipeline import TOOL
 from pipeline.errors import Problem, RecipeError
@@ -77,14 +78,44 @@ def check_replaceable_file(path: Path, kind: Kind, what: str) -> None:
 def replace_file(path: Path, text: str, kind: Kind, what: str) -> Path:
     """Write ``text`` to ``path`` (absent, or this tool's file of ``kind``) atomically."""
     check_replaceable_file(path, kind, what)
+    return _atomic_write(path, "utf-8", lambda handle: handle.write(text))
+
+
+def write_new_file(
+    path: Path, encoding: str, fill: Callable[[TextIO], object], replace: bool = False
+) -> Path:
+    """Write a new text file through ``fill(handle)``, atomically.
+
+    An existing regular file is replaced only with ``replace`` (the user said so); a folder or
+    a symlink never.
+
+    Raises:
+        RecipeError: a parent is a file, or ``path`` exists and may not be replaced (exit 2).
+    """
+    reason = parent_problem(path)
+    if reason is None and os.path.lexists(path):
+        if path.is_symlink():
+            reason = "is a symbolic link"
+        elif path.is_dir():
+            reason = "is a folder"
+        elif not replace:
+            reason = "exists (--force replaces it)"
+    if reason:
+        raise RecipeError([Problem(f"{path} {reason}: refusing to write it", code="not_ours")],
+                          title="refusing to write")  # fmt: skip
+    return _atomic_write(path, encoding, fill)
+
+
+def _atomic_write(path: Path, encoding: str, fill: Callable[[TextIO], object]) -> Path:
+    """Write beside ``path`` to a new file (never through a symlink), then rename over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(temporary, flags, 0o644)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            fill(handle)
+        os.replace(temporary, path)  # replaces a symlink itself, never its target
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
