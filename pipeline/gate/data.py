@@ -7,7 +7,6 @@ types of the run (from the manifest), so codes keep their leading zeros.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 
 from pipeline.engine.writer import NULLABLE
 from pipeline.errors import InputDataError, Problem
+from pipeline.files import csv_header
 
 BATCH_ROWS = 1_000_000
 _TYPES = {
@@ -89,10 +89,7 @@ class Dataset:
     def csv(cls, folder: Path, types: dict[str, str], encoding: str) -> Dataset:
         """The CSV files directly in ``folder``, read with the recorded column types."""
         files = sorted(folder.glob("*.csv"))
-        header: list[str] = []
-        if files:
-            with files[0].open(encoding=encoding, newline="") as handle:
-                header = next(csv.reader(handle), [])
+        header = csv_header(files[0], encoding, ",") if files else []
         schema = pa.schema([(c, _TYPES.get(types.get(c, "string"), pa.string())) for c in header])
         return cls(files, "csv", schema, encoding)
 

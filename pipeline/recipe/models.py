@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.files import is_csv_name
 from pipeline.risk import K_MAX
 
 INTERNAL_PREFIX = "__anon_"
@@ -64,7 +65,7 @@ class InputSpec(StrictModel):
         """Return the declared format or the one implied by the file extension."""
         if self.format:
             return self.format
-        return "csv" if self.path.lower().endswith((".csv", ".txt", ".tsv")) else "parquet"
+        return "csv" if is_csv_name(self.path) else "parquet"
 
 
 class OutputSpec(StrictModel):

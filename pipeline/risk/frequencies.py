@@ -60,13 +60,6 @@ def _combine(codes: np.ndarray, columns: list[int] | None = None) -> tuple[np.nd
     return group, radix
 
 
-def _dense(group: np.ndarray, bound: int) -> tuple[np.ndarray, int]:
-    """Map group ids to 0..g-1 (bincount-ready): directly when the bound is small."""
-    if bound <= 4 * group.size + 4096:
-        return group, bound
-    return factorize(group)
-
-
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (first row of each distinct code vector, index of each row's vector)."""
     group, bound = _combine(codes)
