@@ -16,7 +16,7 @@ Memory holds the histogram and the distinct values of two buckets, never the col
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Generator
 from typing import Any
 
 import dask
@@ -24,7 +24,6 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-Compute = Callable[..., tuple[Any, ...]]
 _SHIFT = np.uint64(48)
 _SIGN = np.uint64(1 << 63)
 
@@ -59,26 +58,27 @@ def _add(parts: pd.DataFrame) -> pd.DataFrame:
     return parts.groupby("key", as_index=False, sort=True)["n"].sum()
 
 
-def _reduce(
-    column: dd.Series, compute: Compute, chunk: object, meta: pd.DataFrame, **kwargs: object
-) -> pd.Series:
-    """Counts per key over the whole column (tree-reduced), sorted by key."""
-    (out,) = compute(
-        column.reduction(
-            chunk, aggregate=_add, combine=_add, split_every=8, meta=meta, chunk_kwargs=kwargs
-        )
+def _plan(column: dd.Series, chunk: object, meta: pd.DataFrame, **kwargs: object) -> Any:
+    """Lazy counts per key over the whole column (tree-reduced)."""
+    return column.reduction(
+        chunk, aggregate=_add, combine=_add, split_every=8, meta=meta, chunk_kwargs=kwargs
     )
+
+
+def _counts(out: pd.DataFrame) -> pd.Series:
     return pd.Series(out["n"].to_numpy(), index=out["key"].to_numpy())
 
 
-def exact_quantile(column: dd.Series, q: float, compute: Compute = dask.compute) -> float | None:
+def quantile_plan(column: dd.Series, q: float) -> Generator[tuple, tuple, float | None]:
     """The q-quantile (numpy's linear interpolation) of the non-missing values of ``column``.
 
-    ``compute`` runs the two passes (default ``dask.compute``). Returns None when the column
-    has no values.
+    A generator for the step contract: it yields the lazy reductions of its two passes, one
+    tuple at a time, and receives their computed values; it returns the quantile, or None when
+    the column has no values.
     """
     meta = pd.DataFrame({"key": pd.Series([], dtype="int64"), "n": pd.Series([], dtype="int64")})
-    histogram = _reduce(column, compute, _histogram, meta)
+    (counted,) = yield (_plan(column, _histogram, meta),)
+    histogram = _counts(counted)
     n = int(histogram.sum())
     if n == 0:
         return None
@@ -87,10 +87,22 @@ def exact_quantile(column: dd.Series, q: float, compute: Compute = dask.compute)
     ends = np.cumsum(histogram.to_numpy())
     picked = np.searchsorted(ends, [lo, hi], side="right")  # bucket holding each rank
     wanted = tuple(int(histogram.index[i]) for i in sorted(set(picked.tolist())))
-    tally = _reduce(column, compute, _tally, meta.astype({"key": "float64"}), buckets=wanted)
+    (tallied,) = yield (_plan(column, _tally, meta.astype({"key": "float64"}), buckets=wanted),)
+    tally = _counts(tallied)
     before = int(ends[picked[0] - 1]) if picked[0] > 0 else 0
     positions = np.cumsum(tally.to_numpy())
     values = tally.index.to_numpy(dtype=np.float64)
     x_lo = values[np.searchsorted(positions, lo - before, side="right")]
     x_hi = values[np.searchsorted(positions, hi - before, side="right")]
     return float(np.quantile(np.array([x_lo, x_hi]), h - lo))
+
+
+def exact_quantile(column: dd.Series, q: float) -> float | None:
+    """``quantile_plan`` computed right away with ``dask.compute`` (outside a run)."""
+    plan = quantile_plan(column, q)
+    try:
+        lazy = next(plan)
+        while True:
+            lazy = plan.send(dask.compute(*lazy))
+    except StopIteration as done:
+        return done.value

@@ -112,3 +112,11 @@ def write_file(path: Path, content: str | bytes) -> Path:
     else:
         path.write_text(content, encoding="utf-8")
     return path
+
+
+def run_step(func, frame, params, ctx):  # noqa: ANN001, ANN201 - any step
+    """Run a step as the engine does: its ``Need`` requests computed (with the checks it
+    deferred so far); checks deferred after its last request stay in ``ctx.pending``."""
+    from pipeline.engine.apply import PendingChecks, apply_step
+
+    return apply_step(func, frame, params, ctx, PendingChecks(ctx.pending))

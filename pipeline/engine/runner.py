@@ -17,6 +17,7 @@ import pyarrow as pa
 from pipeline import files
 from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
+from pipeline.engine.apply import PendingChecks, apply_step
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import (
     FileRecord,
@@ -39,7 +40,7 @@ from pipeline.report.model import Snapshot
 from pipeline.report.write import write_report
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
-from pipeline.steps.registry import ORDER, ROW, StepContext, settle
+from pipeline.steps.registry import ORDER, ROW, StepContext
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         records: list[StepRecord] = []
         contexts: list[StepContext] = []
         lazy: list = []
-        pending: list = []  # whole-file checks the steps deferred to the next pass
+        checks = PendingChecks()  # whole-file checks the steps deferred to the next pass
 
         def checkpoint(frame: dask.dataframe.DataFrame) -> tuple:
             """Ingest the input, check it and measure its risk before any step runs."""
@@ -222,11 +223,11 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
                 location=call.location,
                 secrets=secrets,
                 missing=recipe.risk.missing if recipe.risk else "any",
-                pending=pending,
+                pending=checks.items,
             )
             label = f"[{i + 1}/{len(calls)}] {call.spec.name} {_target(call)}".rstrip()
             with reporter.task(label) as summary:
-                frame = call.spec.func(frame, call.params, ctx)
+                frame = apply_step(call.spec.func, frame, call.params, ctx, checks)
                 summary.update(ctx.facts)
             memory.release()
             records.append(_record(call, i, ctx))
@@ -243,7 +244,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         bits = order_bits(rows_in) if ORDER in final.columns else None
         with reporter.task("compute and write"):
             spilled = spill_partitions(final, staging.work / "final", bits or 0)
-            counts, step_values = settle(pending, spilled, [(n, m) for _, n, m in lazy])
+            counts, step_values = checks.settle(spilled, [(n, m) for _, n, m in lazy])
         memory.release()
         previous = rows_in
         for (record, _, _), (rows_out, metrics) in zip(lazy, step_values, strict=True):
@@ -296,6 +297,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         )
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         write_report(staging.path, manifest, recipe, risk_before, risk_after, gate)
+        checks.ensure_settled()
         staging.publish()
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)

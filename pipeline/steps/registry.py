@@ -1,6 +1,7 @@
 """The step registry: a plain dict of name -> StepSpec, filled by the ``@step`` decorator.
 
-A step is a small typed function ``def name(df, params, ctx) -> df`` over a dask DataFrame.
+A step is a small typed function ``def name(df, params, ctx) -> df`` over a dask DataFrame; one
+that needs whole-file values first yields ``Need`` requests (only the engine computes).
 Its parameters are a pydantic model (validated before anything runs) and its docstring is the
 user documentation that ``anonymize steps`` prints.
 """
@@ -9,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import dask
 import dask.dataframe as dd
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.errors import InputDataError, Problem
+from pipeline.errors import Problem
 from pipeline.gate.checks import RowCheck
 from pipeline.recipe.models import INTERNAL_PREFIX, ColumnsSpec
 
@@ -72,7 +72,7 @@ class NoParams(StepParams):
 
 @dataclass
 class Deferred:
-    """A whole-file check deferred to the next computation (see ``StepContext.defer``)."""
+    """A whole-file check deferred to the engine's next pass (see ``StepContext.defer``)."""
 
     count: Any
     facts: dict[str, Any]
@@ -80,25 +80,26 @@ class Deferred:
     problem: Callable[[int], Problem | None]
 
 
-def settle(pending: list[Deferred], *lazy: Any) -> tuple:
-    """Compute ``lazy`` and the pending checks in one pass; raise with every failed check.
+@dataclass(frozen=True)
+class Need:
+    """What a step must know before it can go on: lazy dask values for the engine to compute.
 
-    Raises:
-        InputDataError: listing the problem of each failed check (all of them at once).
-
+    A step that needs whole-file values is a generator: ``values = yield Need((lazy, ...))``.
+    The engine computes them in one pass (together with the checks waiting for a pass) and
+    sends back the tuple of results.
     """
-    checks = list(pending)
-    pending.clear()
-    values = dask.compute(*lazy, *[check.count for check in checks])
-    problems = []
-    for check, value in zip(checks, values[len(lazy) :], strict=True):
-        check.facts[check.fact] = int(value)
-        problem = check.problem(int(value))
-        if problem is not None:
-            problems.append(problem)
-    if problems:
-        raise InputDataError(problems)
-    return values[: len(lazy)]
+
+    lazy: tuple
+
+
+def from_plan(plan: Generator[tuple, tuple, Any]) -> Generator[Need, tuple, Any]:
+    """Pass the lazy tuples a plan yields (e.g. a quantile's passes) on as ``Need`` requests."""
+    try:
+        lazy = next(plan)
+        while True:
+            lazy = plan.send((yield Need(lazy)))
+    except StopIteration as done:
+        return done.value
 
 
 @dataclass
@@ -106,7 +107,8 @@ class StepContext:
     """What a step may use besides its frame: the seed, column roles and a place for facts.
 
     ``facts`` are computed numbers worth recording in the manifest (e.g. a top-code cap);
-    ``metrics`` are lazy dask scalars evaluated together with the final write.
+    ``metrics`` are lazy dask scalars evaluated together with the final write. There is no
+    ``compute`` here: a step asks the engine for whole-file values by yielding a ``Need``.
     """
 
     seed: int
@@ -126,13 +128,10 @@ class StepContext:
 
         ``count`` (a lazy dask integer) becomes ``facts[fact]``; ``problem(count)`` returns the
         problem that stops the run, or None. The engine shares ``pending`` between the steps of
-        a run and settles every check before anything is published.
+        a run (``pipeline.engine.apply.PendingChecks``) and settles every check before anything
+        is published.
         """
         self.pending.append(Deferred(count, self.facts, fact, problem))
-
-    def compute(self, *lazy: Any) -> tuple:
-        """``dask.compute(*lazy)``, settling the checks earlier steps deferred, in one pass."""
-        return settle(self.pending, *lazy)
 
     def derive_key(self, label: str) -> bytes:
         """Return 32 bytes derived from the seed, this step's position and ``label``."""
@@ -140,7 +139,9 @@ class StepContext:
         return hashlib.sha256(material).digest()
 
 
-StepFunc = Callable[[dd.DataFrame, Any, StepContext], dd.DataFrame]
+StepFunc = Callable[
+    [dd.DataFrame, Any, StepContext], dd.DataFrame | Generator[Need, tuple, dd.DataFrame]
+]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Literal
 
 import dask.dataframe as dd
@@ -16,7 +17,7 @@ from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.suppression import suppress
-from pipeline.steps.registry import StepContext, StepParams, step
+from pipeline.steps.registry import Need, StepContext, StepParams, step
 
 
 def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:
@@ -73,7 +74,7 @@ _N = "__records__"
 
 def key_table(
     df: dd.DataFrame, ctx: StepContext, weight: str | None = None
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+) -> Generator[Need, tuple, tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]]:
     """The distinct key combinations of the WHOLE file, never a per-record collection.
 
     A dask group-by (tree reduction) over ``columns.key_variables`` gives each combination
@@ -89,7 +90,8 @@ def key_table(
     sums = {_N: "sum"} | ({weight: "sum"} if weight else {})
     frame = df[[*keys, *([weight] if weight else [])]].assign(**{_N: 1})
     grouped = frame.groupby(keys, dropna=False, observed=True, sort=False)
-    table = ctx.compute(grouped.agg(sums, split_every=8))[0].reset_index()
+    (found,) = yield Need((grouped.agg(sums, split_every=8),))  # the engine computes it
+    table = found.reset_index()
     codes = codes_from_pandas(table, keys)
     order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
     table, codes = table.iloc[order].reset_index(drop=True), codes[order]
@@ -99,7 +101,9 @@ def key_table(
 
 
 @step("risk", params=RiskParams)
-def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> dd.DataFrame:
+def risk(
+    df: dd.DataFrame, params: RiskParams, ctx: StepContext
+) -> Generator[Need, tuple, dd.DataFrame]:
     """Measure disclosure risk over the whole file at this point of the recipe (changes nothing).
 
     Over ``columns.key_variables`` (weights from ``columns.weight``): sample uniques, records
@@ -109,7 +113,7 @@ def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> dd.DataFrame
     ``category``: missing is a value of its own). The figures go to the manifest and the log.
     """
     missing = _missing(params, ctx)
-    _, codes, counts, sums = key_table(df, ctx, ctx.columns.weight)
+    _, codes, counts, sums = yield from key_table(df, ctx, ctx.columns.weight)
     weighted = ctx.columns.weight is not None
     summary = distinct_risk(codes, counts, sums, params.k, weighted, missing)[3]
     ctx.facts["missing"] = missing
@@ -125,7 +129,7 @@ def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> dd.DataFrame
 @step("local_suppression", params=LocalSuppressionParams)
 def local_suppression(
     df: dd.DataFrame, params: LocalSuppressionParams, ctx: StepContext
-) -> dd.DataFrame:
+) -> Generator[Need, tuple, dd.DataFrame]:
     """Set key-variable values to missing until every record's fk >= k (k-anonymity).
 
     Works over the whole file and reaches k under the convention for missing values that the
@@ -147,7 +151,7 @@ def local_suppression(
     partitions or on the order of the records.
     """
     missing = _missing(params, ctx)
-    table, codes, counts, _ = key_table(df, ctx)
+    table, codes, counts, _ = yield from key_table(df, ctx)
     keys = list(table.columns)
     if params.importance is not None:
         named = [keys.index(c) for c in params.importance]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Generator
 
 import dask.dataframe as dd
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 from pydantic import Field
 
 from pipeline.randomness import order_keys, row_keys, value_keys
-from pipeline.steps.registry import ORDER, ROW, StepContext, StepParams, step
+from pipeline.steps.registry import ORDER, ROW, Need, StepContext, StepParams, step
 
 
 class SubsampleParams(StepParams):
@@ -27,7 +28,9 @@ class SubsampleParams(StepParams):
 
 
 @step("subsample", params=SubsampleParams)
-def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> dd.DataFrame:
+def subsample(
+    df: dd.DataFrame, params: SubsampleParams, ctx: StepContext
+) -> Generator[Need, tuple, dd.DataFrame]:
     """Keep a simple random sample of units without replacement (official-statistics practice).
 
     Exactly ``round(fraction * units)`` units are kept, chosen over the WHOLE file: each unit gets
@@ -41,7 +44,8 @@ def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> dd
     cols = [ROW] + ([params.by] if params.by else [])
     unit_keys = df[cols].map_partitions(_unit_keys, params.by, key, meta=("k", "uint64"))
     # distinct unit keys (tree-reduced); no sort: the threshold is found by selection
-    uniques = ctx.compute(unit_keys.unique(split_every=8))[0].to_numpy(dtype=np.uint64)
+    (found,) = yield Need((unit_keys.unique(split_every=8),))
+    uniques = found.to_numpy(dtype=np.uint64)
     total = int(uniques.size)
     kept = int(round(params.fraction * total))
     ctx.facts.update(units=total, units_kept=kept)

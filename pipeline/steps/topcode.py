@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,8 +14,8 @@ from pydantic import Field, model_validator
 
 from pipeline.errors import InputDataError, Problem
 from pipeline.gate.checks import RowCheck, cap_check
-from pipeline.quantile import exact_quantile
-from pipeline.steps.registry import StepContext, StepParams, step
+from pipeline.quantile import quantile_plan
+from pipeline.steps.registry import Need, StepContext, StepParams, from_plan, step
 
 
 class _CodeParams(StepParams):
@@ -64,7 +65,9 @@ class BottomCodeParams(_CodeParams):
 
 
 @step("top_code", params=TopCodeParams)
-def top_code(df: dd.DataFrame, params: TopCodeParams, ctx: StepContext) -> dd.DataFrame:
+def top_code(
+    df: dd.DataFrame, params: TopCodeParams, ctx: StepContext
+) -> Generator[Need, tuple, dd.DataFrame]:
     """Replace values above a threshold (e.g. age 116 -> 90, "90 and over").
 
     ``above: 90`` caps at a fixed value; ``quantile: 0.995`` caps at the 99.5% quantile computed
@@ -73,22 +76,24 @@ def top_code(df: dd.DataFrame, params: TopCodeParams, ctx: StepContext) -> dd.Da
     threshold). On an integer column a quantile threshold is rounded down to an integer, which
     changes exactly the same records. Missing values stay missing.
     """
-    return _code(df, params, ctx, params.above, upper=True)
+    return (yield from _code(df, params, ctx, params.above, upper=True))
 
 
 @step("bottom_code", params=BottomCodeParams)
-def bottom_code(df: dd.DataFrame, params: BottomCodeParams, ctx: StepContext) -> dd.DataFrame:
+def bottom_code(
+    df: dd.DataFrame, params: BottomCodeParams, ctx: StepContext
+) -> Generator[Need, tuple, dd.DataFrame]:
     """Replace values below a threshold (the mirror image of ``top_code``).
 
     ``below: 0`` or ``quantile: 0.005`` (whole-file quantile, rounded up on integer columns).
     Values smaller than the threshold become ``replace_with`` (default: the threshold).
     """
-    return _code(df, params, ctx, params.below, upper=False)
+    return (yield from _code(df, params, ctx, params.below, upper=False))
 
 
 def _code(
     df: dd.DataFrame, params: _CodeParams, ctx: StepContext, fixed: float | None, upper: bool
-) -> dd.DataFrame:
+) -> Generator[Need, tuple, dd.DataFrame]:
     column = params.column
     dtype = df[column].dtype
     if not pd.api.types.is_numeric_dtype(dtype):
@@ -101,7 +106,7 @@ def _code(
         )
     integral = pd.api.types.is_integer_dtype(dtype)
     if fixed is None:
-        found = exact_quantile(df[column], params.quantile, ctx.compute)
+        found = yield from from_plan(quantile_plan(df[column], params.quantile))
         if found is None:
             raise InputDataError(
                 [Problem(f"column {column!r} has no values", location=ctx.location, code="empty")]

@@ -34,7 +34,7 @@ def prepare(
     """The table's classifying columns (recoded) with contribution and weight columns.
 
     The recodes' whole-file checks (values outside a hierarchy, bands or map) are appended to
-    ``pending``; the caller settles them in its pass over the data (``registry.settle``), so
+    ``pending``; the caller settles them in its pass over the data (``PendingChecks.settle``), so
     with ``on_unknown: error`` an unmapped value stops the run instead of dropping records.
     """
     frame = ddf[list(dict.fromkeys(spec.columns_used()))]

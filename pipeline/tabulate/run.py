@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from pipeline import files
+from pipeline.engine.apply import PendingChecks
 from pipeline.engine.gating import default_report_path
 from pipeline.engine.ingest import parse_numbers
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
@@ -31,7 +32,7 @@ from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
 from pipeline.gate.run import problems, remove_stale_report, write_gate_report
-from pipeline.steps.registry import Deferred, settle
+from pipeline.steps.registry import Deferred
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
 from pipeline.tabulate.model import TableSpec
@@ -164,7 +165,8 @@ def run_tabulation(
     check_paths(out_dir, [Path(recipe.input.path)], report_path)
     with use_scheduler(scheduler) as where, Staging(out_dir, run_id, wait) as staging:
         reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {where}")
-        pending: list[Deferred] = []  # whole-file value checks, settled with the tables
+        deferred = PendingChecks()  # whole-file value checks, settled with the tables
+        pending = deferred.items
         ddf = _numbers(read_input(recipe.input, columns, None), loaded, pending)
         plans = {
             s.name: plan_cells(
@@ -173,7 +175,7 @@ def run_tabulation(
             for i, s in enumerate(recipe.tables)
         }
         with reporter.task(f"compute {len(plans)} tables in one pass"), reading(recipe.input):
-            (computed,) = settle(pending, plans)
+            (computed,) = deferred.settle(plans)
         records, checks, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
@@ -228,6 +230,7 @@ def run_tabulation(
         )  # fmt: skip
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
         remove_stale_report(report_path)  # of an earlier blocked run, if this tool wrote it
+        deferred.ensure_settled()
         staging.publish()
     reporter.line(f"published {len(records)} tables to {out_dir}")
     return manifest

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from pipeline.engine.apply import PendingChecks
 from pipeline.errors import EXIT_INPUT, InputDataError
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import RecodeParams, recode
@@ -44,7 +45,7 @@ def run(
     ddf = dd.from_pandas(pdf, npartitions=npart, sort=False)
     model = RecodeParams.model_validate({"column": "c", **params}, context={"base_dir": base_dir})
     ctx = make_ctx(base_dir)
-    (out,) = ctx.compute(recode(ddf, model, ctx))  # settles the deferred unknown-value check
+    (out,) = PendingChecks(ctx.pending).settle(recode(ddf, model, ctx))  # and its check
     out = out.sort_values(ROW)
     return out["c"].reset_index(drop=True), ctx
 

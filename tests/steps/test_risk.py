@@ -16,6 +16,7 @@ from pipeline.risk.measures import measure_risk
 from pipeline.risk.suppression import suppress
 from pipeline.steps.registry import ROW, StepContext
 from pipeline.steps.risk import LocalSuppressionParams, RiskParams, local_suppression, risk
+from tests.conftest import run_step
 
 TESTDATA = Path(__file__).resolve().parents[1] / "data" / "sdcmicro_testdata.csv"
 KEYS = ["urbrur", "roof", "walls", "water", "electcon", "relat", "sex"]
@@ -49,7 +50,7 @@ def test_risk_step_records_facts_and_changes_nothing(testdata: pd.DataFrame) -> 
     pdf = testdata.copy()
     ddf = dd.from_pandas(pdf, npartitions=3, sort=False)
     ctx = ctx_for("risk", weight="sampling_weight")
-    out = risk(ddf, RiskParams(k=3), ctx)
+    out = run_step(risk, ddf, RiskParams(k=3), ctx)
     pd.testing.assert_frame_equal(out.compute(), ddf.compute())
     assert set(ctx.facts) >= {
         "sample_uniques",
@@ -69,7 +70,7 @@ def test_risk_step_reproduces_sdcmicro() -> None:
     pdf = pd.read_csv(TESTDATA, dtype={k: "string" for k in KEYS})
     pdf[ROW] = np.arange(len(pdf), dtype="int64")
     ctx = ctx_for("risk", weight="sampling_weight")
-    risk(dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
+    run_step(risk, dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
     assert ctx.facts["sample_uniques"] == 157
     assert ctx.facts["k_violations"] == 281
     assert ctx.facts["global_risk"] * len(pdf) == pytest.approx(10.78, abs=0.005)
@@ -86,7 +87,7 @@ def test_risk_step_missing_weight_counts_as_zero() -> None:
     ctx = StepContext(
         seed=1, index=0, name="risk", columns=ColumnsSpec(key_variables=["a"], weight="w")
     )
-    risk(dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
+    run_step(risk, dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
     weights = np.array([1.0, 0.0, 3.0, 4.0, 5.0, 6.0])
     expected = measure_risk(codes_from_pandas(pdf, ["a"]), 3, weights).summary
     assert ctx.facts["global_risk"] == pytest.approx(expected["global_risk"], rel=1e-12)
@@ -98,7 +99,7 @@ def test_risk_step_missing_weight_counts_as_zero() -> None:
 def run_suppression(pdf: pd.DataFrame, npartitions: int, **params) -> tuple[pd.DataFrame, dict]:
     ctx = ctx_for("local_suppression")
     ddf = dd.from_pandas(pdf, npartitions=npartitions, sort=False)
-    out = local_suppression(ddf, LocalSuppressionParams(**params), ctx)
+    out = run_step(local_suppression, ddf, LocalSuppressionParams(**params), ctx)
     result = out.compute().sort_values(ROW, kind="stable").reset_index(drop=True)
     return result, ctx.facts
 
@@ -175,7 +176,7 @@ def test_local_suppression_keeps_dtype_of_numpy_int_keys() -> None:
         seed=1, index=0, name="local_suppression", columns=ColumnsSpec(key_variables=["a", "b"])
     )
     ddf = dd.from_pandas(pdf, npartitions=4, sort=False)
-    out = local_suppression(ddf, LocalSuppressionParams(k=2), ctx)
+    out = run_step(local_suppression, ddf, LocalSuppressionParams(k=2), ctx)
     assert ctx.facts["suppressed_total"] > 0
     parts = [p.compute() for p in out.to_delayed()]
     for part in parts:

@@ -15,6 +15,7 @@ from pipeline.randomness import order_keys
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.registry import ORDER, ROW, NoParams, StepContext
 from pipeline.steps.sampling import SubsampleParams, shuffle_records, subsample
+from tests.conftest import run_step
 
 N = 200
 
@@ -46,7 +47,8 @@ def households(n: int = N) -> pd.DataFrame:
 
 def sample_rows(pdf: pd.DataFrame, params: SubsampleParams, npartitions: int = 4, **kw):
     ctx = make_ctx(**kw)
-    out = subsample(dd.from_pandas(pdf, npartitions=npartitions, sort=False), params, ctx)
+    frame = dd.from_pandas(pdf, npartitions=npartitions, sort=False)
+    out = run_step(subsample, frame, params, ctx)
     return out.compute().sort_values(ROW), ctx
 
 
@@ -201,7 +203,8 @@ def test_subsample_by_property(
     ctx = make_ctx(seed)
     ddf = dd.from_pandas(pdf, npartitions=min(npartitions, n), sort=False)
     with dask.config.set(scheduler="sync"):
-        out = subsample(ddf, SubsampleParams(fraction=fraction, by="u"), ctx).compute()
+        params = SubsampleParams(fraction=fraction, by="u")
+        out = run_step(subsample, ddf, params, ctx).compute()
     missing = pdf["u"].isna()
     total = pdf["u"].nunique() + int(missing.sum())
     kept_values = set(out["u"].dropna())

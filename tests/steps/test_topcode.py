@@ -15,6 +15,7 @@ from pipeline.errors import EXIT_INPUT, InputDataError
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.registry import ROW, StepContext
 from pipeline.steps.topcode import BottomCodeParams, TopCodeParams, bottom_code, top_code
+from tests.conftest import run_step
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def to_dask(values, dtype: str, npartitions: int) -> dd.DataFrame:
 
 def run(func, params, values, dtype: str = "Int64", npartitions: int = 2):
     ctx = make_ctx()
-    out = func(to_dask(values, dtype, npartitions), params, ctx)
+    out = run_step(func, to_dask(values, dtype, npartitions), params, ctx)
     (metric,) = dask.compute(ctx.metrics["values_changed"])
     return out.compute().sort_values(ROW)["v"].reset_index(drop=True), ctx, int(metric)
 
@@ -139,16 +140,16 @@ def test_numpy_integer_column() -> None:
 def test_non_numeric_column_is_input_error() -> None:
     ddf = to_dask(["10", "20"], "string", 1)
     with pytest.raises(InputDataError, match="not numeric") as info:
-        top_code(ddf, TopCodeParams(column="v", above=5), make_ctx())
+        run_step(top_code, ddf, TopCodeParams(column="v", above=5), make_ctx())
     assert info.value.exit_code == EXIT_INPUT
     with pytest.raises(InputDataError):
-        bottom_code(ddf, BottomCodeParams(column="v", quantile=0.1), make_ctx())
+        run_step(bottom_code, ddf, BottomCodeParams(column="v", quantile=0.1), make_ctx())
 
 
 def test_quantile_of_all_missing_column_is_input_error() -> None:
     ddf = to_dask([None, None], "Float64", 1)
     with pytest.raises(InputDataError, match="no values"):
-        top_code(ddf, TopCodeParams(column="v", quantile=0.9), make_ctx())
+        run_step(top_code, ddf, TopCodeParams(column="v", quantile=0.9), make_ctx())
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,154 @@
+"""The step contract: only the engine computes, and a deferred check cannot be lost."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import shutil
+from pathlib import Path
+
+import dask
+import dask.base
+import pytest
+from typer.testing import CliRunner
+
+import pipeline.engine.apply as apply_mod
+from pipeline.cli import app
+from pipeline.engine.apply import PendingChecks, UnsettledChecks
+from pipeline.errors import InputDataError, Problem
+from pipeline.steps import STEPS
+from pipeline.steps.registry import Deferred
+from tests.conftest import REPO, demo_recipe
+
+EVERY_STEP = """\
+  - recode: {column: municipality, hierarchy: jp_region, level: prefecture}
+  - recode: {column: age, bands: [0, 15, 30, 45, 60, 75, 90]}
+  - top_code: {column: income, quantile: 0.99}
+  - bottom_code: {column: household_size, below: 1}
+  - subsample: {fraction: 0.9, by: household_id}
+  - risk: {k: 3}
+  - local_suppression: {k: 3}
+  - shuffle_records: {}
+"""
+
+
+class StepComputed(AssertionError):
+    """A step triggered a computation itself."""
+
+
+@pytest.fixture
+def forbid_compute_in_steps(monkeypatch):
+    """Every step runs with dask's compute raising; the engine computes between its turns."""
+    state = {"inside": False}
+    real = dask.base.compute
+
+    def guarded(*args, **kwargs):
+        if state["inside"]:
+            raise StepComputed("a step called compute")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dask.base, "compute", guarded)
+    monkeypatch.setattr(dask, "compute", guarded)
+    monkeypatch.setattr(apply_mod.dask, "compute", guarded)
+
+    @contextlib.contextmanager
+    def inside():
+        state["inside"] = True
+        try:
+            yield
+        finally:
+            state["inside"] = False
+
+    def guard(func):
+        def wrapped(frame, params, ctx):
+            with inside():
+                out = func(frame, params, ctx)
+            if not inspect.isgenerator(out):
+                return out
+
+            def resumed():
+                value = None
+                while True:
+                    try:
+                        with inside():
+                            need = out.send(value)
+                    except StopIteration as done:
+                        return done.value
+                    value = yield need
+
+            return resumed()
+
+        return wrapped
+
+    for name, spec in list(STEPS.items()):
+        monkeypatch.setitem(STEPS, name, dataclasses.replace(spec, func=guard(spec.func)))
+    return guard
+
+
+def test_no_step_computes_itself(workdir: Path, forbid_compute_in_steps) -> None:
+    recipe = demo_recipe(workdir, EVERY_STEP)
+    result = CliRunner().invoke(app, ["run", str(recipe), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (workdir / "out" / "run" / "manifest.json").exists()
+
+
+def test_the_guard_catches_a_step_that_computes(forbid_compute_in_steps) -> None:
+    import dask.dataframe as dd
+    import pandas as pd
+
+    def greedy(frame, params, ctx):
+        frame["a"].sum().compute()  # what a step must not do
+        return frame
+
+    frame = dd.from_pandas(pd.DataFrame({"a": [1, 2]}), npartitions=1)
+    with pytest.raises(StepComputed):
+        forbid_compute_in_steps(greedy)(frame, None, None)
+
+
+def test_pending_checks_cannot_be_left_unsettled() -> None:
+    check = Deferred(dask.delayed(1), {}, "unknown_values", lambda n: None)
+    with pytest.raises(UnsettledChecks, match="unknown_values"), PendingChecks([check]):
+        pass
+    with PendingChecks([check]) as checks:
+        checks.settle()
+    assert check.facts == {"unknown_values": 1}
+
+
+def test_failed_checks_are_all_reported_at_once() -> None:
+    def problem(n: int) -> Problem | None:
+        return Problem(f"{n} bad") if n else None
+
+    checks = PendingChecks([Deferred(dask.delayed(n), {}, f"c{n}", problem) for n in (0, 2, 3)])
+    with pytest.raises(InputDataError, match=r"2 problems") as info:
+        checks.settle()
+    assert [p.message for p in info.value.problems] == ["2 bad", "3 bad"]
+
+
+def _lose_checks(monkeypatch) -> None:
+    """Simulate an engine bug: a pass that forgets the deferred checks."""
+
+    def forgetful(self, *lazy):
+        self.passes += 1
+        return dask.compute(*lazy)
+
+    monkeypatch.setattr(PendingChecks, "settle", forgetful)
+
+
+def test_a_run_that_loses_a_check_publishes_nothing(workdir: Path, monkeypatch) -> None:
+    _lose_checks(monkeypatch)
+    recipe = demo_recipe(workdir, "  - recode: {column: sex, map: {'1': M, '2': F}}\n")
+    result = CliRunner().invoke(app, ["run", str(recipe), "-q"])
+    assert result.exit_code == 1 and "UnsettledChecks" in result.output
+    assert not (workdir / "out" / "run").exists()
+
+
+def test_a_tabulation_that_loses_a_check_publishes_nothing(workdir: Path, monkeypatch) -> None:
+    _lose_checks(monkeypatch)
+    from tests.conftest import copy_demo
+
+    copy_demo(workdir)
+    shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")
+    result = CliRunner().invoke(app, ["tabulate", "recipes/census_tables.yaml", "-q"])
+    assert result.exit_code == 1 and "UnsettledChecks" in result.output
+    assert not (workdir / "out" / "census_tables").exists()
