@@ -1,4 +1,7 @@
-"""Risk of an Arrow table or a file: the path used by ``anonymize risk`` and by the engine.
+"""Risk of an Arrow table or a file, in memory: the path of ``anonymize risk``.
+
+It is also the reader of ``anonymize scan``; runs measure risk streamed instead
+(``pipeline.risk.stream``).
 
 Reads only the needed columns with pyarrow (no pandas, no dask), so a whole ``anonymize risk``
 process stays close to a bare pyarrow read + group-by.

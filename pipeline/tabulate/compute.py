@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -94,12 +93,6 @@ def plan_cells(frame: dd.DataFrame, spec: TableSpec) -> dict:
     plan: dict = {level: _level(placed, k, spec.unit) for level, k in _levels(spec).items()}
     plan["unclassified"] = frame[keys].isna().any(axis=1).sum()
     return plan
-
-
-def compute_cells(frame: dd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Every cell and margin of one table (computed now)."""
-    (computed,) = dask.compute(plan_cells(frame, spec))
-    return assemble_cells(computed, spec)
 
 
 def assemble_cells(computed: dict, spec: TableSpec) -> pd.DataFrame:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.tabulate.compute import compute_cells, prepare
+from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.model import Rules, TableSpec
 from pipeline.tabulate.protect import suppress, unprotected
 from pipeline.tabulate.secondary import grid, intervals, protect
@@ -28,7 +29,9 @@ def table(frame: pd.DataFrame, **spec) -> pd.DataFrame:
     spec = TableSpec.model_validate(
         {"name": "t", "rows": {"column": "r"}, "columns": {"column": "c"}, **spec}
     )
-    cells = compute_cells(prepare(dd.from_pandas(frame, npartitions=3), spec, Path(".")), spec)
+    prepared = prepare(dd.from_pandas(frame, npartitions=3), spec, Path("."))
+    (computed,) = dask.compute(plan_cells(prepared, spec))
+    cells = assemble_cells(computed, spec)
     return suppress(cells, spec, Rules())
 
 
