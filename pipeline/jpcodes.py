@@ -5,13 +5,18 @@ full-width digits and hyphens become ASCII), removes hyphen-like characters and 
 requires an exact number of ASCII digits and a matching check digit. Non-string input is never
 valid. The ``*_check_digit`` functions take the digits without the check digit and raise
 ``ValueError`` unless given exactly the expected number of ASCII digits.
+
+Each formula is written once, vectorised over a matrix of digit rows (``*_digits``: bodies in,
+check digits out); the scalar functions and the scanner (``pipeline.scan.kinds``) both use it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable
+
+import numpy as np
 
 MY_NUMBER_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 LICENCE_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -19,6 +24,7 @@ _JIS_WEIGHTS = (6, 5, 4, 3, 2)
 # Removed after NFKC: ASCII hyphen, Unicode hyphens and dashes, minus sign, any whitespace.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+Formula = Callable[[np.ndarray], np.ndarray]
 
 
 def normalize_digits(s: str) -> str:
@@ -43,9 +49,37 @@ def _digits(body: str, length: int | None, name: str) -> list[int]:
     return [int(ch) for ch in body]
 
 
-def _weighted(body: str, weights: Sequence[int], name: str) -> int:
-    """Return the weighted digit sum of ``body`` (weights applied left to right)."""
-    return sum(d * w for d, w in zip(_digits(body, len(weights), name), weights, strict=True))
+def _one(body: str, length: int | None, name: str, formula: Formula) -> int:
+    """The check digit of one body through the vectorised ``formula``."""
+    return int(formula(np.array([_digits(body, length, name)], dtype=np.int64))[0])
+
+
+def my_number_digits(bodies: np.ndarray) -> np.ndarray:
+    """My Number check digits of rows of 11 digits: r = sum mod 11 -> 0 if r <= 1 else 11 - r."""
+    r = (bodies @ np.asarray(MY_NUMBER_WEIGHTS)) % 11
+    return np.where(r <= 1, 0, 11 - r)
+
+
+def corporate_digits(bodies: np.ndarray) -> np.ndarray:
+    """Corporate-number check digits of rows of 12 digits (weights 1,2,1,2.. from the right)."""
+    weights = 1 + (np.arange(bodies.shape[1])[::-1] % 2)
+    return 9 - (bodies @ weights) % 9
+
+
+def licence_digits(bodies: np.ndarray) -> np.ndarray:
+    """The (unofficial) driver's-licence check digits of rows of 10 digits."""
+    return (11 - (bodies @ np.asarray(LICENCE_WEIGHTS)) % 11) % 10
+
+
+def jis_digits(bodies: np.ndarray) -> np.ndarray:
+    """JIS X 0402 check digits of rows of 5 digits."""
+    return (11 - (bodies @ np.asarray(_JIS_WEIGHTS)) % 11) % 10
+
+
+def insurer_digits(bodies: np.ndarray) -> np.ndarray:
+    """Luhn-style insurer check digits of rows of 5 or 7 digits (2,1,2,.. from the right)."""
+    products = bodies * (2 - (np.arange(bodies.shape[1])[::-1] % 2))
+    return (10 - (products // 10 + products % 10).sum(axis=1) % 10) % 10
 
 
 def _clean(s: object, lengths: tuple[int, ...]) -> str | None:
@@ -67,8 +101,7 @@ def my_number_check_digit(first11: str) -> int:
         ``r <= 1``, else ``11 - r``.
 
     """
-    r = _weighted(first11, MY_NUMBER_WEIGHTS, "my_number") % 11
-    return 0 if r <= 1 else 11 - r
+    return _one(first11, 11, "my_number", my_number_digits)
 
 
 def is_valid_my_number(s: str) -> bool:
@@ -95,8 +128,7 @@ def corporate_number_check_digit(body12: str) -> int:
         ``9 - (sum mod 9)``, the sum weighting the body 1,2,1,2,... from the right.
 
     """
-    digits = _digits(body12, 12, "corporate_number")
-    return 9 - sum(d * (1 + i % 2) for i, d in enumerate(reversed(digits))) % 9
+    return _one(body12, 12, "corporate_number", corporate_digits)
 
 
 def is_valid_corporate_number(s: str) -> bool:
@@ -123,7 +155,7 @@ def licence_check_digit(first10: str) -> int:
         ``(11 - sum mod 11) mod 10`` with weights 5,4,3,2,7,6,5,4,3,2 left to right.
 
     """
-    return (11 - _weighted(first10, LICENCE_WEIGHTS, "licence") % 11) % 10
+    return _one(first10, 10, "licence", licence_digits)
 
 
 def is_valid_licence(s: str) -> bool:
@@ -153,7 +185,7 @@ def jis_check_digit(code5: str) -> int:
         ``(11 - sum mod 11) mod 10`` with weights 6,5,4,3,2.
 
     """
-    return (11 - _weighted(code5, _JIS_WEIGHTS, "jis") % 11) % 10
+    return _one(code5, 5, "jis", jis_digits)
 
 
 def is_valid_jis6(s: str) -> bool:
@@ -181,8 +213,7 @@ def insurer_check_digit(body: str) -> int:
         products added up, then ``(10 - sum mod 10) mod 10``.
 
     """
-    products = (d * (2 - i % 2) for i, d in enumerate(reversed(_digits(body, None, "insurer"))))
-    return (10 - sum(p // 10 + p % 10 for p in products) % 10) % 10
+    return _one(body, None, "insurer", insurer_digits)
 
 
 def is_valid_insurer_number(s: str) -> bool:

@@ -3,7 +3,7 @@
 Values are matched after Unicode NFKC normalisation (full-width digits, letters and hyphens
 become ASCII). ``digits`` patterns see the value with hyphens and spaces removed; ``text``
 patterns see the normalised value itself. Check digits are computed vectorised with numpy over
-the candidates; the formulas are those of :mod:`pipeline.jpcodes` (tests compare the two).
+the candidates, with the formulas of :mod:`pipeline.jpcodes` (written once there).
 """
 
 from __future__ import annotations
@@ -13,35 +13,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.jpcodes import LICENCE_WEIGHTS, MY_NUMBER_WEIGHTS
+from pipeline.jpcodes import corporate_digits, insurer_digits, licence_digits, my_number_digits
 
 CheckFn = Callable[[np.ndarray], np.ndarray]
 
 
 def my_number_ok(d: np.ndarray) -> np.ndarray:
     """Rows of a digit matrix (n x 12) whose last digit is the My Number check digit."""
-    r = (d[:, :11] @ np.asarray(MY_NUMBER_WEIGHTS)) % 11
-    return np.where(r <= 1, 0, 11 - r) == d[:, 11]
+    return my_number_digits(d[:, :11]) == d[:, 11]
 
 
 def corporate_ok(d: np.ndarray) -> np.ndarray:
     """Rows (n x 13) whose first digit is the corporate-number check digit."""
-    weights = 1 + (np.arange(12)[::-1] % 2)  # 1, 2, 1, 2, ... from the right of the body
-    return 9 - (d[:, 1:] @ weights) % 9 == d[:, 0]
+    return corporate_digits(d[:, 1:]) == d[:, 0]
 
 
 def licence_ok(d: np.ndarray) -> np.ndarray:
     """Rows (n x 12) whose 11th digit matches the (unofficial) licence check digit."""
-    return (11 - (d[:, :10] @ np.asarray(LICENCE_WEIGHTS)) % 11) % 10 == d[:, 10]
+    return licence_digits(d[:, :10]) == d[:, 10]
 
 
 def insurer_ok(d: np.ndarray) -> np.ndarray:
     """Rows (n x 6 or n x 8) whose last digit is the Luhn-style insurer check digit."""
-    body = d[:, :-1]
-    weights = 2 - (np.arange(body.shape[1])[::-1] % 2)  # 2, 1, 2, ... from the right
-    products = body * weights
-    total = (products // 10 + products % 10).sum(axis=1)
-    return (10 - total % 10) % 10 == d[:, -1]
+    return insurer_digits(d[:, :-1]) == d[:, -1]
 
 
 @dataclass(frozen=True)
