@@ -128,10 +128,13 @@ def run(
 
 def _gate_only(loaded: object, out_dir: Path, report_path: str | None, output: str | None) -> None:
     from pipeline.engine.gating import gate_only, summary_lines
+    from pipeline.engine.publish import check_paths
     from pipeline.engine.runner import RunOptions, effective_recipe
     from pipeline.errors import EXIT_GATE
     from pipeline.gate.run import write_gate_report
 
+    if report_path:  # before anything runs; never into the audited output
+        check_paths(out_dir, [], Path(report_path))
     recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
     report = gate_only(loaded, recipe, out_dir)
     verdict = "valid" if report.passed else "INVALID"
@@ -276,7 +279,7 @@ def scan_command(ctx: typer.Context) -> None:
 @app.command("demo-data")
 def demo_data(
     path: Annotated[Path, typer.Argument(help="CSV file to write (must not exist).")],
-    rows: Annotated[int, typer.Option(min=1, max=100_000_000, help="Number of records.")] = 5000,
+    rows: Annotated[int, typer.Option(min=1, max=2_000_000, help="Number of records.")] = 5000,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Generator seed.")] = 20261122,
     encoding: Annotated[str, typer.Option(help="utf-8 or cp932.")] = "utf-8",
     force: Annotated[

@@ -50,10 +50,7 @@ def measure(args: argparse.Namespace) -> dict:
         raise InputDataError([Problem(f"input {args.path} not found", code="input_missing")])
     text = keys + ([args.household] if args.household else [])
     wanted = list(dict.fromkeys([*text, *([args.weight] if args.weight else [])]))
-    try:
-        table = read_columns(args.path, wanted, text, args.encoding, args.delimiter)
-    except KeyError as exc:
-        raise InputDataError([Problem(str(exc.args[0]), code="missing_column")]) from None
+    table = read_columns(args.path, wanted, text, args.encoding, args.delimiter)
     if args.weight:
         table = numeric_weights(table, args.weight)
     _, summary = risk_of_table(table, keys, args.k, args.weight, args.household, args.missing)

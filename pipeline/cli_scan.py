@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sample", type=bounded_int(1, 2**62), help="scan a seeded random sample of N rows"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    parser.add_argument(
+        "--seed", type=bounded_int(0, 2**63 - 1), default=0, help="seed of the sample (default 0)"
+    )
     parser.add_argument("--columns", help="comma-separated columns to scan (default: all)")
     parser.add_argument(
         "--min-confidence", type=_confidence, default=0.5, help="report findings at or above (0.5)"
@@ -54,16 +56,17 @@ def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | N
     Raises:
         InputDataError: missing file or column, unreadable file.
     """
+    from pipeline import files
     from pipeline.risk.table import file_columns, read_columns
 
     if not path.exists():
         raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
     header = file_columns(path, encoding, delimiter)
-    wanted = columns or header
-    try:
-        return read_columns(path, wanted, wanted, encoding, delimiter)
-    except KeyError as exc:
-        raise InputDataError([Problem(str(exc.args[0]), code="missing_column")]) from None
+    wanted = list(dict.fromkeys(columns or header))
+    table = read_columns(path, wanted, wanted, encoding, delimiter)
+    if files.header_looks_like_values(header):  # a record, not names: never print it
+        table = table.rename_columns([f"column {header.index(c) + 1}" for c in wanted])
+    return table
 
 
 def _run(args: argparse.Namespace) -> int:

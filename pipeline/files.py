@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -24,6 +25,7 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIX = ".parquet"
 SNIFF_BYTES = 1 << 20
 LARGE_RECORD = 1 << 21  # records longer than this may exceed the CSV reader's blocks
+CSV_BLOCK_BYTES = 64 << 20  # a run reads a CSV file in blocks of this size (split at newlines)
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 
 
@@ -38,7 +40,10 @@ def _hidden(relative: Path) -> bool:
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(Parquet files, other files) under ``folder``: hidden ones left out, no symlinked dir."""
+    """(Parquet files, other files) under ``folder``, hidden ones left out.
+
+    Symlinked folders are not followed (their files are not read).
+    """
     parquet, other = [], []
     for root, dirs, names in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
@@ -99,10 +104,15 @@ def _check_schemas(files: list[Path]) -> None:
             continue
         if first is None:
             first = (file, schema)
-        elif not schema.equals(first[1]):
+        elif _shape(schema) != _shape(first[1]):
             problems.append(Problem(_schema_difference(file, schema, *first), code="schema"))
     if problems:
         raise InputDataError(problems, title="the input's Parquet files cannot be read together")
+
+
+def _shape(schema: object) -> list[tuple[str, object]]:
+    """Column names and types (nullability and metadata do not matter for reading)."""
+    return [(f.name, f.type) for f in schema]  # type: ignore[attr-defined]
 
 
 def _schema_difference(file: Path, schema: object, base_file: Path, base: object) -> str:
@@ -149,6 +159,19 @@ def column_name_problems(header: list[str], reserved: str) -> list[Problem]:
             out.append(Problem(f"column {name!r}: names starting with {reserved!r} are reserved "
                                "for the engine: rename it", code="reserved_column"))  # fmt: skip
     return out
+
+
+def columns_of(path: Path, csv_format: bool, encoding: str, delimiter: str) -> list[str]:
+    """The column names of an input: its CSV header or its Parquet schema (files checked).
+
+    Raises:
+        InputDataError: missing, unreadable, not ``encoding``, or Parquet files that differ.
+    """
+    if csv_format:
+        return csv_header(path, encoding, delimiter)
+    if not path.exists():
+        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
+    return parquet_columns(path)
 
 
 def text_encoding(encoding: str) -> str:
@@ -205,8 +228,35 @@ def delimiter_hint(header: list[str], delimiter: str) -> str:
     return ""
 
 
-def header_hints(missing: str, header: list[str], delimiter: str) -> str:
-    """Why a column the recipe names may look absent: a close name, Unicode form, delimiter."""
+_VALUE_LIKE = re.compile(r"^[+-]?[\d.,]+$|@|\d{4,}|^\+?[\d\-() ]{7,}$")
+
+
+def header_looks_like_values(header: list[str]) -> bool:
+    """True when a header cell looks like a value, so the line must never be printed.
+
+    A number, an e-mail, a phone, a run of four or more digits, or very long text: the file
+    may have no header row and its first line be a record.
+    """
+    return any(_VALUE_LIKE.search(name.strip()) or len(name) > 64 for name in header)
+
+
+def shows_header(header: list[str], named: list[str]) -> bool:
+    """Whether the header's names may be quoted in a message (see ``header_looks_like_values``).
+
+    Also not when fewer than half of the columns a recipe names are in it: the first line is
+    then likely a record, or split with the wrong delimiter.
+    """
+    if header_looks_like_values(header):
+        return False
+    present = set(header)
+    return len(named) < 2 or 2 * sum(n in present for n in named) >= len(named)
+
+
+def header_hints(missing: str, header: list[str], delimiter: str, shown: bool = True) -> str:
+    """Why a column the recipe names may look absent: a close name, Unicode form, delimiter.
+
+    With ``shown`` false (see ``shows_header``) no header name is quoted.
+    """
     nfc = unicodedata.normalize("NFC", missing)
     for name in header:
         if name != missing and unicodedata.normalize("NFC", name) == nfc:
@@ -218,6 +268,8 @@ def header_hints(missing: str, header: list[str], delimiter: str) -> str:
     other = delimiter_hint(header, delimiter)
     if other:
         return f"; {other}"
+    if not shown:
+        return ""
     import difflib
 
     close = difflib.get_close_matches(missing, header, n=1, cutoff=0.6)
@@ -228,10 +280,13 @@ def _form(name: str) -> str:
     return "NFC" if unicodedata.is_normalized("NFC", name) else "NFD"
 
 
-def columns_found(header: list[str], limit: int = 30) -> str:
-    """The header's columns as a short list for an error message."""
-    shown = ", ".join(repr(c) for c in header[:limit])
-    return shown + (f", ... ({len(header)} columns)" if len(header) > limit else "")
+def columns_found(header: list[str], shown: bool = True, limit: int = 30) -> str:
+    """The header's columns for an error message, or only their count when not ``shown``."""
+    if not shown:
+        return (f"{len(header)} columns, not listed: the first line does not look like a "
+                "header row (does the file have one?)")  # fmt: skip
+    listed = ", ".join(repr(c) for c in header[:limit])
+    return listed + (f", ... ({len(header)} columns)" if len(header) > limit else "")
 
 
 def locate_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem:
@@ -243,18 +298,29 @@ def locate_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem:
 def find_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem | None:
     """Find why a CSV reader failed, as a problem with the line number (None: nothing found).
 
-    The first record whose field count differs from the header's, a record too large for the
-    reader, or text that is not ``encoding``. Streams the file once with the standard ``csv``
-    module; reports line numbers and counts.
+    In order: text that is not ``encoding`` (the exact line), the first record whose field
+    count differs from the header's, a record too large for the reader, line breaks inside
+    quoted fields of a file too large to read in one block, then quoting the reader rejects.
+    Streams the file with the standard ``csv`` module; reports line numbers and counts.
     """
+    limit = csv.field_size_limit()
     csv.field_size_limit(sys.maxsize)
-    width, longest, start = 0, (0, 0), 1
+    try:
+        return _scan_records(path, encoding, delimiter, strict=False) or _scan_records(
+            path, encoding, delimiter, strict=True
+        )
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _scan_records(path: Path, encoding: str, delimiter: str, strict: bool) -> Problem | None:
+    width, longest, start, multiline = 0, (0, 0), 1, 0
     try:
         with path.open(encoding=text_encoding(encoding), newline="") as handle:
-            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            reader = csv.reader(handle, delimiter=delimiter, strict=strict)
             for fields in reader:
-                size = sum(len(f) for f in fields)
-                longest = max(longest, (size, start))
+                longest = max(longest, (sum(len(f) for f in fields), start))
+                multiline = multiline or (start if reader.line_num > start else 0)
                 if not width:
                     width = len(fields)
                 elif fields and len(fields) != width:
@@ -265,7 +331,7 @@ def find_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem | Non
                     )
                 start = reader.line_num + 1
     except UnicodeDecodeError:
-        return encoding_problem(path, encoding, f"after line {start}")
+        return encoding_problem(path, encoding, f"line {_undecodable_line(path, encoding)}")
     except csv.Error as exc:
         return Problem(f"input {path} line {start}: not valid CSV ({_csv_reason(exc)})",
                        code="csv_syntax")  # fmt: skip
@@ -276,7 +342,28 @@ def find_csv_problem(path: Path, encoding: str, delimiter: str) -> Problem | Non
             "keep long free text out of the input",
             code="csv_record_too_large",
         )
+    if multiline and path.stat().st_size > CSV_BLOCK_BYTES and not strict:
+        return Problem(
+            f"input {path} line {multiline}: a quoted field holds a line break; a CSV file "
+            f"over {CSV_BLOCK_BYTES >> 20} MB is read in blocks split at line breaks, so such "
+            "fields cannot be read: remove the line breaks or convert the file to Parquet",
+            code="csv_multiline",
+        )
     return None
+
+
+def _undecodable_line(path: Path, encoding: str) -> int:
+    """The line of the first byte that is not ``encoding`` (read in binary, block by block)."""
+    decoder = codecs.getincrementaldecoder(text_encoding(encoding))()
+    lines = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return lines + bad_byte_line(exc.object, exc)
+            lines += block.count(b"\n")
+    return lines + 1
 
 
 def _csv_reason(exc: csv.Error) -> str:

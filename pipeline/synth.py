@@ -270,7 +270,7 @@ def write_occupation_hierarchy(path: str | Path) -> Path:
         path: Output file.
 
     Returns:
-        The path written.
+        The path (or handle) written to.
 
     """
     path = Path(path)
@@ -291,7 +291,7 @@ def write_census_csv(
         encoding: ``"utf-8"`` or ``"cp932"`` (every generated text is cp932-encodable).
 
     Returns:
-        The path written.
+        The path (or handle) written to.
 
     """
     target = path if hasattr(path, "write") else Path(path)

@@ -97,3 +97,16 @@ def test_header_hints() -> None:
         "marital_status", ["age", "marital-status"], ","
     )
     assert files.header_hints("zzz", ["age"], ",") == ""
+
+
+def test_a_header_that_looks_like_a_record_is_never_quoted() -> None:
+    """A CSV without a header row: its first record must not be printed as 'columns found'."""
+    record = ["Taro Yamada", "Tokyo 1-2-3", "090-7391-8264", "taro@example.invalid", "23"]
+    assert files.header_looks_like_values(record)
+    assert not files.shows_header(record, ["name", "age"])
+    listing = files.columns_found(record, files.shows_header(record, ["name", "age"]))
+    assert "Taro" not in listing and "5 columns" in listing
+    assert files.header_hints("nam", record, ",", shown=False) == ""
+    names = ["name", "age", "sex"]
+    assert files.shows_header(names, ["name", "agee"]) and not files.header_looks_like_values(names)
+    assert not files.shows_header(["Taro", "Hanako", "x"], ["name", "age", "sex"])  # none match

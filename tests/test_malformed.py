@@ -922,7 +922,12 @@ def _published_tables(tmp: Path, code: int, out: str) -> None:
 
 case("tabulate-map-misses-values-on-unknown-missing",
      cli("tabulate", "r.yaml",
-         files={"r.yaml": tabulation("{'1': male}", extra="on_unknown: missing, ")}), 0,
+         files={"r.yaml": tabulation("{'1': male}", extra="on_unknown: missing, ")}), 3,
+     "r.yaml", "no value for sex")  # fmt: skip
+case("tabulate-map-misses-values-not-stated-category",
+     cli("tabulate", "r.yaml",
+         files={"r.yaml": tabulation("{'1': male}", extra="on_unknown: missing, ").replace(
+             "{column: sex,", "{column: sex, missing: category,")}), 0,
      check=_published_tables)  # fmt: skip
 case("tabulate-hierarchy-missing",
      cli("tabulate", "r.yaml",

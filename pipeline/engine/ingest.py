@@ -26,6 +26,9 @@ from pipeline.errors import InputDataError, Problem
 from pipeline.steps.registry import ROW
 
 _FIRST = 5
+_NULLABLE_NUMBERS = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "Float32",
+                     "Float64"}  # fmt: skip
+_EXACT = 2.0**53  # float64 holds every whole number up to this exactly
 _STATS_META = pd.DataFrame(
     {
         "column": pd.Series(dtype="string"),
@@ -45,6 +48,7 @@ class IngestResult:
 
     rows: int
     integer_columns: list[str]
+    read_as_missing: dict[str, int]  # inf / -inf per column, with input.non_finite: missing
 
 
 def ingest(
@@ -60,25 +64,31 @@ def ingest(
     target.mkdir(parents=True, exist_ok=True)
     meta = ddf._meta.copy()
     numeric = [c for c in numeric if c in meta.columns]
-    to_parse = [c for c in numeric if not pd.api.types.is_numeric_dtype(meta[c].dtype)]
-    for column in to_parse:
-        meta[column] = meta[column].astype("Float64")
+    targets = {c: number_dtype(meta[c].dtype) for c in numeric}
+    to_parse = [c for c, kind in targets.items() if kind == "Float64"]
+    for column, kind in targets.items():
+        if kind is not None:
+            meta[column] = meta[column].astype(kind)
     schema = pa.Schema.from_pandas(meta, preserve_index=False)
     stats = ddf.map_partitions(
-        _ingest_partition, numeric, to_parse, str(target), schema, non_finite, meta=_STATS_META
+        _ingest_partition, targets, str(target), schema, non_finite, meta=_STATS_META
     )
     (table,) = dask.compute(stats)
     rows = int(table.loc[table["column"] == "", "rows"].sum())
-    problems = []
+    problems, as_missing = [], {}
     for column in numeric:
         sub = table[table["column"] == column]
+        if non_finite == "missing":
+            as_missing[column] = int(sub["nonfinite"].sum())
+            sub = sub.assign(nonfinite=0)
         problems += _value_problems(column, sub)
     if problems:
         raise InputDataError(problems)
-    integer_columns = [
+    integer_columns = [  # whole numbers that float64 holds exactly (|x| <= 2**53)
         c for c in to_parse if int(table.loc[table["column"] == c, "fractional"].sum()) == 0
     ]
-    return IngestResult(rows=rows, integer_columns=integer_columns)
+    read = {c: n for c, n in as_missing.items() if n}
+    return IngestResult(rows=rows, integer_columns=integer_columns, read_as_missing=read)
 
 
 def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:
@@ -104,10 +114,47 @@ def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:
     return out
 
 
+def number_dtype(dtype: object) -> str | None:
+    """The dtype a column read as numbers gets: None (it is one already), Int64 or Float64.
+
+    Nullable and float columns stay; numpy integers become nullable (a Parquet integer column
+    with nulls arrives as float in some partitions); unsigned 64-bit ones, decimals, text and
+    anything else are converted to Float64 (values that are no numbers become missing and are
+    counted).
+    """
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and str(dtype) in _NULLABLE_NUMBERS:
+        return None
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return None
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu" and dtype != np.uint64:
+        return "Int64"
+    return "Float64"
+
+
+def to_numbers(values: pd.Series, target: str | None) -> pd.Series:
+    """``values`` as the numbers of ``number_dtype``; what is not a number becomes missing."""
+    if target is None:
+        return values
+    dtype = values.dtype
+    types = pd.api.types
+    if target == "Int64":
+        return values.astype("Int64")
+    if (
+        types.is_bool_dtype(dtype)
+        or types.is_datetime64_any_dtype(dtype)
+        or (types.is_timedelta64_dtype(dtype))
+    ):
+        return pd.Series(pd.NA, index=values.index, dtype="Float64", name=values.name)
+    if types.is_numeric_dtype(dtype):  # decimals, unsigned 64-bit
+        return values.astype("float64").astype("Float64")
+    if not types.is_string_dtype(dtype):
+        values = values.astype("string")
+    return parse_numbers(values)
+
+
 def _ingest_partition(
     pdf: pd.DataFrame,
-    numeric: list[str],
-    to_parse: list[str],
+    targets: dict[str, str | None],
     target: str,
     schema: pa.Schema,
     non_finite: str,
@@ -117,20 +164,24 @@ def _ingest_partition(
     out = pdf.copy()
     empty = {"invalid": 0, "fractional": 0, "first_invalid": "", "nonfinite": 0}
     records = [{"column": "", "rows": len(pdf), **empty, "first_nonfinite": ""}]
-    for column in numeric:
-        parsed = parse_numbers(pdf[column]) if column in to_parse else pdf[column]
+    for column, kind in targets.items():
+        parsed = to_numbers(pdf[column], kind)
         bad = pdf[column].notna() & parsed.isna()
         as_float = parsed.to_numpy(dtype="float64", na_value=np.nan)
         infinite = pd.Series(np.isinf(as_float), index=pdf.index)
         if non_finite == "missing" and infinite.any():
-            parsed, infinite = parsed.mask(infinite), infinite & False
+            parsed = parsed.mask(infinite)  # counted all the same (the run records them)
         out[column] = parsed
+        finite = np.isfinite(as_float)
+        with np.errstate(invalid="ignore"):  # inf % 1 is nan: not counted
+            fractional = int((finite & (as_float % 1 != 0)).sum())
+        fractional += int((finite & (np.abs(as_float) > _EXACT)).sum())  # whole, not exact
         records.append(
             {
                 "column": column,
                 "rows": len(pdf),
                 "invalid": int(bad.sum()),
-                "fractional": int(((parsed % 1) != 0).fillna(False).sum()),
+                "fractional": fractional,
                 "first_invalid": _firsts(pdf, bad),
                 "nonfinite": int(infinite.sum()),
                 "first_nonfinite": _firsts(pdf, infinite),

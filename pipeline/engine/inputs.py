@@ -22,12 +22,8 @@ def input_columns(spec: InputSpec) -> list[str]:
         InputDataError: missing file, undecodable header, unreadable or mixed Parquet files.
 
     """
-    path = Path(spec.path)
-    if spec.resolved_format() == "csv":
-        return files.csv_header(path, spec.encoding, spec.delimiter)
-    if not path.exists():
-        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-    return files.parquet_columns(path)
+    csv_format = spec.resolved_format() == "csv"
+    return files.columns_of(Path(spec.path), csv_format, spec.encoding, spec.delimiter)
 
 
 def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> dd.DataFrame:
@@ -57,7 +53,7 @@ def _reader(spec: InputSpec, path: Path, columns: list[str]) -> dd.DataFrame:
             sep=spec.delimiter,
             na_values=spec.na_values,
             keep_default_na=False,
-            blocksize="64MiB",
+            blocksize=files.CSV_BLOCK_BYTES,
             engine="pyarrow",
         )
     target = [str(p) for p in files.parquet_files(path)]

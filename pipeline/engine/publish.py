@@ -31,12 +31,14 @@ from types import TracebackType
 
 from pipeline import TOOL
 from pipeline.errors import OutputBusyError, Problem, RecipeError
-from pipeline.owned import tool_json
+from pipeline.owned import check_replaceable_file, is_gate_report, parent_problem, tool_json
 
 MANIFEST = "manifest.json"
-OUTPUT_ENTRIES = frozenset(
-    {MANIFEST, "data", "risk_report.json", "risk_report.html", "tables", "review"}
-)
+REPORT_FILES = frozenset(
+    {MANIFEST, "risk_report.json", "risk_report.html", "tables/tables.html",
+     "review/check_report.json"}
+)  # fmt: skip
+OUTPUT_FOLDERS = frozenset({"data", "tables", "review"})
 _OWNER = ".owner"
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -61,19 +63,40 @@ def check_replaceable(out_dir: Path) -> None:
     entries = sorted(p.name for p in out_dir.iterdir())
     if not entries:
         return
-    if tool_json(out_dir / MANIFEST) is None:
+    manifest = tool_json(out_dir / MANIFEST)
+    if manifest is None:
         raise _usage(
             f"output directory {out_dir} is not empty and holds no {MANIFEST} written by this "
             "tool: refusing to replace a directory this tool did not write",
             "output_not_ours",
         )
-    foreign = [name for name in entries if name not in OUTPUT_ENTRIES]
+    foreign = _foreign_entries(out_dir, manifest)
     if foreign:
         raise _usage(
             f"output directory {out_dir} holds entries this tool does not write "
             f"({', '.join(foreign[:5])}): move them away first, they would be lost",
             "output_not_ours",
         )
+
+
+def _foreign_entries(out_dir: Path, manifest: dict) -> list[str]:
+    """Entries of an earlier output that its manifest does not account for (symlinks too)."""
+    listed = set(REPORT_FILES)
+    listed |= {str(f.get("path")) for f in manifest.get("files") or [] if isinstance(f, dict)}
+    for table in manifest.get("tables") or []:
+        if isinstance(table, dict):
+            listed |= {str(p) for p in table.get("files") or []}
+    foreign = []
+    for root, dirs, names in os.walk(out_dir, followlinks=False):
+        relative = Path(root).relative_to(out_dir)
+        for name in sorted(dirs):
+            path = relative / name
+            if (out_dir / path).is_symlink() or (root == str(out_dir) and name not in
+                                                 OUTPUT_FOLDERS):  # fmt: skip
+                foreign.append(str(path))
+        dirs[:] = [d for d in dirs if str(relative / d) not in foreign]
+        foreign += [str(relative / n) for n in sorted(names) if str(relative / n) not in listed]
+    return foreign
 
 
 class OutputLock:
@@ -167,11 +190,25 @@ class Staging:
         check_replaceable(self.out_dir)
         (self.path / _OWNER).unlink()  # from here on the staging is known by its manifest
         old = self.out_dir.parent / f".{self.out_dir.name}.old-{self.run_id}"
-        if self.out_dir.exists():
-            os.rename(self.out_dir, old)
+        if os.path.lexists(self.out_dir):
+            os.rename(self.out_dir, old)  # renames a symlink itself, never its target
+            try:  # what was renamed may have been swapped since the check: check it again
+                if old.is_symlink():
+                    raise _usage(f"output {self.out_dir} became a symbolic link", "symlink")
+                check_replaceable(old)
+            except RecipeError:
+                os.rename(old, self.out_dir)  # put it back untouched
+                raise
         os.rename(self.path, self.out_dir)
-        if old.exists():
+        if os.path.lexists(old):
             shutil.rmtree(old)
+
+
+def _run_id(path: Path, prefix: str) -> str:
+    """The run id in ``PREFIX<32 hex>`` if ``path`` is a real directory so named, else ''."""
+    run_id = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
+    ok = _RUN_ID.match(run_id) and not path.is_symlink() and path.is_dir()
+    return run_id if ok else ""
 
 
 def _is_our_staging(path: Path, name: str) -> bool:
@@ -180,9 +217,8 @@ def _is_our_staging(path: Path, name: str) -> bool:
     It carries that run's owner marker, or (finished, about to be renamed into place) this
     tool's manifest.
     """
-    prefix = f".{name}.staging-"
-    run_id = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
-    if path.is_symlink() or not path.is_dir() or not _RUN_ID.match(run_id):
+    run_id = _run_id(path, f".{name}.staging-")
+    if not run_id:
         return False
     if tool_json(path / MANIFEST) is not None:
         return True
@@ -198,11 +234,7 @@ def _is_our_staging(path: Path, name: str) -> bool:
 
 def _is_our_old_output(path: Path, name: str) -> bool:
     """A real directory named ``.NAME.old-RUNID`` holding this tool's manifest."""
-    prefix = f".{name}.old-"
-    run_id = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
-    if path.is_symlink() or not path.is_dir() or not _RUN_ID.match(run_id):
-        return False
-    return tool_json(path / MANIFEST) is not None
+    return bool(_run_id(path, f".{name}.old-")) and tool_json(path / MANIFEST) is not None
 
 
 def recover(out_dir: Path) -> None:
@@ -237,8 +269,6 @@ def check_paths(out_dir: Path, inputs: list[Path], report: Path | None = None) -
         RecipeError: every problem at once (exit 2).
 
     """
-    from pipeline.owned import check_replaceable_file, is_gate_report, parent_problem
-
     out = out_dir.resolve()
     sources = [(p, p.resolve()) for p in inputs]
     problems = []

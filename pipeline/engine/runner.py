@@ -121,9 +121,10 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     for call in loaded.steps:
         for field, column in call.params.columns_used().items():
             named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
+    shown = files.shows_header(header, list(named))
     for column, where in named.items():
         if column not in present:
-            hint = files.header_hints(column, header, recipe.input.delimiter)
+            hint = files.header_hints(column, header, recipe.input.delimiter, shown)
             problems.append(
                 Problem(f"column {column!r} ({where}) is not in the input{hint}",
                         code="missing_column")
@@ -146,7 +147,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
         raise InputDataError(
             problems,
             title=f"input {recipe.input.path} does not fit the recipe "
-            f"(columns found: {files.columns_found(header)})",
+            f"(columns found: {files.columns_found(header, shown)})",
         )
     return [c for c in header if c not in removed]
 
@@ -315,6 +316,8 @@ def _checkpoint(
         numeric = numeric_columns(loaded, recipe)
         result = ingest_mod.ingest(frame, numeric, target, recipe.input.non_finite)
         summary["records"] = result.rows
+        if result.read_as_missing:
+            summary["non_finite_read_as_missing"] = result.read_as_missing
     frame = ingest_mod.read_checkpoint(target, result.integer_columns)
     return frame, result.rows, set(result.integer_columns)
 

@@ -53,6 +53,13 @@ class InputSpec(StrictModel):
         "as missing. Text such as 'nan' is never a number.",
     )
 
+    @field_validator("delimiter")
+    @classmethod
+    def _usable_delimiter(cls, value: str) -> str:
+        if value in ('"', "\n", "\r"):
+            raise ValueError("the delimiter cannot be a quote or a line break")
+        return value
+
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:

@@ -29,6 +29,10 @@ import numpy as np
 from pipeline.risk.frequencies import Missing, combine, distinct_frequencies, distinct_rows
 
 
+class TooFewRecords(ValueError):
+    """Fewer records than k: k-anonymity is impossible (the message holds counts only)."""
+
+
 @dataclass(frozen=True)
 class SuppressionResult:
     """The suppressed codes and how many values of each key variable were suppressed."""
@@ -65,7 +69,7 @@ def suppress(
     m = codes.shape[1]
     n = codes.shape[0] if counts is None else int(round(float(np.sum(counts))))
     if 0 < n < k:
-        raise ValueError(f"only {n} records: k-anonymity with k={k} is impossible")
+        raise TooFewRecords(f"only {n} records: k-anonymity with k={k} is impossible")
     order = list(range(m))[::-1] if order is None else list(order)
     if n == 0:
         return SuppressionResult(codes.copy(), np.zeros(m, dtype=np.int64), 0)

@@ -32,19 +32,24 @@ def read_columns(
     ``text_columns`` are read from CSV as text (codes keep their leading zeros).
 
     Raises:
-        KeyError: a column is not in the file (the message lists the columns found).
-        InputDataError: the file cannot be read (the line that fails, never its values).
+        InputDataError: a column is not in the file (with the columns found when the header
+            looks like one), or the file cannot be read (the line that fails, never values).
     """
     import pyarrow as pa
 
     header = file_columns(path, encoding, delimiter)
+    if len(set(header)) != len(header):
+        raise InputDataError(
+            [Problem(f"input {path} has duplicate column names", code="duplicate_column")]
+        )
     missing = [c for c in columns if c not in header]
     if missing:
-        hints = "".join(files.header_hints(c, header, delimiter) for c in missing[:1])
-        raise KeyError(
-            f"columns not in {path}: {', '.join(missing)}{hints} "
-            f"(columns found: {files.columns_found(header)})"
-        )
+        shown = files.shows_header(header, columns)
+        hints = "".join(files.header_hints(c, header, delimiter, shown) for c in missing[:1])
+        raise InputDataError(
+            [Problem(f"columns not in {path}: {', '.join(missing)}{hints} (columns found: "
+                     f"{files.columns_found(header, shown)})", code="missing_column")]
+        )  # fmt: skip
     if files.is_csv_name(path):
         import pyarrow.csv as pacsv
 
@@ -79,11 +84,7 @@ def read_columns(
 
 def file_columns(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
     """Column names of a CSV header or a Parquet schema (see ``pipeline.files``)."""
-    if files.is_csv_name(path):
-        return files.csv_header(path, encoding, delimiter)
-    if not path.exists():
-        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-    return files.parquet_columns(path)
+    return files.columns_of(path, files.is_csv_name(path), encoding, delimiter)
 
 
 def numeric_weights(table: Any, name: str) -> Any:

@@ -36,7 +36,9 @@ class RecodeParams(StepParams):
         description="Band labels: 'lower' keeps the lower edge as a number, 'range' writes "
         "'15-19' / '90+', or one label per band.",
     )
-    map: dict[str, str] | None = Field(None, description="Category map: old value -> new value.")
+    map: dict[str, str] | None = Field(
+        None, min_length=1, description="Category map: old value -> new value."
+    )
     on_unknown: Literal["error", "missing", "value"] = Field(
         "error",
         description="Values outside the hierarchy/bands/map: fail, set missing, or set "

@@ -16,7 +16,7 @@ from pipeline.risk import K_MAX
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
-from pipeline.risk.suppression import suppress
+from pipeline.risk.suppression import TooFewRecords, suppress
 from pipeline.steps.registry import Need, StepContext, StepParams, step
 
 
@@ -162,7 +162,7 @@ def local_suppression(
         order = sorted(range(len(keys)), key=lambda j: (-cards[j], j))
     try:
         result = suppress(codes, params.k, order, counts=counts, missing=missing)
-    except ValueError as exc:
+    except TooFewRecords as exc:
         raise InputDataError([Problem(str(exc), location=ctx.location, code="too_few")]) from None
     newly = (result.codes < 0) & (codes >= 0)
     ctx.facts["missing"] = missing

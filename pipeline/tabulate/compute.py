@@ -17,7 +17,7 @@ import pandas as pd
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import recode
 from pipeline.steps.registry import Deferred, StepContext
-from pipeline.tabulate.model import TableSpec
+from pipeline.tabulate.model import NOT_STATED, TableSpec
 
 V, W, A = "__v", "__w", "__a"  # contribution, weight, |contribution|
 LEVELS = ("cell", "row", "col", "total")
@@ -45,10 +45,16 @@ def prepare(
             ctx = StepContext(seed=0, index=0, name="recode", columns=ColumnsSpec(),
                               base_dir=base_dir, location=where, pending=pending)  # fmt: skip
             frame = recode(frame, params, ctx)
+    for var in (spec.rows, spec.columns):
+        if var is not None and var.missing == "category":  # "not stated": a cell like any other
+            frame = frame.assign(**{var.column: frame[var.column].astype("string")})
+            frame = frame.assign(**{var.column: frame[var.column].fillna(NOT_STATED)})
     weight = frame[spec.weight].astype("float64") if spec.weight else 1.0
     value = frame[spec.variable].astype("float64") if spec.variable else 1.0
     frame = frame.assign(**{W: weight}) if spec.weight else frame.assign(**{W: 1.0})
     contribution = value * frame[W]
+    if spec.variable:  # a record without a value weighs nothing in a mean or a share
+        frame = frame.assign(**{W: frame[W].where(frame[spec.variable].notnull(), 0.0)})
     frame = frame.assign(**{V: contribution})
     return frame.assign(**{A: frame[V].abs()})
 
@@ -85,8 +91,8 @@ def _levels(spec: TableSpec) -> dict[str, list[str]]:
 def plan_cells(frame: dd.DataFrame, spec: TableSpec) -> dict:
     """The lazy aggregates of every level (compute several tables' plans in one pass).
 
-    Records whose row or column category is missing cannot be placed in a cell: they are left
-    out of the table and counted (``unclassified``), never dropped without a word.
+    Records whose row or column category is missing cannot be placed in a cell: they are
+    counted (``unclassified``) and the run stops when there are any (see ``Variable.missing``).
     """
     keys = _levels(spec)["cell"]
     placed = frame.dropna(subset=keys)

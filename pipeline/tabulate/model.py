@@ -13,6 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pipeline.recipe.models import InputSpec, StrictModel
 from pipeline.steps.recode import RecodeParams
 
+NOT_STATED = "not stated"
 NEVER_RELEASED = {
     "max": "maxima are never released (output-checking rules)",
     "min": "minima are never released (output-checking rules)",
@@ -24,6 +25,12 @@ class Variable(StrictModel):
     """A row or column variable, optionally coarsened like the ``recode`` step."""
 
     column: str
+    missing: Literal["error", "category"] = Field(
+        "error",
+        description="Records whose value is missing: stop the run (error: leaving them out "
+        "would let the totals of two tables reveal them by difference), or count them in a "
+        f"category of their own labelled {NOT_STATED!r} that the rules protect like any cell.",
+    )
     recode: dict[str, Any] | None = Field(
         None,
         description="Parameters of the recode step without column (hierarchy + level, bands, "
@@ -77,6 +84,19 @@ class TableSpec(StrictModel):
     def _variable_rules(self) -> TableSpec:
         if (self.statistic == "count") != (self.variable is None):
             raise ValueError("sum, mean and share need variable; count takes none")
+        roles = [
+            ("rows", self.rows.column),
+            ("columns", self.columns and self.columns.column),
+            ("variable", self.variable),
+            ("weight", self.weight),
+            ("unit", self.unit),
+        ]
+        seen: dict[str, str] = {}
+        for role, column in roles:
+            if column and column in seen:
+                raise ValueError(f"column {column!r} is both {seen[column]} and {role}")
+            if column:
+                seen[column] = role
         return self
 
     @property

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from pipeline import files
 from pipeline.engine.apply import PendingChecks
 from pipeline.engine.gating import default_report_path
-from pipeline.engine.ingest import parse_numbers
+from pipeline.engine.ingest import number_dtype, to_numbers
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import RunHeader, SourceRecord, now_utc, package_versions
 from pipeline.engine.progress import Reporter
@@ -35,7 +35,7 @@ from pipeline.gate.run import problems, remove_stale_report, write_gate_report
 from pipeline.steps.registry import Deferred
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
-from pipeline.tabulate.model import TableSpec
+from pipeline.tabulate.model import NOT_STATED, TableSpec
 from pipeline.tabulate.output import (
     HIDDEN,
     check_report,
@@ -44,6 +44,7 @@ from pipeline.tabulate.output import (
     write_table,
 )
 from pipeline.tabulate.protect import suppress, unprotected
+from pipeline.tabulate.secondary import Unprotectable
 
 
 class TableRecord(BaseModel):
@@ -54,9 +55,6 @@ class TableRecord(BaseModel):
     cells: int = Field(description="Cells and margins.")
     primary: int = Field(description="Cells failing a rule (hidden).")
     secondary: int = Field(description="Cells hidden to protect the primary ones.")
-    unclassified: int = Field(
-        0, description="Records left out: their row or column category is missing."
-    )
     files: list[str]
 
 
@@ -78,10 +76,12 @@ def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
     """
     problems_ = []
     delimiter = loaded.recipe.input.delimiter
+    named = list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
+    shown = files.shows_header(header, named)
     for i, spec in enumerate(loaded.recipe.tables):
         for column in spec.columns_used():
             if column not in header:
-                hint = files.header_hints(column, header, delimiter)
+                hint = files.header_hints(column, header, delimiter, shown)
                 problems_.append(
                     Problem(
                         f"column {column!r} (tables[{i}] {spec.name}) is not in the input{hint}",
@@ -92,7 +92,7 @@ def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
         raise InputDataError(
             problems_,
             title=f"input {loaded.recipe.input.path} does not fit "
-            f"(columns found: {files.columns_found(header)})",
+            f"(columns found: {files.columns_found(header, shown)})",
         )
     return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
 
@@ -110,7 +110,11 @@ def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any
     keep_infinite = loaded.recipe.input.non_finite == "missing"
     facts: dict[str, int] = {}
     for column in wanted:
-        parsed = ddf[column].map_partitions(parse_numbers, meta=(column, "Float64"))
+        kind = number_dtype(ddf[column].dtype)
+        if kind is None:
+            parsed = ddf[column].astype("Float64")
+        else:
+            parsed = ddf[column].map_partitions(to_numbers, "Float64", meta=(column, "Float64"))
         infinite = parsed.map_partitions(_infinite, meta=(column, "bool"))
         checks = [((ddf[column].notnull() & parsed.isnull()).sum(), "are not numbers")]
         if keep_infinite:
@@ -121,6 +125,39 @@ def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any
             pending.append(Deferred(count, facts, f"{column} {what}", _problem(column, what)))
         ddf = ddf.assign(**{column: parsed})
     return ddf
+
+
+def _check_classified(loaded: LoadedTabulation, computed: dict) -> None:
+    """Records without a category would be left out of a table's totals: stop instead.
+
+    Two tables' totals would otherwise differ by exactly those records (disclosure by
+    difference, never checked by the rules).
+
+    Raises:
+        InputDataError: per table, the records without a category (counts only).
+    """
+    problems_ = []
+    for i, spec in enumerate(loaded.recipe.tables):
+        n = int(computed[spec.name]["unclassified"])
+        if n:
+            names = " or ".join(v.column for v in (spec.rows, spec.columns) if v is not None)
+            problems_.append(Problem(
+                f"{n} record(s) have no value for {names}: leaving them out of the totals "
+                f"would reveal them by difference; set missing: category on the variable "
+                f"(a '{NOT_STATED}' category) or complete the input",
+                location=f"{loaded.path} tables[{i}] {spec.name}:", code="unclassified",
+            ))  # fmt: skip
+    if problems_:
+        raise InputDataError(problems_)
+
+
+def _check_finite(cells: pd.DataFrame, spec: TableSpec) -> None:
+    """Sums beyond the range of 64-bit floats overflow to inf: stop instead of publishing it."""
+    sums = cells[["value", "weight", "absum"]].to_numpy(dtype="float64", na_value=0.0)
+    if not np.isfinite(sums).all():
+        raise InputDataError([Problem(
+            f"table {spec.name}: a sum overflows (values of {spec.variable or spec.weight!r} "
+            "too large for 64-bit floats)", code="overflow")])  # fmt: skip
 
 
 def banded(spec: TableSpec, base_dir: Path) -> list[str]:
@@ -176,13 +213,15 @@ def run_tabulation(
         }
         with reporter.task(f"compute {len(plans)} tables in one pass"), reading(recipe.input):
             (computed,) = deferred.settle(plans)
+        _check_classified(loaded, computed)
         records, checks, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
                 cells = assemble_cells(computed[spec.name], spec)
+                _check_finite(cells, spec)
                 try:
                     checked = suppress(cells, spec, recipe.rules)
-                except ValueError as exc:
+                except Unprotectable as exc:
                     raise GateError([Problem(str(exc), location=f"table {spec.name}:",
                                              code="unprotectable")]) from None  # fmt: skip
                 frame = published(checked, spec)
@@ -194,11 +233,9 @@ def run_tabulation(
                 record = TableRecord(
                     name=spec.name, statistic=spec.statistic, cells=len(checked),
                     primary=int(n.get("primary", 0)), secondary=int(n.get("secondary", 0)),
-                    unclassified=int(computed[spec.name]["unclassified"]),
                     files=[str(f.relative_to(staging.path)) for f in files],
                 )  # fmt: skip
-                summary.update(primary=record.primary, secondary=record.secondary,
-                               records_without_category=record.unclassified)  # fmt: skip
+                summary.update(primary=record.primary, secondary=record.secondary)
                 records.append(record)
         result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
         gate = GateReport(

@@ -39,6 +39,10 @@ class Table:
         return a
 
 
+class Unprotectable(ValueError):
+    """No suppression pattern protects the primary cells (the message names no value)."""
+
+
 def grid(values: np.ndarray) -> Table:
     """A 2-D table whose last row and column are the margins (grand total bottom right)."""
     rows, cols = values.shape
@@ -150,5 +154,5 @@ def protect(
         options={"time_limit": time_limit},
     )
     if result.x is None:
-        raise ValueError("no suppression pattern protects the primary cells")
+        raise Unprotectable("no suppression pattern protects the primary cells")
     return result.x[:n] > 0.5

@@ -70,3 +70,39 @@ def test_parquet_float_inf_is_an_input_error(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS, input_path="data/pq")
     result = invoke("run", str(recipe), "-q")
     assert result.exit_code == 3 and "not finite" in result.output and "records 8" in result.output
+
+
+def test_parquet_numbers_of_every_kind_are_read(workdir: Path) -> None:
+    """Decimals, integers with nulls and unsigned 64-bit columns (exit 1 before)."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    weights = [decimal.Decimal(w) for w in frame["weight"]]
+    ages = [None if i % 7 == 0 else int(a) for i, a in enumerate(frame["age"])]
+    table = table.set_column(table.column_names.index("weight"), "weight",
+                             pa.array(weights, pa.decimal128(12, 2)))  # fmt: skip
+    table = table.set_column(table.column_names.index("age"), "age", pa.array(ages, pa.int64()))
+    folder = workdir / "data" / "pq"
+    folder.mkdir()
+    pq.write_table(table, folder / "a.parquet")
+    recipe = demo_recipe(workdir, "  - top_code: {column: age, above: 90}\n", input_path="data/pq")
+    result = invoke("run", str(recipe), "-q")
+    assert result.exit_code == 0, result.output
+    published = pd.read_parquet(workdir / "out" / "run" / "data")
+    assert published["age"].max() <= 90 and published["age"].isna().any()
+
+
+def test_whole_numbers_too_large_for_an_integer_stay_decimal(workdir: Path) -> None:
+    """Before: 1e20 was published as -9223372036854775808 in an integer column."""
+    plant(workdir, {3: "100000000000000000000"}, column="household_size")
+    recipe = demo_recipe(
+        workdir, "  - top_code: {column: household_size, above: 1e21}\n",
+        input_path="data/planted.csv",
+    )  # fmt: skip
+    assert invoke("run", str(recipe), "-q").exit_code == 0
+    sizes = pd.read_parquet(workdir / "out" / "run" / "data")["household_size"]
+    assert sizes.max() == 1e20 and sizes.min() >= 1

@@ -161,3 +161,42 @@ def test_a_planted_lock_symlink_is_refused(workdir: Path) -> None:
     result = invoke("run", str(demo_recipe(workdir, STEPS)), "-q")
     assert result.exit_code == 2 and "lock file" in result.output
     assert victim.read_text() == "precious"
+
+
+def test_a_users_file_inside_an_earlier_output_is_never_deleted(workdir: Path) -> None:
+    recipe = demo_recipe(workdir, STEPS)
+    assert invoke("run", str(recipe), "-q").exit_code == 0
+    for relative in ("data/NOTES.txt", "review/signoff.txt"):
+        note = workdir / "out" / "run" / relative
+        note.parent.mkdir(exist_ok=True)
+        note.write_text("mine")
+        result = invoke("run", str(recipe), "-q")
+        assert result.exit_code == 2 and relative in result.output, result.output
+        assert note.read_text() == "mine"
+        note.unlink()
+
+
+def test_an_output_swapped_after_the_check_is_put_back_untouched(
+    workdir: Path, monkeypatch
+) -> None:
+    """Between the last check and the rename another program replaces the output."""
+    import pipeline.engine.publish as publish
+
+    recipe = demo_recipe(workdir, STEPS)
+    assert invoke("run", str(recipe), "-q").exit_code == 0
+    out = workdir / "out" / "run"
+    real, calls = publish.check_replaceable, []
+
+    def swapping(path: Path) -> None:
+        real(path)
+        calls.append(path)
+        if len(calls) == 3:  # the check just before the rename: now swap the folder
+            out.rename(workdir / "out" / "aside")
+            out.mkdir()
+            (out / "thesis.docx").write_text("precious")
+
+    monkeypatch.setattr(publish, "check_replaceable", swapping)
+    result = invoke("run", str(recipe), "-q")
+    assert result.exit_code == 2, result.output
+    assert (out / "thesis.docx").read_text() == "precious"
+    assert not list((workdir / "out").glob(".run.*-*"))

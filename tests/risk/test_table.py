@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.errors import InputDataError
 from pipeline.risk.table import read_columns, risk_of_table
 
 CSV = """\
@@ -86,6 +87,7 @@ def test_parquet_folder_gives_same_summary(csv_path: Path, tmp_path: Path) -> No
             assert summary[name] == value, name
 
 
-def test_missing_column_raises_key_error(csv_path: Path) -> None:
-    with pytest.raises(KeyError, match="nosuch"):
+def test_missing_column_is_an_input_error(csv_path: Path) -> None:
+    with pytest.raises(InputDataError, match="nosuch") as info:
         read_columns(csv_path, ["pref", "nosuch"], ["pref"])
+    assert info.value.exit_code == 3
