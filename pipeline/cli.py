@@ -107,8 +107,9 @@ def run(
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        from pipeline.engine.prepare import RunOptions
         from pipeline.engine.progress import Reporter
-        from pipeline.engine.runner import RunOptions, run_recipe
+        from pipeline.engine.runner import run_recipe
         from pipeline.engine.schedulers import check_scheduler
         from pipeline.recipe.loader import load_recipe
 
@@ -128,8 +129,8 @@ def run(
 
 def _gate_only(loaded: object, out_dir: Path, report_path: str | None, output: str | None) -> None:
     from pipeline.engine.gating import gate_only, summary_lines
+    from pipeline.engine.prepare import RunOptions, effective_recipe
     from pipeline.engine.publish import check_paths
-    from pipeline.engine.runner import RunOptions, effective_recipe
     from pipeline.errors import EXIT_GATE
     from pipeline.gate.run import write_gate_report
 
@@ -160,7 +161,7 @@ def validate(
     """
     try:
         from pipeline.engine.inputs import input_columns
-        from pipeline.engine.runner import RunOptions, check_columns, effective_recipe
+        from pipeline.engine.prepare import RunOptions, check_columns, effective_recipe
         from pipeline.recipe.loader import load_recipe, read_yaml
 
         _non_empty(input=input)

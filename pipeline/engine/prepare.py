@@ -1,0 +1,140 @@
+"""What a run will do, checked before anything runs: the effective recipe, the input's columns.
+
+``check_columns`` lists every column the recipe names that the input lacks (with hints),
+``numeric_columns`` the columns read as numbers, ``automatic_calls`` the identifier steps.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import files
+from pipeline.engine import gating
+from pipeline.errors import InputDataError, Problem
+from pipeline.recipe.loader import LoadedRecipe, StepCall
+from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
+from pipeline.steps import STEPS
+from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices that are not part of the recipe."""
+
+    input_path: str | None = None
+    output_dir: str | None = None
+    scheduler: str = "threads"
+    partitions: int | None = None
+    gate_report: str | None = None
+    wait: float = 0.0
+
+
+def effective_recipe(loaded: LoadedRecipe, options: RunOptions) -> Recipe:
+    """The recipe with ``--input`` / ``--output`` applied."""
+    recipe = loaded.recipe
+    if options.input_path:
+        recipe = recipe.model_copy(
+            update={
+                "input": recipe.input.model_copy(
+                    update={"path": options.input_path, "format": _format_of(options.input_path)}
+                )
+            }
+        )
+    if options.output_dir:
+        recipe = recipe.model_copy(
+            update={"output": recipe.output.model_copy(update={"dir": options.output_dir})}
+        )
+    return recipe
+
+
+def _format_of(path: str) -> str | None:
+    """The format an ``--input`` override implies: its extension (a folder: Parquet)."""
+    return "parquet" if Path(path).is_dir() else None
+
+
+def automatic_calls(loaded: LoadedRecipe) -> list[StepCall]:
+    """The identifier steps derived from ``columns:`` (they run before the recipe's steps)."""
+    cols = loaded.recipe.columns
+    replaced = {c: s for c, s in cols.linking_ids.items() if s.method != "drop"}
+    where = f"{loaded.path} columns"
+    return [
+        StepCall(
+            -1, STEPS["drop_identifiers"], DropIdentifiersParams(columns=cols.removed()), where
+        ),
+        StepCall(-1, STEPS["linking_ids"], LinkingIdsParams(ids=replaced), where),
+    ]
+
+
+def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> list[str]:
+    """Check every column the recipe names is in the input; return the columns to read.
+
+    Raises:
+        InputDataError: listing every missing column and where the recipe names it.
+
+    """
+    present = set(header)
+    split = files.delimiter_hint(header, recipe.input.delimiter)
+    if split:
+        raise InputDataError([Problem(f"input {recipe.input.path}: {split}", code="delimiter")])
+    problems = []
+    named: dict[str, str] = {}
+    for column, roles in recipe.columns.roles().items():
+        named.setdefault(column, f"columns.{roles[0]}")
+    for i, column in enumerate(recipe.input.numeric):
+        named.setdefault(column, f"input.numeric[{i}]")
+    if recipe.risk and recipe.risk.household:
+        named.setdefault(recipe.risk.household, "risk.household")
+    for call in loaded.steps:
+        for field, column in call.params.columns_used().items():
+            named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
+    shown = files.shows_header(header, list(named))
+    for column, where in named.items():
+        if column not in present:
+            hint = files.header_hints(column, header, recipe.input.delimiter, shown)
+            problems.append(
+                Problem(f"column {column!r} ({where}) is not in the input{hint}",
+                        code="missing_column")
+            )  # fmt: skip
+    if len(present) != len(header):
+        problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
+    problems += files.column_name_problems(header, INTERNAL_PREFIX)
+    removed = set(recipe.columns.removed())
+    if recipe.input.resolved_format() == "parquet":
+        kept = [c for c in header if c not in removed]
+        for column in files.nested_columns(Path(recipe.input.path), kept):
+            problems.append(
+                Problem(
+                    f"column {column!r} holds nested values (lists, structs): "
+                    "only flat columns can be anonymized",
+                    code="nested_column",
+                )
+            )
+    if problems:
+        raise InputDataError(
+            problems,
+            title=f"input {recipe.input.path} does not fit the recipe "
+            f"(columns found: {files.columns_found(header, shown)})",
+        )
+    return [c for c in header if c not in removed]
+
+
+def numeric_columns(loaded: LoadedRecipe, recipe: Recipe) -> list[str]:
+    """Columns that must hold numbers: used as numbers by a step, the weight, input.numeric."""
+    out = list(recipe.input.numeric)
+    if recipe.columns.weight:
+        out.append(recipe.columns.weight)
+    for call in loaded.steps:
+        out += call.params.numeric_columns()
+    out += gating.contract_numeric(loaded)
+    return list(dict.fromkeys(out))
+
+
+def read_secrets(recipe: Recipe) -> dict[str, bytes]:
+    """The keyed_hash keys from the environment (never written anywhere)."""
+    return {
+        column: os.environ[spec.key_env].encode()
+        for column, spec in recipe.columns.linking_ids.items()
+        if spec.method == "keyed_hash" and spec.key_env
+    }
