@@ -6,7 +6,8 @@ Runs ``anonymize run recipes/census_demo.yaml`` on the data of ``bench_scale.py`
 there first if missing) and prints, for each progress line of the run, the stage, its seconds
 (as the run reports them) and the peak RSS of the process tree while it ran (psutil, every
 50 ms). Stages that are lazy (most steps) take no time of their own: their work happens in the
-next stage that reads the data.
+next stage that reads the data. The last line counts the passes over the data (as the run
+reports them: ingest, gates, risk, each computation a step asked for, write, cut).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)  # fmt: skip
     samples: list[tuple[float, int]] = []
+    passes = "(not reported)"
 
     def poll() -> None:
         root = psutil.Process(proc.pid)
@@ -59,11 +61,14 @@ def main() -> None:
             peak = max((r for t, r in samples if since <= t <= now), default=0)
             print(f"{match['label'][:58]:<58} {float(match['secs']):>8.2f} {peak / 2**20:>12.0f}")
             since = now
+        elif "passes over the data:" in raw:
+            passes = raw.split("passes over the data:", 1)[1].strip()
     proc.wait()
     total = time.perf_counter() - start
     peak = max((r for _, r in samples), default=0)
     print(f"{'whole process (exit ' + str(proc.returncode) + ')':<58} {total:>8.2f} "
           f"{peak / 2**20:>12.0f}")  # fmt: skip
+    print(f"passes over the data: {passes}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class PendingChecks:
 
     def __init__(self, items: list[Deferred] | None = None) -> None:
         self.items: list[Deferred] = [] if items is None else items
-        self.passes = 0
+        self.passes: list[str] = []  # what each pass over the data computed
 
     def __enter__(self) -> PendingChecks:
         return self
@@ -53,7 +53,7 @@ class PendingChecks:
             names = ", ".join(sorted({d.fact for d in self.items}))
             raise UnsettledChecks(f"{len(self.items)} whole-file check(s) never settled: {names}")
 
-    def settle(self, *lazy: Any) -> tuple:
+    def settle(self, *lazy: Any, label: str = "checks") -> tuple:
         """Compute ``lazy`` and every pending check in one pass; raise with every failure.
 
         Raises:
@@ -63,7 +63,7 @@ class PendingChecks:
         checks = list(self.items)
         self.items.clear()
         values = dask.compute(*lazy, *[check.count for check in checks])
-        self.passes += 1
+        self.passes.append(label)
         problems = []
         for check, value in zip(checks, values[len(lazy) :], strict=True):
             check.facts[check.fact] = int(value)
@@ -93,6 +93,6 @@ def apply_step(
         while True:
             if not isinstance(need, Need):
                 raise TypeError(f"step {ctx.name} yielded {type(need).__name__}, not a Need")
-            need = steps.send(checks.settle(*need.lazy))
+            need = steps.send(checks.settle(*need.lazy, label=ctx.name))
     except StopIteration as done:
         return done.value

@@ -75,6 +75,10 @@ class _Run:
     rows_in: int = 0
     input_gate: GateResult | None = None
     risk_before: Snapshot | None = None
+    passes: list[str] = field(default_factory=list)  # each pass over the data, by what it did
+
+    def __post_init__(self) -> None:
+        self.checks.passes = self.passes  # the engine's computes for steps are passes too
 
 
 def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) -> RunResult:
@@ -109,6 +113,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         write_report(staging.path, manifest, recipe, run.risk_before, risk_after, gate)
         run.checks.ensure_settled()
         staging.publish()
+    reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)
 
@@ -119,6 +124,7 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
     for i, call in enumerate(automatic):
         frame = _step(run, frame, i, call, len(automatic) + len(run.loaded.steps))
     frame, run.rows_in, whole = _checkpoint(run, frame)
+    run.passes.append("read input")
     for record in run.records:
         record.rows_in = record.rows_out = run.rows_in
     memory.release()
@@ -129,12 +135,14 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
             run.report_path,
         )  # fmt: skip
         summary["checks"] = len(run.input_gate.checks) if run.input_gate else 0
+    run.passes += ["input gate"] if run.input_gate else []
     memory.release()
     with run.reporter.task("risk before the steps") as summary:
         run.risk_before = measure_file_risk(
             Dataset.parquet(work / "ingest"), run.recipe, work / "spill"
         )
         summary.update(_risk_line(run.risk_before))
+    run.passes += ["risk before"] if run.risk_before else []
     memory.release()
     return frame
 
@@ -170,7 +178,8 @@ def _write(run: _Run, frame: dask.dataframe.DataFrame) -> tuple[pa.Schema, list[
     work = run.staging.work
     with run.reporter.task("compute and write"):
         spilled = spill_partitions(final, work / "final", bits or 0)
-        counts, step_values = run.checks.settle(spilled, [(n, m) for _, n, m in run.lazy])
+        lazy = [(n, m) for _, n, m in run.lazy]
+        counts, step_values = run.checks.settle(spilled, lazy, label="compute and write")
     memory.release()
     previous = run.rows_in
     for (record, _, _), (rows_out, metrics) in zip(run.lazy, step_values, strict=True):
@@ -183,6 +192,7 @@ def _write(run: _Run, frame: dask.dataframe.DataFrame) -> tuple[pa.Schema, list[
         data = run.staging.path / "data"
         files = write_output(work / "final", data, run.recipe.output, schema, bits)
         summary["files"] = len(files)
+    run.passes.append("cut files")
     shutil.rmtree(work / "final")
     memory.release()
     return schema, files, int(counts["rows"].sum())
@@ -193,6 +203,7 @@ def _measure_and_gate(run: _Run, output: Dataset) -> tuple[Snapshot | None, Gate
     with run.reporter.task("risk after the steps (the files to publish)") as summary:
         risk_after = measure_file_risk(output, run.recipe, run.staging.work / "spill")
         summary.update(_risk_line(risk_after))
+    run.passes += ["risk after"] if risk_after else []
     memory.release()
     with run.reporter.task("gate: privacy and output contract") as summary:
         gate = gating.check_output(
@@ -202,6 +213,7 @@ def _measure_and_gate(run: _Run, output: Dataset) -> tuple[Snapshot | None, Gate
             [c for c in run.keep if c != ROW], run.input_gate, run.report_path,
         )  # fmt: skip
         summary["checks"] = len(gate.output.checks) if gate.output else 0
+    run.passes.append("output gate")
     return risk_after, gate
 
 

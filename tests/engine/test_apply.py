@@ -128,8 +128,8 @@ def test_failed_checks_are_all_reported_at_once() -> None:
 def _lose_checks(monkeypatch) -> None:
     """Simulate an engine bug: a pass that forgets the deferred checks."""
 
-    def forgetful(self, *lazy):
-        self.passes += 1
+    def forgetful(self, *lazy, label="checks"):
+        self.passes.append(label)
         return dask.compute(*lazy)
 
     monkeypatch.setattr(PendingChecks, "settle", forgetful)
@@ -152,3 +152,12 @@ def test_a_tabulation_that_loses_a_check_publishes_nothing(workdir: Path, monkey
     result = CliRunner().invoke(app, ["tabulate", "recipes/census_tables.yaml", "-q"])
     assert result.exit_code == 1 and "UnsettledChecks" in result.output
     assert not (workdir / "out" / "census_tables").exists()
+
+
+def test_a_run_reports_its_passes_over_the_data(workdir: Path) -> None:
+    recipe = demo_recipe(workdir, EVERY_STEP)
+    result = CliRunner().invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "passes over the data:" in x)
+    # the quantile's two passes, the sample's units and the two key tables are the steps' own
+    assert "top_code, top_code, subsample, risk, local_suppression, compute and write" in line
