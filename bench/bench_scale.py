@@ -75,7 +75,9 @@ def floor(folder: Path, out: Path) -> float:
     The published columns are streamed from the files to one Parquet file (pyarrow's threaded
     dataset reader, batch by batch); the class sizes are one group-by over the five key
     columns read as one table (a whole-table read of all columns at 100M rows does not fit this
-    machine's 24 GB; the keys alone do).
+    machine's 24 GB; the keys alone do). Where it fits, the whole-table variant (one
+    ``to_table`` of the published columns, one ``write_table``) is not faster: measured at 1M
+    rows, three runs each, 1.63-1.90 s against 1.58-1.65 s for this one.
     """
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import os
 import re
@@ -87,11 +88,27 @@ def parquet_files(path: Path) -> list[Path]:
 
 
 def _check_schemas(files: list[Path]) -> None:
+    """Check the files once per state of theirs (size, modification time).
+
+    A run lists its input three times (columns, reader, checksum); the footers are read
+    again only when a file changed.
+    """
+    _check_files(tuple((str(f), *_state(f)) for f in files))
+
+
+def _state(file: Path) -> tuple[int, int]:
+    info = file.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _check_files(states: tuple[tuple[str, int, int], ...]) -> None:
     import pyarrow.parquet as pq
 
     problems, first = [], None
-    for file in files:
-        if file.stat().st_size == 0:
+    for name, size, _ in states:
+        file = Path(name)
+        if size == 0:
             problems.append(Problem(f"input file {file} is empty (0 bytes)", code="input_empty"))
             continue
         try:

@@ -46,33 +46,40 @@ def parent_problem(path: Path) -> str | None:
     return None
 
 
+def _obstacle(path: Path) -> str | None:
+    """What forbids writing at ``path`` whatever it holds.
+
+    A parent that is a file, or a symlink or a directory at ``path`` itself.
+    """
+    if blocked := parent_problem(path):
+        return blocked
+    if path.is_symlink():
+        return "is a symbolic link"
+    return "is a directory" if path.is_dir() else None
+
+
+def _refuse(subject: str, reason: str) -> RecipeError:
+    return RecipeError(
+        [Problem(f"{subject} {reason}: refusing to write it", code="not_ours")],
+        title="refusing to write",
+    )
+
+
 def check_replaceable_file(path: Path, kind: Kind, what: str) -> None:
     """Refuse ``path`` unless it is absent or a regular file of this tool of the right kind.
 
     Raises:
-        RecipeError: a directory, a symlink, or a file this tool did not write (exit 2).
+        RecipeError: a parent that is a file, a directory, a symlink, or a file this tool did
+            not write (exit 2).
 
     """
-    blocked = parent_problem(path)
-    if blocked:
-        raise RecipeError(
-            [Problem(f"{what} path {path}: {blocked}", code="not_a_folder")], title="cannot write"
-        )
-    if not os.path.lexists(path):
-        return
-    if path.is_symlink():
-        reason = "is a symbolic link"
-    elif path.is_dir():
-        reason = "is a directory"
-    else:
+    reason = _obstacle(path)
+    if reason is None and os.path.lexists(path):
         data = tool_json(path)
-        if data is not None and kind(data):
-            return
-        reason = f"exists and is not a {what} written by this tool"
-    raise RecipeError(
-        [Problem(f"{what} path {path} {reason}: refusing to overwrite it", code="not_ours")],
-        title="refusing to write",
-    )
+        if data is None or not kind(data):
+            reason = f"exists and is not a {what} written by this tool"
+    if reason:
+        raise _refuse(f"{what} path {path}", reason)
 
 
 def replace_file(path: Path, text: str, kind: Kind, what: str) -> Path:
@@ -92,17 +99,11 @@ def write_new_file(
     Raises:
         RecipeError: a parent is a file, or ``path`` exists and may not be replaced (exit 2).
     """
-    reason = parent_problem(path)
-    if reason is None and os.path.lexists(path):
-        if path.is_symlink():
-            reason = "is a symbolic link"
-        elif path.is_dir():
-            reason = "is a folder"
-        elif not replace:
-            reason = "exists (--force replaces it)"
+    reason = _obstacle(path)
+    if reason is None and os.path.lexists(path) and not replace:
+        reason = "exists (--force replaces it)"
     if reason:
-        raise RecipeError([Problem(f"{path} {reason}: refusing to write it", code="not_ours")],
-                          title="refusing to write")  # fmt: skip
+        raise _refuse(str(path), reason)
     return _atomic_write(path, encoding, fill)
 
 

@@ -152,6 +152,14 @@ def to_numbers(values: pd.Series, target: str | None) -> pd.Series:
     return parse_numbers(values)
 
 
+def checked_numbers(values: pd.Series, kind: str | None) -> tuple[pd.Series, ...]:
+    """``values`` as numbers (``to_numbers``), the not-a-number mask and the inf mask."""
+    parsed = to_numbers(values, kind)
+    invalid = values.notna() & parsed.isna()
+    as_float = parsed.to_numpy(dtype="float64", na_value=np.nan)
+    return parsed, invalid, pd.Series(np.isinf(as_float), index=values.index)
+
+
 def _ingest_partition(
     pdf: pd.DataFrame,
     targets: dict[str, str | None],
@@ -165,10 +173,8 @@ def _ingest_partition(
     empty = {"invalid": 0, "fractional": 0, "first_invalid": "", "nonfinite": 0}
     records = [{"column": "", "rows": len(pdf), **empty, "first_nonfinite": ""}]
     for column, kind in targets.items():
-        parsed = to_numbers(pdf[column], kind)
-        bad = pdf[column].notna() & parsed.isna()
+        parsed, bad, infinite = checked_numbers(pdf[column], kind)
         as_float = parsed.to_numpy(dtype="float64", na_value=np.nan)
-        infinite = pd.Series(np.isinf(as_float), index=pdf.index)
         if non_finite == "missing" and infinite.any():
             parsed = parsed.mask(infinite)  # counted all the same (the run records them)
         out[column] = parsed

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import time
 from pathlib import Path
 from types import TracebackType
@@ -157,7 +156,8 @@ class Staging:
             check_replaceable(self.out_dir)  # again, under the lock
             os.mkdir(self.path)  # fails if anything has this name (a symlink too)
             self._created = True
-            owner = {"tool": TOOL, "run_id": self.run_id, "pid": os.getpid()}
+            owner = {"tool": TOOL, "schema_version": "1.0", "run_id": self.run_id,
+                     "pid": os.getpid()}  # fmt: skip
             fd = os.open(self.path / _OWNER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(owner, handle)
@@ -222,14 +222,8 @@ def _is_our_staging(path: Path, name: str) -> bool:
         return False
     if tool_json(path / MANIFEST) is not None:
         return True
-    try:
-        owner = (path / _OWNER).lstat()
-        if not stat.S_ISREG(owner.st_mode) or owner.st_size > 4096:
-            return False
-        data = json.loads((path / _OWNER).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("tool") == TOOL and data.get("run_id") == run_id
+    owner = tool_json(path / _OWNER)
+    return owner is not None and owner.get("run_id") == run_id
 
 
 def _is_our_old_output(path: Path, name: str) -> bool:
@@ -248,7 +242,7 @@ def recover(out_dir: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     olds = [p for p in parent.glob(f".{name}.old-*") if _is_our_old_output(p, name)]
     olds.sort(key=lambda p: str((tool_json(p / MANIFEST) or {}).get("generated_at", "")))
-    if olds and not out_dir.exists() and not out_dir.is_symlink():
+    if olds and not os.path.lexists(out_dir):
         os.rename(olds.pop(), out_dir)
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)

@@ -139,8 +139,12 @@ def write_output(
     return files
 
 
-def _unencodable(frame: pd.DataFrame, encoding: str) -> InputDataError:
-    """Which columns hold text that ``encoding`` cannot write (counts only)."""
+def _unencodable(frame: pd.DataFrame, encoding: str, name: str) -> InputDataError:
+    """Which columns of data file ``name`` hold text ``encoding`` cannot write (counts only).
+
+    The first file that fails stops the run, so the counts are that file's, not the whole
+    output's (the message says so).
+    """
     problems = []
     for column in frame.columns:
         if not (pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object):
@@ -148,8 +152,9 @@ def _unencodable(frame: pd.DataFrame, encoding: str) -> InputDataError:
         bad = frame[column].dropna().astype(str).map(lambda v: not _encodes(v, encoding))
         if bad.any():
             problems.append(
-                Problem(f"column {column!r}: {int(bad.sum())} value(s) cannot be written in "
-                        f"{encoding} (output.encoding); use utf-8", code="unencodable")
+                Problem(f"column {column!r}: {int(bad.sum())} value(s) of data file {name} "
+                        f"cannot be written in {encoding} (output.encoding); use utf-8",
+                        code="unencodable")
             )  # fmt: skip
     return InputDataError(problems or [Problem(f"the output cannot be written in {encoding}")])
 
@@ -172,6 +177,6 @@ def _write_file(table: pa.Table, data_dir: Path, index: int, spec: OutputSpec) -
         try:
             frame.to_csv(path, index=False, encoding=spec.encoding, lineterminator="\n")
         except UnicodeEncodeError:  # its message quotes the character and its text
-            raise _unencodable(frame, spec.encoding) from None
+            raise _unencodable(frame, spec.encoding, name) from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"path": f"data/{name}", "rows": table.num_rows, "sha256": digest}

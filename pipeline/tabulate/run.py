@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from pipeline import files
 from pipeline.engine.apply import PendingChecks
 from pipeline.engine.gating import default_report_path
-from pipeline.engine.ingest import number_dtype, to_numbers
+from pipeline.engine.ingest import checked_numbers, number_dtype
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import RunHeader, SourceRecord, now_utc, package_versions
 from pipeline.engine.progress import Reporter
@@ -111,12 +111,9 @@ def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any
     facts: dict[str, int] = {}
     for column in wanted:
         kind = number_dtype(ddf[column].dtype)
-        if kind is None:
-            parsed = ddf[column].astype("Float64")
-        else:
-            parsed = ddf[column].map_partitions(to_numbers, "Float64", meta=(column, "Float64"))
-        infinite = parsed.map_partitions(_infinite, meta=(column, "bool"))
-        checks = [((ddf[column].notnull() & parsed.isnull()).sum(), "are not numbers")]
+        both = ddf[column].map_partitions(_checked, kind, meta=_CHECKED)
+        parsed, infinite = both["value"], both["infinite"]
+        checks = [(both["invalid"].sum(), "are not numbers")]
         if keep_infinite:
             parsed = parsed.mask(infinite)
         else:
@@ -169,10 +166,16 @@ def banded(spec: TableSpec, base_dir: Path) -> list[str]:
     return out
 
 
-def _infinite(values: pd.Series) -> pd.Series:
-    return pd.Series(
-        np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), index=values.index
-    )
+_CHECKED = pd.DataFrame(
+    {"value": pd.Series(dtype="Float64"), "invalid": pd.Series(dtype="bool"),
+     "infinite": pd.Series(dtype="bool")}
+)  # fmt: skip
+
+
+def _checked(values: pd.Series, kind: str | None) -> pd.DataFrame:
+    parsed, invalid, infinite = checked_numbers(values, kind)
+    frame = {"value": parsed.astype("Float64"), "invalid": invalid, "infinite": infinite}
+    return pd.DataFrame(frame, index=values.index)
 
 
 def _problem(column: str, what: str) -> Callable[[int], Problem | None]:

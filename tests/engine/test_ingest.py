@@ -106,3 +106,19 @@ def test_whole_numbers_too_large_for_an_integer_stay_decimal(workdir: Path) -> N
     assert invoke("run", str(recipe), "-q").exit_code == 0
     sizes = pd.read_parquet(workdir / "out" / "run" / "data")["household_size"]
     assert sizes.max() == 1e20 and sizes.min() >= 1
+
+
+def test_text_the_output_encoding_cannot_write_is_named_not_quoted(workdir: Path) -> None:
+    plant(workdir, {4: "A11\U0001f600PLANT"}, column="occupation")
+    recipe = demo_recipe(
+        workdir, "  - shuffle_records: {}\n", input_path="data/planted.csv", fmt="csv"
+    )
+    text = recipe.read_text().replace("format: csv}", "format: csv, encoding: cp932}")
+    recipe.write_text(text)
+    result = invoke("run", str(recipe), "-q")
+    assert result.exit_code == 3, result.output
+    assert "column 'occupation': 1 value(s) of data file part-00000.csv cannot be written" in (
+        result.output
+    )
+    assert "PLANT" not in result.output and "\U0001f600" not in result.output
+    assert not (workdir / "out" / "run").exists()
