@@ -295,7 +295,5 @@ def write_census_csv(
 
     """
     target = path if hasattr(path, "write") else Path(path)
-    generate_census(rows, seed).to_csv(
-        target, index=False, encoding=encoding, lineterminator="\n"
-    )
+    generate_census(rows, seed).to_csv(target, index=False, encoding=encoding, lineterminator="\n")
     return target

@@ -29,13 +29,20 @@ from pipeline.gate.run import (
 from pipeline.gate.scanning import scan_checks
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
-from pipeline.steps.registry import ROW
+from pipeline.steps.registry import ROW, StepParams
 
 
 def default_report_path(out_dir: Path) -> Path:
     """Where a run's gate report goes when publication is blocked: beside the output."""
     out_dir = out_dir.absolute()
     return out_dir.parent / f"{out_dir.name}.{GATE_REPORT}"
+
+
+def uses_row_checks(loaded: LoadedRecipe) -> bool:
+    """Whether a run of ``loaded`` validates rows with GX (contracts, or steps with row checks)."""
+    if loaded.input_contract is not None or loaded.output_contract is not None:
+        return True
+    return any(type(c.params).output_checks is not StepParams.output_checks for c in loaded.steps)
 
 
 def contract_numeric(loaded: LoadedRecipe) -> list[str]:

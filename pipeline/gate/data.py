@@ -136,11 +136,6 @@ class Dataset:
         for file in self.files:
             yield from self._arrow(file, columns)
 
-    def batches(self, columns: list[str]) -> Iterator[pd.DataFrame]:
-        """Pandas batches of at most about a million rows holding ``columns``."""
-        for file in self.files:
-            yield from (gx_frame(t) for t in self._arrow(file, columns))
-
     def _empty(self, columns: list[str]) -> pa.Table:
         return pa.table({c: pa.array([], self.schema.field(c).type) for c in columns})
 

@@ -1,9 +1,13 @@
-"""Great Expectations as the row-level validation engine, one pandas batch at a time.
+"""Great Expectations as the row-level validation engine, fed one Arrow table at a time.
 
-GX has no dask engine, so the gate hands it each partition (or file, or slice of a large file)
-as a pandas batch and adds the unexpected counts up. The context is ephemeral (nothing on disk),
-analytics and progress bars are off, and results are asked for without example values
-(``partial_unexpected_count: 0``): only counts leave this module, never a data value.
+GX has no dask or Arrow engine, so the gate hands it pandas frames. A :class:`RowValidator`
+takes the tables of a pass over the data (``add``) and gives each check its unexpected count
+(``finish``). Every expectation the gate uses judges each value on its own (in a set, between
+bounds, matching a pattern, not null), so a column with few distinct values is validated on its
+distinct values, each verdict weighed by how often the value occurs; a column whose values are
+mostly distinct (ids, weights) is validated table by table. Either way the counts are those of a
+row-by-row validation, whatever the batching. The context is ephemeral (nothing on disk),
+analytics and progress bars are off, and only counts leave this module, never a data value.
 """
 
 from __future__ import annotations
@@ -11,20 +15,37 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
-from functools import cache
+from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.gate.checks import RowCheck, Stage
+from pipeline.gate.data import gx_frame
 from pipeline.gate.model import CheckResult
 
-_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
-_LOCK = threading.Lock()
+# COMPLETE: the positions of the unexpected distinct values, to weigh them by their counts. GX
+# also lists the values themselves in the result; they stay in this module, only counts leave.
+_DISTINCT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
+_RAW_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
+_LOCK = threading.Lock()  # one GX context per process; frames are validated one at a time
+_CONTEXT_LOCK = threading.Lock()
+_CONTEXT: list[Any] = []
+
+DISTINCT_LIMIT = 1 << 20  # distinct values per column held before they are validated
+DISTINCT_SHARE = 0.125  # a column is validated on its distinct values below this share
 
 
-@cache
 def _batch_definition() -> Any:
+    with _CONTEXT_LOCK:
+        if not _CONTEXT:
+            _CONTEXT.append(_new_context())
+        return _CONTEXT[0]
+
+
+def _new_context() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -41,6 +62,17 @@ def _batch_definition() -> Any:
     return asset.add_batch_definition_whole_dataframe("whole")
 
 
+def warm_up() -> threading.Thread:
+    """Import GX and build its context in a background thread (about 3 s of imports).
+
+    A run starts this first thing, so the import overlaps reading the input; the first
+    validation waits for it.
+    """
+    thread = threading.Thread(target=_batch_definition, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def engine_version() -> str:
     """The installed Great Expectations version."""
     import great_expectations as gx
@@ -48,61 +80,153 @@ def engine_version() -> str:
     return str(gx.__version__)
 
 
-def validate_batches(
-    batches: Iterable[pd.DataFrame], checks: list[RowCheck], stage: Stage
-) -> tuple[list[CheckResult], int, int]:
-    """Run ``checks`` on every batch and combine their counts.
+class RowValidator:
+    """Each row check's unexpected count over the tables of one pass (``add``, then ``finish``).
 
-    Returns:
-        The results (one per check, in order), the number of batches and of rows.
+    Attributes:
+        columns: The columns the checks read (a table given to ``add`` should hold them).
 
     """
+
+    def __init__(self, checks: list[RowCheck], stage: Stage) -> None:
+        self.checks, self.stage = list(checks), stage
+        self._flat = [
+            (i, name, kwargs, kwargs.get("column"))
+            for i, c in enumerate(checks)
+            for name, kwargs in c.expectations
+        ]
+        self.columns = list(dict.fromkeys(col for *_, col in self._flat if col is not None))
+        self._feeds = {c: _Feed() for c in self.columns}
+        self._totals = [0] * len(checks)
+        self._broken = {i for i, *_, col in self._flat if col is None}  # cannot run: fail closed
+        self.tables = self.rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        """Count the unexpected rows of ``table`` (its values may be validated later)."""
+        self.tables += 1
+        self.rows += table.num_rows
+        if not table.num_rows:
+            return
+        names = set(table.column_names)
+        self._broken.update(i for i, *_, col in self._flat if col is not None and col not in names)
+        for column in self.columns:
+            if column not in names:
+                continue
+            feed = self._feeds[column]
+            values = table.column(column)
+            if pa.types.is_dictionary(values.type):
+                values = values.cast(values.type.value_type)
+            if feed.distinct is None:
+                feed.distinct = _mostly_repeated(values)
+            if not feed.distinct:
+                self._validate(column, values, None)
+            elif feed.add(values):
+                self._validate(column, *feed.pop())
+
+    def finish(self) -> tuple[list[CheckResult], int, int]:
+        """The results (one per check, in order), the number of tables and of rows."""
+        for column, feed in self._feeds.items():
+            if feed.rows:
+                self._validate(column, *feed.pop())
+        out = [
+            _result(check, self.stage, self._totals[i], self.rows, i in self._broken)
+            for i, check in enumerate(self.checks)
+        ]
+        return out, self.tables, self.rows
+
+    def _validate(self, column: str, values: Any, weights: np.ndarray | None) -> None:
+        """Validate one column's values (distinct ones when ``weights`` gives their counts)."""
+        mine = [(k, f) for k, f in enumerate(self._flat) if f[3] == column]
+        frame = gx_frame(pa.table({column: values}))
+        with _LOCK:
+            batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+            fmt = _RAW_FORMAT if weights is None else _DISTINCT_FORMAT
+            outcome = batch.validate(_suite_of(mine), result_format=fmt)
+        for result in outcome.results:
+            i = self._flat[int(result.expectation_config.meta["k"])][0]
+            found = result.result or {}
+            if weights is None:
+                count = found.get("unexpected_count")
+            else:
+                where = found.get("unexpected_index_list")
+                count = None if where is None else weights[np.asarray(where, np.int64)].sum()
+            if count is None:  # the expectation raised: fail closed, never guess
+                self._broken.add(i)
+                continue
+            self._totals[i] += int(count)
+
+
+def validate_tables(
+    tables: Iterable[pa.Table], checks: list[RowCheck], stage: Stage
+) -> tuple[list[CheckResult], int, int]:
+    """Run ``checks`` on every row of ``tables`` (see :class:`RowValidator`).
+
+    Returns:
+        The results (one per check, in order), the number of tables and of rows.
+
+    """
+    validator = RowValidator(checks, stage)
+    for table in tables:
+        validator.add(table)
+    return validator.finish()
+
+
+def _mostly_repeated(values: pa.ChunkedArray) -> bool:
+    """True when a column's first table has few distinct values for its rows (see the module)."""
+    return int(pc.count_distinct(values, mode="all").as_py()) <= DISTINCT_SHARE * len(values)
+
+
+@dataclass
+class _Feed:
+    """One column's values: raw up to ``DISTINCT_LIMIT`` rows, then as distinct values + counts."""
+
+    distinct: bool | None = None  # decided on the column's first table
+    raw: list[pa.ChunkedArray] = field(default_factory=list)
+    rows: int = 0
+    counted: list[pa.Table] = field(default_factory=list)
+
+    def add(self, values: pa.ChunkedArray) -> bool:
+        """Gather ``values``; True when enough distinct values wait to be validated."""
+        self.raw.append(values)
+        self.rows += len(values)
+        if sum(len(v) for v in self.raw) >= DISTINCT_LIMIT:
+            self._count()
+        return sum(t.num_rows for t in self.counted) >= DISTINCT_LIMIT
+
+    def _count(self) -> None:
+        chunks = [c for v in self.raw for c in v.chunks]
+        found = pc.value_counts(pa.chunked_array(chunks, self.raw[0].type))
+        self.counted.append(pa.table({"v": found.field("values"), "n": found.field("counts")}))
+        self.raw = []
+
+    def pop(self) -> tuple[pa.ChunkedArray, np.ndarray]:
+        """The distinct values gathered and how often each occurs; forgotten."""
+        if self.raw:
+            self._count()
+        counts = pa.concat_tables(self.counted)
+        if len(self.counted) > 1:  # the same value may come from several parts
+            counts = counts.group_by("v").aggregate([("n", "sum")]).rename_columns(["v", "n"])
+        self.counted, self.rows = [], 0
+        return counts.column("v"), counts.column("n").to_numpy()
+
+
+def _result(check: RowCheck, stage: Stage, total: int, rows: int, broken: bool) -> CheckResult:
+    result = check.result(stage, total, rows)
+    if not broken:
+        return result
+    return result.model_copy(
+        update={
+            "passed": False,
+            "reason": "check_error",
+            "observed": None,
+            "description": f"{check.description} (the check could not run on this column's type)",
+        }
+    )
+
+
+def _suite_of(flat: list[tuple[int, tuple]]) -> Any:
+    import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    flat = [(i, name, kwargs) for i, c in enumerate(checks) for name, kwargs in c.expectations]
-    totals = [0] * len(checks)
-    broken: set[int] = set()
-    n_batches = rows = 0
-    with _LOCK:  # one GX context per process; batches are validated one after the other
-        definition = _batch_definition()
-        suite = _suite(
-            [
-                getattr(gxe, name)(**kwargs, meta={"k": k})
-                for k, (_, name, kwargs) in enumerate(flat)
-            ]
-        )
-        for frame in batches:
-            n_batches += 1
-            rows += len(frame)
-            if not flat or frame.empty:
-                continue
-            batch = definition.get_batch(batch_parameters={"dataframe": frame})
-            outcome = batch.validate(suite, result_format=_RESULT_FORMAT)
-            for result in outcome.results:
-                i = flat[int(result.expectation_config.meta["k"])][0]
-                count = (result.result or {}).get("unexpected_count")
-                if count is None:  # the expectation raised: fail closed, never guess
-                    broken.add(i)
-                    continue
-                totals[i] += int(count)
-    out = []
-    for i, check in enumerate(checks):
-        result = check.result(stage, totals[i], rows)
-        if i in broken:
-            result = result.model_copy(
-                update={
-                    "passed": False,
-                    "reason": "check_error",
-                    "observed": None,
-                    "description": f"{check.description} (the check could not run on this "
-                    "column's type)",
-                }
-            )
-        out.append(result)
-    return out, n_batches, rows
-
-
-def _suite(expectations: list[Any]) -> Any:
-    import great_expectations as gx
-
+    expectations = [getattr(gxe, f[1])(**f[2], meta={"k": k}) for k, f in flat]
     return gx.ExpectationSuite(name="anonymize_gate", expectations=expectations)

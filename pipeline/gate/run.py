@@ -18,7 +18,7 @@ from pipeline.errors import Problem
 from pipeline.gate import derive
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.data import Dataset
-from pipeline.gate.gx_engine import engine_version, validate_batches
+from pipeline.gate.gx_engine import engine_version, validate_tables
 from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.owned import is_gate_report, remove_if_ours, replace_file
 from pipeline.recipe.models import Recipe
@@ -29,12 +29,12 @@ GATE_REPORT = "gate_report.json"
 def run_stage(
     stage: Stage, data: Dataset, rows: Sequence[RowCheck], table: Sequence[CheckResult]
 ) -> GateResult:
-    """Validate ``rows`` checks batch by batch with GX and combine them with ``table`` results."""
+    """Validate ``rows`` checks with GX over the data's tables and add the ``table`` results."""
     started = time.perf_counter()
     needed = list(dict.fromkeys(c.column for c in rows if c.column))
     results, batches, counted = [], 0, 0
     if rows:
-        results, batches, counted = validate_batches(data.batches(needed), list(rows), stage)
+        results, batches, counted = validate_tables(data.chunks(needed), list(rows), stage)
     checks = [*table, *results]
     return GateResult(
         stage=stage,

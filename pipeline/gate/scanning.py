@@ -17,34 +17,42 @@ from pipeline.gate.model import CheckResult
 from pipeline.recipe.models import ScanSpec
 from pipeline.scan.scanner import Finding, scan_array
 
+COLUMNS_PER_READ = 16  # columns sampled per read of the data: bounds the sample held
+
 
 def scan_dataset(data: Dataset, columns: list[str], spec: ScanSpec, seed: int) -> list[Finding]:
     """Findings in ``columns`` of ``data`` (a seeded sample of ``spec.sample`` rows).
 
-    The sample is taken file by file, so memory holds the sampled values of one column, not
-    the column.
+    The sample is taken chunk by chunk while the files are read once per
+    ``COLUMNS_PER_READ`` columns, so memory holds the sampled values of those columns only.
     """
     rows = data.rows()
     picked = None
     if spec.sample is not None and rows > spec.sample:
         rng = np.random.default_rng(seed)
         picked = np.sort(rng.choice(rows, spec.sample, replace=False))
-    sizes = [data.file_rows(f) for f in data.files] if picked is not None else []
-    starts = np.cumsum([0, *sizes])
     found: list[Finding] = []
-    for column in columns:
-        if picked is None:
-            values = data.table([column]).column(column)
-        else:
-            parts = []
-            for i, file in enumerate(data.files):
-                lo, hi = np.searchsorted(picked, starts[i : i + 2])
-                if hi > lo:
-                    local = pa.array(picked[lo:hi] - starts[i])
-                    parts.append(data.table([column], [file]).column(column).take(local))
-            values = pa.chunked_array(parts, data.schema.field(column).type)
-        found += scan_array(column, values, spec.min_confidence)
+    for first in range(0, len(columns), COLUMNS_PER_READ):
+        group = columns[first : first + COLUMNS_PER_READ]
+        sample = _sample(data, group, picked)
+        for column in group:
+            found += scan_array(column, sample[column], spec.min_confidence)
     return found
+
+
+def _sample(data: Dataset, columns: list[str], picked: np.ndarray | None) -> dict:
+    """``columns`` at the ``picked`` row numbers (all rows when None), in one read."""
+    parts: dict[str, list] = {c: [] for c in columns}
+    start = 0
+    for chunk in data.chunks(columns):
+        rows, kept = chunk.num_rows, chunk
+        if picked is not None:
+            lo, hi = np.searchsorted(picked, [start, start + rows])
+            kept = chunk.take(pa.array(picked[lo:hi] - start))
+        start += rows
+        for column in columns:
+            parts[column] += kept.column(column).chunks
+    return {c: pa.chunked_array(parts[c], data.schema.field(c).type) for c in columns}
 
 
 def scan_checks(
