@@ -19,7 +19,6 @@ import math
 from collections.abc import Generator
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -95,14 +94,3 @@ def quantile_plan(column: dd.Series, q: float) -> Generator[tuple, tuple, float 
     x_lo = values[np.searchsorted(positions, lo - before, side="right")]
     x_hi = values[np.searchsorted(positions, hi - before, side="right")]
     return float(np.quantile(np.array([x_lo, x_hi]), h - lo))
-
-
-def exact_quantile(column: dd.Series, q: float) -> float | None:
-    """``quantile_plan`` computed right away with ``dask.compute`` (outside a run)."""
-    plan = quantile_plan(column, q)
-    try:
-        lazy = next(plan)
-        while True:
-            lazy = plan.send(dask.compute(*lazy))
-    except StopIteration as done:
-        return done.value

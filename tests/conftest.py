@@ -115,8 +115,15 @@ def write_file(path: Path, content: str | bytes) -> Path:
 
 
 def run_step(func, frame, params, ctx):  # noqa: ANN001, ANN201 - any step
-    """Run a step as the engine does: its ``Need`` requests computed (with the checks it
-    deferred so far); checks deferred after its last request stay in ``ctx.pending``."""
-    from pipeline.engine.apply import PendingChecks, apply_step
+    """Run a step as the engine does: its needs computed first (``ctx.values``), then the step,
+    then the checks it leaves (their counts added to the returned effect's facts)."""
+    import dataclasses
 
-    return apply_step(func, frame, params, ctx, PendingChecks(ctx.pending))
+    from pipeline.engine.apply import PendingChecks
+    from pipeline.reductions import compute_now
+
+    values = {name: compute_now(r, frame) for name, r in params.needs(ctx).items()}
+    effect = func(frame, params, dataclasses.replace(ctx, values=values))
+    with PendingChecks([(check, effect.facts) for check in effect.checks]) as checks:
+        checks.settle()
+    return effect

@@ -1,39 +1,51 @@
-"""The engine's side of the step contract: only the engine computes.
+"""The apply phase: the engine alone computes, in as few passes over the data as it can.
 
-A step is a function ``(frame, params, ctx)``. It returns the new lazy frame, or it is a
-generator that first yields ``Need`` requests (the whole-file values it must know before it
-can build its frame, e.g. a quantile's histogram) and then returns the frame. Steps declare
-their whole-file checks with ``ctx.defer``; they never call ``compute``.
+Steps are pure: ``(frame, params, ctx) -> Effect``. What a step needs to know about the whole
+file it declares in ``params.needs`` (reductions). :func:`apply_steps` builds the frames step by
+step; when a step waits for its needs, the engine gathers every reduction that can be computed
+at that point, for this step and for later ones, and computes them together in one pass with
+the checks waiting for a pass (:class:`PendingChecks`).
 
-``apply_step`` runs a step and answers its requests; ``PendingChecks`` holds the deferred
-checks and computes them with the next pass over the data, so a check cannot be lost: leaving
-a ``with PendingChecks()`` block with checks still unsettled is an error.
+A later step's reduction can run early because a reduction reads only its declared columns:
+the engine evaluates it on a stand-in frame made of the frames built so far plus the later steps
+that are ready, leaving out the steps still waiting; this is exact when none of the left-out
+steps writes a column the reduction (or a step applied after them) reads, and none removes
+records (each step's parameters declare ``reads``, ``writes`` and ``removes_rows``). Leaving a
+``with PendingChecks()`` block with checks unsettled is an error, so a check cannot be lost.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dask
 
 from pipeline.errors import InputDataError
-from pipeline.steps.registry import Deferred, Need, StepContext, StepFunc, StepParams
+from pipeline.recipe.loader import StepCall
+from pipeline.reductions import Reduction
+from pipeline.steps.registry import Check, Effect, StepContext
 
 
 class UnsettledChecks(RuntimeError):
     """A run ended with whole-file checks that were never computed (a bug of the caller)."""
 
 
-class PendingChecks:
-    """Whole-file checks deferred by steps, computed in the engine's next pass over the data.
+@dataclass
+class _Waiting:
+    check: Check
+    facts: dict[str, Any]  # where the count goes
 
-    Use as a context manager; give ``items`` to the steps' ``StepContext(pending=...)``.
+
+class PendingChecks:
+    """Whole-file checks left by steps, computed with the engine's next pass over the data.
+
+    Use as a context manager; ``add`` each step's checks with the facts they belong to.
     """
 
-    def __init__(self, items: list[Deferred] | None = None) -> None:
-        self.items: list[Deferred] = [] if items is None else items
+    def __init__(self, checks: list[tuple[Check, dict[str, Any]]] | None = None) -> None:
+        self.items: list[_Waiting] = [_Waiting(c, f) for c, f in checks or []]
         self.passes: list[str] = []  # what each pass over the data computed
 
     def __enter__(self) -> PendingChecks:
@@ -43,14 +55,18 @@ class PendingChecks:
         if exc_type is None:
             self.ensure_settled()
 
+    def add(self, checks: tuple[Check, ...], facts: dict[str, Any]) -> None:
+        """Wait for the next pass with ``checks``; their counts go to ``facts``."""
+        self.items += [_Waiting(c, facts) for c in checks]
+
     def ensure_settled(self) -> None:
-        """Call before publishing: every deferred check must have been computed.
+        """Call before publishing: every check must have been computed.
 
         Raises:
             UnsettledChecks: some were not (a bug of the caller; nothing may be published).
         """
         if self.items:
-            names = ", ".join(sorted({d.fact for d in self.items}))
+            names = ", ".join(sorted({w.check.fact for w in self.items}))
             raise UnsettledChecks(f"{len(self.items)} whole-file check(s) never settled: {names}")
 
     def settle(self, *lazy: Any, label: str = "checks") -> tuple:
@@ -60,14 +76,14 @@ class PendingChecks:
             InputDataError: listing the problem of each failed check (all of them at once).
 
         """
-        checks = list(self.items)
+        waiting = list(self.items)
         self.items.clear()
-        values = dask.compute(*lazy, *[check.count for check in checks])
+        values = dask.compute(*lazy, *[w.check.count for w in waiting])
         self.passes.append(label)
         problems = []
-        for check, value in zip(checks, values[len(lazy) :], strict=True):
-            check.facts[check.fact] = int(value)
-            problem = check.problem(int(value))
+        for item, value in zip(waiting, values[len(lazy) :], strict=True):
+            item.facts[item.check.fact] = int(value)
+            problem = item.check.problem(int(value))
             if problem is not None:
                 problems.append(problem)
         if problems:
@@ -75,24 +91,153 @@ class PendingChecks:
         return values[: len(lazy)]
 
 
-def apply_step(
-    func: StepFunc, frame: Any, params: StepParams, ctx: StepContext, checks: PendingChecks
-) -> Any:
-    """Run one step; compute each value it asks for (with the pending checks) and send it back.
+@dataclass
+class Planned:
+    """One step of the plan: its call, its context (answers filled in) and what it needs."""
+
+    call: StepCall
+    ctx: StepContext
+    label: str
+    needs: dict[str, Reduction]
+    values: dict[str, Any] = field(default_factory=dict)
+    reads: set[str] | None = None
+    writes: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, call: StepCall, ctx: StepContext, label: str) -> Planned:
+        """The plan entry of ``call`` (its needs and columns from its parameters)."""
+        params, columns = call.params, ctx.columns
+        return cls(call, ctx, label, params.needs(ctx), reads=params.reads(columns),
+                   writes=params.writes(columns))  # fmt: skip
+
+    @property
+    def ready(self) -> bool:
+        """Every need answered."""
+        return len(self.values) == len(self.needs)
+
+    def apply(self, frame: Any) -> Effect:
+        """The step's effect on ``frame`` with its answers (a pure call: nothing computed)."""
+        return call_step(self.call, frame, replace(self.ctx, values=self.values))
+
+
+def call_step(call: StepCall, frame: Any, ctx: StepContext) -> Effect:
+    """Call a step's function; what it returns must be an :class:`Effect`."""
+    effect = call.spec.func(frame, call.params, ctx)
+    if not isinstance(effect, Effect):
+        raise TypeError(f"step {call.spec.name} returned {type(effect).__name__}, not an Effect")
+    return effect
+
+
+@dataclass
+class _Running:
+    """A reduction being computed: its plan and the lazy values of its current pass."""
+
+    step: int
+    name: str
+    plan: Generator[tuple, tuple, Any]
+    lazy: tuple = ()
+
+
+Report = Callable[[str], Any]  # a label -> a context manager timing the work (Reporter.task)
+
+
+def apply_steps(
+    frame: Any, steps: list[Planned], checks: PendingChecks, task: Report
+) -> tuple[Any, list[Effect]]:
+    """Apply ``steps`` in order to ``frame``, computing their needs in shared passes.
+
+    Each step's checks are added to ``checks``, which every pass settles. ``task(label)``
+    times each step (its effect's facts go into the summary it yields) and each pass.
 
     Returns:
-        The step's new lazy frame.
+        The final lazy frame and each step's effect (in order).
 
     """
-    out = func(frame, params, ctx)
-    if not inspect.isgenerator(out):
-        return out
-    steps: Iterator[Need] = out
+    effects: list[Effect] = []
+    running: dict[tuple[int, str], _Running] = {}
+    memo: dict[tuple[int, str], Any] = {}  # stand-in frames: (step, input frame) -> output
+    while True:
+        while len(effects) < len(steps) and steps[len(effects)].ready:
+            planned = steps[len(effects)]
+            with task(planned.label) as summary:
+                effect = planned.apply(frame)
+                summary.update(effect.facts)
+            checks.add(effect.checks, effect.facts)
+            memo[(len(effects), frame._name)] = effect.frame
+            effects.append(effect)
+            frame = effect.frame
+        if len(effects) == len(steps):
+            return frame, effects
+        _start(frame, steps, len(effects), running, memo)
+        if running:
+            _one_pass(running, steps, checks, task)
+
+
+def _start(frame: Any, steps: list[Planned], done: int, running: dict, memo: dict) -> None:
+    """Start every reduction of steps ``done..`` that can be computed now."""
+    for i in range(done, len(steps)):
+        if all(n in steps[i].values or (i, n) in running for n in steps[i].needs):
+            continue  # nothing of this step's left to start
+        stand_in = _stand_in(frame, steps, done, i, memo)
+        if stand_in is None:
+            continue
+        sub, tainted = stand_in
+        for name, reduction in steps[i].needs.items():
+            if (i, name) in running or name in steps[i].values:
+                continue
+            if tainted.intersection(reduction.columns):
+                continue
+            plan = reduction.plan(sub[list(reduction.columns)])
+            item = _Running(i, name, plan)
+            if _advance(item, steps, None):
+                running[(i, name)] = item
+
+
+def _stand_in(
+    frame: Any, steps: list[Planned], done: int, i: int, memo: dict
+) -> tuple[Any, set[str]] | None:
+    """A frame equal to step ``i``'s input frame on every column but the tainted ones.
+
+    Steps ``done..i-1`` that are ready and read no tainted column are applied; the others are
+    left out and taint what they write. None when a left-out step may remove records (or may
+    write any column): then no reduction of step ``i`` can run yet.
+    """
+    tainted: set[str] = set()
+    for k in range(done, i):
+        step = steps[k]
+        reads = step.reads
+        if step.ready and reads is not None and not (reads & tainted):
+            if (k, frame._name) not in memo:  # a step's own work (e.g. suppression) runs once
+                memo[(k, frame._name)] = step.apply(frame).frame
+            frame = memo[(k, frame._name)]
+            continue
+        if step.call.params.removes_rows:
+            return None
+        tainted |= step.writes
+    return frame, tainted
+
+
+def _advance(item: _Running, steps: list[Planned], values: tuple | None) -> bool:
+    """Send a pass's values to a reduction; True while it needs another pass."""
     try:
-        need = next(steps)
-        while True:
-            if not isinstance(need, Need):
-                raise TypeError(f"step {ctx.name} yielded {type(need).__name__}, not a Need")
-            need = steps.send(checks.settle(*need.lazy, label=ctx.name))
+        item.lazy = next(item.plan) if values is None else item.plan.send(values)
     except StopIteration as done:
-        return done.value
+        steps[item.step].values[item.name] = done.value
+        return False
+    return True
+
+
+def _one_pass(running: dict, steps: list[Planned], checks: PendingChecks, task: Report) -> None:
+    """Compute the current pass of every running reduction (and the pending checks) at once."""
+    items = list(running.values())
+    label = " + ".join(
+        f"{steps[r.step].call.spec.name}: {steps[r.step].needs[r.name].label}" for r in items
+    )
+    with task(f"pass: {label}"):
+        flat = [v for r in items for v in r.lazy]
+        values = checks.settle(*flat, label=label)
+    at = 0
+    for item in items:
+        mine, at = values[at : at + len(item.lazy)], at + len(item.lazy)
+        if not _advance(item, steps, tuple(mine)):
+            del running[(item.step, item.name)]

@@ -27,9 +27,10 @@ from pipeline.gate.run import (
     write_gate_report,
 )
 from pipeline.gate.scanning import scan_checks
+from pipeline.internal import ROW
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
-from pipeline.steps.registry import ROW, StepParams
+from pipeline.steps.registry import StepParams
 
 
 def default_report_path(out_dir: Path) -> Path:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputDataError, Problem
-from pipeline.steps.registry import ROW
+from pipeline.internal import ROW
 
 _FIRST = 5
 _NULLABLE_NUMBERS = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "Float32",

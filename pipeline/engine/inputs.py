@@ -11,8 +11,8 @@ import dask.dataframe as dd
 
 from pipeline import files
 from pipeline.errors import AnonymizeError, InputDataError, Problem
+from pipeline.internal import ROW
 from pipeline.recipe.models import InputSpec
-from pipeline.steps.registry import ROW
 
 
 def input_columns(spec: InputSpec) -> list[str]:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
-from pipeline.engine.apply import PendingChecks, apply_step
+from pipeline.engine.apply import PendingChecks, Planned, apply_steps, call_step
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import (
     FileRecord,
@@ -40,12 +40,13 @@ from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.gate.data import Dataset, type_names
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
+from pipeline.internal import ORDER, ROW
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import snapshot
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_report
-from pipeline.steps.registry import ORDER, ROW, StepContext
+from pipeline.steps.registry import Effect, StepContext
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,7 @@ class _Run:
     staging: Staging
     checks: PendingChecks = field(default_factory=PendingChecks)
     records: list[StepRecord] = field(default_factory=list)
-    contexts: list[StepContext] = field(default_factory=list)
-    lazy: list = field(default_factory=list)  # (record, lazy rows out, lazy metrics) per step
+    effects: list[Effect] = field(default_factory=list)  # of every step, automatic ones first
     rows_in: int = 0
     input_gate: GateResult | None = None
     risk_before: Snapshot | None = None
@@ -103,11 +103,11 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     staging_area = Staging(out_dir, run_id, options.wait)
     with use_scheduler(options.scheduler) as where, staging_area as staging:
         run = _Run(loaded, recipe, options, reporter, run_id, header, keep, report_path, staging)
-        calls = automatic_calls(loaded) + loaded.steps
-        reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {len(calls)} steps")
-        frame = _read_and_gate_input(run, calls[: len(calls) - len(loaded.steps)])
-        for i, call in enumerate(loaded.steps, start=len(calls) - len(loaded.steps)):
-            frame = _step(run, frame, i, call, len(calls))
+        automatic = automatic_calls(loaded)
+        total = len(automatic) + len(loaded.steps)
+        reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {total} steps")
+        frame = _read_and_gate_input(run, automatic)
+        frame = _apply(run, frame, len(automatic), total)
         schema, files, rows_out = _write(run, frame)
         output = gating.output_dataset(staging.path / "data", recipe, type_names(schema))
         risk_after, gate = _measure_and_gate(run, output)
@@ -124,8 +124,14 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
 def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe.DataFrame:
     """Read the input (identifier steps applied), checkpoint it, gate it, measure its risk."""
     frame = read_input(run.recipe.input, run.keep, run.options.partitions)
-    for i, call in enumerate(automatic):
-        frame = _step(run, frame, i, call, len(automatic) + len(run.loaded.steps))
+    total = len(automatic) + len(run.loaded.steps)
+    for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
+        with run.reporter.task(_label(call, i, total)) as summary:
+            effect = call_step(call, frame, _context(run, i, call))
+            summary.update(effect.facts)
+        run.records.append(_record(call, i, effect))
+        run.effects.append(effect)
+        frame = effect.frame
     frame, run.rows_in, whole = _checkpoint(run, frame)
     run.passes.append("read input")
     for record in run.records:
@@ -150,26 +156,29 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
     return frame
 
 
-def _step(
-    run: _Run, frame: dask.dataframe.DataFrame, i: int, call: StepCall, total: int
+def _apply(
+    run: _Run, frame: dask.dataframe.DataFrame, first: int, total: int
 ) -> dask.dataframe.DataFrame:
-    """Apply one step (lazy); the engine computes what it needs (``apply_step``)."""
+    """Apply the recipe's steps (lazy); the engine computes their needs in shared passes."""
+    planned = [
+        Planned.of(call, _context(run, i, call), _label(call, i, total))
+        for i, call in enumerate(run.loaded.steps, start=first)
+    ]
+    frame, effects = apply_steps(frame, planned, run.checks, run.reporter.task)
+    for entry, effect in zip(planned, effects, strict=True):
+        run.records.append(_record(entry.call, entry.ctx.index, effect))
+        run.effects.append(effect)
+    memory.release()
+    return frame
+
+
+def _context(run: _Run, i: int, call: StepCall) -> StepContext:
     recipe = run.recipe
-    ctx = StepContext(
+    return StepContext(
         seed=recipe.seed, index=i, name=call.spec.name, columns=recipe.columns,
         base_dir=run.loaded.base_dir, location=call.location, secrets=read_secrets(recipe),
-        missing=recipe.risk.missing if recipe.risk else "any", pending=run.checks.items,
+        missing=recipe.risk.missing if recipe.risk else "any",
     )  # fmt: skip
-    label = f"[{i + 1}/{total}] {call.spec.name} {_target(call)}".rstrip()
-    with run.reporter.task(label) as summary:
-        frame = apply_step(call.spec.func, frame, call.params, ctx, run.checks)
-        summary.update(ctx.facts)
-    memory.release()
-    run.records.append(_record(call, i, ctx))
-    run.contexts.append(ctx)
-    if not call.spec.automatic:
-        run.lazy.append((run.records[-1], frame[ROW].count(), ctx.metrics))
-    return frame
 
 
 def _write(run: _Run, frame: dask.dataframe.DataFrame) -> tuple[pa.Schema, list[dict], int]:
@@ -179,18 +188,20 @@ def _write(run: _Run, frame: dask.dataframe.DataFrame) -> tuple[pa.Schema, list[
     schema = pa.Schema.from_pandas(published, preserve_index=False)
     bits = order_bits(run.rows_in) if ORDER in final.columns else None
     work = run.staging.work
+    own = len(run.records) - len(run.loaded.steps)
+    steps = list(zip(run.records[own:], run.effects[own:], strict=True))
     with run.reporter.task("compute and write"):
         spilled = spill_partitions(final, work / "final", bits or 0)
-        lazy = [(n, m) for _, n, m in run.lazy]
+        lazy = [(e.frame[ROW].count(), e.metrics) for _, e in steps]
         counts, step_values = run.checks.settle(spilled, lazy, label="compute and write")
     memory.release()
     previous = run.rows_in
-    for (record, _, _), (rows_out, metrics) in zip(run.lazy, step_values, strict=True):
+    for (record, _), (rows_out, metrics) in zip(steps, step_values, strict=True):
         record.rows_in, record.rows_out = previous, int(rows_out)
         record.metrics = {k: int(v) for k, v in metrics.items()}
         previous = record.rows_out
-    for record, ctx in zip(run.records, run.contexts, strict=True):
-        record.facts = dict(ctx.facts)  # with the facts of deferred checks
+    for record, effect in zip(run.records, run.effects, strict=True):
+        record.facts = dict(effect.facts)  # with the counts of the checks settled since
     with run.reporter.task("cut output files") as summary:
         data = run.staging.path / "data"
         files = write_output(work / "final", data, run.recipe.output, schema, bits)
@@ -290,6 +301,10 @@ def _risk_line(snap: Snapshot | None) -> dict:
     return {name: snap.summary[name] for name in names}
 
 
+def _label(call: StepCall, i: int, total: int) -> str:
+    return f"[{i + 1}/{total}] {call.spec.name} {_target(call)}".rstrip()
+
+
 def _target(call: StepCall) -> str:
     used = call.params.columns_used()
     if call.spec.name == "drop_identifiers":
@@ -299,7 +314,7 @@ def _target(call: StepCall) -> str:
     return " ".join(used.values())
 
 
-def _record(call: StepCall, index: int, ctx: StepContext) -> StepRecord:
+def _record(call: StepCall, index: int, effect: Effect) -> StepRecord:
     return StepRecord(
         index=index,
         name=call.spec.name,
@@ -307,5 +322,5 @@ def _record(call: StepCall, index: int, ctx: StepContext) -> StepRecord:
         params=json.loads(call.params.model_dump_json()),
         rows_in=0,
         rows_out=0,
-        facts=dict(ctx.facts),
+        facts=dict(effect.facts),
     )

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputDataError, Problem
+from pipeline.internal import ORDER
 from pipeline.recipe.models import OutputSpec
-from pipeline.steps.registry import ORDER
 
 PART = "part-{:05d}"
 NULLABLE = {

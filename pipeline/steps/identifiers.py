@@ -6,7 +6,7 @@ import dask.dataframe as dd
 
 from pipeline.randomness import Secret, hmac_tokens, siphash_tokens
 from pipeline.recipe.models import LinkingId
-from pipeline.steps.registry import StepContext, StepParams, step
+from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
 KEYED_HASH_HEX = 32  # HMAC-SHA-256 truncated to 128 bits
@@ -25,9 +25,7 @@ class LinkingIdsParams(StepParams):
 
 
 @step("drop_identifiers", params=DropIdentifiersParams, automatic=True)
-def drop_identifiers(
-    df: dd.DataFrame, params: DropIdentifiersParams, ctx: StepContext
-) -> dd.DataFrame:
+def drop_identifiers(df: dd.DataFrame, params: DropIdentifiersParams, ctx: StepContext) -> Effect:
     """Delete direct identifiers, identification codes and linking IDs declared ``drop``.
 
     Runs first, from ``columns.direct_identifiers``, ``columns.identification_codes`` and the
@@ -37,12 +35,12 @@ def drop_identifiers(
     identifier column must not slip through).
     """
     present = [c for c in params.columns if c in df.columns]
-    ctx.facts["columns_deleted"] = len(params.columns)
-    return df.drop(columns=present) if present else df
+    out = df.drop(columns=present) if present else df
+    return Effect(out, {"columns_deleted": len(params.columns)})
 
 
 @step("linking_ids", params=LinkingIdsParams, automatic=True)
-def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) -> dd.DataFrame:
+def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) -> Effect:
     """Replace linking IDs by values that cannot be turned back (APPI processing standard 3).
 
     * ``surrogate``: each distinct value becomes a 24-hex-digit token of a 128-bit keyed
@@ -56,8 +54,9 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
 
     Missing IDs stay missing.
     """
+    facts = {}
     for column, spec in params.ids.items():
-        ctx.facts[column] = spec.method
+        facts[column] = spec.method
         if spec.method == "keyed_hash":
             key, nchars, func = ctx.secrets[column], KEYED_HASH_HEX, hmac_tokens
         else:
@@ -67,7 +66,7 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
             _tokens, func, Secret(key), nchars, meta=(column, "string")
         )
         df = df.assign(**{column: tokens})
-    return df
+    return Effect(df, facts)
 
 
 def _tokens(values, func, secret: Secret, nchars: int):  # noqa: ANN001, ANN202 (pandas partition)

@@ -13,7 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pipeline.errors import Problem
 from pipeline.gate.checks import RowCheck, value_set_check
 from pipeline.hierarchies import HierarchyError, resolve
-from pipeline.steps.registry import StepContext, StepParams, step
+from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
 
 
 class RecodeParams(StepParams):
@@ -122,7 +122,7 @@ class RecodeParams(StepParams):
 
 
 @step("recode", params=RecodeParams)
-def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> dd.DataFrame:
+def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> Effect:
     """Coarsen a column: hierarchy level, numeric bands or a category map.
 
     * ``hierarchy: jp_region, level: prefecture`` — JIS X 0402 municipality codes (5 digits, or
@@ -167,12 +167,13 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> dd.DataF
             code="recode_unknown_value",
         )
 
-    ctx.defer(counts.sum(), "unknown_values", problem)  # settled in the next pass over the data
     fill: Any = pd.NA if params.on_unknown != "value" else params.unknown_value
     recoded = df[column].map_partitions(
         _recode_partition, func, args, fill, meta_dtype, meta=(column, meta_dtype)
     )
-    return df.assign(**{column: recoded})
+    # the unknown values are counted in the engine's next pass over the data (no pass of its own)
+    checked = Check(counts.sum(), "unknown_values", problem)
+    return Effect(df.assign(**{column: recoded}), checks=(checked,))
 
 
 def _plain(value: Any) -> Any:

@@ -1,29 +1,33 @@
-"""The step registry: a plain dict of name -> StepSpec, filled by the ``@step`` decorator.
+"""The step registry and the step contract: a plain dict of name -> StepSpec (``@step``).
 
-A step is a small typed function ``def name(df, params, ctx) -> df`` over a dask DataFrame; one
-that needs whole-file values first yields ``Need`` requests (only the engine computes).
-Its parameters are a pydantic model (validated before anything runs) and its docstring is the
-user documentation that ``anonymize steps`` prints.
+A step is a small, pure, typed function ``def name(df, params, ctx) -> Effect`` over a lazy dask
+DataFrame. It never computes. What it must know about the whole file it declares in its
+parameters' ``needs`` (reductions, see ``pipeline.reductions``); the engine computes them in its
+passes over the data and hands the answers over in ``ctx.values``. The step returns an
+:class:`Effect`: its new lazy frame, the facts worth recording, lazy metrics and the whole-file
+checks it leaves for the engine. Its parameters are a pydantic model (validated before anything
+runs), which also says which columns the step reads and writes (the engine plans its passes
+with that), and its docstring is the user documentation that ``anonymize steps`` prints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dask.dataframe as dd
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.errors import Problem
 from pipeline.gate.checks import RowCheck
-from pipeline.recipe.models import INTERNAL_PREFIX, ColumnsSpec
+from pipeline.recipe.models import ColumnsSpec
 
-ROW = f"{INTERNAL_PREFIX}row"  # position of the record in the input file, added by the engine
-ORDER = f"{INTERNAL_PREFIX}order"  # published position key (shuffle_records); the writer sorts
+if TYPE_CHECKING:
+    from pipeline.reductions import Reduction
 
 
 class StepParams(BaseModel):
@@ -65,50 +69,66 @@ class StepParams(BaseModel):
         """Problems with the rest of the recipe, as (field, message); none by default."""
         return []
 
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The whole-file facts the step needs, by name (see ``pipeline.reductions``).
+
+        None by default. The engine computes them and gives them to the step in ``ctx.values``.
+        """
+        return {}
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """Every column the step's frame function reads (None: any column).
+
+        By default the columns its fields name. The engine relies on it to run reductions early.
+        """
+        return set(self.columns_used().values())
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """Every column whose values the step may change or add; by default ``columns_written``."""
+        return set(self.columns_written())
+
 
 class NoParams(StepParams):
     """A step without parameters (write ``{}``)."""
 
 
-@dataclass
-class Deferred:
-    """A whole-file check deferred to the engine's next pass (see ``StepContext.defer``)."""
+@dataclass(frozen=True)
+class Check:
+    """A whole-file check a step leaves for the engine's next pass over the data.
+
+    ``count`` (a lazy dask integer) becomes the step's fact ``fact``; ``problem(count)`` returns
+    the problem that stops the run, or None. The engine settles every check before anything is
+    published (``pipeline.engine.apply.PendingChecks``).
+    """
 
     count: Any
-    facts: dict[str, Any]
     fact: str
     problem: Callable[[int], Problem | None]
 
 
 @dataclass(frozen=True)
-class Need:
-    """What a step must know before it can go on: lazy dask values for the engine to compute.
+class Effect:
+    """What a step did: its new lazy frame and what the engine records or computes for it.
 
-    A step that needs whole-file values is a generator: ``values = yield Need((lazy, ...))``.
-    The engine computes them in one pass (together with the checks waiting for a pass) and
-    sends back the tuple of results.
+    Attributes:
+        frame: The new lazy frame.
+        facts: Numbers worth recording in the manifest (e.g. a top-code cap); never a data value.
+        metrics: Lazy dask integers, computed with the final write (e.g. values changed).
+        checks: Whole-file checks for the engine to settle (see :class:`Check`).
     """
 
-    lazy: tuple
+    frame: dd.DataFrame
+    facts: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
 
 
-def from_plan(plan: Generator[tuple, tuple, Any]) -> Generator[Need, tuple, Any]:
-    """Pass the lazy tuples a plan yields (e.g. a quantile's passes) on as ``Need`` requests."""
-    try:
-        lazy = next(plan)
-        while True:
-            lazy = plan.send((yield Need(lazy)))
-    except StopIteration as done:
-        return done.value
-
-
-@dataclass
+@dataclass(frozen=True)
 class StepContext:
-    """What a step may use besides its frame: the seed, column roles and a place for facts.
+    """What a step may use besides its frame and parameters (read only).
 
-    ``facts`` are computed numbers worth recording in the manifest (e.g. a top-code cap);
-    ``metrics`` are lazy dask scalars evaluated together with the final write. There is no
-    ``compute`` here: a step asks the engine for whole-file values by yielding a ``Need``.
+    ``values`` holds the computed answers of the step's ``needs``. There is no ``compute``
+    here: a step declares what it needs and the engine computes it.
     """
 
     seed: int
@@ -117,21 +137,9 @@ class StepContext:
     columns: ColumnsSpec
     base_dir: Path = Path(".")
     location: str = ""
-    secrets: dict[str, bytes] = field(default_factory=dict, repr=False)
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     missing: str = "any"  # the recipe's missing-value convention of key variables (risk.missing)
-    facts: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    pending: list[Deferred] = field(default_factory=list, repr=False)
-
-    def defer(self, count: Any, fact: str, problem: Callable[[int], Problem | None]) -> None:
-        """Leave a whole-file check for the next pass over the data instead of a pass of its own.
-
-        ``count`` (a lazy dask integer) becomes ``facts[fact]``; ``problem(count)`` returns the
-        problem that stops the run, or None. The engine shares ``pending`` between the steps of
-        a run (``pipeline.engine.apply.PendingChecks``) and settles every check before anything
-        is published.
-        """
-        self.pending.append(Deferred(count, self.facts, fact, problem))
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def derive_key(self, label: str) -> bytes:
         """Return 32 bytes derived from the seed, this step's position and ``label``."""
@@ -139,9 +147,7 @@ class StepContext:
         return hashlib.sha256(material).digest()
 
 
-StepFunc = Callable[
-    [dd.DataFrame, Any, StepContext], dd.DataFrame | Generator[Need, tuple, dd.DataFrame]
-]
+StepFunc = Callable[[dd.DataFrame, Any, StepContext], Effect]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Literal
 
 import dask.dataframe as dd
@@ -12,12 +11,12 @@ from pydantic import Field
 
 from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.models import ColumnsSpec
+from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
-from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.suppression import TooFewRecords, suppress
-from pipeline.steps.registry import Need, StepContext, StepParams, step
+from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 
 def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:
@@ -47,6 +46,14 @@ class RiskParams(StepParams):
         """The key variables must be declared."""
         return _needs_keys(columns)
 
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The key combinations with their weight sums."""
+        return {"keys": _key_table(ctx, ctx.columns.weight)}
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """Nothing: the frame is returned as it is."""
+        return set()
+
 
 class LocalSuppressionParams(StepParams):
     """Parameters of ``local_suppression``."""
@@ -68,42 +75,31 @@ class LocalSuppressionParams(StepParams):
                 problems.append(("importance", f"{name!r} is not in columns.key_variables"))
         return problems
 
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The key combinations with their record counts."""
+        return {"keys": _key_table(ctx)}
 
-_N = "__records__"
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The key variables."""
+        return set(columns.key_variables)
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The key variables (values set missing)."""
+        return set(columns.key_variables)
 
 
-def key_table(
-    df: dd.DataFrame, ctx: StepContext, weight: str | None = None
-) -> Generator[Need, tuple, tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]]:
-    """The distinct key combinations of the WHOLE file, never a per-record collection.
-
-    A dask group-by (tree reduction) over ``columns.key_variables`` gives each combination
-    with its record count (and weight sum). Returns the combinations (in the lexicographic order
-    of their codes, a deterministic order whatever the partitions), their codes (sorted
-    categories, -1 = missing), record counts and weight sums (the counts without ``weight``).
-    """
-    keys = list(ctx.columns.key_variables)
+def _key_table(ctx: StepContext, weight: str | None = None) -> KeyTable:
+    """The distinct key combinations of the WHOLE file (see ``KeyTable``)."""
+    keys = tuple(ctx.columns.key_variables)
     if not keys:
         raise InputDataError(
             [Problem("columns.key_variables is empty", location=ctx.location, code="no_keys")]
         )
-    sums = {_N: "sum"} | ({weight: "sum"} if weight else {})
-    frame = df[[*keys, *([weight] if weight else [])]].assign(**{_N: 1})
-    grouped = frame.groupby(keys, dropna=False, observed=True, sort=False)
-    (found,) = yield Need((grouped.agg(sums, split_every=8),))  # the engine computes it
-    table = found.reset_index()
-    codes = codes_from_pandas(table, keys)
-    order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
-    table, codes = table.iloc[order].reset_index(drop=True), codes[order]
-    counts = table[_N].to_numpy(dtype="float64")
-    totals = table[weight].to_numpy(dtype="float64", na_value=0.0) if weight else counts
-    return table[keys], codes, counts, totals
+    return KeyTable(keys, weight)
 
 
 @step("risk", params=RiskParams)
-def risk(
-    df: dd.DataFrame, params: RiskParams, ctx: StepContext
-) -> Generator[Need, tuple, dd.DataFrame]:
+def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> Effect:
     """Measure disclosure risk over the whole file at this point of the recipe (changes nothing).
 
     Over ``columns.key_variables`` (weights from ``columns.weight``): sample uniques, records
@@ -113,23 +109,15 @@ def risk(
     ``category``: missing is a value of its own). The figures go to the manifest and the log.
     """
     missing = _missing(params, ctx)
-    _, codes, counts, sums = yield from key_table(df, ctx, ctx.columns.weight)
+    found: KeyCombinations = ctx.values["keys"]
     weighted = ctx.columns.weight is not None
-    summary = distinct_risk(codes, counts, sums, params.k, weighted, missing)[3]
-    ctx.facts["missing"] = missing
-    ctx.facts.update(
-        {
-            k: summary[k]
-            for k in ("sample_uniques", "k_violations", "global_risk", "max_individual_risk")
-        }
-    )
-    return df
+    summary = distinct_risk(found.codes, found.counts, found.sums, params.k, weighted, missing)[3]
+    names = ("sample_uniques", "k_violations", "global_risk", "max_individual_risk")
+    return Effect(df, {"missing": missing, **{k: summary[k] for k in names}})
 
 
 @step("local_suppression", params=LocalSuppressionParams)
-def local_suppression(
-    df: dd.DataFrame, params: LocalSuppressionParams, ctx: StepContext
-) -> Generator[Need, tuple, dd.DataFrame]:
+def local_suppression(df: dd.DataFrame, params: LocalSuppressionParams, ctx: StepContext) -> Effect:
     """Set key-variable values to missing until every record's fk >= k (k-anonymity).
 
     Works over the whole file and reaches k under the convention for missing values that the
@@ -151,7 +139,8 @@ def local_suppression(
     partitions or on the order of the records.
     """
     missing = _missing(params, ctx)
-    table, codes, counts, _ = yield from key_table(df, ctx)
+    found: KeyCombinations = ctx.values["keys"]
+    table, codes, counts = found.table, found.codes, found.counts
     keys = list(table.columns)
     if params.importance is not None:
         named = [keys.index(c) for c in params.importance]
@@ -165,11 +154,11 @@ def local_suppression(
     except TooFewRecords as exc:
         raise InputDataError([Problem(str(exc), location=ctx.location, code="too_few")]) from None
     newly = (result.codes < 0) & (codes >= 0)
-    ctx.facts["missing"] = missing
-    ctx.facts["suppressions"] = {
-        key: int(n) for key, n in zip(keys, result.suppressed, strict=True)
+    facts = {
+        "missing": missing,
+        "suppressions": {key: int(n) for key, n in zip(keys, result.suppressed, strict=True)},
+        "suppressed_total": int(result.suppressed.sum()),
     }
-    ctx.facts["suppressed_total"] = int(result.suppressed.sum())
     hit = newly.any(axis=1)
     masks = table[hit].reset_index(drop=True)
     columns = [keys[j] for j in range(len(keys)) if newly[:, j].any()]
@@ -185,7 +174,7 @@ def local_suppression(
     }
     if nullable:
         df = df.astype(nullable)
-    return df.map_partitions(_apply_masks, masks, keys, columns, meta=df._meta)
+    return Effect(df.map_partitions(_apply_masks, masks, keys, columns, meta=df._meta), facts)
 
 
 def _mask(column: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Generator
 
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.randomness import order_keys, row_keys, value_keys
-from pipeline.steps.registry import ORDER, ROW, Need, StepContext, StepParams, step
+from pipeline.internal import ORDER, ROW
+from pipeline.randomness import order_keys
+from pipeline.recipe.models import ColumnsSpec
+from pipeline.reductions import Reduction, UnitKeys
+from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 
 class SubsampleParams(StepParams):
@@ -26,11 +28,27 @@ class SubsampleParams(StepParams):
         True, description="Multiply the weight column by units / kept units (if declared)."
     )
 
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The distinct units of the whole file, by their keyed random numbers."""
+        return {"units": units_of(self, ctx)}
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The row position, the unit column and the weight (adjusted)."""
+        return {ROW, *([self.by] if self.by else []), *self.writes(columns)}
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The weight column, when it is adjusted."""
+        return {columns.weight} if self.adjust_weights and columns.weight else set()
+
+
+def units_of(params: SubsampleParams, ctx: StepContext) -> UnitKeys:
+    """The sample's units: keyed by the value of ``by``; a record without one is its own unit."""
+    key = ctx.derive_key("subsample")
+    return UnitKeys(params.by, key, hashlib.sha256(key + b":own-unit").digest())
+
 
 @step("subsample", params=SubsampleParams)
-def subsample(
-    df: dd.DataFrame, params: SubsampleParams, ctx: StepContext
-) -> Generator[Need, tuple, dd.DataFrame]:
+def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> Effect:
     """Keep a simple random sample of units without replacement (official-statistics practice).
 
     Exactly ``round(fraction * units)`` units are kept, chosen over the WHOLE file: each unit gets
@@ -40,40 +58,37 @@ def subsample(
     depend on partitions or scheduler. If ``columns.weight`` is declared and ``adjust_weights``
     is true, weights are multiplied by units / kept units so totals stay unbiased.
     """
-    key = ctx.derive_key("subsample")
-    cols = [ROW] + ([params.by] if params.by else [])
-    unit_keys = df[cols].map_partitions(_unit_keys, params.by, key, meta=("k", "uint64"))
-    # distinct unit keys (tree-reduced); no sort: the threshold is found by selection
-    (found,) = yield Need((unit_keys.unique(split_every=8),))
-    uniques = found.to_numpy(dtype=np.uint64)
+    uniques = ctx.values["units"]
     total = int(uniques.size)
     kept = int(round(params.fraction * total))
-    ctx.facts.update(units=total, units_kept=kept)
+    facts = {"units": total, "units_kept": kept}
+    keys = units_of(params, ctx).lazy_keys(df)
     if kept == 0:
-        return df[unit_keys < 0]  # nothing survives; an empty frame with the same columns
+        return Effect(df[keys < 0], facts)  # nothing survives; an empty frame, same columns
     threshold = np.uint64(np.partition(uniques, kept - 1)[kept - 1])
-    out = df[unit_keys <= threshold]
+    out = df[keys <= threshold]
     weight = ctx.columns.weight
     if params.adjust_weights and weight and weight in out.columns:
         factor = total / kept
-        ctx.facts["weight_factor"] = factor
+        facts["weight_factor"] = factor
         out = out.assign(**{weight: out[weight].astype("Float64") * factor})
-    return out
+    return Effect(out, facts)
 
 
-def _unit_keys(frame: pd.DataFrame, by: str | None, key: bytes) -> pd.Series:
-    # records without a unit are units of their own, keyed apart from unit values
-    own = hashlib.sha256(key + b":own-unit").digest()
-    keys = row_keys(frame[ROW].to_numpy(dtype=np.int64), own)
-    if by is not None:
-        present = frame[by].notna().to_numpy()
-        if present.any():
-            keys[present] = value_keys(frame[by][present], key)
-    return pd.Series(keys, index=frame.index, name="k", dtype="uint64")
+class ShuffleParams(StepParams):
+    """``shuffle_records`` takes no parameters (write ``{}``)."""
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The row position."""
+        return {ROW}
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The engine's order column."""
+        return {ORDER}
 
 
-@step("shuffle_records")
-def shuffle_records(df: dd.DataFrame, params: StepParams, ctx: StepContext) -> dd.DataFrame:
+@step("shuffle_records", params=ShuffleParams)
+def shuffle_records(df: dd.DataFrame, params: ShuffleParams, ctx: StepContext) -> Effect:
     """Put the records in a random order (official-statistics practice), seeded.
 
     The order is a random permutation of the whole file derived from the seed and each record's
@@ -82,7 +97,8 @@ def shuffle_records(df: dd.DataFrame, params: StepParams, ctx: StepContext) -> d
     external sort: memory stays at a bucket, not the file). Write ``shuffle_records: {}``.
     """
     key = ctx.derive_key("shuffle")
-    return df.assign(**{ORDER: df[ROW].map_partitions(_order_keys, key, meta=(ORDER, "int64"))})
+    order = df[ROW].map_partitions(_order_keys, key, meta=(ORDER, "int64"))
+    return Effect(df.assign(**{ORDER: order}))
 
 
 def _order_keys(rows: pd.Series, key: bytes) -> pd.Series:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,8 +13,8 @@ from pydantic import Field, model_validator
 
 from pipeline.errors import InputDataError, Problem
 from pipeline.gate.checks import RowCheck, cap_check
-from pipeline.quantile import quantile_plan
-from pipeline.steps.registry import Need, StepContext, StepParams, from_plan, step
+from pipeline.reductions import Quantile, Reduction
+from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 
 class _CodeParams(StepParams):
@@ -29,6 +28,10 @@ class _CodeParams(StepParams):
         None, gt=0, lt=1, description="Threshold = this quantile over the whole file."
     )
     replace_with: float | None = Field(None, description="Replacement (default: the threshold).")
+
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The whole-file quantile, when the threshold is one."""
+        return {} if self.quantile is None else {"quantile": Quantile(self.column, self.quantile)}
 
     def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
         """The published column stays within the cap (the threshold or the replacement)."""
@@ -65,9 +68,7 @@ class BottomCodeParams(_CodeParams):
 
 
 @step("top_code", params=TopCodeParams)
-def top_code(
-    df: dd.DataFrame, params: TopCodeParams, ctx: StepContext
-) -> Generator[Need, tuple, dd.DataFrame]:
+def top_code(df: dd.DataFrame, params: TopCodeParams, ctx: StepContext) -> Effect:
     """Replace values above a threshold (e.g. age 116 -> 90, "90 and over").
 
     ``above: 90`` caps at a fixed value; ``quantile: 0.995`` caps at the 99.5% quantile computed
@@ -76,24 +77,22 @@ def top_code(
     threshold). On an integer column a quantile threshold is rounded down to an integer, which
     changes exactly the same records. Missing values stay missing.
     """
-    return (yield from _code(df, params, ctx, params.above, upper=True))
+    return _code(df, params, ctx, params.above, upper=True)
 
 
 @step("bottom_code", params=BottomCodeParams)
-def bottom_code(
-    df: dd.DataFrame, params: BottomCodeParams, ctx: StepContext
-) -> Generator[Need, tuple, dd.DataFrame]:
+def bottom_code(df: dd.DataFrame, params: BottomCodeParams, ctx: StepContext) -> Effect:
     """Replace values below a threshold (the mirror image of ``top_code``).
 
     ``below: 0`` or ``quantile: 0.005`` (whole-file quantile, rounded up on integer columns).
     Values smaller than the threshold become ``replace_with`` (default: the threshold).
     """
-    return (yield from _code(df, params, ctx, params.below, upper=False))
+    return _code(df, params, ctx, params.below, upper=False)
 
 
 def _code(
     df: dd.DataFrame, params: _CodeParams, ctx: StepContext, fixed: float | None, upper: bool
-) -> Generator[Need, tuple, dd.DataFrame]:
+) -> Effect:
     column = params.column
     dtype = df[column].dtype
     if not pd.api.types.is_numeric_dtype(dtype):
@@ -105,8 +104,9 @@ def _code(
             ]
         )
     integral = pd.api.types.is_integer_dtype(dtype)
+    facts: dict[str, Any] = {}
     if fixed is None:
-        found = yield from from_plan(quantile_plan(df[column], params.quantile))
+        found = ctx.values["quantile"]
         if found is None:
             raise InputDataError(
                 [Problem(f"column {column!r} has no values", location=ctx.location, code="empty")]
@@ -114,20 +114,17 @@ def _code(
         threshold = found
         if integral:
             threshold = float(math.floor(threshold) if upper else math.ceil(threshold))
-        ctx.facts["quantile"] = params.quantile
+        facts["quantile"] = params.quantile
     else:
         threshold = float(fixed)
     replacement = threshold if params.replace_with is None else float(params.replace_with)
     out_dtype = dtype if not integral or replacement.is_integer() else "Float64"
-    ctx.facts["threshold"] = threshold
-    ctx.facts["replace_with"] = replacement
-    ctx.metrics["values_changed"] = (
-        df[column].map_partitions(_count_beyond, threshold, upper, meta=("n", "int64")).sum()
-    )
+    facts.update(threshold=threshold, replace_with=replacement)
+    changed = df[column].map_partitions(_count_beyond, threshold, upper, meta=("n", "int64"))
     capped = df[column].map_partitions(
         _cap, threshold, replacement, upper, out_dtype, meta=(column, out_dtype)
     )
-    return df.assign(**{column: capped})
+    return Effect(df.assign(**{column: capped}), facts, {"values_changed": changed.sum()})
 
 
 def _beyond(values: pd.Series, threshold: float, upper: bool) -> np.ndarray:

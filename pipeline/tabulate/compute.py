@@ -14,9 +14,10 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from pipeline.engine.apply import PendingChecks
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import recode
-from pipeline.steps.registry import Deferred, StepContext
+from pipeline.steps.registry import StepContext
 from pipeline.tabulate.model import NOT_STATED, TableSpec
 
 V, W, A = "__v", "__w", "__a"  # contribution, weight, |contribution|
@@ -27,24 +28,25 @@ def prepare(
     ddf: dd.DataFrame,
     spec: TableSpec,
     base_dir: Path,
-    pending: list[Deferred] | None = None,
+    checks: PendingChecks,
     location: str = "",
 ) -> dd.DataFrame:
     """The table's classifying columns (recoded) with contribution and weight columns.
 
-    The recodes' whole-file checks (values outside a hierarchy, bands or map) are appended to
-    ``pending``; the caller settles them in its pass over the data (``PendingChecks.settle``), so
+    The recodes' whole-file checks (values outside a hierarchy, bands or map) are added to
+    ``checks``; the caller settles them in its pass over the data (``PendingChecks.settle``), so
     with ``on_unknown: error`` an unmapped value stops the run instead of dropping records.
     """
     frame = ddf[list(dict.fromkeys(spec.columns_used()))]
-    pending = [] if pending is None else pending
     for axis, var in (("rows", spec.rows), ("columns", spec.columns)):
         params = var.recode_params(base_dir) if var else None
         if params is not None:
             where = f"{location or 'table ' + spec.name}.{axis}.recode".lstrip(".")
             ctx = StepContext(seed=0, index=0, name="recode", columns=ColumnsSpec(),
-                              base_dir=base_dir, location=where, pending=pending)  # fmt: skip
-            frame = recode(frame, params, ctx)
+                              base_dir=base_dir, location=where)  # fmt: skip
+            effect = recode(frame, params, ctx)
+            checks.add(effect.checks, effect.facts)
+            frame = effect.frame
     for var in (spec.rows, spec.columns):
         if var is not None and var.missing == "category":  # "not stated": a cell like any other
             frame = frame.assign(**{var.column: frame[var.column].astype("string")})

@@ -32,7 +32,7 @@ from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
 from pipeline.gate.run import problems, remove_stale_report, write_gate_report
-from pipeline.steps.registry import Deferred
+from pipeline.steps.registry import Check
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
 from pipeline.tabulate.model import NOT_STATED, TableSpec
@@ -97,7 +97,7 @@ def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
     return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
 
 
-def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any:
+def _numbers(ddf: Any, loaded: LoadedTabulation, pending: PendingChecks) -> Any:
     """Magnitude and weight columns as numbers.
 
     Values that are not numbers, and non-finite ones unless ``input.non_finite: missing``, are
@@ -119,7 +119,7 @@ def _numbers(ddf: Any, loaded: LoadedTabulation, pending: list[Deferred]) -> Any
         else:
             checks.append((infinite.sum(), "are not finite (inf or -inf)"))
         for count, what in checks:
-            pending.append(Deferred(count, facts, f"{column} {what}", _problem(column, what)))
+            pending.add((Check(count, f"{column} {what}", _problem(column, what)),), facts)
         ddf = ddf.assign(**{column: parsed})
     return ddf
 
@@ -206,11 +206,10 @@ def run_tabulation(
     with use_scheduler(scheduler) as where, Staging(out_dir, run_id, wait) as staging:
         reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {where}")
         deferred = PendingChecks()  # whole-file value checks, settled with the tables
-        pending = deferred.items
-        ddf = _numbers(read_input(recipe.input, columns, None), loaded, pending)
+        ddf = _numbers(read_input(recipe.input, columns, None), loaded, deferred)
         plans = {
             s.name: plan_cells(
-                prepare(ddf, s, loaded.base_dir, pending, f"{loaded.path} tables[{i}]"), s
+                prepare(ddf, s, loaded.base_dir, deferred, f"{loaded.path} tables[{i}]"), s
             )
             for i, s in enumerate(recipe.tables)
         }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pipeline.cli import app
 from pipeline.engine.apply import PendingChecks, UnsettledChecks
 from pipeline.errors import InputDataError, Problem
 from pipeline.steps import STEPS
-from pipeline.steps.registry import Deferred
+from pipeline.steps.registry import Check
 from tests.conftest import REPO, demo_recipe
 
 EVERY_STEP = """\
@@ -63,21 +64,7 @@ def forbid_compute_in_steps(monkeypatch):
     def guard(func):
         def wrapped(frame, params, ctx):
             with inside():
-                out = func(frame, params, ctx)
-            if not inspect.isgenerator(out):
-                return out
-
-            def resumed():
-                value = None
-                while True:
-                    try:
-                        with inside():
-                            need = out.send(value)
-                    except StopIteration as done:
-                        return done.value
-                    value = yield need
-
-            return resumed()
+                return func(frame, params, ctx)
 
         return wrapped
 
@@ -107,19 +94,19 @@ def test_the_guard_catches_a_step_that_computes(forbid_compute_in_steps) -> None
 
 
 def test_pending_checks_cannot_be_left_unsettled() -> None:
-    check = Deferred(dask.delayed(1), {}, "unknown_values", lambda n: None)
-    with pytest.raises(UnsettledChecks, match="unknown_values"), PendingChecks([check]):
+    check, facts = Check(dask.delayed(1), "unknown_values", lambda n: None), {}
+    with pytest.raises(UnsettledChecks, match="unknown_values"), PendingChecks([(check, {})]):
         pass
-    with PendingChecks([check]) as checks:
+    with PendingChecks([(check, facts)]) as checks:
         checks.settle()
-    assert check.facts == {"unknown_values": 1}
+    assert facts == {"unknown_values": 1}
 
 
 def test_failed_checks_are_all_reported_at_once() -> None:
     def problem(n: int) -> Problem | None:
         return Problem(f"{n} bad") if n else None
 
-    checks = PendingChecks([Deferred(dask.delayed(n), {}, f"c{n}", problem) for n in (0, 2, 3)])
+    checks = PendingChecks([(Check(dask.delayed(n), f"c{n}", problem), {}) for n in (0, 2, 3)])
     with pytest.raises(InputDataError, match=r"2 problems") as info:
         checks.settle()
     assert [p.message for p in info.value.problems] == ["2 bad", "3 bad"]
@@ -159,5 +146,98 @@ def test_a_run_reports_its_passes_over_the_data(workdir: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(recipe)])
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if "passes over the data:" in x)
-    # the quantile's two passes, the sample's units and the two key tables are the steps' own
-    assert "top_code, top_code, subsample, risk, local_suppression, compute and write" in line
+    # the steps' needs take two passes: the quantile's first with the sample's units (income
+    # and households are what they were at ingest), then its second with both key tables
+    assert line.split("passes over the data: ")[1].startswith("9 (read input, input gate,")
+    assert (
+        "risk before, top_code: quantile 0.99 of income + subsample: units of household_id, "
+        "top_code: quantile 0.99 of income + risk: combinations of 5 key variables + "
+        "local_suppression: combinations of 5 key variables, compute and write" in line
+    )
+
+
+def _run(workdir: Path, steps: str, out: str) -> tuple[list[str], dict]:
+    """Run a recipe; the passes it reports and its manifest."""
+    recipe = demo_recipe(workdir, steps, output=out)
+    result = CliRunner().invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "passes over the data:" in x)
+    inner = line.split("passes over the data: ", 1)[1].split(" (", 1)[1].rstrip(")")
+    return inner.split(", "), json.loads((workdir / out / "manifest.json").read_text())
+
+
+def _sequential(monkeypatch) -> None:
+    """The engine without early reductions: each step's needs computed when it is reached."""
+    real = apply_mod._stand_in
+
+    def only_the_next(frame, steps, done, i, memo):
+        return real(frame, steps, done, i, memo) if i == done else None
+
+    monkeypatch.setattr(apply_mod, "_stand_in", only_the_next)
+
+
+def _same(fused: dict, plain: dict, workdir: Path, a: str, b: str) -> None:
+    def digests(out: str) -> list[str]:
+        files = sorted((workdir / out / "data").iterdir())
+        return [hashlib.sha256(p.read_bytes()).hexdigest() for p in files]
+
+    assert digests(a) == digests(b)
+    assert [s["facts"] for s in fused["steps"]] == [s["facts"] for s in plain["steps"]]
+    assert fused["risk_after"] == plain["risk_after"]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        EVERY_STEP,
+        # a recode of income after its top-code: the second step reads what the first writes
+        "  - top_code: {column: income, quantile: 0.9}\n"
+        "  - top_code: {column: income, quantile: 0.5}\n"
+        "  - subsample: {fraction: 0.5}\n",
+        # the quantile must be of the records the sample keeps
+        "  - subsample: {fraction: 0.5, by: household_id}\n"
+        "  - top_code: {column: income, quantile: 0.9}\n"
+        "  - local_suppression: {k: 2}\n",
+    ],
+)
+def test_early_reductions_change_nothing_but_the_passes(
+    workdir: Path, monkeypatch, steps: str
+) -> None:
+    fused_passes, fused = _run(workdir, steps, "out/fused")
+    with monkeypatch.context() as patch:
+        _sequential(patch)
+        plain_passes, plain = _run(workdir, steps, "out/plain")
+    _same(fused, plain, workdir, "out/fused", "out/plain")
+    assert len(fused_passes) <= len(plain_passes)
+
+
+def test_a_reduction_waits_for_the_step_that_writes_its_column(workdir: Path) -> None:
+    steps = (
+        "  - top_code: {column: income, quantile: 0.9}\n"
+        "  - top_code: {column: income, quantile: 0.5}\n"
+        "  - subsample: {fraction: 0.5}\n"
+    )
+    passes, _ = _run(workdir, steps, "out/run")
+    own = [p for p in passes if "top_code" in p or "subsample" in p]
+    # the sample's units with the first quantile; the second quantile only after the first
+    assert own == [
+        "top_code: quantile 0.9 of income + subsample: records",
+        "top_code: quantile 0.9 of income",
+        "top_code: quantile 0.5 of income",
+        "top_code: quantile 0.5 of income",
+    ]
+
+
+def test_a_reduction_waits_for_a_step_that_removes_records(workdir: Path) -> None:
+    steps = (
+        "  - top_code: {column: income, quantile: 0.9}\n"
+        "  - subsample: {fraction: 0.5, by: household_id}\n"
+        "  - top_code: {column: age, quantile: 0.9}\n"
+    )
+    passes, _ = _run(workdir, steps, "out/run")
+    own = [p for p in passes if "top_code" in p or "subsample" in p]
+    assert own == [
+        "top_code: quantile 0.9 of income + subsample: units of household_id",
+        "top_code: quantile 0.9 of income + top_code: quantile 0.9 of age",
+        "top_code: quantile 0.9 of age",
+    ]

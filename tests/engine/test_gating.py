@@ -19,10 +19,11 @@ from typer.testing import CliRunner
 
 import pipeline.engine.runner as runner
 from pipeline.cli import app
+from pipeline.internal import ROW
 from pipeline.steps import STEPS
 from pipeline.steps import recode as recode_mod
 from pipeline.steps import topcode as topcode_mod
-from pipeline.steps.registry import ROW
+from pipeline.steps.registry import Effect
 from tests.conftest import REPO, copy_demo, demo_recipe
 
 STEPS_TEXT = """\
@@ -101,7 +102,7 @@ def test_identifier_column_left_blocks(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
     spec = STEPS["drop_identifiers"]
     monkeypatch.setitem(
-        STEPS, "drop_identifiers", dataclasses.replace(spec, func=lambda d, p, c: d)
+        STEPS, "drop_identifiers", dataclasses.replace(spec, func=lambda d, p, c: Effect(d))
     )
     monkeypatch.setattr(runner, "check_columns", lambda loaded, recipe, header: list(header))
     result = invoke("run", str(recipe))
@@ -164,7 +165,7 @@ def test_row_count_mismatch_blocks(workdir: Path, monkeypatch) -> None:
     spec = STEPS["shuffle_records"]
 
     def lossy(df, params, ctx):  # a step that silently loses every tenth record
-        return df[df[ROW] % 10 != 0]
+        return Effect(df[df[ROW] % 10 != 0])
 
     monkeypatch.setitem(STEPS, "shuffle_records", dataclasses.replace(spec, func=lossy))
     result = invoke("run", str(recipe))

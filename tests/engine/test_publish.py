@@ -21,6 +21,7 @@ from pipeline.cli import app
 from pipeline.engine.publish import Staging, recover
 from pipeline.errors import RecipeError
 from pipeline.steps import STEPS
+from pipeline.steps.registry import Effect
 from tests.conftest import demo_recipe
 
 STEPS_YAML = """\
@@ -50,7 +51,7 @@ def _boom(df, params, ctx):
             raise RuntimeError("disk on fire")
         return part
 
-    return df.map_partitions(explode, meta=df._meta)
+    return Effect(df.map_partitions(explode, meta=df._meta))
 
 
 def test_failing_step_leaves_previous_output(workdir: Path, monkeypatch) -> None:

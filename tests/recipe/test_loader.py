@@ -18,8 +18,7 @@ from pipeline.recipe.loader import LoadedRecipe, StepCall, load_recipe
 from pipeline.recipe.models import Recipe
 from pipeline.steps import STEPS
 from pipeline.steps.recode import RecodeParams
-from pipeline.steps.registry import NoParams
-from pipeline.steps.sampling import SubsampleParams
+from pipeline.steps.sampling import ShuffleParams, SubsampleParams
 from pipeline.steps.topcode import TopCodeParams
 from tests.conftest import copy_demo, demo_recipe, write_recipe
 
@@ -117,7 +116,7 @@ def test_valid_recipe_loads_with_typed_step_calls(workdir):
         TopCodeParams,
         TopCodeParams,
         SubsampleParams,
-        NoParams,
+        ShuffleParams,
     ]
     assert calls[0].params.hierarchy == "jp_region"
     assert calls[0].params.level == "prefecture"
@@ -147,7 +146,7 @@ def test_bundled_demo_recipe_loads(workdir):
 def test_step_without_parameters_may_be_written_empty(workdir):
     path = recipe(workdir, "steps:\n  - shuffle_records:\n  - shuffle_records: {}\n")
     calls = load_recipe(path).steps
-    assert [type(c.params) for c in calls] == [NoParams, NoParams]
+    assert [type(c.params) for c in calls] == [ShuffleParams, ShuffleParams]
 
 
 # --------------------------------------------------------------------------- many at once

@@ -11,6 +11,7 @@ import dask.dataframe as dd
 import pandas as pd
 import pytest
 
+from pipeline.internal import ROW
 from pipeline.recipe.models import ColumnsSpec, LinkingId
 from pipeline.steps.identifiers import (
     DropIdentifiersParams,
@@ -18,7 +19,7 @@ from pipeline.steps.identifiers import (
     drop_identifiers,
     linking_ids,
 )
-from pipeline.steps.registry import ROW, StepContext
+from pipeline.steps.registry import StepContext
 
 HEX24 = re.compile(r"[0-9a-f]{24}")
 KEY = b"k" * 20 + b"-test-key-0123456789"
@@ -48,7 +49,7 @@ def frame(npartitions: int = 2) -> dd.DataFrame:
 
 def surrogate(ddf: dd.DataFrame, seed: int = 42) -> pd.Series:
     params = LinkingIdsParams(ids={"household_id": LinkingId(method="surrogate")})
-    out = linking_ids(ddf, params, make_ctx(seed)).compute()
+    out = linking_ids(ddf, params, make_ctx(seed)).frame.compute()
     return out.sort_values(ROW)["household_id"].reset_index(drop=True)
 
 
@@ -59,7 +60,7 @@ def test_drop_identifiers_removes_exactly_the_listed_columns() -> None:
     )
     ddf = dd.from_pandas(pdf, npartitions=1)
     params = DropIdentifiersParams(columns=["name", "phone"])
-    out = drop_identifiers(ddf, params, make_ctx()).compute()
+    out = drop_identifiers(ddf, params, make_ctx()).frame.compute()
     assert list(out.columns) == ["age", "sex"]
     pd.testing.assert_frame_equal(out, pdf[["age", "sex"]])
 
@@ -67,7 +68,8 @@ def test_drop_identifiers_removes_exactly_the_listed_columns() -> None:
 def test_drop_identifiers_with_no_present_column_keeps_frame() -> None:
     pdf = pd.DataFrame({"age": [30, 40]})
     ddf = dd.from_pandas(pdf, npartitions=1)
-    out = drop_identifiers(ddf, DropIdentifiersParams(columns=["absent"]), make_ctx()).compute()
+    done = drop_identifiers(ddf, DropIdentifiersParams(columns=["absent"]), make_ctx())
+    out = done.frame.compute()
     assert list(out.columns) == ["age"]
 
 
@@ -88,7 +90,7 @@ def test_surrogate_keeps_missing_missing_and_other_columns() -> None:
         frame(),
         LinkingIdsParams(ids={"household_id": LinkingId(method="surrogate")}),
         make_ctx(),
-    ).compute()
+    ).frame.compute()
     out = out.sort_values(ROW)
     missing = [h is None for h in HOUSEHOLDS]
     assert out["household_id"].isna().tolist() == missing
@@ -121,7 +123,7 @@ def test_keyed_hash_matches_python_hmac() -> None:
     params = LinkingIdsParams.model_construct(
         ids={"household_id": LinkingId.model_construct(method="keyed_hash", key_env="X")}
     )
-    out = linking_ids(frame(3), params, make_ctx(secrets={"household_id": KEY})).compute()
+    out = linking_ids(frame(3), params, make_ctx(secrets={"household_id": KEY})).frame.compute()
     out = out.sort_values(ROW)["household_id"].tolist()
     for token, value in zip(out, HOUSEHOLDS, strict=True):
         if value is None:
@@ -136,11 +138,12 @@ def test_keyed_hash_via_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     params = LinkingIdsParams(
         ids={"household_id": {"method": "keyed_hash", "key_env": "ANON_TEST_HH_KEY"}}
     )
-    out = linking_ids(frame(), params, make_ctx(secrets={"household_id": KEY})).compute()
+    out = linking_ids(frame(), params, make_ctx(secrets={"household_id": KEY})).frame.compute()
     first = out.sort_values(ROW)["household_id"].iloc[0]
     assert first == hmac.new(KEY, b"H-0001", hashlib.sha256).hexdigest()[:32]
     # Same key, different seed: keyed hashes do not depend on the seed.
-    out2 = linking_ids(frame(), params, make_ctx(seed=9, secrets={"household_id": KEY})).compute()
+    ctx = make_ctx(seed=9, secrets={"household_id": KEY})
+    out2 = linking_ids(frame(), params, ctx).frame.compute()
     assert out2.sort_values(ROW)["household_id"].iloc[0] == first
 
 
@@ -151,6 +154,6 @@ def test_surrogate_with_duplicate_index_labels() -> None:
     pdf.index = [0, 1, 0, 1]
     ddf = dd.from_pandas(pdf, npartitions=1, sort=False)
     params = LinkingIdsParams(ids={"household_id": LinkingId(method="surrogate")})
-    out = linking_ids(ddf, params, make_ctx()).compute()["household_id"].tolist()
+    out = linking_ids(ddf, params, make_ctx()).frame.compute()["household_id"].tolist()
     assert out[1] is pd.NA
     assert len({out[0], out[2], out[3]}) == 3

@@ -12,9 +12,10 @@ from pydantic import ValidationError
 
 from pipeline.engine.apply import PendingChecks
 from pipeline.errors import EXIT_INPUT, InputDataError
+from pipeline.internal import ROW
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import RecodeParams, recode
-from pipeline.steps.registry import ROW, StepContext
+from pipeline.steps.registry import Effect, StepContext
 
 AGE_BANDS = [0, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90]
 
@@ -39,15 +40,16 @@ def make_ctx(base_dir: Path = Path("."), **kwargs) -> StepContext:
 
 def run(
     values: list, params: dict, dtype: str = "string", base_dir: Path = Path("."), npart: int = 2
-) -> tuple[pd.Series, StepContext]:
+) -> tuple[pd.Series, Effect]:
     pdf = pd.DataFrame({"c": pd.array(values, dtype=dtype)})
     pdf[ROW] = pd.array(range(len(pdf)), dtype="int64")
     ddf = dd.from_pandas(pdf, npartitions=npart, sort=False)
     model = RecodeParams.model_validate({"column": "c", **params}, context={"base_dir": base_dir})
-    ctx = make_ctx(base_dir)
-    (out,) = PendingChecks(ctx.pending).settle(recode(ddf, model, ctx))  # and its check
+    done = recode(ddf, model, make_ctx(base_dir))
+    checks = PendingChecks([(c, done.facts) for c in done.checks])
+    (out,) = checks.settle(done.frame)  # and its check
     out = out.sort_values(ROW)
-    return out["c"].reset_index(drop=True), ctx
+    return out["c"].reset_index(drop=True), done
 
 
 # --------------------------------------------------------------------------- jp_region
@@ -66,10 +68,10 @@ def run(
     ],
 )
 def test_jp_region_levels(level: str, values: list[str], expected: list[str]) -> None:
-    out, ctx = run(values, {"hierarchy": "jp_region", "level": level})
+    out, done = run(values, {"hierarchy": "jp_region", "level": level})
     assert out.tolist() == expected
     assert str(out.dtype) == "string"
-    assert ctx.facts["unknown_values"] == 0
+    assert done.facts["unknown_values"] == 0
 
 
 def test_jp_region_invalid_check_digit_is_unknown() -> None:
@@ -180,9 +182,9 @@ def test_bands_on_text_numbers() -> None:
 def test_value_below_first_edge_is_unknown() -> None:
     with pytest.raises(InputDataError, match="1 row"):
         run([20, 5, 30], {"bands": [18, 65]}, dtype="Int64")
-    out, ctx = run([20, 5, 30], {"bands": [18, 65], "on_unknown": "missing"}, dtype="Int64")
+    out, done = run([20, 5, 30], {"bands": [18, 65], "on_unknown": "missing"}, dtype="Int64")
     assert out[0] == 18 and out[1] is pd.NA and out[2] == 18
-    assert ctx.facts["unknown_values"] == 1
+    assert done.facts["unknown_values"] == 1
 
 
 # --------------------------------------------------------------------------- maps
@@ -225,21 +227,21 @@ def test_unknown_value_error_for_hierarchy_hides_value() -> None:
 
 
 def test_on_unknown_missing() -> None:
-    out, ctx = run(
+    out, done = run(
         ["1", "ZZ-SECRET-99", None], {"map": {"1": "A"}, "on_unknown": "missing"}, npart=1
     )
     assert out[0] == "A" and out[1] is pd.NA and out[2] is pd.NA
-    assert ctx.facts["unknown_values"] == 1
+    assert done.facts["unknown_values"] == 1
 
 
 def test_on_unknown_value() -> None:
-    out, ctx = run(
+    out, done = run(
         ["1", "ZZ-SECRET-99", None],
         {"map": {"1": "A"}, "on_unknown": "value", "unknown_value": "other"},
     )
     assert out.tolist()[:2] == ["A", "other"]
     assert out[2] is pd.NA  # missing is not unknown
-    assert ctx.facts["unknown_values"] == 1
+    assert done.facts["unknown_values"] == 1
 
 
 def test_on_unknown_value_for_bands() -> None:

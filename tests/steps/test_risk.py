@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.internal import ROW
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.measures import measure_risk
 from pipeline.risk.suppression import suppress
-from pipeline.steps.registry import ROW, StepContext
+from pipeline.steps.registry import StepContext
 from pipeline.steps.risk import LocalSuppressionParams, RiskParams, local_suppression, risk
 from tests.conftest import run_step
 
@@ -49,10 +50,9 @@ def ctx_for(name: str, weight: str | None = None) -> StepContext:
 def test_risk_step_records_facts_and_changes_nothing(testdata: pd.DataFrame) -> None:
     pdf = testdata.copy()
     ddf = dd.from_pandas(pdf, npartitions=3, sort=False)
-    ctx = ctx_for("risk", weight="sampling_weight")
-    out = run_step(risk, ddf, RiskParams(k=3), ctx)
-    pd.testing.assert_frame_equal(out.compute(), ddf.compute())
-    assert set(ctx.facts) >= {
+    done = run_step(risk, ddf, RiskParams(k=3), ctx_for("risk", weight="sampling_weight"))
+    pd.testing.assert_frame_equal(done.frame.compute(), ddf.compute())
+    assert set(done.facts) >= {
         "sample_uniques",
         "k_violations",
         "global_risk",
@@ -61,19 +61,19 @@ def test_risk_step_records_facts_and_changes_nothing(testdata: pd.DataFrame) -> 
     codes = codes_from_pandas(pdf, KEYS)
     expected = measure_risk(codes, 3, pdf["sampling_weight"].to_numpy(dtype="float64")).summary
     for name in ("sample_uniques", "k_violations"):
-        assert ctx.facts[name] == expected[name]
+        assert done.facts[name] == expected[name]
     for name in ("global_risk", "max_individual_risk"):
-        assert ctx.facts[name] == pytest.approx(expected[name], rel=1e-12)
+        assert done.facts[name] == pytest.approx(expected[name], rel=1e-12)
 
 
 def test_risk_step_reproduces_sdcmicro() -> None:
     pdf = pd.read_csv(TESTDATA, dtype={k: "string" for k in KEYS})
     pdf[ROW] = np.arange(len(pdf), dtype="int64")
     ctx = ctx_for("risk", weight="sampling_weight")
-    run_step(risk, dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
-    assert ctx.facts["sample_uniques"] == 157
-    assert ctx.facts["k_violations"] == 281
-    assert ctx.facts["global_risk"] * len(pdf) == pytest.approx(10.78, abs=0.005)
+    done = run_step(risk, dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
+    assert done.facts["sample_uniques"] == 157
+    assert done.facts["k_violations"] == 281
+    assert done.facts["global_risk"] * len(pdf) == pytest.approx(10.78, abs=0.005)
 
 
 def test_risk_step_missing_weight_counts_as_zero() -> None:
@@ -87,21 +87,21 @@ def test_risk_step_missing_weight_counts_as_zero() -> None:
     ctx = StepContext(
         seed=1, index=0, name="risk", columns=ColumnsSpec(key_variables=["a"], weight="w")
     )
-    run_step(risk, dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
+    done = run_step(risk, dd.from_pandas(pdf, npartitions=2, sort=False), RiskParams(k=3), ctx)
     weights = np.array([1.0, 0.0, 3.0, 4.0, 5.0, 6.0])
     expected = measure_risk(codes_from_pandas(pdf, ["a"]), 3, weights).summary
-    assert ctx.facts["global_risk"] == pytest.approx(expected["global_risk"], rel=1e-12)
-    assert ctx.facts["max_individual_risk"] == pytest.approx(
+    assert done.facts["global_risk"] == pytest.approx(expected["global_risk"], rel=1e-12)
+    assert done.facts["max_individual_risk"] == pytest.approx(
         expected["max_individual_risk"], rel=1e-12
     )
 
 
 def run_suppression(pdf: pd.DataFrame, npartitions: int, **params) -> tuple[pd.DataFrame, dict]:
-    ctx = ctx_for("local_suppression")
     ddf = dd.from_pandas(pdf, npartitions=npartitions, sort=False)
-    out = run_step(local_suppression, ddf, LocalSuppressionParams(**params), ctx)
-    result = out.compute().sort_values(ROW, kind="stable").reset_index(drop=True)
-    return result, ctx.facts
+    ctx = ctx_for("local_suppression")
+    done = run_step(local_suppression, ddf, LocalSuppressionParams(**params), ctx)
+    result = done.frame.compute().sort_values(ROW, kind="stable").reset_index(drop=True)
+    return result, done.facts
 
 
 def test_local_suppression_independent_of_partitions(testdata: pd.DataFrame) -> None:
@@ -176,8 +176,9 @@ def test_local_suppression_keeps_dtype_of_numpy_int_keys() -> None:
         seed=1, index=0, name="local_suppression", columns=ColumnsSpec(key_variables=["a", "b"])
     )
     ddf = dd.from_pandas(pdf, npartitions=4, sort=False)
-    out = run_step(local_suppression, ddf, LocalSuppressionParams(k=2), ctx)
-    assert ctx.facts["suppressed_total"] > 0
+    done = run_step(local_suppression, ddf, LocalSuppressionParams(k=2), ctx)
+    out = done.frame
+    assert done.facts["suppressed_total"] > 0
     parts = [p.compute() for p in out.to_delayed()]
     for part in parts:
         assert part.dtypes.to_dict() == out.dtypes.to_dict()

@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from pipeline.internal import ORDER, ROW
 from pipeline.randomness import order_keys
 from pipeline.recipe.models import ColumnsSpec
-from pipeline.steps.registry import ORDER, ROW, NoParams, StepContext
-from pipeline.steps.sampling import SubsampleParams, shuffle_records, subsample
+from pipeline.steps.registry import StepContext
+from pipeline.steps.sampling import ShuffleParams, SubsampleParams, shuffle_records, subsample
 from tests.conftest import run_step
 
 N = 200
@@ -46,39 +47,38 @@ def households(n: int = N) -> pd.DataFrame:
 
 
 def sample_rows(pdf: pd.DataFrame, params: SubsampleParams, npartitions: int = 4, **kw):
-    ctx = make_ctx(**kw)
     frame = dd.from_pandas(pdf, npartitions=npartitions, sort=False)
-    out = run_step(subsample, frame, params, ctx)
-    return out.compute().sort_values(ROW), ctx
+    done = run_step(subsample, frame, params, make_ctx(**kw))
+    return done.frame.compute().sort_values(ROW), done
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 0.8, 0.99])
 def test_subsample_records_exact_count(fraction: float) -> None:
     pdf = households()
-    out, ctx = sample_rows(pdf, SubsampleParams(fraction=fraction))
+    out, done = sample_rows(pdf, SubsampleParams(fraction=fraction))
     assert len(out) == round(fraction * N)
     assert out[ROW].is_unique
     assert set(out[ROW]) <= set(pdf[ROW])
-    assert ctx.facts["units"] == N and ctx.facts["units_kept"] == round(fraction * N)
+    assert done.facts["units"] == N and done.facts["units_kept"] == round(fraction * N)
     # Kept rows are unchanged.
     pd.testing.assert_frame_equal(out, pdf.loc[out.index])
 
 
 def test_subsample_tiny_fraction_keeps_nothing() -> None:
     pdf = households(10)
-    out, ctx = sample_rows(pdf, SubsampleParams(fraction=0.01), npartitions=2)
+    out, done = sample_rows(pdf, SubsampleParams(fraction=0.01), npartitions=2)
     assert len(out) == 0
     assert list(out.columns) == list(pdf.columns)
-    assert ctx.facts["units_kept"] == 0
+    assert done.facts["units_kept"] == 0
 
 
 def test_subsample_by_household_keeps_whole_households() -> None:
     pdf = households()
     units = pdf["household"].nunique()
-    out, ctx = sample_rows(pdf, SubsampleParams(fraction=0.5, by="household"))
+    out, done = sample_rows(pdf, SubsampleParams(fraction=0.5, by="household"))
     kept = set(out["household"])
     assert len(kept) == round(0.5 * units)
-    assert ctx.facts["units"] == units
+    assert done.facts["units"] == units
     expected_rows = pdf[pdf["household"].isin(kept)][ROW].tolist()
     assert out[ROW].tolist() == expected_rows
 
@@ -87,8 +87,8 @@ def test_subsample_missing_units_count_as_own_units() -> None:
     pdf = households(40)
     pdf.loc[[3, 7, 11], "household"] = pd.NA
     units = pdf["household"].nunique() + 3
-    out, ctx = sample_rows(pdf, SubsampleParams(fraction=0.5, by="household"), npartitions=3)
-    assert ctx.facts["units"] == units
+    out, done = sample_rows(pdf, SubsampleParams(fraction=0.5, by="household"), npartitions=3)
+    assert done.facts["units"] == units
     kept_units = out["household"].nunique() + int(out["household"].isna().sum())
     assert kept_units == round(0.5 * units)
 
@@ -115,21 +115,21 @@ def test_subsample_adjusts_weights() -> None:
     pdf = households()
     units = pdf["household"].nunique()
     params = SubsampleParams(fraction=0.4, by="household")
-    out, ctx = sample_rows(pdf, params, weight="w")
+    out, done = sample_rows(pdf, params, weight="w")
     kept = round(0.4 * units)
     factor = units / kept
-    assert ctx.facts["weight_factor"] == pytest.approx(factor)
+    assert done.facts["weight_factor"] == pytest.approx(factor)
     assert out["w"].tolist() == pytest.approx([10.0 * factor] * len(out))
     assert str(out["w"].dtype) == "Float64"
 
 
 def test_subsample_weights_untouched_without_role_or_when_disabled() -> None:
     pdf = households()
-    out, ctx = sample_rows(pdf, SubsampleParams(fraction=0.4))
-    assert (out["w"] == 10.0).all() and "weight_factor" not in ctx.facts
+    out, done = sample_rows(pdf, SubsampleParams(fraction=0.4))
+    assert (out["w"] == 10.0).all() and "weight_factor" not in done.facts
     params = SubsampleParams(fraction=0.4, adjust_weights=False)
-    out, ctx = sample_rows(pdf, params, weight="w")
-    assert (out["w"] == 10.0).all() and "weight_factor" not in ctx.facts
+    out, done = sample_rows(pdf, params, weight="w")
+    assert (out["w"] == 10.0).all() and "weight_factor" not in done.facts
 
 
 @pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5])
@@ -140,7 +140,7 @@ def test_subsample_fraction_bounds(fraction: float) -> None:
 
 def shuffled(pdf: pd.DataFrame, npartitions: int, seed: int = 42) -> pd.DataFrame:
     ddf = dd.from_pandas(pdf, npartitions=npartitions, sort=False)
-    keyed = shuffle_records(ddf, NoParams(), make_ctx(seed)).compute()
+    keyed = shuffle_records(ddf, ShuffleParams(), make_ctx(seed)).frame.compute()
     return keyed.sort_values(ORDER).drop(columns=[ORDER])  # the writer's order
 
 
@@ -182,8 +182,8 @@ def test_shuffle_records_independent_of_partitions(npartitions: int) -> None:
 def test_subsample_integer_unit_zero_and_missing_unit_are_two_units() -> None:
     pdf = pd.DataFrame({"u": pd.array([None, 0], dtype="Int64")})
     pdf[ROW] = np.arange(2, dtype="int64")
-    out, ctx = sample_rows(pdf, SubsampleParams(fraction=0.5, by="u"), npartitions=1)
-    assert ctx.facts["units"] == 2
+    out, done = sample_rows(pdf, SubsampleParams(fraction=0.5, by="u"), npartitions=1)
+    assert done.facts["units"] == 2
     assert len(out) == 1
 
 
@@ -200,16 +200,16 @@ def test_subsample_by_property(
     n = len(units)
     pdf = pd.DataFrame({"u": pd.array(units, dtype="string")})
     pdf[ROW] = np.arange(n, dtype="int64")
-    ctx = make_ctx(seed)
     ddf = dd.from_pandas(pdf, npartitions=min(npartitions, n), sort=False)
     with dask.config.set(scheduler="sync"):
         params = SubsampleParams(fraction=fraction, by="u")
-        out = run_step(subsample, ddf, params, ctx).compute()
+        done = run_step(subsample, ddf, params, make_ctx(seed))
+        out = done.frame.compute()
     missing = pdf["u"].isna()
     total = pdf["u"].nunique() + int(missing.sum())
     kept_values = set(out["u"].dropna())
     kept_units = len(kept_values) + int(out["u"].isna().sum())
-    assert ctx.facts["units"] == total
+    assert done.facts["units"] == total
     assert kept_units == round(fraction * total)
     # Whole units: every record of a kept unit is kept, none of a dropped one.
     expected = set(pdf[~missing & pdf["u"].isin(kept_values)][ROW])

@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.errors import EXIT_INPUT, InputDataError
+from pipeline.internal import ROW
 from pipeline.recipe.models import ColumnsSpec
-from pipeline.steps.registry import ROW, StepContext
+from pipeline.steps.registry import StepContext
 from pipeline.steps.topcode import BottomCodeParams, TopCodeParams, bottom_code, top_code
 from tests.conftest import run_step
 
@@ -35,27 +36,26 @@ def to_dask(values, dtype: str, npartitions: int) -> dd.DataFrame:
 
 
 def run(func, params, values, dtype: str = "Int64", npartitions: int = 2):
-    ctx = make_ctx()
-    out = run_step(func, to_dask(values, dtype, npartitions), params, ctx)
-    (metric,) = dask.compute(ctx.metrics["values_changed"])
-    return out.compute().sort_values(ROW)["v"].reset_index(drop=True), ctx, int(metric)
+    done = run_step(func, to_dask(values, dtype, npartitions), params, make_ctx())
+    (metric,) = dask.compute(done.metrics["values_changed"])
+    return done.frame.compute().sort_values(ROW)["v"].reset_index(drop=True), done, int(metric)
 
 
 def test_top_code_fixed_above() -> None:
-    out, ctx, changed = run(top_code, TopCodeParams(column="v", above=90), [30, 90, 91, 116, None])
+    out, done, changed = run(top_code, TopCodeParams(column="v", above=90), [30, 90, 91, 116, None])
     assert out.tolist()[:4] == [30, 90, 90, 90]
     assert out[4] is pd.NA
     assert str(out.dtype) == "Int64"
-    assert ctx.facts["threshold"] == 90.0 and ctx.facts["replace_with"] == 90.0
-    assert "quantile" not in ctx.facts
+    assert done.facts["threshold"] == 90.0 and done.facts["replace_with"] == 90.0
+    assert "quantile" not in done.facts
     assert changed == 2
 
 
 def test_top_code_replace_with() -> None:
     params = TopCodeParams(column="v", above=90, replace_with=95)
-    out, ctx, changed = run(top_code, params, [116, 90, 100, 5])
+    out, done, changed = run(top_code, params, [116, 90, 100, 5])
     assert out.tolist() == [95, 90, 95, 5]
-    assert ctx.facts["replace_with"] == 95.0
+    assert done.facts["replace_with"] == 95.0
     assert changed == 2
 
 
@@ -81,11 +81,11 @@ def test_top_code_quantile_over_whole_frame(q: float) -> None:
     results = []
     for npartitions in (1, 4):
         params = TopCodeParams(column="v", quantile=q)
-        out, ctx, changed = run(top_code, params, values, dtype="Float64", npartitions=npartitions)
-        assert ctx.facts["threshold"] == pytest.approx(expected, rel=0, abs=1e-12)
-        assert ctx.facts["quantile"] == q
+        out, done, changed = run(top_code, params, values, dtype="Float64", npartitions=npartitions)
+        assert done.facts["threshold"] == pytest.approx(expected, rel=0, abs=1e-12)
+        assert done.facts["quantile"] == q
         assert changed == sum(v > expected for v in values)
-        assert out.tolist() == [min(v, ctx.facts["threshold"]) for v in values]
+        assert out.tolist() == [min(v, done.facts["threshold"]) for v in values]
         results.append(out)
     pd.testing.assert_series_equal(results[0], results[1])
 
@@ -93,17 +93,17 @@ def test_top_code_quantile_over_whole_frame(q: float) -> None:
 def test_top_code_quantile_ignores_missing() -> None:
     values = [1.0, None, 2.0, 3.0, None, 4.0, 100.0]
     params = TopCodeParams(column="v", quantile=0.5)
-    out, ctx, _ = run(top_code, params, values, dtype="Float64", npartitions=3)
-    assert ctx.facts["threshold"] == 3.0
+    out, done, _ = run(top_code, params, values, dtype="Float64", npartitions=3)
+    assert done.facts["threshold"] == 3.0
     assert out.isna().tolist() == [v is None for v in values]
 
 
 def test_top_code_quantile_integer_column_floors_threshold() -> None:
     values = list(range(1, 12))  # 0.95 quantile = 10.5 -> 10
     params = TopCodeParams(column="v", quantile=0.95)
-    out, ctx, changed = run(top_code, params, values, npartitions=4)
+    out, done, changed = run(top_code, params, values, npartitions=4)
     assert np.quantile(values, 0.95) == 10.5
-    assert ctx.facts["threshold"] == 10.0
+    assert done.facts["threshold"] == 10.0
     assert str(out.dtype) == "Int64"
     assert out.tolist() == [*range(1, 11), 10]
     assert changed == 1
@@ -111,15 +111,15 @@ def test_top_code_quantile_integer_column_floors_threshold() -> None:
 
 def test_bottom_code_fixed_and_quantile() -> None:
     params = BottomCodeParams(column="v", below=0)
-    out, ctx, changed = run(bottom_code, params, [-5, 0, 3, None, -1])
+    out, done, changed = run(bottom_code, params, [-5, 0, 3, None, -1])
     assert out.tolist()[:3] == [0, 0, 3] and out[3] is pd.NA and out[4] == 0
     assert changed == 2
-    assert ctx.facts["threshold"] == 0.0
+    assert done.facts["threshold"] == 0.0
 
     values = list(range(1, 12))  # 0.05 quantile = 1.5 -> ceil 2
     q_params = BottomCodeParams(column="v", quantile=0.05)
-    out, ctx, changed = run(bottom_code, q_params, values, npartitions=4)
-    assert ctx.facts["threshold"] == float(math.ceil(np.quantile(values, 0.05))) == 2.0
+    out, done, changed = run(bottom_code, q_params, values, npartitions=4)
+    assert done.facts["threshold"] == float(math.ceil(np.quantile(values, 0.05))) == 2.0
     assert out.tolist() == [2, *range(2, 12)]
     assert str(out.dtype) == "Int64"
     assert changed == 1

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.engine.apply import PendingChecks
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.model import Rules, TableSpec
 from pipeline.tabulate.protect import suppress, unprotected
@@ -29,7 +30,8 @@ def table(frame: pd.DataFrame, **spec) -> pd.DataFrame:
     spec = TableSpec.model_validate(
         {"name": "t", "rows": {"column": "r"}, "columns": {"column": "c"}, **spec}
     )
-    prepared = prepare(dd.from_pandas(frame, npartitions=3), spec, Path("."))
+    with PendingChecks() as checks:  # no recodes here: nothing to settle
+        prepared = prepare(dd.from_pandas(frame, npartitions=3), spec, Path("."), checks)
     (computed,) = dask.compute(plan_cells(prepared, spec))
     cells = assemble_cells(computed, spec)
     return suppress(cells, spec, Rules())

@@ -1,0 +1,183 @@
+"""Whole-file facts that steps declare and the engine computes: the reductions.
+
+A step never computes. What it must know about the whole file before it can build its frame
+(a quantile, the distinct sampling units, the table of key combinations) it declares as a
+:class:`Reduction` in its parameters' ``needs``. A reduction names the columns of the step's
+input frame it reads and plans its passes: :meth:`Reduction.plan` is a generator that yields a
+tuple of lazy dask values per pass, receives them computed, and returns the fact.
+
+The engine runs every reduction that can be computed at a point in the same pass over the data
+(``pipeline.engine.apply``): because a reduction reads only its ``columns``, it may run on an
+earlier frame where those columns and the records are already what the step will see.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from pipeline.internal import ROW
+from pipeline.quantile import quantile_plan
+from pipeline.randomness import row_keys, value_keys
+from pipeline.risk.encode import codes_from_pandas
+
+Plan = Generator[tuple, tuple, Any]
+
+
+class Reduction(ABC):
+    """A whole-file fact computed by the engine from ``columns`` of a step's input frame."""
+
+    columns: tuple[str, ...]
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """What is computed, in words (for the log: never a data value)."""
+
+    @abstractmethod
+    def plan(self, frame: dd.DataFrame) -> Plan:
+        """Yield the lazy values of each pass over ``frame`` (its ``columns``); return the fact."""
+
+
+@dataclass(frozen=True)
+class Quantile(Reduction):
+    """The exact q-quantile of a column over the whole file (two passes; None without values)."""
+
+    column: str
+    q: float
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The column."""
+        return (self.column,)
+
+    @property
+    def label(self) -> str:
+        """E.g. ``quantile 0.995 of income``."""
+        return f"quantile {self.q:g} of {self.column}"
+
+    def plan(self, frame: dd.DataFrame) -> Plan:
+        """Two passes (see ``pipeline.quantile``); nothing on a column that holds no numbers."""
+        if not pd.api.types.is_numeric_dtype(frame[self.column].dtype):
+            return None  # the step refuses the column itself; nothing to compute
+        return (yield from quantile_plan(frame[self.column], self.q))
+
+
+@dataclass(frozen=True)
+class UnitKeys(Reduction):
+    """The distinct keyed random numbers of the file's units (households with ``by``, else records).
+
+    Each unit gets a keyed hash of its value under ``key``; a record without a unit is a unit of
+    its own, keyed by its position under ``own``. The fact is the array of distinct keys.
+    """
+
+    by: str | None
+    key: bytes
+    own: bytes
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The row position and the unit column."""
+        return (ROW, self.by) if self.by else (ROW,)
+
+    @property
+    def label(self) -> str:
+        """E.g. ``units of household_id``."""
+        return f"units of {self.by}" if self.by else "records"
+
+    def lazy_keys(self, frame: dd.DataFrame) -> dd.Series:
+        """Each record's unit key (lazy)."""
+        return frame[list(self.columns)].map_partitions(
+            unit_keys, self.by, self.key, self.own, meta=("k", "uint64")
+        )
+
+    def plan(self, frame: dd.DataFrame) -> Plan:
+        """One pass: the distinct keys."""
+        (found,) = yield (self.lazy_keys(frame).unique(split_every=8),)  # tree-reduced, no sort
+        return found.to_numpy(dtype=np.uint64)
+
+
+def unit_keys(frame: pd.DataFrame, by: str | None, key: bytes, own: bytes) -> pd.Series:
+    """The unit key of each record of a partition (see :class:`UnitKeys`)."""
+    keys = row_keys(frame[ROW].to_numpy(dtype=np.int64), own)
+    if by is not None:
+        present = frame[by].notna().to_numpy()
+        if present.any():
+            keys[present] = value_keys(frame[by][present], key)
+    return pd.Series(keys, index=frame.index, name="k", dtype="uint64")
+
+
+@dataclass(frozen=True)
+class KeyCombinations:
+    """The distinct key combinations of a file (in the lexicographic order of their codes).
+
+    Attributes:
+        table: One row per combination, the key columns' values.
+        codes: Their codes (g x m, sorted categories, -1 = missing).
+        counts: Records per combination.
+        sums: Weight sums per combination (the counts without a weight).
+    """
+
+    table: pd.DataFrame
+    codes: np.ndarray
+    counts: np.ndarray
+    sums: np.ndarray
+
+
+_N = "__records__"
+
+
+@dataclass(frozen=True)
+class KeyTable(Reduction):
+    """The table of distinct key combinations with record counts (and weight sums), one pass.
+
+    A dask group-by (tree reduction) over ``keys``: memory holds the combinations, never a
+    per-record collection; the order does not depend on the partitions.
+    """
+
+    keys: tuple[str, ...]
+    weight: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The key variables and the weight."""
+        return (*self.keys, *([self.weight] if self.weight else []))
+
+    @property
+    def label(self) -> str:
+        """E.g. ``combinations of 5 key variables``."""
+        return f"combinations of {len(self.keys)} key variables"
+
+    def plan(self, frame: dd.DataFrame) -> Plan:
+        """One pass: the tree-reduced group-by."""
+        keys, weight = list(self.keys), self.weight
+        sums = {_N: "sum"} | ({weight: "sum"} if weight else {})
+        grouped = frame[list(self.columns)].assign(**{_N: 1})
+        grouped = grouped.groupby(keys, dropna=False, observed=True, sort=False)
+        (found,) = yield (grouped.agg(sums, split_every=8),)
+        table = found.reset_index()
+        codes = codes_from_pandas(table, keys)
+        order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
+        table, codes = table.iloc[order].reset_index(drop=True), codes[order]
+        counts = table[_N].to_numpy(dtype="float64")
+        totals = table[weight].to_numpy(dtype="float64", na_value=0.0) if weight else counts
+        return KeyCombinations(table[keys], codes, counts, totals)
+
+
+def compute_now(reduction: Reduction, frame: dd.DataFrame) -> Any:
+    """A reduction computed right away, pass after pass (outside a run: tests, tools)."""
+    import dask
+
+    plan = reduction.plan(frame[list(reduction.columns)])
+    try:
+        lazy = next(plan)
+        while True:
+            lazy = plan.send(dask.compute(*lazy))
+    except StopIteration as done:
+        return done.value
