@@ -8,6 +8,8 @@ from typing import Any, Literal
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.errors import Problem
@@ -153,8 +155,11 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> Effect:
         mapping = params.map or resolve(params.hierarchy, ctx.base_dir, params.delimiter).mapping(
             params.level
         )
-        meta_dtype, func, args = "string", _apply_map, (mapping,)
-    counts = df[column].map_partitions(_unknown_count, func, args, meta=("unknown", "int64"))
+        lookup = (
+            pa.array(list(mapping), pa.string()),
+            pa.array(list(mapping.values()), pa.string()),
+        )
+        meta_dtype, func, args = "string", _apply_map, lookup
     what, strict = _what(params), params.on_unknown == "error"
 
     def problem(n_unknown: int) -> Problem | None:
@@ -168,12 +173,11 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> Effect:
         )
 
     fill: Any = pd.NA if params.on_unknown != "value" else params.unknown_value
-    recoded = df[column].map_partitions(
-        _recode_partition, func, args, fill, meta_dtype, meta=(column, meta_dtype)
-    )
+    meta = pd.DataFrame({"value": pd.Series(dtype=meta_dtype), "unknown": pd.Series(dtype=bool)})
+    both = df[column].map_partitions(_recode_partition, func, args, fill, meta_dtype, meta=meta)
     # the unknown values are counted in the engine's next pass over the data (no pass of its own)
-    checked = Check(counts.sum(), "unknown_values", problem)
-    return Effect(df.assign(**{column: recoded}), checks=(checked,))
+    checked = Check(both["unknown"].sum(), "unknown_values", problem)
+    return Effect(df.assign(**{column: both["value"]}), checks=(checked,))
 
 
 def _plain(value: Any) -> Any:
@@ -198,23 +202,36 @@ def _lookup_text(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
-def _apply_map(values: pd.Series, mapping: dict[str, str]) -> tuple[pd.Series, pd.Series]:
-    text = _lookup_text(values)
-    out = text.map(mapping).astype("string")
-    return out, values.notna() & out.isna()
+def _apply_map(values: pd.Series, keys: pa.Array, labels: pa.Array) -> tuple[pd.Series, np.ndarray]:
+    """Look the values' text up among ``keys`` (Arrow's hash lookup); unknown values flagged."""
+    text = pa.array(_lookup_text(values).array, pa.string())
+    found = pc.index_in(text, value_set=keys)
+    out = pd.Series(pd.array(labels.take(found), dtype="string"), index=values.index)
+    return out, pc.and_(pc.is_valid(text), pc.is_null(found)).to_numpy(zero_copy_only=False)
 
 
 def _apply_bands(
     values: pd.Series, edges: np.ndarray, labels: Any, dtype: str
-) -> tuple[pd.Series, pd.Series]:
-    numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
-    arr = numbers.to_numpy(dtype="float64", na_value=np.nan)
+) -> tuple[pd.Series, np.ndarray]:
+    """The band of each value (the last lower edge <= value); values below the first flagged."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     idx = np.searchsorted(edges, arr, side="right") - 1
-    bad = (idx < 0) & ~np.isnan(arr)
-    valid = (idx >= 0) & ~np.isnan(arr)
-    picked = np.asarray(labels, dtype=object)[np.clip(idx, 0, None)]
-    out = pd.Series(picked, index=values.index).where(valid, pd.NA).astype(dtype)
-    return out, pd.Series(bad, index=values.index)
+    present = ~np.isnan(arr)
+    valid = (idx >= 0) & present
+    picked = np.clip(idx, 0, None)
+    if isinstance(labels, np.ndarray):  # the lower edges, as numbers
+        numbers = labels[picked]
+        if dtype == "Int64":
+            out = pd.arrays.IntegerArray(numbers.astype(np.int64), ~valid)
+        else:
+            out = pd.arrays.FloatingArray(numbers, ~valid)
+        return pd.Series(out, index=values.index), (idx < 0) & present
+    text = pa.array(labels, pa.string()).take(pa.array(picked, mask=~valid))
+    out = pd.Series(pd.array(text, dtype="string"), index=values.index)
+    return out, (idx < 0) & present
 
 
 def _band_labels(params: RecodeParams, edges: np.ndarray) -> Any:
@@ -235,14 +252,11 @@ def _band_labels(params: RecodeParams, edges: np.ndarray) -> Any:
     return out
 
 
-def _unknown_count(values: pd.Series, func: Any, args: tuple) -> pd.Series:
-    return pd.Series([int(func(values, *args)[1].sum())], name="unknown", dtype="int64")
-
-
 def _recode_partition(
     values: pd.Series, func: Any, args: tuple, fill: Any, dtype: str
-) -> pd.Series:
+) -> pd.DataFrame:
+    """The recoded values (``value``) and which were not covered (``unknown``), in one go."""
     out, unknown = func(values, *args)
     if unknown.any():
-        out = out.astype("object").where(~unknown.to_numpy(), fill)
-    return out.astype(dtype)
+        out = out.astype("object").where(~unknown, fill)
+    return pd.DataFrame({"value": out.astype(dtype), "unknown": unknown}, index=values.index)

@@ -130,7 +130,8 @@ def test_unknown_recode_value_blocks(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
 
     def leaky(values, func, args, fill, dtype):  # a recode that lets the raw codes through
-        return values if pd.api.types.is_string_dtype(values.dtype) else values.astype(dtype)
+        out = values if pd.api.types.is_string_dtype(values.dtype) else values.astype(dtype)
+        return pd.DataFrame({"value": out, "unknown": False}, index=values.index)
 
     monkeypatch.setattr(recode_mod, "_recode_partition", leaky)
     result = invoke("run", str(recipe))
