@@ -130,7 +130,10 @@ def main() -> None:
     contract = load_contract(REPO / "data_contracts" / "census_output.odcs.yaml")
     start = time.perf_counter()
     full = run_stage(
-        "output", data, row_checks(contract, data), table_checks(contract, data, "output", set())
+        "output",
+        data,
+        row_checks(contract, data.schema),
+        table_checks(contract, data, "output", set()),
     )
     contract_s = time.perf_counter() - start
 

@@ -73,14 +73,14 @@ def _rule_check(prop: str, rule: QualityRule, expectations: tuple, what: str) ->
     )
 
 
-def row_checks(contract: Contract, data: Dataset) -> list[RowCheck]:
-    """Row checks of the contract's properties that exist in ``data``."""
+def row_checks(contract: Contract, schema: pa.Schema) -> list[RowCheck]:
+    """Row checks of the contract's properties that are columns of ``schema``."""
     out: list[RowCheck] = []
-    present = set(data.columns)
+    present = set(schema.names)
     for prop in contract.table.properties:
         if prop.name not in present:
             continue
-        out += _property_checks(prop, data.schema.field(prop.name).type)
+        out += _property_checks(prop, schema.field(prop.name).type)
     return out
 
 

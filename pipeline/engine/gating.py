@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from pipeline.engine.manifest import Manifest, StepRecord, now_utc
 from pipeline.errors import GateError, InputDataError, Problem
-from pipeline.gate.checks import table_result
+from pipeline.gate import run as gate_run
+from pipeline.gate.checks import RowCheck, table_result
 from pipeline.gate.data import Dataset
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.gate.run import (
     GATE_REPORT,
+    Validated,
     input_gate,
     output_gate,
     problems,
@@ -27,7 +32,6 @@ from pipeline.gate.run import (
     write_gate_report,
 )
 from pipeline.gate.scanning import scan_checks
-from pipeline.internal import ROW
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.steps.registry import StepParams
@@ -72,32 +76,58 @@ def _report(loaded: LoadedRecipe, run_id: str, outcome: str, **stages: Any) -> G
     )
 
 
+@dataclass(frozen=True)
+class Measured:
+    """What one pass over a stage's data found (see ``pipeline.engine.measure``).
+
+    Attributes:
+        validated: The GX row checks' results (None: validate the data's files here).
+        scanned: The identifier scan's checks.
+        risk: The risk summary of the data (None without key variables).
+    """
+
+    validated: Validated | None = None
+    scanned: list[CheckResult] = field(default_factory=list)
+    risk: dict[str, Any] | None = None
+
+
+def input_row_checks(loaded: LoadedRecipe, schema: pa.Schema) -> list[RowCheck]:
+    """The input contract's row checks."""
+    return gate_run.input_row_checks(loaded.input_contract, schema)
+
+
+def input_scan_columns(recipe: Recipe, data: Dataset) -> list[str]:
+    """The input columns scanned for undeclared identifiers (none with ``undeclared: off``)."""
+    if recipe.scan.undeclared == "off":
+        return []
+    declared = {*recipe.columns.removed(), *recipe.columns.linking_ids}
+    return [c for c in data.columns if c not in declared]
+
+
 def check_input(
     loaded: LoadedRecipe,
     recipe: Recipe,
     run_id: str,
-    checkpoint: Path,
-    header: list[str],
-    whole_numbers: set[str],
+    data: Dataset,
+    facts: tuple[list[str], set[str]],
+    measured: Measured,
     report_path: Path,
 ) -> GateResult | None:
-    """Check the input contract and scan for undeclared identifiers; exit 3 on failure."""
+    """Judge the input contract and the scan for undeclared identifiers; exit 3 on failure.
+
+    ``facts``: the input's header and its whole-number columns.
+    """
     started = time.perf_counter()
-    contract = loaded.input_contract
-    data = Dataset.parquet(checkpoint, hidden=(ROW,))
-    scanned: list[CheckResult] = []
-    if recipe.scan.undeclared != "off":
-        declared = {*recipe.columns.removed(), *recipe.columns.linking_ids}
-        columns = [c for c in data.columns if c not in declared]
-        scanned = scan_checks("input", data, columns, recipe.scan, recipe.seed)
+    contract, (header, whole_numbers) = loaded.input_contract, facts
+    scanned = measured.scanned
     if contract is None and not scanned:
         return None
     if contract is None:
         result = run_stage("input", data, [], scanned)
     else:
         identifiers = set(recipe.columns.removed()) & set(header)
-        result = input_gate(contract, data, identifiers, whole_numbers, scanned)
-    result.seconds = round(time.perf_counter() - started, 3)  # the scan included
+        result = input_gate(contract, data, identifiers, whole_numbers, scanned, measured.validated)
+    result.seconds = round(time.perf_counter() - started, 3)
     if not result.passed:
         report = _report(loaded, run_id, "input_rejected", input=result)
         write_gate_report(report_path, report)
@@ -116,6 +146,13 @@ def output_scan(recipe: Recipe, data: Dataset) -> list[CheckResult]:
     if not recipe.scan.output:
         return []
     return scan_checks("output", data, data.columns, recipe.scan, recipe.seed)
+
+
+def output_row_checks(
+    loaded: LoadedRecipe, steps: list[RanStep], schema: pa.Schema
+) -> list[RowCheck]:
+    """The output stage's GX row checks on the columns of ``schema``."""
+    return gate_run.output_row_checks(steps, loaded.base_dir, loaded.output_contract, schema)[0]
 
 
 def ran_steps(calls: list[StepCall], records: list[StepRecord]) -> list[RanStep]:
@@ -139,20 +176,22 @@ def check_output(
     recipe: Recipe,
     run_id: str,
     data: Dataset,
-    steps: list[RanStep],
-    rows_in: int,
-    risk_summary: dict[str, Any] | None,
-    expected_columns: list[str],
+    produced: tuple[list[RanStep], int, list[str]],
+    measured: Measured,
     input_result: GateResult | None,
     report_path: Path,
 ) -> GateReport:
-    """Run the output stage; raise GateError (exit 4) with every failure if anything fails."""
+    """Judge the output stage; raise GateError (exit 4) with every failure if anything fails.
+
+    ``produced``: the steps that ran, the input's row count and the columns expected out.
+    """
     started = time.perf_counter()
+    steps, rows_in, expected_columns = produced
     result = output_gate(
-        recipe, loaded.base_dir, data, steps, rows_in, risk_summary, expected_columns,
-        loaded.output_contract, output_scan(recipe, data),
+        recipe, loaded.base_dir, data, steps, rows_in, measured.risk, expected_columns,
+        loaded.output_contract, measured.scanned, measured.validated,
     )  # fmt: skip
-    result.seconds = round(time.perf_counter() - started, 3)  # the scan included
+    result.seconds = round(time.perf_counter() - started, 3)
     outcome = "published" if result.passed else "blocked"
     report = _report(loaded, run_id, outcome, input=input_result, output=result)
     if not result.passed:

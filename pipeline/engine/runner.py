@@ -16,6 +16,7 @@ import pyarrow as pa
 from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine.apply import PendingChecks, Planned, apply_steps, call_step
+from pipeline.engine.gating import Measured
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.manifest import (
     FileRecord,
@@ -25,6 +26,7 @@ from pipeline.engine.manifest import (
     now_utc,
     package_versions,
 )
+from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
     RunOptions,
     automatic_calls,
@@ -43,7 +45,6 @@ from pipeline.gate.model import GateReport, GateResult
 from pipeline.internal import ORDER, ROW
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
-from pipeline.report.build import snapshot
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_report
 from pipeline.steps.registry import Effect, StepContext
@@ -76,6 +77,7 @@ class _Run:
     rows_in: int = 0
     input_gate: GateResult | None = None
     risk_before: Snapshot | None = None
+    risk_after: Snapshot | None = None
     passes: list[str] = field(default_factory=list)  # each pass over the data, by what it did
 
     def __post_init__(self) -> None:
@@ -108,12 +110,12 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {total} steps")
         frame = _read_and_gate_input(run, automatic)
         frame = _apply(run, frame, len(automatic), total)
-        schema, files, rows_out = _write(run, frame)
+        schema, files, rows_out, measured = _write(run, frame)
         output = gating.output_dataset(staging.path / "data", recipe, type_names(schema))
-        risk_after, gate = _measure_and_gate(run, output)
-        manifest = _manifest(run, schema, files, rows_out, risk_after, gate, started)
+        gate = _gate(run, output, measured)
+        manifest = _manifest(run, schema, files, rows_out, run.risk_after, gate, started)
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        write_report(staging.path, manifest, recipe, run.risk_before, risk_after, gate)
+        write_report(staging.path, manifest, recipe, run.risk_before, run.risk_after, gate)
         run.checks.ensure_settled()
         staging.publish()
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
@@ -138,20 +140,23 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
         record.rows_in = record.rows_out = run.rows_in
     memory.release()
     work = run.staging.work
-    with run.reporter.task("gate: input contract and identifier scan") as summary:
+    data = Dataset.parquet(work / "ingest", hidden=(ROW,))
+    label = "measure and gate the input: contract, identifier scan, risk"
+    with run.reporter.task(label) as summary:
+        checks = gating.input_row_checks(run.loaded, data.schema)
+        scan = gating.input_scan_columns(run.recipe, data)
+        with measures("input", run.recipe, data.schema, run.rows_in, checks, scan,
+                      work / "spill") as found:  # fmt: skip
+            found.feed(data.chunks(found.columns))
+            measured = gating.Measured(found.validated(), found.scanned(data))
+            run.risk_before = found.snapshot()
         run.input_gate = gating.check_input(
-            run.loaded, run.recipe, run.run_id, work / "ingest", run.header, whole,
+            run.loaded, run.recipe, run.run_id, data, (run.header, whole), measured,
             run.report_path,
         )  # fmt: skip
         summary["checks"] = len(run.input_gate.checks) if run.input_gate else 0
-    run.passes += ["input gate"] if run.input_gate else []
-    memory.release()
-    with run.reporter.task("risk before the steps") as summary:
-        run.risk_before = measure_file_risk(
-            Dataset.parquet(work / "ingest"), run.recipe, work / "spill"
-        )
-        summary.update(_risk_line(run.risk_before))
-    run.passes += ["risk before"] if run.risk_before else []
+        summary.update(risk_line(run.risk_before))
+    run.passes.append("measure the input")
     memory.release()
     return frame
 
@@ -181,8 +186,10 @@ def _context(run: _Run, i: int, call: StepCall) -> StepContext:
     )  # fmt: skip
 
 
-def _write(run: _Run, frame: dask.dataframe.DataFrame) -> tuple[pa.Schema, list[dict], int]:
-    """Compute the steps (with every pending check) and cut the output files."""
+def _write(
+    run: _Run, frame: dask.dataframe.DataFrame
+) -> tuple[pa.Schema, list[dict], int, Measured]:
+    """Compute the steps (with every pending check), cut the output files and measure them."""
     final = frame.drop(columns=[ROW])
     published = final._meta.drop(columns=[ORDER], errors="ignore")
     schema = pa.Schema.from_pandas(published, preserve_index=False)
@@ -202,33 +209,44 @@ def _write(run: _Run, frame: dask.dataframe.DataFrame) -> tuple[pa.Schema, list[
         previous = record.rows_out
     for record, effect in zip(run.records, run.effects, strict=True):
         record.facts = dict(effect.facts)  # with the counts of the checks settled since
-    with run.reporter.task("cut output files") as summary:
+    rows = int(counts["rows"].sum())
+    ran = gating.ran_steps(run.loaded.steps, run.records)
+    checks = gating.output_row_checks(run.loaded, ran, schema)
+    scan = list(schema.names) if run.recipe.scan.output else []
+    label = "cut output files, measure them: output row checks, identifier scan, risk"
+    with (
+        run.reporter.task(label) as summary,
+        measures("output", run.recipe, schema, rows, checks, scan, work / "spill") as found,
+    ):
         data = run.staging.path / "data"
-        files = write_output(work / "final", data, run.recipe.output, schema, bits)
+        files = write_output(work / "final", data, run.recipe.output, schema, bits, found.add)
+        shutil.rmtree(work / "final")
+        output = gating.output_dataset(data, run.recipe, type_names(schema))
+        run.risk_after = found.snapshot()
+        measured = gating.Measured(
+            found.validated(), found.scanned(output),
+            run.risk_after.summary if run.risk_after else None,
+        )  # fmt: skip
         summary["files"] = len(files)
-    run.passes.append("cut files")
-    shutil.rmtree(work / "final")
+        summary.update(risk_line(run.risk_after))
+    run.passes.append("cut and measure the output")
     memory.release()
-    return schema, files, int(counts["rows"].sum())
+    return schema, files, rows, measured
 
 
-def _measure_and_gate(run: _Run, output: Dataset) -> tuple[Snapshot | None, GateReport]:
-    """Risk of the files about to be published, then the output gate on them."""
-    with run.reporter.task("risk after the steps (the files to publish)") as summary:
-        risk_after = measure_file_risk(output, run.recipe, run.staging.work / "spill")
-        summary.update(_risk_line(risk_after))
-    run.passes += ["risk after"] if risk_after else []
-    memory.release()
+def _gate(run: _Run, output: Dataset, measured: Measured) -> GateReport:
+    """The output gate on the files about to be published (their measures taken as written)."""
     with run.reporter.task("gate: privacy and output contract") as summary:
-        gate = gating.check_output(
-            run.loaded, run.recipe, run.run_id, output,
+        produced = (
             gating.ran_steps(run.loaded.steps, run.records), run.rows_in,
-            risk_after.summary if risk_after else None,
-            [c for c in run.keep if c != ROW], run.input_gate, run.report_path,
+            [c for c in run.keep if c != ROW],
+        )  # fmt: skip
+        gate = gating.check_output(
+            run.loaded, run.recipe, run.run_id, output, produced, measured, run.input_gate,
+            run.report_path,
         )  # fmt: skip
         summary["checks"] = len(gate.output.checks) if gate.output else 0
-    run.passes.append("output gate")
-    return risk_after, gate
+    return gate
 
 
 def _manifest(
@@ -276,29 +294,6 @@ def _checkpoint(run: _Run, frame: dask.dataframe.DataFrame) -> tuple:
             summary["non_finite_read_as_missing"] = result.read_as_missing
     frame = ingest_mod.read_checkpoint(target, result.integer_columns)
     return frame, result.rows, set(result.integer_columns)
-
-
-def measure_file_risk(data: Dataset, recipe: Recipe, spill: Path) -> Snapshot | None:
-    """Disclosure risk of a set of files over the recipe's key variables.
-
-    The files are streamed a million rows at a time; records are regrouped on disk under
-    ``spill`` when they do not fit the memory share (see ``pipeline.risk.stream``).
-    """
-    keys = recipe.columns.key_variables
-    if not keys:
-        return None
-    present = set(data.columns)
-    missing = [c for c in keys if c not in present]
-    if missing:
-        raise KeyError(f"key variables not in the data: {', '.join(missing)}")
-    return snapshot(data.chunks, recipe, present, spill)
-
-
-def _risk_line(snap: Snapshot | None) -> dict:
-    if snap is None:
-        return {"skipped": "no key_variables"}
-    names = ("k_violations", "sample_uniques", "global_risk")
-    return {name: snap.summary[name] for name in names}
 
 
 def _label(call: StepCall, i: int, total: int) -> str:

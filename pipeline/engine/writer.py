@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -107,11 +107,17 @@ def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.R
 
 
 def write_output(
-    source: Path, data_dir: Path, spec: OutputSpec, schema: pa.Schema, bits: int | None = None
+    source: Path,
+    data_dir: Path,
+    spec: OutputSpec,
+    schema: pa.Schema,
+    bits: int | None = None,
+    sink: Callable[[pa.Table], None] | None = None,
 ) -> list[dict]:
     """Cut the spilled partitions into output files of ``spec.rows_per_file`` rows.
 
     With ``bits`` the spill is bucketed by the order key and the records come out sorted by it.
+    Each file's table is handed to ``sink`` once written (the measures of the output stage).
 
     Returns:
         One entry per file: relative path, rows and SHA-256.
@@ -126,7 +132,10 @@ def write_output(
         nonlocal pending, buffered
         table = pa.Table.from_batches(pending, schema=schema)
         chunk, rest = table.slice(0, rows), table.slice(rows)
-        files.append(_write_file(chunk.combine_chunks(), data_dir, len(files), spec))
+        chunk = chunk.combine_chunks()
+        files.append(_write_file(chunk, data_dir, len(files), spec))
+        if sink is not None:
+            sink(chunk)
         pending, buffered = rest.to_batches(), rest.num_rows
 
     for batch in _batches(source, schema, bits):

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from pipeline.contracts import expectations as contract_checks
 from pipeline.contracts.odcs import Contract
 from pipeline.errors import Problem
@@ -26,14 +28,25 @@ from pipeline.recipe.models import Recipe
 GATE_REPORT = "gate_report.json"
 
 
+Validated = tuple[list[CheckResult], int, int]  # what RowValidator.finish gives
+
+
 def run_stage(
-    stage: Stage, data: Dataset, rows: Sequence[RowCheck], table: Sequence[CheckResult]
+    stage: Stage,
+    data: Dataset,
+    rows: Sequence[RowCheck],
+    table: Sequence[CheckResult],
+    validated: Validated | None = None,
 ) -> GateResult:
-    """Validate ``rows`` checks with GX over the data's tables and add the ``table`` results."""
+    """Validate ``rows`` checks with GX and add the ``table`` results.
+
+    ``validated`` are the rows' results from a validator fed during one of the engine's passes
+    (the checks in the same order); without it the data's tables are read and validated here.
+    """
     started = time.perf_counter()
     needed = list(dict.fromkeys(c.column for c in rows if c.column))
-    results, batches, counted = [], 0, 0
-    if rows:
+    results, batches, counted = validated or ([], 0, 0)
+    if rows and validated is None:
         results, batches, counted = validate_tables(data.chunks(needed), list(rows), stage)
     checks = [*table, *results]
     return GateResult(
@@ -53,12 +66,33 @@ def input_gate(
     identifiers_present: set[str],
     whole_numbers: set[str],
     extra: Sequence[CheckResult] = (),
+    validated: Validated | None = None,
 ) -> GateResult:
-    """Check the input contract before any step runs (plus ``extra`` table checks)."""
+    """Check the input contract before any step runs (plus ``extra`` table checks).
+
+    ``validated``: the results of :func:`input_row_checks`, validated during a pass.
+    """
     table = contract_checks.table_checks(
         contract, data, "input", whole_numbers, identifiers_present
     )
-    return run_stage("input", data, contract_checks.row_checks(contract, data), [*extra, *table])
+    rows = input_row_checks(contract, data.schema)
+    return run_stage("input", data, rows, [*extra, *table], validated)
+
+
+def input_row_checks(contract: Contract | None, schema: pa.Schema) -> list[RowCheck]:
+    """The input contract's row checks on the columns of ``schema``."""
+    return [] if contract is None else contract_checks.row_checks(contract, schema)
+
+
+def output_row_checks(
+    steps: Sequence[derive.RanStep], base_dir: Path, contract: Contract | None, schema: pa.Schema
+) -> tuple[list[RowCheck], list[RowCheck]]:
+    """The output stage's row checks: (those on columns of ``schema``, those on absent ones)."""
+    rows = derive.row_checks(steps, base_dir)
+    if contract is not None:
+        rows += contract_checks.row_checks(contract, schema)
+    present = set(schema.names)
+    return [c for c in rows if c.column in present], [c for c in rows if c.column not in present]
 
 
 def output_gate(
@@ -71,9 +105,14 @@ def output_gate(
     expected_columns: list[str],
     contract: Contract | None = None,
     extra: Sequence[CheckResult] = (),
+    validated: Validated | None = None,
 ) -> GateResult:
-    """Check the recipe-derived privacy expectations and the output contract."""
-    rows = derive.row_checks(steps, base_dir)
+    """Check the recipe-derived privacy expectations and the output contract.
+
+    ``validated``: the results of :func:`output_row_checks` (the present ones), validated on
+    the batches being written.
+    """
+    rows, missing = output_row_checks(steps, base_dir, contract, data.schema)
     table = [
         *extra,
         *derive.column_checks(recipe, "output", data.columns, expected_columns),
@@ -82,12 +121,7 @@ def output_gate(
     ]
     if contract is not None:
         table += contract_checks.table_checks(contract, data, "output", set())
-        rows += contract_checks.row_checks(contract, data)
-    present = set(data.columns)
-    missing = [c for c in rows if c.column not in present]
-    return run_stage("output", data, [c for c in rows if c.column in present], table + [
-        _absent(c) for c in missing
-    ])  # fmt: skip
+    return run_stage("output", data, rows, [*table, *map(_absent, missing)], validated)
 
 
 def _absent(check: RowCheck) -> CheckResult:

@@ -17,51 +17,84 @@ from pipeline.gate.model import CheckResult
 from pipeline.recipe.models import ScanSpec
 from pipeline.scan.scanner import Finding, scan_array
 
-COLUMNS_PER_READ = 16  # columns sampled per read of the data: bounds the sample held
+COLUMNS_PER_READ = 16  # columns sampled per pass over the data: bounds the sample held
+
+
+class ScanStream:
+    """The scanner's seeded sample of ``columns``, taken from the tables of one pass (``add``).
+
+    ``rows`` is the number of rows the pass will give; with ``spec.sample`` below it, the same
+    seeded row numbers are picked whatever the tables' sizes, so the findings do not depend on
+    how the data is cut.
+    """
+
+    def __init__(
+        self, columns: list[str], types: dict[str, pa.DataType], rows: int, spec: ScanSpec,
+        seed: int,
+    ) -> None:  # fmt: skip
+        self.columns, self.types, self.spec = list(columns), types, spec
+        self._picked = None
+        if spec.sample is not None and rows > spec.sample:
+            rng = np.random.default_rng(seed)
+            self._picked = np.sort(rng.choice(rows, spec.sample, replace=False))
+        self._parts: dict[str, list] = {c: [] for c in self.columns}
+        self._start = 0
+
+    def add(self, table: pa.Table) -> None:
+        """Keep the sampled rows of one table (in file order)."""
+        rows, kept = table.num_rows, table
+        if self._picked is not None:
+            lo, hi = np.searchsorted(self._picked, [self._start, self._start + rows])
+            kept = table.select(self.columns).take(pa.array(self._picked[lo:hi] - self._start))
+        self._start += rows
+        for column in self.columns:
+            self._parts[column] += kept.column(column).chunks
+
+    def findings(self) -> list[Finding]:
+        """What the scanner finds in the sample, column by column."""
+        found: list[Finding] = []
+        for column in self.columns:
+            values = pa.chunked_array(self._parts.pop(column), self.types[column])
+            found += scan_array(column, values, self.spec.min_confidence)
+        return found
 
 
 def scan_dataset(data: Dataset, columns: list[str], spec: ScanSpec, seed: int) -> list[Finding]:
     """Findings in ``columns`` of ``data`` (a seeded sample of ``spec.sample`` rows).
 
-    The sample is taken chunk by chunk while the files are read once per
-    ``COLUMNS_PER_READ`` columns, so memory holds the sampled values of those columns only.
+    The files are read once per ``COLUMNS_PER_READ`` columns, so memory holds the sampled
+    values of those columns only.
     """
-    rows = data.rows()
-    picked = None
-    if spec.sample is not None and rows > spec.sample:
-        rng = np.random.default_rng(seed)
-        picked = np.sort(rng.choice(rows, spec.sample, replace=False))
+    types = {c: data.schema.field(c).type for c in columns}
     found: list[Finding] = []
     for first in range(0, len(columns), COLUMNS_PER_READ):
-        group = columns[first : first + COLUMNS_PER_READ]
-        sample = _sample(data, group, picked)
-        for column in group:
-            found += scan_array(column, sample[column], spec.min_confidence)
+        stream = ScanStream(columns[first : first + COLUMNS_PER_READ], types, data.rows(), spec,
+                            seed)  # fmt: skip
+        for chunk in data.chunks(stream.columns):
+            stream.add(chunk)
+        found += stream.findings()
     return found
 
 
-def _sample(data: Dataset, columns: list[str], picked: np.ndarray | None) -> dict:
-    """``columns`` at the ``picked`` row numbers (all rows when None), in one read."""
-    parts: dict[str, list] = {c: [] for c in columns}
-    start = 0
-    for chunk in data.chunks(columns):
-        rows, kept = chunk.num_rows, chunk
-        if picked is not None:
-            lo, hi = np.searchsorted(picked, [start, start + rows])
-            kept = chunk.take(pa.array(picked[lo:hi] - start))
-        start += rows
-        for column in columns:
-            parts[column] += kept.column(column).chunks
-    return {c: pa.chunked_array(parts[c], data.schema.field(c).type) for c in columns}
+def scanned_columns(columns: list[str], spec: ScanSpec) -> list[str]:
+    """The columns the scanner looks at (``scan.ignore`` left out)."""
+    return [c for c in columns if c not in set(spec.ignore)]
 
 
 def scan_checks(
     stage: Stage, data: Dataset, columns: list[str], spec: ScanSpec, seed: int
 ) -> list[CheckResult]:
     """One check per scanned column: passed when nothing was found in it."""
-    columns = [c for c in columns if c not in set(spec.ignore)]
+    columns = scanned_columns(columns, spec)
+    return scan_results(stage, columns, scan_dataset(data, columns, spec, seed), spec)
+
+
+def scan_results(
+    stage: Stage, columns: list[str], findings: list[Finding], spec: ScanSpec
+) -> list[CheckResult]:
+    """One check per scanned column from the scanner's ``findings``."""
     found: dict[str, list[Finding]] = {}
-    for finding in scan_dataset(data, columns, spec, seed):
+    for finding in findings:
         found.setdefault(finding.column, []).append(finding)
     warn = stage == "input" and spec.undeclared == "warn"
     reason = "undeclared_identifier" if stage == "input" else "identifier_found"

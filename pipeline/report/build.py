@@ -11,11 +11,56 @@ import numpy as np
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
 from pipeline.risk.frequencies import distinct_rows
-from pipeline.risk.stream import stream_risk
+from pipeline.risk.stream import RiskStream
 
 _RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
 _TOP = 10
 _DENSE = 1 << 26  # largest table of category pairs counted densely
+
+
+class SnapshotStream:
+    """A risk snapshot of a whole file fed chunk by chunk (``add``, then ``finish``).
+
+    Over the recipe's key variables (``present``: the columns the file has; the weight,
+    household and sensitive columns are used when present). Chunks must come in file order;
+    see ``pipeline.risk.stream`` for the memory it holds. Use as a context manager.
+    """
+
+    def __init__(self, recipe: Recipe, present: set[str], workdir: Path | None = None) -> None:
+        self.recipe = recipe
+        spec = recipe.risk or RiskSpec()
+        self._stream = RiskStream(
+            recipe.columns.key_variables, spec.k,
+            recipe.columns.weight if recipe.columns.weight in present else None,
+            spec.household if spec.household in present else None,
+            tuple(name for name in recipe.columns.sensitive if name in present),
+            spec.missing, workdir,
+        )  # fmt: skip
+        self.columns = self._stream.columns
+
+    def __enter__(self) -> SnapshotStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.close()
+
+    def add(self, chunk: Any) -> None:
+        """Take one chunk of records (an Arrow table or record batch)."""
+        self._stream.add(chunk)
+
+    def finish(self) -> Snapshot:
+        """The snapshot of everything added."""
+        result = self._stream.finish()
+        keys, k = self.recipe.columns.key_variables, (self.recipe.risk or RiskSpec()).k
+        return Snapshot(
+            summary=result.summary,
+            class_sizes=_class_sizes(result.fk_u, result.counts, k),
+            individual_risk=_risk_histogram(result.rk_u, result.counts),
+            risky_categories=_risky_categories(
+                result.ucodes, result.counts, result.labels, keys, result.fk_u < k, k
+            ),
+            l_diversity=result.l_diversity,
+        )
 
 
 def snapshot(
@@ -28,8 +73,7 @@ def snapshot(
 
     ``chunks`` is an Arrow table, or a function returning the named columns as an iterable of
     Arrow tables or record batches (with ``present``, the columns the file has). The file is
-    streamed (see ``pipeline.risk.stream``): memory holds the distinct key combinations and
-    one bucket of records, spilled under ``workdir`` (default: the system's temporary folder).
+    streamed (see :class:`SnapshotStream`).
     """
     if not callable(chunks):
         table = chunks
@@ -38,25 +82,10 @@ def snapshot(
         def chunks(names: list[str]) -> Any:
             return table.select(names).to_batches(max_chunksize=1 << 20)
 
-    present = present or set()
-    keys = recipe.columns.key_variables
-    spec = recipe.risk or RiskSpec()
-    weight = recipe.columns.weight if recipe.columns.weight in present else None
-    result = stream_risk(
-        chunks, keys, spec.k, weight,
-        spec.household if spec.household in present else None,
-        tuple(name for name in recipe.columns.sensitive if name in present),
-        spec.missing, workdir,
-    )  # fmt: skip
-    return Snapshot(
-        summary=result.summary,
-        class_sizes=_class_sizes(result.fk_u, result.counts, spec.k),
-        individual_risk=_risk_histogram(result.rk_u, result.counts),
-        risky_categories=_risky_categories(
-            result.ucodes, result.counts, result.labels, keys, result.fk_u < spec.k, spec.k
-        ),
-        l_diversity=result.l_diversity,
-    )
+    with SnapshotStream(recipe, present or set(), workdir) as stream:
+        for chunk in chunks(stream.columns):
+            stream.add(chunk)
+        return stream.finish()
 
 
 def _class_sizes(fk: np.ndarray, records: np.ndarray, k: int) -> Histogram:

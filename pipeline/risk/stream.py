@@ -107,6 +107,85 @@ class StreamedRisk:
     l_diversity: dict[str, dict] = field(default_factory=dict)
 
 
+class RiskStream:
+    """Risk of a whole file fed chunk by chunk (``add``), measured at the end (``finish``).
+
+    Chunks (Arrow tables or record batches holding ``columns``) must come in file order: key
+    codes are numbered as values first appear, so the result does not depend on how the file
+    is cut into chunks. Use as a context manager (the spill folder is removed on leaving).
+    """
+
+    def __init__(
+        self,
+        keys: list[str],
+        k: int = 3,
+        weight: str | None = None,
+        household: str | None = None,
+        sensitive: tuple[str, ...] = (),
+        missing: Missing = "any",
+        workdir: Path | None = None,
+    ) -> None:
+        self.keys, self.k, self.weight, self.household = keys, k, weight, household
+        self.sensitive, self.missing, self.workdir = list(sensitive), missing, workdir
+        self.dictionaries = [Dictionary() for _ in keys]
+        dtypes: dict[str, Any] = {f"c{j}": np.int32 for j in range(len(keys))}
+        dtypes["w"] = np.float64
+        if household:
+            dtypes.update(h=np.uint64, hv=np.bool_)
+        for i, _ in enumerate(sensitive):
+            dtypes.update({f"s{i}": np.uint64, f"sv{i}": np.bool_})
+        names = list(dict.fromkeys([*keys, *([weight] if weight else []), *sensitive]))
+        self.columns = names + ([household] if household and household not in names else [])
+        self._spill = Spill(dtypes, workdir)
+        self._pool = ThreadPoolExecutor(_THREADS)
+        self._waiting: deque = deque()
+
+    def __enter__(self) -> RiskStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the spill and the threads (``finish`` does it too)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._spill.close()
+
+    def add(self, chunk: Any) -> None:
+        """Take one chunk of records (its heavy part runs in a thread, two chunks ahead)."""
+        self._waiting.append(self._pool.submit(self._prepare, chunk))
+        while len(self._waiting) > 2:
+            self._take(self._waiting.popleft().result())
+
+    def _prepare(self, chunk: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"keys": [local_codes(chunk.column(key)) for key in self.keys]}
+        weight, household = self.weight, self.household
+        out["w"] = weights_from_arrow(chunk, weight) if weight else np.ones(chunk.num_rows)
+        if household:
+            out["h"], out["hv"] = value_hashes(chunk.column(household))
+        for i, name in enumerate(self.sensitive):
+            out[f"s{i}"], out[f"sv{i}"] = value_hashes(chunk.column(name))
+        return out
+
+    def _take(self, arrays: dict[str, Any]) -> None:
+        local = arrays.pop("keys")
+        for j, d in enumerate(self.dictionaries):  # in file order: codes are deterministic
+            arrays[f"c{j}"] = d.codes(*local[j])
+        codes = np.column_stack([arrays[f"c{j}"] for j in range(len(self.keys))])
+        self._spill.add(bucket_of(row_hash(codes)), arrays)
+
+    def finish(self) -> StreamedRisk:
+        """The risk of everything added."""
+        try:
+            while self._waiting:
+                self._take(self._waiting.popleft().result())
+            return _measure(self._spill, self._pool, self.keys, self.dictionaries, self.k,
+                            self.weight is not None, bool(self.household), self.sensitive,
+                            self.missing, self.workdir)  # fmt: skip
+        finally:
+            self.close()
+
+
 def stream_risk(
     chunks: Chunks,
     keys: list[str],
@@ -118,35 +197,10 @@ def stream_risk(
     workdir: Path | None = None,
 ) -> StreamedRisk:
     """Measure risk over every chunk that ``chunks(columns)`` yields (the whole file)."""
-    m = len(keys)
-    dictionaries = [Dictionary() for _ in keys]
-    dtypes: dict[str, Any] = {f"c{j}": np.int32 for j in range(m)}
-    dtypes["w"] = np.float64
-    if household:
-        dtypes.update(h=np.uint64, hv=np.bool_)
-    for i, _ in enumerate(sensitive):
-        dtypes.update({f"s{i}": np.uint64, f"sv{i}": np.bool_})
-    names = list(dict.fromkeys([*keys, *([weight] if weight else []), *sensitive]))
-    names += [household] if household and household not in names else []
-
-    def prepare(chunk: Any) -> dict[str, Any]:  # the heavy part of a chunk, in a thread
-        out: dict[str, Any] = {"keys": [local_codes(chunk.column(key)) for key in keys]}
-        out["w"] = weights_from_arrow(chunk, weight) if weight else np.ones(chunk.num_rows)
-        if household:
-            out["h"], out["hv"] = value_hashes(chunk.column(household))
-        for i, name in enumerate(sensitive):
-            out[f"s{i}"], out[f"sv{i}"] = value_hashes(chunk.column(name))
-        return out
-
-    with Spill(dtypes, workdir) as spill, ThreadPoolExecutor(_THREADS) as pool:
-        for arrays in _ordered(pool, prepare, chunks(names)):
-            local = arrays.pop("keys")
-            for j, d in enumerate(dictionaries):  # in file order: codes are deterministic
-                arrays[f"c{j}"] = d.codes(*local[j])
-            codes = np.column_stack([arrays[f"c{j}"] for j in range(m)])
-            spill.add(bucket_of(row_hash(codes)), arrays)
-        return _measure(spill, pool, keys, dictionaries, k, weight is not None,
-                        bool(household), list(sensitive), missing, workdir)  # fmt: skip
+    with RiskStream(keys, k, weight, household, sensitive, missing, workdir) as stream:
+        for chunk in chunks(stream.columns):
+            stream.add(chunk)
+        return stream.finish()
 
 
 def _codes(part: dict[str, np.ndarray], m: int) -> np.ndarray:

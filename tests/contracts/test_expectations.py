@@ -45,7 +45,9 @@ def data(tmp_path: Path) -> Dataset:
 
 
 def run(c: Contract, data: Dataset) -> dict[str, tuple]:
-    result = run_stage("input", data, row_checks(c, data), table_checks(c, data, "input", set()))
+    result = run_stage(
+        "input", data, row_checks(c, data.schema), table_checks(c, data, "input", set())
+    )
     return {check.id: (check.reason, check.observed, check.passed) for check in result.checks}
 
 

@@ -148,11 +148,14 @@ def test_a_run_reports_its_passes_over_the_data(workdir: Path) -> None:
     line = next(x for x in result.output.splitlines() if "passes over the data:" in x)
     # the steps' needs take two passes: the quantile's first with the sample's units (income
     # and households are what they were at ingest), then its second with both key tables
-    assert line.split("passes over the data: ")[1].startswith("9 (read input, input gate,")
-    assert (
-        "risk before, top_code: quantile 0.99 of income + subsample: units of household_id, "
+    # the input's gate, scan and risk share one read, and the output's are taken on the
+    # tables being written
+    assert line.split("passes over the data: ")[1] == (
+        "6 (read input, measure the input, "
+        "top_code: quantile 0.99 of income + subsample: units of household_id, "
         "top_code: quantile 0.99 of income + risk: combinations of 5 key variables + "
-        "local_suppression: combinations of 5 key variables, compute and write" in line
+        "local_suppression: combinations of 5 key variables, compute and write, "
+        "cut and measure the output)"
     )
 
 
