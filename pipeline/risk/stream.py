@@ -37,7 +37,6 @@ from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash
 
-Chunks = Callable[[list[str]], Iterable[Any]]  # columns -> Arrow tables/record batches
 _THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
 
 
@@ -184,23 +183,6 @@ class RiskStream:
                             self.missing, self.workdir)  # fmt: skip
         finally:
             self.close()
-
-
-def stream_risk(
-    chunks: Chunks,
-    keys: list[str],
-    k: int = 3,
-    weight: str | None = None,
-    household: str | None = None,
-    sensitive: tuple[str, ...] = (),
-    missing: Missing = "any",
-    workdir: Path | None = None,
-) -> StreamedRisk:
-    """Measure risk over every chunk that ``chunks(columns)`` yields (the whole file)."""
-    with RiskStream(keys, k, weight, household, sensitive, missing, workdir) as stream:
-        for chunk in chunks(stream.columns):
-            stream.add(chunk)
-        return stream.finish()
 
 
 def _codes(part: dict[str, np.ndarray], m: int) -> np.ndarray:

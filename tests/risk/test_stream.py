@@ -10,9 +10,17 @@ from pipeline.risk.encode import encode_arrow
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import measure_risk
 from pipeline.risk.spill import Spill
-from pipeline.risk.stream import merge_l_diversity, stream_risk
+from pipeline.risk.stream import RiskStream, merge_l_diversity
 
 KEYS = ["age", "sex", "area"]
+
+
+def stream_risk(chunks, keys, *args):  # noqa: ANN001, ANN201
+    """The streamed risk of every chunk ``chunks(columns)`` yields, fed in order."""
+    with RiskStream(keys, *args) as stream:
+        for chunk in chunks(stream.columns):
+            stream.add(chunk)
+        return stream.finish()
 
 
 def _table(n: int, seed: int) -> pa.Table:
