@@ -100,9 +100,9 @@ def main() -> None:
     gx_engine._batch_definition()
     import_s = time.perf_counter() - start
 
-    from pipeline.contracts.expectations import row_checks, table_checks
     from pipeline.contracts.odcs import load_contract
-    from pipeline.gate.data import Dataset
+    from pipeline.dataset import Dataset
+    from pipeline.gate.contracts import row_checks, table_checks
     from pipeline.gate.run import run_stage
 
     start = time.perf_counter()
@@ -111,7 +111,7 @@ def main() -> None:
 
     import great_expectations.expectations as gxe
 
-    from pipeline.gate.data import gx_frame
+    from pipeline.gate.gx_engine import gx_frame
 
     exps = [getattr(gxe, n)(**kw) for c in six_checks() for n, kw in c.expectations]
     gx_times = []

@@ -56,6 +56,16 @@ def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
     return sorted(parquet), sorted(other)
 
 
+def own_files(folder: Path, suffix: str) -> list[Path]:
+    """The files directly in a folder this tool wrote (an output, a checkpoint, a spill), sorted.
+
+    Names starting with ``.`` or ``_`` are skipped, as in inputs; nothing is checked (the
+    files are the tool's own; ``--gate-only`` compares them with the manifest).
+    """
+    found = (p for p in folder.glob(f"*{suffix}") if p.is_file())
+    return sorted(p for p in found if not p.name.startswith((".", "_")))
+
+
 def parquet_files(path: Path) -> list[Path]:
     """The Parquet files ``path`` names: the file itself, or every ``.parquet`` file under it.
 

@@ -22,7 +22,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from pipeline.internal import ROW
+from pipeline.columns import ROW
 from pipeline.quantile import quantile_plan
 from pipeline.randomness import row_keys, value_keys
 from pipeline.risk.encode import codes_from_pandas

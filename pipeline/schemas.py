@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline.engine.manifest import Manifest
 from pipeline.gate.model import GateReport
+from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.errors import Problem, RecipeError
 from pipeline.files import bad_byte_line
-from pipeline.recipe.yamlpos import YamlProblem, format_path, line_of, load_with_lines
+from pipeline.yamlpos import YamlProblem, format_path, line_of, load_with_lines
 
 OPERATORS = (
     "mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan",

@@ -14,11 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.engine.manifest import Manifest, StepRecord, now_utc
+from pipeline.dataset import Dataset
 from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate import run as gate_run
 from pipeline.gate.checks import RowCheck, table_result
-from pipeline.gate.data import Dataset
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.gate.run import (
@@ -32,6 +31,7 @@ from pipeline.gate.run import (
     write_gate_report,
 )
 from pipeline.gate.scanning import scan_checks
+from pipeline.manifest import Manifest, StepRecord, now_utc
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.steps.registry import StepParams
@@ -47,7 +47,7 @@ def uses_row_checks(loaded: LoadedRecipe) -> bool:
     """Whether a run of ``loaded`` validates rows with GX (contracts, or steps with row checks)."""
     if loaded.input_contract is not None or loaded.output_contract is not None:
         return True
-    return any(type(c.params).output_checks is not StepParams.output_checks for c in loaded.steps)
+    return any(type(c.params).requirements is not StepParams.requirements for c in loaded.steps)
 
 
 def contract_numeric(loaded: LoadedRecipe) -> list[str]:

@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.columns import ROW
 from pipeline.errors import InputDataError, Problem
-from pipeline.internal import ROW
+from pipeline.files import own_files
 
 _FIRST = 5
 _NULLABLE_NUMBERS = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "Float32",
@@ -222,7 +223,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 def read_checkpoint(target: Path, integer_columns: list[str]) -> dd.DataFrame:
     """Read the checkpoint back, in partition order, with whole-number columns as Int64."""
-    files = sorted(str(p) for p in target.glob("part-*.parquet"))
+    files = [str(p) for p in own_files(target, ".parquet")]
     ddf = dd.read_parquet(files)
     for column in integer_columns:
         ddf[column] = ddf[column].astype("Int64")

@@ -10,8 +10,8 @@ from pathlib import Path
 import dask.dataframe as dd
 
 from pipeline import files
+from pipeline.columns import ROW
 from pipeline.errors import AnonymizeError, InputDataError, Problem
-from pipeline.internal import ROW
 from pipeline.recipe.models import InputSpec
 
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from pipeline.dataset import Dataset
 from pipeline.gate.checks import RowCheck, Stage
-from pipeline.gate.data import Dataset
 from pipeline.gate.gx_engine import RowValidator
 from pipeline.gate.model import CheckResult
 from pipeline.gate.run import Validated

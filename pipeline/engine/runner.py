@@ -13,19 +13,13 @@ import dask
 import dask.dataframe
 import pyarrow as pa
 
+from pipeline.columns import ORDER, ROW
+from pipeline.dataset import Dataset, type_names
 from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine.apply import PendingChecks, Planned, apply_steps, call_step
 from pipeline.engine.gating import Measured
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
-from pipeline.engine.manifest import (
-    FileRecord,
-    Manifest,
-    SourceRecord,
-    StepRecord,
-    now_utc,
-    package_versions,
-)
 from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
     RunOptions,
@@ -39,10 +33,16 @@ from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import MANIFEST, Staging, check_paths
 from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
-from pipeline.gate.data import Dataset, type_names
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
-from pipeline.internal import ORDER, ROW
+from pipeline.manifest import (
+    FileRecord,
+    Manifest,
+    SourceRecord,
+    StepRecord,
+    now_utc,
+    package_versions,
+)
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import Snapshot

@@ -19,19 +19,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.columns import ORDER
+from pipeline.dataset import NULLABLE
 from pipeline.errors import InputDataError, Problem
-from pipeline.internal import ORDER
+from pipeline.files import own_files
 from pipeline.recipe.models import OutputSpec
 
 PART = "part-{:05d}"
-NULLABLE = {
-    pa.int64(): pd.Int64Dtype(),
-    pa.int32(): pd.Int32Dtype(),
-    pa.float64(): pd.Float64Dtype(),
-    pa.bool_(): pd.BooleanDtype(),
-    pa.string(): pd.StringDtype(),
-    pa.large_string(): pd.StringDtype(),
-}
 
 
 def order_bits(rows: int) -> int:
@@ -91,12 +85,12 @@ def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
 
 def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.RecordBatch]:
     if bits is None:
-        for file in sorted(source.glob("part-*.parquet")):
+        for file in own_files(source, ".parquet"):
             for batch in pq.ParquetFile(file).iter_batches(batch_size=65536):
                 yield batch.cast(schema) if batch.schema != schema else batch
         return
     # plain reads, not memory maps: mapped pages of every spill file would count as resident
-    readers = [pa.ipc.open_file(pa.OSFile(str(f))) for f in sorted(source.glob("part-*.arrow"))]
+    readers = [pa.ipc.open_file(pa.OSFile(str(f))) for f in own_files(source, ".arrow")]
     for bucket in range(2**bits):  # the whole file in ORDER, one bucket in memory at a time
         parts = [r.get_batch(bucket) for r in readers]
         table = pa.Table.from_batches([b for b in parts if b.num_rows] or parts[:1])

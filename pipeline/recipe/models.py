@@ -7,23 +7,16 @@ step calls, each a one-key mapping ``{step_name: {params}}`` validated by the lo
 from __future__ import annotations
 
 import codecs
-import os
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
+from pipeline.columns import INTERNAL_PREFIX, ColumnsSpec, LinkingId, StrictModel
 from pipeline.files import is_csv_name
 from pipeline.risk import K_MAX
 
-INTERNAL_PREFIX = "__anon_"
-MIN_KEY_BYTES = 16
-
-
-class StrictModel(BaseModel):
-    """A model that rejects unknown keys and cannot be changed after validation."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+__all__ = ["INTERNAL_PREFIX", "ColumnsSpec", "LinkingId", "Recipe", "StrictModel"]
 
 
 class InputSpec(StrictModel):
@@ -86,85 +79,6 @@ class OutputSpec(StrictModel):
     rows_per_file: int = Field(1_000_000, ge=1, description="Rows in each output data file.")
 
     _known_encoding = field_validator("encoding")(InputSpec._known_encoding.__func__)
-
-
-class LinkingId(StrictModel):
-    """How one linking ID column is removed (APPI standard 3)."""
-
-    method: Literal["drop", "surrogate", "keyed_hash"] = Field(
-        description="drop: delete the column; surrogate: replace each value by a random token "
-        "derived from the seed (no mapping kept); keyed_hash: HMAC-SHA-256 with a key read from "
-        "the environment variable key_env (the key is never written anywhere)."
-    )
-    key_env: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="Name of the environment variable holding the HMAC key (not the key).",
-    )
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        """Allow the shorthand ``member_id: drop`` in the published schema."""
-        schema = handler(core_schema)
-        return {"anyOf": [{"type": "string", "enum": ["drop", "surrogate"]}, schema]}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        return {"method": data} if isinstance(data, str) else data
-
-    @model_validator(mode="after")
-    def _key_rules(self) -> LinkingId:
-        if self.method == "keyed_hash":
-            if not self.key_env:
-                raise ValueError("keyed_hash needs key_env: the environment variable with the key")
-            key = os.environ.get(self.key_env)
-            if key is None:
-                raise ValueError(f"environment variable {self.key_env} is not set")
-            if len(key.encode()) < MIN_KEY_BYTES:
-                raise ValueError(
-                    f"the key in {self.key_env} is too short: use at least {MIN_KEY_BYTES} bytes"
-                )
-        elif self.key_env:
-            raise ValueError("key_env is only used with method keyed_hash")
-        return self
-
-
-class ColumnsSpec(StrictModel):
-    """The role of each sensitive column. Identifier columns are removed before any step."""
-
-    direct_identifiers: list[str] = Field(
-        default_factory=list, description="Names, addresses, phones, e-mail (APPI standard 1)."
-    )
-    identification_codes: list[str] = Field(
-        default_factory=list,
-        description="My Number, licence, passport, insurance numbers (APPI standard 2).",
-    )
-    linking_ids: dict[str, LinkingId] = Field(
-        default_factory=dict, description="Linking IDs and how each is removed (standard 3)."
-    )
-    key_variables: list[str] = Field(
-        default_factory=list, description="Quasi-identifiers used for disclosure risk."
-    )
-    sensitive: list[str] = Field(default_factory=list, description="Sensitive variables.")
-    weight: str | None = Field(None, description="Sampling weight column.")
-
-    def removed(self) -> list[str]:
-        """Columns deleted outright before the steps run."""
-        dropped = [c for c, spec in self.linking_ids.items() if spec.method == "drop"]
-        return [*self.direct_identifiers, *self.identification_codes, *dropped]
-
-    def roles(self) -> dict[str, list[str]]:
-        """Map each column to the roles it was declared in (to detect conflicts)."""
-        out: dict[str, list[str]] = {}
-        for role in ("direct_identifiers", "identification_codes", "key_variables", "sensitive"):
-            for col in getattr(self, role):
-                out.setdefault(col, []).append(role)
-        for col in self.linking_ids:
-            out.setdefault(col, []).append("linking_ids")
-        if self.weight:
-            out.setdefault(self.weight, []).append("weight")
-        return out
 
 
 class RiskSpec(StrictModel):

@@ -10,7 +10,7 @@ import numpy as np
 
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
-from pipeline.risk.frequencies import distinct_rows
+from pipeline.risk.groups import distinct_rows
 from pipeline.risk.stream import RiskStream
 
 _RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.engine.manifest import Manifest
 from pipeline.gate.model import GateReport
+from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.html import render_html
 from pipeline.report.model import RiskReport, Snapshot, StepChange, Targets

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.risk.groups import distinct_rows
+
 BLOCK = 1 << 22  # rows streamed through a lookup table at a time
 DENSE_SLACK = 4096  # a dense table may be this much larger than 4x the rows it counts
 RADIX_BITS = 62  # widest mixed-radix key
@@ -129,8 +131,6 @@ def _add_ranked(
     totals: tuple[np.ndarray, np.ndarray],
 ) -> None:
     """The general case (keys wider than 62 bits): group both sides' rows together."""
-    from pipeline.risk.frequencies import distinct_rows
-
     both = np.concatenate([rows_p, rows_q])
     inverse = distinct_rows(ucodes[both][:, shared])[1]
     mine, theirs = inverse[: rows_p.size], inverse[rows_p.size :]

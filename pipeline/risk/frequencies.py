@@ -20,6 +20,9 @@ from typing import Literal
 import numpy as np
 
 from pipeline.risk.anymatch import any_frequencies
+from pipeline.risk.groups import combine, distinct_rows, factorize
+
+__all__ = ["Frequencies", "Missing", "combine", "distinct_rows", "factorize", "frequencies"]
 
 Missing = Literal["any", "category"]
 
@@ -30,60 +33,6 @@ class Frequencies:
 
     fk: np.ndarray
     Fk: np.ndarray  # noqa: N815 - the statistical notation
-
-
-def combine(codes: np.ndarray, columns: list[int] | None = None) -> np.ndarray:
-    """Return one int64 group id per row for the chosen columns (codes >= -1).
-
-    Equal ids mean equal rows. Uses a mixed-radix number while it fits in int64 and
-    re-densifies (np.unique) otherwise.
-    """
-    return _combine(codes, columns)[0]
-
-
-def _combine(codes: np.ndarray, columns: list[int] | None = None) -> tuple[np.ndarray, int]:
-    """Group ids and an exclusive upper bound of them."""
-    n = codes.shape[0]
-    cols = list(range(codes.shape[1])) if columns is None else columns
-    group = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for c in cols:
-        column = codes[:, c]
-        card = int(column.max()) + 2 if n else 1  # -1 (missing) -> 0
-        if radix * card >= 2**62:
-            group = np.unique(group, return_inverse=True)[1].astype(np.int64)
-            radix = int(group.max()) + 1 if n else 1
-        group *= card
-        group += column
-        group += 1
-        radix *= card
-    return group, radix
-
-
-def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (first row of each distinct code vector, index of each row's vector)."""
-    group, bound = _combine(codes)
-    if bound <= 4 * group.size + 4096:
-        present = np.zeros(bound, dtype=bool)
-        present[group] = True
-        rank = np.cumsum(present) - 1
-        inverse = rank[group]
-        first = np.full(int(present.sum()), -1, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
-        return first, inverse
-    inverse, size = factorize(group)
-    first = np.full(size, -1, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
-    return first, inverse
-
-
-def factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense ids 0..g-1 of int64 values, in order of first appearance (hashing, no sort)."""
-    import pyarrow as pa
-
-    encoded = pa.array(values).dictionary_encode()
-    ids = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32)[: len(values)]
-    return ids.astype(np.int64), len(encoded.dictionary)
 
 
 def frequencies(

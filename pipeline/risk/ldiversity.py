@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.risk.frequencies import distinct_rows
+from pipeline.risk.groups import distinct_rows
 
 
 def l_diversity(

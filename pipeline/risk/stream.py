@@ -32,7 +32,8 @@ from pipeline.risk.encode import (
     label_of,
     weights_from_arrow,
 )
-from pipeline.risk.frequencies import Missing, distinct_rows, factorize
+from pipeline.risk.frequencies import Missing
+from pipeline.risk.groups import distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash

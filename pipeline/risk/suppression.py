@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.risk.frequencies import Missing, combine, distinct_frequencies, distinct_rows
+from pipeline.risk.frequencies import Missing, distinct_frequencies
+from pipeline.risk.groups import combine, distinct_rows
 
 
 class TooFewRecords(ValueError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dask.dataframe as dd
 
+from pipeline.columns import LinkingId
 from pipeline.randomness import Secret, hmac_tokens, siphash_tokens
-from pipeline.recipe.models import LinkingId
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs

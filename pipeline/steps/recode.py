@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.errors import Problem
-from pipeline.gate.checks import RowCheck, value_set_check
 from pipeline.hierarchies import HierarchyError, resolve
+from pipeline.requirements import OneOf, Requirement
 from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
 
 
@@ -52,7 +52,7 @@ class RecodeParams(StepParams):
         """Bands need a numeric column."""
         return [self.column] if self.bands is not None else []
 
-    def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
+    def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
         """The published column holds only values of the target level, bands or map."""
         if self.bands is not None:
             edges = np.asarray(self.bands, dtype="float64")
@@ -67,7 +67,7 @@ class RecodeParams(StepParams):
             what = f"{self.hierarchy} level {self.level}"
         if self.on_unknown == "value":
             allowed.append(_plain(self.unknown_value))
-        return [value_set_check(self.column, list(dict.fromkeys(allowed)), what)]
+        return [OneOf(self.column, tuple(dict.fromkeys(allowed)), what)]
 
     @field_validator("hierarchy")
     @classmethod

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import dask.dataframe as dd
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.columns import ColumnsSpec
 from pipeline.errors import Problem
-from pipeline.gate.checks import RowCheck
-from pipeline.recipe.models import ColumnsSpec
+from pipeline.requirements import Requirement
 
 if TYPE_CHECKING:
     from pipeline.reductions import Reduction
@@ -49,11 +49,11 @@ class StepParams(BaseModel):
         """Columns whose values this step replaces (missing values aside)."""
         return [getattr(self, f) for f in self.writes_fields if getattr(self, f) is not None]
 
-    def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
-        """Row checks the gate derives from this step for the published data; none by default.
+    def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
+        """What the published data must satisfy because of this step; nothing by default.
 
-        ``facts`` are the step's computed facts (e.g. a quantile threshold). The gate uses them
-        only when no later step rewrites the same column.
+        ``facts`` are the step's computed facts (e.g. a quantile threshold). The gate checks
+        them on every row, only when no later step rewrites the same column.
         """
         return []
 

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.internal import ORDER, ROW
+from pipeline.columns import ORDER, ROW, ColumnsSpec
 from pipeline.randomness import order_keys
-from pipeline.recipe.models import ColumnsSpec
 from pipeline.reductions import Reduction, UnitKeys
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 

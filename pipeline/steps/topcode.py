@@ -12,8 +12,8 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from pipeline.errors import InputDataError, Problem
-from pipeline.gate.checks import RowCheck, cap_check
 from pipeline.reductions import Quantile, Reduction
+from pipeline.requirements import Bound, Requirement
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 
@@ -33,12 +33,12 @@ class _CodeParams(StepParams):
         """The whole-file quantile, when the threshold is one."""
         return {} if self.quantile is None else {"quantile": Quantile(self.column, self.quantile)}
 
-    def output_checks(self, facts: dict[str, Any], base_dir: Path) -> list[RowCheck]:
+    def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
         """The published column stays within the cap (the threshold or the replacement)."""
         if "threshold" not in facts:
             return []
         bounds = (float(facts["threshold"]), float(facts.get("replace_with", facts["threshold"])))
-        return [cap_check(self.column, max(bounds) if self.upper else min(bounds), self.upper)]
+        return [Bound(self.column, max(bounds) if self.upper else min(bounds), self.upper)]
 
 
 class TopCodeParams(_CodeParams):

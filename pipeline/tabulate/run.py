@@ -24,7 +24,6 @@ from pipeline.engine.apply import PendingChecks
 from pipeline.engine.gating import default_report_path
 from pipeline.engine.ingest import checked_numbers, number_dtype
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
-from pipeline.engine.manifest import RunHeader, SourceRecord, now_utc, package_versions
 from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import MANIFEST, Staging, check_paths
 from pipeline.engine.schedulers import use_scheduler
@@ -32,6 +31,7 @@ from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
 from pipeline.gate.run import problems, remove_stale_report, write_gate_report
+from pipeline.manifest import RunHeader, SourceRecord, now_utc, package_versions
 from pipeline.steps.registry import Check
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import pipeline.engine.runner as runner
 from pipeline.cli import app
-from pipeline.internal import ROW
+from pipeline.columns import ROW
 from pipeline.steps import STEPS
 from pipeline.steps import recode as recode_mod
 from pipeline.steps import topcode as topcode_mod

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pipeline.internal import ORDER, ROW
+from pipeline.columns import ORDER, ROW
 from pipeline.randomness import order_keys
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.registry import StepContext

@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.contracts.odcs import Contract, Property, QualityRule
+from pipeline.dataset import Dataset
 from pipeline.gate.checks import RowCheck, Stage, table_result
-from pipeline.gate.data import Dataset
 from pipeline.gate.model import CheckResult
 
 _TEXT_FORMS = {

@@ -1,8 +1,8 @@
-"""The data the gate validates: Parquet or CSV files read in bounded pandas batches.
+"""Data files of one schema read in bounded Arrow tables: checkpoints, outputs, published files.
 
-The output gate reads the very files that are about to be published (or, with ``--gate-only``,
-that were published), so what is validated is what leaves. CSV files are read with the column
-types of the run (from the manifest), so codes keep their leading zeros.
+The engine reads its ingest checkpoint through it, and ``--gate-only`` the files that were
+published. CSV files are read with the column types of the run (from the manifest), so codes
+keep their leading zeros.
 """
 
 from __future__ import annotations
@@ -14,15 +14,21 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pipeline.engine.writer import NULLABLE
 from pipeline.errors import InputDataError, Problem
-from pipeline.files import csv_header
+from pipeline.files import csv_header, own_files
 
 BATCH_ROWS = 1_000_000
+NULLABLE = {  # Arrow type -> the nullable pandas dtype it is read as
+    pa.int64(): pd.Int64Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.string(): pd.StringDtype(),
+    pa.large_string(): pd.StringDtype(),
+}
 _TYPES = {
     "int64": pa.int64(),
     "int32": pa.int32(),
@@ -41,22 +47,6 @@ def type_names(schema: pa.Schema) -> dict[str, str]:
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=NULLABLE.get)
-
-
-def gx_frame(table: pa.Table) -> pd.DataFrame:
-    """A batch in the dtypes GX checks fastest: numpy numbers (NaN for missing), Arrow text.
-
-    GX compares nullable ``Int64`` values one Python object at a time but numpy columns in one
-    vectorized pass (measured: 10x on 1M rows); it skips missing values either way. An integer
-    column with missing values becomes float64 only where that is exact (|x| <= 2**53).
-    """
-    frame = table.to_pandas(ignore_metadata=True)  # no pandas metadata: no Int64 restored
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_integer(column.type) and column.null_count and len(column):
-            low, high = pc.min_max(column).values()
-            if max(abs(low.as_py() or 0), abs(high.as_py() or 0)) > 2**53:
-                frame[name] = column.to_pandas(types_mapper=NULLABLE.get)
-    return frame
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,7 @@ class Dataset:
     @classmethod
     def parquet(cls, folder: Path, hidden: tuple[str, ...] = ()) -> Dataset:
         """The Parquet files directly in ``folder`` (sorted by name)."""
-        files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+        files = own_files(folder, ".parquet")
         schema = pq.read_schema(files[0]) if files else pa.schema([])
         return cls(files, "parquet", schema, hidden=hidden)
 

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.contracts.expectations import row_checks, table_checks, type_matches
 from pipeline.contracts.odcs import Contract
-from pipeline.gate.data import Dataset
+from pipeline.dataset import Dataset
+from pipeline.gate.contracts import row_checks, table_checks, type_matches
 from pipeline.gate.run import run_stage
 
 

@@ -1,0 +1,32 @@
+"""What a step requires of the published data, in plain terms.
+
+A step states what its output must satisfy (``StepParams.requirements``); the gate turns each
+requirement into a row check run by Great Expectations (``pipeline.gate.derive``), so steps
+know nothing of the validation engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Every value of ``column`` is at most (``upper``) or at least (not ``upper``) ``limit``."""
+
+    column: str
+    limit: float
+    upper: bool
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Every value of ``column`` is one of ``values`` (missing values pass); ``what`` names them."""
+
+    column: str
+    values: tuple[Any, ...]
+    what: str
+
+
+Requirement = Bound | OneOf
