@@ -128,11 +128,12 @@ def run(
 
 
 def _gate_only(loaded: object, out_dir: Path, report_path: str | None, output: str | None) -> None:
-    from pipeline.engine.gating import gate_only, summary_lines
+    from pipeline.engine.audit import gate_only
     from pipeline.engine.prepare import RunOptions, effective_recipe
     from pipeline.engine.publish import check_paths
     from pipeline.errors import EXIT_GATE
     from pipeline.gate.run import write_gate_report
+    from pipeline.gate.stages import summary_lines
 
     if report_path:  # before anything runs; never into the audited output
         check_paths(out_dir, [], Path(report_path))

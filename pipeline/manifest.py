@@ -7,7 +7,6 @@ It records the seed, so it belongs with the data holder's processing-method reco
 from __future__ import annotations
 
 import platform
-from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Literal
 
@@ -92,11 +91,6 @@ class Manifest(RunHeader):
     risk_after: dict[str, Any] | None = Field(None, description="Risk of the published data.")
     gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")
     seconds: float
-
-
-def now_utc() -> str:
-    """Current time as an ISO-8601 UTC string."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def package_versions() -> dict[str, str]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import files
-from pipeline.engine import gating
 from pipeline.errors import InputDataError, Problem
+from pipeline.gate.stages import contract_numeric
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.steps import STEPS
@@ -127,7 +127,7 @@ def numeric_columns(loaded: LoadedRecipe, recipe: Recipe) -> list[str]:
         out.append(recipe.columns.weight)
     for call in loaded.steps:
         out += call.params.numeric_columns()
-    out += gating.contract_numeric(loaded)
+    out += contract_numeric(loaded)
     return list(dict.fromkeys(out))
 
 

@@ -13,12 +13,13 @@ import dask
 import dask.dataframe
 import pyarrow as pa
 
+from pipeline import now_utc
 from pipeline.columns import ORDER, ROW
 from pipeline.dataset import Dataset, type_names
-from pipeline.engine import gating, memory
 from pipeline.engine import ingest as ingest_mod
+from pipeline.engine import memory
 from pipeline.engine.apply import PendingChecks, Planned, apply_steps, call_step
-from pipeline.engine.gating import Measured
+from pipeline.engine.audit import ran_steps
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
@@ -35,12 +36,19 @@ from pipeline.engine.schedulers import use_scheduler
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
+from pipeline.gate.stages import (
+    Gate,
+    Measured,
+    Produced,
+    default_report_path,
+    output_dataset,
+    uses_row_checks,
+)
 from pipeline.manifest import (
     FileRecord,
     Manifest,
     SourceRecord,
     StepRecord,
-    now_utc,
     package_versions,
 )
 from pipeline.recipe.loader import LoadedRecipe, StepCall
@@ -69,7 +77,7 @@ class _Run:
     run_id: str
     header: list[str]
     keep: list[str]
-    report_path: Path
+    gate: Gate
     staging: Staging
     checks: PendingChecks = field(default_factory=PendingChecks)
     records: list[StepRecord] = field(default_factory=list)
@@ -91,31 +99,30 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     need) -> compute and write -> measure the files to publish -> gate -> manifest -> publish.
     """
     started = time.perf_counter()
-    if gating.uses_row_checks(loaded):
+    if uses_row_checks(loaded):
         warm_up()  # GX's imports overlap the reading of the input
     recipe = effective_recipe(loaded, options)
     header = input_columns(recipe.input)
     keep = check_columns(loaded, recipe, header)
     out_dir = Path(recipe.output.dir)
     run_id = uuid.uuid4().hex
-    report_path = (
-        Path(options.gate_report) if options.gate_report else gating.default_report_path(out_dir)
-    )
+    report_path = Path(options.gate_report) if options.gate_report else default_report_path(out_dir)
     check_paths(out_dir, [Path(recipe.input.path)], report_path)
     staging_area = Staging(out_dir, run_id, options.wait)
     with use_scheduler(options.scheduler) as where, staging_area as staging:
-        run = _Run(loaded, recipe, options, reporter, run_id, header, keep, report_path, staging)
+        gate = Gate(loaded, recipe, run_id, report_path)
+        run = _Run(loaded, recipe, options, reporter, run_id, header, keep, gate, staging)
         automatic = automatic_calls(loaded)
         total = len(automatic) + len(loaded.steps)
         reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {total} steps")
         frame = _read_and_gate_input(run, automatic)
         frame = _apply(run, frame, len(automatic), total)
         schema, files, rows_out, measured = _write(run, frame)
-        output = gating.output_dataset(staging.path / "data", recipe, type_names(schema))
-        gate = _gate(run, output, measured)
-        manifest = _manifest(run, schema, files, rows_out, run.risk_after, gate, started)
+        output = output_dataset(staging.path / "data", recipe, type_names(schema))
+        report = _judge_output(run, output, measured)
+        manifest = _manifest(run, schema, files, rows_out, run.risk_after, report, started)
         (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        write_report(staging.path, manifest, recipe, run.risk_before, run.risk_after, gate)
+        write_report(staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
         run.checks.ensure_settled()
         staging.publish()
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
@@ -143,17 +150,13 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
     data = Dataset.parquet(work / "ingest", hidden=(ROW,))
     label = "measure and gate the input: contract, identifier scan, risk"
     with run.reporter.task(label) as summary:
-        checks = gating.input_row_checks(run.loaded, data.schema)
-        scan = gating.input_scan_columns(run.recipe, data)
+        checks, scan = run.gate.input_checks(data.schema), run.gate.input_scan(data)
         with measures("input", run.recipe, data.schema, run.rows_in, checks, scan,
                       work / "spill") as found:  # fmt: skip
             found.feed(data.chunks(found.columns))
-            measured = gating.Measured(found.validated(), found.scanned(data))
+            measured = Measured(found.validated(), found.scanned(data))
             run.risk_before = found.snapshot()
-        run.input_gate = gating.check_input(
-            run.loaded, run.recipe, run.run_id, data, (run.header, whole), measured,
-            run.report_path,
-        )  # fmt: skip
+        run.input_gate = run.gate.judge_input(data, run.header, whole, measured)
         summary["checks"] = len(run.input_gate.checks) if run.input_gate else 0
         summary.update(risk_line(run.risk_before))
     run.passes.append("measure the input")
@@ -210,9 +213,8 @@ def _write(
     for record, effect in zip(run.records, run.effects, strict=True):
         record.facts = dict(effect.facts)  # with the counts of the checks settled since
     rows = int(counts["rows"].sum())
-    ran = gating.ran_steps(run.loaded.steps, run.records)
-    checks = gating.output_row_checks(run.loaded, ran, schema)
-    scan = list(schema.names) if run.recipe.scan.output else []
+    ran = ran_steps(run.loaded.steps, run.records)
+    checks, scan = run.gate.output_checks(ran, schema), run.gate.output_scan(schema)
     label = "cut output files, measure them: output row checks, identifier scan, risk"
     with (
         run.reporter.task(label) as summary,
@@ -221,9 +223,9 @@ def _write(
         data = run.staging.path / "data"
         files = write_output(work / "final", data, run.recipe.output, schema, bits, found.add)
         shutil.rmtree(work / "final")
-        output = gating.output_dataset(data, run.recipe, type_names(schema))
+        output = output_dataset(data, run.recipe, type_names(schema))
         run.risk_after = found.snapshot()
-        measured = gating.Measured(
+        measured = Measured(
             found.validated(), found.scanned(output),
             run.risk_after.summary if run.risk_after else None,
         )  # fmt: skip
@@ -234,19 +236,14 @@ def _write(
     return schema, files, rows, measured
 
 
-def _gate(run: _Run, output: Dataset, measured: Measured) -> GateReport:
+def _judge_output(run: _Run, output: Dataset, measured: Measured) -> GateReport:
     """The output gate on the files about to be published (their measures taken as written)."""
     with run.reporter.task("gate: privacy and output contract") as summary:
-        produced = (
-            gating.ran_steps(run.loaded.steps, run.records), run.rows_in,
-            [c for c in run.keep if c != ROW],
-        )  # fmt: skip
-        gate = gating.check_output(
-            run.loaded, run.recipe, run.run_id, output, produced, measured, run.input_gate,
-            run.report_path,
-        )  # fmt: skip
-        summary["checks"] = len(gate.output.checks) if gate.output else 0
-    return gate
+        keep = [c for c in run.keep if c != ROW]
+        produced = Produced(ran_steps(run.loaded.steps, run.records), run.rows_in, keep)
+        report = run.gate.judge_output(output, produced, measured, run.input_gate)
+        summary["checks"] = len(report.output.checks) if report.output else 0
+    return report
 
 
 def _manifest(

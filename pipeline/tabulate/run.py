@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from pipeline import files
+from pipeline import files, now_utc
 from pipeline.engine.apply import PendingChecks
-from pipeline.engine.gating import default_report_path
 from pipeline.engine.ingest import checked_numbers, number_dtype
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.progress import Reporter
@@ -31,7 +30,8 @@ from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
 from pipeline.gate.run import problems, remove_stale_report, write_gate_report
-from pipeline.manifest import RunHeader, SourceRecord, now_utc, package_versions
+from pipeline.gate.stages import default_report_path
+from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.steps.registry import Check
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation

@@ -1,0 +1,206 @@
+"""The gate of a run: each stage judged against the recipe, failing closed.
+
+A failed stage writes the gate report (next to the output, never into it) and raises, so the
+staging directory is removed and the previous output stays untouched. The row checks and the
+scan are measured by the engine during its passes over the data (``Measured``); what is read
+from the files here is whole-table facts only (row counts, column sets, contract rules).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline import now_utc
+from pipeline.dataset import Dataset
+from pipeline.errors import GateError, InputDataError
+from pipeline.gate import run as stage
+from pipeline.gate.checks import RowCheck
+from pipeline.gate.derive import RanStep
+from pipeline.gate.model import CheckResult, GateReport, GateResult
+from pipeline.gate.run import GATE_REPORT, Validated, problems
+from pipeline.gate.scanning import scan_checks
+from pipeline.recipe.loader import LoadedRecipe
+from pipeline.recipe.models import Recipe
+from pipeline.steps.registry import StepParams
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one pass over a stage's data found (see ``pipeline.engine.measure``).
+
+    Attributes:
+        validated: The GX row checks' results (None: validate the data's files here).
+        scanned: The identifier scan's checks.
+        risk: The risk summary of the data (None without key variables).
+    """
+
+    validated: Validated | None = None
+    scanned: list[CheckResult] = field(default_factory=list)
+    risk: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Produced:
+    """What the run made of its input: the steps that ran, input rows, the columns expected."""
+
+    steps: list[RanStep]
+    rows_in: int
+    columns: list[str]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One run's gate: the recipe it enforces and where its report goes when it blocks.
+
+    Attributes:
+        loaded: The recipe as loaded (contracts, base folder, sha256).
+        recipe: The effective recipe (``--input`` / ``--output`` applied).
+        run_id: The run's id (in the report).
+        report_path: Where the gate report goes when a stage fails.
+    """
+
+    loaded: LoadedRecipe
+    recipe: Recipe
+    run_id: str
+    report_path: Path
+
+    def input_checks(self, schema: pa.Schema) -> list[RowCheck]:
+        """The input contract's GX row checks."""
+        return stage.input_row_checks(self.loaded.input_contract, schema)
+
+    def input_scan(self, data: Dataset) -> list[str]:
+        """The input columns scanned for undeclared identifiers (none with ``undeclared: off``)."""
+        if self.recipe.scan.undeclared == "off":
+            return []
+        declared = {*self.recipe.columns.removed(), *self.recipe.columns.linking_ids}
+        return [c for c in data.columns if c not in declared]
+
+    def output_checks(self, steps: list[RanStep], schema: pa.Schema) -> list[RowCheck]:
+        """The output stage's GX row checks on the columns of ``schema``."""
+        contract = self.loaded.output_contract
+        return stage.output_row_checks(steps, self.loaded.base_dir, contract, schema)[0]
+
+    def output_scan(self, schema: pa.Schema) -> list[str]:
+        """The output columns scanned for identifiers (all, unless ``scan.output: false``)."""
+        return list(schema.names) if self.recipe.scan.output else []
+
+    def judge_input(
+        self, data: Dataset, header: list[str], whole_numbers: set[str], measured: Measured
+    ) -> GateResult | None:
+        """The input stage (contract, undeclared identifiers); exit 3 on failure."""
+        started = time.perf_counter()
+        contract, scanned = self.loaded.input_contract, measured.scanned
+        if contract is None and not scanned:
+            return None
+        if contract is None:
+            result = stage.run_stage("input", data, [], scanned)
+        else:
+            present = set(self.recipe.columns.removed()) & set(header)
+            result = stage.input_gate(
+                contract, data, present, whole_numbers, scanned, measured.validated
+            )
+        result.seconds = round(time.perf_counter() - started, 3)
+        if result.passed:
+            return result
+        report = gate_report(self.loaded, self.run_id, "input_rejected", input=result)
+        stage.write_gate_report(self.report_path, report)
+        what = [f"breaks its contract {self.recipe.contracts.input}"] if contract else []
+        if any(not c.passed for c in scanned):
+            what.append("holds identifiers in columns the recipe does not declare")
+        raise InputDataError(
+            problems(report),
+            title=f"input {self.recipe.input.path} {' and '.join(what)} "
+            f"(gate report: {self.report_path})",
+        )
+
+    def judge_output(
+        self, data: Dataset, produced: Produced, measured: Measured, before: GateResult | None
+    ) -> GateReport:
+        """The output stage; raise GateError (exit 4) with every failure if anything fails."""
+        started = time.perf_counter()
+        result = stage.output_gate(
+            self.recipe, self.loaded.base_dir, data, produced.steps, produced.rows_in,
+            measured.risk, produced.columns, self.loaded.output_contract, measured.scanned,
+            measured.validated,
+        )  # fmt: skip
+        result.seconds = round(time.perf_counter() - started, 3)
+        outcome = "published" if result.passed else "blocked"
+        report = gate_report(self.loaded, self.run_id, outcome, input=before, output=result)
+        if not result.passed:
+            stage.write_gate_report(self.report_path, report)
+            raise GateError(
+                problems(report),
+                title=f"blocked by the gate: nothing published to {self.recipe.output.dir} "
+                f"(gate report: {self.report_path})",
+            )
+        stage.remove_stale_report(self.report_path)  # of an earlier blocked run, if ours
+        return report
+
+
+def gate_report(loaded: LoadedRecipe, run_id: str, outcome: str, **stages: Any) -> GateReport:
+    """The gate report of a run (or of a re-validation) from its stages' results."""
+    passed = all(s.passed for s in stages.values() if s is not None)
+    return GateReport(
+        run_id=run_id, generated_at=now_utc(), recipe_name=loaded.recipe.name,
+        recipe_sha256=loaded.sha256, outcome=outcome, passed=passed, **stages,
+    )  # fmt: skip
+
+
+def default_report_path(out_dir: Path) -> Path:
+    """Where a run's gate report goes when publication is blocked: beside the output."""
+    out_dir = out_dir.absolute()
+    return out_dir.parent / f"{out_dir.name}.{GATE_REPORT}"
+
+
+def uses_row_checks(loaded: LoadedRecipe) -> bool:
+    """Whether a run of ``loaded`` validates rows with GX (contracts, or steps' requirements)."""
+    if loaded.input_contract is not None or loaded.output_contract is not None:
+        return True
+    return any(type(c.params).requirements is not StepParams.requirements for c in loaded.steps)
+
+
+def contract_numeric(loaded: LoadedRecipe) -> list[str]:
+    """Input-contract columns declared integer or number (read from CSV as numbers)."""
+    contract = loaded.input_contract
+    if contract is None:
+        return []
+    removed = set(loaded.recipe.columns.removed())
+    return [
+        p.name
+        for p in contract.table.properties
+        if p.logicalType in ("integer", "number") and p.name not in removed
+    ]
+
+
+def output_dataset(data_dir: Path, recipe: Recipe, types: dict[str, str]) -> Dataset:
+    """The data files of an output (Parquet, or CSV read with the run's column types)."""
+    if recipe.output.format == "parquet":
+        return Dataset.parquet(data_dir)
+    return Dataset.csv(data_dir, types, recipe.output.encoding)
+
+
+def rescanned(recipe: Recipe, data: Dataset) -> list[CheckResult]:
+    """The output's scan read from its files (``--gate-only``), unless turned off."""
+    if not recipe.scan.output:
+        return []
+    return scan_checks("output", data, data.columns, recipe.scan, recipe.seed)
+
+
+def summary_lines(report: GateReport) -> list[str]:
+    """A readable summary: one line per stage, one per failure."""
+    lines = []
+    for result in (report.input, report.output):
+        if result is None:
+            continue
+        failed = len(result.failures)
+        lines.append(
+            f"gate {result.stage}: {len(result.checks) - failed}/{len(result.checks)} checks "
+            f"passed ({result.rows} rows in {result.batches} batches, {result.seconds:.2f} s)"
+        )
+    lines += [f"  {p}" for p in problems(report)]
+    return lines
