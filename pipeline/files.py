@@ -307,6 +307,29 @@ def _form(name: str) -> str:
     return "NFC" if unicodedata.is_normalized("NFC", name) else "NFD"
 
 
+def missing_columns(
+    header: list[str], named: dict[str, str], delimiter: str
+) -> tuple[list[Problem], bool]:
+    """A problem for each column ``named`` (column -> where it is named) not in ``header``.
+
+    Returns:
+        The problems (with a "did you mean" hint each) and whether the header may be shown
+        (see ``shows_header``) in the title that lists the columns found.
+    """
+    shown = shows_header(header, list(named))
+    present = set(header)
+    problems = [
+        Problem(
+            f"column {column!r} ({where}) is not in the input"
+            f"{header_hints(column, header, delimiter, shown)}",
+            code="missing_column",
+        )
+        for column, where in named.items()
+        if column not in present
+    ]
+    return problems, shown
+
+
 def columns_found(header: list[str], shown: bool = True, limit: int = 30) -> str:
     """The header's columns for an error message, or only their count when not ``shown``."""
     if not shown:

@@ -15,7 +15,7 @@ from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult, GateReport
 from pipeline.gate.run import output_gate
-from pipeline.gate.stages import gate_report, output_dataset, rescanned
+from pipeline.gate.stages import output_dataset, rescanned, verdict_of
 from pipeline.manifest import Manifest, StepRecord
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
@@ -67,7 +67,7 @@ def _gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateRepor
         loaded.output_contract, extra,
     )  # fmt: skip
     outcome = "valid" if result.passed else "invalid"
-    return gate_report(loaded, manifest.run_id, outcome, output=result)
+    return verdict_of(loaded, manifest.run_id, Path()).report(outcome, output=result)
 
 
 def _recipe_matches(loaded: LoadedRecipe, manifest: Manifest) -> CheckResult:

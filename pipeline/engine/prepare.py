@@ -78,7 +78,6 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     split = files.delimiter_hint(header, recipe.input.delimiter)
     if split:
         raise InputDataError([Problem(f"input {recipe.input.path}: {split}", code="delimiter")])
-    problems = []
     named: dict[str, str] = {}
     for column, roles in recipe.columns.roles().items():
         named.setdefault(column, f"columns.{roles[0]}")
@@ -89,14 +88,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     for call in loaded.steps:
         for field, column in call.params.columns_used().items():
             named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
-    shown = files.shows_header(header, list(named))
-    for column, where in named.items():
-        if column not in present:
-            hint = files.header_hints(column, header, recipe.input.delimiter, shown)
-            problems.append(
-                Problem(f"column {column!r} ({where}) is not in the input{hint}",
-                        code="missing_column")
-            )  # fmt: skip
+    problems, shown = files.missing_columns(header, named, recipe.input.delimiter)
     if len(present) != len(header):
         problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
     problems += files.column_name_problems(header, INTERNAL_PREFIX)

@@ -31,8 +31,8 @@ from pipeline.engine.prepare import (
     read_secrets,
 )
 from pipeline.engine.progress import Reporter
-from pipeline.engine.publish import MANIFEST, Staging, check_paths
-from pipeline.engine.schedulers import use_scheduler
+from pipeline.engine.publish import Staging
+from pipeline.engine.release import release
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
@@ -79,7 +79,7 @@ class _Run:
     keep: list[str]
     gate: Gate
     staging: Staging
-    checks: PendingChecks = field(default_factory=PendingChecks)
+    checks: PendingChecks
     records: list[StepRecord] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)  # of every step, automatic ones first
     rows_in: int = 0
@@ -107,24 +107,22 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     out_dir = Path(recipe.output.dir)
     run_id = uuid.uuid4().hex
     report_path = Path(options.gate_report) if options.gate_report else default_report_path(out_dir)
-    check_paths(out_dir, [Path(recipe.input.path)], report_path)
-    staging_area = Staging(out_dir, run_id, options.wait)
-    with use_scheduler(options.scheduler) as where, staging_area as staging:
+    inputs = [Path(recipe.input.path)]
+    with release(out_dir, inputs, report_path, run_id, options.scheduler, options.wait) as out:
         gate = Gate(loaded, recipe, run_id, report_path)
-        run = _Run(loaded, recipe, options, reporter, run_id, header, keep, gate, staging)
+        run = _Run(loaded, recipe, options, reporter, run_id, header, keep, gate, out.staging,
+                   out.checks)  # fmt: skip
         automatic = automatic_calls(loaded)
         total = len(automatic) + len(loaded.steps)
-        reporter.line(f"run {run_id[:12]} of {recipe.name} on {where}: {total} steps")
+        reporter.line(f"run {run_id[:12]} of {recipe.name} on {out.where}: {total} steps")
         frame = _read_and_gate_input(run, automatic)
         frame = _apply(run, frame, len(automatic), total)
         schema, files, rows_out, measured = _write(run, frame)
-        output = output_dataset(staging.path / "data", recipe, type_names(schema))
+        output = output_dataset(out.staging.path / "data", recipe, type_names(schema))
         report = _judge_output(run, output, measured)
         manifest = _manifest(run, schema, files, rows_out, run.risk_after, report, started)
-        (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        write_report(staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
-        run.checks.ensure_settled()
-        staging.publish()
+        write_report(out.staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
+        out.publish(manifest)
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)

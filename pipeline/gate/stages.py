@@ -54,8 +54,53 @@ class Produced:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """How a stage concludes: a report, written beside the output and raised when it fails.
+
+    Attributes:
+        recipe_name: The recipe's name (in the report).
+        recipe_sha256: The recipe file's SHA-256 (in the report).
+        run_id: The run's id (in the report).
+        report_path: Where the gate report goes when a stage fails.
+    """
+
+    recipe_name: str
+    recipe_sha256: str
+    run_id: str
+    report_path: Path
+
+    def report(self, outcome: str, **stages: Any) -> GateReport:
+        """The gate report of the run from its stages' results."""
+        passed = all(s.passed for s in stages.values() if s is not None)
+        return GateReport(
+            run_id=self.run_id, generated_at=now_utc(), recipe_name=self.recipe_name,
+            recipe_sha256=self.recipe_sha256, outcome=outcome, passed=passed, **stages,
+        )  # fmt: skip
+
+    def conclude(
+        self, result: GateResult, out_dir: Path, before: GateResult | None = None
+    ) -> GateReport:
+        """The output stage's report; a failure writes it and raises GateError (exit 4).
+
+        On success an earlier blocked run's report at ``report_path`` is removed (only one
+        this tool wrote).
+        """
+        outcome = "published" if result.passed else "blocked"
+        report = self.report(outcome, input=before, output=result)
+        if not result.passed:
+            stage.write_gate_report(self.report_path, report)
+            raise GateError(
+                problems(report),
+                title=f"blocked by the gate: nothing published to {out_dir} "
+                f"(gate report: {self.report_path})",
+            )
+        stage.remove_stale_report(self.report_path)
+        return report
+
+
+@dataclass(frozen=True)
 class Gate:
-    """One run's gate: the recipe it enforces and where its report goes when it blocks.
+    """One microdata run's gate: the recipe it enforces and where its report goes when it blocks.
 
     Attributes:
         loaded: The recipe as loaded (contracts, base folder, sha256).
@@ -107,7 +152,7 @@ class Gate:
         result.seconds = round(time.perf_counter() - started, 3)
         if result.passed:
             return result
-        report = gate_report(self.loaded, self.run_id, "input_rejected", input=result)
+        report = self.verdict.report("input_rejected", input=result)
         stage.write_gate_report(self.report_path, report)
         what = [f"breaks its contract {self.recipe.contracts.input}"] if contract else []
         if any(not c.passed for c in scanned):
@@ -129,26 +174,17 @@ class Gate:
             measured.validated,
         )  # fmt: skip
         result.seconds = round(time.perf_counter() - started, 3)
-        outcome = "published" if result.passed else "blocked"
-        report = gate_report(self.loaded, self.run_id, outcome, input=before, output=result)
-        if not result.passed:
-            stage.write_gate_report(self.report_path, report)
-            raise GateError(
-                problems(report),
-                title=f"blocked by the gate: nothing published to {self.recipe.output.dir} "
-                f"(gate report: {self.report_path})",
-            )
-        stage.remove_stale_report(self.report_path)  # of an earlier blocked run, if ours
-        return report
+        return self.verdict.conclude(result, Path(self.recipe.output.dir), before)
+
+    @property
+    def verdict(self) -> Verdict:
+        """How this run's stages conclude."""
+        return verdict_of(self.loaded, self.run_id, self.report_path)
 
 
-def gate_report(loaded: LoadedRecipe, run_id: str, outcome: str, **stages: Any) -> GateReport:
-    """The gate report of a run (or of a re-validation) from its stages' results."""
-    passed = all(s.passed for s in stages.values() if s is not None)
-    return GateReport(
-        run_id=run_id, generated_at=now_utc(), recipe_name=loaded.recipe.name,
-        recipe_sha256=loaded.sha256, outcome=outcome, passed=passed, **stages,
-    )  # fmt: skip
+def verdict_of(loaded: LoadedRecipe, run_id: str, report_path: Path) -> Verdict:
+    """The verdict of a run of ``loaded`` (its name and sha256 in every report)."""
+    return Verdict(loaded.recipe.name, loaded.sha256, run_id, report_path)
 
 
 def default_report_path(out_dir: Path) -> Path:

@@ -24,13 +24,11 @@ from pipeline.engine.apply import PendingChecks
 from pipeline.engine.ingest import checked_numbers, number_dtype
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.progress import Reporter
-from pipeline.engine.publish import MANIFEST, Staging, check_paths
-from pipeline.engine.schedulers import use_scheduler
+from pipeline.engine.release import release
 from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
-from pipeline.gate.run import problems, remove_stale_report, write_gate_report
-from pipeline.gate.stages import default_report_path
+from pipeline.gate.stages import Verdict, default_report_path
 from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.steps.registry import Check
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
@@ -74,20 +72,11 @@ def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
     Raises:
         InputDataError: every missing column, with a hint and the columns found.
     """
-    problems_ = []
-    delimiter = loaded.recipe.input.delimiter
-    named = list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
-    shown = files.shows_header(header, named)
+    named: dict[str, str] = {}
     for i, spec in enumerate(loaded.recipe.tables):
         for column in spec.columns_used():
-            if column not in header:
-                hint = files.header_hints(column, header, delimiter, shown)
-                problems_.append(
-                    Problem(
-                        f"column {column!r} (tables[{i}] {spec.name}) is not in the input{hint}",
-                        code="missing_column",
-                    )  # fmt: skip
-                )
+            named.setdefault(column, f"tables[{i}] {spec.name}")
+    problems_, shown = files.missing_columns(header, named, loaded.recipe.input.delimiter)
     if problems_:
         raise InputDataError(
             problems_,
@@ -202,10 +191,10 @@ def run_tabulation(
     report_path = Path(gate_report) if gate_report else default_report_path(out_dir)
     columns = check_input(loaded, input_columns(recipe.input))
     run_id = uuid.uuid4().hex
-    check_paths(out_dir, [Path(recipe.input.path)], report_path)
-    with use_scheduler(scheduler) as where, Staging(out_dir, run_id, wait) as staging:
-        reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {where}")
-        deferred = PendingChecks()  # whole-file value checks, settled with the tables
+    inputs = [Path(recipe.input.path)]
+    with release(out_dir, inputs, report_path, run_id, scheduler, wait) as out:
+        staging, deferred = out.staging, out.checks  # whole-file checks, settled with the tables
+        reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {out.where}")
         ddf = _numbers(read_input(recipe.input, columns, None), loaded, deferred)
         plans = {
             s.name: plan_cells(
@@ -240,15 +229,8 @@ def run_tabulation(
                 summary.update(primary=record.primary, secondary=record.secondary)
                 records.append(record)
         result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
-        gate = GateReport(
-            run_id=run_id, generated_at=now_utc(), recipe_name=recipe.name,
-            recipe_sha256=loaded.sha256, outcome="published" if result.passed else "blocked",
-            passed=result.passed, output=result,
-        )  # fmt: skip
-        if not result.passed:
-            write_gate_report(report_path, gate)
-            raise GateError(problems(gate), title=f"blocked by the gate: nothing published to "
-                            f"{out_dir} (gate report: {report_path})")  # fmt: skip
+        verdict = Verdict(recipe.name, loaded.sha256, run_id, report_path)
+        gate = verdict.conclude(result, out_dir)  # a failure writes the report and raises
         (staging.path / "tables" / "tables.html").write_text(html_page(recipe.name, sections))
         review = staging.path / "review"
         review.mkdir()
@@ -267,10 +249,7 @@ def run_tabulation(
             packages=package_versions(), rules=recipe.rules.model_dump(), tables=records,
             gate=gate, seconds=round(time.perf_counter() - started, 3),
         )  # fmt: skip
-        (staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-        remove_stale_report(report_path)  # of an earlier blocked run, if this tool wrote it
-        deferred.ensure_settled()
-        staging.publish()
+        out.publish(manifest)
     reporter.line(f"published {len(records)} tables to {out_dir}")
     return manifest
 
