@@ -37,7 +37,7 @@ COLUMNS = ["name", "phone", "email", "my_number", "drivers_licence",
 def quality(sizes: list[int], seeds: int) -> None:
     """Print recall and false positives over generated columns."""
     from pipeline.scan.scanner import scan_table
-    from pipeline.scan.synthetic import EXPECTED_KIND, decoys, identifiers
+    from tests.scan.synthetic import EXPECTED_KIND, decoys, identifiers
 
     print(f"{'rows':>7} {'identifier cols':>16} {'recall':>7} {'decoy cols':>11} {'false pos':>10}")
     for n in sizes:

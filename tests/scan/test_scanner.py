@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pipeline import jpcodes
 from pipeline.scan import kinds
 from pipeline.scan.scanner import name_hints, scan_array, scan_table
-from pipeline.scan.synthetic import EXPECTED_KIND, decoys, identifiers
+from tests.scan.synthetic import EXPECTED_KIND, decoys, identifiers
 
 SIZES = [40, 2000]
 
