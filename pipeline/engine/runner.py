@@ -1,4 +1,9 @@
-"""Run a validated recipe: ingest, steps, spill, cut files, manifest, atomic publish."""
+"""Run a validated recipe, phase by phase (see the README's Development section).
+
+prepare -> read (typed checkpoint) -> measure and gate the input -> plan and apply the steps
+(the engine computes their reductions in shared passes) -> compute and write -> cut the
+output files and measure them as they are written -> gate -> report, manifest, publish.
+"""
 
 from __future__ import annotations
 
@@ -195,6 +200,13 @@ def _write(
     published = final._meta.drop(columns=[ORDER], errors="ignore")
     schema = pa.Schema.from_pandas(published, preserve_index=False)
     bits = order_bits(run.rows_in) if ORDER in final.columns else None
+    rows = _compute_and_write(run, final, bits)
+    files, measured = _cut_and_measure(run, schema, rows, bits)
+    return schema, files, rows, measured
+
+
+def _compute_and_write(run: _Run, final: dask.dataframe.DataFrame, bits: int | None) -> int:
+    """The pass that computes the final frame into the spill; every metric and check settled."""
     work = run.staging.work
     own = len(run.records) - len(run.loaded.steps)
     steps = list(zip(run.records[own:], run.effects[own:], strict=True))
@@ -210,7 +222,14 @@ def _write(
         previous = record.rows_out
     for record, effect in zip(run.records, run.effects, strict=True):
         record.facts = dict(effect.facts)  # with the counts of the checks settled since
-    rows = int(counts["rows"].sum())
+    return int(counts["rows"].sum())
+
+
+def _cut_and_measure(
+    run: _Run, schema: pa.Schema, rows: int, bits: int | None
+) -> tuple[list[dict], Measured]:
+    """Cut the output files; the tables written feed the output's row checks, scan and risk."""
+    work = run.staging.work
     ran = ran_steps(run.loaded.steps, run.records)
     checks, scan = run.gate.output_checks(ran, schema), run.gate.output_scan(schema)
     label = "cut output files, measure them: output row checks, identifier scan, risk"
@@ -231,7 +250,7 @@ def _write(
         summary.update(risk_line(run.risk_after))
     run.passes.append("cut and measure the output")
     memory.release()
-    return schema, files, rows, measured
+    return files, measured
 
 
 def _judge_output(run: _Run, output: Dataset, measured: Measured) -> GateReport:
