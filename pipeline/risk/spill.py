@@ -65,7 +65,8 @@ class Spill:
 
     def add(self, bucket: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
         """Append the records of ``arrays`` to their ``bucket`` (0..buckets-1)."""
-        order = np.argsort(bucket, kind="stable")
+        small = bucket.astype(np.uint8) if self.buckets <= 256 else bucket
+        order = np.argsort(small, kind="stable")  # a radix sort on bytes
         bounds = np.searchsorted(bucket[order], np.arange(self.buckets + 1))
         for name, values in arrays.items():
             ordered = np.asarray(values, dtype=self.dtypes[name])[order]

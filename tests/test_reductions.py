@@ -1,0 +1,74 @@
+"""The declared whole-file facts: the same answer whatever the partitions, read from their
+columns only."""
+
+from __future__ import annotations
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.columns import ROW
+from pipeline.reductions import KeyTable, Quantile, UnitKeys, compute_now, unit_keys
+
+
+@pytest.fixture(autouse=True)
+def _sync_scheduler():
+    with dask.config.set(scheduler="sync"):
+        yield
+
+
+def frame(n: int = 500, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    units = pd.array([f"h{u}" for u in rng.integers(0, 120, n)], dtype="string")
+    units[::17] = pd.NA
+    age = pd.array(rng.integers(0, 5, n), dtype="Int64")
+    age[::11] = pd.NA
+    return pd.DataFrame(
+        {
+            ROW: np.arange(n, dtype="int64"),
+            "hh": units,
+            "age": age,
+            "sex": pd.array(rng.choice(["1", "2"], n), dtype="string"),
+            "w": rng.uniform(1, 3, n),
+            "other": rng.normal(size=n),
+        }
+    )
+
+
+@pytest.mark.parametrize("parts", [1, 3, 7])
+def test_unit_keys_are_one_per_unit_and_records_without_a_unit(parts: int) -> None:
+    pdf = frame()
+    reduction = UnitKeys("hh", b"k" * 32, b"o" * 32)
+    keys = compute_now(reduction, dd.from_pandas(pdf, npartitions=parts, sort=False))
+    expected = pdf["hh"].nunique() + int(pdf["hh"].isna().sum())
+    assert keys.size == expected == np.unique(unit_keys(pdf, "hh", b"k" * 32, b"o" * 32)).size
+    assert reduction.columns == (ROW, "hh")
+
+
+@pytest.mark.parametrize("parts", [1, 4])
+def test_key_table_counts_and_weights_every_combination_in_a_fixed_order(parts: int) -> None:
+    pdf = frame()
+    found = compute_now(KeyTable(("age", "sex"), "w"), dd.from_pandas(pdf, npartitions=parts))
+    grouped = pdf.groupby(["age", "sex"], dropna=False)
+    assert len(found.table) == grouped.ngroups
+    assert found.counts.sum() == len(pdf)
+    assert found.sums.sum() == pytest.approx(pdf["w"].sum())
+    codes = [tuple(c) for c in found.codes]
+    assert codes == sorted(codes)  # lexicographic order of the codes, whatever the partitions
+    one = compute_now(KeyTable(("age", "sex"), "w"), dd.from_pandas(pdf, npartitions=1))
+    pd.testing.assert_frame_equal(found.table, one.table)
+
+
+def test_a_reduction_reads_only_its_columns() -> None:
+    ddf = dd.from_pandas(frame(), npartitions=2)[[ROW, "hh"]]  # nothing else is there
+    assert compute_now(UnitKeys("hh", b"k" * 32, b"o" * 32), ddf).size > 0
+    with pytest.raises(KeyError):
+        compute_now(KeyTable(("age",)), ddf)
+
+
+def test_quantile_of_a_text_column_is_left_to_the_step() -> None:
+    ddf = dd.from_pandas(frame(), npartitions=2)
+    assert compute_now(Quantile("sex", 0.5), ddf) is None
+    assert compute_now(Quantile("other", 0.5), ddf) == pytest.approx(frame()["other"].median())
