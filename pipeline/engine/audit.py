@@ -14,6 +14,7 @@ from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult, GateReport
+from pipeline.gate.reasons import Reason
 from pipeline.gate.run import output_gate
 from pipeline.gate.stages import output_dataset, rescanned, verdict_of
 from pipeline.manifest import Manifest, StepRecord
@@ -73,7 +74,7 @@ def _gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateRepor
 def _recipe_matches(loaded: LoadedRecipe, manifest: Manifest) -> CheckResult:
     same = manifest.recipe.sha256 == loaded.sha256
     return table_result(
-        "output", "manifest.recipe", "recipe_mismatch",
+        "output", "manifest.recipe", Reason.RECIPE_MISMATCH,
         "the output was produced by this recipe (sha256 in manifest.json)", int(not same),
         "same sha256", same,
     )  # fmt: skip
@@ -88,7 +89,7 @@ def _integrity(out_dir: Path, manifest: Manifest) -> CheckResult:
         if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
             bad += 1
     return table_result(
-        "output", "manifest.files", "file_integrity",
+        "output", "manifest.files", Reason.FILE_INTEGRITY,
         f"the {len(listed)} data files are exactly those listed in manifest.json, unchanged",
         bad, "0 files changed, missing or added", bad == 0,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
 
 Stage = Literal["input", "output"]
 Source = Literal["contract", "recipe"]
@@ -40,7 +41,7 @@ class RowCheck:
     """
 
     id: str
-    reason: str
+    reason: Reason
     column: str | None
     description: str
     expectations: tuple[tuple[str, dict[str, Any]], ...]
@@ -68,7 +69,7 @@ class RowCheck:
 def table_result(
     stage: Stage,
     id: str,  # noqa: A002 - the check's id
-    reason: str,
+    reason: Reason,
     description: str,
     observed: float | int | None,
     threshold: str,
@@ -97,7 +98,7 @@ def cap_check(column: str, cap: float, upper: bool) -> RowCheck:
     word = "above" if upper else "below"
     return RowCheck(
         id=column,
-        reason="cap_exceeded" if upper else "floor_undercut",
+        reason=Reason.CAP_EXCEEDED if upper else Reason.FLOOR_UNDERCUT,
         column=column,
         description=f"no value of {column} {word} {cap:g}",
         expectations=(("ExpectColumnValuesToBeBetween", {"column": column, **bound}),),
@@ -109,7 +110,7 @@ def value_set_check(column: str, values: list[Any], what: str) -> RowCheck:
     """Every value of ``column`` is one of ``values`` (missing values pass)."""
     return RowCheck(
         id=column,
-        reason="recode_value_outside_level",
+        reason=Reason.RECODE_VALUE_OUTSIDE_LEVEL,
         column=column,
         description=f"{column} holds only values of {what} ({len(values)} allowed)",
         expectations=(("ExpectColumnValuesToBeInSet", {"column": column, "value_set": values}),),

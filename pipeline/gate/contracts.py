@@ -26,6 +26,7 @@ from pipeline.contracts.odcs import Contract, Property, QualityRule
 from pipeline.dataset import Dataset
 from pipeline.gate.checks import RowCheck, Stage, table_result
 from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
 
 _TEXT_FORMS = {
     "date": r"^\d{4}-\d{2}-\d{2}$",
@@ -63,7 +64,7 @@ def _rule_check(prop: str, rule: QualityRule, expectations: tuple, what: str) ->
     metric = re.sub(r"(?<!^)(?=[A-Z])", "_", str(rule.metric)).lower()
     return RowCheck(
         id=f"{prop}.quality.{rule.metric}",
-        reason=f"quality_{metric}",
+        reason=Reason(f"quality_{metric}"),
         column=prop,
         description=rule.description or f"{what} in {prop}: {rule.threshold()}",
         expectations=expectations,
@@ -84,7 +85,7 @@ def row_checks(contract: Contract, schema: pa.Schema) -> list[RowCheck]:
     return out
 
 
-def _check(prop: Property, reason: str, text: str, name: str, **kwargs: object) -> RowCheck:
+def _check(prop: Property, reason: Reason, text: str, name: str, **kwargs: object) -> RowCheck:
     return RowCheck(
         id=f"{prop.name}.{reason}",
         reason=reason,
@@ -101,7 +102,10 @@ def _property_checks(prop: Property, arrow: pa.DataType) -> list[RowCheck]:
     if prop.required:
         out.append(
             _check(
-                prop, "null_values", f"{c} has no missing value", "ExpectColumnValuesToNotBeNull"
+                prop,
+                Reason.NULL_VALUES,
+                f"{c} has no missing value",
+                "ExpectColumnValuesToNotBeNull",
             )
         )
     lo = o.minimum if o.minimum is not None else o.exclusiveMinimum
@@ -111,7 +115,7 @@ def _property_checks(prop: Property, arrow: pa.DataType) -> list[RowCheck]:
         high = "" if hi is None else f" {'<' if o.exclusiveMaximum is not None else '<='} {hi:g}"
         out.append(
             _check(
-                prop, "out_of_range", f"{low}{c}{high}", "ExpectColumnValuesToBeBetween",
+                prop, Reason.OUT_OF_RANGE, f"{low}{c}{high}", "ExpectColumnValuesToBeBetween",
                 min_value=lo, max_value=hi,
                 strict_min=o.exclusiveMinimum is not None and o.minimum is None,
                 strict_max=o.exclusiveMaximum is not None and o.maximum is None,
@@ -121,7 +125,7 @@ def _property_checks(prop: Property, arrow: pa.DataType) -> list[RowCheck]:
         if o.minLength is not None or o.maxLength is not None:
             out.append(
                 _check(
-                    prop, "length_out_of_range",
+                    prop, Reason.LENGTH_OUT_OF_RANGE,
                     f"length of {c} within [{o.minLength}, {o.maxLength}]",
                     "ExpectColumnValueLengthsToBeBetween", min_value=o.minLength,
                     max_value=o.maxLength,
@@ -129,17 +133,17 @@ def _property_checks(prop: Property, arrow: pa.DataType) -> list[RowCheck]:
             )  # fmt: skip
         if o.pattern is not None:
             out.append(
-                _check(prop, "pattern_mismatch", f"{c} matches its pattern",
+                _check(prop, Reason.PATTERN_MISMATCH, f"{c} matches its pattern",
                        "ExpectColumnValuesToMatchRegex", regex=o.pattern)
             )  # fmt: skip
         if prop.logicalType in _TEXT_FORMS:
             out.append(
-                _check(prop, "type_mismatch", f"{c} holds ISO-8601 {prop.logicalType} text",
+                _check(prop, Reason.TYPE_MISMATCH, f"{c} holds ISO-8601 {prop.logicalType} text",
                        "ExpectColumnValuesToMatchRegex", regex=_TEXT_FORMS[prop.logicalType])
             )  # fmt: skip
         if prop.logicalType == "boolean":
             out.append(
-                _check(prop, "type_mismatch", f"{c} holds true/false words",
+                _check(prop, Reason.TYPE_MISMATCH, f"{c} holds true/false words",
                        "ExpectColumnValuesToBeInSet", value_set=_BOOLEAN_WORDS)
             )  # fmt: skip
     for rule in prop.quality:
@@ -193,7 +197,7 @@ def table_checks(
             found = name in present_elsewhere
             out.append(
                 table_result(
-                    stage, f"{name}.column_missing", "column_missing", f"column {name} exists",
+                    stage, f"{name}.column_missing", Reason.COLUMN_MISSING, f"column {name} exists",
                     0 if found else 1, "present", found, name, "contract",
                 )
             )  # fmt: skip
@@ -203,7 +207,7 @@ def table_checks(
             ok = type_matches(prop.logicalType, arrow, name in whole_numbers)
             out.append(
                 table_result(
-                    stage, f"{name}.type", "type_mismatch",
+                    stage, f"{name}.type", Reason.TYPE_MISMATCH,
                     f"{name} is {prop.logicalType} (stored as {arrow})", None,
                     prop.logicalType, ok, name, "contract",
                 )
@@ -216,22 +220,22 @@ def table_checks(
             if prop.unique:
                 out.append(
                     table_result(
-                        stage, f"{name}.unique", "not_unique", f"no value of {name} repeats",
+                        stage, f"{name}.unique", Reason.NOT_UNIQUE, f"no value of {name} repeats",
                         dups, "0 repeated values", dups == 0, name, "contract",
                     )
                 )  # fmt: skip
             for rule in dup_rules:
                 out.append(
                     table_result(
-                        stage, f"{name}.quality.duplicateValues", "quality_duplicate_values",
+                        stage, f"{name}.quality.duplicateValues", Reason.QUALITY_DUPLICATE_VALUES,
                         rule.description or f"repeated values in {name}: {rule.threshold()}",
                         dups, rule.threshold(), rule.passes(dups, rows), name, "contract",
                     )
                 )  # fmt: skip
     table_metrics = {  # metric: (reason, what, how to measure it over the whole file)
-        "rowCount": ("row_count_out_of_bounds", "row count", lambda: rows),
+        "rowCount": (Reason.ROW_COUNT_OUT_OF_BOUNDS, "row count", lambda: rows),
         "duplicateValues": (
-            "quality_duplicate_rows", "duplicate rows", lambda: _duplicate_rows(data)
+            Reason.QUALITY_DUPLICATE_ROWS, "duplicate rows", lambda: _duplicate_rows(data)
         ),
     }  # fmt: skip
     for rule in contract.table.quality:

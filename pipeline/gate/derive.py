@@ -26,6 +26,7 @@ from typing import Any
 
 from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
 from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
 from pipeline.recipe.models import Recipe
 from pipeline.requirements import Bound, Requirement
 
@@ -75,7 +76,7 @@ def column_checks(
         left = column in present
         out.append(
             table_result(
-                stage, f"columns.{roles[column]}.{column}", "identifier_column_present",
+                stage, f"columns.{roles[column]}.{column}", Reason.IDENTIFIER_COLUMN_PRESENT,
                 f"declared identifier column {column} is not in the output", int(left),
                 "absent", not left, column,
             )
@@ -92,7 +93,7 @@ def column_checks(
     )
     out.append(
         table_result(
-            stage, "columns.set", "unexpected_columns",
+            stage, "columns.set", Reason.UNEXPECTED_COLUMNS,
             f"the output has exactly the {len(expected)} expected columns"
             + (f" ({detail})" if detail else ""),
             len(extra) + len(missing), "0 columns added or missing", not (extra or missing),
@@ -110,7 +111,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
     violations = int(summary["k_violations"])
     out = [
         table_result(
-            stage, "risk.k", "k_anonymity_violated",
+            stage, "risk.k", Reason.K_ANONYMITY_VIOLATED,
             f"every record's class over ({keys}) has at least k = {spec.k} records",
             violations, "0 records below k", violations == 0,
         )
@@ -119,7 +120,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
         risk = float(summary["global_risk"])
         out.append(
             table_result(
-                stage, "risk.max_global_risk", "global_risk_too_high",
+                stage, "risk.max_global_risk", Reason.GLOBAL_RISK_TOO_HIGH,
                 "global risk (expected re-identifications / records)", risk,
                 f"<= {spec.max_global_risk:g}", risk <= spec.max_global_risk,
             )
@@ -138,7 +139,7 @@ def row_count_check(
             removed[kind] += ran.rows_in - ran.rows_out
     expected = rows_in - removed["subsample"] - removed["other"]
     return table_result(
-        stage, "rows.reconcile", "row_count_mismatch",
+        stage, "rows.reconcile", Reason.ROW_COUNT_MISMATCH,
         f"output rows = {rows_in} input - {removed['subsample']} subsampled - "
         f"{removed['other']} deleted = {expected}",
         rows_out, f"= {expected}", rows_out == expected,

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from pipeline.dataset import NULLABLE
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
 
 # COMPLETE: the positions of the unexpected distinct values, to weigh them by their counts. GX
 # also lists the values themselves in the result; they stay in this module, only counts leave.
@@ -234,7 +235,7 @@ def _result(check: RowCheck, stage: Stage, total: int, rows: int, broken: bool) 
     return result.model_copy(
         update={
             "passed": False,
-            "reason": "check_error",
+            "reason": Reason.CHECK_ERROR,
             "observed": None,
             "description": f"{check.description} (the check could not run on this column's type)",
         }

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from pipeline import TOOL
+from pipeline.gate.reasons import Reason
 
-GATE_SCHEMA_VERSION = "1.1"
+GATE_SCHEMA_VERSION = "1.2"  # 1.2: reason codes are one enum (pipeline.gate.reasons)
 
 
 class CheckResult(BaseModel):
@@ -17,7 +18,7 @@ class CheckResult(BaseModel):
     id: str
     stage: Literal["input", "output"]
     source: Literal["contract", "recipe"]
-    reason: str = Field(description="Reason code reported when the check fails.")
+    reason: Reason = Field(description="Reason code reported when the check fails.")
     column: str | None = None
     description: str
     engine: Literal["great_expectations", "table"]

@@ -14,6 +14,7 @@ import pyarrow as pa
 from pipeline.dataset import Dataset
 from pipeline.gate.checks import Stage, table_result
 from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
 from pipeline.recipe.models import ScanSpec
 from pipeline.scan.scanner import Finding, scan_array
 
@@ -97,7 +98,7 @@ def scan_results(
     for finding in findings:
         found.setdefault(finding.column, []).append(finding)
     warn = stage == "input" and spec.undeclared == "warn"
-    reason = "undeclared_identifier" if stage == "input" else "identifier_found"
+    reason = Reason.UNDECLARED_IDENTIFIER if stage == "input" else Reason.IDENTIFIER_FOUND
     out = []
     for column in columns:
         hits = found.get(column, [])

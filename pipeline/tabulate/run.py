@@ -28,6 +28,7 @@ from pipeline.engine.release import release
 from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import GateReport, GateResult
+from pipeline.gate.reasons import Reason
 from pipeline.gate.stages import Verdict, default_report_path
 from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.steps.registry import Check
@@ -265,13 +266,13 @@ def _gate_checks(name: str, checked: pd.DataFrame, files: list[Path]) -> list:
         leaked += int(frame.loc[shown, "value"].notna().sum())
     return [
         table_result(
-            "output", f"{name}.intervals", "interval_too_narrow",
+            "output", f"{name}.intervals", Reason.INTERVAL_TOO_NARROW,
             f"every primary cell of {name} is hidden with a wide enough interval"
             + (f" ({'; '.join(narrow)})" if narrow else ""),
             len(narrow), "0 cells", not narrow,
         ),
         table_result(
-            "output", f"{name}.hidden", "hidden_value_published",
+            "output", f"{name}.hidden", Reason.HIDDEN_VALUE_PUBLISHED,
             f"the published files of {name} hold no value of a hidden cell", leaked, "0 cells",
             leaked == 0,
         ),
