@@ -136,6 +136,9 @@ class OutputLock:
             self._fd = None
 
 
+_REMOVE_TRIES = 300  # 30 s at most for tasks still running to stop writing
+
+
 class Staging:
     """Context manager around one run's staging directory for ``out_dir``, under its lock."""
 
@@ -169,9 +172,17 @@ class Staging:
         return self
 
     def _remove(self) -> None:
-        """Remove the staging directory this run created (never anything else)."""
-        if self._created and not self.path.is_symlink() and self.path.is_dir():
+        """Remove the staging directory this run created (never anything else).
+
+        After a failed computation, tasks already running may still write their spill files
+        for a moment (dask does not stop them): removal is retried until the folder is gone.
+        """
+        for _ in range(_REMOVE_TRIES):
+            if not (self._created and not self.path.is_symlink() and self.path.is_dir()):
+                return
             shutil.rmtree(self.path, ignore_errors=True)
+            if self.path.is_dir():
+                time.sleep(0.1)
 
     def __exit__(
         self,
