@@ -155,15 +155,15 @@ def apply_steps(
     """
     effects: list[Effect] = []
     running: dict[tuple[int, str], _Running] = {}
-    memo: dict[tuple[int, str], Any] = {}  # stand-in frames: (step, input frame) -> output
+    memo: dict[tuple[int, str], Effect] = {}  # (step, input frame) -> its effect
     while True:
         while len(effects) < len(steps) and steps[len(effects)].ready:
-            planned = steps[len(effects)]
-            with task(planned.label) as summary:
-                effect = planned.apply(frame)
+            planned, key = steps[len(effects)], (len(effects), frame._name)
+            with task(planned.label) as summary:  # a step's own work runs once per input frame
+                effect = memo[key] if key in memo else planned.apply(frame)
                 summary.update(effect.facts)
             checks.add(effect.checks, effect.facts)
-            memo[(len(effects), frame._name)] = effect.frame
+            memo[key] = effect
             effects.append(effect)
             frame = effect.frame
         if len(effects) == len(steps):
@@ -207,9 +207,9 @@ def _stand_in(
         step = steps[k]
         reads = step.reads
         if step.ready and reads is not None and not (reads & tainted):
-            if (k, frame._name) not in memo:  # a step's own work (e.g. suppression) runs once
-                memo[(k, frame._name)] = step.apply(frame).frame
-            frame = memo[(k, frame._name)]
+            if (k, frame._name) not in memo:  # once per input frame (a stand-in may differ)
+                memo[(k, frame._name)] = step.apply(frame)
+            frame = memo[(k, frame._name)].frame
             continue
         if step.call.params.removes_rows:
             return None

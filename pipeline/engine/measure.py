@@ -127,16 +127,13 @@ def measures(
     if scan:
         types = {c: schema.field(c).type for c in scan}
         sample = ScanStream(scan[:COLUMNS_PER_READ], types, rows, recipe.scan, recipe.seed)
-    risk = None
-    if recipe.columns.key_variables:
-        present = set(schema.names)
-        missing = [c for c in recipe.columns.key_variables if c not in present]
-        if missing:
-            raise KeyError(f"key variables not in the data: {', '.join(missing)}")
-        risk = SnapshotStream(recipe, present, spill)
-    found = Measures(stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk)
+    present = set(schema.names)
+    missing = [c for c in recipe.columns.key_variables if c not in present]
+    if missing:
+        raise KeyError(f"key variables not in the data: {', '.join(missing)}")
+    risk = SnapshotStream(recipe, present, spill) if recipe.columns.key_variables else None
     try:
-        yield found
+        yield Measures(stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk)
     finally:
         if risk is not None:
             risk.__exit__(None, None, None)

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -183,6 +184,11 @@ class Staging:
             shutil.rmtree(self.path, ignore_errors=True)
             if self.path.is_dir():
                 time.sleep(0.1)
+        if self.path.is_dir():  # it holds the un-anonymized checkpoint: say so, loudly
+            sys.stderr.write(
+                f"anonymize: WARNING: the staging folder {self.path} could not be removed (it "
+                "holds the ingested input); remove it by hand\n"
+            )
 
     def __exit__(
         self,

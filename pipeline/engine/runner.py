@@ -228,27 +228,45 @@ def _compute_and_write(run: _Run, final: dask.dataframe.DataFrame, bits: int | N
 def _cut_and_measure(
     run: _Run, schema: pa.Schema, rows: int, bits: int | None
 ) -> tuple[list[dict], Measured]:
-    """Cut the output files; the tables written feed the output's row checks, scan and risk."""
-    work = run.staging.work
+    """Cut the output files and measure them: the output's row checks, scan and risk.
+
+    Parquet files hold exactly the tables the writer hands them, so those tables feed the
+    measures as they are written. CSV text is read back as recipients will read it (a value
+    such as ``N/A`` becomes missing), so a CSV output is measured on its files, read once.
+    """
+    work, data = run.staging.work, run.staging.path / "data"
+    spec, types = run.recipe.output, type_names(schema)
+    as_written = spec.format == "parquet"
+    if not as_written:
+        with run.reporter.task("cut output files") as summary:
+            files = write_output(work / "final", data, spec, schema, bits)
+            summary["files"] = len(files)
+        run.passes.append("cut the output")
+    output = output_dataset(data, run.recipe, types)
+    measured_schema = schema if as_written else output.schema
     ran = ran_steps(run.loaded.steps, run.records)
-    checks, scan = run.gate.output_checks(ran, schema), run.gate.output_scan(schema)
-    label = "cut output files, measure them: output row checks, identifier scan, risk"
+    checks = run.gate.output_checks(ran, measured_schema)
+    scan = run.gate.output_scan(measured_schema)
+    label = "output row checks, identifier scan, risk"
+    label = f"cut output files, measure them: {label}" if as_written else f"measure: {label}"
     with (
         run.reporter.task(label) as summary,
-        measures("output", run.recipe, schema, rows, checks, scan, work / "spill") as found,
-    ):
-        data = run.staging.path / "data"
-        files = write_output(work / "final", data, run.recipe.output, schema, bits, found.add)
+        measures("output", run.recipe, measured_schema, rows, checks, scan,
+                 work / "spill") as found,
+    ):  # fmt: skip
+        if as_written:
+            files = write_output(work / "final", data, spec, schema, bits, found.add)
+            summary["files"] = len(files)
+        else:
+            found.feed(output.chunks(found.columns))
         shutil.rmtree(work / "final")
-        output = output_dataset(data, run.recipe, type_names(schema))
         run.risk_after = found.snapshot()
         measured = Measured(
             found.validated(), found.scanned(output),
             run.risk_after.summary if run.risk_after else None,
         )  # fmt: skip
-        summary["files"] = len(files)
         summary.update(risk_line(run.risk_after))
-    run.passes.append("cut and measure the output")
+    run.passes.append("cut and measure the output" if as_written else "measure the output")
     memory.release()
     return files, measured
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.columns import ColumnsSpec
 from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
@@ -43,11 +44,16 @@ class RanStep:
     rows_out: int
 
 
-def row_checks(steps: Sequence[RanStep], base_dir: Path) -> list[RowCheck]:
-    """Cap and value-set checks of the steps whose column no later step rewrites."""
+def row_checks(steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec) -> list[RowCheck]:
+    """Cap and value-set checks of the steps whose column no later step rewrites.
+
+    What a later step rewrites is what it declares it replaces (``replaces``: e.g. a sample's
+    weight adjustment replaces the weights, so an earlier cap on the weight is not checked;
+    local suppression only sets values missing, which every check lets pass).
+    """
     out: list[RowCheck] = []
     for pos, ran in enumerate(steps):
-        later = {c for s in steps[pos + 1 :] for c in s.params.columns_written()}
+        later = {c for s in steps[pos + 1 :] for c in s.params.replaces(columns)}
         for need in ran.params.requirements(ran.facts, base_dir):
             if need.column not in later:
                 check = row_check(need)

@@ -190,7 +190,13 @@ def validate_tables(
 
 
 def _mostly_repeated(values: pa.ChunkedArray) -> bool:
-    """True when a column's first table has few distinct values for its rows (see the module)."""
+    """True when a column's first table has few distinct values for its rows (see the module).
+
+    A column of Arrow's ``null`` type (every value missing) has no distinct-value kernel: it is
+    validated row by row.
+    """
+    if pa.types.is_null(values.type):
+        return False
     return int(pc.count_distinct(values, mode="all").as_py()) <= DISTINCT_SHARE * len(values)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline.columns import ColumnsSpec
 from pipeline.contracts.odcs import Contract
 from pipeline.dataset import Dataset
 from pipeline.errors import Problem
@@ -85,10 +86,14 @@ def input_row_checks(contract: Contract | None, schema: pa.Schema) -> list[RowCh
 
 
 def output_row_checks(
-    steps: Sequence[derive.RanStep], base_dir: Path, contract: Contract | None, schema: pa.Schema
+    steps: Sequence[derive.RanStep],
+    base_dir: Path,
+    contract: Contract | None,
+    schema: pa.Schema,
+    columns: ColumnsSpec,
 ) -> tuple[list[RowCheck], list[RowCheck]]:
     """The output stage's row checks: (those on columns of ``schema``, those on absent ones)."""
-    rows = derive.row_checks(steps, base_dir)
+    rows = derive.row_checks(steps, base_dir, columns)
     if contract is not None:
         rows += contract_checks.row_checks(contract, schema)
     present = set(schema.names)
@@ -112,7 +117,7 @@ def output_gate(
     ``validated``: the results of :func:`output_row_checks` (the present ones), validated on
     the batches being written.
     """
-    rows, missing = output_row_checks(steps, base_dir, contract, data.schema)
+    rows, missing = output_row_checks(steps, base_dir, contract, data.schema, recipe.columns)
     table = [
         *extra,
         *derive.column_checks(recipe, "output", data.columns, expected_columns),

@@ -128,7 +128,8 @@ class Gate:
     def output_checks(self, steps: list[RanStep], schema: pa.Schema) -> list[RowCheck]:
         """The output stage's GX row checks on the columns of ``schema``."""
         contract = self.loaded.output_contract
-        return stage.output_row_checks(steps, self.loaded.base_dir, contract, schema)[0]
+        columns = self.recipe.columns
+        return stage.output_row_checks(steps, self.loaded.base_dir, contract, schema, columns)[0]
 
     def output_scan(self, schema: pa.Schema) -> list[str]:
         """The output columns scanned for identifiers (all, unless ``scan.output: false``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dask.dataframe as dd
 
-from pipeline.columns import LinkingId
+from pipeline.columns import ColumnsSpec, LinkingId
 from pipeline.randomness import Secret, hmac_tokens, siphash_tokens
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
@@ -17,11 +17,23 @@ class DropIdentifiersParams(StepParams):
 
     columns: list[str]
 
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The deleted columns."""
+        return set(self.columns)
+
 
 class LinkingIdsParams(StepParams):
     """Linking IDs to replace (surrogate or keyed_hash; ``drop`` is done by drop_identifiers)."""
 
     ids: dict[str, LinkingId]
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The ID columns."""
+        return set(self.ids)
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The ID columns (replaced by tokens)."""
+        return set(self.ids)
 
 
 @step("drop_identifiers", params=DropIdentifiersParams, automatic=True)

@@ -83,6 +83,13 @@ class StepParams(BaseModel):
         """
         return set(self.columns_used().values())
 
+    def replaces(self, columns: ColumnsSpec) -> set[str]:
+        """Columns whose values the step replaces by others (setting missing aside).
+
+        By default ``columns_written``; the gate drops an earlier step's check on such a column.
+        """
+        return set(self.columns_written())
+
     def writes(self, columns: ColumnsSpec) -> set[str]:
         """Every column whose values the step may change or add; by default ``columns_written``."""
         return set(self.columns_written())

@@ -35,6 +35,10 @@ class SubsampleParams(StepParams):
         """The row position, the unit column and the weight (adjusted)."""
         return {ROW, *([self.by] if self.by else []), *self.writes(columns)}
 
+    def replaces(self, columns: ColumnsSpec) -> set[str]:
+        """The weight column, when it is adjusted."""
+        return self.writes(columns)
+
     def writes(self, columns: ColumnsSpec) -> set[str]:
         """The weight column, when it is adjusted."""
         return {columns.weight} if self.adjust_weights and columns.weight else set()

@@ -244,3 +244,27 @@ def test_a_reduction_waits_for_a_step_that_removes_records(workdir: Path) -> Non
         "top_code: quantile 0.9 of income + top_code: quantile 0.9 of age",
         "top_code: quantile 0.9 of age",
     ]
+
+
+def test_a_step_s_own_work_runs_once(workdir: Path, monkeypatch) -> None:
+    """A step applied for a stand-in frame that equals the run's frame is not applied again.
+
+    (Behind a step still waiting, e.g. a quantile, the stand-in differs from the run's frame on
+    the waiting step's column and a ready step is applied to each: its work is then done twice.)
+    """
+    import pipeline.steps.risk as risk_mod
+
+    calls = []
+    real = risk_mod.suppress
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(risk_mod, "suppress", counted)
+    _run(workdir, "  - local_suppression: {k: 2}\n  - risk: {k: 2}\n", "out/run")
+    assert len(calls) == 1
+    calls.clear()
+    steps = "  - top_code: {column: income, quantile: 0.9}\n" + "  - local_suppression: {k: 2}\n"
+    _run(workdir, steps + "  - risk: {k: 2}\n", "out/run2")
+    assert len(calls) == 2  # on the stand-in (income not yet capped) and on the run's frame

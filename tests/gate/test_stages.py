@@ -298,3 +298,59 @@ def test_identifiers_in_free_text_are_found(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
     result = invoke("run", str(recipe))
     assert result.exit_code == 3 and "notes" in result.output, result.output
+
+
+OUT_CONTRACT = """\
+apiVersion: v3.0.2
+kind: DataContract
+id: urn:test:out
+name: out
+version: 1.0.0
+status: active
+schema:
+  - name: out
+    physicalType: table
+    properties:
+      - {name: note, logicalType: string, required: true}
+"""
+
+
+def _small_recipe(workdir: Path, fmt: str, input_path: str) -> Path:
+    (workdir / "recipes" / "out.odcs.yaml").write_text(OUT_CONTRACT)
+    recipe = workdir / "recipes" / "small.yaml"
+    recipe.write_text(
+        f"version: 1\nname: small\ninput: {{path: {input_path}}}\n"
+        f"output: {{dir: out/run, format: {fmt}}}\nseed: 1\n"
+        "contracts: {output: out.odcs.yaml}\ncolumns: {key_variables: [region]}\n"
+        "steps:\n  - top_code: {column: age, above: 50}\n"
+    )
+    return recipe
+
+
+def test_a_csv_output_is_measured_as_recipients_read_it(workdir: Path) -> None:
+    """``N/A`` is text in memory but missing once written as CSV and read back."""
+    notes = ["N/A" if i % 10 == 0 else "ok" for i in range(300)]
+    frame = pd.DataFrame({"region": ["A", "B", "C"] * 100, "note": notes, "age": range(300)})
+    frame.to_csv(workdir / "data" / "small.csv", index=False)
+    result = invoke("run", str(_small_recipe(workdir, "csv", "data/small.csv")))
+    report = assert_blocked(workdir, result, "null_values")
+    (check,) = [c for c in report["output"]["checks"] if c["id"] == "note.null_values"]
+    assert check["observed"] == 30
+
+
+def test_an_all_missing_column_fails_its_checks_not_the_run(workdir: Path) -> None:
+    table = pa.table({"region": ["A", "B"] * 150, "note": pa.nulls(300), "age": range(300)})
+    pq.write_table(table, workdir / "data" / "small.parquet")
+    result = invoke("run", str(_small_recipe(workdir, "parquet", "data/small.parquet")))
+    report = assert_blocked(workdir, result, "null_values")
+    (check,) = [c for c in report["output"]["checks"] if c["id"] == "note.null_values"]
+    assert check["observed"] == 300
+
+
+def test_a_cap_on_the_weight_gives_way_to_the_sample_that_reweights(workdir: Path) -> None:
+    steps = "  - top_code: {column: weight, quantile: 0.9}\n  - subsample: {fraction: 0.5}\n"
+    result = invoke("run", str(demo_recipe(workdir, steps, extra=SAFE_RISK)))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
+    ids = {c["id"] for c in manifest["gate"]["output"]["checks"]}
+    assert not any(i.startswith("steps[0].top_code.weight") for i in ids)
