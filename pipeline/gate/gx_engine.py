@@ -115,6 +115,7 @@ class RowValidator:
         ]
         self.columns = list(dict.fromkeys(col for *_, col in self._flat if col is not None))
         self._feeds = {c: _Feed() for c in self.columns}
+        self._suites: dict[str, Any] = {}  # per column, built once
         self._totals = [0] * len(checks)
         self._broken = {i for i, *_, col in self._flat if col is None}  # cannot run: fail closed
         self.tables = self.rows = 0
@@ -154,12 +155,14 @@ class RowValidator:
 
     def _validate(self, column: str, values: Any, weights: np.ndarray | None) -> None:
         """Validate one column's values (distinct ones when ``weights`` gives their counts)."""
-        mine = [(k, f) for k, f in enumerate(self._flat) if f[3] == column]
         frame = gx_frame(pa.table({column: values}))
         with _LOCK:
+            if column not in self._suites:
+                mine = [(k, f) for k, f in enumerate(self._flat) if f[3] == column]
+                self._suites[column] = _suite_of(mine)
             batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
             fmt = _RAW_FORMAT if weights is None else _DISTINCT_FORMAT
-            outcome = batch.validate(_suite_of(mine), result_format=fmt)
+            outcome = batch.validate(self._suites[column], result_format=fmt)
         for result in outcome.results:
             i = self._flat[int(result.expectation_config.meta["k"])][0]
             found = result.result or {}

@@ -47,6 +47,10 @@ def run_stage(
     started = time.perf_counter()
     needed = list(dict.fromkeys(c.column for c in rows if c.column))
     results, batches, counted = validated or ([], 0, 0)
+    if validated is not None and [r.id for r in results] != [c.id for c in rows]:
+        # the pass validated other checks than the stage derives from these files: never
+        # judge with results that do not belong to them (a bug of the caller)
+        raise RuntimeError(f"{stage} stage: the validated row checks are not the stage's")
     if rows and validated is None:
         results, batches, counted = validate_tables(data.chunks(needed), list(rows), stage)
     checks = [*table, *results]
