@@ -219,6 +219,25 @@ def risk_command(ctx: typer.Context) -> None:
         raise typer.Exit(code)
 
 
+@app.command(
+    "utility",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def utility_command(ctx: typer.Context) -> None:
+    """What the protection cost between two files; see anonymize utility --help.
+
+    anonymize utility ORIGINAL RELEASED --key-vars A,B [--numeric X,Y] [--tables A:B]
+    [--by ID] [--levels A=1/4] [--k 3] [--format json|text]. Exit codes: 0 measured;
+    2 usage error; 3 input problem.
+    """
+    from pipeline.cli_utility import main as utility_main
+
+    code = utility_main(list(ctx.args))
+    if code:
+        raise typer.Exit(code)
+
+
 @app.command()
 def tabulate(
     recipe: Annotated[Path, typer.Argument(help="The tabulation recipe (kind: tabulation).")],

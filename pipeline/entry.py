@@ -1,4 +1,4 @@
-"""Console entry point: dispatches ``risk`` and ``scan`` without loading the typer app."""
+"""Console entry point: ``risk``, ``utility`` and ``scan`` start without loading the typer app."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ def main() -> None:
         from pipeline.cli_risk import main as risk_main
 
         sys.exit(risk_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "utility":
+        from pipeline.cli_utility import main as utility_main
+
+        sys.exit(utility_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "scan":
         from pipeline.cli_scan import main as scan_main
 

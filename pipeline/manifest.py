@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 
 from pipeline import TOOL
 from pipeline.gate.model import GateReport
+from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: utility (information loss)
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",
@@ -89,6 +90,9 @@ class Manifest(RunHeader):
         None, description="Risk of the input over the key variables (after identifier removal)."
     )
     risk_after: dict[str, Any] | None = Field(None, description="Risk of the published data.")
+    utility: Utility | None = Field(
+        None, description="What the protection cost: information loss over the whole file."
+    )
     gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")
     seconds: float
 

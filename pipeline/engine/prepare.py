@@ -85,6 +85,11 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
         named.setdefault(column, f"input.numeric[{i}]")
     if recipe.risk and recipe.risk.household:
         named.setdefault(recipe.risk.household, "risk.household")
+    for i, column in enumerate(recipe.utility.numeric or []):
+        named.setdefault(column, f"utility.numeric[{i}]")
+    for i, table in enumerate(recipe.utility.tables):
+        for j, column in enumerate(table):
+            named.setdefault(column, f"utility.tables[{i}][{j}]")
     for call in loaded.steps:
         for field, column in call.params.columns_used().items():
             named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
@@ -120,6 +125,7 @@ def numeric_columns(loaded: LoadedRecipe, recipe: Recipe) -> list[str]:
     for call in loaded.steps:
         out += call.params.numeric_columns()
     out += contract_numeric(loaded)
+    out += recipe.utility.numeric or []
     return list(dict.fromkeys(out))
 
 

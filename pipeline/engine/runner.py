@@ -22,7 +22,7 @@ from pipeline import now_utc
 from pipeline.columns import ORDER, ROW
 from pipeline.dataset import Dataset, type_names
 from pipeline.engine import ingest as ingest_mod
-from pipeline.engine import memory
+from pipeline.engine import loss, memory
 from pipeline.engine.apply import PendingChecks, Planned, apply_steps, call_step
 from pipeline.engine.audit import ran_steps
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
@@ -61,6 +61,8 @@ from pipeline.recipe.models import Recipe
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_report
 from pipeline.steps.registry import Effect, StepContext
+from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, with_before, without_before
+from pipeline.utility.model import Utility
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ class _Run:
     input_gate: GateResult | None = None
     risk_before: Snapshot | None = None
     risk_after: Snapshot | None = None
+    utility_plan: UtilityPlan | None = None
+    utility: Utility | None = None
+    utility_lazy: tuple = ()
     passes: list[str] = field(default_factory=list)  # each pass over the data, by what it did
 
     def __post_init__(self) -> None:
@@ -129,6 +134,8 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         write_report(out.staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
         out.publish(manifest)
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
+    for line in loss.summary_lines(run.utility):
+        reporter.line(line)
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)
 
@@ -171,6 +178,9 @@ def _apply(
     run: _Run, frame: dask.dataframe.DataFrame, first: int, total: int
 ) -> dask.dataframe.DataFrame:
     """Apply the recipe's steps (lazy); the engine computes their needs in shared passes."""
+    run.utility_plan = loss.plan_for(run.recipe, frame)
+    if run.utility_plan is not None:  # each measured value as it was before the steps
+        frame = with_before(frame, run.utility_plan)
     planned = [
         Planned.of(call, _context(run, i, call), _label(call, i, total))
         for i, call in enumerate(run.loaded.steps, start=first)
@@ -197,6 +207,9 @@ def _write(
 ) -> tuple[pa.Schema, list[dict], int, Measured]:
     """Compute the steps (with every pending check), cut the output files and measure them."""
     final = frame.drop(columns=[ROW])
+    if run.utility_plan is not None:
+        run.utility_lazy = lazy_aggregates(final, run.utility_plan)
+        final = without_before(final, run.utility_plan)
     published = final._meta.drop(columns=[ORDER], errors="ignore")
     schema = pa.Schema.from_pandas(published, preserve_index=False)
     bits = order_bits(run.rows_in) if ORDER in final.columns else None
@@ -213,7 +226,9 @@ def _compute_and_write(run: _Run, final: dask.dataframe.DataFrame, bits: int | N
     with run.reporter.task("compute and write"):
         spilled = spill_partitions(final, work / "final", bits or 0)
         lazy = [(e.frame[ROW].count(), e.metrics) for _, e in steps]
-        counts, step_values = run.checks.settle(spilled, lazy, label="compute and write")
+        counts, step_values, aggregates = run.checks.settle(
+            spilled, lazy, run.utility_lazy, label="compute and write"
+        )
     memory.release()
     previous = run.rows_in
     for (record, _), (rows_out, metrics) in zip(steps, step_values, strict=True):
@@ -222,6 +237,10 @@ def _compute_and_write(run: _Run, final: dask.dataframe.DataFrame, bits: int | N
         previous = record.rows_out
     for record, effect in zip(run.records, run.effects, strict=True):
         record.facts = dict(effect.facts)  # with the counts of the checks settled since
+    if run.utility_plan is not None:
+        ran = [(c.params, r.facts) for c, (r, _) in zip(run.loaded.steps, steps, strict=True)]
+        run.utility = loss.measured(run.recipe, run.utility_plan, aggregates, ran,
+                                    run.loaded.base_dir, run.rows_in)  # fmt: skip
     return int(counts["rows"].sum())
 
 
@@ -263,7 +282,7 @@ def _cut_and_measure(
         run.risk_after = found.snapshot()
         measured = Measured(
             found.validated(), found.scanned(output),
-            run.risk_after.summary if run.risk_after else None,
+            run.risk_after.summary if run.risk_after else None, run.utility,
         )  # fmt: skip
         summary.update(risk_line(run.risk_after))
     run.passes.append("cut and measure the output" if as_written else "measure the output")
@@ -309,6 +328,7 @@ def _manifest(
         files=[FileRecord(**f) for f in files],
         risk_before=run.risk_before.summary if run.risk_before else None,
         risk_after=risk_after.summary if risk_after else None,
+        utility=run.utility,
         gate=gate,
         seconds=round(time.perf_counter() - started, 3),
     )

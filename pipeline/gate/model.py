@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from pipeline import TOOL
 from pipeline.gate.reasons import Reason
 
-GATE_SCHEMA_VERSION = "1.2"  # 1.2: reason codes are one enum (pipeline.gate.reasons)
+GATE_SCHEMA_VERSION = "1.3"  # 1.2: one reason-code enum; 1.3: utility limits, warnings
 
 
 class CheckResult(BaseModel):
@@ -38,6 +38,10 @@ class GateResult(BaseModel):
     rows: int = Field(0, description="Rows validated.")
     seconds: float = 0.0
     engine_versions: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list, description="What passed but deserves a look (e.g. a variable "
+        "that lost much of its values); never data values."
+    )
 
     @property
     def failures(self) -> list[CheckResult]:

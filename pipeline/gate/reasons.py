@@ -22,6 +22,8 @@ class Reason(StrEnum):
     K_ANONYMITY_VIOLATED = "k_anonymity_violated"
     GLOBAL_RISK_TOO_HIGH = "global_risk_too_high"
     ROW_COUNT_MISMATCH = "row_count_mismatch"
+    # the recipe's utility limits (pipeline.gate.utility)
+    UTILITY_LOSS_TOO_HIGH = "utility_loss_too_high"
     # the identifier scanner (pipeline.gate.scanning)
     UNDECLARED_IDENTIFIER = "undeclared_identifier"
     IDENTIFIER_FOUND = "identifier_found"

@@ -24,9 +24,11 @@ from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.gate.run import GATE_REPORT, Validated, problems
 from pipeline.gate.scanning import scan_checks
+from pipeline.gate.utility import utility_checks
 from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
 from pipeline.steps.registry import StepParams
+from pipeline.utility.model import Utility
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,13 @@ class Measured:
         validated: The GX row checks' results (None: validate the data's files here).
         scanned: The identifier scan's checks.
         risk: The risk summary of the data (None without key variables).
+        utility: The information loss of the run (output stage of a run only).
     """
 
     validated: Validated | None = None
     scanned: list[CheckResult] = field(default_factory=list)
     risk: dict[str, Any] | None = None
+    utility: Utility | None = None
 
 
 @dataclass(frozen=True)
@@ -169,12 +173,14 @@ class Gate:
     ) -> GateReport:
         """The output stage; raise GateError (exit 4) with every failure if anything fails."""
         started = time.perf_counter()
+        extra = [*measured.scanned, *utility_checks(self.recipe, "output", measured.utility)]
         result = stage.output_gate(
             self.recipe, self.loaded.base_dir, data, produced.steps, produced.rows_in,
-            measured.risk, produced.columns, self.loaded.output_contract, measured.scanned,
+            measured.risk, produced.columns, self.loaded.output_contract, extra,
             measured.validated,
         )  # fmt: skip
         result.seconds = round(time.perf_counter() - started, 3)
+        result.warnings = list(measured.utility.warnings) if measured.utility else []
         return self.verdict.conclude(result, Path(self.recipe.output.dir), before)
 
     @property
@@ -240,4 +246,5 @@ def summary_lines(report: GateReport) -> list[str]:
             f"passed ({result.rows} rows in {result.batches} batches, {result.seconds:.2f} s)"
         )
     lines += [f"  {p}" for p in problems(report)]
+    lines += [f"  warning: {w}" for r in (report.input, report.output) if r for w in r.warnings]
     return lines

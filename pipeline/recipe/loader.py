@@ -333,6 +333,21 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             at(("risk",), "risk targets need columns.key_variables")
         if recipe.risk.household in removed:
             at(("risk", "household"), "the household column is deleted before the steps run")
+    _utility_checks(recipe, set(removed), at)
     for i, column in enumerate(recipe.input.numeric):
         if column in removed:
             at(("input", "numeric", i), f"column {column!r} is an identifier and is deleted")
+
+
+def _utility_checks(recipe: Recipe, removed: set[str], at: Any) -> None:
+    """The utility section may not name a deleted column; numeric ones are not key variables."""
+    spec, keys = recipe.utility, set(recipe.columns.key_variables)
+    for i, column in enumerate(spec.numeric or []):
+        if column in removed:
+            at(("utility", "numeric", i), f"column {column!r} is an identifier and is deleted")
+        elif column in keys:
+            at(("utility", "numeric", i), f"{column!r} is a key variable (measured as categories)")
+    for i, table in enumerate(spec.tables):
+        for j, column in enumerate(table):
+            if column in removed:
+                at(("utility", "tables", i, j), f"column {column!r} is deleted before the steps")

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from pipeline.columns import INTERNAL_PREFIX, ColumnsSpec, LinkingId, StrictModel
 from pipeline.files import is_csv_name
 from pipeline.risk import K_MAX
+from pipeline.utility.spec import UtilitySpec
 
 __all__ = ["INTERNAL_PREFIX", "ColumnsSpec", "LinkingId", "Recipe", "StrictModel"]
 
@@ -152,6 +153,10 @@ class Recipe(StrictModel):
         default_factory=ContractsSpec, description="Data contracts enforced by the gate."
     )
     scan: ScanSpec = Field(default_factory=ScanSpec, description="Identifier scanner settings.")
+    utility: UtilitySpec = Field(
+        default_factory=UtilitySpec,
+        description="Information-loss measures (always taken), their limits and warnings.",
+    )
     steps: list[Any] = Field(
         default_factory=list,
         description="Ordered step calls, each a mapping {step_name: {parameters}}.",

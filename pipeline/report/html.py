@@ -6,6 +6,7 @@ import json
 from html import escape
 from typing import Any
 
+from pipeline.report.loss_html import utility_section
 from pipeline.report.model import Histogram, RiskReport
 
 _COLORS = ("#b45309", "#2563eb")
@@ -91,23 +92,6 @@ def _summary_table(report: RiskReport) -> str:
                 f"</td><td>{_fmt(report.after.summary.get(key, ''))}</td></tr>"
             )
     head = '<tr><th class="l"></th><th>before the steps</th><th>published</th></tr>'
-    return f"<table>{head}{''.join(rows)}</table>"
-
-
-def _key_table(report: RiskReport) -> str:
-    head = (
-        '<tr><th class="l">key variable</th><th>categories before</th><th>categories '
-        "after</th><th>missing after</th><th>suppressed</th></tr>"
-    )
-    rows = []
-    for key in report.key_variables:
-        b = report.before.summary.get("key_variables", {}).get(key, {})
-        a = report.after.summary.get("key_variables", {}).get(key, {})
-        rows.append(
-            f'<tr><td class="l">{escape(key)}</td><td>{b.get("categories", "")}</td>'
-            f"<td>{a.get('categories', '')}</td><td>{a.get('missing', '')}</td>"
-            f"<td>{report.suppressions.get(key, 0)}</td></tr>"
-        )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -205,6 +189,7 @@ def render_html(report: RiskReport) -> str:
             f"<h1>Disclosure risk report: {escape(report.recipe_name)}</h1>"
             "<p>The recipe declares no key variables, so disclosure risk was not measured.</p>"
             f"<h2>Verdict</h2><div>{_gate_verdict(report)}</div>"
+            f"{utility_section(report.utility)}"
             f"<h2>Data-quality gate</h2>{_gate(report)}"
             f"<h2>What each step changed</h2>{_steps(report)}"
         )
@@ -239,7 +224,7 @@ recipe sha256 {escape(report.recipe_sha256[:16])}… · schema {escape(report.sc
 {escape(str(report.after.summary.get("missing")))}.</p>
 <h2>Risk before and after</h2>{_summary_table(report)}
 <div class="grid">{charts}</div>
-<h2>Key variables</h2>{_key_table(report)}
+{utility_section(report.utility)}
 <h2>Where the risk was (input, aggregates only)</h2>
 <p>Categories held by records below k before the steps. A category is named only when at
 least k such records hold it; no record-level values are shown.</p>{_categories(report)}

@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 from pipeline import TOOL
 from pipeline.gate.model import GateReport
+from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: utility (what the protection cost)
 
 
 class Histogram(BaseModel):
@@ -78,4 +79,7 @@ class RiskReport(BaseModel):
     after: Snapshot | None = None
     suppressions: dict[str, int] = Field(default_factory=dict, description="Per key variable.")
     steps: list[StepChange]
+    utility: Utility | None = Field(
+        None, description="What the protection cost: information loss over the whole file."
+    )
     gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")

@@ -59,6 +59,7 @@ def build_report(
             )
             for r in manifest.steps
         ],
+        utility=manifest.utility,
         gate=gate,
     )
 

@@ -69,6 +69,13 @@ class RecodeParams(StepParams):
             allowed.append(_plain(self.unknown_value))
         return [OneOf(self.column, tuple(dict.fromkeys(allowed)), what)]
 
+    def generalizes(self, facts: dict[str, Any], base_dir: Path) -> dict[str, tuple[int, int]]:
+        """A hierarchy's level and height; bands and maps are level 1 of 2 (value, group, *)."""
+        if self.hierarchy is None:
+            return {self.column: (1, 2)}
+        hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
+        return {self.column: (hierarchy.level_index(self.level), hierarchy.depth - 1)}
+
     @field_validator("hierarchy")
     @classmethod
     def _hierarchy_exists(cls, value: str | None, info: ValidationInfo) -> str | None:

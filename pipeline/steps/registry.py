@@ -57,6 +57,13 @@ class StepParams(BaseModel):
         """
         return []
 
+    def generalizes(self, facts: dict[str, Any], base_dir: Path) -> dict[str, tuple[int, int]]:
+        """Columns this step generalizes, each with (level, height) of its hierarchy; none.
+
+        The information-loss measures count a released value as level/height lost (precision).
+        """
+        return {}
+
     def columns_used(self) -> dict[str, str]:
         """Return {field: column} for the fields that name a column (None values skipped)."""
         return {f: getattr(self, f) for f in self.column_fields if getattr(self, f) is not None}

@@ -1,0 +1,85 @@
+"""The report's "What the protection cost" section: information loss, aggregates only."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from pipeline.utility.model import Utility
+
+_OVERALL = (
+    ("records", "records released"),
+    ("records_removed", "records not released (sampling, deletion)"),
+    ("suppressed_records", "records with every key value suppressed"),
+    ("precision_loss", "precision loss (0 = as before, 1 = all suppressed)"),
+    ("loss", "loss (ARX: share of the domain merged)"),
+    ("discernibility", "discernibility"),
+    ("classes", "equivalence classes"),
+    ("c_avg", "average class size / k (C_avg)"),
+    ("entropy", "non-uniform entropy (bits)"),
+    ("il1s", "IL1s of the numeric variables"),
+    ("correlation_change", "largest change of a correlation"),
+)
+_VARIABLE = (
+    ("level", "level"), ("height", "height"), ("suppressed", "suppressed"),
+    ("suppressed_share", "share suppressed"), ("categories_before", "categories before"),
+    ("categories_after", "categories after"), ("precision_loss", "precision loss"),
+    ("loss", "loss"), ("hellinger", "Hellinger distance"),
+)  # fmt: skip
+_NUMERIC = (
+    ("il1s", "IL1s"), ("mean_before", "mean before"), ("mean_after", "mean after"),
+    ("mean_change", "relative change"), ("sd_before", "sd before"), ("sd_after", "sd after"),
+    ("sd_change", "relative change"),
+)  # fmt: skip
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    return escape(str(value))
+
+
+def _rows(items: list[Any], fields: tuple, name: str) -> str:
+    head = f'<tr><th class="l">{name}</th>' + "".join(f"<th>{t}</th>" for _, t in fields)
+    rows = "".join(
+        f'<tr><td class="l">{escape(getattr(i, "column", ""))}</td>'
+        + "".join(f"<td>{_fmt(getattr(i, f))}</td>" for f, _ in fields)
+        + "</tr>"
+        for i in items
+    )
+    return f"<table>{head}</tr>{rows}</table>"
+
+
+def utility_section(found: Utility | None) -> str:
+    """The section's HTML (a sentence when nothing was measured)."""
+    if found is None:
+        return "<h2>What the protection cost</h2><p>No variables were measured.</p>"
+    overall = "".join(
+        f'<tr><td class="l">{label}</td><td>{_fmt(getattr(found, key))}</td></tr>'
+        for key, label in _OVERALL
+        if getattr(found, key) is not None
+    )
+    warn = "".join(f'<li class="bad">{escape(w)}</li>' for w in found.warnings)
+    parts = [
+        "<h2>What the protection cost</h2>",
+        "<p>Each released record compared with itself before the steps (whole file). "
+        f"C_avg is measured against k = {found.k}.</p>",
+        f"<ul>{warn}</ul>" if warn else "",
+        f"<table>{overall}</table>",
+        _rows(found.variables, _VARIABLE, "variable"),
+    ]
+    if found.numeric:
+        parts.append(_rows(found.numeric, _NUMERIC, "numeric variable"))
+    if found.tables:
+        rows = "".join(
+            f'<tr><td class="l">{escape(" x ".join(t.columns))}</td><td>{_fmt(t.tvd)}</td>'
+            f"<td>{t.cells_before}</td><td>{t.cells_after}</td></tr>"
+            for t in found.tables
+        )
+        parts.append(
+            '<table><tr><th class="l">table</th><th>total-variation distance</th>'
+            f"<th>cells before</th><th>cells after</th></tr>{rows}</table>"
+        )
+    return "".join(parts)

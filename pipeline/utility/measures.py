@@ -1,0 +1,249 @@
+"""Information-loss figures from the whole-file aggregates (pure numpy/pandas, no data values).
+
+Definitions (each record compared with itself before the steps):
+
+* suppressed: a value present before and missing after; a record is suppressed when all its
+  key values are (and some was present before);
+* precision loss (Sweeney, ARX): per value level/height of its generalization, 1 when
+  suppressed, 0 when it was missing before; averaged over records, then over key variables;
+* loss (ARX's): per value (leaves merged into its released value - 1) / (leaves - 1), the
+  leaves being the distinct values before; 1 when suppressed;
+* discernibility: sum over the released classes of |class|^2, plus the number of records for
+  each suppressed record; C_avg: (records - suppressed) / classes / k;
+* non-uniform entropy (ARX's): sum over records and key variables of -log2(f(x) / f(g(x))),
+  f counting the records before, g(x) the released value (every value when suppressed);
+* Hellinger distance of a variable: its released distribution against the original values
+  mapped to the released level of detail (each value to its most frequent released value;
+  missing and suppressed are categories of their own); total-variation distance of a 2-way
+  table the same way;
+* IL1s (sdcMicro's): mean over records and numeric variables of |x - x'| / (sqrt(2) sd(x)).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from pipeline.utility.aggregate import Aggregates, UtilityPlan
+from pipeline.utility.model import NumericLoss, TableLoss, Utility, VariableLoss
+
+_LOST = -2  # an original value without any released value (all its records suppressed)
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    """Six significant digits: the figures do not depend on the order of float sums."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return None if value is None or not math.isfinite(value) else 0.0
+    return float(f"{value:.{digits}g}")
+
+
+def generalization_map(pairs: pd.DataFrame) -> pd.Series:
+    """Each original value's released value: the most frequent non-missing one (ties: first).
+
+    Released values are given as their position among the pairs' distinct released values
+    (:func:`released_codes`), so values of any type compare exactly.
+    """
+    codes = released_codes(pairs, pairs["after"])
+    seen = pairs.assign(code=codes)[pairs["before"].notna().to_numpy() & (codes >= 0)]
+    if seen.empty:
+        return pd.Series(dtype=np.int64)
+    ranked = seen.sort_values(["n", "code"], ascending=[False, True], kind="stable")
+    first = ranked.drop_duplicates("before")
+    return pd.Series(first["code"].to_numpy(dtype=np.int64), index=first["before"].to_numpy())
+
+
+def released_codes(pairs: pd.DataFrame, values: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` among the pairs' distinct released values (-1: missing)."""
+    categories = pd.Index(pairs["after"].dropna().unique())
+    return categories.get_indexer(values)
+
+
+def _released_level(before_values: pd.Series, mapping: pd.Series) -> np.ndarray:
+    """The original values at the released level: code of g(x), -2 lost, -1 missing."""
+    mapped = before_values.map(mapping).to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.where(np.isnan(mapped), _LOST, mapped).astype(np.int64)
+    return np.where(before_values.isna().to_numpy(), -1, out)
+
+
+def _distribution(labels: np.ndarray, counts: np.ndarray) -> pd.Series:
+    total = float(counts.sum())
+    return pd.Series(counts).groupby(labels).sum() / (total or 1.0)
+
+
+def hellinger(p: pd.Series, q: pd.Series) -> float:
+    """Hellinger distance of two distributions (indexed by category)."""
+    both = np.sqrt(pd.concat([p, q], axis=1).fillna(0.0).to_numpy())
+    return float(np.sqrt(((both[:, 0] - both[:, 1]) ** 2).sum() / 2.0))
+
+
+def total_variation(p: pd.Series, q: pd.Series) -> float:
+    """Total-variation distance 0.5 * sum |p - q|."""
+    both = pd.concat([p, q], axis=1).fillna(0.0).to_numpy()
+    return 0.5 * float(np.abs(both[:, 0] - both[:, 1]).sum())
+
+
+def variable_loss(
+    column: str, pairs: pd.DataFrame, records: int, level: tuple[int, int] | None
+) -> VariableLoss:
+    """The figures of one categorical variable from its (before, after, n) pairs."""
+    n = pairs["n"].astype(np.float64)
+    present = pairs["before"].notna()
+    cut = present & pairs["after"].isna()
+    mapping = generalization_map(pairs)
+    codes = released_codes(pairs, pairs["after"])
+    leaves = mapping.value_counts()  # originals merged into each released value
+    domain = int(pairs.loc[present, "before"].nunique())
+    share = level[0] / level[1] if level and level[1] else 0.0
+    precision = float(n[cut].sum() + n[present & ~cut].sum() * share)
+    under = pd.Series(codes).map(leaves).fillna(1).to_numpy(dtype=np.float64)
+    cell = (under - 1) / (domain - 1) if domain > 1 else under * 0
+    loss = float(n[cut].sum() + (n.to_numpy() * cell)[(present & ~cut).to_numpy()].sum())
+    f_before = n[present].groupby(pairs.loc[present, "before"]).sum()
+    f_released = f_before.groupby(f_before.index.map(mapping)).sum()  # f(g(x)) per released
+    f_gen = pd.Series(codes, index=pairs.index).map(f_released)
+    f_gen = f_gen.where(~cut, float(n[present].sum()))
+    ratio = f_gen.to_numpy(dtype=np.float64) / pairs["before"].map(f_before).to_numpy(np.float64)
+    bits = np.clip(np.nan_to_num(np.log2(ratio)), 0, None)
+    entropy = float((bits * n.to_numpy())[present.to_numpy()].sum())
+    before_dist = _distribution(_released_level(pairs["before"], mapping), n.to_numpy())
+    after_dist = _distribution(codes, n.to_numpy())
+    return VariableLoss(
+        column=column,
+        level=level[0] if level else None,
+        height=level[1] if level else None,
+        suppressed=int(n[cut].sum()),
+        suppressed_share=_round(float(n[cut].sum()) / records) if records else 0.0,
+        categories_before=domain,
+        categories_after=int(pairs["after"].dropna().nunique()),
+        precision_loss=_round(precision / records) if records else 0.0,
+        loss=_round(loss / records) if records else 0.0,
+        entropy=_round(entropy),
+        hellinger=_round(hellinger(before_dist, after_dist)),
+    )
+
+
+def numeric_loss(j: int, column: str, m: Mapping[str, float]) -> NumericLoss:
+    """The figures of numeric variable ``j`` from the moment sums."""
+
+    def mean_sd(tag: str) -> tuple[float | None, float | None]:
+        count = m.get(f"{j}.n{tag}", 0.0)
+        if not count:
+            return None, None
+        mean = m[f"{j}.s{tag}"] / count
+        var = (m[f"{j}.ss{tag}"] - count * mean * mean) / (count - 1) if count > 1 else 0.0
+        return mean, math.sqrt(max(var, 0.0))
+
+    (mb, sb), (ma, sa) = mean_sd("b"), mean_sd("a")
+    pairs = m.get(f"{j}.np", 0.0)
+    il1s = None
+    if pairs > 1:
+        mp = m[f"{j}.spb"] / pairs
+        var = (m[f"{j}.sspb"] - pairs * mp * mp) / (pairs - 1)
+        if var > 0:
+            il1s = m[f"{j}.abs"] / (math.sqrt(2) * math.sqrt(var)) / pairs
+    return NumericLoss(
+        column=column,
+        records=int(pairs),
+        il1s=_round(il1s),
+        mean_before=_round(mb),
+        mean_after=_round(ma),
+        sd_before=_round(sb),
+        sd_after=_round(sa),
+        mean_change=_round((ma - mb) / abs(mb)) if mb and ma is not None else None,
+        sd_change=_round((sa - sb) / sb) if sb and sa is not None else None,
+    )
+
+
+def correlation_change(p: int, m: Mapping[str, float]) -> float | None:
+    """Largest |corr after - corr before| over pairs of numeric variables (complete records)."""
+    n = m.get("cc.n", 0.0)
+    if p < 2 or n < 2:
+        return None
+    sums = np.array([m[f"cc.s{i}"] for i in range(2 * p)])
+    cross = np.zeros((2 * p, 2 * p))
+    for i in range(2 * p):
+        for j in range(i, 2 * p):
+            cross[i, j] = cross[j, i] = m[f"cc.x{i}.{j}"]
+    cov = (cross - np.outer(sums, sums) / n) / (n - 1)
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    before_, after = corr[:p, :p], corr[p:, p:]  # the sums hold the values before first
+    diff = np.abs(after - before_)[np.triu_indices(p, 1)]
+    diff = diff[np.isfinite(diff)]
+    return _round(float(diff.max())) if diff.size else None
+
+
+def table_loss(
+    table: tuple[str, str],
+    counts: pd.DataFrame,
+    pairs: Mapping[str, pd.DataFrame],
+    maps: Mapping[str, pd.Series],
+) -> TableLoss:
+    """A 2-way table before (at the released level of detail) against after."""
+    n = counts["n"].to_numpy(dtype=np.float64)
+    before_cells, after_cells = [], []
+    for i, column in enumerate(table):
+        before_cells.append(_released_level(counts[f"b{i}"], maps[column]))
+        after_cells.append(released_codes(pairs[column], counts[f"a{i}"]))
+    radix = int(pairs[table[1]]["after"].nunique()) + 3
+    p = _distribution(_cell(*before_cells, radix), n)
+    q = _distribution(_cell(*after_cells, radix), n)
+    return TableLoss(
+        columns=list(table), tvd=_round(total_variation(p, q)),
+        cells_before=int(p.size), cells_after=int(q.size),
+    )  # fmt: skip
+
+
+def _cell(first: np.ndarray, second: np.ndarray, radix: int) -> np.ndarray:
+    """One integer per pair of codes (codes >= -2, the second's below ``radix - 2``)."""
+    return (first.astype(np.int64) + 2) * radix + (second + 2)
+
+
+def utility(
+    plan: UtilityPlan,
+    found: Aggregates,
+    levels: Mapping[str, tuple[int, int]],
+    k: int,
+    rows_in: int | None = None,
+) -> Utility:
+    """Every figure of a run (or of two aligned files) from its aggregates."""
+    records = found.records
+    variables = [variable_loss(c, found.pairs[c], records, levels.get(c)) for c in plan.categorical]
+    keyed = [v for v in variables if v.column in plan.keys]
+    sizes = found.classes
+    suppressed = found.suppressed_records
+    numeric = [numeric_loss(j, c, found.moments) for j, c in enumerate(plan.numeric)]
+    scored = [v.il1s for v in numeric if v.il1s is not None]
+    maps = {c: generalization_map(found.pairs[c]) for c in plan.categorical}
+    return Utility(
+        records=records,
+        records_removed=max(0, (rows_in or records) - records),
+        key_variables=list(plan.keys),
+        k=k,
+        suppressed_records=suppressed,
+        precision_loss=_round(float(np.mean([v.precision_loss for v in keyed]))) if keyed else 0,
+        loss=_round(float(np.mean([v.loss for v in keyed]))) if keyed else 0.0,
+        discernibility=_round(float((sizes * sizes).sum()) + float(suppressed) * records),
+        classes=int(sizes.size),
+        c_avg=_round((records - suppressed) / sizes.size / k) if sizes.size else None,
+        entropy=_round(float(sum(v.entropy for v in keyed))),
+        variables=variables,
+        numeric=numeric,
+        il1s=_round(float(np.mean(scored))) if scored else None,
+        correlation_change=correlation_change(len(plan.numeric), found.moments),
+        tables=[table_loss(t, found.tables[t], found.pairs, maps) for t in plan.tables],
+    )
+
+
+def warnings(found: Utility, share: float) -> list[str]:
+    """A line per key variable that lost more than ``share`` of its values to suppression."""
+    return [
+        f"{v.column}: {v.suppressed} of {found.records} values suppressed "
+        f"({v.suppressed_share:.1%}, more than {share:.0%})"
+        for v in found.variables
+        if v.column in found.key_variables and v.suppressed_share > share
+    ]

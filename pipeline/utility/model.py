@@ -1,0 +1,80 @@
+"""Pydantic models of the information-loss figures (in ``manifest.json`` and ``risk_report.json``).
+
+Every figure is an aggregate over the whole file: counts, shares, distances. Never a value.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class VariableLoss(BaseModel):
+    """What one key (or table) variable lost."""
+
+    column: str
+    level: int | None = Field(None, description="Generalization level (None: not generalized).")
+    height: int | None = Field(None, description="Height of its hierarchy (levels above 0).")
+    suppressed: int = Field(description="Values present before and missing after.")
+    suppressed_share: float = Field(description="suppressed / records.")
+    categories_before: int = Field(description="Distinct values before (released records).")
+    categories_after: int = Field(description="Distinct values after.")
+    precision_loss: float = Field(description="Mean over records of level/height (suppressed 1).")
+    loss: float = Field(description="ARX's loss: mean share of the domain merged into a value.")
+    entropy: float = Field(description="Non-uniform entropy (bits, summed over records).")
+    hellinger: float = Field(
+        description="Hellinger distance of the released distribution from the original's at "
+        "the released level of detail (suppression counts as a category of its own)."
+    )
+
+
+class NumericLoss(BaseModel):
+    """What one numeric variable lost."""
+
+    column: str
+    records: int = Field(description="Records with a value before and after.")
+    il1s: float | None = Field(description="sdcMicro's IL1s: mean |x - x'| / (sqrt(2) sd(x)).")
+    mean_before: float | None
+    mean_after: float | None
+    sd_before: float | None
+    sd_after: float | None
+    mean_change: float | None = Field(description="(mean after - mean before) / |mean before|.")
+    sd_change: float | None = Field(description="(sd after - sd before) / sd before.")
+
+
+class TableLoss(BaseModel):
+    """A chosen 2-way table: before (at the released level of detail) and after."""
+
+    columns: list[str]
+    tvd: float = Field(description="Total-variation distance, 0.5 * sum |p - q|.")
+    cells_before: int
+    cells_after: int
+
+
+class Utility(BaseModel):
+    """What the protection cost, over the released records' values before and after the steps.
+
+    Records removed by sampling are counted in ``records_removed``; the other figures compare
+    each released record with itself before the steps.
+    """
+
+    records: int = Field(description="Released records.")
+    records_removed: int = Field(0, description="Records not released (sampling, deletion).")
+    key_variables: list[str]
+    k: int = Field(description="The k that average class size is measured against.")
+    suppressed_records: int = Field(description="Records whose key values are all suppressed.")
+    precision_loss: float = Field(description="Mean over key variables of their precision loss.")
+    loss: float = Field(description="Mean over key variables of ARX's loss.")
+    discernibility: float = Field(
+        description="Sum over classes of |class|^2, plus records for each suppressed record."
+    )
+    classes: int = Field(description="Equivalence classes of the released key values.")
+    c_avg: float | None = Field(description="(records - suppressed) / classes / k.")
+    entropy: float = Field(description="Non-uniform entropy over the key variables (bits).")
+    variables: list[VariableLoss] = Field(default_factory=list)
+    numeric: list[NumericLoss] = Field(default_factory=list)
+    il1s: float | None = Field(None, description="IL1s over the numeric variables together.")
+    correlation_change: float | None = Field(
+        None, description="Largest absolute change of a correlation between numeric variables."
+    )
+    tables: list[TableLoss] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="Variables losing much.")

@@ -1,0 +1,61 @@
+"""The recipe's ``utility:`` section: which figures to measure and the limits the gate enforces."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from pipeline.columns import StrictModel
+
+_SHARE = {"ge": 0, "le": 1}
+
+
+class UtilityLimits(StrictModel):
+    """Largest acceptable losses; the gate blocks publication when one is exceeded (exit 4)."""
+
+    max_suppressed_share: float | None = Field(
+        None, **_SHARE, description="Share of the values of any one key variable suppressed."
+    )
+    max_suppressed_records: float | None = Field(
+        None, **_SHARE, description="Share of records whose key values are all suppressed."
+    )
+    max_precision_loss: float | None = Field(
+        None, **_SHARE, description="Precision loss (mean of level/height, suppressed = 1)."
+    )
+    max_hellinger: float | None = Field(
+        None, **_SHARE, description="Hellinger distance of any one key or table variable."
+    )
+    max_tvd: float | None = Field(
+        None, **_SHARE, description="Total-variation distance of any one chosen 2-way table."
+    )
+    max_il1s: float | None = Field(
+        None, ge=0, description="IL1s of the numeric variables (sdcMicro's definition)."
+    )
+
+
+class UtilitySpec(StrictModel):
+    """Information-loss measures of a run (always taken) and the limits on them."""
+
+    numeric: list[str] | None = Field(
+        None,
+        description="Numeric variables for IL1s, means, standard deviations and correlations. "
+        "Default: the numeric columns that are neither key variables nor the weight.",
+    )
+    tables: list[list[str]] = Field(
+        default_factory=list,
+        description="2-way tables compared by total-variation distance, e.g. [[age, sex]].",
+    )
+    warn_share: float = Field(
+        0.25,
+        **_SHARE,
+        description="The verdict warns when a key variable loses more than this share of its "
+        "values to suppression, even without limits.",
+    )
+    limits: UtilityLimits = Field(default_factory=UtilityLimits)
+
+    @field_validator("tables")
+    @classmethod
+    def _pairs(cls, value: list[list[str]]) -> list[list[str]]:
+        for i, table in enumerate(value):
+            if len(table) != 2 or table[0] == table[1]:
+                raise ValueError(f"table {i} must name two different columns")
+        return value

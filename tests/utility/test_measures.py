@@ -1,0 +1,126 @@
+"""Information-loss figures against values computed by hand (and sdcMicro's IL1s definition)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.utility.aggregate import UtilityPlan
+from pipeline.utility.compare import compare
+from pipeline.utility.measures import hellinger, total_variation
+
+# five records: a, b -> x; c (twice) -> y; d suppressed. Numbers: one changed by 2, one by 1.
+ORIGINAL = pd.DataFrame(
+    {"v": ["a", "b", "c", "c", "d"], "s": ["M", "F", "M", "M", "F"], "x": [1.0, 2, 3, 4, 5]}
+)
+RELEASED = pd.DataFrame(
+    {"v": ["x", "x", "y", "y", None], "s": ["M", "F", "M", "M", None], "x": [1.0, 2, 3, 6, 4]}
+)
+PLAN = UtilityPlan(("v", "s"), ("v", "s"), ("x",), (("v", "s"),))
+
+
+@pytest.fixture(scope="module")
+def found():
+    return compare(ORIGINAL, RELEASED, PLAN, {"v": (1, 2)}, k=2, rows_in=8)
+
+
+def test_per_variable_by_hand(found) -> None:
+    v = found.variables[0]
+    assert (v.level, v.height, v.suppressed, v.suppressed_share) == (1, 2, 1, 0.2)
+    assert (v.categories_before, v.categories_after) == (4, 2)
+    assert v.precision_loss == pytest.approx((1 + 4 * 0.5) / 5)  # suppressed 1, others 1/2
+    # loss: x merges 2 of 4 leaves -> 1/3 each, y holds 1 -> 0, the suppressed value 1
+    assert v.loss == pytest.approx((1 + 2 / 3) / 5, rel=1e-5)
+    # entropy: a, b: log2(2/1) each; c: log2(2/2) = 0; d suppressed: log2(5/1)
+    assert v.entropy == pytest.approx(2 + math.log2(5), rel=1e-5)
+    # at the released level: {x: .4, y: .4, d lost: .2} against {x: .4, y: .4, missing: .2}
+    assert v.hellinger == pytest.approx(math.sqrt(0.2), rel=1e-5)
+    s = found.variables[1]
+    assert (s.suppressed, s.level, s.precision_loss, s.hellinger) == (
+        1,
+        None,
+        0.2,
+        pytest.approx(math.sqrt(0.5 * ((math.sqrt(0.4) - math.sqrt(0.2)) ** 2 + 0.2)), rel=1e-5),
+    )
+
+
+def test_whole_file_figures_by_hand(found) -> None:
+    assert (found.records, found.records_removed, found.suppressed_records) == (5, 3, 1)
+    assert found.classes == 3  # (x, M), (x, F), (y, M); the suppressed record aside
+    assert found.discernibility == 1 + 1 + 4 + 1 * 5
+    assert found.c_avg == pytest.approx((5 - 1) / 3 / 2, rel=1e-5)
+    assert found.precision_loss == pytest.approx((0.6 + 0.2) / 2)
+
+
+def test_il1s_is_sdcmicros_definition(found) -> None:
+    """IL1s = 1/(p n) sum |x - x'| / (sqrt(2) S), S the original's sample standard deviation."""
+    x = ORIGINAL["x"].to_numpy()
+    expected = np.abs(x - RELEASED["x"].to_numpy()).sum() / (math.sqrt(2) * x.std(ddof=1)) / 5
+    num = found.numeric[0]
+    assert num.il1s == pytest.approx(expected, rel=1e-5) and found.il1s == num.il1s
+    assert num.mean_before == 3.0 and num.mean_after == pytest.approx(3.2)
+    assert num.sd_change == pytest.approx(np.std([1, 2, 3, 6, 4], ddof=1) / x.std(ddof=1) - 1,
+                                          rel=1e-5)  # fmt: skip
+
+
+def test_table_tvd_by_hand(found) -> None:
+    # before at the released level: (x,M) .2 (x,F) .2 (y,M) .4 (lost,F) .2; after (-, -) .2
+    (table,) = found.tables
+    assert table.tvd == pytest.approx(0.2) and (table.cells_before, table.cells_after) == (4, 4)
+
+
+def test_nothing_changed_costs_nothing() -> None:
+    found = compare(ORIGINAL, ORIGINAL, PLAN, k=1)
+    assert found.precision_loss == 0 and found.loss == 0 and found.entropy == 0
+    assert all(v.hellinger == 0 and v.suppressed == 0 for v in found.variables)
+    assert found.il1s == 0 and found.tables[0].tvd == 0 and found.suppressed_records == 0
+
+
+def test_correlation_change() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=500)
+    original = pd.DataFrame({"k": ["1"] * 500, "a": a, "b": a + rng.normal(size=500)})
+    released = original.assign(b=rng.permutation(original["b"].to_numpy()))
+    plan = UtilityPlan(("k",), ("k",), ("a", "b"))
+    found = compare(original, released, plan)
+    before = np.corrcoef(original["a"], original["b"])[0, 1]
+    after = np.corrcoef(released["a"], released["b"])[0, 1]
+    assert found.correlation_change == pytest.approx(abs(after - before), rel=1e-4)
+
+
+def test_distances() -> None:
+    p, q = pd.Series({"a": 0.5, "b": 0.5}), pd.Series({"a": 1.0})
+    assert total_variation(p, q) == pytest.approx(0.5)
+    assert hellinger(p, q) == pytest.approx(math.sqrt(1 - math.sqrt(0.5)))
+    assert hellinger(p, p) == 0.0
+
+
+def test_warnings_name_counts_not_values() -> None:
+    found = compare(ORIGINAL, RELEASED, PLAN, warn_share=0.1)
+    assert found.warnings == [
+        "v: 1 of 5 values suppressed (20.0%, more than 10%)",
+        "s: 1 of 5 values suppressed (20.0%, more than 10%)",
+    ]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_partitions_do_not_change_the_figures(partitions: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 200
+    original = pd.DataFrame({
+        "v": rng.integers(0, 9, n).astype(str), "s": rng.choice(["M", "F"], n),
+        "x": rng.normal(50, 10, n),
+    })  # fmt: skip
+    released = original.assign(
+        v=(original["v"].astype(int) // 3).astype(str).where(rng.random(n) > 0.1),
+        x=original["x"].round(-1),
+    )
+    one = compare(original, released, PLAN, {"v": (1, 2)}, k=3)
+    many = compare(original, released, PLAN, {"v": (1, 2)}, k=3, partitions=partitions)
+    assert one == many
