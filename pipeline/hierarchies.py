@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.files import bad_byte_line
 from pipeline.jpcodes import jis_check_digit
 
@@ -68,6 +70,32 @@ class Hierarchy:
         """All values of one level (what a recoded column may hold)."""
         i = self.level_index(level)
         return {row[i] for row in self.rows.values()}
+
+
+def band_names(edges: np.ndarray) -> list[str]:
+    """The label of each band of increasing lower ``edges`` (the last band is open).
+
+    ``15-19`` and ``90+`` for integral edges, ``[1.5,2.5)`` otherwise.
+    """
+    integral = all(float(e).is_integer() for e in edges)
+    fmt = (lambda v: str(int(v))) if integral else (lambda v: f"{v:g}")
+    out = []
+    for i, lo in enumerate(edges):
+        if i + 1 == len(edges):
+            out.append(f"{fmt(lo)}+")
+        elif integral:
+            out.append(f"{fmt(lo)}-{int(edges[i + 1]) - 1}")
+        else:
+            out.append(f"[{fmt(lo)},{fmt(edges[i + 1])})")
+    return out
+
+
+def band_labels(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The band label (:func:`band_names`) of each number; None below the first edge or NaN."""
+    names = np.array([*band_names(edges), None], dtype=object)
+    idx = np.searchsorted(edges, values, side="right") - 1
+    idx = np.where((idx < 0) | np.isnan(values), len(edges), idx)
+    return names[idx]
 
 
 def sniff_delimiter(first_line: str) -> str:

@@ -30,8 +30,9 @@ from pipeline.gate.scanning import (
     scanned_columns,
 )
 from pipeline.recipe.models import Recipe
-from pipeline.report.build import SnapshotStream
+from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
+from pipeline.risk.diversity import DiversityStream  # noqa: TC001 - a dataclass field
 
 
 class Consumer(Protocol):
@@ -61,6 +62,7 @@ class Measures:
     scan: ScanStream | None
     later: list[str] = field(default_factory=list)
     risk: SnapshotStream | None = None
+    diversity: DiversityStream | None = None
     validator: RowValidator | None = None
 
     def __post_init__(self) -> None:
@@ -70,7 +72,7 @@ class Measures:
     @property
     def consumers(self) -> list[Consumer]:
         """Every consumer of the pass."""
-        found = [self.validator, self.scan, self.risk]
+        found = [self.validator, self.scan, self.risk, self.diversity]
         return [c for c in found if c is not None]
 
     @property
@@ -103,8 +105,13 @@ class Measures:
         return scan_results(self.stage, [*self.scan.columns, *self.later], findings, spec)
 
     def snapshot(self) -> Snapshot | None:
-        """The risk snapshot of the pass (None without key variables)."""
-        return self.risk.finish() if self.risk is not None else None
+        """The risk snapshot of the pass (None without key variables), with l and t."""
+        if self.risk is None:
+            return None
+        snap = self.risk.finish()
+        if self.diversity is not None:
+            snap.summary.update(self.diversity.finish())
+        return snap
 
 
 @contextmanager
@@ -132,8 +139,9 @@ def measures(
     if missing:
         raise KeyError(f"key variables not in the data: {', '.join(missing)}")
     risk = SnapshotStream(recipe, present, spill) if recipe.columns.key_variables else None
+    diversity = diversity_stream(recipe, present)
     try:
-        yield Measures(stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk)
+        yield Measures(stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk, diversity)
     finally:
         if risk is not None:
             risk.__exit__(None, None, None)

@@ -85,6 +85,9 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
         named.setdefault(column, f"input.numeric[{i}]")
     if recipe.risk and recipe.risk.household:
         named.setdefault(recipe.risk.household, "risk.household")
+    for target in ("l_diversity", "t_closeness"):
+        if recipe.risk and getattr(recipe.risk, target):
+            named.setdefault(getattr(recipe.risk, target).column, f"risk.{target}.column")
     for i, column in enumerate(recipe.utility.numeric or []):
         named.setdefault(column, f"utility.numeric[{i}]")
     for i, table in enumerate(recipe.utility.tables):

@@ -11,6 +11,9 @@ Reason codes:
 * ``k_anonymity_violated`` — some record's class (fk, over the key variables, whole file) is
   smaller than ``risk.k``;
 * ``global_risk_too_high`` — global risk exceeds ``risk.max_global_risk``;
+* ``l_diversity_violated`` / ``t_closeness_violated`` — records (with a key value) sit in
+  classes that are not l-diverse / t-close in the named column (``risk.l_diversity``,
+  ``risk.t_closeness``);
 * ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows.
 
 Value checks come from the last step that rewrites a column (a later ``recode`` of a top-coded
@@ -122,6 +125,22 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
             violations, "0 records below k", violations == 0,
         )
     ]  # fmt: skip
+    for name, reason, what in (
+        ("l_diversity", Reason.L_DIVERSITY_VIOLATED, "l-diverse"),
+        ("t_closeness", Reason.T_CLOSENESS_VIOLATED, "t-close"),
+    ):
+        target = getattr(spec, name)
+        if target is not None:
+            found = int(summary.get(f"{name[0]}_violations", -1))
+            is_l = name == "l_diversity"
+            level = f"l = {target.l:g} ({target.kind})" if is_l else f"t = {target.t:g}"
+            out.append(
+                table_result(
+                    stage, f"risk.{name}", reason,
+                    f"every class over ({keys}) is {what} in {target.column}, {level}",
+                    found, "0 records in classes that are not", found == 0, target.column,
+                )
+            )  # fmt: skip
     if spec.max_global_risk is not None:
         risk = float(summary["global_risk"])
         out.append(

@@ -39,8 +39,9 @@ class GateResult(BaseModel):
     seconds: float = 0.0
     engine_versions: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(
-        default_factory=list, description="What passed but deserves a look (e.g. a variable "
-        "that lost much of its values); never data values."
+        default_factory=list,
+        description="What passed but deserves a look (e.g. a variable "
+        "that lost much of its values); never data values.",
     )
 
     @property

@@ -21,6 +21,8 @@ class Reason(StrEnum):
     RECODE_VALUE_OUTSIDE_LEVEL = "recode_value_outside_level"
     K_ANONYMITY_VIOLATED = "k_anonymity_violated"
     GLOBAL_RISK_TOO_HIGH = "global_risk_too_high"
+    L_DIVERSITY_VIOLATED = "l_diversity_violated"
+    T_CLOSENESS_VIOLATED = "t_closeness_violated"
     ROW_COUNT_MISMATCH = "row_count_mismatch"
     # the recipe's utility limits (pipeline.gate.utility)
     UTILITY_LOSS_TOO_HIGH = "utility_loss_too_high"

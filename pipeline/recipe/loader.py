@@ -333,6 +333,12 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             at(("risk",), "risk targets need columns.key_variables")
         if recipe.risk.household in removed:
             at(("risk", "household"), "the household column is deleted before the steps run")
+        for target in ("l_diversity", "t_closeness"):
+            spec = getattr(recipe.risk, target)
+            if spec is not None and spec.column in removed:
+                at(("risk", target, "column"), f"column {spec.column!r} is deleted first")
+            elif spec is not None and spec.column in cols.key_variables:
+                at(("risk", target, "column"), f"{spec.column!r} is a key variable")
     _utility_checks(recipe, set(removed), at)
     for i, column in enumerate(recipe.input.numeric):
         if column in removed:

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from pipeline.columns import INTERNAL_PREFIX, ColumnsSpec, LinkingId, StrictModel
 from pipeline.files import is_csv_name
 from pipeline.risk import K_MAX
+from pipeline.risk.privacy import LDiversity, TCloseness
 from pipeline.utility.spec import UtilitySpec
 
 __all__ = ["INTERNAL_PREFIX", "ColumnsSpec", "LinkingId", "Recipe", "StrictModel"]
@@ -99,6 +100,12 @@ class RiskSpec(StrictModel):
         "any",
         description="any: a missing key value matches every value (sdcMicro); category: "
         "missing is a category of its own.",
+    )
+    l_diversity: LDiversity | None = Field(
+        None, description="Every class (records with a key value) is l-diverse in a column."
+    )
+    t_closeness: TCloseness | None = Field(
+        None, description="Every class (records with a key value) is t-close in a column."
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
+from pipeline.risk.diversity import DiversityStream
 from pipeline.risk.groups import distinct_rows
 from pipeline.risk.stream import RiskStream
 
@@ -63,6 +64,20 @@ class SnapshotStream:
         )
 
 
+def diversity_stream(recipe: Recipe, present: set[str]) -> DiversityStream | None:
+    """The l-diversity / t-closeness consumer of the recipe's risk targets (None: none)."""
+    spec = recipe.risk
+    if spec is None or not recipe.columns.key_variables:
+        return None
+    targets = [m for m in (spec.l_diversity, spec.t_closeness) if m is not None]
+    if (
+        not targets
+        or not {m.column for m in targets} | set(recipe.columns.key_variables) <= present
+    ):
+        return None
+    return DiversityStream(recipe.columns.key_variables, spec.l_diversity, spec.t_closeness)
+
+
 def snapshot(
     chunks: Any,
     recipe: Recipe,
@@ -85,7 +100,13 @@ def snapshot(
     with SnapshotStream(recipe, present or set(), workdir) as stream:
         for chunk in chunks(stream.columns):
             stream.add(chunk)
-        return stream.finish()
+        found = stream.finish()
+    diversity = diversity_stream(recipe, present or set())
+    if diversity is not None:
+        for chunk in chunks(diversity.columns):
+            diversity.add(chunk)
+        found.summary.update(diversity.finish())
+    return found
 
 
 def _class_sizes(fk: np.ndarray, records: np.ndarray, k: int) -> Histogram:

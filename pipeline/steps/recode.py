@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.errors import Problem
-from pipeline.hierarchies import HierarchyError, resolve
+from pipeline.hierarchies import HierarchyError, band_names, resolve
 from pipeline.requirements import OneOf, Requirement
 from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
 
@@ -166,7 +166,7 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> Effect:
             pa.array(list(mapping), pa.string()),
             pa.array(list(mapping.values()), pa.string()),
         )
-        meta_dtype, func, args = "string", _apply_map, lookup
+        meta_dtype, func, args = "string", apply_map, lookup
     what, strict = _what(params), params.on_unknown == "error"
 
     def problem(n_unknown: int) -> Problem | None:
@@ -200,7 +200,7 @@ def _what(params: RecodeParams) -> str:
     return "map" if params.map is not None else f"hierarchy {params.hierarchy}"
 
 
-def _lookup_text(values: pd.Series) -> pd.Series:
+def lookup_text(values: pd.Series) -> pd.Series:
     """Text form used to look values up (integral numbers without a trailing .0)."""
     if pd.api.types.is_float_dtype(values.dtype):
         as_float = values.astype("Float64")
@@ -209,9 +209,9 @@ def _lookup_text(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
-def _apply_map(values: pd.Series, keys: pa.Array, labels: pa.Array) -> tuple[pd.Series, np.ndarray]:
+def apply_map(values: pd.Series, keys: pa.Array, labels: pa.Array) -> tuple[pd.Series, np.ndarray]:
     """Look the values' text up among ``keys`` (Arrow's hash lookup); unknown values flagged."""
-    text = pa.array(_lookup_text(values).array, pa.string())
+    text = pa.array(lookup_text(values).array, pa.string())
     found = pc.index_in(text, value_set=keys)
     out = pd.Series(pd.array(labels.take(found), dtype="string"), index=values.index)
     return out, pc.and_(pc.is_valid(text), pc.is_null(found)).to_numpy(zero_copy_only=False)
@@ -246,17 +246,7 @@ def _band_labels(params: RecodeParams, edges: np.ndarray) -> Any:
         return list(params.labels)
     if params.labels == "lower":
         return edges
-    integral = all(float(e).is_integer() for e in edges)
-    fmt = (lambda v: str(int(v))) if integral else (lambda v: f"{v:g}")
-    out = []
-    for i, lo in enumerate(edges):
-        if i + 1 == len(edges):
-            out.append(f"{fmt(lo)}+")
-        elif integral:
-            out.append(f"{fmt(lo)}-{int(edges[i + 1]) - 1}")
-        else:
-            out.append(f"[{fmt(lo)},{fmt(edges[i + 1])})")
-    return out
+    return band_names(edges)
 
 
 def _recode_partition(

@@ -1,0 +1,242 @@
+"""Optimal full-domain generalization: the lattice of level combinations, searched exactly.
+
+A node gives each key variable a level of its hierarchy. At a node every value is replaced by
+its generalization at that level; the records of classes (equal generalized key values, missing
+a category of its own) smaller than k, or violating l-diversity / t-closeness, are suppressed
+(all their key values). A node is *feasible* when at most ``max_suppressed`` records are. The
+search returns the feasible node of least loss under the metric; ties go to the smaller sum of
+levels, then to the lexicographically smaller node.
+
+Cost follows the distinct key combinations, never the records: every node is evaluated from
+the table of distinct combinations (with counts, and sensitive values when l or t is asked),
+rolled up from the table of the node it was reached from. Nodes are visited depth first, each
+once; a node whose lower bound (its loss without suppression, which no node above it can
+undercut) is no better than the best feasible node found so far is not evaluated, nor is any
+node above it (monotonicity pruning). The result is the exact optimum (tests compare it with
+an exhaustive evaluation of every node).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from pipeline.risk.groups import combine, factorize
+from pipeline.risk.privacy import Model, violating
+
+Metric = Literal["precision", "discernibility", "entropy", "loss"]
+METRICS: tuple[str, ...] = ("precision", "discernibility", "entropy", "loss")
+
+
+class NotAHierarchy(ValueError):
+    """A level's group splits at the next level (the levels are not nested)."""
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """One key variable's levels over its codes (level 0 = the values themselves).
+
+    Attributes:
+        up: ``up[L][code at L]`` = code at ``L + 1``; each array has a trailing slot for -1.
+        leaves: Per level, the level-0 values under each code (ARX's loss).
+        log_f: Per level, log2 of the records under each code (non-uniform entropy).
+    """
+
+    up: tuple[np.ndarray, ...]
+    leaves: tuple[np.ndarray, ...]
+    log_f: tuple[np.ndarray, ...]
+
+    @property
+    def height(self) -> int:
+        """Levels above 0."""
+        return len(self.up)
+
+
+def ladder(maps: list[np.ndarray], records: np.ndarray) -> Ladder:
+    """The ladder of one variable.
+
+    Args:
+        maps: For levels 1..h, the code at that level of each level-0 code (dense 0..c-1).
+        records: Records holding each level-0 code.
+
+    Raises:
+        NotAHierarchy: a code of some level maps to two codes of the next one.
+    """
+    levels = [np.arange(records.size, dtype=np.int64), *[np.asarray(m, np.int64) for m in maps]]
+    up, leaves, log_f = [], [], []
+    seen = records > 0  # leaves are the values the data holds
+    for level, codes in enumerate(levels):
+        size = int(codes.max(initial=-1)) + 1
+        leaves.append(np.bincount(codes[seen], minlength=size).astype(np.float64))
+        with np.errstate(divide="ignore"):
+            log_f.append(np.log2(np.bincount(codes, weights=records, minlength=size)))
+        if level + 1 < len(levels):
+            nxt = levels[level + 1]
+            step = np.full(size + 1, -1, dtype=np.int64)
+            step[codes] = nxt
+            if not np.array_equal(step[codes], nxt):
+                raise NotAHierarchy(f"a level-{level} group splits at level {level + 1}")
+            up.append(step)
+    return Ladder(tuple(up), tuple(leaves), tuple(log_f))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One evaluated node."""
+
+    levels: tuple[int, ...]
+    loss: float
+    bound: float
+    suppressed: float
+    feasible: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The optimum and what the search did."""
+
+    best: Node | None
+    evaluated: int
+    lattice: int
+    feasible: int
+    nodes: tuple[Node, ...]  # every evaluated node, in the order evaluated
+
+
+@dataclass
+class _Table:
+    codes: np.ndarray  # rows x m, codes at the node's levels (-1 missing)
+    counts: np.ndarray
+    sensitive: np.ndarray | None
+
+
+def _rolled(table: _Table, j: int, step: np.ndarray) -> _Table:
+    """The table one level up in variable ``j``, rows merged."""
+    codes = table.codes.copy()
+    codes[:, j] = step[codes[:, j]]
+    cols = [codes] if table.sensitive is None else [codes, table.sensitive[:, None]]
+    ids, size = factorize(combine(np.column_stack(cols)))
+    first = np.full(size, -1, dtype=np.int64)
+    first[ids[::-1]] = np.arange(ids.size - 1, -1, -1)
+    sens = None if table.sensitive is None else table.sensitive[first]
+    return _Table(codes[first], np.bincount(ids, weights=table.counts, minlength=size), sens)
+
+
+class _Scorer:
+    """Loss and lower bound of a node from its table (see ``pipeline.utility.measures``)."""
+
+    def __init__(self, base: _Table, ladders: list[Ladder], metric: Metric) -> None:
+        self.ladders, self.metric = ladders, metric
+        self.m = base.codes.shape[1]
+        self.n = float(base.counts.sum())
+        present = base.codes >= 0
+        self.present = [float(base.counts[present[:, j]].sum()) for j in range(self.m)]
+        self.domain = [max(1.0, float(lad.leaves[0].sum())) for lad in ladders]
+        self.entropy0 = 0.0
+        for lad in ladders:  # sum of -log2 f(x) over the records (constant)
+            f = lad.log_f[0]
+            recs = np.exp2(f[np.isfinite(f)])
+            self.entropy0 -= float((recs * f[np.isfinite(f)]).sum())
+
+    def score(self, table: _Table, levels: tuple[int, ...], bad_rows: np.ndarray) -> float:
+        """The node's loss with ``bad_rows`` suppressed (all False: its lower bound)."""
+        n, counts, codes = self.n, table.counts, table.codes
+        if self.metric == "discernibility":
+            cls, size = factorize(combine(codes))
+            sizes = np.bincount(cls[~bad_rows], weights=counts[~bad_rows], minlength=size)
+            return float((sizes * sizes).sum()) + float(counts[bad_rows].sum()) * n
+        total = self.entropy0 if self.metric == "entropy" else 0.0
+        for j, lad in enumerate(self.ladders):
+            col, level = codes[:, j], levels[j]
+            keep = (col >= 0) & ~bad_rows
+            cut = float(counts[(col >= 0) & bad_rows].sum())
+            if self.metric == "precision":
+                share = level / lad.height if lad.height else 0.0
+                total += (cut + float(counts[keep].sum()) * share) / n / self.m
+            elif self.metric == "loss":
+                under = (lad.leaves[level][col[keep]] - 1) / max(1.0, self.domain[j] - 1)
+                total += (cut + float((counts[keep] * under).sum())) / n / self.m
+            else:
+                total += float((counts[keep] * lad.log_f[level][col[keep]]).sum())
+                total += cut * math.log2(self.present[j]) if cut else 0.0
+        return total
+
+
+def _key(value: float) -> float:
+    """Loss compared at 12 significant digits (float sums in any order tie)."""
+    return float(f"{value:.12g}")
+
+
+def _children(levels: tuple[int, ...], last: int, heights: list[int]) -> Iterator[int]:
+    for j in range(last, len(levels)):
+        if levels[j] < heights[j]:
+            yield j
+
+
+def search(
+    codes: np.ndarray,
+    counts: np.ndarray,
+    ladders: list[Ladder],
+    model: Model,
+    metric: Metric = "precision",
+    sensitive: np.ndarray | None = None,
+    prune: bool = True,
+) -> SearchResult:
+    """The feasible node of least loss (see the module docstring).
+
+    Args:
+        codes: Distinct rows of level-0 key codes (-1 missing); with ``sensitive``, rows are
+            distinct (key codes, sensitive code) pairs.
+        counts: Records of each row.
+        ladders: One per key variable (height 0 for a variable that is not generalized).
+        model: k, the suppression limit and the optional l-diversity / t-closeness.
+        metric: The loss minimised.
+        sensitive: Sensitive-value code of each row (for l-diversity / t-closeness).
+        prune: Skip nodes whose lower bound cannot beat the best (False: evaluate all).
+    """
+    heights = [lad.height for lad in ladders]
+    scorer = _Scorer(_Table(codes, counts, sensitive), ladders, metric)
+    lattice = math.prod(h + 1 for h in heights)
+    bottom = tuple(0 for _ in heights)
+    stack = [(bottom, 0, _Table(codes.astype(np.int64), counts.astype(np.float64), sensitive))]
+    best: Node | None = None
+    bounded: set[tuple[int, ...]] = set()
+    nodes: list[Node] = []
+    while stack:
+        levels, last, table = stack.pop()
+        preds = (levels[:j] + (levels[j] - 1,) + levels[j + 1 :] for j in range(len(levels)))
+        if prune and any(p in bounded for p in preds if min(p) >= 0):
+            bounded.add(levels)
+            continue
+        bad = violating(table.codes, table.counts, table.sensitive, model)
+        node = _node(scorer, table, levels, bad, model)
+        nodes.append(node)
+        if node.feasible and (best is None or _order(node) < _order(best)):
+            best = node
+        if prune and best is not None and _key(node.bound) >= _key(best.loss):
+            bounded.add(levels)
+            continue
+        for j in sorted(_children(levels, last, heights), reverse=True):
+            child = levels[:j] + (levels[j] + 1,) + levels[j + 1 :]
+            stack.append((child, j, _rolled(table, j, ladders[j].up[levels[j]])))
+    feasible = sum(1 for node in nodes if node.feasible)
+    return SearchResult(best, len(nodes), lattice, feasible, tuple(nodes))
+
+
+def _order(node: Node) -> tuple:
+    return (_key(node.loss), sum(node.levels), node.levels)
+
+
+def _node(
+    scorer: _Scorer, table: _Table, levels: tuple[int, ...], bad: np.ndarray, model: Model
+) -> Node:
+    suppressed = float(table.counts[bad].sum())
+    loss = scorer.score(table, levels, bad)
+    bound = scorer.score(table, levels, np.zeros_like(bad))
+    feasible = suppressed <= model.max_suppressed and model.suppression_allowed(
+        table.codes, table.counts, bad
+    )
+    return Node(levels, loss, bound, suppressed, feasible)

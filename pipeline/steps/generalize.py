@@ -1,0 +1,261 @@
+"""The ``generalize`` step: optimal full-domain generalization with record suppression."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from pipeline.columns import ColumnsSpec
+from pipeline.errors import InputDataError, Problem
+from pipeline.reductions import KeyCombinations, KeyTable, Reduction
+from pipeline.requirements import OneOf, Requirement
+from pipeline.risk import K_MAX
+from pipeline.risk.lattice import NotAHierarchy, ladder, search
+from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
+from pipeline.steps.levels import Levels
+from pipeline.steps.recode import apply_map, lookup_text
+from pipeline.steps.registry import Effect, StepContext, StepParams, step
+
+
+class GeneralizeParams(StepParams):
+    """Parameters of ``generalize``; classes are over ``columns.key_variables``."""
+
+    k: int = Field(ge=1, le=K_MAX, description="Every released class holds at least k records.")
+    max_suppression: float = Field(
+        0.0, ge=0, le=1, description="Share of records whose key values may all be suppressed."
+    )
+    metric: Literal["precision", "discernibility", "entropy", "loss"] = Field(
+        "precision", description="The information loss minimised (see anonymize steps)."
+    )
+    hierarchies: dict[str, Levels] = Field(
+        min_length=1, description="Key variable -> its levels (hierarchy file, jp_region, bands)."
+    )
+    l_diversity: LDiversity | None = None
+    t_closeness: TCloseness | None = None
+
+    @property
+    def sensitive(self) -> str | None:
+        """The sensitive column of l-diversity / t-closeness (they must name the same)."""
+        found = [m.column for m in (self.l_diversity, self.t_closeness) if m is not None]
+        return found[0] if found else None
+
+    def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
+        """Hierarchies only for key variables; one sensitive column."""
+        problems = []
+        if not columns.key_variables:
+            problems.append(("", "needs columns.key_variables (the quasi-identifiers)"))
+        for column in self.hierarchies:
+            if column not in columns.key_variables:
+                problems.append(("hierarchies", f"{column!r} is not in columns.key_variables"))
+        both = [m.column for m in (self.l_diversity, self.t_closeness) if m is not None]
+        if len(set(both)) > 1:
+            problems.append(("t_closeness", "l_diversity and t_closeness must name one column"))
+        if self.sensitive in columns.key_variables:
+            problems.append(("l_diversity", "the sensitive column cannot be a key variable"))
+        return problems
+
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The key combinations (with the sensitive value when l or t is asked)."""
+        keys = tuple(ctx.columns.key_variables)
+        return {"keys": KeyTable((*keys, self.sensitive) if self.sensitive else keys)}
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The key variables."""
+        return set(columns.key_variables)
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The key variables (generalized, or set missing for suppressed records)."""
+        return set(columns.key_variables)
+
+    def replaces(self, columns: ColumnsSpec) -> set[str]:
+        """The generalized columns."""
+        return set(self.hierarchies)
+
+    def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
+        """Each generalized column holds only labels of its chosen level."""
+        out = []
+        for column, level in (facts.get("levels") or {}).items():
+            if level > 0:
+                allowed = self.hierarchies[column].allowed(level, base_dir)
+                out.append(OneOf(column, allowed, f"generalize level {level} of {column}"))
+        return out
+
+    def generalizes(self, facts: dict[str, Any], base_dir: Path) -> dict[str, tuple[int, int]]:
+        """The chosen level of each column and its height."""
+        heights = facts.get("heights") or {}
+        return {c: (level, heights[c]) for c, level in (facts.get("levels") or {}).items()}
+
+
+@step("generalize", params=GeneralizeParams)
+def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> Effect:
+    """Generalize the key variables to the best levels of their hierarchies (ARX-style).
+
+    Searches the lattice of level combinations of ``hierarchies`` over the WHOLE file for the
+    one with the least information loss (``metric``: ``precision`` - mean level/height,
+    ``discernibility``, ``entropy`` - non-uniform entropy, or ``loss`` - ARX's loss) that makes
+    the file k-anonymous (and l-diverse / t-close when asked) with at most
+    ``floor(max_suppression x records)`` records suppressed; ties go to the smaller sum of
+    levels. The records of classes still below k (or breaking l / t) have every key value
+    suppressed (the record stays); classes are formed with missing as a value of its own, which
+    gives k under either missing-value convention (under ``risk.missing: category`` the
+    suppressed records, which form a class, must then number 0 or at least k).
+
+    Levels: ``{hierarchy: hierarchies/age.csv}`` (ARX-style file), ``{hierarchy: jp_region}``
+    (JIS codes: municipality, prefecture, region, region9, national), or
+    ``{bands: [[0, 5, 10, ...], [0, 10, 20, ...]]}`` (a ladder of bands, coarser upward, with a
+    last level ``*``). Key variables without hierarchy are kept as they are. A value outside
+    its hierarchy is an error (counts only). The search works on the table of distinct key
+    combinations, never on the records: every node is rolled up from a neighbour and nodes that
+    cannot beat the best are pruned. The manifest records the chosen levels, the nodes
+    evaluated and the loss of the optimum.
+    """
+    found: KeyCombinations = ctx.values["keys"]
+    keys = list(ctx.columns.key_variables)
+    ladders, labels, heights = _ladders(found, keys, params, ctx)
+    sensitive = found.codes[:, -1] if params.sensitive else None
+    codes = found.codes[:, : len(keys)]
+    model = _model(params, ctx, float(found.counts.sum()), found, sensitive)
+    result = search(codes, found.counts, ladders, model, params.metric, sensitive)
+    if result.best is None:
+        raise InputDataError([Problem(
+            f"no combination of levels meets k = {params.k} with at most "
+            f"{int(model.max_suppressed)} records suppressed; raise max_suppression or add "
+            "levels", location=ctx.location, code="generalize_infeasible")])  # fmt: skip
+    best = result.best
+    chosen = dict(zip(keys, best.levels, strict=True))
+    bad = _bad_rows(codes, found.counts, sensitive, ladders, best.levels, model)
+    facts = {
+        "levels": {c: chosen[c] for c in params.hierarchies},
+        "heights": heights,
+        "metric": params.metric,
+        "loss": float(f"{best.loss:.6g}"),
+        "suppressed_records": int(round(best.suppressed)),
+        "max_suppressed_records": int(model.max_suppressed),
+        "nodes_evaluated": result.evaluated,
+        "lattice_size": result.lattice,
+        "feasible_nodes_evaluated": result.feasible,
+    }
+    table = found.table[keys]
+    masks = table[bad].drop_duplicates().assign(**{_HIT: True})
+    maps = {c: _lookup(labels[c][0], labels[c][1][chosen[c] - 1]) for c in params.hierarchies
+            if chosen[c] > 0}  # fmt: skip
+    nullable = {
+        c: {"b": "boolean"}.get(df[c].dtype.kind, "Int64")
+        for c in keys
+        if c not in maps and isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind in "biu"
+    }
+    df = df.astype(nullable) if nullable else df
+    meta = df._meta.astype({c: "string" for c in maps})
+    frame = df.map_partitions(_apply, maps, masks, keys, meta=meta)
+    return Effect(frame, facts)
+
+
+_HIT = "__anon_generalize_hit"
+
+
+def _ladders(
+    found: KeyCombinations, keys: list[str], params: GeneralizeParams, ctx: StepContext
+) -> tuple[list, dict[str, tuple], dict[str, int]]:
+    """Each key variable's ladder, the labels per level of its categories, the heights."""
+    ladders, labels, heights, problems = [], {}, {}, []
+    for j, key in enumerate(keys):
+        codes = found.codes[:, j]
+        present = codes >= 0
+        size = int(codes.max(initial=-1)) + 1
+        records = np.bincount(codes[present], weights=found.counts[present], minlength=size)
+        levels = params.hierarchies.get(key)
+        if levels is None:
+            ladders.append(ladder([], records))
+            continue
+        first = np.full(size, -1, dtype=np.int64)
+        first[codes[present][::-1]] = np.flatnonzero(present)[::-1]
+        values = found.table[key].iloc[first].reset_index(drop=True)
+        per_level, unknown = levels.labels(values, ctx.base_dir)
+        if unknown.any():
+            n = int(records[unknown].sum())
+            problems.append(Problem(
+                f"column {key!r}: {n} record(s) hold values outside its hierarchy",
+                location=ctx.location, code="generalize_unknown_value"))  # fmt: skip
+            continue
+        maps = [pd.factorize(pd.Series(lab, dtype=object), sort=True)[0] for lab in per_level]
+        try:
+            ladders.append(ladder(maps, records))
+        except NotAHierarchy as exc:
+            problems.append(Problem(f"column {key!r}: not a hierarchy ({exc})",
+                                    location=ctx.location, code="not_a_hierarchy"))  # fmt: skip
+            continue
+        labels[key] = (lookup_text(values), per_level)
+        heights[key] = len(per_level)
+    if problems:
+        raise InputDataError(problems)
+    return ladders, labels, heights
+
+
+def _model(
+    params: GeneralizeParams,
+    ctx: StepContext,
+    records: float,
+    found: KeyCombinations,
+    sensitive: np.ndarray | None,
+) -> Model:
+    """The privacy model of the step (ordered t-closeness for a numeric sensitive column)."""
+    div, close = params.l_diversity, params.t_closeness
+    ordered = sensitive is not None and pd.api.types.is_numeric_dtype(
+        found.table[params.sensitive].dtype
+    )
+    return Model(
+        k=params.k,
+        max_suppressed=float(math.floor(params.max_suppression * records + 1e-9)),
+        category=(ctx.missing or "any") == "category",
+        l_kind=div.kind if div else None,
+        l=div.l if div else 2.0,
+        c=div.c if div else 2.0,
+        t=close.t if close else None,
+        ordered=bool(ordered),
+    )
+
+
+def _bad_rows(
+    codes: np.ndarray,
+    counts: np.ndarray,
+    sensitive: np.ndarray | None,
+    ladders: list,
+    levels: tuple[int, ...],
+    model: Model,
+) -> np.ndarray:
+    """The rows of the key table whose records the chosen node suppresses."""
+    gen = codes.astype(np.int64)
+    for j, (lad, level) in enumerate(zip(ladders, levels, strict=True)):
+        for step_up in lad.up[:level]:
+            gen[:, j] = step_up[gen[:, j]]
+    return violating(gen, counts, sensitive, model)
+
+
+def _lookup(text: pd.Series, labels: np.ndarray) -> tuple:
+    """Arrow arrays value text -> label, for ``apply_map``."""
+    import pyarrow as pa
+
+    return pa.array(text.astype(object).tolist(), pa.string()), pa.array(list(labels), pa.string())
+
+
+def _apply(
+    part: pd.DataFrame, maps: dict[str, tuple], masks: pd.DataFrame, keys: list[str]
+) -> pd.DataFrame:
+    """Generalize the mapped columns and suppress every key value of the records in ``masks``."""
+    out = part.copy()
+    hit = None
+    if len(masks) and len(part):
+        matched = part[keys].merge(masks, on=keys, how="left", sort=False)
+        hit = matched[_HIT].fillna(False).to_numpy(dtype=bool)
+    for column, (text, labels) in maps.items():
+        out[column] = apply_map(part[column], text, labels)[0]
+    if hit is not None and hit.any():
+        for column in keys:
+            out[column] = out[column].mask(hit)
+    return out

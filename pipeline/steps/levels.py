@@ -1,0 +1,99 @@
+"""What ``generalize`` is given per key variable (its levels) and its privacy models' parameters.
+
+A variable's levels come from a hierarchy (an ARX-style file or ``jp_region``, see
+``pipeline.hierarchies``) or a ladder of numeric bands, coarser upward, topped by ``*``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationInfo, model_validator
+
+from pipeline.columns import StrictModel
+from pipeline.hierarchies import JP_REGION, HierarchyError, band_labels, resolve
+from pipeline.steps.recode import lookup_text
+
+TOP = "*"
+JP_LADDER = ("municipality", "prefecture", "region9", "region", "national")  # nested levels
+
+
+class Levels(StrictModel):
+    """The levels of one key variable: a hierarchy (file or ``jp_region``) or a band ladder."""
+
+    hierarchy: str | None = Field(None, description="'jp_region' or an ARX-style CSV file.")
+    delimiter: Literal[";", ","] | None = Field(None, description="Hierarchy file separator.")
+    levels: list[int | str] | None = Field(
+        None,
+        min_length=1,
+        description="The hierarchy's levels to search, finest first (numbers or names). "
+        "Default: all above 0; jp_region: municipality, prefecture, region9, region, national.",
+    )
+    bands: list[list[float]] | None = Field(
+        None,
+        min_length=1,
+        description="Band ladder: per level the increasing lower edges, each level's edges "
+        "among the previous level's; a last level '*' is added.",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Levels:
+        if (self.hierarchy is None) == (self.bands is None):
+            raise ValueError("give exactly one of hierarchy or bands")
+        if self.levels is not None and self.hierarchy is None:
+            raise ValueError("levels is only used with hierarchy")
+        for i, edges in enumerate(self.bands or []):
+            if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+                raise ValueError(f"bands[{i}]: edges must be strictly increasing")
+            if i and not set(edges) <= set(self.bands[i - 1]):
+                raise ValueError(f"bands[{i}]: every edge must be an edge of bands[{i - 1}]")
+            if i and edges[0] != self.bands[0][0]:
+                raise ValueError(f"bands[{i}]: must start at the first level's first edge")
+        return self
+
+    @model_validator(mode="after")
+    def _hierarchy_usable(self, info: ValidationInfo) -> Levels:
+        if self.hierarchy is not None:
+            try:
+                self.chosen(Path((info.context or {}).get("base_dir", ".")))
+            except HierarchyError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def chosen(self, base_dir: Path) -> list[int]:
+        """The hierarchy's column index of each searched level (finest first)."""
+        hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
+        if self.levels is None:
+            if hierarchy.source == JP_REGION:
+                return [hierarchy.level_index(n) for n in JP_LADDER]
+            return list(range(1, hierarchy.depth))
+        return [hierarchy.level_index(level) for level in self.levels]
+
+    def labels(self, values: pd.Series, base_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each value's label at levels 1..height, and which values are not covered."""
+        if self.bands is not None:
+            number = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            unknown = np.isnan(number) | (number < self.bands[0][0])
+            out = [band_labels(number, np.asarray(e, np.float64)) for e in self.bands]
+            return [*out, np.full(len(values), TOP, dtype=object)], unknown
+        hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
+        text = lookup_text(values).astype(object).to_numpy()
+        unknown = np.array([t not in hierarchy.rows for t in text], dtype=bool)
+        rows = [hierarchy.rows.get(t) for t in text]
+        return [
+            np.array([r[level] if r else None for r in rows], dtype=object)
+            for level in self.chosen(base_dir)
+        ], unknown
+
+    def allowed(self, level: int, base_dir: Path) -> tuple[Any, ...]:
+        """Every label of ``level`` (what the published column may hold)."""
+        if self.bands is not None:
+            if level > len(self.bands):
+                return (TOP,)
+            edges = np.asarray(self.bands[level - 1], np.float64)
+            return tuple(dict.fromkeys(band_labels(edges, edges)))
+        hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
+        return tuple(sorted(hierarchy.values_at(self.chosen(base_dir)[level - 1])))
