@@ -18,7 +18,7 @@ from pipeline.requirements import OneOf, Requirement
 from pipeline.risk import K_MAX
 from pipeline.risk.lattice import NotAHierarchy, ladder, search
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
-from pipeline.steps.levels import Levels
+from pipeline.steps.levels import TOP, Levels
 from pipeline.steps.recode import apply_map, lookup_text
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
@@ -35,6 +35,11 @@ class GeneralizeParams(StepParams):
     )
     hierarchies: dict[str, Levels] = Field(
         min_length=1, description="Key variable -> its levels (hierarchy file, jp_region, bands)."
+    )
+    suppress: Literal["records", "none"] = Field(
+        "records",
+        description="records: the records of classes still below k lose every key value; "
+        "none: they are left as they are for a later local_suppression (cell by cell).",
     )
     l_diversity: LDiversity | None = None
     t_closeness: TCloseness | None = None
@@ -135,23 +140,26 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
         "heights": heights,
         "metric": params.metric,
         "loss": float(f"{best.loss:.6g}"),
-        "suppressed_records": int(round(best.suppressed)),
+        "suppressed_records": int(round(best.suppressed)) if params.suppress == "records" else 0,
+        "records_violating": int(round(best.suppressed)),
         "max_suppressed_records": int(model.max_suppressed),
         "nodes_evaluated": result.evaluated,
         "lattice_size": result.lattice,
         "feasible_nodes_evaluated": result.feasible,
     }
     table = found.table[keys]
-    masks = table[bad].drop_duplicates().assign(**{_HIT: True})
-    maps = {c: _lookup(labels[c][0], labels[c][1][chosen[c] - 1]) for c in params.hierarchies
-            if chosen[c] > 0}  # fmt: skip
+    hit = bad if params.suppress == "records" else np.zeros_like(bad)
+    masks = table[hit].drop_duplicates().assign(**{_HIT: True})
+    maps = {c: (*_lookup(labels[c][0], labels[c][1][chosen[c] - 1]),
+                params.hierarchies[c].numeric or "string")
+            for c in params.hierarchies if chosen[c] > 0}  # fmt: skip
     nullable = {
         c: {"b": "boolean"}.get(df[c].dtype.kind, "Int64")
         for c in keys
         if c not in maps and isinstance(df[c].dtype, np.dtype) and df[c].dtype.kind in "biu"
     }
     df = df.astype(nullable) if nullable else df
-    meta = df._meta.astype({c: "string" for c in maps})
+    meta = df._meta.astype({c: dtype for c, (_, _, dtype) in maps.items()})
     frame = df.map_partitions(_apply, maps, masks, keys, meta=meta)
     return Effect(frame, facts)
 
@@ -176,7 +184,7 @@ def _ladders(
         first = np.full(size, -1, dtype=np.int64)
         first[codes[present][::-1]] = np.flatnonzero(present)[::-1]
         values = found.table[key].iloc[first].reset_index(drop=True)
-        per_level, unknown = levels.labels(values, ctx.base_dir)
+        per_level, unknown = levels.level_labels(values, ctx.base_dir)
         if unknown.any():
             n = int(records[unknown].sum())
             problems.append(Problem(
@@ -253,8 +261,11 @@ def _apply(
     if len(masks) and len(part):
         matched = part[keys].merge(masks, on=keys, how="left", sort=False)
         hit = matched[_HIT].fillna(False).to_numpy(dtype=bool)
-    for column, (text, labels) in maps.items():
-        out[column] = apply_map(part[column], text, labels)[0]
+    for column, (text, labels, dtype) in maps.items():
+        mapped = apply_map(part[column], text, labels)[0]
+        if dtype != "string":  # lower band edges; the top level '*' is released as missing
+            mapped = pd.to_numeric(mapped.mask(mapped == TOP), errors="coerce").astype(dtype)
+        out[column] = mapped
     if hit is not None and hit.any():
         for column in keys:
             out[column] = out[column].mask(hit)

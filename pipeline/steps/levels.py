@@ -38,6 +38,11 @@ class Levels(StrictModel):
         description="Band ladder: per level the increasing lower edges, each level's edges "
         "among the previous level's; a last level '*' is added.",
     )
+    labels: Literal["range", "lower"] = Field(
+        "range",
+        description="Band labels: 'range' writes '15-19' / '90+' (text, top level '*'); "
+        "'lower' keeps the lower edge as a number (top level: missing).",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Levels:
@@ -45,6 +50,8 @@ class Levels(StrictModel):
             raise ValueError("give exactly one of hierarchy or bands")
         if self.levels is not None and self.hierarchy is None:
             raise ValueError("levels is only used with hierarchy")
+        if self.labels == "lower" and self.bands is None:
+            raise ValueError("labels is only used with bands")
         for i, edges in enumerate(self.bands or []):
             if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
                 raise ValueError(f"bands[{i}]: edges must be strictly increasing")
@@ -72,12 +79,14 @@ class Levels(StrictModel):
             return list(range(1, hierarchy.depth))
         return [hierarchy.level_index(level) for level in self.levels]
 
-    def labels(self, values: pd.Series, base_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    def level_labels(
+        self, values: pd.Series, base_dir: Path
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         """Each value's label at levels 1..height, and which values are not covered."""
         if self.bands is not None:
             number = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
             unknown = np.isnan(number) | (number < self.bands[0][0])
-            out = [band_labels(number, np.asarray(e, np.float64)) for e in self.bands]
+            out = [self._band(number, np.asarray(e, np.float64)) for e in self.bands]
             return [*out, np.full(len(values), TOP, dtype=object)], unknown
         hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
         text = lookup_text(values).astype(object).to_numpy()
@@ -88,12 +97,34 @@ class Levels(StrictModel):
             for level in self.chosen(base_dir)
         ], unknown
 
+    @property
+    def numeric(self) -> str | None:
+        """The pandas dtype of numeric labels (``lower`` bands), else None (text)."""
+        if self.labels != "lower":
+            return None
+        whole = all(float(e).is_integer() for edges in self.bands or [] for e in edges)
+        return "Int64" if whole else "Float64"
+
+    def _band(self, number: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        if self.labels == "range":
+            return band_labels(number, edges)
+        idx = np.searchsorted(edges, number, side="right") - 1
+        text = np.array([_plain(e) for e in edges] + [None], dtype=object)
+        return text[np.where((idx < 0) | np.isnan(number), len(edges), idx)]
+
     def allowed(self, level: int, base_dir: Path) -> tuple[Any, ...]:
         """Every label of ``level`` (what the published column may hold)."""
         if self.bands is not None:
             if level > len(self.bands):
-                return (TOP,)
+                return () if self.numeric else (TOP,)
             edges = np.asarray(self.bands[level - 1], np.float64)
+            if self.numeric:
+                return tuple(int(e) if self.numeric == "Int64" else float(e) for e in edges)
             return tuple(dict.fromkeys(band_labels(edges, edges)))
         hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
         return tuple(sorted(hierarchy.values_at(self.chosen(base_dir)[level - 1])))
+
+
+def _plain(edge: float) -> str:
+    """An edge as the text of its number (whole numbers without ``.0``)."""
+    return str(int(edge)) if float(edge).is_integer() else repr(float(edge))

@@ -142,3 +142,28 @@ def test_gate_blocks_classes_that_are_not_l_diverse_or_t_close(workdir: Path) ->
         report = json.loads((workdir / "out" / "run.gate_report.json").read_text())
         (check,) = [c for c in report["output"]["checks"] if c["reason"] == reason]
         assert check["observed"] > 0 and check["column"] == "income"
+
+
+def test_lower_band_labels_and_cells_left_to_local_suppression(workdir: Path) -> None:
+    text = f"""  - generalize:
+      k: 3
+      max_suppression: 0.9
+      suppress: none
+      hierarchies:
+        age: {{bands: {LADDER}, labels: lower}}
+        municipality: {{hierarchy: jp_region, levels: [prefecture, region]}}
+  - local_suppression: {{k: 3}}
+"""
+    result = invoke("run", str(demo_recipe(workdir, text, extra="risk: {k: 3}\n")))
+    assert result.exit_code == 0, result.output
+    frame, manifest = _output(workdir)
+    facts = manifest["steps"][-2]["facts"]
+    assert facts["suppressed_records"] == 0 and facts["records_violating"] > 0
+    assert str(frame["age"].dtype) == "Int64"
+    level = facts["levels"]["age"]
+    edges = {1: range(0, 95, 5), 2: range(0, 100, 10), 3: range(0, 100, 20)}.get(level)
+    if edges is not None:
+        assert set(frame["age"].dropna()) <= set(edges)
+    else:
+        assert level in (0, 4)
+    assert facts["heights"]["municipality"] == 2
