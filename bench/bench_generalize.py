@@ -149,13 +149,13 @@ def duckdb_floor(folder: Path, out: Path) -> float | None:
 
 def verify() -> None:
     """On the original records: the search's node is the optimum of an exhaustive evaluation."""
-    from pipeline.reductions import KeyCombinations  # noqa: F401 - imports the steps
     from pipeline.recipe.loader import load_recipe
+    from pipeline.reductions import KeyCombinations  # noqa: F401 - imports the steps
+    from pipeline.risk.encode import codes_from_pandas
     from pipeline.risk.lattice import METRICS, search
     from pipeline.risk.privacy import Model
     from pipeline.steps.generalize import _ladders
     from pipeline.steps.registry import StepContext
-    from pipeline.risk.encode import codes_from_pandas
 
     frame = adult().to_pandas()
     table = frame.groupby(KEYS, dropna=False).size().reset_index(name="n")
@@ -176,9 +176,12 @@ def verify() -> None:
         truth = min((n for n in full.nodes if n.feasible),
                     key=lambda n: (float(f"{n.loss:.12g}"), sum(n.levels), n.levels))  # fmt: skip
         ok = "optimum verified" if fast.best.levels == truth.levels else "NOT the optimum"
-        print(f"  adult 30,162 rows, {metric:>14}: node {fast.best.levels} loss "
-              f"{fast.best.loss:.6g}, {fast.evaluated}/{fast.lattice} nodes evaluated in "
-              f"{seconds:.2f} s; exhaustive: {truth.levels} -> {ok}", flush=True)
+        print(
+            f"  adult 30,162 rows, {metric:>14}: node {fast.best.levels} loss "
+            f"{fast.best.loss:.6g}, {fast.evaluated}/{fast.lattice} nodes evaluated in "
+            f"{seconds:.2f} s; exhaustive: {truth.levels} -> {ok}",
+            flush=True,
+        )
 
 
 def main() -> None:
