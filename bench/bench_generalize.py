@@ -94,7 +94,7 @@ def _jittered(part: pa.Table, source: pa.Table, rng: np.random.Generator) -> pa.
     return part.set_column(index, "native-country", pa.array(countries.tolist(), pa.string()))
 
 
-def recipe(metric: str = "precision") -> Path:
+def recipe(metric: str = "precision", k: int = 5, share: float = 0.05) -> Path:
     """The benchmark recipe and ARX's hierarchies under bench/data/adult_recipe/."""
     folder = HERE / "data" / "adult_recipe"
     (folder / "hierarchies").mkdir(parents=True, exist_ok=True)
@@ -104,14 +104,14 @@ def recipe(metric: str = "precision") -> Path:
     hierarchies = "".join(
         f"        {k}: {{hierarchy: hierarchies/adult_hierarchy_{k}.csv}}\n" for k in KEYS
     )
-    path = folder / f"adult_{metric}.yaml"
+    path = folder / f"adult_{metric}_{k}_{share:g}.yaml"
     path.write_text(
         "version: 1\nname: adult_generalize\n"
         "input: {path: bench/data/adult_30162, format: parquet}\n"
         "output: {dir: bench/data/out/adult, format: parquet}\nseed: 5\n"
         f"columns:\n  key_variables: [{', '.join(KEYS)}]\n  sensitive: [salary-class]\n"
-        "risk: {k: 5, missing: category}\n"
-        f"steps:\n  - generalize:\n      k: 5\n      max_suppression: 0.05\n"
+        f"risk: {{k: {k}, missing: category}}\n"
+        f"steps:\n  - generalize:\n      k: {k}\n      max_suppression: {share}\n"
         f"      metric: {metric}\n      hierarchies:\n{hierarchies}",
         encoding="utf-8",
     )
@@ -189,10 +189,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--verify", action="store_true")
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--max-suppression", type=float, default=0.05)
     args = parser.parse_args()
     if args.verify:
         verify()
-    path = recipe()
+    path = recipe("precision", args.k, args.max_suppression)
+    print(f"k = {args.k}, max_suppression = {args.max_suppression:g}, metric precision")
     print(f"{'rows':>11} {'floor s':>8} {'duckdb s':>9} {'anonymize s':>12} {'x floor':>8} "
           f"{'peak RSS MB':>12} {'ARX s':>7} {'ARX GB':>7} {'x ARX':>6}  chosen node")  # fmt: skip
     for rows in args.sizes:
@@ -207,7 +210,7 @@ def main() -> None:
         if code == 0:
             facts = json.loads((out / "run" / "manifest.json").read_text())["steps"][-1]["facts"]
             node = f"{facts['levels']} ({facts['nodes_evaluated']}/{facts['lattice_size']} nodes)"
-        arx_s, arx_gb = ARX.get(rows, (None, None))
+        arx_s, arx_gb = ARX.get(rows, (None, None)) if args.k == 5 else (None, None)
         print(f"{rows:>11,} {floor_s:>8.2f} {duck or 0:>9.2f} {run_s:>12.2f} "
               f"{run_s / floor_s:>8.2f} {peak:>12.0f} {arx_s or '-':>7} {arx_gb or '-':>7} "
               f"{(f'{run_s / arx_s:.2f}' if arx_s else '-'):>6}  {node}", flush=True)  # fmt: skip

@@ -166,11 +166,22 @@ def apply_steps(
             memo[key] = effect
             effects.append(effect)
             frame = effect.frame
+            _known(effect, steps, len(effects), running)
         if len(effects) == len(steps):
             return frame, effects
         _start(frame, steps, len(effects), running, memo)
         if running:
             _one_pass(running, steps, checks, task)
+
+
+def _known(effect: Effect, steps: list[Planned], nxt: int, running: dict) -> None:
+    """Answer the next step's needs that the step just applied knows of its frame."""
+    if nxt >= len(steps) or not effect.known:
+        return
+    for name, reduction in steps[nxt].needs.items():
+        if name not in steps[nxt].values and reduction in effect.known:
+            steps[nxt].values[name] = effect.known[reduction]
+            running.pop((nxt, name), None)  # started early on a stand-in: no longer needed
 
 
 def _start(frame: Any, steps: list[Planned], done: int, running: dict, memo: dict) -> None:

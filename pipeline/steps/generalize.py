@@ -16,6 +16,7 @@ from pipeline.errors import InputDataError, Problem
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.requirements import OneOf, Requirement
 from pipeline.risk import K_MAX
+from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.lattice import NotAHierarchy, ladder, search
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
 from pipeline.steps.levels import TOP, Levels
@@ -161,7 +162,8 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     df = df.astype(nullable) if nullable else df
     meta = df._meta.astype({c: dtype for c, (_, _, dtype) in maps.items()})
     frame = df.map_partitions(_apply, maps, masks, keys, meta=meta)
-    return Effect(frame, facts)
+    known = _after(found, keys, labels, chosen, hit, meta, params)
+    return Effect(frame, facts, known={KeyTable(tuple(keys)): known})
 
 
 _HIT = "__anon_generalize_hit"
@@ -270,3 +272,35 @@ def _apply(
         for column in keys:
             out[column] = out[column].mask(hit)
     return out
+
+
+def _after(
+    found: KeyCombinations,
+    keys: list[str],
+    labels: dict[str, tuple],
+    chosen: dict[str, int],
+    hit: np.ndarray,
+    meta: pd.DataFrame,
+    params: GeneralizeParams,
+) -> KeyCombinations:
+    """The key combinations of the step's output (what ``KeyTable(keys)`` would compute)."""
+    table = found.table[keys].copy()
+    for j, column in enumerate(keys):
+        level = chosen[column]
+        if level == 0:
+            continue
+        codes = found.codes[:, j]
+        values = labels[column][1][level - 1][np.maximum(codes, 0)].astype(object)
+        values = np.where(codes >= 0, values, None)
+        if params.hierarchies[column].numeric:
+            values = np.where(values == TOP, None, values)
+        table[column] = pd.Series(values, dtype=object)
+    table.loc[hit, keys] = None
+    table = table.astype(meta[keys].dtypes.to_dict())
+    grouped = table.assign(n=found.counts).groupby(keys, dropna=False, sort=False)["n"].sum()
+    table = grouped.reset_index()
+    codes = codes_from_pandas(table, keys)
+    order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
+    table, codes = table.iloc[order].reset_index(drop=True), codes[order]
+    counts = table["n"].to_numpy(dtype="float64")
+    return KeyCombinations(table[keys], codes, counts, counts)

@@ -129,12 +129,15 @@ class Effect:
         facts: Numbers worth recording in the manifest (e.g. a top-code cap); never a data value.
         metrics: Lazy dask integers, computed with the final write (e.g. values changed).
         checks: Whole-file checks for the engine to settle (see :class:`Check`).
+        known: Reductions of ``frame`` the step already knows the answer of (e.g. the key
+            combinations after a generalization); a next step needing one gets it without a pass.
     """
 
     frame: dd.DataFrame
     facts: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     checks: tuple[Check, ...] = ()
+    known: dict[Reduction, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,36 @@ def test_lower_band_labels_and_cells_left_to_local_suppression(workdir: Path) ->
     else:
         assert level in (0, 4)
     assert facts["heights"]["municipality"] == 2
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["{}", "{suppress: none, max_suppression: 0.5}", "{l_diversity: {column: income, l: 2}}"],
+)
+def test_known_key_table_equals_the_computed_one(workdir: Path, census_frame, extra: str) -> None:
+    """The key combinations generalize hands the next step are those a pass would compute."""
+    import dask.dataframe as dd
+    import yaml
+
+    from pipeline.columns import ColumnsSpec
+    from pipeline.reductions import KeyTable, compute_now
+    from pipeline.steps.generalize import GeneralizeParams, generalize
+    from pipeline.steps.registry import StepContext
+    from tests.conftest import run_step
+
+    types = {"age": "Int64", "household_size": "Int64", "income": "Int64", "sex": "string",
+             "municipality": "string", "occupation": "string"}  # fmt: skip
+    frame = census_frame[[*KEYS, "income"]].astype(types)
+    base = workdir / "recipes"
+    raw = {"k": 3, "max_suppression": 0.1, **yaml.safe_load(extra), "hierarchies": {
+        "municipality": {"hierarchy": "jp_region"}, "age": {"bands": [[0, 10, 20, 40, 60, 80]],
+        "labels": "lower"}, "occupation": {"hierarchy": "hierarchies/occupation.csv"}}}  # fmt: skip
+    params = GeneralizeParams.model_validate(raw, context={"base_dir": str(base)})
+    ctx = StepContext(seed=1, index=0, name="generalize", columns=ColumnsSpec(key_variables=KEYS),
+                      base_dir=base, location="test")  # fmt: skip
+    effect = run_step(generalize, dd.from_pandas(frame, npartitions=3), params, ctx)
+    known = effect.known[KeyTable(tuple(KEYS))]
+    computed = compute_now(KeyTable(tuple(KEYS)), effect.frame)
+    pd.testing.assert_frame_equal(known.table, computed.table)
+    assert np.array_equal(known.codes, computed.codes)
+    assert np.array_equal(known.counts, computed.counts)
