@@ -7,7 +7,6 @@ output files and measure them as they are written -> gate -> report, manifest, p
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import uuid
@@ -38,6 +37,7 @@ from pipeline.engine.prepare import (
 from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import Staging
 from pipeline.engine.release import release
+from pipeline.engine.steplog import step_label, step_record
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
@@ -145,10 +145,10 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
     frame = read_input(run.recipe.input, run.keep, run.options.partitions)
     total = len(automatic) + len(run.loaded.steps)
     for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
-        with run.reporter.task(_label(call, i, total)) as summary:
+        with run.reporter.task(step_label(call, i, total)) as summary:
             effect = call_step(call, frame, _context(run, i, call))
             summary.update(effect.facts)
-        run.records.append(_record(call, i, effect))
+        run.records.append(step_record(call, i, effect))
         run.effects.append(effect)
         frame = effect.frame
     frame, run.rows_in, whole = _checkpoint(run, frame)
@@ -182,12 +182,12 @@ def _apply(
     if run.utility_plan is not None:  # each measured value as it was before the steps
         frame = with_before(frame, run.utility_plan)
     planned = [
-        Planned.of(call, _context(run, i, call), _label(call, i, total))
+        Planned.of(call, _context(run, i, call), step_label(call, i, total))
         for i, call in enumerate(run.loaded.steps, start=first)
     ]
     frame, effects = apply_steps(frame, planned, run.checks, run.reporter.task)
     for entry, effect in zip(planned, effects, strict=True):
-        run.records.append(_record(entry.call, entry.ctx.index, effect))
+        run.records.append(step_record(entry.call, entry.ctx.index, effect))
         run.effects.append(effect)
     memory.release()
     return frame
@@ -346,28 +346,3 @@ def _checkpoint(run: _Run, frame: dask.dataframe.DataFrame) -> tuple:
             summary["non_finite_read_as_missing"] = result.read_as_missing
     frame = ingest_mod.read_checkpoint(target, result.integer_columns)
     return frame, result.rows, set(result.integer_columns)
-
-
-def _label(call: StepCall, i: int, total: int) -> str:
-    return f"[{i + 1}/{total}] {call.spec.name} {_target(call)}".rstrip()
-
-
-def _target(call: StepCall) -> str:
-    used = call.params.columns_used()
-    if call.spec.name == "drop_identifiers":
-        return f"({len(call.params.columns)} columns)"
-    if call.spec.name == "linking_ids":
-        return " ".join(call.params.ids)
-    return " ".join(used.values())
-
-
-def _record(call: StepCall, index: int, effect: Effect) -> StepRecord:
-    return StepRecord(
-        index=index,
-        name=call.spec.name,
-        automatic=call.spec.automatic,
-        params=json.loads(call.params.model_dump_json()),
-        rows_in=0,
-        rows_out=0,
-        facts=dict(effect.facts),
-    )

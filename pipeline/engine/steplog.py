@@ -1,0 +1,36 @@
+"""How a step call is named in the run's log and recorded in the manifest."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline.manifest import StepRecord
+from pipeline.recipe.loader import StepCall
+from pipeline.steps.registry import Effect
+
+
+def step_label(call: StepCall, i: int, total: int) -> str:
+    """``[3/9] recode municipality``: position, step, the columns it names."""
+    return f"[{i + 1}/{total}] {call.spec.name} {_target(call)}".rstrip()
+
+
+def _target(call: StepCall) -> str:
+    used = call.params.columns_used()
+    if call.spec.name == "drop_identifiers":
+        return f"({len(call.params.columns)} columns)"
+    if call.spec.name == "linking_ids":
+        return " ".join(call.params.ids)
+    return " ".join(used.values())
+
+
+def step_record(call: StepCall, index: int, effect: Effect) -> StepRecord:
+    """The manifest's record of a step (row counts filled in by the engine later)."""
+    return StepRecord(
+        index=index,
+        name=call.spec.name,
+        automatic=call.spec.automatic,
+        params=json.loads(call.params.model_dump_json()),
+        rows_in=0,
+        rows_out=0,
+        facts=dict(effect.facts),
+    )
