@@ -132,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         "c_avg",
         "entropy",
         "il1s",
+        "il1s_mean",
         "correlation_change",
     ):
         print(f"{name:>22}: {found[name]}")  # fmt: skip

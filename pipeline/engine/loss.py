@@ -84,6 +84,6 @@ def summary_lines(found: Utility | None) -> list[str]:
     if worst is not None:
         parts.append(f"most suppressed {worst.column} {worst.suppressed_share:.1%}")
     if found.il1s is not None:
-        parts.append(f"IL1s {found.il1s:.4f}")
+        parts.append(f"IL1s {found.il1s:.4g} (mean {found.il1s_mean:.4g})")
     lines = ["what the protection cost: " + ", ".join(parts)]
     return lines + [f"warning: {w}" for w in found.warnings]

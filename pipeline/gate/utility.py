@@ -17,7 +17,7 @@ _FIGURES = {
     "max_suppressed_records": ("suppressed_records", "share of records whose key values are "
                                "all suppressed"),
     "max_precision_loss": ("precision_loss", "precision loss over the key variables"),
-    "max_il1s": ("il1s", "IL1s of the numeric variables"),
+    "max_il1s_mean": ("il1s_mean", "mean IL1s per value of the numeric variables"),
 }  # fmt: skip
 
 

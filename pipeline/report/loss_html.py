@@ -17,7 +17,8 @@ _OVERALL = (
     ("classes", "equivalence classes"),
     ("c_avg", "average class size / k (C_avg)"),
     ("entropy", "non-uniform entropy (bits)"),
-    ("il1s", "IL1s of the numeric variables"),
+    ("il1s", "IL1s of the numeric variables (sdcMicro's, a sum)"),
+    ("il1s_mean", "IL1s per value compared"),
     ("correlation_change", "largest change of a correlation"),
 )
 _VARIABLE = (
@@ -27,7 +28,8 @@ _VARIABLE = (
     ("loss", "loss"), ("hellinger", "Hellinger distance"),
 )  # fmt: skip
 _NUMERIC = (
-    ("il1s", "IL1s"), ("mean_before", "mean before"), ("mean_after", "mean after"),
+    ("il1s", "IL1s"), ("il1s_mean", "IL1s per value"), ("mean_before", "mean before"),
+    ("mean_after", "mean after"),
     ("mean_change", "relative change"), ("sd_before", "sd before"), ("sd_after", "sd after"),
     ("sd_change", "relative change"),
 )  # fmt: skip

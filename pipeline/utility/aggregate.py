@@ -151,8 +151,6 @@ def _moments(part: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
             out[f"{j}.ss{tag}"] = float((v * v).sum())
         out[f"{j}.np"] = float(both.sum())
         out[f"{j}.abs"] = float(np.abs(xb[both] - ya[both]).sum())
-        out[f"{j}.spb"] = float(xb[both].sum())
-        out[f"{j}.sspb"] = float((xb[both] ** 2).sum())
     if len(numeric) > 1:
         z = np.column_stack([x, y])
         z = z[~np.isnan(z).any(axis=1)]

@@ -16,7 +16,10 @@ Definitions (each record compared with itself before the steps):
   mapped to the released level of detail (each value to its most frequent released value;
   missing and suppressed are categories of their own); total-variation distance of a 2-way
   table the same way;
-* IL1s (sdcMicro's): mean over records and numeric variables of |x - x'| / (sqrt(2) sd(x)).
+* IL1s (sdcMicro 5.8's ``dUtility(method = "IL1s")``): the sum over records and numeric
+  variables of |x - x'| / (sqrt(2) sd(x)), sd the sample standard deviation of every value
+  before, pairs with a missing side left out; ``il1s_mean`` divides by the pairs summed (the
+  per-value mean of the literature, sdcMicro's former ``IL1``).
 """
 
 from __future__ import annotations
@@ -138,16 +141,13 @@ def numeric_loss(j: int, column: str, m: Mapping[str, float]) -> NumericLoss:
 
     (mb, sb), (ma, sa) = mean_sd("b"), mean_sd("a")
     pairs = m.get(f"{j}.np", 0.0)
-    il1s = None
-    if pairs > 1:
-        mp = m[f"{j}.spb"] / pairs
-        var = (m[f"{j}.sspb"] - pairs * mp * mp) / (pairs - 1)
-        if var > 0:
-            il1s = m[f"{j}.abs"] / (math.sqrt(2) * math.sqrt(var)) / pairs
+    # sdcMicro's IL1s: sum |x - x'| / (sqrt(2) sd(x)), sd over every value before (na.rm)
+    il1s = m[f"{j}.abs"] / (math.sqrt(2) * sb) if sb and pairs else None
     return NumericLoss(
         column=column,
         records=int(pairs),
         il1s=_round(il1s),
+        il1s_mean=_round(il1s / pairs) if il1s is not None else None,
         mean_before=_round(mb),
         mean_after=_round(ma),
         sd_before=_round(sb),
@@ -218,6 +218,7 @@ def utility(
     suppressed = found.suppressed_records
     numeric = [numeric_loss(j, c, found.moments) for j, c in enumerate(plan.numeric)]
     scored = [v.il1s for v in numeric if v.il1s is not None]
+    counted = sum(v.records for v in numeric if v.il1s is not None)
     maps = {c: generalization_map(found.pairs[c]) for c in plan.categorical}
     return Utility(
         records=records,
@@ -233,7 +234,8 @@ def utility(
         entropy=_round(float(sum(v.entropy for v in keyed))),
         variables=variables,
         numeric=numeric,
-        il1s=_round(float(np.mean(scored))) if scored else None,
+        il1s=_round(float(sum(scored))) if scored else None,
+        il1s_mean=_round(float(sum(scored)) / counted) if counted else None,
         correlation_change=correlation_change(len(plan.numeric), found.moments),
         tables=[table_loss(t, found.tables[t], found.pairs, maps) for t in plan.tables],
     )

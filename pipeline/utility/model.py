@@ -32,7 +32,10 @@ class NumericLoss(BaseModel):
 
     column: str
     records: int = Field(description="Records with a value before and after.")
-    il1s: float | None = Field(description="sdcMicro's IL1s: mean |x - x'| / (sqrt(2) sd(x)).")
+    il1s: float | None = Field(
+        description="sdcMicro's IL1s: sum over records of |x - x'| / (sqrt(2) sd(x))."
+    )
+    il1s_mean: float | None = Field(description="IL1s / records (the per-value mean).")
     mean_before: float | None
     mean_after: float | None
     sd_before: float | None
@@ -72,7 +75,12 @@ class Utility(BaseModel):
     entropy: float = Field(description="Non-uniform entropy over the key variables (bits).")
     variables: list[VariableLoss] = Field(default_factory=list)
     numeric: list[NumericLoss] = Field(default_factory=list)
-    il1s: float | None = Field(None, description="IL1s over the numeric variables together.")
+    il1s: float | None = Field(
+        None, description="sdcMicro's IL1s of the numeric variables together (a sum)."
+    )
+    il1s_mean: float | None = Field(
+        None, description="IL1s / values compared: the mean, comparable across files."
+    )
     correlation_change: float | None = Field(
         None, description="Largest absolute change of a correlation between numeric variables."
     )

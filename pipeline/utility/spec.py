@@ -27,8 +27,8 @@ class UtilityLimits(StrictModel):
     max_tvd: float | None = Field(
         None, **_SHARE, description="Total-variation distance of any one chosen 2-way table."
     )
-    max_il1s: float | None = Field(
-        None, ge=0, description="IL1s of the numeric variables (sdcMicro's definition)."
+    max_il1s_mean: float | None = Field(
+        None, ge=0, description="Mean IL1s per value of the numeric variables (IL1s / values)."
     )
 
 

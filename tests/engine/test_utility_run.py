@@ -74,7 +74,7 @@ def test_run_figures_equal_comparing_the_two_files(workdir: Path) -> None:
     [
         ("{max_suppressed_share: 0.0001}", "utility.max_suppressed_share."),
         ("{max_precision_loss: 0.01}", "utility.max_precision_loss"),
-        ("{max_il1s: 0.000001}", "utility.max_il1s"),
+        ("{max_il1s_mean: 0.000001}", "utility.max_il1s_mean"),
         ("{max_hellinger: 0.0000001}", "utility.max_hellinger."),
     ],
 )
@@ -87,13 +87,13 @@ def test_utility_limits_block_publication(workdir: Path, limits: str, failing: s
 
 
 def test_generous_limits_publish(workdir: Path) -> None:
-    limits = "{max_suppressed_share: 0.9, max_precision_loss: 0.9, max_il1s: 5, max_tvd: 1}"
+    limits = "{max_suppressed_share: 0.9, max_precision_loss: 0.9, max_il1s_mean: 5, max_tvd: 1}"
     extra = f"risk: {{k: 3}}\nutility: {{tables: [[age, sex]], limits: {limits}}}\n"
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra=extra)))
     assert result.exit_code == 0, result.output
     checks = _manifest(workdir)["gate"]["output"]["checks"]
     assert {c["id"].split(".")[1] for c in checks if c["id"].startswith("utility.")} == {
-        "max_suppressed_share", "max_precision_loss", "max_il1s", "max_tvd"}  # fmt: skip
+        "max_suppressed_share", "max_precision_loss", "max_il1s_mean", "max_tvd"}  # fmt: skip
 
 
 def test_utility_section_errors_name_the_key(workdir: Path) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pipeline.utility.aggregate import UtilityPlan
 from pipeline.utility.compare import compare
 from pipeline.utility.measures import hellinger, total_variation
+from tests.conftest import REPO
 
 # five records: a, b -> x; c (twice) -> y; d suppressed. Numbers: one changed by 2, one by 1.
 ORIGINAL = pd.DataFrame(
@@ -58,14 +59,30 @@ def test_whole_file_figures_by_hand(found) -> None:
 
 
 def test_il1s_is_sdcmicros_definition(found) -> None:
-    """IL1s = 1/(p n) sum |x - x'| / (sqrt(2) S), S the original's sample standard deviation."""
+    """IL1s = sum |x - x'| / (sqrt(2) S), S the original's sample standard deviation."""
     x = ORIGINAL["x"].to_numpy()
-    expected = np.abs(x - RELEASED["x"].to_numpy()).sum() / (math.sqrt(2) * x.std(ddof=1)) / 5
+    expected = np.abs(x - RELEASED["x"].to_numpy()).sum() / (math.sqrt(2) * x.std(ddof=1))
     num = found.numeric[0]
     assert num.il1s == pytest.approx(expected, rel=1e-5) and found.il1s == num.il1s
+    assert num.il1s_mean == pytest.approx(expected / 5, rel=1e-5) == found.il1s_mean
     assert num.mean_before == 3.0 and num.mean_after == pytest.approx(3.2)
     assert num.sd_change == pytest.approx(np.std([1, 2, 3, 6, 4], ddof=1) / x.std(ddof=1) - 1,
                                           rel=1e-5)  # fmt: skip
+
+
+def test_il1s_equals_sdcmicro_on_its_testdata() -> None:
+    """sdcMicro 5.8.1: dUtility(obj = x, xm = round(x / 1000) * 1000, method = "IL1s") on
+    testdata's income, expend, savings gives 0.308682482569975 (0.00272989212846744,
+    0.02821083515064579, 0.27774175529086192 per variable); R's round is half-to-even, as
+    numpy's."""
+    data = pd.read_csv(REPO / "tests" / "data" / "sdcmicro_testdata.csv")
+    x = data[["income", "expend", "savings"]].astype(float)
+    xm = x.apply(lambda v: np.round(v / 1000) * 1000)
+    plan = UtilityPlan((), (), ("income", "expend", "savings"))
+    found = compare(x, xm, plan, partitions=4)
+    assert found.il1s == pytest.approx(0.308682482569975, rel=1e-5)
+    expected = [0.00272989212846744, 0.02821083515064579, 0.27774175529086192]
+    assert [v.il1s for v in found.numeric] == pytest.approx(expected, rel=1e-5)
 
 
 def test_table_tvd_by_hand(found) -> None:
