@@ -154,7 +154,7 @@ def verify() -> None:
     from pipeline.risk.encode import codes_from_pandas
     from pipeline.risk.lattice import METRICS, search
     from pipeline.risk.privacy import Model
-    from pipeline.steps.generalize import _ladders
+    from pipeline.steps.levels import ladders_of
     from pipeline.steps.registry import StepContext
 
     frame = adult().to_pandas()
@@ -167,7 +167,7 @@ def verify() -> None:
         params = loaded.steps[0].params
         ctx = StepContext(seed=1, index=0, name="generalize", columns=loaded.recipe.columns,
                           base_dir=loaded.base_dir, location="")  # fmt: skip
-        ladders = _ladders(found, KEYS, params, ctx)[0]
+        ladders = ladders_of(found, KEYS, params.hierarchies, ctx)[0]
         model = Model(k=5, max_suppressed=float(int(0.05 * len(frame))))
         start = time.perf_counter()
         fast = search(codes, found.counts, ladders, model, metric)

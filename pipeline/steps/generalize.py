@@ -17,10 +17,10 @@ from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.requirements import OneOf, Requirement
 from pipeline.risk import K_MAX
 from pipeline.risk.encode import codes_from_pandas
-from pipeline.risk.lattice import NotAHierarchy, ladder, search
+from pipeline.risk.lattice import search
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
-from pipeline.steps.levels import TOP, Levels
-from pipeline.steps.recode import apply_map, lookup_text
+from pipeline.steps.levels import TOP, Levels, ladders_of
+from pipeline.steps.recode import apply_map
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 
@@ -113,17 +113,21 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     suppressed records, which form a class, must then number 0 or at least k).
 
     Levels: ``{hierarchy: hierarchies/age.csv}`` (ARX-style file), ``{hierarchy: jp_region}``
-    (JIS codes: municipality, prefecture, region, region9, national), or
+    (JIS codes: municipality, prefecture, region9, region, national - nested levels;
+    ``levels: [prefecture, region]`` picks some, finest first), or
     ``{bands: [[0, 5, 10, ...], [0, 10, 20, ...]]}`` (a ladder of bands, coarser upward, with a
-    last level ``*``). Key variables without hierarchy are kept as they are. A value outside
-    its hierarchy is an error (counts only). The search works on the table of distinct key
+    last level ``*``; ``labels: lower`` keeps lower edges as numbers, the top level missing).
+    Key variables without hierarchy are kept as they are. A value outside its hierarchy is an
+    error (counts only). ``suppress: none`` leaves the records still below k as they are, for
+    a ``local_suppression`` after it (which then needs no pass of its own: the step hands the
+    engine the key combinations it produced). The search works on the table of distinct key
     combinations, never on the records: every node is rolled up from a neighbour and nodes that
     cannot beat the best are pruned. The manifest records the chosen levels, the nodes
     evaluated and the loss of the optimum.
     """
     found: KeyCombinations = ctx.values["keys"]
     keys = list(ctx.columns.key_variables)
-    ladders, labels, heights = _ladders(found, keys, params, ctx)
+    ladders, labels, heights = ladders_of(found, keys, params.hierarchies, ctx)
     sensitive = found.codes[:, -1] if params.sensitive else None
     codes = found.codes[:, : len(keys)]
     model = _model(params, ctx, float(found.counts.sum()), found, sensitive)
@@ -167,44 +171,6 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
 
 
 _HIT = "__anon_generalize_hit"
-
-
-def _ladders(
-    found: KeyCombinations, keys: list[str], params: GeneralizeParams, ctx: StepContext
-) -> tuple[list, dict[str, tuple], dict[str, int]]:
-    """Each key variable's ladder, the labels per level of its categories, the heights."""
-    ladders, labels, heights, problems = [], {}, {}, []
-    for j, key in enumerate(keys):
-        codes = found.codes[:, j]
-        present = codes >= 0
-        size = int(codes.max(initial=-1)) + 1
-        records = np.bincount(codes[present], weights=found.counts[present], minlength=size)
-        levels = params.hierarchies.get(key)
-        if levels is None:
-            ladders.append(ladder([], records))
-            continue
-        first = np.full(size, -1, dtype=np.int64)
-        first[codes[present][::-1]] = np.flatnonzero(present)[::-1]
-        values = found.table[key].iloc[first].reset_index(drop=True)
-        per_level, unknown = levels.level_labels(values, ctx.base_dir)
-        if unknown.any():
-            n = int(records[unknown].sum())
-            problems.append(Problem(
-                f"column {key!r}: {n} record(s) hold values outside its hierarchy",
-                location=ctx.location, code="generalize_unknown_value"))  # fmt: skip
-            continue
-        maps = [pd.factorize(pd.Series(lab, dtype=object), sort=True)[0] for lab in per_level]
-        try:
-            ladders.append(ladder(maps, records))
-        except NotAHierarchy as exc:
-            problems.append(Problem(f"column {key!r}: not a hierarchy ({exc})",
-                                    location=ctx.location, code="not_a_hierarchy"))  # fmt: skip
-            continue
-        labels[key] = (lookup_text(values), per_level)
-        heights[key] = len(per_level)
-    if problems:
-        raise InputDataError(problems)
-    return ladders, labels, heights
 
 
 def _model(

@@ -14,8 +14,12 @@ import pandas as pd
 from pydantic import Field, ValidationInfo, model_validator
 
 from pipeline.columns import StrictModel
+from pipeline.errors import InputDataError, Problem
 from pipeline.hierarchies import JP_REGION, HierarchyError, band_labels, resolve
+from pipeline.reductions import KeyCombinations
+from pipeline.risk.lattice import Ladder, NotAHierarchy, ladder
 from pipeline.steps.recode import lookup_text
+from pipeline.steps.registry import StepContext
 
 TOP = "*"
 JP_LADDER = ("municipality", "prefecture", "region9", "region", "national")  # nested levels
@@ -128,3 +132,41 @@ class Levels(StrictModel):
 def _plain(edge: float) -> str:
     """An edge as the text of its number (whole numbers without ``.0``)."""
     return str(int(edge)) if float(edge).is_integer() else repr(float(edge))
+
+
+def ladders_of(
+    found: KeyCombinations, keys: list[str], specs: dict[str, Levels], ctx: StepContext
+) -> tuple[list[Ladder], dict[str, tuple], dict[str, int]]:
+    """Each key variable's ladder, the labels per level of its categories, the heights."""
+    ladders, labels, heights, problems = [], {}, {}, []
+    for j, key in enumerate(keys):
+        codes = found.codes[:, j]
+        present = codes >= 0
+        size = int(codes.max(initial=-1)) + 1
+        records = np.bincount(codes[present], weights=found.counts[present], minlength=size)
+        levels = specs.get(key)
+        if levels is None:
+            ladders.append(ladder([], records))
+            continue
+        first = np.full(size, -1, dtype=np.int64)
+        first[codes[present][::-1]] = np.flatnonzero(present)[::-1]
+        values = found.table[key].iloc[first].reset_index(drop=True)
+        per_level, unknown = levels.level_labels(values, ctx.base_dir)
+        if unknown.any():
+            n = int(records[unknown].sum())
+            problems.append(Problem(
+                f"column {key!r}: {n} record(s) hold values outside its hierarchy",
+                location=ctx.location, code="generalize_unknown_value"))  # fmt: skip
+            continue
+        maps = [pd.factorize(pd.Series(lab, dtype=object), sort=True)[0] for lab in per_level]
+        try:
+            ladders.append(ladder(maps, records))
+        except NotAHierarchy as exc:
+            problems.append(Problem(f"column {key!r}: not a hierarchy ({exc})",
+                                    location=ctx.location, code="not_a_hierarchy"))  # fmt: skip
+            continue
+        labels[key] = (lookup_text(values), per_level)
+        heights[key] = len(per_level)
+    if problems:
+        raise InputDataError(problems)
+    return ladders, labels, heights
