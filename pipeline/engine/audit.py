@@ -17,6 +17,7 @@ from pipeline.gate.model import CheckResult, GateReport
 from pipeline.gate.reasons import Reason
 from pipeline.gate.run import output_gate
 from pipeline.gate.stages import output_dataset, rescanned, verdict_of
+from pipeline.gate.utility import utility_checks
 from pipeline.manifest import Manifest, StepRecord
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
@@ -58,6 +59,7 @@ def _gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateRepor
     data = output_dataset(out_dir / "data", recipe, manifest.column_types)
     extra = [_recipe_matches(loaded, manifest), _integrity(out_dir, manifest)]
     extra += rescanned(recipe, data)
+    extra += utility_checks(recipe, "output", manifest.utility)  # the run's measured figures
     summary = None
     keys = recipe.columns.key_variables
     if keys and set(keys) <= set(data.columns):  # a missing key fails the column-set check

@@ -124,3 +124,16 @@ def test_utility_command(workdir: Path, capfd) -> None:
     code, out = run_entry(["utility", "data/census.csv", released, "--key-vars", "age",
                            "--by", "member_id"], capfd)  # fmt: skip
     assert code == 3 and "member_id" in out and "Traceback" not in out
+
+
+def test_gate_only_checks_the_limits_on_the_runs_figures(workdir: Path) -> None:
+    """--gate-only cannot re-measure (it has no input): it checks the manifest's figures."""
+    extra = "risk: {k: 3}\nutility: {limits: {max_precision_loss: 0.9}}\n"
+    recipe = demo_recipe(workdir, STEPS, extra=extra)
+    assert invoke("run", str(recipe)).exit_code == 0
+    result = invoke("run", str(recipe), "--gate-only", "out/run")
+    assert result.exit_code == 0, result.output
+    strict = recipe.read_text().replace("max_precision_loss: 0.9", "max_precision_loss: 0.01")
+    recipe.write_text(strict)
+    result = invoke("run", str(recipe), "--gate-only", "out/run")
+    assert result.exit_code == 4 and "[utility_loss_too_high]" in result.output, result.output
