@@ -17,6 +17,18 @@ were suppressed (for all unsafe records together, since records suppressed alike
 other). A record gets its least important variable that reaches k; if none does, the one that
 raises fk most. Rounds repeat until k holds. A final pass then tries to give suppressed values
 back, most important variable first, keeping every restoration that leaves k intact.
+
+Under ``any`` a second candidate is worked out the same way from nearest-neighbour passes
+(sdcMicro's idea, see ``pipeline.risk.suppression_nearest``), which need fewer suppressions
+where records have few close neighbours (many categories per variable); the candidate with fewer
+suppressed values wins, then the one with fewer in the more important variables, then the
+rounds' one. Both candidates depend on the distinct records only, so the result does too.
+
+Fewest suppressions is deliberately not searched for exactly under ``any``: there a record whose
+values are all missing matches every record, so k - 1 such records make any file "k-anonymous"
+with (k - 1) x m suppressions, protecting nobody in practice; an exact minimiser finds such
+solutions. Both candidates instead first suppress a value in every record below k, as sdcMicro
+does, and give values back afterwards.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ import numpy as np
 
 from pipeline.risk.frequencies import Missing, distinct_frequencies
 from pipeline.risk.groups import combine, distinct_rows
+from pipeline.risk.suppression_nearest import nearest_passes
 
 
 class TooFewRecords(ValueError):
@@ -40,7 +53,7 @@ class SuppressionResult:
 
     codes: np.ndarray
     suppressed: np.ndarray  # per key variable
-    rounds: int
+    rounds: int  # rounds, or nearest-neighbour passes when those won
 
 
 def suppress(
@@ -88,13 +101,48 @@ def suppress(
     def fk_of(work: np.ndarray) -> np.ndarray:
         return distinct_frequencies(work, mult, mult, missing)[0]
 
+    work, rounds = _rounds(original, mult, k, order, fk_of)
+    work = _give_back(work, original, k, order[::-1], fk_of)
+    suppressed = _suppressed(work, original, mult)
+    if missing == "any" and rounds > 0:
+        found = nearest_passes(original, mult, k, order, fk_of)
+        if found is not None:
+            near = _give_back(found[0], original, k, order[::-1], fk_of)
+            near_suppressed = _suppressed(near, original, mult)
+            if _cost(near_suppressed, order) < _cost(suppressed, order):
+                work, suppressed, rounds = near, near_suppressed, found[1]
+    return SuppressionResult(work[inverse], suppressed, rounds)
+
+
+def default_order(cards: list[int]) -> list[int]:
+    """The default importance of sdcMicro: key-variable indices, least to most important.
+
+    A variable with more categories is less important; of two with as many categories the
+    later one is the less important (sdcMicro ranks the variables by a stable ascending sort of
+    their numbers of categories, so the earlier one gets the more important rank).
+
+    Args:
+        cards: Number of categories (distinct values, missing not counted) of each variable.
+
+    """
+    return sorted(range(len(cards)), key=lambda j: (-cards[j], -j))
+
+
+def _rounds(
+    original: np.ndarray,
+    mult: np.ndarray,
+    k: int,
+    order: list[int],
+    fk_of: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, int]:
+    """Suppress in rounds (all records below k at once) until k holds; also the rounds."""
     work = original.copy()
     rounds = 0
     while True:
         fk = fk_of(work)
         below = fk < k
         if not below.any():
-            break
+            return work, rounds
         rounds += 1
         # fully suppressed records below k (only under "category") have nothing left to give
         unsafe = np.flatnonzero(below & (work >= 0).any(axis=1))
@@ -103,10 +151,17 @@ def suppress(
             continue
         choice = _choose(work, unsafe, fk, k, order, fk_of)
         work[unsafe, choice] = -1
-    work = _give_back(work, original, k, order[::-1], fk_of)
+
+
+def _suppressed(work: np.ndarray, original: np.ndarray, mult: np.ndarray) -> np.ndarray:
+    """Values newly suppressed per key variable (records, not distinct vectors)."""
     newly = (work < 0) & (original >= 0)
-    suppressed = np.rint((newly * mult[:, None]).sum(axis=0)).astype(np.int64)
-    return SuppressionResult(work[inverse], suppressed, rounds)
+    return np.rint((newly * mult[:, None]).sum(axis=0)).astype(np.int64)
+
+
+def _cost(suppressed: np.ndarray, order: list[int]) -> tuple[int, ...]:
+    """Total suppressions, then those of each variable from the most important down."""
+    return (int(suppressed.sum()), *(int(suppressed[v]) for v in order[::-1]))
 
 
 def _choose(

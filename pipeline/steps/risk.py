@@ -15,7 +15,7 @@ from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
-from pipeline.risk.suppression import TooFewRecords, suppress
+from pipeline.risk.suppression import TooFewRecords, default_order, suppress
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 
@@ -133,10 +133,13 @@ def local_suppression(df: dd.DataFrame, params: LocalSuppressionParams, ctx: Ste
       smallest class).
 
     It suppresses as few values as it can, preferring variables of low importance (see
-    ``importance``), then gives back every suppressed value it can without breaking k.
-    Records with equal key values are treated alike. The convention used and the
-    suppressions per variable are recorded in the manifest. The result does not depend on
-    partitions or on the order of the records.
+    ``importance``; by default, as in sdcMicro, a variable with more categories is less
+    important and of two with as many categories the later one is), then gives back every
+    suppressed value it can without breaking k. Under ``any`` it also works out sdcMicro's
+    nearest-neighbour way and keeps whichever suppresses fewer values (see
+    ``pipeline.risk.suppression``). Records with equal key values are treated alike. The
+    convention used and the suppressions per variable are recorded in the manifest. The result
+    does not depend on partitions or on the order of the records.
     """
     missing = _missing(params, ctx)
     found: KeyCombinations = ctx.values["keys"]
@@ -148,7 +151,7 @@ def local_suppression(df: dd.DataFrame, params: LocalSuppressionParams, ctx: Ste
         order = rest + named[::-1]  # unnamed first, then least to most important
     else:
         cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(keys))]
-        order = sorted(range(len(keys)), key=lambda j: (-cards[j], j))
+        order = default_order(cards)  # sdcMicro's: more categories first, ties: later first
     try:
         result = suppress(codes, params.k, order, counts=counts, missing=missing)
     except TooFewRecords as exc:

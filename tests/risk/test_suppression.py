@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.risk.frequencies import frequencies
-from pipeline.risk.suppression import suppress
+from pipeline.risk import suppression_nearest as nearest
+from pipeline.risk.frequencies import distinct_frequencies, frequencies
+from pipeline.risk.suppression import _give_back, _rounds, default_order, suppress
+from pipeline.risk.suppression_nearest import nearest_passes
 
 TESTDATA = Path(__file__).resolve().parents[1] / "data" / "sdcmicro_testdata.csv"
 KEYS = ["urbrur", "roof", "walls", "water", "electcon", "relat", "sex"]
@@ -95,7 +98,7 @@ def test_sdcmicro_testdata_suppressions_at_most_kanon() -> None:
 
     table = pacsv.read_csv(TESTDATA, convert_options=pacsv.ConvertOptions(include_columns=KEYS))
     codes, cards = codes_from_arrow(table, KEYS)
-    order = sorted(range(len(KEYS)), key=lambda j: (-cards[j], j))  # sdcMicro's default
+    order = default_order(cards)  # sdcMicro's default
     result = suppress(codes, 3, order)
     total = int(result.suppressed.sum())
     per_key = dict(zip(KEYS, result.suppressed.tolist(), strict=True))
@@ -238,3 +241,184 @@ def test_category_sdcmicro_testdata_reaches_k() -> None:
         result = suppress(codes, k, order, missing="category")
         assert (category_fk(result.codes) >= k).all()
         assert (frequencies(result.codes, missing="category").fk >= k).all()
+
+
+# --- missing: any, the two candidates (rounds and nearest-neighbour passes) -------------------
+
+
+def test_default_order_breaks_ties_as_sdcmicro() -> None:
+    # testdata's keys urbrur, roof, walls, water, electcon, relat, sex have 2, 5, 3, 8, 3, 9, 2
+    # categories; sdcMicro's kAnon reports importance 1, 5, 3, 6, 4, 7, 2 (1 = most important):
+    # of two variables with as many categories the later one is the less important
+    order = default_order([2, 5, 3, 8, 3, 9, 2])
+    assert order == [5, 3, 1, 4, 2, 6, 0]
+    importance = [len(order) - order.index(j) for j in range(len(order))]
+    assert importance == [1, 5, 3, 6, 4, 7, 2]
+    assert default_order([4, 2, 2, 3]) == [0, 3, 2, 1]  # francdat: sdcMicro 4, 1, 2, 3
+
+
+@st.composite
+def any_cases(draw):
+    """Code matrices with many categories (few close neighbours), missing values, counts."""
+    k = draw(st.integers(2, 5))
+    m = draw(st.integers(1, 5))
+    rows = draw(st.integers(1, 40))
+    alphabet = draw(st.integers(2, 9))
+    missing_rate = draw(st.sampled_from([0.0, 0.1, 0.3]))
+    values = draw(st.lists(st.integers(0, alphabet - 1), min_size=rows * m, max_size=rows * m))
+    holes = draw(st.lists(st.floats(0, 1), min_size=rows * m, max_size=rows * m))
+    codes = np.array(values, dtype=np.int32).reshape(rows, m)
+    codes[np.array(holes).reshape(rows, m) < missing_rate] = -1
+    counts = np.array(draw(st.lists(st.integers(1, 3), min_size=rows, max_size=rows)), float)
+    if counts.sum() < k:
+        counts[0] += k - counts.sum()
+    order = draw(st.permutations(list(range(m))))
+    return codes, k, list(order), counts
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_cases())
+def test_any_reaches_k_and_only_suppresses(case) -> None:
+    codes, k, order, counts = case
+    before = codes.copy()
+    result = suppress(codes, k, order, counts=counts)
+    assert np.array_equal(codes, before), "the input must not be modified"
+    out = result.codes
+    assert (frequencies(np.repeat(out, counts.astype(np.int64), axis=0)).fk >= k).all()
+    changed = out != codes
+    assert (out[changed] == -1).all(), "values only ever become missing"
+    newly = (out < 0) & (codes >= 0)
+    assert result.suppressed.tolist() == (newly * counts[:, None]).sum(axis=0).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_cases(), st.randoms(use_true_random=False))
+def test_any_result_depends_on_the_records_only(case, rng) -> None:
+    codes, k, order, counts = case
+    result = suppress(codes, k, order, counts=counts)
+    perm = np.array(rng.sample(range(len(codes)), len(codes)), dtype=np.int64)
+    shuffled = suppress(codes[perm], k, order, counts=counts[perm])
+    np.testing.assert_array_equal(shuffled.codes, result.codes[perm])
+    np.testing.assert_array_equal(shuffled.suppressed, result.suppressed)
+    # one row per record gives what one row per combination with its count gives
+    records = np.repeat(codes, counts.astype(np.int64), axis=0)
+    each = suppress(records, k, order)
+    np.testing.assert_array_equal(each.suppressed, result.suppressed)
+    np.testing.assert_array_equal(each.codes, np.repeat(result.codes, counts.astype(int), axis=0))
+
+
+def candidates(codes: np.ndarray, k: int, order: list[int], counts: np.ndarray):
+    """Both candidates of ``suppress`` under ``any``, after giving back, as per-key totals."""
+    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    mult = np.bincount(inverse.reshape(-1), weights=counts).astype(np.float64)
+
+    def fk_of(work: np.ndarray) -> np.ndarray:
+        return distinct_frequencies(work, mult, mult, "any")[0]
+
+    out = []
+    for work in (
+        _rounds(unique, mult, k, order, fk_of)[0],
+        nearest_passes(unique, mult, k, order, fk_of)[0],
+    ):
+        work = _give_back(work, unique, k, order[::-1], fk_of)
+        assert (fk_of(work) >= k).all()
+        out.append(((work < 0) & (unique >= 0)) * mult[:, None])
+    return [c.sum(axis=0) for c in out]
+
+
+@settings(max_examples=100, deadline=None)
+@given(any_cases())
+def test_any_keeps_the_better_candidate(case) -> None:
+    codes, k, order, counts = case
+    result = suppress(codes, k, order, counts=counts)
+    rounds, nearest = candidates(codes, k, order, counts)
+    assert result.suppressed.sum() == min(rounds.sum(), nearest.sum())
+
+
+def brute_force_distances(work: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    both = (work[rows][:, None, :] >= 0) & (work[None, :, :] >= 0)
+    return ((work[rows][:, None, :] != work[None, :, :]) & both).sum(axis=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_cases())
+def test_bitset_distances_equal_brute_force(case) -> None:
+    codes, _, _, _ = case
+    work = np.unique(codes, axis=0)
+    words = (work.shape[0] + 63) // 64
+    bits = nearest._Bitsets(work, words)
+    rows = np.arange(work.shape[0])
+    levels = nearest._distance_levels(bits, work[rows])
+    expected = brute_force_distances(work, rows)
+    for d in range(1, work.shape[1] + 1):
+        for i in rows:
+            at = nearest._exactly(levels[:, i], d)
+            flags = np.unpackbits(at.astype("<u8").view(np.uint8), bitorder="little")
+            assert (
+                np.flatnonzero(flags[: work.shape[0]]).tolist()
+                == np.flatnonzero(expected[i] == d).tolist()
+            )
+
+
+def test_nearest_passes_suppress_toward_the_nearest_record_in_every_record_below_k() -> None:
+    # Variable 0 is the least important. A = (0, 0, 0) comes first (lexicographic order); its
+    # nearest record B = (0, 0, 1) differs in variable 2 only, so A gives up variable 2 and
+    # now matches B. B was below k at the start of the first pass, so it gives up a value too
+    # although A already lifted it to k: toward its nearest record that it does not match yet,
+    # (1, 1, 1) (variables 0 and 1 differ), the less important one, variable 0. Giving back
+    # then restores B's value: the result suppresses one value where the rounds need two.
+    codes = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 1], [1, 1, 1], [1, 2, 2], [1, 2, 2]])
+    mult = np.ones(len(codes))
+
+    def fk_of(work: np.ndarray) -> np.ndarray:
+        return distinct_frequencies(work, mult, mult, "any")[0]
+
+    below = fk_of(codes) < 2
+    assert below.tolist() == [True, True, False, False, False, False]
+    work, passes = nearest_passes(codes, mult, 2, [0, 1, 2], fk_of)
+    assert (fk_of(work) >= 2).all() and passes == 1
+    assert work[:2].tolist() == [[0, 0, -1], [-1, 0, 1]]
+    assert (work[2:] == codes[2:]).all()
+    result = suppress(codes, 2, [0, 1, 2])
+    assert result.codes[:2].tolist() == [[0, 0, -1], [0, 0, 1]]
+    assert result.suppressed.tolist() == [0, 0, 1]
+    rounds, _ = candidates(codes, 2, [0, 1, 2], mult)
+    assert rounds.sum() == 2
+
+
+def test_nearest_passes_give_up_beyond_their_bound(monkeypatch) -> None:
+    codes = np.arange(20, dtype=np.int32).reshape(10, 2)
+    mult = np.ones(10)
+
+    def fk_of(work: np.ndarray) -> np.ndarray:
+        return distinct_frequencies(work, mult, mult, "any")[0]
+
+    monkeypatch.setattr(nearest, "MAX_STEPS", 5)
+    assert nearest_passes(codes, mult, 2, [0, 1], fk_of) is None
+    result = suppress(codes, 2)  # the rounds' candidate alone
+    assert (frequencies(result.codes).fk >= 2).all()
+
+
+def test_exact_minimum_under_any_is_a_wildcard_record_and_is_not_sought() -> None:
+    # Six records differing from each other in all three variables, k = 2. Under "any" a
+    # record with every value missing matches every record, so the fewest suppressions (found
+    # by brute force over all patterns of one suppression set per record) is 3: one record
+    # fully suppressed, the five others left as they are - each still unique in its values.
+    # suppress does not search for that: every record below k gives up values toward a
+    # neighbour, as sdcMicro's kAnon does.
+    codes = np.array([[i, (i + 1) % 6, (i + 2) % 6] for i in range(6)], dtype=np.int32)
+    best = None
+    for masks in itertools.product(range(8), repeat=len(codes)):
+        cost = sum(bin(mask).count("1") for mask in masks)
+        if best is not None and cost >= best[0]:
+            continue
+        work = codes.copy()
+        for i, mask in enumerate(masks):
+            work[i, [v for v in range(3) if mask >> v & 1]] = -1
+        if (frequencies(work).fk >= 2).all():
+            best = (cost, work)
+    assert best is not None and best[0] == 3
+    assert ((best[1] < 0).all(axis=1)).sum() == 1
+    result = suppress(codes, 2)
+    assert (frequencies(result.codes).fk >= 2).all()
+    assert ((result.codes < 0).any(axis=1)).sum() > 1

@@ -14,7 +14,7 @@ from pipeline.columns import ROW
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.measures import measure_risk
-from pipeline.risk.suppression import suppress
+from pipeline.risk.suppression import default_order, suppress
 from pipeline.steps.registry import StepContext
 from pipeline.steps.risk import LocalSuppressionParams, RiskParams, local_suppression, risk
 from tests.conftest import run_step
@@ -136,7 +136,7 @@ def test_local_suppression_equals_suppress_on_every_record(testdata: pd.DataFram
     out, facts = run_suppression(testdata, 3, k=3)
     codes = codes_from_pandas(testdata, KEYS)
     cards = [int(codes[:, j].max()) + 1 for j in range(len(KEYS))]
-    order = sorted(range(len(KEYS)), key=lambda j: (-cards[j], j))
+    order = default_order(cards)
     expected = suppress(codes, 3, order)
     newly = (expected.codes < 0) & (codes >= 0)
     before = testdata.reset_index(drop=True)
