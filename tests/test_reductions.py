@@ -72,3 +72,20 @@ def test_quantile_of_a_text_column_is_left_to_the_step() -> None:
     ddf = dd.from_pandas(frame(), npartitions=2)
     assert compute_now(Quantile("sex", 0.5), ddf) is None
     assert compute_now(Quantile("other", 0.5), ddf) == pytest.approx(frame()["other"].median())
+
+
+def test_moments_equal_numpy() -> None:
+    import dask.dataframe as dd
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.reductions import Moments, compute_now
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame.loc[::7, "b"] = np.nan
+    n, mean, cov, sd = compute_now(Moments(("a", "b")), dd.from_pandas(frame, npartitions=4))
+    full = frame.dropna()
+    assert n == len(full)
+    assert np.allclose(mean, full.mean()) and np.allclose(cov, full.cov())
+    assert np.allclose(sd, frame.std())
