@@ -4,6 +4,7 @@ from pipeline.steps import (  # noqa: F401
     generalize,
     identifiers,
     noise,
+    pram,
     recode,
     risk,
     sampling,

@@ -1,0 +1,136 @@
+"""The ``pram`` step: invariant post-randomisation of a categorical variable (sdcMicro's)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from pipeline.columns import ROW, ColumnsSpec
+from pipeline.randomness import row_keys
+from pipeline.reductions import KeyCombinations, KeyTable, Reduction
+from pipeline.steps.recode import lookup_text
+from pipeline.steps.registry import Effect, StepContext, StepParams, step
+
+
+class PramParams(StepParams):
+    """Parameters of ``pram``."""
+
+    column_fields = ("column",)
+    writes_fields = ("column",)
+
+    column: str
+    pd: float = Field(0.8, gt=0, le=1, description="Smallest diagonal entry of the matrix P.")
+    alpha: float = Field(0.5, ge=0, le=1, description="Amount of perturbation (0: none).")
+    strata: list[str] = Field(
+        default_factory=list, description="PRAM within each combination of these columns."
+    )
+
+    def columns_used(self) -> dict[str, str]:
+        """The column and the strata."""
+        return {"column": self.column, **{f"strata[{i}]": c for i, c in enumerate(self.strata)}}
+
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The value counts of the column (per stratum)."""
+        return {"counts": KeyTable((*self.strata, self.column))}
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The row position (it seeds each record's draw), the column and the strata."""
+        return {ROW, self.column, *self.strata}
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The column."""
+        return {self.column}
+
+
+def invariant_matrix(p: np.ndarray, diagonal: np.ndarray, alpha: float) -> np.ndarray:
+    """SdcMicro's invariant PRAM matrix: ``alpha * P Q + (1 - alpha) * I``.
+
+    ``P`` has ``diagonal`` on its diagonal and the rest of each row spread evenly; ``Q`` is the
+    backward matrix ``Q[k, j] = P[j, k] p[j] / sum_i p[i] P[i, k]`` for the frequencies ``p``,
+    so that ``p (P Q) = p``: the expected frequencies after PRAM are the frequencies before.
+    """
+    size = p.size
+    if size == 1:
+        return np.ones((1, 1))
+    big_p = np.repeat(((1 - diagonal) / (size - 1))[:, None], size, axis=1)
+    np.fill_diagonal(big_p, diagonal)
+    column = p @ big_p  # sum_i p[i] P[i, k]
+    q = (big_p * p[:, None]).T / column[:, None]
+    return alpha * (big_p @ q) + (1 - alpha) * np.eye(size)
+
+
+@step("pram", params=PramParams)
+def pram(df: dd.DataFrame, params: PramParams, ctx: StepContext) -> Effect:
+    """Post-randomise a categorical column with an invariant transition matrix (sdcMicro's PRAM).
+
+    For the column's categories (in sorted order, per combination of ``strata`` when given) a
+    matrix P gets diagonal entries drawn uniformly in [``pd``, 1] (seeded) and the rest of each
+    row spread evenly; the released matrix is ``alpha * P Q + (1 - alpha) * I`` with Q the
+    backward matrix for the whole file's frequencies, so the expected frequencies after PRAM
+    equal those before (invariant PRAM). Each record then draws its released category from its
+    category's row, with a random number that depends only on the seed and its position.
+    Missing values stay missing. The matrices go to the manifest (the processing record), as
+    probabilities in the sorted order of the categories: no category is named.
+    """
+    found: KeyCombinations = ctx.values["counts"]
+    table = found.table.assign(__n=found.counts)
+    key = ctx.derive_key("pram")
+    groups, facts = [], []
+    strata_of = (
+        table.groupby(params.strata, dropna=False, sort=True) if params.strata else [((), table)]
+    )
+    for s, (_, part) in enumerate(strata_of):
+        part = part[part[params.column].notna()]
+        part = part.assign(__text=lookup_text(part[params.column]).astype(object))
+        counts = part.groupby("__text", sort=True)["__n"].sum()
+        rng = np.random.default_rng(
+            np.frombuffer(hashlib.sha256(key + s.to_bytes(4, "little")).digest(), np.uint32)
+        )
+        diagonal = rng.uniform(params.pd, 1.0, counts.size)
+        matrix = invariant_matrix(counts.to_numpy() / counts.sum(), diagonal, params.alpha)
+        stratum = part[params.strata].iloc[:1].reset_index(drop=True) if params.strata else None
+        groups.append((stratum, list(counts.index), np.cumsum(matrix, axis=1)))
+        facts.append([[round(float(v), 6) for v in row] for row in matrix])
+    meta = df._meta.astype({params.column: "string"})
+    frame = df.map_partitions(_draw, params.column, list(params.strata), groups, key, meta=meta)
+    return Effect(frame, {"matrices": facts, "alpha": params.alpha, "pd": params.pd})
+
+
+def _draw(
+    part: pd.DataFrame, column: str, strata: list[str], groups: list, key: bytes
+) -> pd.DataFrame:
+    """Each record's released category, drawn from its category's row."""
+    out = part.copy()
+    text = lookup_text(part[column])
+    result = text.astype(object).to_numpy().copy()
+    u = (row_keys(part[ROW].to_numpy(np.int64), key) >> np.uint64(11)).astype(np.float64) / 2.0**53
+    for stratum, levels, cumulative in groups:
+        mine = np.ones(len(part), dtype=bool)
+        if stratum is not None:
+            mine = _in_stratum(part[strata].reset_index(drop=True), stratum.iloc[0])
+        idx = pc.index_in(
+            pa.array(text.array, pa.string()), value_set=pa.array(levels, pa.string())
+        )
+        idx = idx.to_numpy(zero_copy_only=False)
+        hit = mine & ~pd.isna(idx)
+        rows = idx[hit].astype(np.int64)
+        picked = (u[hit][:, None] > cumulative[rows]).sum(axis=1)
+        result[hit] = np.asarray(levels, dtype=object)[np.minimum(picked, len(levels) - 1)]
+    out[column] = pd.array(result, dtype="string")
+    return out
+
+
+def _in_stratum(values: pd.DataFrame, stratum: pd.Series) -> np.ndarray:
+    """Records whose strata values are the stratum's (a missing value equals a missing one)."""
+    mine = np.ones(len(values), dtype=bool)
+    for column in values.columns:
+        want, have = stratum[column], values[column]
+        same = have.isna() if pd.isna(want) else (have == want).fillna(False)
+        mine &= same.to_numpy(dtype=bool)
+    return mine

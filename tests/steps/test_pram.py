@@ -1,0 +1,76 @@
+"""``pram``: invariant PRAM keeps the expected frequencies; seeded and partition-independent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.columns import ROW, ColumnsSpec
+from pipeline.steps.pram import PramParams, invariant_matrix, pram
+from pipeline.steps.registry import StepContext
+from tests.conftest import demo_recipe, run_step
+from tests.gate.test_stages import invoke
+
+
+def test_the_matrix_is_invariant_and_stochastic() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(6))
+    matrix = invariant_matrix(p, rng.uniform(0.8, 1, 6), alpha=0.5)
+    assert np.allclose(matrix.sum(axis=1), 1) and (matrix >= 0).all()
+    assert np.allclose(p @ matrix, p)  # expected frequencies are kept
+    assert np.allclose(invariant_matrix(p, np.ones(6), 0.7), np.eye(6))  # P = I changes nothing
+    assert np.allclose(invariant_matrix(p, rng.uniform(0.5, 1, 6), 0.0), np.eye(6))
+
+
+def _run(frame: pd.DataFrame, partitions: int, **raw) -> tuple[pd.DataFrame, dict]:
+    params = PramParams(column="v", **raw)
+    ctx = StepContext(seed=3, index=2, name="pram", columns=ColumnsSpec(), base_dir=Path(),
+                      location="test")  # fmt: skip
+    effect = run_step(pram, dd.from_pandas(frame, npartitions=partitions), params, ctx)
+    return effect.frame.compute().sort_values(ROW).reset_index(drop=True), effect.facts
+
+
+def _frame(n: int = 60_000) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    values = rng.choice(list("abcde"), n, p=[0.4, 0.3, 0.15, 0.1, 0.05])
+    frame = pd.DataFrame({ROW: np.arange(n), "v": values, "s": rng.choice(["x", "y"], n)})
+    frame.loc[::50, "v"] = None
+    return frame.astype({"v": "string", "s": "string"})
+
+
+@pytest.mark.parametrize("strata", [[], ["s"]])
+def test_frequencies_are_kept_and_values_change(strata: list[str]) -> None:
+    frame = _frame()
+    out, facts = _run(frame, 4, pd=0.7, alpha=0.8, strata=strata)
+    before = frame["v"].value_counts(normalize=True).sort_index()
+    after = out["v"].value_counts(normalize=True).sort_index()
+    assert np.allclose(before, after, atol=0.01)
+    present = frame["v"].notna()
+    changed = (out.loc[present, "v"] != frame.loc[present, "v"]).mean()
+    assert 0.02 < changed < 0.4
+    assert out["v"].isna().sum() == frame["v"].isna().sum()
+    assert len(facts["matrices"]) == (2 if strata else 1)
+    assert np.allclose(np.asarray(facts["matrices"][0]).sum(axis=1), 1, atol=1e-5)
+
+
+def test_the_same_for_the_seed_whatever_the_partitions() -> None:
+    frame = _frame(5000)
+    one, _ = _run(frame, 1, strata=["s"])
+    many, _ = _run(frame, 6, strata=["s"])
+    pd.testing.assert_frame_equal(one, many)
+
+
+def test_in_a_run(workdir: Path) -> None:
+    steps = "  - pram: {column: occupation, pd: 0.9}\n"
+    result = invoke("run", str(demo_recipe(workdir, steps, extra="risk: {k: 1}\n")))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
+    facts = next(s for s in manifest["steps"] if s["name"] == "pram")["facts"]
+    assert facts["alpha"] == 0.5 and len(facts["matrices"]) == 1
+    (occupation,) = [v for v in manifest["utility"]["variables"] if v["column"] == "occupation"]
+    assert 0 < occupation["hellinger"] < 0.2
