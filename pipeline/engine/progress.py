@@ -69,6 +69,8 @@ class Reporter:
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, (list, dict)) and len(str(value)) > 160:  # e.g. PRAM's matrices
+        return f"({len(value)} items, in the manifest)"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.10g}"
     return str(value)
