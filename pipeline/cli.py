@@ -303,22 +303,34 @@ def demo_data(
     rows: Annotated[int, typer.Option(min=1, max=2_000_000, help="Number of records.")] = 5000,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Generator seed.")] = 20261122,
     encoding: Annotated[str, typer.Option(help="utf-8 or cp932.")] = "utf-8",
+    kind: Annotated[
+        str, typer.Option(help="census (people in households) or survey (household budgets).")
+    ] = "census",
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing regular file at PATH.")
     ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
-    """Write a synthetic Japanese census-like sample (fake people, real region codes).
+    """Write a synthetic Japanese census-like sample or household survey (fake, real codes).
 
-    Exit codes: 0 written; 2 usage error (an unknown encoding, PATH exists or is a folder).
+    ``--kind census``: people in households (the demo recipe's input); ``--kind survey``: one
+    record per household with income, expenditure and savings (``recipes/survey_demo.yaml``).
+
+    Exit codes: 0 written; 2 usage error (an unknown encoding or kind, PATH exists or is a
+    folder).
     """
     try:
         from pipeline.owned import write_new_file
         from pipeline.synth import write_census_csv
+        from pipeline.synth_survey import write_survey_csv
 
         if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "cp932"):
             raise _usage(f"--encoding {encoding!r}: expected utf-8 or cp932")
-        write_new_file(path, encoding, lambda fh: write_census_csv(fh, rows, seed), force)
+        writers = {"census": write_census_csv, "survey": write_survey_csv}
+        if kind not in writers:
+            raise _usage(f"--kind {kind!r}: expected census or survey")
+        write = writers[kind]
+        write_new_file(path, encoding, lambda fh: write(fh, rows, seed), force)
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug)
     typer.echo(f"wrote {rows} synthetic records to {path}")

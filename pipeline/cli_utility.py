@@ -19,8 +19,11 @@ DESCRIPTION = """Measure the information lost between ORIGINAL and RELEASED: per
 the values suppressed, categories before/after, precision loss, ARX's loss, non-uniform entropy
 and Hellinger distance; discernibility and C_avg of the released classes; IL1s (sdcMicro),
 means, standard deviations and correlations of numeric variables; total-variation distance of
-2-way tables. Records are matched by position unless --by names a column identifying them in
-both files (released records missing from ORIGINAL are an error).
+2-way tables; for perturbed numeric variables (--perturbed) SSE/SST, interval disclosure
+(sdcMicro's dRisk) and distance-based record linkage; for randomised (PRAM) variables
+(--randomized) the share of values changed per category. Records are matched by position
+unless --by names a column identifying them in both files (released records missing from
+ORIGINAL are an error).
 
 Exit codes: 0 measured; 1 unexpected error (a bug); 2 usage error; 3 input problem."""
 
@@ -36,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key-vars", required=True, help="comma-separated key variables")
     parser.add_argument("--numeric", help="comma-separated numeric variables (IL1s etc.)")
     parser.add_argument("--tables", help="2-way tables as A:B,C:D (total-variation distance)")
+    parser.add_argument("--perturbed", help="comma-separated perturbed numeric variables")
+    parser.add_argument("--randomized", help="comma-separated randomised (PRAM) variables")
     parser.add_argument("--by", help="column identifying the records in both files")
     parser.add_argument("--levels", help="generalization levels as COLUMN=LEVEL/HEIGHT,...")
     parser.add_argument("--k", type=bounded_int(1, K_MAX), default=3, help="k of C_avg")
@@ -70,8 +75,11 @@ def measure(args: argparse.Namespace) -> dict:
     tables = [tuple(_names(t.replace(":", ","))) for t in _names(args.tables)]
     if not keys or any(len(t) != 2 for t in tables):
         raise RecipeError([Problem("give --key-vars, and tables as A:B")], title="usage error")
-    categorical = list(dict.fromkeys([*keys, *(c for t in tables for c in t)]))
-    plan = UtilityPlan(tuple(keys), tuple(categorical), tuple(numeric), tuple(tables))
+    perturbed, randomized = _names(args.perturbed), _names(args.randomized)
+    categorical = list(dict.fromkeys([*keys, *(c for t in tables for c in t), *randomized]))
+    numeric = list(dict.fromkeys([*numeric, *perturbed]))
+    plan = UtilityPlan(tuple(keys), tuple(categorical), tuple(numeric), tuple(tables),
+                       tuple(perturbed), tuple(randomized))  # fmt: skip
     wanted = list(dict.fromkeys([*plan.columns, *([args.by] if args.by else [])]))
     text = [*categorical, *([args.by] if args.by else [])]
     frames = []
@@ -145,6 +153,15 @@ def _run(args: argparse.Namespace) -> int:
               f"sd change {v['sd_change']}")  # fmt: skip
     for t in found["tables"]:
         print(f"{' x '.join(t['columns']):>22}: total-variation distance {t['tvd']}")
+    if found["perturbation"] is not None:
+        p = found["perturbation"]
+        print(f"{'perturbed':>22}: SSE/SST {p['sse_sst']}, interval disclosure "
+              f"{p['interval_disclosure']}, "
+              f"record linkage {p['record_linkage']} of {p['linkage_records']}")  # fmt: skip
+    for v in found["variables"]:
+        if v["changed_share"] is not None:
+            print(f"{v['column']:>22}: {v['changed_share']:.1%} changed, by category "
+                  f"{v['changed_by_category']}")  # fmt: skip
     for w in found["warnings"]:
         print(f"warning: {w}")
     return 0

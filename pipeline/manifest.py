@@ -16,7 +16,7 @@ from pipeline import TOOL
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.2"  # 1.2: utility (information loss)
+SCHEMA_VERSION = "1.3"  # 1.2: utility (information loss); 1.3: perturbation
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",

@@ -29,4 +29,21 @@ class OneOf:
     what: str
 
 
-Requirement = Bound | OneOf
+@dataclass(frozen=True)
+class GroupSize:
+    """Records sharing the same values of ``columns`` (per ``strata``) number at least ``k``.
+
+    Records whose ``columns`` are all missing are not counted (they carry no released value).
+    """
+
+    columns: tuple[str, ...]
+    strata: tuple[str, ...]
+    k: int
+
+    @property
+    def column(self) -> str:
+        """The first column (names the check)."""
+        return self.columns[0]
+
+
+Requirement = Bound | OneOf | GroupSize

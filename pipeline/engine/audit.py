@@ -13,6 +13,7 @@ from pathlib import Path
 from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
+from pipeline.gate.groups import group_checks, group_needs
 from pipeline.gate.model import CheckResult, GateReport
 from pipeline.gate.reasons import Reason
 from pipeline.gate.run import output_gate
@@ -65,6 +66,9 @@ def _gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateRepor
     if keys and set(keys) <= set(data.columns):  # a missing key fails the column-set check
         summary = snapshot(data.chunks, recipe, set(data.columns)).summary
     steps = ran_steps(loaded.steps, manifest.steps)
+    extra += group_checks(
+        group_needs(steps, loaded.base_dir, recipe.columns), data.chunks, data.columns
+    )
     result = output_gate(
         recipe, loaded.base_dir, data, steps, manifest.rows_in, summary, manifest.columns_out,
         loaded.output_contract, extra,

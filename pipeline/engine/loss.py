@@ -22,12 +22,19 @@ from pipeline.utility.measures import utility, warnings
 from pipeline.utility.model import Utility
 
 
-def plan_for(recipe: Recipe, frame: dd.DataFrame) -> UtilityPlan | None:
-    """The variables measured in a run of ``recipe`` on ``frame`` (None: nothing to measure)."""
+def plan_for(recipe: Recipe, frame: dd.DataFrame, params: Sequence[Any] = ()) -> UtilityPlan | None:
+    """The variables measured in a run of ``recipe`` on ``frame`` (None: nothing to measure).
+
+    ``params`` are the steps' parameters: the columns they perturb are measured as such.
+    """
     cols, spec = recipe.columns, recipe.utility
     keys = tuple(c for c in cols.key_variables if c in frame.columns)
     tables = tuple((a, b) for a, b in spec.tables)
-    categorical = tuple(dict.fromkeys([*keys, *(c for t in tables for c in t)]))
+    touched: dict[str, str] = {}
+    for step in params:
+        touched |= {c: k for c, k in step.perturbs().items() if c in frame.columns}
+    randomized = tuple(c for c, kind in touched.items() if kind == "categorical")
+    categorical = tuple(dict.fromkeys([*keys, *(c for t in tables for c in t), *randomized]))
     if spec.numeric is not None:
         numeric = tuple(spec.numeric)
     else:
@@ -40,9 +47,11 @@ def plan_for(recipe: Recipe, frame: dd.DataFrame) -> UtilityPlan | None:
             and pd.api.types.is_numeric_dtype(frame[c].dtype)
             and not pd.api.types.is_bool_dtype(frame[c].dtype)
         )
+    perturbed = tuple(c for c, kind in touched.items() if kind == "numeric")
+    numeric = tuple(dict.fromkeys([*numeric, *perturbed]))
     if not categorical and not numeric:
         return None
-    return UtilityPlan(keys, categorical, numeric, tables)
+    return UtilityPlan(keys, categorical, numeric, tables, perturbed, randomized)
 
 
 def levels_of(steps: Sequence[tuple[Any, dict[str, Any]]], base_dir: Path) -> dict:

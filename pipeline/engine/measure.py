@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from pipeline.dataset import Dataset
 from pipeline.gate.checks import RowCheck, Stage
+from pipeline.gate.groups import GroupStream
 from pipeline.gate.gx_engine import RowValidator
 from pipeline.gate.model import CheckResult
 from pipeline.gate.run import Validated
@@ -32,6 +33,7 @@ from pipeline.gate.scanning import (
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
+from pipeline.requirements import GroupSize
 from pipeline.risk.diversity import DiversityStream  # noqa: TC001 - a dataclass field
 
 
@@ -63,6 +65,7 @@ class Measures:
     later: list[str] = field(default_factory=list)
     risk: SnapshotStream | None = None
     diversity: DiversityStream | None = None
+    groups: list[GroupStream] = field(default_factory=list)
     validator: RowValidator | None = None
 
     def __post_init__(self) -> None:
@@ -72,7 +75,7 @@ class Measures:
     @property
     def consumers(self) -> list[Consumer]:
         """Every consumer of the pass."""
-        found = [self.validator, self.scan, self.risk, self.diversity]
+        found = [self.validator, self.scan, self.risk, self.diversity, *self.groups]
         return [c for c in found if c is not None]
 
     @property
@@ -104,6 +107,10 @@ class Measures:
             findings += scan_dataset(data, self.later, spec, self.recipe.seed)
         return scan_results(self.stage, [*self.scan.columns, *self.later], findings, spec)
 
+    def grouped(self) -> list[CheckResult]:
+        """The microaggregation group checks of the pass."""
+        return [stream.result() for stream in self.groups]
+
     def snapshot(self) -> Snapshot | None:
         """The risk snapshot of the pass (None without key variables), with l and t."""
         if self.risk is None:
@@ -123,11 +130,13 @@ def measures(
     checks: list[RowCheck],
     scan: list[str],
     spill: Path,
+    groups: list[tuple[str, GroupSize]] | None = None,
 ) -> Iterator[Measures]:
     """The consumers of a stage over data of ``schema`` and ``rows`` rows.
 
     ``checks`` are the GX row checks, ``scan`` the columns to scan for identifiers (``[]``:
-    none). The risk snapshot is taken when the recipe has key variables.
+    none), ``groups`` the microaggregation group checks. The risk snapshot is taken when the
+    recipe has key variables.
     """
     scan = scanned_columns(scan, recipe.scan)
     sample = None
@@ -141,7 +150,10 @@ def measures(
     risk = SnapshotStream(recipe, present, spill) if recipe.columns.key_variables else None
     diversity = diversity_stream(recipe, present)
     try:
-        yield Measures(stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk, diversity)
+        streams = [GroupStream(id_, need, stage) for id_, need in groups or []]
+        yield Measures(
+            stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk, diversity, streams
+        )
     finally:
         if risk is not None:
             risk.__exit__(None, None, None)

@@ -178,7 +178,7 @@ def _apply(
     run: _Run, frame: dask.dataframe.DataFrame, first: int, total: int
 ) -> dask.dataframe.DataFrame:
     """Apply the recipe's steps (lazy); the engine computes their needs in shared passes."""
-    run.utility_plan = loss.plan_for(run.recipe, frame)
+    run.utility_plan = loss.plan_for(run.recipe, frame, [c.params for c in run.loaded.steps])
     if run.utility_plan is not None:  # each measured value as it was before the steps
         frame = with_before(frame, run.utility_plan)
     planned = [
@@ -265,13 +265,14 @@ def _cut_and_measure(
     measured_schema = schema if as_written else output.schema
     ran = ran_steps(run.loaded.steps, run.records)
     checks = run.gate.output_checks(ran, measured_schema)
+    groups = run.gate.output_groups(ran, measured_schema)
     scan = run.gate.output_scan(measured_schema)
     label = "output row checks, identifier scan, risk"
     label = f"cut output files, measure them: {label}" if as_written else f"measure: {label}"
     with (
         run.reporter.task(label) as summary,
         measures("output", run.recipe, measured_schema, rows, checks, scan,
-                 work / "spill") as found,
+                 work / "spill", groups) as found,
     ):  # fmt: skip
         if as_written:
             files = write_output(work / "final", data, spec, schema, bits, found.add)
@@ -281,7 +282,7 @@ def _cut_and_measure(
         shutil.rmtree(work / "final")
         run.risk_after = found.snapshot()
         measured = Measured(
-            found.validated(), found.scanned(output),
+            found.validated(), [*found.scanned(output), *found.grouped()],
             run.risk_after.summary if run.risk_after else None, run.utility,
         )  # fmt: skip
         summary.update(risk_line(run.risk_after))

@@ -14,7 +14,9 @@ Reason codes:
 * ``l_diversity_violated`` / ``t_closeness_violated`` — records (with a key value) sit in
   classes that are not l-diverse / t-close in the named column (``risk.l_diversity``,
   ``risk.t_closeness``);
-* ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows.
+* ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows;
+* ``microaggregation_group_too_small`` — a released combination of microaggregated variables
+  is shared by fewer than k records (``pipeline.gate.groups``).
 
 Value checks come from the last step that rewrites a column (a later ``recode`` of a top-coded
 column replaces the cap check by the recode's value set).
@@ -32,7 +34,7 @@ from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.recipe.models import Recipe
-from pipeline.requirements import Bound, Requirement
+from pipeline.requirements import Bound, GroupSize, OneOf
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,13 @@ def row_checks(steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec) -
     for pos, ran in enumerate(steps):
         later = {c for s in steps[pos + 1 :] for c in s.params.replaces(columns)}
         for need in ran.params.requirements(ran.facts, base_dir):
-            if need.column not in later:
+            if not isinstance(need, GroupSize) and need.column not in later:
                 check = row_check(need)
                 out.append(replace(check, id=f"steps[{ran.index}].{ran.name}.{check.column}"))
     return out
 
 
-def row_check(need: Requirement) -> RowCheck:
+def row_check(need: Bound | OneOf) -> RowCheck:
     """The GX row check of a step's requirement."""
     if isinstance(need, Bound):
         return cap_check(need.column, need.limit, need.upper)

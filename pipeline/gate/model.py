@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from pipeline import TOOL
 from pipeline.gate.reasons import Reason
 
-GATE_SCHEMA_VERSION = "1.3"  # 1.2: one reason-code enum; 1.3: utility limits, warnings
+# 1.2: one reason-code enum; 1.3: utility limits, warnings; 1.4: microaggregation groups
+GATE_SCHEMA_VERSION = "1.4"
 
 
 class CheckResult(BaseModel):

@@ -24,6 +24,7 @@ class Reason(StrEnum):
     L_DIVERSITY_VIOLATED = "l_diversity_violated"
     T_CLOSENESS_VIOLATED = "t_closeness_violated"
     ROW_COUNT_MISMATCH = "row_count_mismatch"
+    MICROAGGREGATION_GROUP_TOO_SMALL = "microaggregation_group_too_small"
     # the recipe's utility limits (pipeline.gate.utility)
     UTILITY_LOSS_TOO_HIGH = "utility_loss_too_high"
     # the identifier scanner (pipeline.gate.scanning)

@@ -21,12 +21,14 @@ from pipeline.errors import GateError, InputDataError
 from pipeline.gate import run as stage
 from pipeline.gate.checks import RowCheck
 from pipeline.gate.derive import RanStep
+from pipeline.gate.groups import group_needs
 from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.gate.run import GATE_REPORT, Validated, problems
 from pipeline.gate.scanning import scan_checks
 from pipeline.gate.utility import utility_checks
 from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
+from pipeline.requirements import GroupSize
 from pipeline.steps.registry import StepParams
 from pipeline.utility.model import Utility
 
@@ -37,7 +39,7 @@ class Measured:
 
     Attributes:
         validated: The GX row checks' results (None: validate the data's files here).
-        scanned: The identifier scan's checks.
+        scanned: Whole-table checks of the pass (identifier scan, microaggregation groups).
         risk: The risk summary of the data (None without key variables).
         utility: The information loss of the run (output stage of a run only).
     """
@@ -134,6 +136,12 @@ class Gate:
         contract = self.loaded.output_contract
         columns = self.recipe.columns
         return stage.output_row_checks(steps, self.loaded.base_dir, contract, schema, columns)[0]
+
+    def output_groups(self, steps: list[RanStep], schema: pa.Schema) -> list[tuple[str, GroupSize]]:
+        """The output stage's microaggregation group checks on the columns of ``schema``."""
+        needs = group_needs(steps, self.loaded.base_dir, self.recipe.columns)
+        present = set(schema.names)
+        return [(i, n) for i, n in needs if {*n.columns, *n.strata} <= present]
 
     def output_scan(self, schema: pa.Schema) -> list[str]:
         """The output columns scanned for identifiers (all, unless ``scan.output: false``)."""

@@ -84,4 +84,43 @@ def utility_section(found: Utility | None) -> str:
             '<table><tr><th class="l">table</th><th>total-variation distance</th>'
             f"<th>cells before</th><th>cells after</th></tr>{rows}</table>"
         )
+    parts.append(_perturbed(found))
     return "".join(parts)
+
+
+_PERTURBED = (
+    ("records", "records compared"),
+    ("sse_sst", "SSE/SST (standardised)"),
+    ("interval_disclosure", "interval disclosure: every original value within +- k sd"),
+    ("interval_k", "interval half-width k (sd of the released variable)"),
+    ("record_linkage", "record linkage: nearest original is the record's own"),
+    ("linkage_records", "released records whose link was tried"),
+)
+
+
+def _perturbed(found: Utility) -> str:
+    """The perturbed numeric variables' risk and loss, and PRAM's changed shares."""
+    out = ""
+    p = found.perturbation
+    if p is not None:
+        rows = "".join(
+            f'<tr><td class="l">{label}</td><td>{_fmt(getattr(p, key))}</td></tr>'
+            for key, label in _PERTURBED
+        )
+        out += (
+            f"<h3>Perturbed numeric variables ({escape(', '.join(p.variables))})</h3>"
+            f"<table>{rows}</table>"
+        )
+    randomised = [v for v in found.variables if v.changed_share is not None]
+    if randomised:
+        rows = "".join(
+            f'<tr><td class="l">{escape(v.column)}</td><td>{_fmt(v.changed_share)}</td>'
+            f"<td>{escape(', '.join(_fmt(c) for c in v.changed_by_category or []))}</td></tr>"
+            for v in randomised
+        )
+        out += (
+            '<h3>Randomised variables (PRAM)</h3><table><tr><th class="l">variable</th>'
+            "<th>share changed</th><th>per category (sorted order)</th></tr>"
+            f"{rows}</table>"
+        )
+    return out

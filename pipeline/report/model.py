@@ -10,7 +10,7 @@ from pipeline import TOOL
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.2"  # 1.2: utility (what the protection cost)
+SCHEMA_VERSION = "1.3"  # 1.2: utility (what the protection cost); 1.3: perturbation
 
 
 class Histogram(BaseModel):

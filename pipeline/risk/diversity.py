@@ -14,11 +14,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from pipeline.risk.combinations import CombinationCounts, N
 from pipeline.risk.encode import encode_arrow
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
-
-_N = "__anon_n"
-_MERGE_ROWS = 1 << 20
 
 
 class DiversityStream:
@@ -30,32 +28,20 @@ class DiversityStream:
         self.keys, self.l_spec, self.t_spec = list(keys), l_spec, t_spec
         self.sensitive = (l_spec or t_spec).column  # type: ignore[union-attr]
         self.columns = [*self.keys, self.sensitive]
-        self._parts: list[pa.Table] = []
-        self._rows = 0
+        self._counts = CombinationCounts(self.columns)
 
     def add(self, table: Any) -> None:
         """Count the pairs of one table."""
-        table = pa.table({c: table.column(c) for c in self.columns})
-        counted = table.group_by(self.columns, use_threads=False).aggregate([([], "count_all")])
-        self._parts.append(counted.rename_columns([*self.columns, _N]))
-        self._rows += counted.num_rows
-        if self._rows > _MERGE_ROWS and len(self._parts) > 1:
-            self._parts = [self._merged()]
-            self._rows = self._parts[0].num_rows
-
-    def _merged(self) -> pa.Table:
-        table = pa.concat_tables(self._parts, promote_options="permissive")
-        summed = table.group_by(self.columns, use_threads=False).aggregate([(_N, "sum")])
-        return summed.rename_columns([*self.columns, _N])
+        self._counts.add(table)
 
     def finish(self) -> dict[str, int]:
         """Records in classes breaking each model (``l_violations``, ``t_violations``)."""
-        if not self._parts:
+        if self._counts.empty:
             return {**({"l_violations": 0} if self.l_spec else {}),
                     **({"t_violations": 0} if self.t_spec else {})}  # fmt: skip
-        table = self._merged()
+        table = self._counts.merged()
         codes, _ = encode_arrow(table, self.columns, labels=False)
-        counts = table.column(_N).to_numpy().astype(np.float64)
+        counts = table.column(N).to_numpy().astype(np.float64)
         keys, sens = codes[:, :-1].astype(np.int64), codes[:, -1].astype(np.int64)
         sens = _value_order(table.column(self.sensitive), sens)
         linked = (keys >= 0).any(axis=1)

@@ -3,11 +3,13 @@
 from pipeline.steps import (  # noqa: F401
     generalize,
     identifiers,
+    microaggregate,
     noise,
     pram,
     recode,
     risk,
     sampling,
+    swap,
     topcode,
 )
 from pipeline.steps.registry import STEPS, StepContext, StepParams, StepSpec, step

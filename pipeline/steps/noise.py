@@ -15,13 +15,12 @@ from pipeline.columns import ROW, ColumnsSpec
 from pipeline.errors import InputDataError, Problem
 from pipeline.randomness import row_keys
 from pipeline.reductions import Moments, Reduction
-from pipeline.steps.registry import Effect, StepContext, StepParams, step
+from pipeline.steps.registry import Effect, PerturbParams, StepContext, step
 
 
-class AddNoiseParams(StepParams):
+class AddNoiseParams(PerturbParams):
     """Parameters of ``add_noise``."""
 
-    variables: list[str] = Field(min_length=1, description="Numeric columns to perturb.")
     method: Literal["additive", "correlated"] = Field(
         "additive",
         description="additive: independent noise per variable; correlated: noise with the "
@@ -33,14 +32,6 @@ class AddNoiseParams(StepParams):
         "correlated, its covariance is noise% of the variables' covariance.",
     )  # fmt: skip
 
-    def columns_used(self) -> dict[str, str]:
-        """Each variable is a column of the data."""
-        return {f"variables[{i}]": c for i, c in enumerate(self.variables)}
-
-    def numeric_columns(self) -> list[str]:
-        """The variables are numbers."""
-        return list(self.variables)
-
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The variables' standard deviations and covariance over the whole file."""
         return {"moments": Moments(tuple(self.variables))}
@@ -48,14 +39,6 @@ class AddNoiseParams(StepParams):
     def reads(self, columns: ColumnsSpec) -> set[str] | None:
         """The row position (it seeds each record's noise) and the variables."""
         return {ROW, *self.variables}
-
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The variables."""
-        return set(self.variables)
-
-    def replaces(self, columns: ColumnsSpec) -> set[str]:
-        """The variables."""
-        return set(self.variables)
 
 
 def normals(rows: np.ndarray, key: bytes, count: int) -> np.ndarray:
@@ -78,9 +61,9 @@ def add_noise(df: dd.DataFrame, params: AddNoiseParams, ctx: StepContext) -> Eff
     * ``correlated``: the noise has ``noise`` percent of the variables' covariance matrix
       (records with every variable present; whole file), and the result is rescaled towards the
       means, x' = c (x + e) + (1 - c) mean with c = sqrt((n - 1) / (n (1 + a) - 1)), so the
-      means and the covariance matrix are kept in expectation (Kim's method, sdcMicro's
-      ``correlated2``). Records missing one of the variables get the same noise on the ones
-      they have.
+      means and the covariance matrix are kept in expectation (sdcMicro's ``correlated`` noise
+      with Kim's rescaling, the factor of sdcMicro's ``restr``). Records missing one of the
+      variables get the same noise on the ones they have.
 
     Missing values stay missing; the variables become decimal columns. Each record's noise is a
     pure function of the seed and its position in the input, so the output does not depend on
@@ -91,7 +74,7 @@ def add_noise(df: dd.DataFrame, params: AddNoiseParams, ctx: StepContext) -> Eff
     if params.method == "additive":
         if np.isnan(sd).any():
             raise _too_few(ctx)
-        scale, shift, factor = np.diag(sd * np.sqrt(alpha)), np.zeros(len(names)), 1.0
+        scale, shift, factor = np.diag(sd * alpha), np.zeros(len(names)), 1.0
     else:
         if n < 2 or np.isnan(cov).any():
             raise _too_few(ctx)

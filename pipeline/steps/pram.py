@@ -31,6 +31,10 @@ class PramParams(StepParams):
         default_factory=list, description="PRAM within each combination of these columns."
     )
 
+    def perturbs(self) -> dict[str, str]:
+        """The column is perturbed."""
+        return {c: "categorical" for c in [self.column]}
+
     def columns_used(self) -> dict[str, str]:
         """The column and the strata."""
         return {"column": self.column, **{f"strata[{i}]": c for i, c in enumerate(self.strata)}}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import dask.dataframe as dd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.columns import ColumnsSpec
 from pipeline.errors import Problem
@@ -64,6 +64,14 @@ class StepParams(BaseModel):
         """
         return {}
 
+    def perturbs(self) -> dict[str, str]:
+        """Columns whose values this step perturbs: {column: "numeric" | "categorical"}; none.
+
+        Their disclosure risk and loss as perturbed variables are measured in every run
+        (interval disclosure, record linkage and SSE/SST; PRAM's shares of values changed).
+        """
+        return {}
+
     def columns_used(self) -> dict[str, str]:
         """Return {field: column} for the fields that name a column (None values skipped)."""
         return {f: getattr(self, f) for f in self.column_fields if getattr(self, f) is not None}
@@ -104,6 +112,36 @@ class StepParams(BaseModel):
 
 class NoParams(StepParams):
     """A step without parameters (write ``{}``)."""
+
+
+class PerturbParams(StepParams):
+    """Base of the steps that perturb numeric ``variables`` (noise, microaggregation, swaps).
+
+    The variables are columns of numbers that the step rewrites, and their risk and loss as
+    perturbed variables are measured in every run.
+    """
+
+    variables: list[str] = Field(min_length=1, max_length=60, description="Numeric columns.")
+
+    def perturbs(self) -> dict[str, str]:
+        """The variables are perturbed."""
+        return {c: "numeric" for c in self.variables}
+
+    def columns_used(self) -> dict[str, str]:
+        """Each variable is a column of the data."""
+        return {f"variables[{i}]": c for i, c in enumerate(self.variables)}
+
+    def numeric_columns(self) -> list[str]:
+        """The variables are numbers."""
+        return list(self.variables)
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The variables."""
+        return set(self.variables)
+
+    def replaces(self, columns: ColumnsSpec) -> set[str]:
+        """The variables."""
+        return set(self.variables)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ before and after. One pass then gathers, tree-reduced and partition-independent:
   whose key values were all suppressed;
 * per numeric variable, sums of values, squares and |before - after|, and the cross products
   of the complete records (for correlations);
-* per chosen 2-way table, the counts of its (before, before, after, after) combinations.
+* per chosen 2-way table, the counts of its (before, before, after, after) combinations;
+* for perturbed numeric variables (noise, microaggregation, swapping), every record's values
+  before and after: linkage needs the records themselves.
 
-Memory holds the distinct pairs and combinations, never a per-record collection.
+Memory holds the distinct pairs and combinations; the perturbed variables' values are the one
+per-record collection (16 bytes per record and variable).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ class UtilityPlan:
     categorical: tuple[str, ...]  # the key variables first, then the tables' other columns
     numeric: tuple[str, ...]
     tables: tuple[tuple[str, str], ...] = ()
+    perturbed: tuple[str, ...] = ()  # numeric variables a step perturbs (among ``numeric``)
+    randomized: tuple[str, ...] = ()  # categorical ones a step randomises (PRAM)
 
     @property
     def columns(self) -> list[str]:
@@ -60,6 +65,7 @@ class Aggregates:
     suppressed_records: int
     moments: dict[str, float]
     tables: dict[tuple[str, str], pd.DataFrame]  # columns: b0, b1, a0, a1, n
+    perturbed: tuple[np.ndarray, np.ndarray] | None = None  # records x variables, before/after
 
 
 def with_before(frame: dd.DataFrame, plan: UtilityPlan) -> dd.DataFrame:
@@ -91,12 +97,14 @@ def lazy_aggregates(frame: dd.DataFrame, plan: UtilityPlan) -> tuple:
     )
     tables = tuple(_counts(frame, [before(a), before(b), a, b]) for a, b in plan.tables)
     records = frame[plan.columns[:1]].map_partitions(len).sum()
-    return pairs, classes, suppressed.sum(), moments.sum(), tables, records
+    cols = [*plan.perturbed, *map(before, plan.perturbed)]
+    values = frame[cols].astype("float64") if plan.perturbed else None
+    return pairs, classes, suppressed.sum(), moments.sum(), tables, records, values
 
 
 def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:
     """The aggregates from the computed values of :func:`lazy_aggregates`."""
-    pairs, classes, suppressed, moments, tables, records = computed
+    pairs, classes, suppressed, moments, tables, records, values = computed
     named = {}
     for column, found in zip(plan.categorical, pairs, strict=True):
         named[column] = _frame(found, ["before", "after"])
@@ -116,7 +124,16 @@ def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:
         tables={
             t: _frame(f, ["b0", "b1", "a0", "a1"]) for t, f in zip(plan.tables, tables, strict=True)
         },
+        perturbed=_values(values, plan.perturbed),
     )
+
+
+def _values(found: pd.DataFrame | None, names: tuple[str, ...]) -> tuple | None:
+    """(before, after) arrays of the perturbed variables."""
+    if found is None:
+        return None
+    after = found[list(names)].to_numpy(np.float64, na_value=np.nan)
+    return found[[before(c) for c in names]].to_numpy(np.float64, na_value=np.nan), after
 
 
 def _frame(found: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -19,7 +19,8 @@ Definitions (each record compared with itself before the steps):
 * IL1s (sdcMicro 5.8's ``dUtility(method = "IL1s")``): the sum over records and numeric
   variables of |x - x'| / (sqrt(2) sd(x)), sd the sample standard deviation of every value
   before, pairs with a missing side left out; ``il1s_mean`` divides by the pairs summed (the
-  per-value mean of the literature, sdcMicro's former ``IL1``).
+  per-value mean of the literature, sdcMicro's former ``IL1``);
+* perturbed and randomised variables: see ``pipeline.utility.perturbed``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pandas as pd
 
 from pipeline.utility.aggregate import Aggregates, UtilityPlan
 from pipeline.utility.model import NumericLoss, TableLoss, Utility, VariableLoss
+from pipeline.utility.perturbed import category_changes, perturbation
 
 _LOST = -2  # an original value without any released value (all its records suppressed)
 
@@ -213,6 +215,8 @@ def utility(
     """Every figure of a run (or of two aligned files) from its aggregates."""
     records = found.records
     variables = [variable_loss(c, found.pairs[c], records, levels.get(c)) for c in plan.categorical]
+    variables = [_randomized(v, found.pairs[v.column]) if v.column in plan.randomized else v
+                 for v in variables]  # fmt: skip
     keyed = [v for v in variables if v.column in plan.keys]
     sizes = found.classes
     suppressed = found.suppressed_records
@@ -238,7 +242,16 @@ def utility(
         il1s_mean=_round(float(sum(scored)) / counted) if counted else None,
         correlation_change=correlation_change(len(plan.numeric), found.moments),
         tables=[table_loss(t, found.tables[t], found.pairs, maps) for t in plan.tables],
+        perturbation=perturbation(*found.perturbed, list(plan.perturbed))
+        if found.perturbed is not None
+        else None,
     )
+
+
+def _randomized(found: VariableLoss, pairs: pd.DataFrame) -> VariableLoss:
+    """A randomised variable's loss with the shares of values changed."""
+    overall, per = category_changes(pairs)
+    return found.model_copy(update={"changed_share": overall, "changed_by_category": per})
 
 
 def warnings(found: Utility, share: float) -> list[str]:

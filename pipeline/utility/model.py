@@ -25,6 +25,14 @@ class VariableLoss(BaseModel):
         description="Hellinger distance of the released distribution from the original's at "
         "the released level of detail (suppression counts as a category of its own)."
     )
+    changed_share: float | None = Field(
+        None, description="Randomised (PRAM) variables: share of values changed."
+    )
+    changed_by_category: list[float] | None = Field(
+        None,
+        description="Randomised variables: share of each category's values changed, in the "
+        "sorted order of the categories (as PRAM's matrices; no category is named).",
+    )
 
 
 class NumericLoss(BaseModel):
@@ -42,6 +50,30 @@ class NumericLoss(BaseModel):
     sd_after: float | None
     mean_change: float | None = Field(description="(mean after - mean before) / |mean before|.")
     sd_change: float | None = Field(description="(sd after - sd before) / sd before.")
+
+
+class Perturbation(BaseModel):
+    """Risk and loss of perturbed numeric variables (noise, microaggregation, swapping).
+
+    Over the records with every perturbed variable present before and after; values
+    standardised by the original's standard deviation.
+    """
+
+    variables: list[str]
+    records: int = Field(description="Records compared.")
+    sse_sst: float | None = Field(
+        description="Sum of squared differences / total sum of squares (standardised)."
+    )
+    interval_disclosure: float | None = Field(
+        description="Share of records whose every original value lies within released value "
+        "+- interval_k sd (sd of the released variable): sdcMicro 5.8.1's dRisk."
+    )
+    interval_k: float = Field(0.05, description="Half-width of the interval, in sds.")
+    record_linkage: float | None = Field(
+        description="Share of released records whose nearest original record (Euclidean, "
+        "standardised) is their own; ties count as links."
+    )
+    linkage_records: int = Field(description="Released records whose link was tried.")
 
 
 class TableLoss(BaseModel):
@@ -85,4 +117,7 @@ class Utility(BaseModel):
         None, description="Largest absolute change of a correlation between numeric variables."
     )
     tables: list[TableLoss] = Field(default_factory=list)
+    perturbation: Perturbation | None = Field(
+        None, description="Perturbed numeric variables: interval disclosure, linkage, SSE/SST."
+    )
     warnings: list[str] = Field(default_factory=list, description="Variables losing much.")

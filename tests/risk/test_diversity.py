@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.stats import wasserstein_distance
 
-from pipeline.risk import diversity
+from pipeline.risk import combinations
 from pipeline.risk.diversity import DiversityStream
 from pipeline.risk.privacy import LDiversity, TCloseness
 
@@ -29,7 +29,7 @@ def _fed(frame: pd.DataFrame, stream: DiversityStream, pieces: int) -> dict:
 
 
 def test_counts_records_in_classes_breaking_l_and_t(monkeypatch) -> None:
-    monkeypatch.setattr(diversity, "_MERGE_ROWS", 50)  # merge often
+    monkeypatch.setattr(combinations, "_MERGE_ROWS", 50)  # merge often
     frame = _frame()
     frame.loc[frame.index[:40], ["a", "b"]] = [None, np.nan]  # records without a key value
     stream = DiversityStream(

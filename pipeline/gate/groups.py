@@ -1,0 +1,92 @@
+"""The gate's check of microaggregation: every released group holds at least k records.
+
+A microaggregated record shows its group's means, so the records of a group share one
+combination of the variables' values. The check counts, over the whole output, the records of
+each released combination (per stratum) and fails if any combination is shared by fewer than
+k records (reason ``microaggregation_group_too_small``). Records whose variables are all
+missing carry no released value and are not counted. Memory follows the distinct combinations
+(about n / k), counted with Arrow group-bys merged as they grow.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+
+from pipeline.columns import ColumnsSpec
+from pipeline.gate.checks import Stage, table_result
+from pipeline.gate.derive import RanStep
+from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
+from pipeline.requirements import GroupSize
+from pipeline.risk.combinations import CombinationCounts, N
+
+
+def group_needs(
+    steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec
+) -> list[tuple[str, GroupSize]]:
+    """The group-size requirements of steps whose variables no later step rewrites."""
+    out = []
+    for pos, ran in enumerate(steps):
+        later = {c for s in steps[pos + 1 :] for c in s.params.replaces(columns)}
+        for need in ran.params.requirements(ran.facts, base_dir):
+            if isinstance(need, GroupSize) and not set(need.columns) & later:
+                out.append((f"steps[{ran.index}].{ran.name}.groups", need))
+    return out
+
+
+class GroupStream:
+    """Records in released groups smaller than k (``add`` tables, then ``result``)."""
+
+    def __init__(self, id: str, need: GroupSize, stage: Stage = "output") -> None:  # noqa: A002
+        self.id, self.need, self.stage = id, need, stage
+        self.columns = [*need.strata, *need.columns]
+        self._counts = CombinationCounts(self.columns)
+
+    def add(self, table: Any) -> None:
+        """Count the combinations of one table."""
+        self._counts.add(table)
+
+    def result(self) -> CheckResult:
+        """The check: records of released combinations shared by fewer than k records."""
+        small = 0
+        if not self._counts.empty:
+            table = self._counts.merged()
+            empty = functools.reduce(
+                pc.and_, [pc.is_null(table.column(c)) for c in self.need.columns]
+            )
+            valued = pc.invert(empty)
+            below = pc.and_(valued, pc.less(table.column(N), self.need.k))
+            small = int(pc.sum(pc.if_else(below, table.column(N), 0)).as_py() or 0)
+        names = ", ".join(self.need.columns)
+        within = f" within ({', '.join(self.need.strata)})" if self.need.strata else ""
+        return table_result(
+            self.stage, self.id, Reason.MICROAGGREGATION_GROUP_TOO_SMALL,
+            f"every released combination of ({names}){within} is shared by at least "
+            f"k = {self.need.k} records", small,
+            "0 records in smaller groups", small == 0, self.need.columns[0],
+        )  # fmt: skip
+
+
+def group_checks(
+    needs: list[tuple[str, GroupSize]],
+    chunks: Callable[[list[str]], Iterable[Any]],
+    present: Iterable[str],
+) -> list[CheckResult]:
+    """The checks measured on a whole dataset (``chunks(columns)`` yields its tables).
+
+    A check whose columns are not all ``present`` is left out (the column-set check fails).
+    """
+    out, have = [], set(present)
+    for id_, need in needs:
+        if not {*need.columns, *need.strata} <= have:
+            continue
+        stream = GroupStream(id_, need)
+        for chunk in chunks(stream.columns):
+            stream.add(chunk)
+        out.append(stream.result())
+    return out

@@ -1,0 +1,129 @@
+"""``microaggregate``: group means, strata, missing patterns, determinism, the gate's check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+from pipeline.columns import ROW, ColumnsSpec
+from pipeline.gate.groups import GroupStream
+from pipeline.requirements import GroupSize
+from pipeline.steps.microaggregate import MicroaggregateParams, microaggregate
+from pipeline.steps.registry import StepContext
+from tests.conftest import demo_recipe, run_step
+from tests.gate.test_stages import invoke, reasons
+
+N = 1_500
+
+
+def _frame(seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.lognormal(5, 1, N)
+    frame = pd.DataFrame({
+        ROW: np.arange(N), "a": a, "b": a * rng.uniform(0.2, 0.6, N),
+        "s": rng.choice(["x", "y", "z"], N, p=[0.6, 0.39, 0.01]),
+    })  # fmt: skip
+    frame.loc[::50, "b"] = np.nan
+    return frame
+
+
+def _run(frame: pd.DataFrame, partitions: int, **raw) -> tuple[pd.DataFrame, dict]:
+    params = MicroaggregateParams(**{"variables": ["a", "b"], **raw})
+    ctx = StepContext(seed=7, index=2, name="microaggregate", columns=ColumnsSpec(),
+                      location="test")  # fmt: skip
+    effect = run_step(microaggregate, dd.from_pandas(frame, npartitions=partitions), params, ctx)
+    out = effect.frame.compute().sort_values(ROW).reset_index(drop=True)
+    return out, effect.facts
+
+
+def _group_sizes(out: pd.DataFrame, columns: list[str], strata: tuple = ()) -> pd.Series:
+    shown = out.dropna(subset=columns, how="all")
+    return shown.groupby([*strata, *columns], dropna=False).size()
+
+
+def test_values_become_means_of_groups_of_k_to_2k_minus_1() -> None:
+    frame = _frame()
+    out, facts = _run(frame, 3, k=4)
+    sizes = _group_sizes(out, ["a", "b"])
+    assert sizes.min() >= 4
+    assert facts["smallest_group"] >= 4 and facts["largest_group"] <= 7
+    assert facts["suppressed_records"] == 0 and 0 < facts["sse_sst"] < 0.1
+    # group means: each released combination's mean of the original values equals it
+    joined = out.assign(orig_a=frame["a"])
+    for _, part in list(joined.groupby(["a", "b"]))[:50]:
+        assert part["orig_a"].mean() == pytest.approx(float(part["a"].iloc[0]), rel=1e-9)
+    assert out["a"].mean() == pytest.approx(frame["a"].mean(), rel=1e-9)  # means kept
+    assert out["b"].isna().equals(frame["b"].isna())  # missing stays missing
+    assert all(isinstance(v, (int, float, str)) for v in facts.values())
+
+
+def test_strata_are_never_crossed_and_small_cells_are_suppressed() -> None:
+    frame = _frame(2)
+    frame.loc[frame.index[:2], "s"] = "rare"  # 2 records < k: their values go missing
+    out, facts = _run(frame, 2, k=3, strata=["s"])
+    joined = out.assign(orig_s=frame["s"])
+    assert (joined.groupby(["s", "a"], dropna=True)["orig_s"].nunique() == 1).all()
+    assert out.loc[:1, ["a", "b"]].isna().all().all()
+    assert facts["suppressed_records"] >= 2
+    sizes = _group_sizes(out, ["a", "b"], ("s",))
+    assert sizes.min() >= 3
+
+
+def test_one_variable_uses_the_optimal_partition() -> None:
+    frame = _frame(3)
+    out, facts = _run(frame, 4, variables=["a"], k=5)
+    assert facts["method"] == "optimal"
+    assert _group_sizes(out, ["a"]).min() >= 5
+    with pytest.raises(ValidationError):
+        MicroaggregateParams(variables=["a", "b"], method="optimal")
+
+
+@pytest.mark.parametrize("raw", [{}, {"strata": ["s"], "improve": False}, {"variables": ["a"]}])
+def test_the_same_whatever_the_partitions(raw: dict) -> None:
+    frame = _frame(4)
+    one, _ = _run(frame, 1, **raw)
+    many, _ = _run(frame, 6, **raw)
+    pd.testing.assert_frame_equal(one, many)
+
+
+def test_group_stream_counts_records_of_small_combinations() -> None:
+    need = GroupSize(("a", "b"), ("s",), 3)
+    stream = GroupStream("steps[0].microaggregate.groups", need)
+    stream.add(pa.table({"s": ["x"] * 4 + ["y"] * 2, "a": [1.0] * 6, "b": [2.0] * 6}))
+    stream.add(pa.table({"s": ["z"] * 3, "a": [None] * 3, "b": [5.0] * 3}))
+    stream.add(pa.table({"s": ["x", None], "a": [None, None], "b": [None, None]}))
+    result = stream.result()
+    assert not result.passed and result.observed == 2  # the two "y" records
+    assert result.reason == "microaggregation_group_too_small"
+    ok = GroupStream("id", GroupSize(("a",), (), 2))
+    ok.add(pa.table({"a": [1.0, 1.0, None]}))
+    assert ok.result().passed
+
+
+def test_in_a_run_the_gate_checks_every_group(workdir: Path) -> None:
+    steps = "  - microaggregate: {variables: [income, household_size], k: 3}\n"
+    recipe = demo_recipe(workdir, steps, extra="risk: {k: 1}\n")
+    result = invoke("run", str(recipe))
+    assert result.exit_code == 0, result.output
+    out = workdir / "out" / "run"
+    manifest = json.loads((out / "manifest.json").read_text())
+    checks = manifest["gate"]["output"]["checks"]
+    (check,) = [c for c in checks if c["id"].endswith(".groups")]
+    assert check["passed"] and check["observed"] == 0
+    again = invoke("run", str(recipe), "--gate-only", str(out))
+    assert again.exit_code == 0, again.output
+    # a file whose groups were tampered with is invalid on re-validation
+    data = next((out / "data").glob("*.parquet"))
+    table = pd.read_parquet(data)
+    table.loc[table.index[0], "income"] = -1.0
+    table.to_parquet(data)
+    broken = invoke("run", str(recipe), "--gate-only", str(out))
+    assert broken.exit_code == 4
+    assert "microaggregation_group_too_small" in reasons(broken)
