@@ -127,3 +127,26 @@ def test_in_a_run_the_gate_checks_every_group(workdir: Path) -> None:
     broken = invoke("run", str(recipe), "--gate-only", str(out))
     assert broken.exit_code == 4
     assert "microaggregation_group_too_small" in reasons(broken)
+
+
+def test_perturbative_steps_give_the_same_file_whatever_partitions_and_scheduler(
+    workdir: Path,
+) -> None:
+    from tests.engine.test_runner import data_digests
+
+    steps = (
+        "  - microaggregate: {variables: [income, household_size], k: 3, strata: [sex]}\n"
+        "  - rank_swap: {variables: [weight], p: 10}\n"
+        "  - add_noise: {variables: [age], method: additive, noise: 20}\n"
+        "  - pram: {column: occupation}\n"
+        "  - shuffle_records: {}\n"
+    )
+    recipe = demo_recipe(workdir, steps, extra="risk: {k: 1}\n")
+    digests = []
+    for n, scheduler in ((1, "threads"), (5, "threads"), (3, "processes")):
+        out = f"out/{scheduler}{n}"
+        result = invoke("run", str(recipe), "--partitions", str(n), "--output", out,
+                        "--scheduler", scheduler, "-q")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        digests.append(data_digests(workdir / out))
+    assert digests[0] == digests[1] == digests[2]
