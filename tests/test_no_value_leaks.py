@@ -453,6 +453,15 @@ RECODED = recipe([
 path("gate-only-tampered-recode", ("run", "r.yaml", "--gate-only", "out/leak", "--debug"), 4,
      {"plant.csv": PLANT, "h.csv": OCC_HIERARCHY + "PLANTCATQX7;C;*\n", "r.yaml": RECODED},
      prepare=published_then("occupation", "PLANTCATQX7"))  # fmt: skip
+PERTURBED = recipe([
+    "microaggregate: {variables: [income, age], k: 3}", "rank_swap: {variables: [weight], p: 20}",
+    "pram: {column: occupation}", "add_noise: {variables: [age], noise: 10}",
+])  # fmt: skip
+path("run-perturbative-steps", RUN, 0, {"plant.csv": PLANT, "r.yaml": PERTURBED})
+MICRO = recipe(["microaggregate: {variables: [income], k: 3}"])
+path("gate-only-tampered-microaggregation", ("run", "r.yaml", "--gate-only", "out/leak"), 4,
+     {"plant.csv": PLANT, "r.yaml": MICRO},
+     prepare=published_then("income", INCOME_PLANT))  # fmt: skip
 path("gate-only-tampered-identifier", ("run", "r.yaml", "--gate-only", "out/leak"), 4,
      {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
      prepare=published_then("sex", "plantmailqx7.99@example.invalid"))  # fmt: skip
