@@ -10,7 +10,6 @@ import argparse
 import json
 
 from pipeline.cli_files import bounded_int, file_parser, guarded
-from pipeline.errors import InputDataError, Problem, RecipeError
 from pipeline.risk import K_MAX
 
 DESCRIPTION = """Measure disclosure risk of a CSV or Parquet file over its key variables:
@@ -35,26 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def measure(args: argparse.Namespace) -> dict:
-    """Read the file and return the JSON-ready summary.
+    """Read the file and return the JSON-ready summary (``pipeline.api.risk``).
 
     Raises:
         RecipeError: no key variable given.
         InputDataError: missing file or column, unreadable file, weights that are not numbers.
     """
-    from pipeline.risk.table import numeric_weights, read_columns, risk_of_table
+    from pipeline.api import risk
 
-    keys = [c.strip() for c in args.key_vars.split(",") if c.strip()]
-    if not keys:
-        raise RecipeError([Problem("--key-vars names no column")], title="usage error")
-    if not args.path.exists():
-        raise InputDataError([Problem(f"input {args.path} not found", code="input_missing")])
-    text = keys + ([args.household] if args.household else [])
-    wanted = list(dict.fromkeys([*text, *([args.weight] if args.weight else [])]))
-    table = read_columns(args.path, wanted, text, args.encoding, args.delimiter)
-    if args.weight:
-        table = numeric_weights(table, args.weight)
-    _, summary = risk_of_table(table, keys, args.k, args.weight, args.household, args.missing)
-    return summary
+    found = risk(args.path, args.key_vars, weight=args.weight, k=args.k,
+                 household=args.household, missing=args.missing, encoding=args.encoding,
+                 delimiter=args.delimiter)  # fmt: skip
+    return found.summary
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from pipeline.cli_files import bounded_int, file_parser, guarded
-from pipeline.errors import EXIT_FINDINGS, InputDataError, Problem
+from pipeline.errors import EXIT_FINDINGS
 
 DESCRIPTION = """Scan every column of a CSV or Parquet file for direct identifiers (names,
 addresses, phones, e-mail, postal codes) and Japanese identification codes (My Number,
@@ -50,29 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | None):  # noqa: ANN201
-    """Every (or the named) column of a file; CSV columns as text.
-
-    Raises:
-        InputDataError: missing file or column, unreadable file.
-    """
-    from pipeline import files
-    from pipeline.risk.table import file_columns, read_columns
-
-    if not path.exists():
-        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-    header = file_columns(path, encoding, delimiter)
-    wanted = list(dict.fromkeys(columns or header))
-    table = read_columns(path, wanted, wanted, encoding, delimiter)
-    if files.header_looks_like_values(header):  # a record, not names: never print it
-        table = table.rename_columns([f"column {header.index(c) + 1}" for c in wanted])
-    return table
-
-
 def _run(args: argparse.Namespace) -> int:
     from pipeline.scan.scanner import scan_table
 
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    from pipeline.risk.table import read_table
+
     table = read_table(args.path, args.encoding, args.delimiter, columns)
     findings, rows = scan_table(table, None, args.sample, args.seed, args.min_confidence)
     if args.fmt == "json":

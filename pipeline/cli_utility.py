@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from pipeline.cli_files import bounded_int, file_parser, guarded
-from pipeline.errors import InputDataError, Problem, RecipeError
+from pipeline.errors import Problem, RecipeError
 from pipeline.risk import K_MAX
 
 DESCRIPTION = """Measure the information lost between ORIGINAL and RELEASED: per key variable
@@ -61,67 +61,24 @@ def _levels(value: str | None) -> dict[str, tuple[int, int]]:
 
 
 def measure(args: argparse.Namespace) -> dict:
-    """Read both files and return the JSON-ready figures.
+    """Read both files and return the JSON-ready figures (``pipeline.api.utility``).
 
     Raises:
         RecipeError: bad options.
         InputDataError: missing file or column, records that do not match.
     """
-    from pipeline.risk.table import read_columns
-    from pipeline.utility.aggregate import UtilityPlan
-    from pipeline.utility.compare import compare
+    from pipeline.api import utility
 
-    keys, numeric = _names(args.key_vars), _names(args.numeric)
     tables = [tuple(_names(t.replace(":", ","))) for t in _names(args.tables)]
-    if not keys or any(len(t) != 2 for t in tables):
-        raise RecipeError([Problem("give --key-vars, and tables as A:B")], title="usage error")
-    perturbed, randomized = _names(args.perturbed), _names(args.randomized)
-    categorical = list(dict.fromkeys([*keys, *(c for t in tables for c in t), *randomized]))
-    numeric = list(dict.fromkeys([*numeric, *perturbed]))
-    plan = UtilityPlan(tuple(keys), tuple(categorical), tuple(numeric), tuple(tables),
-                       tuple(perturbed), tuple(randomized))  # fmt: skip
-    wanted = list(dict.fromkeys([*plan.columns, *([args.by] if args.by else [])]))
-    text = [*categorical, *([args.by] if args.by else [])]
-    frames = []
-    for path in (args.path, args.released):
-        if not path.exists():
-            raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-        table = read_columns(path, wanted, text, args.encoding, args.delimiter)
-        frames.append(table.to_pandas(types_mapper=_nullable))
-    original, released = _align(*frames, args.by)
-    found = compare(original, released, plan, _levels(args.levels), args.k, len(frames[0]))
+    if any(len(t) != 2 for t in tables):
+        raise RecipeError([Problem("give tables as A:B")], title="usage error")
+    found = utility(
+        args.path, args.released, _names(args.key_vars), numeric=_names(args.numeric),
+        tables=tables, perturbed=_names(args.perturbed), randomized=_names(args.randomized),
+        by=args.by, levels=_levels(args.levels), k=args.k, encoding=args.encoding,
+        delimiter=args.delimiter,
+    )  # fmt: skip
     return found.model_dump(mode="json")
-
-
-def _nullable(arrow_type: object) -> object:
-    import pandas as pd
-    import pyarrow as pa
-
-    if arrow_type == pa.string() or arrow_type == pa.large_string():
-        return pd.StringDtype()
-    return None
-
-
-def _align(original, released, by: str | None):  # noqa: ANN001, ANN202 - pandas frames
-    """The original records in the released file's order (counts only in errors)."""
-    if by is None:
-        if len(original) != len(released):
-            raise InputDataError([Problem(
-                f"the files hold {len(original)} and {len(released)} records: name a column "
-                "identifying the records in both with --by", code="records_differ")])  # fmt: skip
-        return original, released
-    for name, frame in (("original", original), ("released", released)):
-        if frame[by].isna().any() or frame[by].duplicated().any():
-            raise InputDataError([Problem(
-                f"column {by!r} of the {name} file is missing or repeated in some records: "
-                "it cannot identify them", code="by_not_unique")])  # fmt: skip
-    position = original.reset_index(drop=True).reset_index().set_index(by)["index"]
-    found = released[by].map(position)
-    if found.isna().any():
-        raise InputDataError([Problem(
-            f"{int(found.isna().sum())} released record(s) are not in the original file",
-            code="records_differ")])  # fmt: skip
-    return original.iloc[found.to_numpy(dtype="int64")].reset_index(drop=True), released
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -160,3 +160,21 @@ def risk_of_table(
         for j, key in enumerate(keys)
     }
     return result, summary
+
+
+def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | None) -> Any:
+    """Every (or the named) column of a file; CSV columns as text.
+
+    Raises:
+        InputDataError: missing file or column, unreadable file.
+    """
+    from pipeline import files
+
+    if not path.exists():
+        raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
+    header = file_columns(path, encoding, delimiter)
+    wanted = list(dict.fromkeys(columns or header))
+    table = read_columns(path, wanted, wanted, encoding, delimiter)
+    if files.header_looks_like_values(header):  # a record, not names: never print it
+        table = table.rename_columns([f"column {header.index(c) + 1}" for c in wanted])
+    return table

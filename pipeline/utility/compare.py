@@ -12,6 +12,7 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 
+from pipeline.errors import InputDataError, Problem
 from pipeline.utility.aggregate import UtilityPlan, before, collect, lazy_aggregates
 from pipeline.utility.measures import utility, warnings
 from pipeline.utility.model import Utility
@@ -40,3 +41,42 @@ def compare(
     lazy = lazy_aggregates(dd.from_pandas(frame, npartitions=max(1, partitions)), plan)
     found = utility(plan, collect(plan, dask.compute(*lazy)), levels or {}, k, rows_in)
     return found.model_copy(update={"warnings": warnings(found, warn_share)})
+
+
+def nullable(arrow_type: object) -> object:
+    """The pandas string dtype for Arrow strings (so missing text stays missing)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if arrow_type == pa.string() or arrow_type == pa.large_string():
+        return pd.StringDtype()
+    return None
+
+
+def align(original, released, by: str | None):  # noqa: ANN001, ANN201 - pandas frames
+    """The original records in the released file's order (counts only in errors).
+
+    By position when ``by`` is None (both must hold as many records), else through ``by``, a
+    column identifying the records in both.
+
+    Raises:
+        InputDataError: the files differ in records, or ``by`` cannot identify them.
+    """
+    if by is None:
+        if len(original) != len(released):
+            raise InputDataError([Problem(
+                f"the files hold {len(original)} and {len(released)} records: name a column "
+                "identifying the records in both with --by", code="records_differ")])  # fmt: skip
+        return original, released
+    for name, frame in (("original", original), ("released", released)):
+        if frame[by].isna().any() or frame[by].duplicated().any():
+            raise InputDataError([Problem(
+                f"column {by!r} of the {name} file is missing or repeated in some records: "
+                "it cannot identify them", code="by_not_unique")])  # fmt: skip
+    position = original.reset_index(drop=True).reset_index().set_index(by)["index"]
+    found = released[by].map(position)
+    if found.isna().any():
+        raise InputDataError([Problem(
+            f"{int(found.isna().sum())} released record(s) are not in the original file",
+            code="records_differ")])  # fmt: skip
+    return original.iloc[found.to_numpy(dtype="int64")].reset_index(drop=True), released

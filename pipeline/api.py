@@ -1,0 +1,294 @@
+"""The Python API: what the commands do, for notebooks and scripts.
+
+Every function here is what an ``anonymize`` command does, with Python values in and out:
+``run`` is ``anonymize run``, ``risk`` is ``anonymize risk``, ``utility`` is
+``anonymize utility``. Data may be a file path (CSV or Parquet), a pandas DataFrame or a pyarrow
+Table. Errors are the commands' own, raised as typed exceptions carrying their problems
+(``RecipeError``: exit 2, ``InputDataError``: exit 3, ``GateError``: exit 4,
+``OutputBusyError``: exit 6), and an unexpected error is raised as :class:`UnexpectedError` naming
+its type and place only: a library's message may quote data values and is never passed on.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pipeline.errors import AnonymizeError, InputDataError, Problem, RecipeError, where_raised
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pipeline.engine.runner import RunResult
+    from pipeline.scan.scanner import Finding
+    from pipeline.utility.model import Utility
+
+Data = Any  # a path (str or Path), a pandas DataFrame or a pyarrow Table
+T = TypeVar("T")
+
+
+class UnexpectedError(AnonymizeError):
+    """A bug: its type and place in the code, never the library's message (exit 1)."""
+
+    default_title = "unexpected error"
+
+
+def _guarded(func: Callable[..., T]) -> Callable[..., T]:
+    """Let the tool's errors through; replace any other by :class:`UnexpectedError`."""
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except AnonymizeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - library messages may quote data values
+            what = f"{type(exc).__name__} at {where_raised(exc)} (the message is withheld)"
+            raise UnexpectedError([Problem(what, code="unexpected")]) from None
+
+    return call
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """Disclosure risk of a file over its key variables.
+
+    Attributes:
+        summary: The figures of ``anonymize risk --format json`` (a JSON-ready dict).
+        records: One row per record, in input order: ``fk`` (sample frequency of its key
+            combination), ``Fk`` (weighted frequency), ``rk`` (individual risk).
+    """
+
+    summary: dict
+    records: pd.DataFrame
+
+
+@_guarded
+def run(
+    recipe: str | Path,
+    *,
+    input: str | None = None,  # noqa: A002 - the command's option name
+    output: str | None = None,
+    scheduler: str = "threads",
+    partitions: int | None = None,
+    wait: float = 0.0,
+    quiet: bool = True,
+) -> RunResult:
+    """Run a recipe as ``anonymize run`` does: publish its output or raise.
+
+    Args:
+        recipe: The recipe file (relative paths inside it are resolved as the command does).
+        input: Another input file (``--input``).
+        output: Another output folder (``--output``).
+        scheduler: ``threads``, ``processes``, ``local`` or ``tcp://HOST:PORT``.
+        partitions: Split the input into this many partitions (tuning only).
+        wait: Seconds to wait for another run's lock on the output.
+        quiet: No progress lines on standard error.
+
+    Returns:
+        The published folder and its manifest (``result.manifest``, a pydantic model).
+
+    Raises:
+        RecipeError: the recipe is wrong (every problem, with file:line).
+        InputDataError: the input is missing, unreadable or breaks its contract.
+        GateError: the data-quality gate blocked publication (nothing published).
+        OutputBusyError: another run holds the output's lock.
+    """
+    from pipeline.engine.prepare import RunOptions
+    from pipeline.engine.progress import Reporter
+    from pipeline.engine.runner import run_recipe
+    from pipeline.engine.schedulers import check_scheduler
+    from pipeline.recipe.loader import load_recipe
+
+    check_scheduler(scheduler)
+    loaded = load_recipe(recipe)
+    options = RunOptions(input, output, scheduler, partitions, None, wait)
+    return run_recipe(loaded, options, Reporter(quiet=quiet))
+
+
+@_guarded
+def risk(
+    data: Data,
+    key_vars: Sequence[str],
+    *,
+    weight: str | None = None,
+    k: int = 3,
+    household: str | None = None,
+    missing: Literal["any", "category"] = "any",
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> RiskResult:
+    """Disclosure risk over ``key_vars``, as ``anonymize risk`` (sdcMicro's ``measure_risk``).
+
+    Args:
+        data: A CSV or Parquet path, a pandas DataFrame or a pyarrow Table.
+        key_vars: The key variables (read as categories).
+        weight: The sampling weight column (numbers), if any.
+        k: The k of k-anonymity.
+        household: A household id column (adds household risk).
+        missing: ``any``: a missing key value matches any value (sdcMicro); ``category``: it is
+            a category of its own.
+        encoding: Of a CSV file.
+        delimiter: Of a CSV file.
+
+    Raises:
+        RecipeError: no key variable, k out of range or an unknown ``missing``.
+        InputDataError: a missing file or column, weights that are not numbers.
+    """
+    import pandas as pd
+
+    from pipeline.risk import K_MAX
+    from pipeline.risk.table import numeric_weights, risk_of_table
+
+    keys = _names(key_vars, "key_vars")
+    if not 1 <= k <= K_MAX or missing not in ("any", "category"):
+        raise RecipeError([Problem(f"k must be 1..{K_MAX} and missing any or category")],
+                          title="usage error")  # fmt: skip
+    text = [*keys, *([household] if household else [])]
+    wanted = list(dict.fromkeys([*text, *([weight] if weight else [])]))
+    table = _table(data, wanted, text, encoding, delimiter)
+    if weight:
+        table = numeric_weights(table, weight)
+    result, summary = risk_of_table(table, keys, k, weight, household, missing)
+    records = pd.DataFrame({"fk": result.fk, "Fk": result.Fk, "rk": result.rk})
+    return RiskResult(summary, records)
+
+
+@_guarded
+def utility(
+    original: Data,
+    released: Data,
+    key_vars: Sequence[str],
+    *,
+    numeric: Sequence[str] = (),
+    tables: Sequence[tuple[str, str]] = (),
+    perturbed: Sequence[str] = (),
+    randomized: Sequence[str] = (),
+    by: str | None = None,
+    levels: dict[str, tuple[int, int]] | None = None,
+    k: int = 3,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> Utility:
+    """What the protection cost between two files, as ``anonymize utility``.
+
+    Records are matched by position, or through ``by``, a column identifying them in both.
+    ``levels`` gives generalized columns' (level, height); ``perturbed`` numeric and
+    ``randomized`` categorical variables get the perturbation figures. The result is the
+    pydantic model of a manifest's ``utility`` (``.model_dump()`` for a dict).
+
+    Raises:
+        RecipeError: no key variable, a table that is not two columns.
+        InputDataError: missing files or columns, records that do not match.
+    """
+    from pipeline.utility.aggregate import UtilityPlan
+    from pipeline.utility.compare import align, compare, nullable
+
+    keys = _names(key_vars, "key_vars")
+    pairs = [tuple(t) for t in tables]
+    if any(len(t) != 2 for t in pairs):
+        raise RecipeError([Problem("each table names two columns")], title="usage error")
+    categorical = list(dict.fromkeys([*keys, *(c for t in pairs for c in t), *randomized]))
+    numbers = list(dict.fromkeys([*numeric, *perturbed]))
+    plan = UtilityPlan(tuple(keys), tuple(categorical), tuple(numbers), tuple(pairs),  # type: ignore[arg-type]
+                       tuple(perturbed), tuple(randomized))  # fmt: skip
+    wanted = list(dict.fromkeys([*plan.columns, *([by] if by else [])]))
+    text = [*categorical, *([by] if by else [])]
+    frames = [
+        _table(d, wanted, text, encoding, delimiter).to_pandas(types_mapper=nullable)
+        for d in (original, released)
+    ]
+    before, after = align(*frames, by)
+    return compare(before, after, plan, levels or {}, k, len(frames[0]))
+
+
+@_guarded
+def scan(
+    data: Data,
+    *,
+    columns: Sequence[str] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    min_confidence: float = 0.5,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> list[Finding]:
+    """Identifiers in a file's columns, as ``anonymize scan`` (findings, never a value).
+
+    Args:
+        data: A CSV or Parquet path, a pandas DataFrame or a pyarrow Table.
+        columns: The columns to scan (default: every column).
+        sample: Scan a seeded random sample of this many rows (default: every row).
+        seed: The sample's seed.
+        min_confidence: Report findings at or above this confidence.
+        encoding: Of a CSV file.
+        delimiter: Of a CSV file.
+
+    Returns:
+        One finding per column and kind of identifier (pydantic models: column, kind,
+        category, matches, rows checked, confidence, evidence without values).
+    """
+    from pipeline.risk.table import read_table
+    from pipeline.scan.scanner import scan_table
+
+    if not 0 <= min_confidence <= 1 or (sample is not None and sample < 1):
+        raise RecipeError([Problem("min_confidence must be in [0, 1] and sample >= 1")],
+                          title="usage error")  # fmt: skip
+    names = _names(columns, "columns") if columns is not None else None
+    if isinstance(data, (str, Path)):
+        table = read_table(Path(data), encoding, delimiter, names)
+    else:
+        every = list(data.columns) if hasattr(data, "columns") else data.column_names
+        wanted = names or [str(c) for c in every]
+        table = _table(data, wanted, wanted, encoding, delimiter)
+    findings, _ = scan_table(table, None, sample, seed, min_confidence)
+    return findings
+
+
+def _names(value: Sequence[str] | str, what: str) -> list[str]:
+    """Column names from a list (or a comma-separated string)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(c).strip() for c in items if str(c).strip()]
+    if not names:
+        raise RecipeError([Problem(f"{what} names no column")], title="usage error")
+    return names
+
+
+def _table(data: Data, columns: list[str], text: list[str], encoding: str, delimiter: str) -> Any:
+    """The named columns of ``data`` as an Arrow table, ``text`` ones as strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipeline.risk.table import read_columns
+
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
+        return read_columns(path, columns, text, encoding, delimiter)
+    if not isinstance(data, pa.Table):
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
+            raise RecipeError([Problem("data must be a path, a pandas DataFrame or a pyarrow "
+                                       "Table")], title="usage error")  # fmt: skip
+        missing = [c for c in columns if c not in data.columns]
+        _no_missing(missing, [str(c) for c in data.columns])
+        data = pa.Table.from_pandas(data[columns], preserve_index=False)
+    _no_missing([c for c in columns if c not in data.column_names], data.column_names)
+    table = data.select(columns)
+    for name in text:
+        if not pa.types.is_string(table.schema.field(name).type):
+            at = table.schema.get_field_index(name)
+            table = table.set_column(at, name, pc.cast(table.column(name), pa.string()))
+    return table
+
+
+def _no_missing(missing: list[str], found: list[str]) -> None:
+    if missing:
+        raise InputDataError([Problem(
+            f"column(s) not in the data: {', '.join(missing)} (found: {', '.join(found)})",
+            code="column_missing")])  # fmt: skip
