@@ -15,12 +15,39 @@ are only known to be >= 0 and to satisfy every group.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import lil_matrix
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Discard what is written to the process's standard output meanwhile (file descriptor 1).
+
+    HiGHS, scipy's solver, can print its own diagnostics from C++ straight to the standard
+    output (e.g. ``HighsMipSolverData::transformNewIntegerFeasibleSolution``), past
+    ``sys.stdout``; the tool's output is its own messages only.
+    """
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 @dataclass(frozen=True)
@@ -71,8 +98,9 @@ def intervals(table: Table, hidden: np.ndarray, cells: Sequence[int]) -> dict[in
         c = np.zeros(len(free))
         c[k] = 1.0
         bounds = [(0, None)] * len(free)
-        low = linprog(c, A_eq=a_free[keep], b_eq=rhs[keep], bounds=bounds, method="highs")
-        high = linprog(-c, A_eq=a_free[keep], b_eq=rhs[keep], bounds=bounds, method="highs")
+        with silenced():
+            low = linprog(c, A_eq=a_free[keep], b_eq=rhs[keep], bounds=bounds, method="highs")
+            high = linprog(-c, A_eq=a_free[keep], b_eq=rhs[keep], bounds=bounds, method="highs")
         lo = float(low.x[k]) if low.status == 0 else 0.0
         hi = float(high.x[k]) if high.status == 0 else float("inf")
         out[cell] = (lo, hi)
@@ -146,13 +174,14 @@ def protect(
         np.concatenate([np.zeros(n), np.full(nvar - n, -np.inf)]),
         np.concatenate([np.ones(n), np.full(nvar - n, np.inf)]),
     )
-    result = milp(
-        objective,
-        constraints=LinearConstraint(m.tocsr(), lo, hi),
-        integrality=integrality,
-        bounds=bounds,
-        options={"time_limit": time_limit},
-    )
+    with silenced():
+        result = milp(
+            objective,
+            constraints=LinearConstraint(m.tocsr(), lo, hi),
+            integrality=integrality,
+            bounds=bounds,
+            options={"time_limit": time_limit, "disp": False},
+        )
     if result.x is None:
         raise Unprotectable("no suppression pattern protects the primary cells")
     return result.x[:n] > 0.5

@@ -132,3 +132,18 @@ def test_never_released_statistics_are_refused(statistic: str) -> None:
         TableSpec.model_validate(
             {"name": "t", "rows": {"column": "r"}, "statistic": statistic, "variable": "income"}
         )
+
+
+def test_the_solver_prints_nothing_on_the_standard_output(capfd) -> None:
+    import os
+
+    from pipeline.tabulate.secondary import silenced
+
+    with silenced():
+        os.write(1, b"HighsMipSolverData::transformNewIntegerFeasibleSolution\n")  # as HiGHS does
+    print("after")  # the standard output works again
+    table = grid(np.array([[1.0, 9.0, 10.0], [7.0, 6.0, 13.0], [8.0, 15.0, 23.0]]))
+    hidden = protect(table, [0], [3.0])
+    assert hidden[0] and hidden.sum() >= 4  # the small cell and its complements
+    out = capfd.readouterr().out
+    assert out == "after\n"
