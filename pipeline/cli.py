@@ -15,6 +15,7 @@ from pipeline.errors import (
     EXIT_RECIPE,
     Problem,
     RecipeError,
+    did_you_mean,
     quiet_library_logs,
     report_failure,
 )
@@ -194,7 +195,9 @@ def steps(
     from pipeline.steps.describe import describe_step
 
     if name is not None and name not in STEPS:
-        typer.echo(f"unknown step {name!r}; valid steps: {', '.join(sorted(STEPS))}", err=True)
+        hint = did_you_mean(name, sorted(STEPS))
+        typer.echo(f"unknown step {name!r}{hint}; valid steps: {', '.join(sorted(STEPS))}",
+                   err=True)  # fmt: skip
         raise typer.Exit(EXIT_RECIPE)
     chosen = [STEPS[name]] if name else sorted(STEPS.values(), key=lambda s: (s.automatic, s.name))
     typer.echo("\n\n".join(describe_step(spec) for spec in chosen))

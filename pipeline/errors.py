@@ -121,6 +121,14 @@ def _os_problem(exc: OSError) -> AnonymizeError | None:
     )
 
 
+def did_you_mean(word: str, options: list[str]) -> str:
+    """`` did you mean 'x'?`` for the closest of ``options`` (option names, never data), or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def where_raised(exc: BaseException) -> str:
     """``pipeline/module.py:LINE in function``: the innermost frame inside this package."""
     frames = traceback.extract_tb(exc.__traceback__)

@@ -142,3 +142,14 @@ def test_demo_data_never_overwrites_and_refuses_unknown_encodings(tmp_path: Path
     result = runner.invoke(app, ["demo-data", str(existing), "--rows", "5", "--force"])
     assert result.exit_code == 0 and len(existing.read_text().splitlines()) == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "mine.csv", "victim.txt"]
+
+
+def test_unknown_step_and_scheduler_names_get_a_hint() -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["steps", "recod"])
+    assert result.exit_code == 2 and "did you mean 'recode'?" in result.output
+    result = CliRunner().invoke(app, ["run", "r.yaml", "--scheduler", "thread"])
+    assert result.exit_code == 2 and "did you mean 'threads'?" in result.output

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import dask
 
-from pipeline.errors import Problem, RecipeError
+from pipeline.errors import Problem, RecipeError, did_you_mean
 
 SCHEDULERS = ("threads", "processes", "local", "tcp://HOST:PORT")
 
@@ -17,8 +17,9 @@ def check_scheduler(name: str) -> None:
     """Raise a usage error (exit 2) for a scheduler name that is not understood."""
     if name in ("threads", "processes", "local") or name.startswith("tcp://"):
         return
+    hint = did_you_mean(name, ["threads", "processes", "local"])
     raise RecipeError(
-        [Problem(f"--scheduler {name!r}: expected one of {', '.join(SCHEDULERS)}")],
+        [Problem(f"--scheduler {name!r}: expected one of {', '.join(SCHEDULERS)}{hint}")],
         title="usage error",
     )
 
