@@ -10,6 +10,7 @@ import argparse
 import json
 
 from pipeline.cli_files import bounded_int, file_parser, guarded
+from pipeline.errors import Problem, RecipeError
 from pipeline.risk import K_MAX
 
 DESCRIPTION = """Measure disclosure risk of a CSV or Parquet file over its key variables:
@@ -42,6 +43,8 @@ def measure(args: argparse.Namespace) -> dict:
     """
     from pipeline.api import risk
 
+    if not [c for c in args.key_vars.split(",") if c.strip()]:
+        raise RecipeError([Problem("--key-vars names no column")], title="usage error")
     found = risk(args.path, args.key_vars, weight=args.weight, k=args.k,
                  household=args.household, missing=args.missing, encoding=args.encoding,
                  delimiter=args.delimiter)  # fmt: skip

@@ -70,8 +70,8 @@ def measure(args: argparse.Namespace) -> dict:
     from pipeline.api import utility
 
     tables = [tuple(_names(t.replace(":", ","))) for t in _names(args.tables)]
-    if any(len(t) != 2 for t in tables):
-        raise RecipeError([Problem("give tables as A:B")], title="usage error")
+    if not _names(args.key_vars) or any(len(t) != 2 for t in tables):
+        raise RecipeError([Problem("give --key-vars, and tables as A:B")], title="usage error")
     found = utility(
         args.path, args.released, _names(args.key_vars), numeric=_names(args.numeric),
         tables=tables, perturbed=_names(args.perturbed), randomized=_names(args.randomized),
