@@ -29,12 +29,20 @@ from pipeline.risk.combinations import CombinationCounts, N
 def group_needs(
     steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec
 ) -> list[tuple[str, GroupSize]]:
-    """The group-size requirements of steps whose variables no later step rewrites."""
+    """The group-size requirements of steps whose variables no later step rewrites.
+
+    When a later step may change a stratum (local suppression sets key values missing), the
+    groups are counted over the variables alone: a group of k stays k records whatever its
+    released stratum shows.
+    """
     out = []
     for pos, ran in enumerate(steps):
         later = {c for s in steps[pos + 1 :] for c in s.params.replaces(columns)}
+        touched = {c for s in steps[pos + 1 :] for c in s.params.writes(columns)}
         for need in ran.params.requirements(ran.facts, base_dir):
             if isinstance(need, GroupSize) and not set(need.columns) & later:
+                if set(need.strata) & touched:
+                    need = GroupSize(need.columns, (), need.k)
                 out.append((f"steps[{ran.index}].{ran.name}.groups", need))
     return out
 

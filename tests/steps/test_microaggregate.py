@@ -150,3 +150,21 @@ def test_perturbative_steps_give_the_same_file_whatever_partitions_and_scheduler
         assert result.exit_code == 0, result.output
         digests.append(data_digests(workdir / out))
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_groups_are_counted_without_strata_that_a_later_step_may_change() -> None:
+    from pipeline.gate.derive import RanStep
+    from pipeline.gate.groups import group_needs
+    from pipeline.steps.noise import AddNoiseParams
+    from pipeline.steps.risk import LocalSuppressionParams
+
+    columns = ColumnsSpec(key_variables=["sex", "age"])
+    micro = RanStep(0, "microaggregate", MicroaggregateParams(variables=["a"], strata=["sex"]),
+                    {}, 10, 10)  # fmt: skip
+    suppress = RanStep(1, "local_suppression", LocalSuppressionParams(k=3), {}, 10, 10)
+    noise = RanStep(2, "add_noise", AddNoiseParams(variables=["a"]), {}, 10, 10)
+    ((_, alone),) = group_needs([micro], Path(), columns)
+    assert alone.strata == ("sex",)
+    ((_, later),) = group_needs([micro, suppress], Path(), columns)
+    assert later.strata == () and later.columns == ("a",)
+    assert group_needs([micro, noise], Path(), columns) == []  # the values are rewritten
