@@ -59,6 +59,7 @@ from pipeline.manifest import (
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import Snapshot
+from pipeline.report.notice import write_notice
 from pipeline.report.write import write_report
 from pipeline.steps.registry import Effect, StepContext
 from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, with_before, without_before
@@ -132,6 +133,8 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         report = _judge_output(run, output, measured)
         manifest = _manifest(run, schema, files, rows_out, run.risk_after, report, started)
         write_report(out.staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
+        ran = ran_steps(loaded.steps, run.records)
+        write_notice(out.staging.path, manifest, recipe, ran, loaded.base_dir)
         out.publish(manifest)
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
     for line in loss.summary_lines(run.utility):
