@@ -35,7 +35,7 @@ from pipeline.owned import check_replaceable_file, is_gate_report, parent_proble
 
 MANIFEST = "manifest.json"
 REPORT_FILES = frozenset(
-    {MANIFEST, "risk_report.json", "risk_report.html", "tables/tables.html",
+    {MANIFEST, "risk_report.json", "risk_report.html", "public_notice.md", "tables/tables.html",
      "review/check_report.json"}
 )  # fmt: skip
 OUTPUT_FOLDERS = frozenset({"data", "tables", "review"})
