@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from pipeline.columns import ROW, ColumnsSpec
-from pipeline.microagg import EXACT, group_means, groups
+from pipeline.microagg import EXACT, group_means, groups, within_sse
 from pipeline.records import Collected, Records, replace_by_row
 from pipeline.reductions import Reduction
 from pipeline.requirements import GroupSize, Requirement
@@ -112,11 +112,11 @@ def _aggregate(
         if cell.size < params.k:
             suppressed += cell.size
             continue
-        labels = groups(z[np.ix_(cell, use)], params.k, method, params.improve)
-        means = group_means(x[np.ix_(cell, use)], labels)
-        out[np.ix_(cell, use)] = means[labels]
-        zc = z[np.ix_(cell, use)]
-        sse += float(((zc - group_means(zc, labels)[labels]) ** 2).sum())
+        at = np.ix_(cell, use)
+        zc = z[at]
+        labels = groups(zc, params.k, method, params.improve)
+        out[at] = group_means(x[at], labels)[labels]
+        sse += within_sse(zc, labels)
         sizes.append(np.bincount(labels))
     sst = float(np.nansum(z * z))
     every = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
