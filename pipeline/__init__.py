@@ -11,9 +11,10 @@ def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-# The Python API is ``pipeline.api`` (``from pipeline import api``; ``api.run``, ``api.risk``,
-# ``api.scan``, ``api.utility``): ``pipeline.risk``, ``pipeline.scan`` and ``pipeline.utility``
-# are the packages that implement them. ``run`` and the errors are also here.
+# The Python API is ``pipeline.api`` (``from pipeline import api``; ``api.run``, ``api.tabulate``,
+# ``api.risk``, ``api.scan``, ``api.utility``): ``pipeline.tabulate``, ``pipeline.risk``,
+# ``pipeline.scan`` and ``pipeline.utility`` are the packages that implement them. ``run`` and
+# the errors are also here.
 from pipeline import api  # noqa: E402
 from pipeline.api import RiskResult, UnexpectedError, run  # noqa: E402
 from pipeline.errors import (  # noqa: E402

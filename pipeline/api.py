@@ -1,10 +1,11 @@
 """The Python API: what the commands do, for notebooks and scripts.
 
 Every function here is what an ``anonymize`` command does, with Python values in and out:
-``run`` is ``anonymize run``, ``risk`` is ``anonymize risk``, ``utility`` is
-``anonymize utility``. Data may be a file path (CSV or Parquet), a pandas DataFrame or a pyarrow
-Table. Errors are the commands' own, raised as typed exceptions carrying their problems
-(``RecipeError``: exit 2, ``InputDataError``: exit 3, ``GateError``: exit 4,
+``run`` is ``anonymize run``, ``tabulate`` is ``anonymize tabulate``, ``risk`` is
+``anonymize risk``, ``scan`` is ``anonymize scan``, ``utility`` is ``anonymize utility``.
+A recipe may be a file or a mapping (a dict). Data may be a file path (CSV or Parquet), a
+pandas DataFrame or a pyarrow Table. Errors are the commands' own, raised as typed exceptions
+carrying their problems (``RecipeError``: exit 2, ``InputDataError``: exit 3, ``GateError``: exit 4,
 ``OutputBusyError``: exit 6), and an unexpected error is raised as :class:`UnexpectedError` naming
 its type and place only: a library's message may quote data values and is never passed on.
 """
@@ -12,17 +13,18 @@ its type and place only: a library's message may quote data values and is never 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pipeline.errors import AnonymizeError, InputDataError, Problem, RecipeError, where_raised
+from pipeline.errors import AnonymizeError, Problem, RecipeError, where_raised
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from pipeline.engine.runner import RunResult
+    from pipeline.runs import TabulationResult
     from pipeline.scan.scanner import Finding
     from pipeline.utility.model import Utility
 
@@ -68,7 +70,7 @@ class RiskResult:
 
 @_guarded
 def run(
-    recipe: str | Path,
+    recipe: str | Path | Mapping[str, Any],
     *,
     input: str | None = None,  # noqa: A002 - the command's option name
     output: str | None = None,
@@ -76,37 +78,88 @@ def run(
     partitions: int | None = None,
     wait: float = 0.0,
     quiet: bool = True,
+    gate_report: str | None = None,
+    package: str | Path | None = None,
 ) -> RunResult:
     """Run a recipe as ``anonymize run`` does: publish its output or raise.
 
     Args:
-        recipe: The recipe file (relative paths inside it are resolved as the command does).
+        recipe: The recipe file, or the recipe as a mapping (a dict, e.g. ``yaml.safe_load``
+            of a file, edited). A mapping is validated exactly as the same YAML file would be,
+            every problem at once, located by key path (``<dict> steps[0].top_code.above:``);
+            its relative paths (input, output, hierarchy and contract files) are resolved
+            against the current directory. In a file, hierarchy and contract files are relative
+            to the file's folder, input and output to the current directory.
         input: Another input file (``--input``).
         output: Another output folder (``--output``).
         scheduler: ``threads``, ``processes``, ``local`` or ``tcp://HOST:PORT``.
         partitions: Split the input into this many partitions (tuning only).
         wait: Seconds to wait for another run's lock on the output.
         quiet: No progress lines on standard error.
+        gate_report: Where to write the gate report when the gate blocks (``--gate-report``).
+        package: Also write the recipient package there (``--package``): the published data,
+            ``public_notice.md`` and ``contents.json``; never the manifest or reports.
 
     Returns:
-        The published folder and its manifest (``result.manifest``, a pydantic model).
+        The published folder, its manifest (``result.manifest``, a pydantic model) and the
+        package folder (``result.package``, or None).
 
     Raises:
-        RecipeError: the recipe is wrong (every problem, with file:line).
+        RecipeError: the recipe is wrong (every problem, with file:line), or the package folder
+            is not this tool's to replace (checked before the run).
         InputDataError: the input is missing, unreadable or breaks its contract.
-        GateError: the data-quality gate blocked publication (nothing published).
+        GateError: the data-quality gate blocked publication (nothing published or packaged).
         OutputBusyError: another run holds the output's lock.
     """
     from pipeline.engine.prepare import RunOptions
     from pipeline.engine.progress import Reporter
-    from pipeline.engine.runner import run_recipe
-    from pipeline.engine.schedulers import check_scheduler
-    from pipeline.recipe.loader import load_recipe
+    from pipeline.runs import run_source
 
-    check_scheduler(scheduler)
-    loaded = load_recipe(recipe)
-    options = RunOptions(input, output, scheduler, partitions, None, wait)
-    return run_recipe(loaded, options, Reporter(quiet=quiet))
+    options = RunOptions(input, output, scheduler, partitions, gate_report, wait)
+    return run_source(recipe, options, Reporter(quiet=quiet), package)
+
+
+@_guarded
+def tabulate(
+    recipe: str | Path | Mapping[str, Any],
+    *,
+    input: str | None = None,  # noqa: A002 - the command's option name
+    output: str | None = None,
+    scheduler: str = "threads",
+    wait: float = 0.0,
+    quiet: bool = True,
+    gate_report: str | None = None,
+    package: str | Path | None = None,
+) -> TabulationResult:
+    """Compute, protect and publish a tabulation recipe's tables, as ``anonymize tabulate``.
+
+    Args:
+        recipe: A ``kind: tabulation`` recipe file or mapping (validated and resolved as in
+            :func:`run`).
+        input: Another input file.
+        output: Another output folder.
+        scheduler: ``threads``, ``processes``, ``local`` or ``tcp://HOST:PORT``.
+        wait: Seconds to wait for another run's lock on the output.
+        quiet: No progress lines on standard error.
+        gate_report: Where to write the gate report when the gate blocks.
+        package: Also write the recipient package there: ``tables/`` and ``contents.json``.
+
+    Returns:
+        The published folder, its manifest and ``tables``: each protected table as published
+        (a pandas DataFrame keyed by table name; hidden cells have status ``X`` and no value).
+
+    Raises:
+        RecipeError: the recipe is wrong, or the package folder is not this tool's.
+        InputDataError: the input is missing or lacks a column, values are not numbers.
+        GateError: a table cannot be protected or the check failed (nothing published).
+        OutputBusyError: another run holds the output's lock.
+    """
+    from pipeline.engine.prepare import RunOptions
+    from pipeline.engine.progress import Reporter
+    from pipeline.runs import tabulate_source
+
+    options = RunOptions(input, output, scheduler, None, gate_report, wait)
+    return tabulate_source(recipe, options, Reporter(quiet=quiet), package)
 
 
 @_guarded
@@ -141,7 +194,7 @@ def risk(
     import pandas as pd
 
     from pipeline.risk import K_MAX
-    from pipeline.risk.table import numeric_weights, risk_of_table
+    from pipeline.risk.table import numeric_weights, risk_of_table, table_of
 
     keys = _names(key_vars, "key_vars")
     if not 1 <= k <= K_MAX or missing not in ("any", "category"):
@@ -149,7 +202,7 @@ def risk(
                           title="usage error")  # fmt: skip
     text = [*keys, *([household] if household else [])]
     wanted = list(dict.fromkeys([*text, *([weight] if weight else [])]))
-    table = _table(data, wanted, text, encoding, delimiter)
+    table = table_of(data, wanted, text, encoding, delimiter)
     if weight:
         table = numeric_weights(table, weight)
     result, summary = risk_of_table(table, keys, k, weight, household, missing)
@@ -184,6 +237,7 @@ def utility(
         RecipeError: no key variable, a table that is not two columns.
         InputDataError: missing files or columns, records that do not match.
     """
+    from pipeline.risk.table import table_of
     from pipeline.utility.aggregate import UtilityPlan
     from pipeline.utility.compare import align, compare, nullable
 
@@ -198,7 +252,7 @@ def utility(
     wanted = list(dict.fromkeys([*plan.columns, *([by] if by else [])]))
     text = [*categorical, *([by] if by else [])]
     frames = [
-        _table(d, wanted, text, encoding, delimiter).to_pandas(types_mapper=nullable)
+        table_of(d, wanted, text, encoding, delimiter).to_pandas(types_mapper=nullable)
         for d in (original, released)
     ]
     before, after = align(*frames, by)
@@ -231,7 +285,7 @@ def scan(
         One finding per column and kind of identifier (pydantic models: column, kind,
         category, matches, rows checked, confidence, evidence without values).
     """
-    from pipeline.risk.table import read_table
+    from pipeline.risk.table import read_table, table_of
     from pipeline.scan.scanner import scan_table
 
     if not 0 <= min_confidence <= 1 or (sample is not None and sample < 1):
@@ -243,7 +297,7 @@ def scan(
     else:
         every = list(data.columns) if hasattr(data, "columns") else data.column_names
         wanted = names or [str(c) for c in every]
-        table = _table(data, wanted, wanted, encoding, delimiter)
+        table = table_of(data, wanted, wanted, encoding, delimiter)
     findings, _ = scan_table(table, None, sample, seed, min_confidence)
     return findings
 
@@ -255,40 +309,3 @@ def _names(value: Sequence[str] | str, what: str) -> list[str]:
     if not names:
         raise RecipeError([Problem(f"{what} names no column")], title="usage error")
     return names
-
-
-def _table(data: Data, columns: list[str], text: list[str], encoding: str, delimiter: str) -> Any:
-    """The named columns of ``data`` as an Arrow table, ``text`` ones as strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from pipeline.risk.table import read_columns
-
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.exists():
-            raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
-        return read_columns(path, columns, text, encoding, delimiter)
-    if not isinstance(data, pa.Table):
-        import pandas as pd
-
-        if not isinstance(data, pd.DataFrame):
-            raise RecipeError([Problem("data must be a path, a pandas DataFrame or a pyarrow "
-                                       "Table")], title="usage error")  # fmt: skip
-        missing = [c for c in columns if c not in data.columns]
-        _no_missing(missing, [str(c) for c in data.columns])
-        data = pa.Table.from_pandas(data[columns], preserve_index=False)
-    _no_missing([c for c in columns if c not in data.column_names], data.column_names)
-    table = data.select(columns)
-    for name in text:
-        if not pa.types.is_string(table.schema.field(name).type):
-            at = table.schema.get_field_index(name)
-            table = table.set_column(at, name, pc.cast(table.column(name), pa.string()))
-    return table
-
-
-def _no_missing(missing: list[str], found: list[str]) -> None:
-    if missing:
-        raise InputDataError([Problem(
-            f"column(s) not in the data: {', '.join(missing)} (found: {', '.join(found)})",
-            code="column_missing")])  # fmt: skip

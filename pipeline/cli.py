@@ -11,14 +11,7 @@ from typing import Annotated
 import typer
 
 from pipeline.engine.memory import configure
-from pipeline.errors import (
-    EXIT_RECIPE,
-    Problem,
-    RecipeError,
-    did_you_mean,
-    quiet_library_logs,
-    report_failure,
-)
+from pipeline.errors import EXIT_RECIPE, did_you_mean, quiet_library_logs, report_failure
 
 EXIT_CODES = """Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error
 (including refusing to overwrite what this tool did not write); 3 input problem (missing file,
@@ -27,13 +20,46 @@ gate; 5 identifiers found (scan --fail-on-findings); 6 the output is locked by a
 MAX_PARTITIONS = 100_000
 MAX_WAIT = 7 * 24 * 3600
 
+# Plain click help (rich_markup_mode=None): typer's rich panels print a type such as <bool>
+# beside every flag and keep the docstrings' line breaks; click re-wraps paragraphs to the
+# terminal, up to 100 columns.
 app = typer.Typer(
     help="Turn personal microdata into anonymized microdata files with YAML recipes.\n\n"
     + EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
+
+Recipe = Annotated[Path, typer.Argument(metavar="RECIPE", help="The YAML recipe.")]
+Input = Annotated[str | None, typer.Option("--input", metavar="PATH", help="Override input.path.")]
+Output = Annotated[str | None, typer.Option("--output", metavar="DIR", help="Override output.dir.")]
+Scheduler = Annotated[
+    str, typer.Option(metavar="NAME", help="threads | processes | local | tcp://HOST:PORT")
+]
+Wait = Annotated[
+    float,
+    typer.Option(
+        min=0, max=MAX_WAIT, metavar="SECONDS",
+        help="If another run holds the output's lock, wait up to SECONDS (default: exit 6 at "
+        "once).",
+    ),
+]  # fmt: skip
+Package = Annotated[
+    str | None,
+    typer.Option(
+        "--package", metavar="DIR",
+        help="After publishing, write the recipient package to DIR: a copy of the published "
+        "files, public_notice.md and contents.json (never the manifest, recipe or reports). "
+        "DIR must be absent, empty or a package this tool wrote.",
+    ),
+]  # fmt: skip
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")]
+Debug = Annotated[
+    bool, typer.Option("--debug", help="Show the frames of an unexpected error (no data).")
+]
 
 
 def _fail(exc: BaseException, debug: bool) -> None:
@@ -42,46 +68,28 @@ def _fail(exc: BaseException, debug: bool) -> None:
     raise typer.Exit(code)
 
 
-def _usage(*problems: str) -> RecipeError:
-    return RecipeError([Problem(p, code="usage") for p in problems], title="usage error")
-
-
-def _non_empty(**options: str | None) -> None:
-    """Refuse options given as empty text (``--output ""`` would silently mean the default)."""
-    empty = [name for name, value in options.items() if value is not None and not value.strip()]
-    if empty:
-        raise _usage(*(f"--{name.replace('_', '-')} is empty" for name in empty))
-
-
 def _on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds through the staging cleanup
 
 
 @app.command()
 def run(
-    recipe: Annotated[Path, typer.Argument(help="The YAML recipe.")],
-    input: Annotated[str | None, typer.Option("--input", help="Override input.path.")] = None,
-    output: Annotated[str | None, typer.Option("--output", help="Override output.dir.")] = None,
-    scheduler: Annotated[
-        str, typer.Option(help="threads | processes | local | tcp://HOST:PORT")
-    ] = "threads",
+    recipe: Recipe,
+    input: Input = None,
+    output: Output = None,
+    scheduler: Scheduler = "threads",
     partitions: Annotated[
         int | None,
-        typer.Option(min=1, max=MAX_PARTITIONS, help="Split the input into N partitions (tuning)."),
-    ] = None,
-    wait: Annotated[
-        float,
         typer.Option(
-            min=0,
-            max=MAX_WAIT,
-            help="If another run holds the output's lock, wait up to SECONDS (default: exit 6 "
-            "at once).",
+            min=1, max=MAX_PARTITIONS, metavar="N", help="Split the input into N partitions."
         ),
-    ] = 0.0,
+    ] = None,
+    wait: Wait = 0.0,
     gate_only: Annotated[
         Path | None,
         typer.Option(
             "--gate-only",
+            metavar="OUT",
             help="Re-validate an already published output directory with the recipe's gate; "
             "runs no step, writes nothing (exit 0 valid, 4 invalid).",
         ),
@@ -89,70 +97,43 @@ def run(
     gate_report: Annotated[
         str | None,
         typer.Option(
+            metavar="FILE",
             help="Where to write the gate report JSON (default when blocked: "
-            "OUT.gate_report.json beside the output; with --gate-only: not written)."
+            "OUT.gate_report.json beside the output; with --gate-only: not written).",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    package: Package = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Run a recipe and publish the anonymized files (all or nothing).
 
     Before publishing, the data-quality gate checks the recipe's privacy expectations (no
     identifier column, caps, recode levels, k-anonymity, global risk, row counts) and the data
-    contracts; any failure blocks publication.
+    contracts; any failure blocks publication (and no package is written).
 
-    Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error; 3 input
-    problem (including a broken input contract); 4 blocked by the data-quality gate; 6 the
-    output is locked by another run (see --wait).
+    Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error (also a
+    --package DIR this tool did not write); 3 input problem (including a broken input
+    contract); 4 blocked by the data-quality gate; 6 the output is locked by another run (see
+    --wait).
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        from pipeline.engine.prepare import RunOptions
-        from pipeline.engine.progress import Reporter
-        from pipeline.engine.runner import run_recipe
-        from pipeline.engine.schedulers import check_scheduler
-        from pipeline.recipe.loader import load_recipe
+        from pipeline import cli_run
 
-        _non_empty(input=input, output=output, gate_report=gate_report)
-        check_scheduler(scheduler)
-        loaded = load_recipe(recipe)
-        if gate_only is not None:
-            _gate_only(loaded, gate_only, gate_report, output)
-            return
-        options = RunOptions(input, output, scheduler, partitions, gate_report, wait)
-        run_recipe(loaded, options, Reporter(quiet=quiet))
+        cli_run.run(recipe, input=input, output=output, scheduler=scheduler,
+                    partitions=partitions, wait=wait, gate_only=gate_only,
+                    gate_report=gate_report, package=package, quiet=quiet)  # fmt: skip
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug)
 
 
-def _gate_only(loaded: object, out_dir: Path, report_path: str | None, output: str | None) -> None:
-    from pipeline.engine.audit import gate_only
-    from pipeline.engine.prepare import RunOptions, effective_recipe
-    from pipeline.engine.publish import check_paths
-    from pipeline.errors import EXIT_GATE
-    from pipeline.gate.run import write_gate_report
-    from pipeline.gate.stages import summary_lines
-
-    if report_path:  # before anything runs; never into the audited output
-        check_paths(out_dir, [], Path(report_path))
-    recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
-    report = gate_only(loaded, recipe, out_dir)
-    verdict = "valid" if report.passed else "INVALID"
-    typer.echo(f"{out_dir}: {verdict} against {loaded.path}")
-    typer.echo("\n".join(summary_lines(report)))
-    if report_path:
-        write_gate_report(Path(report_path), report)
-    if not report.passed:
-        raise typer.Exit(EXIT_GATE)
-
-
-@app.command()
+@app.command(short_help="Check a recipe and the input's columns; run nothing.")
 def validate(
-    recipe: Annotated[Path, typer.Argument(help="The YAML recipe.")],
-    input: Annotated[str | None, typer.Option("--input", help="Override input.path.")] = None,
+    recipe: Recipe,
+    input: Input = None,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Do not look at the input file's header.")
     ] = False,
@@ -162,28 +143,11 @@ def validate(
     Exit codes: 0 valid; 2 recipe error; 3 input problem.
     """
     try:
-        from pipeline.engine.inputs import input_columns
-        from pipeline.engine.prepare import RunOptions, check_columns, effective_recipe
-        from pipeline.recipe.loader import load_recipe, read_yaml
+        from pipeline.cli_run import validate as check
 
-        _non_empty(input=input)
-        _, data, _, _ = read_yaml(recipe)
-        if isinstance(data, dict) and data.get("kind") == "tabulation":
-            from pipeline.tabulate.load import load_tabulation
-            from pipeline.tabulate.run import check_input
-
-            tabulation = load_tabulation(recipe)
-            if not no_input:
-                check_input(tabulation, input_columns(tabulation.recipe.input))
-            typer.echo(f"{recipe}: valid tabulation ({len(tabulation.recipe.tables)} tables)")
-            return
-        loaded = load_recipe(recipe)
-        if not no_input:
-            effective = effective_recipe(loaded, RunOptions(input_path=input))
-            check_columns(loaded, effective, input_columns(effective.input))
-    except Exception as exc:  # noqa: BLE001
+        typer.echo(check(recipe, input, no_input))
+    except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug=False)
-    typer.echo(f"{recipe}: valid ({len(loaded.steps)} steps)")
 
 
 @app.command()
@@ -205,6 +169,7 @@ def steps(
 
 @app.command(
     "risk",
+    short_help="Disclosure risk of any file, for auditors (risk --help).",
     add_help_option=False,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
@@ -224,6 +189,7 @@ def risk_command(ctx: typer.Context) -> None:
 
 @app.command(
     "utility",
+    short_help="Information lost between two files (utility --help).",
     add_help_option=False,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
@@ -241,48 +207,47 @@ def utility_command(ctx: typer.Context) -> None:
         raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Publish protected tables (kind: tabulation recipes).")
 def tabulate(
-    recipe: Annotated[Path, typer.Argument(help="The tabulation recipe (kind: tabulation).")],
-    output: Annotated[str | None, typer.Option("--output", help="Override output.dir.")] = None,
-    scheduler: Annotated[
-        str, typer.Option(help="threads | processes | local | tcp://HOST:PORT")
-    ] = "threads",
+    recipe: Annotated[
+        Path, typer.Argument(metavar="RECIPE", help="The tabulation recipe (kind: tabulation).")
+    ],
+    input: Input = None,
+    output: Output = None,
+    scheduler: Scheduler = "threads",
     gate_report: Annotated[
-        str | None, typer.Option(help="Where to write the gate report JSON when blocked.")
+        str | None,
+        typer.Option(metavar="FILE", help="Where to write the gate report JSON when blocked."),
     ] = None,
-    wait: Annotated[
-        float,
-        typer.Option(min=0, max=MAX_WAIT, help="Wait up to SECONDS for another run's lock."),
-    ] = 0.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    wait: Wait = 0.0,
+    package: Package = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Compute tables from the records, apply output checking, publish them (all or nothing).
 
     Threshold, (n, k) dominance and concentration rules mark primary cells; secondary
     suppression (a mixed-integer program) hides the cheapest further cells so no hidden value
-    can be recomputed from the margins within the required interval. Exit codes: 0 published;
-    1 unexpected error (a bug); 2 recipe or usage error; 3 input problem; 4 blocked by the
-    gate; 6 the output is locked by another run.
+    can be recomputed from the margins within the required interval. With --package DIR, the
+    recipient package holds tables/ and contents.json.
+
+    Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error; 3 input
+    problem; 4 blocked by the gate; 6 the output is locked by another run.
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        from pipeline.engine.progress import Reporter
-        from pipeline.engine.schedulers import check_scheduler
-        from pipeline.tabulate.load import load_tabulation
-        from pipeline.tabulate.run import run_tabulation
+        from pipeline import cli_run
 
-        _non_empty(output=output, gate_report=gate_report)
-        check_scheduler(scheduler)
-        loaded = load_tabulation(recipe)
-        run_tabulation(loaded, output, scheduler, Reporter(quiet=quiet), gate_report, wait)
+        cli_run.tabulate(recipe, input=input, output=output, scheduler=scheduler,
+                         gate_report=gate_report, wait=wait, package=package,
+                         quiet=quiet)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
         _fail(exc, debug)
 
 
 @app.command(
     "scan",
+    short_help="Find identifiers in any file (scan --help).",
     add_help_option=False,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
@@ -300,38 +265,48 @@ def scan_command(ctx: typer.Context) -> None:
         raise typer.Exit(code)
 
 
-@app.command("demo-data")
+@app.command("demo-data", short_help="Write a synthetic census sample or household survey.")
 def demo_data(
-    path: Annotated[Path, typer.Argument(help="CSV file to write (must not exist).")],
-    rows: Annotated[int, typer.Option(min=1, max=2_000_000, help="Number of records.")] = 5000,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Generator seed.")] = 20261122,
-    encoding: Annotated[str, typer.Option(help="utf-8 or cp932.")] = "utf-8",
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="CSV file to write (must not exist).")
+    ],
+    rows: Annotated[
+        int, typer.Option(min=1, max=2_000_000, metavar="N", help="Number of records.")
+    ] = 5000,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**32 - 1, metavar="S", help="Generator seed.")
+    ] = 20261122,
+    encoding: Annotated[str, typer.Option(metavar="NAME", help="utf-8 or cp932.")] = "utf-8",
     kind: Annotated[
-        str, typer.Option(help="census (people in households) or survey (household budgets).")
+        str,
+        typer.Option(
+            metavar="KIND", help="census (people in households) or survey (household budgets)."
+        ),
     ] = "census",
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing regular file at PATH.")
+        bool, typer.Option("--force", help="Replace an existing regular file at FILE.")
     ] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Write a synthetic Japanese census-like sample or household survey (fake, real codes).
 
-    ``--kind census``: people in households (the demo recipe's input); ``--kind survey``: one
-    record per household with income, expenditure and savings (``recipes/survey_demo.yaml``).
+    --kind census: people in households (the demo recipe's input); --kind survey: one record
+    per household with income, expenditure and savings (recipes/survey_demo.yaml).
 
     Exit codes: 0 written; 2 usage error (an unknown encoding or kind, PATH exists or is a
     folder).
     """
     try:
+        from pipeline.cli_run import usage
         from pipeline.owned import write_new_file
         from pipeline.synth import write_census_csv
         from pipeline.synth_survey import write_survey_csv
 
         if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "cp932"):
-            raise _usage(f"--encoding {encoding!r}: expected utf-8 or cp932")
+            raise usage(f"--encoding {encoding!r}: expected utf-8 or cp932")
         writers = {"census": write_census_csv, "survey": write_survey_csv}
         if kind not in writers:
-            raise _usage(f"--kind {kind!r}: expected census or survey")
+            raise usage(f"--kind {kind!r}: expected census or survey")
         write = writers[kind]
         write_new_file(path, encoding, lambda fh: write(fh, rows, seed), force)
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,17 +51,39 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help re-wrapped to the terminal (at most 100 columns), the description's paragraphs kept."""
+
+    def __init__(self, prog: str) -> None:
+        width = min(shutil.get_terminal_size().columns, 100) - 2
+        super().__init__(prog, width=max(width, 40), max_help_position=28)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+        return "\n\n".join(
+            textwrap.fill(p, width, initial_indent=indent, subsequent_indent=indent)
+            for p in paragraphs
+        )
+
+
 def file_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """A parser with the file argument and the options every file command takes."""
     parser = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=description, formatter_class=HelpFormatter
     )
     parser.add_argument("path", type=Path, help="CSV or Parquet file, or a folder of Parquet")
-    parser.add_argument("--format", dest="fmt", choices=["json", "text"], default="text")
     parser.add_argument(
-        "--encoding", type=encoding_arg, default="utf-8", help="CSV text encoding (e.g. cp932)"
-    )
-    parser.add_argument("--delimiter", type=delimiter_arg, default=",", help="CSV separator")
+        "--format", dest="fmt", choices=["json", "text"], default="text",
+        help="json, or text (default)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--encoding", type=encoding_arg, default="utf-8", metavar="NAME",
+        help="CSV text encoding (default utf-8; e.g. cp932)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--delimiter", type=delimiter_arg, default=",", metavar="CHAR",
+        help="CSV separator (default ','; \\t for a tab)",
+    )  # fmt: skip
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an unexpected error"
     )

@@ -24,13 +24,21 @@ Exit codes: 0 measured; 1 unexpected error (a bug); 2 usage error; 3 input probl
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also the command's help)."""
     parser = file_parser("anonymize risk", DESCRIPTION)
-    parser.add_argument("--key-vars", required=True, help="comma-separated key variables")
-    parser.add_argument("--weight", help="sampling weight column")
     parser.add_argument(
-        "--k", type=bounded_int(1, K_MAX), default=3, help=f"k of k-anonymity (1..{K_MAX})"
+        "--key-vars", required=True, metavar="A,B,C", help="comma-separated key variables"
     )
-    parser.add_argument("--household", help="household id column (adds household risk)")
-    parser.add_argument("--missing", choices=["any", "category"], default="any")
+    parser.add_argument("--weight", metavar="COLUMN", help="sampling weight column")
+    parser.add_argument(
+        "--k", type=bounded_int(1, K_MAX), default=3, metavar="K",
+        help=f"k of k-anonymity (1..{K_MAX}, default 3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--household", metavar="COLUMN", help="household id column (adds household risk)"
+    )
+    parser.add_argument(
+        "--missing", choices=["any", "category"], default="any",
+        help="a missing key value matches any value (default, sdcMicro) or is a category",
+    )  # fmt: skip
     return parser
 
 

@@ -37,15 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = file_parser("anonymize scan", DESCRIPTION)
     parser.add_argument("--fail-on-findings", action="store_true", help="exit 5 if anything")
     parser.add_argument(
-        "--sample", type=bounded_int(1, 2**62), help="scan a seeded random sample of N rows"
+        "--sample", type=bounded_int(1, 2**62), metavar="N",
+        help="scan a seeded random sample of N rows",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=bounded_int(0, 2**63 - 1), default=0, metavar="S",
+        help="seed of the sample (default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--columns", metavar="A,B", help="comma-separated columns to scan (default: all)"
     )
     parser.add_argument(
-        "--seed", type=bounded_int(0, 2**63 - 1), default=0, help="seed of the sample (default 0)"
-    )
-    parser.add_argument("--columns", help="comma-separated columns to scan (default: all)")
-    parser.add_argument(
-        "--min-confidence", type=_confidence, default=0.5, help="report findings at or above (0.5)"
-    )
+        "--min-confidence", type=_confidence, default=0.5, metavar="C",
+        help="report findings at or above C (default 0.5)",
+    )  # fmt: skip
     return parser
 
 

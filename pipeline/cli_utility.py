@@ -36,14 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also the command's help)."""
     parser = file_parser("anonymize utility", DESCRIPTION)
     parser.add_argument("released", type=Path, help="the released file (CSV or Parquet)")
-    parser.add_argument("--key-vars", required=True, help="comma-separated key variables")
-    parser.add_argument("--numeric", help="comma-separated numeric variables (IL1s etc.)")
-    parser.add_argument("--tables", help="2-way tables as A:B,C:D (total-variation distance)")
-    parser.add_argument("--perturbed", help="comma-separated perturbed numeric variables")
-    parser.add_argument("--randomized", help="comma-separated randomised (PRAM) variables")
-    parser.add_argument("--by", help="column identifying the records in both files")
-    parser.add_argument("--levels", help="generalization levels as COLUMN=LEVEL/HEIGHT,...")
-    parser.add_argument("--k", type=bounded_int(1, K_MAX), default=3, help="k of C_avg")
+    add = parser.add_argument
+    add("--key-vars", required=True, metavar="A,B", help="comma-separated key variables")
+    add("--numeric", metavar="X,Y", help="comma-separated numeric variables (IL1s etc.)")
+    add("--tables", metavar="A:B,C:D", help="2-way tables (total-variation distance)")
+    add("--perturbed", metavar="X,Y", help="comma-separated perturbed numeric variables")
+    add("--randomized", metavar="C,D", help="comma-separated randomised (PRAM) variables")
+    add("--by", metavar="COLUMN", help="column identifying the records in both files")
+    add("--levels", metavar="A=1/4,...", help="generalization levels as COLUMN=LEVEL/HEIGHT")
+    add("--k", type=bounded_int(1, K_MAX), default=3, metavar="K", help="k of C_avg (default 3)")
     return parser
 
 

@@ -71,6 +71,15 @@ class Hierarchy:
         i = self.level_index(level)
         return {row[i] for row in self.rows.values()}
 
+    def order(self, level: int | str) -> list[str]:
+        """The values of one level in the hierarchy's order (first appearance, row by row).
+
+        For a file this is the order its author wrote; the built-in ``jp_region`` rows are in
+        code order, so its levels come in code order (regions by their first prefecture).
+        """
+        i = self.level_index(level)
+        return list(dict.fromkeys(row[i] for row in self.rows.values()))
+
 
 def band_names(edges: np.ndarray) -> list[str]:
     """The label of each band of increasing lower ``edges`` (the last band is open).
@@ -204,7 +213,25 @@ def jp_region() -> Hierarchy:
         add(r["id"], city)
     for code in prefs:
         add(code + "000", code + "000")
-    return Hierarchy(source=JP_REGION, rows=rows, level_names=JP_LEVELS)
+    return Hierarchy(source=JP_REGION, rows=dict(sorted(rows.items())), level_names=JP_LEVELS)
+
+
+@functools.lru_cache(maxsize=1)
+def jp_names() -> dict[str, dict[str, str]]:
+    """Japanese names of the built-in ladder's codes, per level that holds codes.
+
+    ``prefecture``: ``13`` -> ``東京都``; ``municipality``: ``13101`` -> ``東京都千代田区``
+    (a designated city's code -> its city); ``code``: the same with wards (``01101`` ->
+    ``北海道札幌市中央区``), also under the 6-digit form with its check digit. ``PP000`` is the
+    prefecture's name.
+    """
+    prefs = {r["pref_code"]: r["name_ja"] for r in _data_rows("jp_prefectures.csv")}
+    code = {pref + "000": name for pref, name in prefs.items()}
+    for r in _data_rows("jp_municipalities.csv"):
+        code[r["id"]] = prefs[r["prefecture_id"]] + r["city_ja"] + r["special_district_ja"]
+    municipality = {c: code[c] for c in jp_region().values_at("municipality")}
+    code |= {c + str(jis_check_digit(c)): name for c, name in code.items()}
+    return {"prefecture": prefs, "municipality": municipality, "code": code}
 
 
 def resolve(hierarchy: str, base_dir: Path, delimiter: str | None = None) -> Hierarchy:

@@ -19,6 +19,7 @@ from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS
 from pipeline.tabulate.model import TabulationRecipe
+from pipeline.tabulate.review import CheckReport
 from pipeline.tabulate.run import TabulationManifest
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -73,6 +74,7 @@ def rendered() -> dict[str, str]:
         "tabulation_manifest.schema.json": artifact_schema(
             TabulationManifest, "tabulation_manifest"
         ),
+        "check_report.schema.json": artifact_schema(CheckReport, "check_report"),
     }
     return {name: json.dumps(s, indent=2, ensure_ascii=False) + "\n" for name, s in schemas.items()}
 

@@ -113,3 +113,84 @@ def test_scan_finds_identifiers_in_a_frame_and_a_file(workdir: Path) -> None:
     assert {(f.column, f.kind) for f in api.scan(frame)} == kinds
     with pytest.raises(pipeline.RecipeError):
         api.scan(frame, min_confidence=2)
+
+
+def test_run_takes_a_recipe_as_a_dict_resolved_against_the_current_directory(
+    workdir: Path,
+) -> None:
+    import yaml
+
+    steps = (
+        "  - top_code: {column: age, above: 90}\n"
+        "  - recode: {column: occupation, level: 1,\n"
+        "             hierarchy: recipes/hierarchies/occupation.csv}\n"  # the cwd's, in a dict
+    )
+    recipe = yaml.safe_load(demo_recipe(workdir, steps).read_text())
+    recipe["columns"]["key_variables"] = ("age", "sex", "municipality")  # a tuple, as a list
+    result = pipeline.run(recipe, output="out/dict", package=Path("out_pkg"))
+    assert result.manifest.recipe.path == "<dict>" and len(result.manifest.recipe.sha256) == 64
+    assert result.package == Path("out_pkg") and (workdir / "out_pkg" / "contents.json").exists()
+    assert result.manifest.rows_out == len(pd.read_parquet(workdir / "out" / "dict" / "data"))
+
+
+def test_a_bad_dict_recipe_gives_every_problem_at_once_by_key_path(workdir: Path) -> None:
+    bad = {
+        "version": 1, "name": "t", "seed": "x",
+        "input": {"path": Path("data/census.csv"), "format": "csvv"},
+        "output": {"dir": "out/x"},
+        "columns": {"key_variables": ["age"], "weight": {1, 2}},
+        "steps": [{"top_code": {"column": "age", "above": "ninety"}}, {"recod": {}}],
+    }  # fmt: skip
+    with pytest.raises(pipeline.RecipeError) as found:
+        pipeline.run(bad)
+    lines = [str(p) for p in found.value.problems]
+    assert found.value.exit_code == 2
+    expected = [
+        "<dict> seed:", "<dict> input.format:", "<dict> columns.weight:",
+        "<dict> steps[0].top_code.above: expected a number",
+        "<dict> steps[1].recod: unknown step 'recod'; did you mean 'recode'?",
+    ]  # fmt: skip
+    for where in expected:
+        assert any(line.startswith(where) for line in lines), (where, lines)
+    assert not any("input.path" in line for line in lines)  # a Path is a path
+    with pytest.raises(pipeline.RecipeError, match="pipeline.api.tabulate"):
+        pipeline.run({**bad, "kind": "tabulation"})
+    with pytest.raises(pipeline.RecipeError, match="got int"):
+        pipeline.run(42)  # type: ignore[arg-type]
+    assert not (workdir / "out").exists()
+
+
+def test_tabulate_returns_the_protected_tables_for_a_path_and_a_dict(workdir: Path) -> None:
+    import shutil
+
+    import yaml
+
+    from tests.conftest import REPO, copy_demo
+
+    copy_demo(workdir)
+    path = shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")
+    found = api.tabulate(path, output="out/tables")
+    names = [t.name for t in found.manifest.tables]
+    assert list(found.tables) == names and found.out_dir == Path("out/tables")
+    for name, frame in found.tables.items():
+        assert {"value", "status"} <= set(frame.columns)
+        hidden = frame["status"] == "X"
+        assert frame.loc[hidden, "value"].isna().all()
+        (record,) = [t for t in found.manifest.tables if t.name == name]
+        assert int(hidden.sum()) == record.primary + record.secondary
+    recipe = yaml.safe_load(Path(path).read_text())
+    for table in recipe["tables"]:  # a dict's relative paths are the current directory's
+        hierarchy = table["rows"]["recode"].get("hierarchy", "")
+        if hierarchy.startswith("hierarchies/"):
+            table["rows"]["recode"]["hierarchy"] = "recipes/" + hierarchy
+    again = api.tabulate(recipe, output="out/tables_dict")
+    assert again.manifest.recipe.path == "<dict>"
+    for name, frame in found.tables.items():
+        pd.testing.assert_frame_equal(again.tables[name], frame)
+    with pytest.raises(pipeline.RecipeError, match="microdata recipe"):
+        api.tabulate(demo_recipe(workdir, "  - shuffle_records: {}\n"))
+    few = pd.read_csv(workdir / "data" / "census.csv", dtype=str).drop(columns=["occupation"])
+    few.to_csv(workdir / "data" / "few.csv", index=False)
+    with pytest.raises(pipeline.InputDataError, match="occupation"):
+        api.tabulate(path, input="data/few.csv", output="out/t2")
+    assert not (workdir / "out" / "t2").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -153,3 +154,28 @@ def test_unknown_step_and_scheduler_names_get_a_hint() -> None:
     assert result.exit_code == 2 and "did you mean 'recode'?" in result.output
     result = CliRunner().invoke(app, ["run", "r.yaml", "--scheduler", "thread"])
     assert result.exit_code == 2 and "did you mean 'threads'?" in result.output
+
+
+def test_help_shows_no_type_beside_flags_and_fits_80_columns(capfd, monkeypatch) -> None:
+    from tests.conftest import run_entry
+
+    for command in ("run", "tabulate", "validate", "demo-data"):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        assert "<bool>" not in result.output and "--no-debug" not in result.output
+        assert max(len(line) for line in result.output.splitlines()) <= 80, result.output
+    shown = runner.invoke(app, ["run", "--help"]).output
+    assert "--package DIR" in shown and re.search(r"^  --debug +Show", shown, re.MULTILINE)
+    monkeypatch.setenv("COLUMNS", "80")
+    for command in ("risk", "scan", "utility"):
+        code, output = run_entry([command, "--help"], capfd)
+        assert code == 0 and "--delimiter CHAR" in output
+        assert max(len(line) for line in output.splitlines()) <= 80, output
+
+
+def test_run_and_validate_point_a_tabulation_recipe_to_tabulate(workdir: Path) -> None:
+    body = "version: 1\nkind: tabulation\nname: t\ninput: {path: data/census.csv}\n"
+    recipe = write_recipe(workdir, body + "output: {dir: out/t}\ntables: []\n")
+    result = runner.invoke(app, ["run", str(recipe)])
+    assert result.exit_code == 2 and "run it with `anonymize tabulate`" in result.output
+    assert "unknown key" not in result.output

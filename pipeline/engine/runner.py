@@ -68,10 +68,11 @@ from pipeline.utility.model import Utility
 
 @dataclass(frozen=True)
 class RunResult:
-    """A published run."""
+    """A published run (``package``: its recipient package folder, when one was written)."""
 
     out_dir: Path
     manifest: Manifest
+    package: Path | None = None
 
 
 @dataclass

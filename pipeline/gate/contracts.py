@@ -60,6 +60,17 @@ def type_matches(logical: str, arrow: pa.DataType, whole_numbers: bool) -> bool:
     return checks.get(logical, True)
 
 
+def _type_check(prop: Property, arrow: pa.DataType) -> str:
+    """What the type check verified, in words.
+
+    A float column passes as integer only when every value was measured to be a whole number.
+    """
+    what = f"{prop.name} is {prop.logicalType} (stored as {arrow}"
+    if prop.logicalType == "integer" and pa.types.is_floating(arrow):
+        return what + ": passes only if every value is a whole number)"
+    return what + ")"
+
+
 def _rule_check(prop: str, rule: QualityRule, expectations: tuple, what: str) -> RowCheck:
     metric = re.sub(r"(?<!^)(?=[A-Z])", "_", str(rule.metric)).lower()
     return RowCheck(
@@ -207,8 +218,7 @@ def table_checks(
             ok = type_matches(prop.logicalType, arrow, name in whole_numbers)
             out.append(
                 table_result(
-                    stage, f"{name}.type", Reason.TYPE_MISMATCH,
-                    f"{name} is {prop.logicalType} (stored as {arrow})", None,
+                    stage, f"{name}.type", Reason.TYPE_MISMATCH, _type_check(prop, arrow), None,
                     prop.logicalType, ok, name, "contract",
                 )
             )  # fmt: skip

@@ -1,14 +1,15 @@
 """Load a YAML recipe into validated models, reporting every problem at once with file:line.
 
-Messages look like ``recipes/x.yaml:14 steps[2].top_code.above: expected a number``.
+Messages look like ``recipes/x.yaml:14 steps[2].top_code.above: expected a number``. A recipe
+given as a mapping (``pipeline.api.run({...})``) is validated the same way, located by key path.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.contracts.odcs import Contract, load_contract
 from pipeline.errors import Problem, RecipeError
-from pipeline.files import bad_byte_line
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
+from pipeline.recipe.source import Lines, locate, read_source, reporter
 from pipeline.steps import STEPS, StepParams, StepSpec
-from pipeline.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
+from pipeline.yamlpos import Path_
 
 _MESSAGES = {
     "missing": "required key is missing",
@@ -66,64 +67,26 @@ class LoadedRecipe:
         return self.path.parent
 
 
-def read_yaml(path: Path) -> tuple[bytes, Any, dict, list[Problem]]:
-    """Read a YAML file with safe_load: its bytes, data, line map and YAML problems.
+def load_recipe(source: str | Path | Mapping[str, Any]) -> LoadedRecipe:
+    """Read, parse and validate a recipe file, or a recipe given as a mapping (a dict).
 
-    Raises:
-        RecipeError: the file is missing, unreadable, not UTF-8 or not YAML (with the line).
-
-    """
-    raw_bytes = b""
-    try:
-        raw_bytes = path.read_bytes()
-        text = raw_bytes.decode("utf-8-sig")
-    except FileNotFoundError:
-        raise RecipeError([Problem(f"recipe file {path} not found", code="not_found")]) from None
-    except UnicodeDecodeError as exc:
-        where = f"{path}:{bad_byte_line(raw_bytes, exc)}"
-        raise RecipeError([Problem("the recipe is not UTF-8 text", where, "unreadable")]) from None
-    except OSError as exc:
-        what = "is a folder" if path.is_dir() else f"cannot be read ({type(exc).__name__})"
-        raise RecipeError([Problem(f"recipe file {path} {what}", code="unreadable")]) from None
-    try:
-        data, lines, yaml_problems = load_with_lines(text)
-    except YamlProblem as exc:
-        raise RecipeError(
-            [Problem(exc.message, location=f"{path}:{exc.line}", code="yaml")]
-        ) from None
-    return (
-        raw_bytes,
-        data,
-        lines,
-        [Problem(p.message, f"{path}:{p.line}", "yaml") for p in yaml_problems],
-    )
-
-
-def reporter(path: Path, lines: dict, problems: list[Problem]) -> Any:
-    """``at(key_path, message, code)``: add a problem located as ``file:line key.path:``."""
-
-    def at(loc: Path_, message: str, code: str = "invalid") -> None:
-        shown = f"{path}:{line_of(lines, loc)} {format_path(loc)}".rstrip()
-        problems.append(Problem(message, location=shown + ":", code=code))
-
-    return at
-
-
-def load_recipe(path: str | Path) -> LoadedRecipe:
-    """Read, parse and validate a recipe file.
+    A mapping is validated exactly as the same YAML file would be; its problems are located by
+    key path (``<dict> steps[0].top_code.above:``) and its relative paths, hierarchy files
+    included, are resolved against the current directory (see ``pipeline.recipe.source``).
 
     Raises:
         RecipeError: with every problem found (file:line key.path: message).
 
     """
-    path = Path(path)
-    raw_bytes, data, lines, problems = read_yaml(path)
+    read = read_source(source)
+    path, data, lines, problems = read.path, read.data, read.lines, read.problems
     at = reporter(path, lines, problems)
     if not isinstance(data, dict):
         at((), "a recipe is a mapping with version, name, input, output, seed, columns, steps")
         raise RecipeError(problems)
     if data.get("kind") == "tabulation":
-        at(("kind",), "this is a tabulation recipe: run it with `anonymize tabulate`", "kind")
+        at(("kind",), "this is a tabulation recipe: run it with `anonymize tabulate` "
+                      "(in Python: pipeline.api.tabulate)", "kind")  # fmt: skip
         raise RecipeError(problems)
     recipe: Recipe | None = None
     try:
@@ -141,7 +104,7 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
     assert recipe is not None
     return LoadedRecipe(
         path,
-        hashlib.sha256(raw_bytes).hexdigest(),
+        read.sha256,
         recipe,
         calls,
         contracts.get("input"),
@@ -202,7 +165,7 @@ def _value_rules(prop: Any) -> list[str]:
     return [name for name, used in rules.items() if used]
 
 
-def _validate_steps(raw: list, path: Path, lines: dict, at: Any) -> list[StepCall]:
+def _validate_steps(raw: list, path: Path, lines: Lines, at: Any) -> list[StepCall]:
     calls: list[StepCall] = []
     public = sorted(n for n, s in STEPS.items() if not s.automatic)
     for i, entry in enumerate(raw):
@@ -230,7 +193,7 @@ def _validate_steps(raw: list, path: Path, lines: dict, at: Any) -> list[StepCal
         except ValidationError as exc:
             collect_errors(exc, (*loc, name), spec.params, at)
             continue
-        location = f"{path}:{line_of(lines, (*loc, name))} {format_path((*loc, name))}"
+        location = locate(path, lines, (*loc, name))
         calls.append(StepCall(index=i, spec=spec, params=model, location=location))
     return calls
 

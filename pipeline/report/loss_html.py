@@ -1,8 +1,7 @@
-"""The report's "What the protection cost" section: information loss, aggregates only."""
+"""The context of the report's "What the protection cost" section (``utility.html.j2``)."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from pipeline.utility.model import Utility
@@ -35,59 +34,6 @@ _NUMERIC = (
 )  # fmt: skip
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
-    return escape(str(value))
-
-
-def _rows(items: list[Any], fields: tuple, name: str) -> str:
-    head = f'<tr><th class="l">{name}</th>' + "".join(f"<th>{t}</th>" for _, t in fields)
-    rows = "".join(
-        f'<tr><td class="l">{escape(getattr(i, "column", ""))}</td>'
-        + "".join(f"<td>{_fmt(getattr(i, f))}</td>" for f, _ in fields)
-        + "</tr>"
-        for i in items
-    )
-    return f"<table>{head}</tr>{rows}</table>"
-
-
-def utility_section(found: Utility | None) -> str:
-    """The section's HTML (a sentence when nothing was measured)."""
-    if found is None:
-        return "<h2>What the protection cost</h2><p>No variables were measured.</p>"
-    overall = "".join(
-        f'<tr><td class="l">{label}</td><td>{_fmt(getattr(found, key))}</td></tr>'
-        for key, label in _OVERALL
-        if getattr(found, key) is not None
-    )
-    warn = "".join(f'<li class="bad">{escape(w)}</li>' for w in found.warnings)
-    parts = [
-        "<h2>What the protection cost</h2>",
-        "<p>Each released record compared with itself before the steps (whole file). "
-        f"C_avg is measured against k = {found.k}.</p>",
-        f"<ul>{warn}</ul>" if warn else "",
-        f"<table>{overall}</table>",
-        _rows(found.variables, _VARIABLE, "variable"),
-    ]
-    if found.numeric:
-        parts.append(_rows(found.numeric, _NUMERIC, "numeric variable"))
-    if found.tables:
-        rows = "".join(
-            f'<tr><td class="l">{escape(" x ".join(t.columns))}</td><td>{_fmt(t.tvd)}</td>'
-            f"<td>{t.cells_before}</td><td>{t.cells_after}</td></tr>"
-            for t in found.tables
-        )
-        parts.append(
-            '<table><tr><th class="l">table</th><th>total-variation distance</th>'
-            f"<th>cells before</th><th>cells after</th></tr>{rows}</table>"
-        )
-    parts.append(_perturbed(found))
-    return "".join(parts)
-
-
 _PERTURBED = (
     ("records", "records compared"),
     ("sse_sst", "SSE/SST (standardised)"),
@@ -98,29 +44,26 @@ _PERTURBED = (
 )
 
 
-def _perturbed(found: Utility) -> str:
-    """The perturbed numeric variables' risk and loss, and PRAM's changed shares."""
-    out = ""
+def utility_context(found: Utility | None) -> dict[str, Any]:
+    """What ``utility.html.j2`` shows of the measured loss (aggregates only)."""
+    if found is None:
+        return {"utility": None}
     p = found.perturbation
-    if p is not None:
-        rows = "".join(
-            f'<tr><td class="l">{label}</td><td>{_fmt(getattr(p, key))}</td></tr>'
-            for key, label in _PERTURBED
-        )
-        out += (
-            f"<h3>Perturbed numeric variables ({escape(', '.join(p.variables))})</h3>"
-            f"<table>{rows}</table>"
-        )
-    randomised = [v for v in found.variables if v.changed_share is not None]
-    if randomised:
-        rows = "".join(
-            f'<tr><td class="l">{escape(v.column)}</td><td>{_fmt(v.changed_share)}</td>'
-            f"<td>{escape(', '.join(_fmt(c) for c in v.changed_by_category or []))}</td></tr>"
-            for v in randomised
-        )
-        out += (
-            '<h3>Randomised variables (PRAM)</h3><table><tr><th class="l">variable</th>'
-            "<th>share changed</th><th>per category (sorted order)</th></tr>"
-            f"{rows}</table>"
-        )
-    return out
+    return {
+        "utility": found,
+        "overall": [
+            (label, getattr(found, key))
+            for key, label in _OVERALL
+            if getattr(found, key) is not None
+        ],
+        "tables": [
+            (title, fields, items)
+            for title, fields, items in (
+                ("variable", _VARIABLE, found.variables),
+                ("numeric variable", _NUMERIC, found.numeric),
+            )
+            if items
+        ],
+        "perturbed": [] if p is None else [(label, getattr(p, key)) for key, label in _PERTURBED],
+        "randomised": [v for v in found.variables if v.changed_share is not None],
+    }

@@ -10,7 +10,7 @@ from pipeline import TOOL
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.3"  # 1.2: utility (what the protection cost); 1.3: perturbation
+SCHEMA_VERSION = "1.4"  # 1.2: utility; 1.3: perturbation; 1.4: the columns of each step
 
 
 class Histogram(BaseModel):
@@ -47,6 +47,9 @@ class StepChange(BaseModel):
 
     index: int
     name: str
+    columns: list[str] = Field(
+        default_factory=list, description="The columns the step's parameters name."
+    )
     rows_in: int
     rows_out: int
     facts: dict[str, Any] = Field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pipeline.gate.model import GateReport
 from pipeline.manifest import Manifest
@@ -12,6 +13,28 @@ from pipeline.report.model import RiskReport, Snapshot, StepChange, Targets
 
 REPORT_JSON = "risk_report.json"
 REPORT_HTML = "risk_report.html"
+
+
+def step_columns(params: dict[str, Any]) -> list[str]:
+    """The columns a step's parameters name, in their order.
+
+    Its column(s), variables, the keys of its hierarchies or linking ids, strata, unit, importance.
+    """
+    out: list[str] = []
+    for key in (
+        "column",
+        "columns",
+        "variables",
+        "hierarchies",
+        "ids",
+        "strata",
+        "by",
+        "importance",
+    ):
+        value = params.get(key)
+        names = [value] if isinstance(value, str) else list(value or [])
+        out += [n for n in names if isinstance(n, str) and n not in out]
+    return out
 
 
 def build_report(
@@ -52,6 +75,7 @@ def build_report(
             StepChange(
                 index=r.index,
                 name=r.name,
+                columns=step_columns(r.params),
                 rows_in=r.rows_in,
                 rows_out=r.rows_out,
                 facts=r.facts,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import files
-from pipeline.errors import InputDataError, Problem
+from pipeline.errors import InputDataError, Problem, RecipeError
 from pipeline.risk.encode import codes_from_arrow, weights_from_arrow
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import RiskResult, measure_risk
@@ -178,3 +178,46 @@ def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | N
     if files.header_looks_like_values(header):  # a record, not names: never print it
         table = table.rename_columns([f"column {header.index(c) + 1}" for c in wanted])
     return table
+
+
+def table_of(data: Any, columns: list[str], text: list[str], encoding: str, delimiter: str) -> Any:
+    """The named columns of ``data`` (a path, a pandas DataFrame or an Arrow table) as Arrow.
+
+    ``text`` columns become strings (``pipeline.api``'s functions take any of the three).
+
+    Raises:
+        InputDataError: a missing file or column (the columns found are named).
+        RecipeError: ``data`` is none of the three.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
+        return read_columns(path, columns, text, encoding, delimiter)
+    if not isinstance(data, pa.Table):
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
+            raise RecipeError([Problem("data must be a path, a pandas DataFrame or a pyarrow "
+                                       "Table")], title="usage error")  # fmt: skip
+        missing = [c for c in columns if c not in data.columns]
+        _no_missing(missing, [str(c) for c in data.columns])
+        data = pa.Table.from_pandas(data[columns], preserve_index=False)
+    _no_missing([c for c in columns if c not in data.column_names], data.column_names)
+    table = data.select(columns)
+    for name in text:
+        if not pa.types.is_string(table.schema.field(name).type):
+            at = table.schema.get_field_index(name)
+            table = table.set_column(at, name, pc.cast(table.column(name), pa.string()))
+    return table
+
+
+def _no_missing(missing: list[str], found: list[str]) -> None:
+    """Raise for columns not in the data, naming those found."""
+    if missing:
+        raise InputDataError([Problem(
+            f"column(s) not in the data: {', '.join(missing)} (found: {', '.join(found)})",
+            code="column_missing")])  # fmt: skip

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from pipeline.errors import RecipeError
-from pipeline.recipe.loader import collect_errors, read_yaml, reporter
+from pipeline.recipe.loader import collect_errors
+from pipeline.recipe.source import read_source, reporter
 from pipeline.tabulate.model import TabulationRecipe
 
 
@@ -27,21 +29,25 @@ class LoadedTabulation:
         return self.path.parent
 
 
-def load_tabulation(path: str | Path) -> LoadedTabulation:
-    """Read and validate a tabulation recipe.
+def load_tabulation(source: str | Path | Mapping[str, Any]) -> LoadedTabulation:
+    """Read and validate a tabulation recipe file, or one given as a mapping (a dict).
+
+    A mapping is validated as the same YAML file would be, its relative paths resolved
+    against the current directory (see ``pipeline.recipe.source``).
 
     Raises:
         RecipeError: with every problem found (file:line key.path: message).
 
     """
-    path = Path(path)
-    raw, data, lines, problems = read_yaml(path)
-    at = reporter(path, lines, problems)
+    read = read_source(source)
+    path, data, problems = read.path, read.data, read.problems
+    at = reporter(path, read.lines, problems)
     recipe = None
     if not isinstance(data, dict):
         at((), "a tabulation recipe is a mapping with version, kind, name, input, output, tables")
     elif "kind" not in data and ("steps" in data or "columns" in data):
-        at((), "this is a microdata recipe (no kind: tabulation): run it with `anonymize run`")
+        at((), "this is a microdata recipe (no kind: tabulation): run it with `anonymize run` "
+               "(in Python: pipeline.api.run)")  # fmt: skip
     else:
         try:
             recipe = TabulationRecipe.model_validate(data, context={"base_dir": str(path.parent)})
@@ -49,4 +55,4 @@ def load_tabulation(path: str | Path) -> LoadedTabulation:
             collect_errors(exc, (), TabulationRecipe, at)
     if problems or recipe is None:
         raise RecipeError(problems)
-    return LoadedTabulation(path, hashlib.sha256(raw).hexdigest(), recipe)
+    return LoadedTabulation(path, read.sha256, recipe)

@@ -14,6 +14,7 @@ from pipeline.recipe.models import InputSpec, StrictModel
 from pipeline.steps.recode import RecodeParams
 
 NOT_STATED = "not stated"
+TOTAL = "Total"  # the margins' category, always last
 NEVER_RELEASED = {
     "max": "maxima are never released (output-checking rules)",
     "min": "minima are never released (output-checking rules)",

@@ -8,7 +8,6 @@ nothing published (the report goes beside the output, as for microdata runs).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -34,15 +33,12 @@ from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.steps.registry import Check
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
-from pipeline.tabulate.model import NOT_STATED, TableSpec
-from pipeline.tabulate.output import (
-    HIDDEN,
-    check_report,
-    html_page,
-    published,
-    write_table,
-)
+from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec
+from pipeline.tabulate.order import View, arrange, labelled, view
+from pipeline.tabulate.output import HIDDEN, published, write_table
+from pipeline.tabulate.pages import review_page, tables_page
 from pipeline.tabulate.protect import suppress, unprotected
+from pipeline.tabulate.review import CheckReport, cell_checks, report_text
 from pipeline.tabulate.secondary import Unprotectable
 
 
@@ -209,18 +205,12 @@ def run_tabulation(
         records, checks, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
-                cells = assemble_cells(computed[spec.name], spec)
-                _check_finite(cells, spec)
-                try:
-                    checked = suppress(cells, spec, recipe.rules)
-                except Unprotectable as exc:
-                    raise GateError([Problem(str(exc), location=f"table {spec.name}:",
-                                             code="unprotectable")]) from None  # fmt: skip
-                frame = published(checked, spec)
+                checked, layout = _protected(computed[spec.name], spec, recipe.rules, loaded)
+                frame = labelled(published(checked, spec), layout)
                 files = write_table(frame, staging.path / "tables", spec.name)
                 checks += _gate_checks(spec.name, checked, files)
-                reports[spec.name] = check_report(checked)
-                sections.append((spec, frame))
+                reports[spec.name] = cell_checks(checked)
+                sections.append((spec, frame, layout))
                 n = checked["suppression"].value_counts()
                 record = TableRecord(
                     name=spec.name, statistic=spec.statistic, cells=len(checked),
@@ -232,19 +222,12 @@ def run_tabulation(
         result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
         verdict = Verdict(recipe.name, loaded.sha256, run_id, report_path)
         gate = verdict.conclude(result, out_dir)  # a failure writes the report and raises
-        (staging.path / "tables" / "tables.html").write_text(html_page(recipe.name, sections))
-        review = staging.path / "review"
-        review.mkdir()
-        (review / "check_report.json").write_text(
-            json.dumps(
-                {"run_id": run_id, "rules": recipe.rules.model_dump(), "tables": reports},
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n"  # fmt: skip
-        )
+        generated = now_utc()
+        review = CheckReport(run_id=run_id, generated_at=generated, recipe_name=recipe.name,
+                             rules=recipe.rules, tables=reports)  # fmt: skip
+        _write_pages(staging.path, review, sections, gate)
         manifest = TabulationManifest(
-            run_id=run_id, generated_at=now_utc(), recipe_name=recipe.name,
+            run_id=run_id, generated_at=generated, recipe_name=recipe.name,
             recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
             input=SourceRecord(path=recipe.input.path, sha256=sha256_of(Path(recipe.input.path))),
             packages=package_versions(), rules=recipe.rules.model_dump(), tables=records,
@@ -253,6 +236,41 @@ def run_tabulation(
         out.publish(manifest)
     reporter.line(f"published {len(records)} tables to {out_dir}")
     return manifest
+
+
+def _write_pages(
+    folder: Path,
+    review: CheckReport,
+    sections: list[tuple[TableSpec, pd.DataFrame, View]],
+    gate: GateReport,
+) -> None:
+    """``tables/tables.html`` for recipients; ``review/check_report.json`` and its page."""
+    page = tables_page(review, sections, gate)
+    (folder / "tables" / "tables.html").write_text(page, encoding="utf-8")
+    (folder / "review").mkdir()
+    (folder / "review" / "check_report.json").write_text(report_text(review), encoding="utf-8")
+    page = review_page(review, sections)
+    (folder / "review" / "check_report.html").write_text(page, encoding="utf-8")
+
+
+def _protected(
+    computed: dict, spec: TableSpec, rules: Rules, loaded: LoadedTabulation
+) -> tuple[pd.DataFrame, View]:
+    """A table's cells with their verdicts, in the published order, and its layout.
+
+    Raises:
+        InputDataError: a sum overflows.
+        GateError: no suppression pattern protects the primary cells.
+    """
+    cells = assemble_cells(computed, spec)
+    _check_finite(cells, spec)
+    try:
+        checked = suppress(cells, spec, rules)
+    except Unprotectable as exc:
+        raise GateError([Problem(str(exc), location=f"table {spec.name}:",
+                                 code="unprotectable")]) from None  # fmt: skip
+    layout = view(checked, spec, loaded.base_dir)
+    return arrange(checked, layout), layout
 
 
 def _gate_checks(name: str, checked: pd.DataFrame, files: list[Path]) -> list:

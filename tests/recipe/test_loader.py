@@ -719,5 +719,6 @@ def test_a_tabulation_recipe_given_to_run_points_to_tabulate(workdir: Path) -> N
     text = HEADER.replace("name: test", "kind: tabulation\nname: test") + "tables: []\n"
     write_recipe(workdir, text)
     assert problems(RECIPE) == [
-        f"{RECIPE}:2 kind: this is a tabulation recipe: run it with `anonymize tabulate`"
+        f"{RECIPE}:2 kind: this is a tabulation recipe: run it with `anonymize tabulate` "
+        "(in Python: pipeline.api.tabulate)"
     ]

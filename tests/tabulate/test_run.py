@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 import pipeline.tabulate.protect as protect_mod
@@ -53,6 +54,40 @@ def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
     assert float(total.iloc[0]) == len(source)
     page = (out / "tables" / "tables.html").read_text()
     assert "<script" not in page and "population_by_prefecture_and_sex" in page
+
+
+def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: Path) -> None:
+    """Before: bands and regions as text ("Chubu" first), margins in any order, prefecture
+    codes without names under "municipality \\ sex", a check report without schema_version."""
+    jsonschema = pytest.importorskip("jsonschema")
+    assert invoke("tabulate", str(demo(workdir)), "-q").exit_code == 0
+    out = workdir / "out" / "census_tables"
+    ages = pd.read_csv(out / "tables" / "population_by_region_and_age.csv")
+    regions = list(dict.fromkeys(ages["municipality"]))
+    assert regions[:3] == ["Hokkaido", "Tohoku", "Kanto"] and regions[-2:] == ["Kyushu", "Total"]
+    assert list(ages["age"][:5]) == ["0-14", "15-64", "65-74", "75+", "Total"]
+    assert list(ages["municipality"][-5:]) == ["Total"] * 5  # the column margins last
+    prefectures = pd.read_csv(out / "tables" / "population_by_prefecture_and_sex.csv",
+                              dtype={"municipality": str})  # fmt: skip
+    assert list(dict.fromkeys(prefectures["municipality"]))[:2] == ["01", "02"]
+    assert set(prefectures.loc[prefectures.municipality == "13", "municipality_label"]) == {
+        "東京都"
+    }
+    page = (out / "tables" / "tables.html").read_text(encoding="utf-8")
+    assert "prefecture \\ sex" in page and "municipality \\ sex" not in page
+    assert ">13 東京都</th>" in page and "region \\ age" in page
+    assert page.index(">Hokkaido</th>") < page.index(">Kanto</th>")
+    text = (out / "review" / "check_report.json").read_text(encoding="utf-8")
+    report = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    schema = json.loads((REPO / "schemas" / "check_report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert report["schema_version"] == "1.0" and report["tool"] == "anonymize-pipeline"
+    assert report["run_id"] == manifest["run_id"] and report["recipe_name"] == "census_tables"
+    assert report["generated_at"] == manifest["generated_at"]
+    cells = report["tables"]["population_by_region_and_age"]
+    assert cells[0]["row"] == "Hokkaido" and cells[-1]["level"] == "total"
+    assert len(cells) == len(ages)
 
 
 def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch) -> None:

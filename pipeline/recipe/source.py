@@ -1,0 +1,154 @@
+"""Where a recipe comes from: a YAML file (with the line of every key) or an in-memory mapping.
+
+Both become the same plain data (text, numbers, true/false, lists and mappings) and are
+validated the same way. A mapping has no lines, so its problems are located by key path only
+(``<dict> steps[2].top_code.above: expected a number``); its relative paths, hierarchy files
+included, are resolved against the current directory (its label ``<dict>`` has ``.`` as its
+folder), and its SHA-256 is that of its canonical JSON (sorted keys, UTF-8).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import numbers
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import Problem, RecipeError
+from pipeline.files import bad_byte_line
+from pipeline.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
+
+DICT_LABEL = Path("<dict>")
+Lines = dict[Path_, int] | None  # None: an in-memory recipe, located by key path only
+Reporter = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class RecipeSource:
+    """A recipe's plain data and where it came from.
+
+    Attributes:
+        path: The file, or ``<dict>`` for an in-memory recipe (its folder is ``.``).
+        sha256: Of the file's bytes, or of the mapping's canonical JSON.
+        data: The plain data (what ``yaml.safe_load`` gives for a file).
+        lines: Key path -> line (None for a mapping).
+        problems: What reading found (duplicate keys, values that are not plain data).
+    """
+
+    path: Path
+    sha256: str
+    data: Any
+    lines: Lines
+    problems: list[Problem]
+
+
+def read_source(recipe: str | os.PathLike[str] | Mapping[str, Any]) -> RecipeSource:
+    """Read a recipe file, or take a mapping as its plain data.
+
+    Raises:
+        RecipeError: the file is missing, unreadable, not UTF-8 or not YAML, or ``recipe`` is
+            neither a path nor a mapping.
+    """
+    if isinstance(recipe, Mapping):
+        problems: list[Problem] = []
+        data = _plain(recipe, (), problems)
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return RecipeSource(DICT_LABEL, digest, data, None, problems)
+    if not isinstance(recipe, (str, os.PathLike)):
+        kind = type(recipe).__name__
+        raise RecipeError([Problem(f"a recipe is a file path or a mapping (a dict), got {kind}",
+                                   code="usage")])  # fmt: skip
+    path = Path(recipe)
+    raw, data, lines, problems = read_yaml(path)
+    return RecipeSource(path, hashlib.sha256(raw).hexdigest(), data, lines, problems)
+
+
+def read_yaml(path: Path) -> tuple[bytes, Any, dict, list[Problem]]:
+    """Read a YAML file with safe_load: its bytes, data, line map and YAML problems.
+
+    Raises:
+        RecipeError: the file is missing, unreadable, not UTF-8 or not YAML (with the line).
+
+    """
+    raw_bytes = b""
+    try:
+        raw_bytes = path.read_bytes()
+        text = raw_bytes.decode("utf-8-sig")
+    except FileNotFoundError:
+        raise RecipeError([Problem(f"recipe file {path} not found", code="not_found")]) from None
+    except UnicodeDecodeError as exc:
+        where = f"{path}:{bad_byte_line(raw_bytes, exc)}"
+        raise RecipeError([Problem("the recipe is not UTF-8 text", where, "unreadable")]) from None
+    except OSError as exc:
+        what = "is a folder" if path.is_dir() else f"cannot be read ({type(exc).__name__})"
+        raise RecipeError([Problem(f"recipe file {path} {what}", code="unreadable")]) from None
+    try:
+        data, lines, yaml_problems = load_with_lines(text)
+    except YamlProblem as exc:
+        raise RecipeError(
+            [Problem(exc.message, location=f"{path}:{exc.line}", code="yaml")]
+        ) from None
+    return (
+        raw_bytes,
+        data,
+        lines,
+        [Problem(p.message, f"{path}:{p.line}", "yaml") for p in yaml_problems],
+    )
+
+
+def locate(path: Path, lines: Lines, loc: Path_) -> str:
+    """``file:line key.path`` (a mapping: ``<dict> key.path``)."""
+    where = str(path) if lines is None else f"{path}:{line_of(lines, loc)}"
+    return f"{where} {format_path(loc)}".rstrip()
+
+
+def reporter(path: Path, lines: Lines, problems: list[Problem]) -> Reporter:
+    """``at(key_path, message, code)``: add a problem located as ``file:line key.path:``."""
+
+    def at(loc: Path_, message: str, code: str = "invalid") -> None:
+        problems.append(Problem(message, location=locate(path, lines, loc) + ":", code=code))
+
+    return at
+
+
+_PLAIN = "text, a number, true/false, a date, a list or a mapping"
+
+
+def _plain(value: Any, loc: Path_, problems: list[Problem]) -> Any:
+    """``value`` as YAML's plain data; anything else is a problem naming its type, never it.
+
+    Tuples become lists, paths text and numpy-like numbers Python numbers, so a recipe built in
+    Python validates as the same recipe written in YAML would.
+    """
+    if value is None or isinstance(value, (str, bool, int, float, datetime.date)):
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                where = locate(DICT_LABEL, None, loc)
+                problems.append(Problem(f"keys are text, got a key of type {type(key).__name__}",
+                                        f"{where}:", "not_plain"))  # fmt: skip
+                continue
+            out[key] = _plain(item, (*loc, key), problems)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, (*loc, i), problems) for i, item in enumerate(value)]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):  # np.bool_, np.int64...
+        return _plain(value.item(), loc, problems)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    where = locate(DICT_LABEL, None, loc)
+    problems.append(Problem(f"expected plain data ({_PLAIN}), got {type(value).__name__}",
+                            f"{where}:", "not_plain"))  # fmt: skip
+    return None

@@ -1,0 +1,101 @@
+"""The tabulation's HTML pages: ``tables/tables.html`` (recipients) and the review page.
+
+Both are templates of ``pipeline/report/templates`` (Jinja2, autoescaped). ``tables.html`` shows
+every protected table as a grid in the natural order of :mod:`pipeline.tabulate.order` (margins
+last, region codes with their names), the rules the cells were checked against, the run id and
+the gate's verdict. ``review/check_report.html`` renders ``review/check_report.json`` for the
+output checker, marked "not for recipients": it shows the units and intervals of hidden cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline.gate.model import GateReport
+from pipeline.report.render import render
+from pipeline.tabulate.model import TOTAL, TableSpec
+from pipeline.tabulate.order import View
+from pipeline.tabulate.output import HIDDEN
+from pipeline.tabulate.review import CheckReport
+
+_STATISTIC = {"count": "count", "sum": "sum", "mean": "mean", "share": "share (%)"}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One table as people read it: header, column labels, rows of (text, hidden) cells."""
+
+    name: str
+    what: str
+    header: str
+    columns: list[str]
+    rows: list[tuple[str, list[tuple[str, bool]]]]
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
+    """The published table laid out as rows x columns (``layout``'s order, totals last)."""
+    r = spec.rows.column
+    texts = [
+        (HIDDEN, True) if s == HIDDEN else ("–" if pd.isna(v) else _number(v), False)
+        for v, s in zip(frame["value"], frame["status"], strict=True)
+    ]
+    what = _STATISTIC[spec.statistic] + (f" of {spec.variable}" if spec.variable else "")
+    if spec.columns is None or layout.columns is None:
+        rows = [(layout.rows.shown(a), [t]) for a, t in zip(frame[r], texts, strict=True)]
+        return Grid(spec.name, what, layout.header, [_STATISTIC[spec.statistic]], rows)
+    c = spec.columns.column
+    cells = dict(zip(zip(frame[r], frame[c], strict=True), texts, strict=True))
+    order_r, order_c = [*layout.rows.order, TOTAL], [*layout.columns.order, TOTAL]
+    rows = [
+        (layout.rows.shown(i), [cells.get((i, j), ("", False)) for j in order_c])
+        for i in order_r
+        if any((i, j) in cells for j in order_c)
+    ]
+    columns = [layout.columns.shown(j) for j in order_c if any((i, j) in cells for i in order_r)]
+    return Grid(spec.name, what, layout.header, columns, rows)
+
+
+def tables_page(
+    review: CheckReport, sections: list[tuple[TableSpec, pd.DataFrame, View]], gate: GateReport
+) -> str:
+    """``tables/tables.html``: every table, the rules, the run id and the gate's verdict."""
+    return render(
+        "tables.html.j2",
+        review=review,
+        gate=gate,
+        grids=[grid(frame, spec, layout) for spec, frame, layout in sections],
+        data={"run_id": review.run_id, "schema_version": review.schema_version},
+    )
+
+
+def review_page(review: CheckReport, sections: list[tuple[TableSpec, pd.DataFrame, View]]) -> str:
+    """``review/check_report.html``: the check report rendered, marked not for recipients."""
+    views = {spec.name: layout for spec, _, layout in sections}
+    tables = []
+    for name, cells in review.tables.items():
+        layout = views[name]
+        rows = [
+            (
+                TOTAL if c.row is None else layout.rows.shown(c.row),
+                TOTAL if c.col is None else layout.columns.shown(c.col) if layout.columns else "",
+                c,
+            )
+            for c in cells
+        ]
+        hidden = [row for row in rows if row[2].suppression != "none"]
+        primary = sum(row[2].suppression == "primary" for row in hidden)
+        tables.append((name, layout.header, hidden, primary, rows))
+    return render(
+        "check_report.html.j2",
+        review=review,
+        tables=tables,
+        data={"run_id": review.run_id, "schema_version": review.schema_version},
+    )

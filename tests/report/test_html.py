@@ -1,0 +1,116 @@
+"""The report pages: templates, number formatting, charts, and a real browser's layout check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import api
+from pipeline.report.charts import bar_chart
+from pipeline.report.html import render_html
+from pipeline.report.model import Histogram, RiskReport
+from pipeline.report.render import described, number, share
+from tests.conftest import copy_demo
+from tests.report import browser
+
+needs_browser = pytest.mark.skipif(browser.browser() is None, reason="no Chromium installed")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (17072895.0, "17,072,895"),
+        (17072895, "17,072,895"),
+        (0.004042, "0.004042"),
+        (0.00004999, "0.00005"),
+        (1.249855072463768, "1.25"),
+        (20.2134, "20.21"),
+        (-0.09885, "-0.09885"),
+        (3459710.5, "3,459,710"),
+        (None, "–"),
+        (True, "yes"),
+        (float("nan"), "–"),
+        ("text", "text"),
+    ],
+)
+def test_numbers_are_formatted_for_people(value: object, text: str) -> None:
+    assert number(value) == text
+
+
+def test_shares_and_facts_in_words() -> None:
+    assert share(0.1534) == "15.3%"
+    assert (
+        described({"threshold": 17072895.0, "levels": [1, 2]})
+        == "threshold: 17,072,895, levels: 1, 2"
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The census demo's published folder (run once for this module)."""
+    workdir = tmp_path_factory.mktemp("html")
+    recipe = copy_demo(workdir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        return api.run(recipe, quiet=True).out_dir.resolve()
+
+
+def _report(demo_out: Path) -> RiskReport:
+    return RiskReport.model_validate_json((demo_out / "risk_report.json").read_text())
+
+
+def test_page_formats_numbers_and_names_each_steps_columns(demo_out: Path) -> None:
+    page = (demo_out / "risk_report.html").read_text()
+    assert "threshold:\n17,072,895" in page or "threshold: 17,072,895" in page
+    assert "e+0" not in page.split("<svg")[0]  # no scientific notation in the text
+    report = _report(demo_out)
+    recodes = [s for s in report.steps if s.name == "recode"]
+    assert [s.columns for s in recodes] == [["age"], ["occupation"]]
+    assert '<td class="l">age</td>' in page
+
+
+def test_page_is_autoescaped(demo_out: Path) -> None:
+    report = _report(demo_out)
+    report.recipe_name = "<script>alert(1)</script>"
+    page = render_html(report)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_gate_failures_come_first_and_passes_fold_away(demo_out: Path) -> None:
+    report = _report(demo_out)
+    report.gate.output.checks[0].passed = False
+    page = render_html(report)
+    output = page[page.index("<b>output stage</b>") :]
+    assert output.index("FAIL") < output.index("<details>")
+    assert "checks passed</summary>" in output
+
+
+def test_charts_are_deterministic_svg_with_real_axes() -> None:
+    hist = Histogram(labels=["household_size", "native-country", "age"], counts=[1398, 94, 0])
+    svg = bar_chart([("before", hist), ("after", hist)], "A chart", "key variable")
+    assert svg == bar_chart([("before", hist), ("after", hist)], "A chart", "key variable")
+    assert svg.startswith("<svg") and "<metadata>" not in svg
+    assert svg.count('id="ytick_') >= 3  # more than 0 and the maximum
+    assert "1,398" in svg and "household_size" in svg and "native-country" in svg
+
+
+@needs_browser
+def test_risk_report_passes_the_browser_layout_check(demo_out: Path) -> None:
+    found = browser.layout(demo_out / "risk_report.html")
+    assert found["charts"] == 3 and found["tables"] > 5
+    assert found["problems"] == []
+
+
+@needs_browser
+def test_the_layout_check_finds_clipped_labels_and_raw_floats(tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!doctype html><html><head><title>bad</title></head><body><p>cap 1.70729e+07</p>"
+        '<svg width="100" height="50"><g id="ytick_1"></g><text x="90" y="20">usehold_size'
+        "</text></svg></body></html>"
+    )
+    problems = browser.layout(page)["problems"]
+    assert any("clipped" in p for p in problems)
+    assert any("scientific" in p for p in problems)
+    assert any("1 ticks" in p for p in problems)
