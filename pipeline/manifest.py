@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pipeline import TOOL
+from pipeline.artifact import Artifact
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 
@@ -57,16 +57,10 @@ class SourceRecord(BaseModel):
     sha256: str
 
 
-class RunHeader(BaseModel):
+class RunHeader(Artifact):
     """What every run's manifest starts with: which run, when, of which recipe and input."""
 
     schema_version: str = SCHEMA_VERSION
-    tool: Literal["anonymize-pipeline"] = Field(
-        TOOL, description="Marks files of this tool: only such an output is ever replaced."
-    )
-    run_id: str
-    generated_at: str
-    recipe_name: str
     recipe: SourceRecord
     input: SourceRecord
 

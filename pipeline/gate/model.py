@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline import TOOL
+from pipeline.artifact import Artifact
 from pipeline.gate.reasons import Reason
 
 # 1.2: one reason-code enum; 1.3: utility limits, warnings; 1.4: microaggregation groups
@@ -51,14 +51,10 @@ class GateResult(BaseModel):
         return [c for c in self.checks if not c.passed]
 
 
-class GateReport(BaseModel):
+class GateReport(Artifact):
     """The gate's verdict on one run (``gate_report.json``; also inside manifest and report)."""
 
     schema_version: str = GATE_SCHEMA_VERSION
-    tool: Literal["anonymize-pipeline"] = Field(TOOL, description="Marks files of this tool.")
-    run_id: str
-    generated_at: str
-    recipe_name: str
     recipe_sha256: str
     outcome: Literal["published", "blocked", "input_rejected", "valid", "invalid"] = Field(
         description="published / blocked (exit 4) / input_rejected (exit 3) for a run; "

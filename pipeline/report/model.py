@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from pipeline import TOOL
+from pipeline.artifact import Artifact
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 
@@ -65,14 +65,10 @@ class Targets(BaseModel):
     global_risk_ok: bool | None = None
 
 
-class RiskReport(BaseModel):
+class RiskReport(Artifact):
     """Disclosure risk before and after the recipe, for auditors."""
 
     schema_version: str = SCHEMA_VERSION
-    tool: Literal["anonymize-pipeline"] = Field(TOOL, description="Marks files of this tool.")
-    run_id: str
-    generated_at: str
-    recipe_name: str
     recipe_sha256: str
     key_variables: list[str]
     sensitive: list[str]

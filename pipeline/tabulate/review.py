@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from pipeline import TOOL
+from pipeline.artifact import Artifact
 from pipeline.tabulate.model import Rules
 
 CHECK_REPORT_VERSION = "1.0"
@@ -44,14 +44,10 @@ class CellCheck(BaseModel):
     )
 
 
-class CheckReport(BaseModel):
+class CheckReport(Artifact):
     """The output checker's record of a tabulation run (``review/check_report.json``)."""
 
     schema_version: str = CHECK_REPORT_VERSION
-    tool: Literal["anonymize-pipeline"] = Field(TOOL, description="Marks files of this tool.")
-    run_id: str
-    generated_at: str
-    recipe_name: str
     rules: Rules
     tables: dict[str, list[CellCheck]] = Field(
         description="Per table (recipe order), its cells and margins in the published order."
