@@ -479,6 +479,22 @@ path(
     },
 )
 
+# ---- the recipient package (--package) ----------------------------------------------------
+
+
+def foreign_package(tmp: Path, _: Runner) -> None:
+    write(tmp / "pkg" / "notes.txt", "kept by someone else\n")
+
+
+path("run-package-published", (*RUN, "--package", "pkg"), 0, {"plant.csv": PLANT, "r.yaml": SAFE})
+path("run-package-foreign-dir", (*RUN, "--package", "pkg"), 2,
+     {"plant.csv": PLANT, "r.yaml": SAFE}, prepare=foreign_package)  # fmt: skip
+path("run-package-gate-blocked", (*RUN, "--package", "pkg", "--debug"), 4,
+     {"plant.csv": PLANT, "r.yaml": recipe(
+         SAFE_STEPS, columns=COLUMNS.replace("[name, address, email, phone]",
+                                             "[name, address, phone]"),
+         extra="scan: {undeclared: warn}\n")})  # fmt: skip
+
 # ---- tabulation ----------------------------------------------------------------------------
 
 path(
@@ -605,12 +621,14 @@ def test_no_planted_value_leaks(
     leaks = [f"output: {leak}" for leak in leaks_in(output)]
     if case.env:  # a secret read from the environment is never written either
         leaks += [f"output: the key of {n}" for n, v in case.env if v.lower() in output.lower()]
-    published = tmp_path / "out" / "leak" if code == 0 else None
+    # a successful run's published files, and the data copied into its package, hold released
+    # values (not a failure path's output); the package's notice and contents.json are searched
+    published = [tmp_path / "out" / "leak", tmp_path / "pkg" / "data"] if code == 0 else []
     for file in sorted(tmp_path.rglob("*")):
         if not file.is_file() or file.is_symlink() or before.get(file) == _stat(file):
             continue  # the inputs and every file the run did not write or change
-        if published is not None and published in file.parents:
-            continue  # a successful run's published data (not a failure path's output)
+        if any(folder in file.parents for folder in published):
+            continue
         text = readable_text(file)
         rel = file.relative_to(tmp_path)
         leaks += [f"{rel}: {leak}" for leak in leaks_in(text)]
