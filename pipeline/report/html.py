@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from pipeline.report.charts import bar_chart
+from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.loss_html import utility_context
 from pipeline.report.model import Histogram, RiskReport
 from pipeline.report.render import number, render
@@ -73,6 +73,24 @@ def _charts(report: RiskReport) -> list[tuple[Markup, str]]:
     return charts
 
 
+def _loss_chart(report: RiskReport) -> list[tuple[Markup, str]]:
+    found = report.utility
+    if found is None or not found.variables:
+        return []
+    labels = [v.column for v in found.variables]
+    series = [
+        ("precision loss", [v.precision_loss for v in found.variables]),
+        ("share suppressed", [v.suppressed_share for v in found.variables]),
+        ("ARX loss", [v.loss for v in found.variables]),
+    ]
+    chart = share_chart(labels, series, "What each variable lost", "variable")
+    caption = (
+        "Precision loss: level / height of the released value, 1 when suppressed; "
+        "ARX loss: the share of the domain merged into the released value."
+    )
+    return [(chart, caption)]
+
+
 def render_html(report: RiskReport) -> str:
     """The whole report page."""
     context: dict[str, Any] = {
@@ -81,6 +99,7 @@ def render_html(report: RiskReport) -> str:
         "verdicts": _verdicts(report),
         "charts": _charts(report),
         "summary_rows": [],
+        "loss_charts": _loss_chart(report),
         **utility_context(report.utility),
     }
     if report.before is not None and report.after is not None:

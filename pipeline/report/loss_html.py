@@ -34,6 +34,7 @@ _NUMERIC = (
 )  # fmt: skip
 
 
+_SHARES = frozenset({"suppressed_share"})  # shown as percentages
 _PERTURBED = (
     ("records", "records compared"),
     ("sse_sst", "SSE/SST (standardised)"),
@@ -66,4 +67,5 @@ def utility_context(found: Utility | None) -> dict[str, Any]:
         ],
         "perturbed": [] if p is None else [(label, getattr(p, key)) for key, label in _PERTURBED],
         "randomised": [v for v in found.variables if v.changed_share is not None],
+        "shares": _SHARES,
     }

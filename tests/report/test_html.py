@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import api
-from pipeline.report.charts import bar_chart
+from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.html import render_html
 from pipeline.report.model import Histogram, RiskReport
 from pipeline.report.render import described, number, share
@@ -95,10 +95,17 @@ def test_charts_are_deterministic_svg_with_real_axes() -> None:
     assert "1,398" in svg and "household_size" in svg and "native-country" in svg
 
 
+def test_loss_per_variable_is_drawn_as_percentages(demo_out: Path) -> None:
+    page = (demo_out / "risk_report.html").read_text()
+    assert 'aria-label="What each variable lost"' in page
+    svg = share_chart(["age", "sex"], [("precision loss", [0.5118, 0.0])], "Lost", "variable")
+    assert "51.2%" in svg and svg.count('id="ytick_') >= 3
+
+
 @needs_browser
 def test_risk_report_passes_the_browser_layout_check(demo_out: Path) -> None:
     found = browser.layout(demo_out / "risk_report.html")
-    assert found["charts"] == 3 and found["tables"] > 5
+    assert found["charts"] == 4 and found["tables"] > 5
     assert found["problems"] == []
 
 
