@@ -44,6 +44,16 @@ def number(value: Any, digits: int = 4) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def cell(value: float) -> str:
+    """A published table cell: whole (or >= 100) without decimals, else two (``1,234``, ``4.50``).
+
+    Fixed decimals keep a table's column aligned, unlike :func:`number`'s significant digits.
+    """
+    if float(value).is_integer() or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
 def share(value: Any, digits: int = 3) -> str:
     """A share (0-1) as a percentage: ``0.1534`` -> ``15.3%``; ``–`` for none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

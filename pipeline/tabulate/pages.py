@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline.gate.model import GateReport
-from pipeline.report.render import render
+from pipeline.report.render import cell, render
 from pipeline.tabulate.model import TOTAL, TableSpec
 from pipeline.tabulate.order import View
 from pipeline.tabulate.output import HIDDEN
@@ -34,17 +34,11 @@ class Grid:
     rows: list[tuple[str, list[tuple[str, bool]]]]
 
 
-def _number(value: float) -> str:
-    if float(value).is_integer() or abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
 def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
     """The published table laid out as rows x columns (``layout``'s order, totals last)."""
     r = spec.rows.column
     texts = [
-        (HIDDEN, True) if s == HIDDEN else ("–" if pd.isna(v) else _number(v), False)
+        (HIDDEN, True) if s == HIDDEN else ("–" if pd.isna(v) else cell(v), False)
         for v, s in zip(frame["value"], frame["status"], strict=True)
     ]
     what = _STATISTIC[spec.statistic] + (f" of {spec.variable}" if spec.variable else "")
