@@ -234,29 +234,31 @@ def utility(
     pydantic model of a manifest's ``utility`` (``.model_dump()`` for a dict).
 
     Raises:
-        RecipeError: no key variable, a table that is not two columns.
-        InputDataError: missing files or columns, records that do not match.
+        RecipeError: no key variable, a table that is not two columns, a bad level.
+        InputDataError: missing files or columns, records that do not match, a ``numeric``
+            or ``perturbed`` column that does not hold numbers.
     """
     from pipeline.risk.table import table_of
     from pipeline.utility.aggregate import UtilityPlan
-    from pipeline.utility.compare import align, compare, nullable
+    from pipeline.utility.compare import align, checked_levels, compare, nullable, numbers_only
 
     keys = _names(key_vars, "key_vars")
     pairs = [tuple(t) for t in tables]
     if any(len(t) != 2 for t in pairs):
         raise RecipeError([Problem("each table names two columns")], title="usage error")
     categorical = list(dict.fromkeys([*keys, *(c for t in pairs for c in t), *randomized]))
+    levels = checked_levels(levels or {}, categorical)
     numbers = list(dict.fromkeys([*numeric, *perturbed]))
     plan = UtilityPlan(tuple(keys), tuple(categorical), tuple(numbers), tuple(pairs),  # type: ignore[arg-type]
                        tuple(perturbed), tuple(randomized))  # fmt: skip
     wanted = list(dict.fromkeys([*plan.columns, *([by] if by else [])]))
     text = [*categorical, *([by] if by else [])]
-    frames = [
-        table_of(d, wanted, text, encoding, delimiter).to_pandas(types_mapper=nullable)
-        for d in (original, released)
-    ]
+    read = [table_of(d, wanted, text, encoding, delimiter) for d in (original, released)]
+    numbers_only(dict(zip(("original", "released"), read, strict=True)),
+                 {"--numeric": numeric, "--perturbed": perturbed})  # fmt: skip
+    frames = [t.to_pandas(types_mapper=nullable) for t in read]
     before, after = align(*frames, by)
-    return compare(before, after, plan, levels or {}, k, len(frames[0]))
+    return compare(before, after, plan, levels, k, len(frames[0]))
 
 
 @_guarded

@@ -65,7 +65,9 @@ def _gate_only(
     from pipeline.gate.run import write_gate_report
     from pipeline.gate.stages import summary_lines
     from pipeline.recipe.loader import load_recipe
+    from pipeline.runs import check_paths_given
 
+    check_paths_given(gate_only=out_dir, output=output, gate_report=report_path)
     check_scheduler(scheduler)
     loaded = load_recipe(recipe_path)
     if report_path:  # before anything runs; never into the audited output
@@ -108,8 +110,10 @@ def validate(recipe: Path, input: str | None, no_input: bool) -> str:  # noqa: A
     from pipeline.engine.prepare import RunOptions, check_columns, effective_recipe
     from pipeline.recipe.loader import load_recipe
     from pipeline.recipe.source import read_yaml
+    from pipeline.runs import check_paths_given
 
     non_empty(input=input)
+    check_paths_given(input=input)
     _, data, _, _ = read_yaml(recipe)
     if isinstance(data, dict) and data.get("kind") == "tabulation":
         from pipeline.tabulate.load import load_tabulation

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from pipeline.strict import StrictModel
 
 INTERNAL_PREFIX = "__anon_"
 ROW = f"{INTERNAL_PREFIX}row"  # position of the record in the input file, added by the engine
@@ -19,10 +21,17 @@ ORDER = f"{INTERNAL_PREFIX}order"  # published position key (shuffle_records); t
 MIN_KEY_BYTES = 16
 
 
-class StrictModel(BaseModel):
-    """A model that rejects unknown keys and cannot be changed after validation."""
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"  # an environment variable's name
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+def env_key_problem(name: str) -> str | None:
+    """Why the key in environment variable ``name`` cannot be used (None: it can)."""
+    key = os.environ.get(name)
+    if key is None:
+        return f"environment variable {name} is not set"
+    if len(key.encode()) < MIN_KEY_BYTES:
+        return f"the key in {name} is too short: use at least {MIN_KEY_BYTES} bytes"
+    return None
 
 
 class LinkingId(StrictModel):
@@ -35,7 +44,7 @@ class LinkingId(StrictModel):
     )
     key_env: str | None = Field(
         None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        pattern=ENV_NAME,
         description="Name of the environment variable holding the HMAC key (not the key).",
     )
 
@@ -55,13 +64,8 @@ class LinkingId(StrictModel):
         if self.method == "keyed_hash":
             if not self.key_env:
                 raise ValueError("keyed_hash needs key_env: the environment variable with the key")
-            key = os.environ.get(self.key_env)
-            if key is None:
-                raise ValueError(f"environment variable {self.key_env} is not set")
-            if len(key.encode()) < MIN_KEY_BYTES:
-                raise ValueError(
-                    f"the key in {self.key_env} is too short: use at least {MIN_KEY_BYTES} bytes"
-                )
+            if problem := env_key_problem(self.key_env):
+                raise ValueError(problem)
         elif self.key_env:
             raise ValueError("key_env is only used with method keyed_hash")
         return self

@@ -72,7 +72,13 @@ class Dataset:
     def parquet(cls, folder: Path, hidden: tuple[str, ...] = ()) -> Dataset:
         """The Parquet files directly in ``folder`` (sorted by name)."""
         files = own_files(folder, ".parquet")
-        schema = pq.read_schema(files[0]) if files else pa.schema([])
+        try:
+            schema = pq.read_schema(files[0]) if files else pa.schema([])
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            raise InputDataError(
+                [Problem(f"data file {files[0]} cannot be read as parquet "
+                         f"({type(exc).__name__})", code="file_unreadable")]
+            ) from None  # fmt: skip
         return cls(files, "parquet", schema, hidden=hidden)
 
     @classmethod

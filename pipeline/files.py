@@ -166,15 +166,6 @@ def bad_byte_line(raw: bytes, exc: UnicodeDecodeError) -> int:
     return raw[: exc.start].count(b"\n") + 1
 
 
-def nested_columns(path: Path, columns: list[str]) -> list[str]:
-    """Those of ``columns`` that hold nested values (lists, structs, maps) in a Parquet input."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(parquet_files(path)[0])
-    return [f.name for f in schema if f.name in columns and pa.types.is_nested(f.type)]
-
-
 def column_name_problems(header: list[str], reserved: str) -> list[Problem]:
     """Header names the pipeline cannot carry: empty, or starting with its reserved prefix."""
     out = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,7 +16,7 @@ from pipeline.artifact import Artifact
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.3"  # 1.2: utility (information loss); 1.3: perturbation
+SCHEMA_VERSION = "1.4"  # 1.2: utility; 1.3: perturbation; 1.4: artifacts, signature
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",
@@ -57,12 +57,39 @@ class SourceRecord(BaseModel):
     sha256: str
 
 
+class ArtifactRecord(BaseModel):
+    """One file the run wrote beside its data (a report, the notice, a page, a table)."""
+
+    path: str = Field(description="Relative to the output folder.")
+    bytes: int
+    sha256: str
+
+
+class Signature(BaseModel):
+    """The manifest's HMAC, under a key the recipe names (the key itself is never written)."""
+
+    algorithm: Literal["HMAC-SHA-256"] = "HMAC-SHA-256"
+    key_env: str = Field(description="The environment variable that held the key.")
+    value: str = Field(description="Hex HMAC of the manifest's canonical JSON without it.")
+
+
 class RunHeader(Artifact):
-    """What every run's manifest starts with: which run, when, of which recipe and input."""
+    """What every run's manifest starts with: which run, when, of which recipe and input.
+
+    ``artifacts`` lists every other file of the output with its SHA-256 (the data files are in
+    ``files``), so that ``--gate-only`` can tell any file edited, added or removed; with
+    ``output.signing_key_env`` the manifest is signed, which covers every file through them.
+    """
 
     schema_version: str = SCHEMA_VERSION
     recipe: SourceRecord
     input: SourceRecord
+    artifacts: list[ArtifactRecord] = Field(
+        default_factory=list, description="Every file of the output but the data and itself."
+    )
+    signature: Signature | None = Field(
+        None, description="HMAC-SHA-256 of the manifest (output.signing_key_env)."
+    )
 
 
 class Manifest(RunHeader):

@@ -22,7 +22,9 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from pipeline import exact
 from pipeline.columns import ROW
+from pipeline.moments import ExactMoments, moment_limbs
 from pipeline.quantile import quantile_plan
 from pipeline.randomness import row_keys, value_keys
 from pipeline.risk.encode import codes_from_pandas
@@ -184,17 +186,17 @@ def compute_now(reduction: Reduction, frame: dd.DataFrame) -> Any:
 
 
 @dataclass(frozen=True)
-class Moments:
-    """The counts, means and covariance matrix of numeric columns over the whole file (one pass).
+class Moments(Reduction):
+    """The exact sums of numeric columns over the whole file, one pass (``ExactMoments``).
 
-    The fact is ``(n, mean, cov, sd)``: ``n``, ``mean`` and ``cov`` (sample, n - 1) over the
-    records with every column present; ``sd`` per column over its present values.
+    Each partition's exact sums go as limbs through a tree-reduced group-by, so the means,
+    standard deviations and covariance do not depend on partitions, scheduler or order.
     """
 
     variables: tuple[str, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:
+    def columns(self) -> tuple[str, ...]:  # type: ignore[override]
         """The variables."""
         return self.variables
 
@@ -204,43 +206,8 @@ class Moments:
         return f"moments of {len(self.variables)} variables"
 
     def plan(self, frame: dd.DataFrame) -> Plan:
-        """One pass: sums per partition, added up."""
+        """One pass: the limbs of each partition's sums, added up."""
         names = list(self.variables)
-        meta = moment_sums(frame._meta[names], names)
-        (sums,) = yield (frame[names].map_partitions(moment_sums, names, meta=meta).sum(),)
-        return moments_of(sums, len(names))
-
-
-def moment_sums(part: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """One row: per column n, sum, sum of squares of its present values; complete-row sums."""
-    x = np.column_stack(
-        [pd.to_numeric(part[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-         for c in names]
-    ) if len(part) else np.zeros((0, len(names)))  # fmt: skip
-    out: dict[str, float] = {}
-    for j in range(len(names)):
-        v = x[:, j][~np.isnan(x[:, j])]
-        out[f"n{j}"], out[f"s{j}"], out[f"q{j}"] = float(v.size), float(v.sum()), float(v @ v)
-    full = x[~np.isnan(x).any(axis=1)]
-    out["cn"] = float(full.shape[0])
-    for i, s in enumerate(full.sum(axis=0)):
-        out[f"cs{i}"] = float(s)
-    cross = full.T @ full
-    for i in range(len(names)):
-        for j in range(i, len(names)):
-            out[f"cx{i}.{j}"] = float(cross[i, j])
-    return pd.DataFrame({k: [v] for k, v in out.items()}, dtype="float64")
-
-
-def moments_of(sums: pd.Series, p: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """``(n, mean, cov, sd)`` from the summed row of :func:`moment_sums`."""
-    n = float(sums["cn"])
-    total = np.array([sums[f"cs{i}"] for i in range(p)])
-    cross = np.array([[sums[f"cx{min(i, j)}.{max(i, j)}"] for j in range(p)] for i in range(p)])
-    mean = total / n if n else np.full(p, np.nan)
-    cov = (cross - np.outer(total, total) / n) / (n - 1) if n > 1 else np.full((p, p), np.nan)
-    sd = np.empty(p)
-    for j in range(p):
-        m, s, q = float(sums[f"n{j}"]), float(sums[f"s{j}"]), float(sums[f"q{j}"])
-        sd[j] = np.sqrt(max(0.0, (q - s * s / m) / (m - 1))) if m > 1 else np.nan
-    return n, mean, cov, sd
+        limbs = frame[names].map_partitions(moment_limbs, names, meta=exact.limbs_meta())
+        (found,) = yield (exact.add_limbs(limbs),)
+        return ExactMoments(len(names), exact.from_limbs(found))

@@ -9,6 +9,7 @@ whose gate passed (``pipeline.engine.package``).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from pipeline.engine.schedulers import check_scheduler
 from pipeline.errors import Problem, RecipeError
 from pipeline.owned import tool_json
 from pipeline.recipe.loader import load_recipe
+from pipeline.recipe.source import home_path_problem
 
 if TYPE_CHECKING:  # a microdata run never imports the tabulation code
     import pandas as pd
@@ -58,6 +60,29 @@ def _package_path(package: str | Path | None) -> Path | None:
     return None if package is None else Path(package)
 
 
+def check_paths_given(**paths: Any) -> None:
+    """Paths given as options (``input=``, ``--output``...): file paths, none starting with ``~``.
+
+    Raises:
+        RecipeError: every such option that is not text or a path (a DataFrame, say: a run
+            reads files), or that starts with ``~`` (never expanded; see
+            ``pipeline.recipe.source.home_path_problem``).
+    """
+    problems = []
+    for name, value in paths.items():
+        flag = f"{name} (--{name.replace('_', '-')})"
+        if value is None:
+            continue
+        if not isinstance(value, (str, os.PathLike)):
+            hint = ": a run reads files (write the data to Parquet first)" * (name == "input")
+            problems.append(Problem(f"{flag} must be a file path, got {type(value).__name__}"
+                                    f"{hint}", code="usage"))  # fmt: skip
+        elif problem := home_path_problem(os.fspath(value)):
+            problems.append(Problem(f"{flag}: {problem}", code="usage"))
+    if problems:
+        raise RecipeError(problems, title="usage error")
+
+
 def run_source(
     source: Source, options: RunOptions, reporter: Reporter, package: str | Path | None = None
 ) -> RunResult:
@@ -67,6 +92,8 @@ def run_source(
         RecipeError: the recipe, an option or the package folder is wrong (exit 2).
         InputDataError, GateError, OutputBusyError: as ``run_recipe`` (nothing packaged).
     """
+    check_paths_given(input=options.input_path, output=options.output_dir,
+                      gate_report=options.gate_report, package=package)  # fmt: skip
     target = _package_path(package)
     check_scheduler(options.scheduler)
     loaded = load_recipe(source)
@@ -98,6 +125,8 @@ def tabulate_source(
     from pipeline.tabulate.load import load_tabulation
     from pipeline.tabulate.run import run_tabulation
 
+    check_paths_given(input=options.input_path, output=options.output_dir,
+                      gate_report=options.gate_report, package=package)  # fmt: skip
     target = _package_path(package)
     check_scheduler(options.scheduler)
     loaded = _with_input(load_tabulation(source), options.input_path)

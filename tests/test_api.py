@@ -194,3 +194,92 @@ def test_tabulate_returns_the_protected_tables_for_a_path_and_a_dict(workdir: Pa
     with pytest.raises(pipeline.InputDataError, match="occupation"):
         api.tabulate(path, input="data/few.csv", output="out/t2")
     assert not (workdir / "out" / "t2").exists()
+
+
+# ---- issue 24: frames the API cannot read, recipes that nest without end, '~' paths ---------
+
+SECRET = "SECRET-VALUE-42"
+
+
+def _small(**columns: object) -> pd.DataFrame:
+    base: dict[str, object] = {"age": [30, 31, 32], "sex": ["1", "2", "1"], "w": [1.0, 2.0, 3.0]}
+    return pd.DataFrame({**base, **columns})
+
+
+BAD_FRAMES = {  # the frame, the column named, what the message says
+    "duplicate-names": (pd.DataFrame([[1, "1", 1.0]] * 3, columns=["age", "age", "w"]), "age",
+                        "duplicate column names"),
+    "mixed-types": (_small(age=pd.Series([1, SECRET, 3], dtype=object)), "age", "several types"),
+    "bytes": (_small(age=[SECRET.encode(), b"\xff", b"x"]), "age", "bytes"),
+    "lists": (_small(age=[[SECRET], ["b"], ["c"]]), "age", "nested values"),
+    "mixed-weight": (_small(w=pd.Series([1.0, SECRET, 3], dtype=object)), "w", "several types"),
+}  # fmt: skip
+CALLS = {
+    "risk": lambda data: api.risk(data, ["age", "sex"], weight="w"),
+    "scan": lambda data: api.scan(data),
+    "utility": lambda data: api.utility(data, data, ["age", "sex"], numeric=["w"]),
+}
+
+
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("bad", BAD_FRAMES)
+def test_a_frame_the_api_cannot_read_is_an_input_error_naming_the_column(
+    bad: str, call: str
+) -> None:
+    frame, column, expected = BAD_FRAMES[bad]
+    with pytest.raises(pipeline.InputDataError) as found:
+        CALLS[call](frame)
+    message = found.value.render()
+    assert found.value.exit_code == 3 and expected in message and f"{column!r}" in message
+    assert SECRET not in message
+
+
+def test_integer_column_names_are_read_as_text() -> None:
+    frame = pd.DataFrame({0: ["a@example.com", "b@example.jp"] * 20, 1: ["1", "2"] * 20})
+    assert {f.column for f in api.scan(frame)} == {"0"}
+    assert {f.column for f in api.scan(frame, columns=[0])} == {"0"}
+    assert api.risk(frame, [1]).summary["records"] == 40
+    assert api.risk(frame, ["1"]).summary == api.risk(frame, [1]).summary
+
+
+def test_run_and_tabulate_take_paths_not_frames(workdir: Path) -> None:
+    recipe = demo_recipe(workdir, "  - shuffle_records: {}\n")
+    for call in (api.run, api.tabulate):
+        with pytest.raises(pipeline.RecipeError, match=r"input \(--input\) must be a file path"):
+            call(recipe, input=_small())  # type: ignore[arg-type]
+    with pytest.raises(pipeline.RecipeError, match=r"output \(--output\).*'~'"):
+        api.run(recipe, output="~/out")
+    assert not (workdir / "~").exists()
+
+
+def _nested(depth: int) -> dict:
+    top: dict = {}
+    inner = top
+    for _ in range(depth):
+        inner["a"] = {}
+        inner = inner["a"]
+    return top
+
+
+@pytest.mark.parametrize("call", [api.run, api.tabulate], ids=["run", "tabulate"])
+def test_a_dict_recipe_that_contains_itself_or_nests_too_deep(call) -> None:  # noqa: ANN001
+    loop: dict = {"version": 1, "name": "t", "steps": [{"recode": {}}]}
+    loop["steps"][0]["recode"]["map"] = loop["steps"][0]
+    looped: list = []
+    looped.append(looped)
+    shared = ["x"] * 10
+    for _ in range(6):
+        shared = [shared] * 10  # 10 million values through shared lists
+    cases = [
+        (loop, "<dict> steps[0].recode.map: a mapping that contains itself"),
+        ({"version": 1, "steps": looped}, "<dict> steps[0]: a list that contains itself"),
+        ({"version": 1, "description": _nested(5000)}, "nesting deeper than 100 levels"),
+        ({"version": 1, "description": shared}, "more than 1,000,000 values"),
+    ]
+    for recipe, expected in cases:
+        with pytest.raises(pipeline.RecipeError) as found:
+            call(recipe)
+        (problem,) = found.value.problems  # the shape alone: what is left would be noise
+        assert expected in str(problem), str(problem)
+    with pytest.raises(pipeline.RecipeError, match=r"<dict> description\.a\.a\.a\.a\.a\.\.\.:"):
+        call({"version": 1, "description": _nested(5000)})

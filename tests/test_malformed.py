@@ -279,6 +279,29 @@ case("recipe-version-text", validate(recipe_text(version="one")), 2, at("r.yaml"
 case("recipe-seed-text", validate(recipe_text(seed="abc")), 2, at("r.yaml", 5), "seed")
 case("recipe-seed-negative", validate(recipe_text(seed="-1")), 2, at("r.yaml", 5), "seed")
 case("recipe-seed-huge", validate(recipe_text(seed="1" * 40)), 2, at("r.yaml", 5), "seed")
+# a boolean is never a number (issue 24: `k: true` was read as k = 1, no protection)
+BOOLEAN = "expected a number, not true/false"
+case("recipe-risk-k-true", run(recipe_text(extra="risk: {k: true}\n")), 2, at("r.yaml", 12),
+     "risk.k", BOOLEAN)  # fmt: skip
+case("recipe-risk-k-yes-validate", validate(recipe_text(extra="risk: {k: yes}\n")), 2,
+     at("r.yaml", 12), "risk.k", BOOLEAN)  # fmt: skip
+case("recipe-seed-true", validate(recipe_text(seed="true")), 2, at("r.yaml", 5), "seed", BOOLEAN)
+case("recipe-version-true", validate(recipe_text(version="true")), 2, at("r.yaml", 1), "version")
+case("recipe-step-k-on", run(recipe_text(["  - local_suppression: {k: on}"])), 2,
+     at("r.yaml", STEP_LINE), "steps[0].local_suppression.k", BOOLEAN)  # fmt: skip
+case("recipe-top-code-above-false", run(recipe_text(["  - top_code: {column: age, above: false}"])),
+     2, at("r.yaml", STEP_LINE), "steps[0].top_code.above", BOOLEAN)  # fmt: skip
+case("recipe-bands-with-a-boolean",
+     run(recipe_text(["  - recode: {column: age, bands: [0, true, 40]}"])), 2,
+     at("r.yaml", STEP_LINE), "steps[0].recode.bands", BOOLEAN)  # fmt: skip
+case("recipe-scan-sample-true", validate(recipe_text(extra="scan: {sample: true}\n")), 2,
+     "scan.sample", BOOLEAN)  # fmt: skip
+case("recipe-utility-limit-true",
+     validate(recipe_text(extra="utility: {limits: {max_precision_loss: true}}\n")), 2,
+     "utility.limits.max_precision_loss", BOOLEAN)  # fmt: skip
+case("recipe-output-rows-per-file-true",
+     validate(recipe_text(output="{dir: out/t, format: csv, rows_per_file: true}")), 2,
+     at("r.yaml", 4), "output.rows_per_file", BOOLEAN)  # fmt: skip
 case("recipe-seed-float", validate(recipe_text(seed="1.5")), 2, at("r.yaml", 5), "seed")
 case("recipe-name-path", validate(recipe_text(name="'../evil'")), 2, at("r.yaml", 2), "name")
 case("recipe-name-empty", validate(recipe_text(name="''")), 2, at("r.yaml", 2), "name")
@@ -719,8 +742,8 @@ case("cli-run-unknown-option", run(None, "--frobnicate"), 2, "--frobnicate")
 case("cli-unknown-command", cli("frobnicate"), 2, "frobnicate")
 case("cli-validate-unknown-option",
      cli("validate", "r.yaml", "--fast", files={"r.yaml": recipe_text()}), 2, "--fast")  # fmt: skip
-case("cli-run-gate-only-missing-output", run(None, "--gate-only", "out/none"), (2, 3, 4),
-     "out/none")  # fmt: skip
+case("cli-run-gate-only-missing-output", run(None, "--gate-only", "out/none"), 3,
+     "out/none does not exist")  # fmt: skip
 case("cli-steps-unknown", cli("steps", "nope"), 2, "nope")
 case("cli-risk-without-key-vars", cli("risk", "in.csv"), 2, "--key-vars")
 case("cli-risk-key-vars-empty", cli("risk", "in.csv", "--key-vars", ","), 2, "--key-vars")
@@ -1042,8 +1065,8 @@ case("cli-run-input-inside-output",
      lock_of="sub")  # fmt: skip
 case("cli-run-scheduler-bad-url", run(None, "--scheduler", "tcp://"), 2, "--scheduler")
 case("cli-run-gate-only-foreign-folder",
-     run(None, "--gate-only", "web", files={"web/index.html": "<h1>home</h1>"}), (2, 3, 4),
-     named("web"), safety=True)  # fmt: skip
+     run(None, "--gate-only", "web", files={"web/index.html": "<h1>home</h1>"}), 4,
+     "holds no manifest.json", safety=True)  # fmt: skip
 case("cli-risk-header-only", cli("risk", "in.csv", "--key-vars", "age,sex", data=csv_text([])),
      (0, 3))  # fmt: skip
 case("cli-risk-household-missing",
@@ -1291,6 +1314,33 @@ def test_cases_are_many_and_unique() -> None:
     assert len(CASES) >= 110
 
 
+def judged(case: Case, code: int, output: str, shown: str) -> None:
+    """What every malformed case must show: no traceback, its exit code, its messages."""
+    assert TRACEBACK not in output, shown
+    assert code != 1, shown
+    allowed = case.code if isinstance(case.code, tuple) else (case.code,)
+    assert code in allowed, f"expected exit {allowed}; {shown}"
+    expected = list(case.expect) + list((case.when or {}).get(code, ()))
+    missing = [_describe(e) for e in expected if not _matches(e, output)]
+    assert not missing, f"the output lacks {', '.join(missing)}; {shown}"
+
+
+def untouched(case: Case, before: dict[str, str], tmp: Path, code: int, shown: str) -> None:
+    """Nothing under ``tmp`` changed but the run's lock (and a published output, on exit 0)."""
+    after = tree(tmp)
+    lock = str(Path(case.lock_of).parent / f".{Path(case.lock_of).name}.lock")
+    if lock not in before:
+        after.pop(lock, None)
+    for parent in Path(case.lock_of).parents:  # a folder the run made to hold its lock
+        if str(parent) != "." and str(parent) not in before and after.get(str(parent)) == "dir":
+            after.pop(str(parent))
+    if code == 0:  # a run allowed to publish: only its output and lock are new
+        after = {k: v for k, v in after.items()
+                 if k != case.lock_of and not k.startswith(case.lock_of + "/")}  # fmt: skip
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"changed under {tmp}: {changed}; {shown}"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_malformed(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
@@ -1303,26 +1353,9 @@ def test_malformed(
     before = tree(tmp_path) if case.safety else {}
     code, output = invoke(argv, capfd)
     shown = f"anonymize {' '.join(argv)} -> exit {code}\n{output[-3000:]}"
-    assert TRACEBACK not in output, shown
-    assert code != 1, shown
-    allowed = case.code if isinstance(case.code, tuple) else (case.code,)
-    assert code in allowed, f"expected exit {allowed}; {shown}"
-    expected = list(case.expect) + list((case.when or {}).get(code, ()))
-    missing = [_describe(e) for e in expected if not _matches(e, output)]
-    assert not missing, f"the output lacks {', '.join(missing)}; {shown}"
+    judged(case, code, output, shown)
     if case.safety:
-        after = tree(tmp_path)
-        lock = str(Path(case.lock_of).parent / f".{Path(case.lock_of).name}.lock")
-        if lock not in before:
-            after.pop(lock, None)
-        for parent in Path(case.lock_of).parents:  # a folder the run made to hold its lock
-            if str(parent) != "." and str(parent) not in before and after.get(str(parent)) == "dir":
-                after.pop(str(parent))
-        if code == 0:  # a run allowed to publish: only its output and lock are new
-            after = {k: v for k, v in after.items()
-                     if k != case.lock_of and not k.startswith(case.lock_of + "/")}  # fmt: skip
-        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        assert not changed, f"changed under {tmp_path}: {changed}; {shown}"
+        untouched(case, before, tmp_path, code, shown)
     if case.check is not None:
         case.check(tmp_path, code, output)
 

@@ -11,7 +11,9 @@ traceback, but it must hold no planted value either.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -465,6 +467,42 @@ path("gate-only-tampered-microaggregation", ("run", "r.yaml", "--gate-only", "ou
 path("gate-only-tampered-identifier", ("run", "r.yaml", "--gate-only", "out/leak"), 4,
      {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
      prepare=published_then("sex", "plantmailqx7.99@example.invalid"))  # fmt: skip
+
+
+def rerecorded(prepare: Callable[[Path, Runner], None]) -> Callable[[Path, Runner], None]:
+    """``prepare``, then the edited data file's SHA-256 written into the manifest (issue 24)."""
+
+    def both(tmp: Path, run_tool: Runner) -> None:
+        prepare(tmp, run_tool)
+        out = tmp / "out" / "leak"
+        manifest = json.loads((out / "manifest.json").read_text())
+        for record in manifest["files"]:
+            record["sha256"] = hashlib.sha256((out / record["path"]).read_bytes()).hexdigest()
+        (out / "manifest.json").write_text(json.dumps(manifest))
+
+    return both
+
+
+def planted_records(tmp: Path, run_tool: Runner) -> None:
+    """Publish, then plant values as keys and values in the manifest and the risk report."""
+    code, output = run_tool(["run", "r.yaml", "-q"])
+    assert code == 0, output
+    out = tmp / "out" / "leak"
+    for name in ("manifest.json", "risk_report.json"):
+        data = json.loads((out / name).read_text())
+        data["steps"][-1]["facts"]["PLANTCATQX7"] = "PLANTNAMEQX7 Taro01"
+        data["steps"][-1]["facts"][AGE_PLANT] = float(INCOME_PLANT)
+        data["utility"] = {"plantprefqx7": WEIGHT_PLANT}
+        (out / name).write_text(json.dumps(data))
+
+
+path("gate-only-tampered-data-and-its-sha", ("run", "r.yaml", "--gate-only", "out/leak",
+                                             "--gate-report", "audit.json"), 4,
+     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
+     prepare=rerecorded(published_then("income", INCOME_PLANT)))  # fmt: skip
+path("gate-only-planted-manifest", ("run", "r.yaml", "--gate-only", "out/leak", "--gate-report",
+                                    "audit.json", "--debug"), 4,
+     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)}, prepare=planted_records)  # fmt: skip
 path(
     "run-gate-identifier-in-output",
     RUN,

@@ -15,10 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import Problem, RecipeError
 from pipeline.files import bad_byte_line
+from pipeline.strict import StrictModel
 from pipeline.yamlpos import YamlProblem, format_path, line_of, load_with_lines
 
 OPERATORS = (
@@ -29,10 +30,10 @@ PROPERTY_METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateVa
 SCHEMA_METRICS = ("rowCount", "duplicateValues")
 
 
-class _Open(BaseModel):
+class _Open(StrictModel):
     """ODCS allows many descriptive keys; unknown keys are kept and ignored."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
 
 
 class QualityRule(_Open):

@@ -15,6 +15,7 @@ from pipeline.errors import InputDataError, Problem
 from pipeline.gate.stages import contract_numeric
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
+from pipeline.risk.frames import unflat
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
 
@@ -102,12 +103,15 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     problems += files.column_name_problems(header, INTERNAL_PREFIX)
     removed = set(recipe.columns.removed())
     if recipe.input.resolved_format() == "parquet":
+        import pyarrow.parquet as pq
+
         kept = [c for c in header if c not in removed]
-        for column in files.nested_columns(Path(recipe.input.path), kept):
+        schema = pq.read_schema(files.parquet_files(Path(recipe.input.path))[0])
+        for column, what in unflat(schema, kept):
             problems.append(
                 Problem(
-                    f"column {column!r} holds nested values (lists, structs): "
-                    "only flat columns can be anonymized",
+                    f"column {column!r} holds {what}: only columns of text, numbers, "
+                    "true/false or dates can be anonymized",
                     code="nested_column",
                 )
             )

@@ -64,8 +64,11 @@ class Reporter:
                 task_id = bar.add_task(label, total=None)
                 with _DaskProgress(bar, task_id):
                     yield summary
+        warned = summary.pop("warnings", None) or []  # a step's warnings: lines of their own
         facts = ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items())
         self.line(f"{label}{': ' + facts if facts else ''} ({time.perf_counter() - start:.2f} s)")
+        for warning in warned:
+            self.line(f"warning: {warning}")
 
 
 def _fmt(value: Any) -> str:

@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from pipeline.engine.apply import PendingChecks
 from pipeline.engine.publish import MANIFEST, Staging, check_paths
 from pipeline.engine.schedulers import use_scheduler
+from pipeline.engine.seal import M, seal
 
 
 @dataclass
@@ -35,11 +34,17 @@ class Release:
     staging: Staging
     checks: PendingChecks
 
-    def publish(self, manifest: BaseModel) -> None:
-        """Write ``manifest.json`` and publish the staging directory (checks settled first)."""
-        (self.staging.path / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+    def publish(self, manifest: M, signing_key_env: str | None = None) -> M:
+        """Seal and write ``manifest.json``, publish the staging directory; return the manifest.
+
+        The manifest lists every other file with its SHA-256 (signed with the key in
+        ``signing_key_env`` when given); every check is settled before anything is renamed.
+        """
+        manifest, text = seal(manifest, self.staging.path, signing_key_env)
+        (self.staging.path / MANIFEST).write_text(text)
         self.checks.ensure_settled()
         self.staging.publish()
+        return manifest
 
 
 @contextmanager

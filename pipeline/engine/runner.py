@@ -136,7 +136,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         write_report(out.staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
         ran = ran_steps(loaded.steps, run.records)
         write_notice(out.staging.path, manifest, recipe, ran, loaded.base_dir)
-        out.publish(manifest)
+        manifest = out.publish(manifest, recipe.output.signing_key_env)
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
     for line in loss.summary_lines(run.utility):
         reporter.line(line)
@@ -281,6 +281,7 @@ def _cut_and_measure(
         if as_written:
             files = write_output(work / "final", data, spec, schema, bits, found.add)
             summary["files"] = len(files)
+            output = output_dataset(data, run.recipe, types)  # the files just written
         else:
             found.feed(output.chunks(found.columns))
         shutil.rmtree(work / "final")

@@ -47,6 +47,8 @@ class Reason(StrEnum):
     # re-validation of a published output (--gate-only)
     RECIPE_MISMATCH = "recipe_mismatch"
     FILE_INTEGRITY = "file_integrity"
+    MANIFEST_INCONSISTENT = "manifest_inconsistent"
+    SIGNATURE_INVALID = "signature_invalid"
     # tabulation output checking
     INTERVAL_TOO_NARROW = "interval_too_narrow"
     HIDDEN_VALUE_PUBLISHED = "hidden_value_published"

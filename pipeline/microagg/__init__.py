@@ -34,6 +34,8 @@ def groups(z: np.ndarray, k: int, method: str = "mdav", improve: bool = True) ->
     n = z.shape[0]
     if n < k:
         raise ValueError("fewer records than k")
+    if not np.isfinite(z).all():
+        raise ValueError("the standardised values must be finite")
     if method == "optimal":
         return optimal_groups(z[:, 0], k)
     labels = np.empty(n, dtype=np.int64)
@@ -58,7 +60,17 @@ def within_sse(z: np.ndarray, labels: np.ndarray) -> float:
 
 
 def group_means(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The mean of ``x`` (records x variables) in each group (groups x variables)."""
+    """The mean of ``x`` (records x variables) in each group (groups x variables).
+
+    A group whose sum is beyond the floats (values near 1e308) gets the sum of its values
+    each divided by the group's size first, which stays within them.
+    """
     count = np.bincount(labels).astype(np.float64)
+    if not x.shape[1]:
+        return np.zeros((count.size, 0))
     sums = [np.bincount(labels, weights=x[:, j], minlength=count.size) for j in range(x.shape[1])]
-    return np.column_stack(sums) / count[:, None] if sums else np.zeros((count.size, 0))
+    means = np.column_stack(sums) / count[:, None]
+    for j in np.flatnonzero(~np.isfinite(means).all(axis=0)):
+        shared = np.bincount(labels, weights=x[:, j] / count[labels], minlength=count.size)
+        means[:, j] = np.where(np.isfinite(means[:, j]), means[:, j], shared)
+    return means

@@ -23,6 +23,8 @@ def optimal_groups(values: np.ndarray, k: int) -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
     order = np.argsort(values, kind="stable")
     v = values[order].astype(np.float64)
+    _, exponent = np.frexp(np.abs(v).max())  # scaled by a power of two: the same partition,
+    v = np.ldexp(v, -exponent)  # and no square beyond the floats (values near 1e308)
     v = v - v.mean()
     s1 = np.concatenate([[0.0], np.cumsum(v)])
     s2 = np.concatenate([[0.0], np.cumsum(v * v)])
@@ -45,6 +47,8 @@ def optimal_groups(values: np.ndarray, k: int) -> np.ndarray:
     end, group = n, 0
     while end > 0:
         size = int(back[end])
+        if size < k:  # only with values that are not finite (NaN costs): never loop forever
+            raise ValueError("no optimal partition of values that are not finite")
         labels_sorted[end - size : end] = group
         end -= size
         group += 1

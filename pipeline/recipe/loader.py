@@ -19,9 +19,9 @@ from pydantic import BaseModel, ValidationError
 from pipeline.contracts.odcs import Contract, load_contract
 from pipeline.errors import Problem, RecipeError
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
-from pipeline.recipe.source import Lines, locate, read_source, reporter
+from pipeline.recipe.source import Lines, home_paths, locate, read_source, reporter
 from pipeline.steps import STEPS, StepParams, StepSpec
-from pipeline.yamlpos import Path_
+from pipeline.yamlpos import Path_, parse_path
 
 _MESSAGES = {
     "missing": "required key is missing",
@@ -98,6 +98,7 @@ def load_recipe(source: str | Path | Mapping[str, Any]) -> LoadedRecipe:
     contracts: dict[str, Contract] = {}
     if recipe is not None:
         _semantic_checks(recipe, calls, at)
+        home_paths({("input", "path"): recipe.input.path, ("output", "dir"): recipe.output.dir}, at)
         contracts = _load_contracts(recipe, path.parent, at, problems)
     if problems:
         raise RecipeError(problems)
@@ -215,6 +216,8 @@ def collect_errors(exc: ValidationError, prefix: Path_, model: type[BaseModel], 
             msg = str(err["ctx"]["error"])
         else:
             msg = _MESSAGES.get(kind, err["msg"][0].lower() + err["msg"][1:])
+            if kind.endswith("_type") and err.get("input", "") is None:
+                msg += " (got null: in YAML, ~ or nothing after the colon is null)"
         grouped.setdefault((*prefix, *loc), [])
         if msg not in grouped[(*prefix, *loc)]:
             grouped[(*prefix, *loc)].append(msg)
@@ -282,11 +285,12 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
     }
     for call in calls:
         for field, message in call.params.recipe_problems(cols):
-            at(("steps", call.index, call.spec.name, *([field] if field else [])), message)
+            where = parse_path(field) if field else ()
+            at(("steps", call.index, call.spec.name, *where), message)
         for field, column in call.params.columns_used().items():
             if column in removed:
                 at(
-                    ("steps", call.index, call.spec.name, field),
+                    ("steps", call.index, call.spec.name, *parse_path(field)),
                     f"column {column!r} is deleted before the steps run "
                     f"(columns.{removed[column]})",
                     code="uses_identifier",

@@ -12,7 +12,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from pipeline.columns import INTERNAL_PREFIX, ColumnsSpec, LinkingId, StrictModel
+from pipeline.columns import (
+    ENV_NAME,
+    INTERNAL_PREFIX,
+    ColumnsSpec,
+    LinkingId,
+    StrictModel,
+    env_key_problem,
+)
 from pipeline.files import is_csv_name
 from pipeline.risk import K_MAX
 from pipeline.risk.privacy import LDiversity, TCloseness
@@ -79,8 +86,21 @@ class OutputSpec(StrictModel):
     format: Literal["parquet", "csv"] = "parquet"
     encoding: str = Field("utf-8", description="Text encoding of CSV output.")
     rows_per_file: int = Field(1_000_000, ge=1, description="Rows in each output data file.")
+    signing_key_env: str | None = Field(
+        None,
+        pattern=ENV_NAME,
+        description="Sign manifest.json (HMAC-SHA-256) with the key in this environment "
+        "variable (at least 16 bytes; never written): --gate-only then detects any edit.",
+    )
 
     _known_encoding = field_validator("encoding")(InputSpec._known_encoding.__func__)
+
+    @field_validator("signing_key_env")
+    @classmethod
+    def _usable_key(cls, value: str | None) -> str | None:
+        if value is not None and (problem := env_key_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class RiskSpec(StrictModel):

@@ -15,13 +15,22 @@ import json
 import numbers
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import Problem, RecipeError
 from pipeline.files import bad_byte_line
-from pipeline.yamlpos import Path_, YamlProblem, format_path, line_of, load_with_lines
+from pipeline.yamlpos import (
+    MAX_DEPTH,
+    MAX_VALUES,
+    Path_,
+    YamlProblem,
+    format_path,
+    line_of,
+    load_with_lines,
+    short_path,
+)
 
 DICT_LABEL = Path("<dict>")
 Lines = dict[Path_, int] | None  # None: an in-memory recipe, located by key path only
@@ -51,12 +60,16 @@ def read_source(recipe: str | os.PathLike[str] | Mapping[str, Any]) -> RecipeSou
     """Read a recipe file, or take a mapping as its plain data.
 
     Raises:
-        RecipeError: the file is missing, unreadable, not UTF-8 or not YAML, or ``recipe`` is
-            neither a path nor a mapping.
+        RecipeError: the file is missing, unreadable, not UTF-8 or not YAML, ``recipe`` is
+            neither a path nor a mapping, or either nests deeper than ``MAX_DEPTH``, contains
+            itself or expands to more than ``MAX_VALUES`` values.
     """
     if isinstance(recipe, Mapping):
         problems: list[Problem] = []
-        data = _plain(recipe, (), problems)
+        data = _plain(recipe, (), _Plain(problems))
+        shape = [p for p in problems if p.code in _SHAPE]
+        if shape:  # what is left of the recipe would only add noise (as a YAML file stops)
+            raise RecipeError(shape)
         canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         return RecipeSource(DICT_LABEL, digest, data, None, problems)
@@ -117,38 +130,92 @@ def reporter(path: Path, lines: Lines, problems: list[Problem]) -> Reporter:
     return at
 
 
+def home_path_problem(value: Any) -> str | None:
+    """Why a path written with a leading ``~`` is refused, or None.
+
+    Nothing expands ``~`` (a shell does, unquoted, on the command line): such a path would be a
+    folder named ``~`` here, while some libraries would read it as the home folder.
+    """
+    if isinstance(value, str) and value.startswith("~"):
+        return (f"{value!r} starts with '~', which is not expanded to a home folder: write the "
+                "path in full (or ./~ for a folder named '~')")  # fmt: skip
+    return None
+
+
+def home_paths(paths: Mapping[Path_, Any], at: Reporter) -> None:
+    """Report each of ``paths`` (key path -> value) that starts with ``~``."""
+    for loc, value in paths.items():
+        problem = home_path_problem(value)
+        if problem:
+            at(loc, problem, "home_path")
+
+
 _PLAIN = "text, a number, true/false, a date, a list or a mapping"
+_SHAPE = ("contains_itself", "too_deep", "too_large")
 
 
-def _plain(value: Any, loc: Path_, problems: list[Problem]) -> Any:
+@dataclass
+class _Plain:
+    """What converting a mapping has found: its problems, the containers open, values so far."""
+
+    problems: list[Problem]
+    open: set[int] = field(default_factory=set)  # ids of the mappings and lists being read
+    values: int = 0
+
+    def problem(self, loc: Path_, message: str, code: str) -> None:
+        where = f"{DICT_LABEL} {short_path(loc)}".rstrip()
+        self.problems.append(Problem(message, f"{where}:", code))
+
+
+def _plain(value: Any, loc: Path_, seen: _Plain) -> Any:
     """``value`` as YAML's plain data; anything else is a problem naming its type, never it.
 
     Tuples become lists, paths text and numpy-like numbers Python numbers, so a recipe built in
-    Python validates as the same recipe written in YAML would.
+    Python validates as the same recipe written in YAML would. A mapping or list that contains
+    itself, nesting deeper than ``MAX_DEPTH`` and more than ``MAX_VALUES`` values (one object
+    referenced many times) are problems too, as in a YAML file.
     """
+    seen.values += 1
+    if seen.values > MAX_VALUES:
+        if seen.values == MAX_VALUES + 1:
+            seen.problem((), f"the recipe holds more than {MAX_VALUES:,} values", "too_large")
+        return None
     if value is None or isinstance(value, (str, bool, int, float, datetime.date)):
         return value
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                where = locate(DICT_LABEL, None, loc)
-                problems.append(Problem(f"keys are text, got a key of type {type(key).__name__}",
-                                        f"{where}:", "not_plain"))  # fmt: skip
-                continue
-            out[key] = _plain(item, (*loc, key), problems)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_plain(item, (*loc, i), problems) for i, item in enumerate(value)]
+    if isinstance(value, (Mapping, list, tuple)):
+        return _container(value, loc, seen)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if type(value).__module__ == "numpy" and hasattr(value, "item"):  # np.bool_, np.int64...
-        return _plain(value.item(), loc, problems)
+        return _plain(value.item(), loc, seen)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    where = locate(DICT_LABEL, None, loc)
-    problems.append(Problem(f"expected plain data ({_PLAIN}), got {type(value).__name__}",
-                            f"{where}:", "not_plain"))  # fmt: skip
+    seen.problem(loc, f"expected plain data ({_PLAIN}), got {type(value).__name__}", "not_plain")
     return None
+
+
+def _container(value: Mapping | list | tuple, loc: Path_, seen: _Plain) -> Any:
+    """A mapping or a list as plain data (see ``_plain``)."""
+    kind = "mapping" if isinstance(value, Mapping) else "list"
+    if id(value) in seen.open:
+        seen.problem(loc, f"a {kind} that contains itself", "contains_itself")
+        return None
+    if len(loc) >= MAX_DEPTH:
+        seen.problem(loc, f"nesting deeper than {MAX_DEPTH} levels", "too_deep")
+        return None
+    seen.open.add(id(value))
+    try:
+        if not isinstance(value, Mapping):
+            return [_plain(item, (*loc, i), seen) for i, item in enumerate(value)]
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                seen.problem(loc, f"keys are text, got a key of type {type(key).__name__}",
+                             "not_plain")  # fmt: skip
+                continue
+            out[key] = _plain(item, (*loc, key), seen)
+        return out
+    finally:
+        seen.open.discard(id(value))

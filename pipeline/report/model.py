@@ -8,9 +8,10 @@ from pydantic import BaseModel, Field
 
 from pipeline.artifact import Artifact
 from pipeline.gate.model import GateReport
+from pipeline.manifest import FileRecord
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.4"  # 1.2: utility; 1.3: perturbation; 1.4: the columns of each step
+SCHEMA_VERSION = "1.5"  # 1.2: utility; 1.3: perturbation; 1.4: step columns; 1.5: files
 
 
 class Histogram(BaseModel):
@@ -82,3 +83,6 @@ class RiskReport(Artifact):
         None, description="What the protection cost: information loss over the whole file."
     )
     gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")
+    files: list[FileRecord] = Field(
+        default_factory=list, description="The released data files it describes, with SHA-256."
+    )

@@ -85,6 +85,7 @@ def build_report(
         ],
         utility=manifest.utility,
         gate=gate,
+        files=manifest.files,
     )
 
 

@@ -142,8 +142,13 @@ class _Scorer:
             self.entropy0 -= float((recs * f[np.isfinite(f)]).sum())
 
     def score(self, table: _Table, levels: tuple[int, ...], bad_rows: np.ndarray) -> float:
-        """The node's loss with ``bad_rows`` suppressed (all False: its lower bound)."""
+        """The node's loss with ``bad_rows`` suppressed (all False: its lower bound).
+
+        Without records (a header-only input) nothing is lost at any node: 0.
+        """
         n, counts, codes = self.n, table.counts, table.codes
+        if n == 0:
+            return 0.0
         if self.metric == "discernibility":
             cls, size = factorize(combine(codes))
             sizes = np.bincount(cls[~bad_rows], weights=counts[~bad_rows], minlength=size)

@@ -82,16 +82,19 @@ def _ordered(pool: ThreadPoolExecutor, func: Callable, items: Iterable, ahead: i
 
 
 def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity."""
+    """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity.
+
+    A missing value hashes to 0 and is not valid (the column may hold no value at all).
+    """
     column = dictionary_encoded(column)
     values = column.dictionary.to_numpy(zero_copy_only=False)
     if values.dtype == object:
         hashed = pd.util.hash_array(values, categorize=False)
     else:
         hashed = pd.util.hash_array(values)
+    hashed = np.append(hashed.astype(np.uint64), np.uint64(0))  # -1 (missing) picks the 0
     idx = dictionary_indices(column.indices)
-    valid = idx >= 0
-    return np.where(valid, hashed[np.maximum(idx, 0)], 0).astype(np.uint64), valid
+    return hashed[idx], idx >= 0
 
 
 @dataclass

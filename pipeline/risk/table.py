@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import files
-from pipeline.errors import InputDataError, Problem, RecipeError
+from pipeline.errors import InputDataError, Problem
 from pipeline.risk.encode import codes_from_arrow, weights_from_arrow
+from pipeline.risk.frames import arrow_table, check_flat
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import RiskResult, measure_risk
 
@@ -71,13 +72,7 @@ def read_columns(
             raise InputDataError([problem]) from None
     import pyarrow.parquet as pq
 
-    nested = files.nested_columns(path, columns)
-    if nested:
-        raise InputDataError(
-            [Problem(f"column {c!r} holds nested values (lists, structs), not categories or "
-                     "numbers: leave it out (--key-vars, --columns)", code="nested_column")
-             for c in nested]
-        )  # fmt: skip
+    check_flat(pq.read_schema(files.parquet_files(path)[0]), columns)
     tables = [pq.read_table(f, columns=columns) for f in files.parquet_files(path)]
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
@@ -183,41 +178,39 @@ def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | N
 def table_of(data: Any, columns: list[str], text: list[str], encoding: str, delimiter: str) -> Any:
     """The named columns of ``data`` (a path, a pandas DataFrame or an Arrow table) as Arrow.
 
-    ``text`` columns become strings (``pipeline.api``'s functions take any of the three).
+    ``text`` columns of a DataFrame or a Table become strings (``pipeline.api``'s functions
+    take any of the three); a column of nested values or bytes is refused whatever the source.
 
     Raises:
-        InputDataError: a missing file or column (the columns found are named).
+        InputDataError: a missing file or column (the columns found are named), column names
+            given twice, a column of mixed types, nested values or bytes (see
+            ``pipeline.risk.frames``).
         RecipeError: ``data`` is none of the three.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.exists():
             raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
         return read_columns(path, columns, text, encoding, delimiter)
-    if not isinstance(data, pa.Table):
-        import pandas as pd
-
-        if not isinstance(data, pd.DataFrame):
-            raise RecipeError([Problem("data must be a path, a pandas DataFrame or a pyarrow "
-                                       "Table")], title="usage error")  # fmt: skip
-        missing = [c for c in columns if c not in data.columns]
-        _no_missing(missing, [str(c) for c in data.columns])
-        data = pa.Table.from_pandas(data[columns], preserve_index=False)
-    _no_missing([c for c in columns if c not in data.column_names], data.column_names)
-    table = data.select(columns)
+    table = arrow_table(data, columns)
+    check_flat(table.schema, columns)
     for name in text:
         if not pa.types.is_string(table.schema.field(name).type):
             at = table.schema.get_field_index(name)
-            table = table.set_column(at, name, pc.cast(table.column(name), pa.string()))
+            table = table.set_column(at, name, _as_text(table.column(name), name))
     return table
 
 
-def _no_missing(missing: list[str], found: list[str]) -> None:
-    """Raise for columns not in the data, naming those found."""
-    if missing:
-        raise InputDataError([Problem(
-            f"column(s) not in the data: {', '.join(missing)} (found: {', '.join(found)})",
-            code="column_missing")])  # fmt: skip
+def _as_text(column: Any, name: str) -> Any:
+    """A column read as categories, as strings (a type without a text form is refused)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(column, pa.string())
+    except (pa.ArrowException, ValueError, TypeError, NotImplementedError):
+        raise InputDataError([Problem(f"column {name!r} holds {column.type} values, which "
+                                      "cannot be read as categories", code="not_categories")]
+                             ) from None  # fmt: skip

@@ -33,6 +33,7 @@ MIN_CONFIDENCE = 0.5
 _SEPARATORS = r"[\s\-\x{2010}-\x{2015}\x{2212}()]"
 _HINT_CLEAN = re.compile(r"[\s_\-.]")
 _PLAIN_DIGITS = re.compile(r"\^\\d\{\d+\}\$")
+_NUMBER = r"^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"  # one decimal number
 
 
 class Finding(BaseModel):
@@ -178,8 +179,11 @@ def _free_text(v: _Values, hints: set[str]) -> list[dict]:
     """Identifiers written inside longer text (notes, comments, addresses of contacts)."""
     out = []
     text, counts = v.text, v.counts
-    # free text: long enough (〒NNN-NNNN) and not one alphanumeric token (hex ids, codes)
-    token = pc.match_substring_regex(text, r"^[A-Za-z0-9]*$").to_numpy(zero_copy_only=False)
+    # free text: long enough (〒NNN-NNNN), not one alphanumeric token (hex ids, codes) and not
+    # one number (the decimals of 123.09012345678 are no phone number)
+    token = pc.or_(
+        pc.match_substring_regex(text, r"^[A-Za-z0-9]*$"), pc.match_substring_regex(text, _NUMBER)
+    ).to_numpy(zero_copy_only=False)
     wordy = np.flatnonzero(~token & (v.text_len >= 7))
     if not wordy.size:
         return out

@@ -51,6 +51,11 @@ class GeneralizeParams(StepParams):
         found = [m.column for m in (self.l_diversity, self.t_closeness) if m is not None]
         return found[0] if found else None
 
+    def columns_used(self) -> dict[str, str]:
+        """The sensitive column of l-diversity / t-closeness (checked against the input)."""
+        models = {"l_diversity.column": self.l_diversity, "t_closeness.column": self.t_closeness}
+        return {field: m.column for field, m in models.items() if m is not None}
+
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
         """Hierarchies only for key variables; one sensitive column."""
         problems = []

@@ -10,11 +10,12 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from pipeline.columns import ROW, ColumnsSpec
+from pipeline.errors import InputDataError, Problem
 from pipeline.microagg import EXACT, group_means, groups, within_sse
 from pipeline.records import Collected, Records, replace_by_row
 from pipeline.reductions import Reduction
 from pipeline.requirements import GroupSize, Requirement
-from pipeline.steps.registry import Effect, PerturbParams, StepContext, step
+from pipeline.steps.registry import Effect, PerturbParams, StepContext, repeated, step
 
 
 class MicroaggregateParams(PerturbParams):
@@ -41,6 +42,22 @@ class MicroaggregateParams(PerturbParams):
         """The variables and the strata."""
         out = super().columns_used()
         return out | {f"strata[{i}]": c for i, c in enumerate(self.strata)}
+
+    def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
+        """Each variable and stratum once; none both; not the weight (it could become missing)."""
+        problems = super().recipe_problems(columns) + repeated(self.strata, "strata", "stratum")
+        problems += [
+            (f"variables[{i}]", f"{name!r} is the weight (columns.weight): the records of a "
+             "stratum or pattern of missing values smaller than k get no value, and a record "
+             "without a weight cannot be estimated from; leave it out (rank_swap keeps every "
+             "weight and their total)")
+            for i, name in enumerate(self.variables) if name == columns.weight
+        ]  # fmt: skip
+        return problems + [
+            (f"strata[{i}]", f"{name!r} is one of the variables: a column is either "
+                             "microaggregated or a stratum, not both")
+            for i, name in enumerate(self.strata) if name in self.variables
+        ]  # fmt: skip
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """Every record's variables and strata."""
@@ -76,17 +93,38 @@ def microaggregate(df: dd.DataFrame, params: MicroaggregateParams, ctx: StepCont
     ``strata`` microaggregates within each combination of their values. A record missing some
     variables is grouped with the records missing the same ones, on those it has. Where fewer
     than k records share a stratum and pattern of missing values, their values are set missing
-    (counted as ``suppressed_records``): no group is ever smaller than k, which the gate checks.
+    (counted as ``suppressed_records``, with a warning in the log and the manifest): no group
+    is ever smaller than k, which the gate checks. A file where fewer than k records hold any
+    value of the variables is an input error (exit 3). Values near the float limits are
+    standardised and averaged without overflow.
     The variables become decimal columns; the output does not depend on partitions or scheduler
     (records are grouped in input order). The manifest records the groups, their smallest and
     largest size and SSE/SST (the share of the standardised variance lost); no data value.
     """
     found: Collected = ctx.values["records"]
     x = found.values
+    _enough_records(x, params, ctx)
     released, stats = _aggregate(x, found.strata, params)
+    if stats["suppressed_records"]:
+        stats["warnings"] = [
+            f"microaggregate: {stats['suppressed_records']} record(s) in strata or patterns of "
+            f"missing values with fewer than k = {params.k} records: their values of "
+            f"{', '.join(params.variables)} were set missing"
+        ]
     name = ctx.derive_key("microaggregate").hex()[:16]
     frame = replace_by_row(df, list(params.variables), found.rows, released, name)
     return Effect(frame, stats)
+
+
+def _enough_records(x: np.ndarray, params: MicroaggregateParams, ctx: StepContext) -> None:
+    """Refuse a file with some values but fewer than k records holding them (no group of k)."""
+    holding = int((~np.isnan(x)).any(axis=1).sum())
+    if 0 < holding < params.k:
+        raise InputDataError([Problem(
+            f"{holding} record(s) hold values of "
+            f"{', '.join(params.variables)}, fewer than k = {params.k}: no group of k records "
+            "can be formed; lower k or leave the step out",
+            location=ctx.location, code="fewer_than_k")])  # fmt: skip
 
 
 def _aggregate(
@@ -94,8 +132,7 @@ def _aggregate(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The released values and the facts, cell by cell (stratum x pattern of missing values)."""
     present = ~np.isnan(x)
-    mean, sd = _scale(x, present)
-    z = (x - mean) / sd
+    z = _standardised(x, present)
     pattern = (present * (1 << np.arange(x.shape[1], dtype=np.int64))).sum(axis=1)
     order = np.lexsort((pattern, strata))
     cut = np.flatnonzero(np.diff(strata[order]) | np.diff(pattern[order])) + 1
@@ -131,11 +168,17 @@ def _aggregate(
     return out, facts
 
 
-def _scale(x: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each variable's mean and standard deviation over its present values (sd 1 if none)."""
+def _standardised(x: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The variables less their mean, over their sd (present values; sd 1 if none or 0).
+
+    Each variable is first divided by the power of two just above its largest |value|: exact,
+    so no digit of the result changes, but the squares of values near the float limits
+    (1e200 squared is beyond them) stay within the floats.
+    """
     counts = present.sum(axis=0)
-    safe = np.where(present, x, 0.0)
-    mean = safe.sum(axis=0) / np.maximum(counts, 1)
-    var = (np.where(present, x - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts - 1, 1)
+    _, exponent = np.frexp(np.abs(np.where(present, x, 0.0)).max(axis=0, initial=0.0))
+    scaled = np.ldexp(x, -exponent)
+    mean = np.where(present, scaled, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    var = (np.where(present, scaled - mean, 0.0) ** 2).sum(axis=0) / np.maximum(counts - 1, 1)
     sd = np.sqrt(var)
-    return mean, np.where((sd > 0) & np.isfinite(sd), sd, 1.0)
+    return (scaled - mean) / np.where(sd > 0, sd, np.ldexp(1.0, -exponent))  # 1, unscaled

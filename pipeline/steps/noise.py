@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+from collections.abc import Callable
 from typing import Literal
 
 import dask.dataframe as dd
@@ -11,11 +13,15 @@ import pandas as pd
 from pydantic import Field
 from scipy.special import ndtri
 
-from pipeline.columns import ROW, ColumnsSpec
+from pipeline.columns import INTERNAL_PREFIX, ROW, ColumnsSpec
 from pipeline.errors import InputDataError, Problem
+from pipeline.moments import ExactMoments
 from pipeline.randomness import row_keys
 from pipeline.reductions import Moments, Reduction
-from pipeline.steps.registry import Effect, PerturbParams, StepContext, step
+from pipeline.steps.registry import Check, Effect, PerturbParams, StepContext, step
+
+BEYOND = f"{INTERNAL_PREFIX}beyond_"  # + j: the record's noisy value j is beyond the floats
+_LARGEST = sys.float_info.max
 
 
 class AddNoiseParams(PerturbParams):
@@ -31,6 +37,16 @@ class AddNoiseParams(PerturbParams):
         description="Noise in percent: additive, its sd is noise% of the variable's sd; "
         "correlated, its covariance is noise% of the variables' covariance.",
     )  # fmt: skip
+
+    def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
+        """Each variable once, and not the weight (noise would make weights negative or 0)."""
+        return super().recipe_problems(columns) + [
+            (f"variables[{i}]", f"{name!r} is the weight (columns.weight): noise would make "
+             "some weights negative or 0, and the risk measures and every weighted estimate "
+             "need weights above 0; leave it out (rank_swap keeps every weight and their "
+             "total)")
+            for i, name in enumerate(self.variables) if name == columns.weight
+        ]  # fmt: skip
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The variables' standard deviations and covariance over the whole file."""
@@ -66,26 +82,53 @@ def add_noise(df: dd.DataFrame, params: AddNoiseParams, ctx: StepContext) -> Eff
       variables get the same noise on the ones they have.
 
     Missing values stay missing; the variables become decimal columns. Each record's noise is a
-    pure function of the seed and its position in the input, so the output does not depend on
-    partitions or scheduler. The manifest records the method, the noise and c (no data value).
+    pure function of the seed and its position in the input, and the whole file's means, sds
+    and covariance are exact sums, so the output does not depend on partitions or scheduler.
+    Values near the float limits get noise like any other; a record whose noisy value would
+    be beyond the range of 64-bit floats is an input error (exit 3, the column and the number
+    of records). The weight (``columns.weight``) cannot take noise: weights must stay above 0.
+    The manifest records the method, the noise and c (no data value).
     """
-    n, mean, cov, sd = ctx.values["moments"]
-    names, alpha = list(params.variables), params.noise / 100.0
-    if params.method == "additive":
-        if np.isnan(sd).any():
-            raise _too_few(ctx)
-        scale, shift, factor = np.diag(sd * alpha), np.zeros(len(names)), 1.0
-    else:
-        if n < 2 or np.isnan(cov).any():
-            raise _too_few(ctx)
-        scale = _root(alpha * cov)
-        factor = float(np.sqrt((n - 1) / (n * (1 + alpha) - 1)))
-        shift = (1 - factor) * mean
+    names = list(params.variables)
+    scale, factor, shift = _noise(ctx.values["moments"], params, ctx)
     key = ctx.derive_key("noise")
-    meta = df._meta.astype({c: "Float64" for c in names})
-    frame = df.map_partitions(_perturb, names, scale, factor, shift, key, meta=meta)
+    flags = [f"{BEYOND}{j}" for j in range(len(names))]
+    meta = df._meta.astype({c: "Float64" for c in names}).assign(
+        **{f: pd.Series(dtype=bool) for f in flags}
+    )
+    both = df.map_partitions(_perturb, names, scale, factor, shift, key, meta=meta)
+    checks = tuple(
+        Check(both[f"{BEYOND}{j}"].sum(), f"beyond_float_range.{c}", _beyond(c, ctx))
+        for j, c in enumerate(names)
+    )
     facts = {"method": params.method, "noise": params.noise, "rescale": round(factor, 12)}
-    return Effect(frame, facts)
+    return Effect(both.drop(columns=flags), facts, checks=checks)
+
+
+def _noise(
+    found: ExactMoments, params: AddNoiseParams, ctx: StepContext
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """The noise's matrix L (noise = L z), the rescaling factor c and the shift (1 - c) mean.
+
+    The whole file's sds and covariance come scaled by powers of two (values near the float
+    limits have variances beyond them); L is scaled back, and an entry beyond the floats
+    becomes inf, so that the records it reaches are counted and refused (``_beyond``).
+    """
+    alpha = params.noise / 100.0
+    if params.method == "additive":
+        sd, t = found.sd_scaled()
+        if np.isnan(sd).any():
+            raise _too_few(ctx, "values of each variable")
+        with np.errstate(over="ignore"):  # inf: counted by the check
+            return np.diag(np.ldexp(sd * alpha, t)), 1.0, np.zeros(found.p)
+    n = found.complete
+    cov, t = found.covariance_scaled()
+    if n < 2:
+        raise _too_few(ctx, "records with every variable present")
+    with np.errstate(over="ignore"):  # inf: counted by the check
+        scale = np.ldexp(_root(alpha * cov), t[:, None])
+    factor = float(np.sqrt((n - 1) / (n * (1 + alpha) - 1)))
+    return scale, factor, (1 - factor) * found.mean()
 
 
 def _root(matrix: np.ndarray) -> np.ndarray:
@@ -97,10 +140,25 @@ def _root(matrix: np.ndarray) -> np.ndarray:
         return vectors * np.sqrt(np.clip(values, 0, None))
 
 
-def _too_few(ctx: StepContext) -> InputDataError:
-    return InputDataError([Problem(
-        "add_noise needs at least two records with every variable present",
-        location=ctx.location, code="too_few")])  # fmt: skip
+def _too_few(ctx: StepContext, what: str) -> InputDataError:
+    problem = Problem(f"add_noise needs at least two {what}", ctx.location, "too_few")
+    return InputDataError([problem])
+
+
+def _beyond(column: str, ctx: StepContext) -> Callable[[int], Problem | None]:
+    """The problem of records whose noisy value of ``column`` is beyond the floats."""
+
+    def problem(count: int) -> Problem | None:
+        if not count:
+            return None
+        return Problem(
+            f"column {column!r}: {count} record(s) would get a value beyond the range of "
+            f"64-bit floats (about +-{_LARGEST:.3g}) with noise of this size; lower the "
+            f"noise or top_code {column!r} first",
+            location=ctx.location, code="beyond_float_range",
+        )  # fmt: skip
+
+    return problem
 
 
 def _perturb(
@@ -111,16 +169,20 @@ def _perturb(
     shift: np.ndarray,
     key: bytes,
 ) -> pd.DataFrame:
-    """The partition with noise added to ``names``."""
+    """The partition with noise added to ``names``, and where it is beyond the floats."""
     out = part.copy()
     if part.empty:
-        return out.astype({c: "Float64" for c in names})
+        flags = {f"{BEYOND}{j}": pd.Series(dtype=bool) for j in range(len(names))}
+        return out.astype({c: "Float64" for c in names}).assign(**flags)
     x = np.column_stack(
         [pd.to_numeric(part[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
          for c in names]
     )  # fmt: skip
     z = normals(part[ROW].to_numpy(np.int64), key, len(names))
-    y = factor * (x + z @ scale.T) + shift
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the floats: counted, refused
+        y = factor * (x + z @ scale.T) + shift
+    present = ~np.isnan(x)
     for j, column in enumerate(names):
-        out[column] = pd.array(np.where(np.isnan(x[:, j]), np.nan, y[:, j]), dtype="Float64")
+        out[column] = pd.array(np.where(present[:, j], y[:, j], np.nan), dtype="Float64")
+        out[f"{BEYOND}{j}"] = present[:, j] & ~np.isfinite(y[:, j])
     return out

@@ -20,17 +20,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import dask.dataframe as dd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from pipeline.columns import ColumnsSpec
 from pipeline.errors import Problem
 from pipeline.requirements import Requirement
+from pipeline.strict import StrictModel
 
 if TYPE_CHECKING:
     from pipeline.reductions import Reduction
 
 
-class StepParams(BaseModel):
+class StepParams(StrictModel):
     """Base of every step's parameter model.
 
     ``column_fields`` names the fields that hold a column name (checked against the columns that
@@ -39,7 +40,6 @@ class StepParams(BaseModel):
     that may delete records (the gate reconciles row counts against it).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     column_fields: ClassVar[tuple[str, ...]] = ()
     numeric_fields: ClassVar[tuple[str, ...]] = ()
     writes_fields: ClassVar[tuple[str, ...]] = ()
@@ -135,6 +135,10 @@ class PerturbParams(StepParams):
         """The variables are numbers."""
         return list(self.variables)
 
+    def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
+        """Each variable is listed once."""
+        return repeated(self.variables, "variables", "variable")
+
     def writes(self, columns: ColumnsSpec) -> set[str]:
         """The variables."""
         return set(self.variables)
@@ -142,6 +146,15 @@ class PerturbParams(StepParams):
     def replaces(self, columns: ColumnsSpec) -> set[str]:
         """The variables."""
         return set(self.variables)
+
+
+def repeated(names: list[str], field: str, what: str) -> list[tuple[str, str]]:
+    """A problem (``field[i]``, message) for each column listed again in ``names``."""
+    return [
+        (f"{field}[{i}]", f"{name!r} is listed twice; list each {what} once")
+        for i, name in enumerate(names)
+        if name in names[:i]
+    ]
 
 
 @dataclass(frozen=True)

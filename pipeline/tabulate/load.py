@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from pipeline.errors import RecipeError
 from pipeline.recipe.loader import collect_errors
-from pipeline.recipe.source import read_source, reporter
+from pipeline.recipe.source import home_paths, read_source, reporter
 from pipeline.tabulate.model import TabulationRecipe
 
 
@@ -53,6 +53,9 @@ def load_tabulation(source: str | Path | Mapping[str, Any]) -> LoadedTabulation:
             recipe = TabulationRecipe.model_validate(data, context={"base_dir": str(path.parent)})
         except ValidationError as exc:
             collect_errors(exc, (), TabulationRecipe, at)
+        if recipe is not None:
+            paths = {("input", "path"): recipe.input.path, ("output", "dir"): recipe.output.dir}
+            home_paths(paths, at)
     if problems or recipe is None:
         raise RecipeError(problems)
     return LoadedTabulation(path, read.sha256, recipe)

@@ -233,7 +233,7 @@ def run_tabulation(
             packages=package_versions(), rules=recipe.rules.model_dump(), tables=records,
             gate=gate, seconds=round(time.perf_counter() - started, 3),
         )  # fmt: skip
-        out.publish(manifest)
+        manifest = out.publish(manifest)
     reporter.line(f"published {len(records)} tables to {out_dir}")
     return manifest
 

@@ -7,8 +7,9 @@ before and after. One pass then gathers, tree-reduced and partition-independent:
 * per categorical variable, the counts of (value before, value after) pairs;
 * the sizes of the classes of the released key values (missing as a category), and the records
   whose key values were all suppressed;
-* per numeric variable, sums of values, squares and |before - after|, and the cross products
-  of the complete records (for correlations);
+* per numeric variable, exact sums (``pipeline.moments``) of values, squares and
+  |before - after|, and the cross products of the complete records (for correlations): the
+  same figures whatever the partitions, and no overflow for values near the float limits;
 * per chosen 2-way table, the counts of its (before, before, after, after) combinations;
 * for perturbed numeric variables (noise, microaggregation, swapping), every record's values
   before and after: linkage needs the records themselves.
@@ -27,7 +28,9 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from pipeline import exact
 from pipeline.columns import INTERNAL_PREFIX
+from pipeline.moments import OWN, ExactMoments, moment_sums, numbers, term
 
 _N = f"{INTERNAL_PREFIX}n"
 _SUPPRESSED = f"{INTERNAL_PREFIX}suppressed"
@@ -63,7 +66,7 @@ class Aggregates:
     pairs: dict[str, pd.DataFrame]  # columns: before, after, n
     classes: np.ndarray  # class sizes; the all-missing class without the suppressed records
     suppressed_records: int
-    moments: dict[str, float]
+    moments: ExactMoments  # the values before (variables 0..p-1), then after (p..2p-1)
     tables: dict[tuple[str, str], pd.DataFrame]  # columns: b0, b1, a0, a1, n
     perturbed: tuple[np.ndarray, np.ndarray] | None = None  # records x variables, before/after
 
@@ -92,14 +95,14 @@ def lazy_aggregates(frame: dd.DataFrame, plan: UtilityPlan) -> tuple:
     cols = [*keys, *map(before, keys)]
     suppressed = frame[cols].map_partitions(_all_suppressed, keys, meta=(_SUPPRESSED, "int64"))
     cols = [*plan.numeric, *map(before, plan.numeric)]
-    moments = frame[cols].map_partitions(
-        _moments, list(plan.numeric), meta=_moments(frame._meta[cols], list(plan.numeric))
+    moments = exact.add_limbs(
+        frame[cols].map_partitions(_moments, list(plan.numeric), meta=exact.limbs_meta())
     )
     tables = tuple(_counts(frame, [before(a), before(b), a, b]) for a, b in plan.tables)
     records = frame[plan.columns[:1]].map_partitions(len).sum()
     cols = [*plan.perturbed, *map(before, plan.perturbed)]
     values = frame[cols].astype("float64") if plan.perturbed else None
-    return pairs, classes, suppressed.sum(), moments.sum(), tables, records, values
+    return pairs, classes, suppressed.sum(), moments, tables, records, values
 
 
 def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:
@@ -120,7 +123,7 @@ def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:
         pairs=named,
         classes=sizes,
         suppressed_records=int(suppressed),
-        moments={str(k): float(v) for k, v in moments.items()},
+        moments=ExactMoments(2 * len(plan.numeric), exact.from_limbs(moments), blocks=2),
         tables={
             t: _frame(f, ["b0", "b1", "a0", "a1"]) for t, f in zip(plan.tables, tables, strict=True)
         },
@@ -151,31 +154,23 @@ def _all_suppressed(part: pd.DataFrame, keys: list[str]) -> pd.Series:
     return (now & was).astype("int64")
 
 
-def _floats(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+PAIRS, ABSOLUTE = OWN, OWN + 1  # per variable: pairs compared, sum of |before - after|
 
 
 def _moments(part: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
-    """One row of sums: per variable, and the cross products of the complete records."""
-    out: dict[str, float] = {}
-    x = np.column_stack([_floats(part[before(c)]) for c in numeric]) if numeric else None
-    y = np.column_stack([_floats(part[c]) for c in numeric]) if numeric else None
+    """Exact sums (limbs) of the values before and after, the pairs and their |differences|.
+
+    ``|x - y|`` is summed as the sum of x less that of y, each times the sign of x - y, so a
+    difference beyond the floats (1e308 - -1e308) is summed exactly too. Cross products are
+    summed among the values before and among those after (the correlations compared).
+    """
+    x, y = numbers(part, [before(c) for c in numeric]), numbers(part, numeric)
+    sums = moment_sums(np.column_stack([x, y]), blocks=2)  # correlations before; after
     for j in range(len(numeric)):
-        xb, ya = x[:, j], y[:, j]
-        both = ~np.isnan(xb) & ~np.isnan(ya)
-        for tag, v in (("b", xb[~np.isnan(xb)]), ("a", ya[~np.isnan(ya)])):
-            out[f"{j}.n{tag}"], out[f"{j}.s{tag}"] = float(v.size), float(v.sum())
-            out[f"{j}.ss{tag}"] = float((v * v).sum())
-        out[f"{j}.np"] = float(both.sum())
-        out[f"{j}.abs"] = float(np.abs(xb[both] - ya[both]).sum())
-    if len(numeric) > 1:
-        z = np.column_stack([x, y])
-        z = z[~np.isnan(z).any(axis=1)]
-        out["cc.n"] = float(z.shape[0])
-        for i, s in enumerate(z.sum(axis=0)):
-            out[f"cc.s{i}"] = float(s)
-        cross = z.T @ z
-        for i in range(cross.shape[0]):
-            for j in range(i, cross.shape[0]):
-                out[f"cc.x{i}.{j}"] = float(cross[i, j])
-    return pd.DataFrame({k: [v] for k, v in out.items()}, dtype="float64")
+        both = ~np.isnan(x[:, j]) & ~np.isnan(y[:, j])
+        sign = np.where(x[both, j] >= y[both, j], 1.0, -1.0)
+        sums[term(PAIRS, j)] = int(both.sum())
+        sums[term(ABSOLUTE, j)] = exact.exact_sum(sign * x[both, j]) - exact.exact_sum(
+            sign * y[both, j]
+        )
+    return exact.to_limbs(sums)

@@ -6,13 +6,14 @@ record's values before (``original``) and after (``released``), row by row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dask
 import dask.dataframe as dd
 import pandas as pd
 
-from pipeline.errors import InputDataError, Problem
+from pipeline.errors import InputDataError, Problem, RecipeError
 from pipeline.utility.aggregate import UtilityPlan, before, collect, lazy_aggregates
 from pipeline.utility.measures import utility, warnings
 from pipeline.utility.model import Utility
@@ -80,3 +81,66 @@ def align(original, released, by: str | None):  # noqa: ANN001, ANN201 - pandas 
             f"{int(found.isna().sum())} released record(s) are not in the original file",
             code="records_differ")])  # fmt: skip
     return original.iloc[found.to_numpy(dtype="int64")].reset_index(drop=True), released
+
+
+def checked_levels(
+    levels: Mapping[str, tuple[int, int]], categorical: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """``levels`` when each is ``0 <= level <= height`` (height >= 1) of a categorical column.
+
+    Raises:
+        RecipeError: (a usage error, exit 2) naming the option and the column.
+    """
+    problems = []
+    for column, (level, height) in levels.items():
+        if column not in categorical:
+            problems.append(f"--levels: {column!r} is not a key variable (--key-vars), a table "
+                            "column (--tables) or a randomised one (--randomized)")  # fmt: skip
+        elif not (height >= 1 and 0 <= level <= height):
+            problems.append(f"--levels {column}={level}/{height}: a generalization level runs "
+                            "from 0 (as collected) to its height, which is at least 1")  # fmt: skip
+    if problems:
+        raise RecipeError([Problem(p, code="bad_option") for p in problems], title="usage error")
+    return dict(levels)
+
+
+def numbers_only(tables: Mapping[str, Any], options: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a column given as numeric whose values are not all numbers in a file.
+
+    ``tables`` are the files' Arrow tables by name (original, released); ``options`` the
+    numeric columns by option (``--numeric``, ``--perturbed``).
+
+    Raises:
+        InputDataError: (exit 3) naming the option, the column, the file and its type.
+    """
+    problems = []
+    for option, names in options.items():
+        for name in dict.fromkeys(names):
+            for which, table in tables.items():
+                kind = _not_numbers(table.column(name))
+                if kind is not None:
+                    problems.append(Problem(
+                        f"{option}: column {name!r} of the {which} file holds {kind}, not "
+                        "numbers", code="not_numeric"))  # fmt: skip
+                    break
+    if problems:
+        raise InputDataError(problems)
+
+
+def _not_numbers(column: Any) -> str | None:
+    """What an Arrow column holds when it is not numbers (None: numbers or nothing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return None
+    if pa.types.is_null(kind):
+        return None
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        try:  # a column also read as categories is text: its values must all be numbers
+            pc.cast(column, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return "text"
+        return None
+    return f"{kind} values"

@@ -31,7 +31,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from pipeline.utility.aggregate import Aggregates, UtilityPlan
+from pipeline.exact import SUM_UNIT, ratio
+from pipeline.moments import COUNT, SUM, ExactMoments
+from pipeline.utility.aggregate import ABSOLUTE, PAIRS, Aggregates, UtilityPlan
 from pipeline.utility.model import NumericLoss, TableLoss, Utility, VariableLoss
 from pipeline.utility.perturbed import category_changes, perturbation
 
@@ -130,21 +132,31 @@ def variable_loss(
     )
 
 
-def numeric_loss(j: int, column: str, m: Mapping[str, float]) -> NumericLoss:
-    """The figures of numeric variable ``j`` from the moment sums."""
+def numeric_loss(j: int, column: str, m: ExactMoments) -> NumericLoss:
+    """The figures of numeric variable ``j`` of ``m.p // 2`` from the exact sums.
 
-    def mean_sd(tag: str) -> tuple[float | None, float | None]:
-        count = m.get(f"{j}.n{tag}", 0.0)
-        if not count:
-            return None, None
-        mean = m[f"{j}.s{tag}"] / count
-        var = (m[f"{j}.ss{tag}"] - count * mean * mean) / (count - 1) if count > 1 else 0.0
-        return mean, math.sqrt(max(var, 0.0))
-
-    (mb, sb), (ma, sa) = mean_sd("b"), mean_sd("a")
-    pairs = m.get(f"{j}.np", 0.0)
-    # sdcMicro's IL1s: sum |x - x'| / (sqrt(2) sd(x)), sd over every value before (na.rm)
-    il1s = m[f"{j}.abs"] / (math.sqrt(2) * sb) if sb and pairs else None
+    Values before are variable ``j`` of ``m``, after ``j + p``; the changes are taken from the
+    exact sums, so values near the float limits give finite figures.
+    """
+    p = m.p // 2
+    sd, t = m.sd_scaled()
+    (nb, na), pairs = (m.get(COUNT, j), m.get(COUNT, j + p)), m.get(PAIRS, j)
+    sb = float(np.ldexp(sd[j], t[j])) if nb > 1 else (0.0 if nb else None)
+    sa = float(np.ldexp(sd[j + p], t[j + p])) if na > 1 else (0.0 if na else None)
+    il1s = mean_change = sd_change = None
+    if sb and pairs:  # sdcMicro's IL1s: sum |x - x'| / (sqrt(2) sd(x)), sd of every value before
+        il1s = ratio(m.get(ABSOLUTE, j), 1, SUM_UNIT + int(t[j])) / (math.sqrt(2) * sd[j])
+    if sb and sa is not None:  # sa / sb - 1, the sds scaled (one value after: sd 0)
+        after = sd[j + p] if na > 1 else 0.0
+        sd_change = float(np.ldexp(after / sd[j], t[j + p] - t[j])) - 1.0
+    mb, ma = m.column_mean(j), m.column_mean(j + p)
+    if mb and ma is not None:  # of the means (each rounded once); exactly when beyond floats
+        change, exact_sums = ma - mb, (m.get(SUM, j + p) * nb - m.get(SUM, j) * na)
+        mean_change = (
+            change / abs(mb)
+            if math.isfinite(change)
+            else ratio(exact_sums, abs(m.get(SUM, j)) * na)
+        )
     return NumericLoss(
         column=column,
         records=int(pairs),
@@ -154,26 +166,17 @@ def numeric_loss(j: int, column: str, m: Mapping[str, float]) -> NumericLoss:
         mean_after=_round(ma),
         sd_before=_round(sb),
         sd_after=_round(sa),
-        mean_change=_round((ma - mb) / abs(mb)) if mb and ma is not None else None,
-        sd_change=_round((sa - sb) / sb) if sb and sa is not None else None,
+        mean_change=_round(mean_change),
+        sd_change=_round(sd_change),
     )
 
 
-def correlation_change(p: int, m: Mapping[str, float]) -> float | None:
+def correlation_change(p: int, m: ExactMoments) -> float | None:
     """Largest |corr after - corr before| over pairs of numeric variables (complete records)."""
-    n = m.get("cc.n", 0.0)
-    if p < 2 or n < 2:
+    if p < 2 or m.complete < 2:
         return None
-    sums = np.array([m[f"cc.s{i}"] for i in range(2 * p)])
-    cross = np.zeros((2 * p, 2 * p))
-    for i in range(2 * p):
-        for j in range(i, 2 * p):
-            cross[i, j] = cross[j, i] = m[f"cc.x{i}.{j}"]
-    cov = (cross - np.outer(sums, sums) / n) / (n - 1)
-    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / np.outer(sd, sd)
-    before_, after = corr[:p, :p], corr[p:, p:]  # the sums hold the values before first
+    corr = m.correlations()
+    before_, after = corr[:p, :p], corr[p:, p:]  # the values before first
     diff = np.abs(after - before_)[np.triu_indices(p, 1)]
     diff = diff[np.isfinite(diff)]
     return _round(float(diff.max())) if diff.size else None

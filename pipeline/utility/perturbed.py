@@ -25,6 +25,7 @@ from pipeline.utility.model import Perturbation
 
 LINKED = 100_000
 INTERVAL_K = 0.05
+_LARGEST_Z = 480  # standardised values stay below 2**480: their sums of squares are floats
 
 
 def perturbation(
@@ -38,10 +39,10 @@ def perturbation(
         return Perturbation(variables=variables, records=n, sse_sst=None, interval_disclosure=None,
                             record_linkage=None,
                             linkage_records=0)  # fmt: skip
-    mean, sd = x.mean(axis=0), _safe(x.std(axis=0, ddof=1))
-    zx, zy = (x - mean) / sd, (y - mean) / sd
+    x, y, unit = _scaled(x, y)
+    zx, zy = _standardised(x, y, unit)
     sst = float((zx * zx).sum())
-    width = interval_k * _safe(y.std(axis=0, ddof=1))
+    width = interval_k * _safe(y.std(axis=0, ddof=1), unit)
     outside = (np.abs(x - y) > width).sum(axis=1)
     tried = np.linspace(0, n - 1, min(n, LINKED)).astype(np.int64)
     return Perturbation(
@@ -60,8 +61,34 @@ def _linked(zx: np.ndarray, zy: np.ndarray, tried: np.ndarray) -> float:
     return float((own <= nearest * (1 + 1e-9) + 1e-12).mean())
 
 
-def _safe(sd: np.ndarray) -> np.ndarray:
-    return np.where((sd > 0) & np.isfinite(sd), sd, 1.0)
+def _scaled(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each variable divided by the power of two just above its largest |value|, and 1 so.
+
+    Exact, and no digit of a figure changes; but sums of squares and differences of values
+    near the float limits (1e308 - -1e308) stay within the floats.
+    """
+    largest = np.maximum(np.abs(x).max(axis=0, initial=0.0), np.abs(y).max(axis=0, initial=0.0))
+    _, exponent = np.frexp(largest)
+    return np.ldexp(x, -exponent), np.ldexp(y, -exponent), np.ldexp(1.0, -exponent)
+
+
+def _standardised(x: np.ndarray, y: np.ndarray, unit: np.ndarray) -> tuple:
+    """Both, less the mean of x, over the sd of x (scaled values; sd 0 counts as 1).
+
+    A variable whose sd is tiny beside its values would give values whose squares are beyond
+    the floats: then every variable is divided by one more power of two (the figures are
+    ratios and nearest neighbours, which do not change; this never happens on ordinary data).
+    """
+    mean, sd = x.mean(axis=0), _safe(x.std(axis=0, ddof=1), unit)
+    fraction, exponent = np.frexp(sd)  # sd = fraction * 2**exponent
+    shift = max(0, int((2 - exponent).max(initial=0)) - _LARGEST_Z)
+    return (np.ldexp((x - mean) / fraction, -exponent - shift),
+            np.ldexp((y - mean) / fraction, -exponent - shift))  # fmt: skip
+
+
+def _safe(sd: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """``sd``, or 1 (in the variable's scaled unit) where it is 0."""
+    return np.where((sd > 0) & np.isfinite(sd), sd, unit)
 
 
 def _round(value: float) -> float:

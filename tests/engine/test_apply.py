@@ -268,3 +268,36 @@ def test_a_step_s_own_work_runs_once(workdir: Path, monkeypatch) -> None:
     steps = "  - top_code: {column: income, quantile: 0.9}\n" + "  - local_suppression: {k: 2}\n"
     _run(workdir, steps + "  - risk: {k: 2}\n", "out/run2")
     assert len(calls) == 2  # on the stand-in (income not yet capped) and on the run's frame
+
+
+GENERALIZE_L = """\
+  - generalize:
+      k: 2
+      hierarchies: {age: {bands: [[0, 20, 40, 60, 80]]}}
+      l_diversity: {column: SENSITIVE, l: 2}
+"""
+
+
+def test_a_reduction_reads_only_columns_checked_against_the_input(workdir: Path) -> None:
+    """Issue 24: generalize's sensitive column (l-diversity) went unchecked, and its key table
+    failed deep in the engine (a KeyError at apply.py, exit 1) when the input lacked it."""
+    from pipeline.recipe.loader import load_recipe
+    from pipeline.steps.registry import StepContext
+
+    steps = (
+        GENERALIZE_L.replace("SENSITIVE", "income")
+        + "      t_closeness: {column: income, t: 0.9}\n"
+    )
+    loaded = load_recipe(demo_recipe(workdir, steps))
+    cols = loaded.recipe.columns
+    for call in loaded.steps:
+        ctx = StepContext(1, call.index, call.spec.name, cols)
+        read = {c for r in call.params.needs(ctx).values() for c in r.columns}
+        assert read <= set(call.params.columns_used().values()) | set(cols.key_variables)
+    recipe = demo_recipe(workdir, GENERALIZE_L.replace("SENSITIVE", "incomee"))
+    for command in (["run", str(recipe), "-q"], ["validate", str(recipe)]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 3, result.output
+        assert "column 'incomee' (steps[0].generalize.l_diversity.column) is not in the input; " \
+               "did you mean 'income'?" in result.output  # fmt: skip
+    assert not (workdir / "out" / "run").exists()

@@ -114,3 +114,36 @@ def test_group_means_are_the_means() -> None:
     x = np.array([[1.0, 10], [3, 30], [5, 50], [7, 70]])
     means = group_means(x, np.array([0, 0, 1, 1]))
     assert means.tolist() == [[2.0, 20.0], [6.0, 60.0]]
+
+
+def test_group_means_of_values_near_the_float_limits_stay_finite() -> None:
+    from fractions import Fraction
+
+    x = np.array([[1.7e308, 1.0], [1.6e308, 2.0], [-1e308, 3.0], [5.0, 4.0]])
+    labels = np.array([0, 0, 1, 1])
+    means = group_means(x, labels)  # 1.7e308 + 1.6e308 is beyond the floats
+    assert np.isfinite(means).all()
+    assert means[0, 0] == pytest.approx(float((Fraction(1.7e308) + Fraction(1.6e308)) / 2))
+    assert means[:, 1].tolist() == [1.5, 3.5] and means[1, 0] == pytest.approx(-5e307)
+
+
+def test_the_univariate_partition_of_values_near_the_float_limits_ends() -> None:
+    import threading
+
+    values = np.random.default_rng(0).lognormal(15, 1, 2000)
+    values[[0, 7]] = 1e200, 2e200
+    found: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: found.append(optimal_groups(values, 3)), daemon=True)
+    worker.start()  # before the fix: group sizes of 0 once costs were NaN, 100% CPU forever
+    worker.join(timeout=30)
+    assert found, "the partition did not end"
+    labels = found[0]
+    sizes = np.bincount(labels)
+    assert sizes.min() >= 3 and sizes.max() <= 5
+    assert labels[0] == labels[7]  # the two largest share a group
+    assert np.array_equal(labels, optimal_groups(values / 2.0**600, 3))  # scale does not matter
+
+
+def test_standardised_values_that_are_not_finite_are_refused() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        groups(np.array([[np.inf, 1.0]] * 3 + [[1.0, 2.0]] * 3), 3)

@@ -179,7 +179,7 @@ def test_several_errors_are_all_reported_at_once_with_their_lines(workdir):
     assert [str(p) for p in error.problems] == [
         f"{RECIPE}:5 input.delimiter: expected a text value",
         f"{RECIPE}:8 output.fromat: unknown key; did you mean 'format'? "
-        "(valid keys: dir, format, encoding, rows_per_file)",
+        "(valid keys: dir, format, encoding, rows_per_file, signing_key_env)",
         f"{RECIPE}:9 seed: expected an integer",
         f"{RECIPE}:14 steps[1].top_code.above: expected a number",
         f"{RECIPE}:16 steps[3].top_code.abvoe: unknown key; did you mean 'above'? "
@@ -722,3 +722,95 @@ def test_a_tabulation_recipe_given_to_run_points_to_tabulate(workdir: Path) -> N
         f"{RECIPE}:2 kind: this is a tabulation recipe: run it with `anonymize tabulate` "
         "(in Python: pipeline.api.tabulate)"
     ]
+
+
+# --------------------------------------------------------------------------- issue 24
+
+
+def _deep(depth: int) -> str:
+    """``description:`` nested ``depth`` mappings deep, one key per line (block style)."""
+    lines = ["description:"] + [" " * (i + 1) + "a:" for i in range(depth)]
+    return "\n".join(lines) + "\n" + " " * (depth + 1) + "x\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("description: &a {x: *a}\n", f"{RECIPE}:6 description.x: a mapping or list that "
+                                       "contains itself (an alias inside its own anchor)"),
+        ("steps:\n  - recode: &r\n      column: age\n      map: {x: *r}\n",
+         f"{RECIPE}:9 steps[0].recode.map.x: a mapping or list that contains itself"),
+        ("d: &l [1, *l]\n", f"{RECIPE}:6 d[1]: a mapping or list that contains itself"),
+        (_deep(5000), f"{RECIPE}:106 description.a.a.a.a.a...: nesting deeper than 100 levels"),
+        ("d: " + "[" * 5000 + "]" * 5000 + "\n",
+         f"{RECIPE}:6 d[0][0][0][0][0]...: nesting deeper than 100 levels"),
+        ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+         + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)),
+         f"{RECIPE}:11 the document expands to more than 1,000,000 values through its aliases"),
+    ],
+    ids=["mapping-cycle", "step-cycle", "list-cycle", "deep-block", "deep-flow", "alias-bomb"],
+)  # fmt: skip
+def test_a_yaml_recipe_that_contains_itself_or_nests_too_deep(
+    workdir: Path, body: str, expected: str
+) -> None:
+    found = problems(recipe(workdir, body))
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_a_100_level_nesting_is_still_read(workdir: Path) -> None:
+    found = problems(recipe(workdir, _deep(98)))  # description + 98 + the value: 100 levels
+    assert found == [f"{RECIPE}:6 description: expected a text value"]
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value"),
+    [(4, "output.dir", "'~'"), (4, "output.dir", "'~/out'"), (3, "input.path", "'~/in.csv'")],
+)
+def test_a_path_starting_with_a_tilde_is_refused(
+    workdir: Path, line: int, key: str, value: str
+) -> None:
+    """Nothing expands ``~``: a run would make a folder named ``~`` in the current one."""
+    section, field = key.split(".")
+    old = "{path: data/census.csv}" if section == "input" else "{dir: out/run}"
+    write_recipe(workdir, HEADER.replace(old, f"{{{field}: {value}}}"))
+    assert problems(RECIPE) == [
+        f"{RECIPE}:{line} {key}: {value} starts with '~', which is not expanded to a home "
+        "folder: write the path in full (or ./~ for a folder named '~')"
+    ]
+
+
+def test_a_null_path_says_that_yaml_read_it_as_null(workdir: Path) -> None:
+    write_recipe(workdir, HEADER.replace("{dir: out/run}", "{dir: ~}"))
+    assert problems(RECIPE) == [f"{RECIPE}:4 output.dir: expected a text value (got null: in "
+                                "YAML, ~ or nothing after the colon is null)"]  # fmt: skip
+
+
+def test_a_tabulation_output_starting_with_a_tilde_is_refused(workdir: Path) -> None:
+    from pipeline.tabulate.load import load_tabulation
+
+    text = (
+        "version: 1\nkind: tabulation\nname: t\ninput: {path: data/census.csv}\n"
+        "output: {dir: '~'}\ntables:\n  - {name: a, rows: {column: sex}, statistic: count}\n"
+    )
+    write_recipe(workdir, text)
+    with pytest.raises(RecipeError) as info:
+        load_tabulation(RECIPE)
+    assert [str(p) for p in info.value.problems] == [
+        f"{RECIPE}:5 output.dir: '~' starts with '~', which is not expanded to a home folder: "
+        "write the path in full (or ./~ for a folder named '~')"
+    ]
+
+
+def test_generalize_l_diversity_names_a_column_of_the_input(workdir: Path) -> None:
+    """Issue 24: the sensitive column of l-diversity / t-closeness is checked like any other."""
+    step = ("steps:\n  - generalize:\n      k: 3\n      hierarchies: {age: {bands: [[0, 50]]}}\n"
+            "      l_diversity: {column: COLUMN}\n")  # fmt: skip
+    text = HEADER + "columns: {direct_identifiers: [name], key_variables: [age, sex]}\n" + step
+    write_recipe(workdir, text.replace("COLUMN", "name"))
+    assert problems(RECIPE) == [
+        f"{RECIPE}:11 steps[0].generalize.l_diversity.column: column 'name' is deleted before "
+        "the steps run (columns.direct_identifiers)"
+    ]
+    write_recipe(workdir, text.replace("COLUMN", "incomee"))
+    (call,) = load_recipe(RECIPE).steps
+    assert call.params.columns_used() == {"l_diversity.column": "incomee"}

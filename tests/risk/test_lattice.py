@@ -211,3 +211,15 @@ def test_ordered_emd_is_the_wasserstein_distance_over_ranks() -> None:
     for c in range(size):
         p = np.bincount(rows[cls == c, 1], weights=counts[cls == c], minlength=9) / total[c]
         assert got[c] == pytest.approx(0.5 * np.abs(p - whole / whole.sum()).sum(), abs=1e-9)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("sensitive", [False, True], ids=["k", "l-diversity"])
+def test_no_records_keeps_every_variable_at_level_0(metric: str, sensitive: bool) -> None:
+    """Issue 24: a header-only input loses nothing at any node; the bottom node is the optimum."""
+    codes, counts, ladders, sens = _table(_records(seed=1, n=0), sensitive)
+    model = Model(k=3, l_kind="distinct" if sensitive else None)
+    result = search(codes, counts, ladders, model, metric, sens)
+    assert result.best is not None and result.best.levels == (0, 0, 0)
+    assert result.best.loss == 0.0 and result.best.suppressed == 0.0
+    assert result.evaluated == 1  # nothing above the bottom can do better

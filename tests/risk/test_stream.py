@@ -103,3 +103,30 @@ def test_merge_l_diversity_of_disjoint_parts():
     assert merged["records_in_classes_with_distinct_l_1"] == 6
     assert merged["share_classes_recursive_cl"] == 6 / 8
     assert merge_l_diversity([]) == {"classes": 0}
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.null()], ids=["text", "null-typed"])
+def test_a_household_column_missing_in_every_record(tmp_path, kind):
+    """Issue 24: no household id at all is every record a household of its own, no crash."""
+    table = _table(600, seed=3)
+    table = table.set_column(table.schema.get_field_index("hh"), "hh",
+                             pa.array([None] * table.num_rows, kind))  # fmt: skip
+    codes, _ = encode_arrow(table, KEYS)
+    alone = np.full(table.num_rows, -1)
+    expected = measure_risk(codes, 3, None, alone, "any")
+    got = stream_risk(_chunked(table, 250), KEYS, 3, None, "hh", (), "any", tmp_path / "spill")
+    assert got.summary["household_expected_reidentifications"] == pytest.approx(
+        expected.summary["expected_reidentifications"], rel=1e-9
+    )
+    assert got.summary["household_global_risk"] == pytest.approx(
+        expected.summary["household_global_risk"], rel=1e-9
+    )
+
+
+def test_value_hashes_of_missing_values_are_zero_and_invalid():
+    from pipeline.risk.stream import value_hashes
+
+    hashed, valid = value_hashes(pa.array([None, None], pa.string()))
+    assert hashed.tolist() == [0, 0] and valid.tolist() == [False, False]
+    hashed, valid = value_hashes(pa.array(["a", None, "a"]))
+    assert hashed[0] == hashed[2] != 0 and hashed[1] == 0 and valid.tolist() == [True, False, True]

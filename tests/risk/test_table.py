@@ -91,3 +91,86 @@ def test_missing_column_is_an_input_error(csv_path: Path) -> None:
     with pytest.raises(InputDataError, match="nosuch") as info:
         read_columns(csv_path, ["pref", "nosuch"], ["pref"])
     assert info.value.exit_code == 3
+
+
+# ---- issue 24: data the API takes in memory, and Parquet columns that are not flat ----------
+
+SECRET = "SECRET-VALUE-42"
+
+
+def _frame(**columns: object):  # noqa: ANN202 - a pandas DataFrame
+    import pandas as pd
+
+    base: dict[str, object] = {"age": [30, 31, 32], "sex": ["1", "2", "1"], "w": [1.0, 2.0, 3.0]}
+    return pd.DataFrame({**base, **columns})
+
+
+def _refused(data: object, columns: list[str], text: list[str], *expected: str) -> str:
+    from pipeline.risk.table import table_of
+
+    with pytest.raises(InputDataError) as info:
+        table_of(data, columns, text, "utf-8", ",")
+    message = info.value.render()
+    assert info.value.exit_code == 3 and SECRET not in message
+    for part in expected:
+        assert part in message, message
+    return message
+
+
+def test_duplicate_column_names_in_a_frame_are_named() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame([[1, 2, 3]], columns=["age", "age", "w"])
+    _refused(frame, ["age", "w"], ["age"], "duplicate column names", "'age'")
+    table = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["sex", "sex"])
+    _refused(table, ["sex"], ["sex"], "duplicate column names", "'sex'")
+
+
+def test_a_column_of_mixed_types_is_named_with_its_types() -> None:
+    import pandas as pd
+
+    mixed = pd.Series([1, SECRET, 3], dtype=object)
+    _refused(_frame(age=mixed), ["age", "sex"], ["age", "sex"], "'age'", "int, str")
+    _refused(_frame(w=mixed), ["age", "w"], ["age"], "'w'", "several types")
+
+
+@pytest.mark.parametrize(
+    ("values", "what"),
+    [
+        ([SECRET.encode(), b"\xff", b"b"], "bytes"),
+        ([[SECRET], ["b"], ["c"]], "nested values"),
+        ([{"a": SECRET}, {"a": "b"}, {"a": "c"}], "nested values"),
+        ([[SECRET], "b", "c"], "nested values"),
+    ],
+    ids=["bytes", "lists", "dicts", "list-and-text"],
+)
+def test_bytes_and_nested_values_in_a_key_variable_are_refused(values: list, what: str) -> None:
+    _refused(_frame(sex=values), ["age", "sex"], ["age", "sex"], "'sex'", what)
+
+
+def test_non_text_column_names_are_read_as_text() -> None:
+    import pandas as pd
+
+    from pipeline.risk.table import table_of
+
+    frame = pd.DataFrame({0: ["1", "2"], 1: [3, 4]})
+    table = table_of(frame, ["0", "1"], ["0", "1"], "utf-8", ",")
+    assert table.column_names == ["0", "1"] and table.column("1").to_pylist() == ["3", "4"]
+    clash = pd.DataFrame({1: ["a"], "1": ["b"]})  # the same name once read as text
+    _refused(clash, ["1"], ["1"], "duplicate column names")
+
+
+@pytest.mark.parametrize(
+    ("array", "what"),
+    [
+        (pa.array([SECRET.encode(), b"b", b"\xff"], pa.binary()), "bytes"),
+        (pa.array([[SECRET], ["b"], ["c"]]), "nested values"),
+    ],
+    ids=["binary", "list"],
+)
+def test_a_parquet_key_column_of_bytes_or_lists_is_refused(
+    tmp_path: Path, array: pa.Array, what: str
+) -> None:
+    path = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"sex": array, "w": [1.0, 2.0, 3.0]}), path)
+    _refused(path, ["sex", "w"], ["sex"], "'sex'", what)

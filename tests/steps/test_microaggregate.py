@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -13,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.columns import ROW, ColumnsSpec
+from pipeline.errors import InputDataError
 from pipeline.gate.groups import GroupStream
 from pipeline.requirements import GroupSize
 from pipeline.steps.microaggregate import MicroaggregateParams, microaggregate
@@ -168,3 +170,66 @@ def test_groups_are_counted_without_strata_that_a_later_step_may_change() -> Non
     ((_, later),) = group_needs([micro, suppress], Path(), columns)
     assert later.strata == () and later.columns == ("a",)
     assert group_needs([micro, noise], Path(), columns) == []  # the values are rewritten
+
+
+@pytest.mark.parametrize("variables", [["a"], ["a", "b"]])
+@pytest.mark.parametrize("big", [1e200, 1.7e308])
+def test_values_near_the_float_limits_are_microaggregated(variables: list[str], big: float) -> None:
+    frame = _frame(5).iloc[:600].copy()
+    frame.loc[[0, 5, 9], "a"] = [big, big, -big]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow on the way
+        out, facts = _run(frame, 3, variables=variables, k=3)
+    released = out[variables].astype(float).to_numpy()
+    assert np.isfinite(released[~np.isnan(released)]).all()
+    assert _group_sizes(out, variables).min() >= 3 and facts["suppressed_records"] == 0
+    assert 0 < facts["sse_sst"] < 1
+
+
+def test_standardising_scales_without_changing_a_digit() -> None:
+    from pipeline.steps.microaggregate import _standardised
+
+    x = _frame(6)[["a", "b"]].to_numpy()
+    present = ~np.isnan(x)
+    n = present.sum(axis=0)
+    mean = np.where(present, x, 0).sum(axis=0) / n
+    sd = np.sqrt((np.where(present, x - mean, 0) ** 2).sum(axis=0) / (n - 1))
+    assert np.array_equal(_standardised(x, present), (x - mean) / sd, equal_nan=True)
+    huge = np.array([[1.7e308], [-1.7e308], [1.0], [2.0]])
+    z = _standardised(huge, ~np.isnan(huge))
+    assert np.isfinite(z).all() and np.abs(z).max() <= np.sqrt(3) + 1e-12
+
+
+def test_k_above_the_records_with_values_is_an_input_error() -> None:
+    frame = _frame(7).iloc[:4].copy()
+    frame.loc[[1, 2], ["a", "b"]] = np.nan
+    with pytest.raises(InputDataError) as found:
+        _run(frame, 2, k=3)
+    (problem,) = found.value.problems
+    assert "2 record(s) hold values of a, b, fewer than k = 3" in problem.message
+    out, facts = _run(frame.assign(a=np.nan, b=np.nan), 1, k=3)  # no value at all: nothing to do
+    assert facts["groups"] == 0 and out[["a", "b"]].isna().all().all()
+
+
+def test_a_stratum_smaller_than_k_is_suppressed_with_a_warning() -> None:
+    frame = _frame(8)
+    frame.loc[frame.index[:2], "s"] = "rare"
+    _, facts = _run(frame, 2, k=3, strata=["s"])
+    (warning,) = facts["warnings"]
+    assert f"{facts['suppressed_records']} record(s) in strata" in warning
+    assert "fewer than k = 3" in warning and "rare" not in warning
+    _, plain = _run(_frame(8), 2, k=3)
+    assert "warnings" not in plain
+
+
+def test_the_recipe_may_not_repeat_variables_nor_use_one_as_a_stratum_or_the_weight() -> None:
+    columns = ColumnsSpec(weight="w")
+    twice = MicroaggregateParams(variables=["a", "b", "a"], strata=["s", "s"])
+    assert twice.recipe_problems(columns) == [
+        ("variables[2]", "'a' is listed twice; list each variable once"),
+        ("strata[1]", "'s' is listed twice; list each stratum once"),
+    ]
+    both = MicroaggregateParams(variables=["a", "w"], strata=["a"]).recipe_problems(columns)
+    assert [field for field, _ in both] == ["variables[1]", "strata[0]"]
+    assert "columns.weight" in both[0][1] and "microaggregated or a stratum" in both[1][1]
+    assert MicroaggregateParams(variables=["a"], strata=["s"]).recipe_problems(columns) == []

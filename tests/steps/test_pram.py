@@ -71,7 +71,8 @@ def test_in_a_run(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
     facts = next(s for s in manifest["steps"] if s["name"] == "pram")["facts"]
-    assert facts["alpha"] == 0.5 and len(facts["matrices"]) == 1
+    assert facts["alpha"] == 0.5 and "matrices" not in facts  # 61 categories: a summary
+    assert facts["matrix_summary"]["strata"] == 1 and facts["matrix_summary"]["largest"] == 61
     (occupation,) = [v for v in manifest["utility"]["variables"] if v["column"] == "occupation"]
     assert 0 < occupation["hellinger"] < 0.2
 
@@ -95,3 +96,61 @@ def test_invariant_matrix_equals_sdcmicro_for_its_drawn_diagonal() -> None:
     ])  # fmt: skip
     p = np.array([500, 300, 100, 60, 40]) / 1000
     assert np.allclose(invariant_matrix(p, diagonal, 0.5), theirs, atol=1e-12)
+
+
+def test_too_many_categories_are_refused_before_any_matrix(monkeypatch) -> None:
+    import pipeline.steps.pram as module
+    from pipeline.errors import InputDataError
+
+    def no_matrix(*args, **kwargs):
+        raise AssertionError("a matrix was built")
+
+    monkeypatch.setattr(module, "invariant_matrix", no_matrix)
+    n = module.MAX_CATEGORIES + 1
+    frame = pd.DataFrame({ROW: np.arange(n), "v": [f"SECRET{i:05d}" for i in range(n)]})
+    with pytest.raises(InputDataError) as found:
+        _run(frame.astype({"v": "string"}), 2)
+    (problem,) = found.value.problems
+    assert problem.code == "too_many_categories" and "SECRET" not in problem.message
+    assert f"column 'v' has {n:,} categories, above the limit of 1,000" in problem.message
+
+
+def test_too_many_matrix_entries_over_the_strata_are_refused(monkeypatch) -> None:
+    import pipeline.steps.pram as module
+    from pipeline.errors import InputDataError
+
+    monkeypatch.setattr(module, "MAX_ENTRIES", 40)  # 2 strata of 5 categories: 50 entries
+    with pytest.raises(InputDataError, match="2 strata whose matrices hold 50 entries"):
+        _run(_frame(2000), 2, strata=["s"])
+
+
+def test_the_manifest_records_small_matrices_in_full_and_large_ones_summarised() -> None:
+    from pipeline.steps.pram import RECORDED_ENTRIES, recorded
+
+    small = [np.full((5, 5), 0.2), np.eye(3)]
+    assert recorded(small) == {"matrices": [m.tolist() for m in small]}
+    size = int(np.sqrt(RECORDED_ENTRIES)) + 1
+    large = invariant_matrix(np.full(size, 1 / size), np.linspace(0.8, 1, size), 0.5)
+    summary = recorded([large, np.eye(2)])["matrix_summary"]
+    assert summary["strata"] == 2 and summary["largest"] == size
+    assert summary["entries"] == size * size + 4 and summary["diagonal_max"] == 1.0
+    assert 0 < summary["off_diagonal_max"] < 0.2 and 0.8 < summary["diagonal_min"] < 1
+    assert len(json.dumps(summary)) < 400
+
+
+def test_each_record_draws_as_from_the_dense_comparison() -> None:
+    from pipeline.steps.pram import _picks
+
+    rng = np.random.default_rng(4)
+    cumulative = np.cumsum(rng.dirichlet(np.ones(40), 40), axis=1)
+    rows, u = rng.integers(0, 40, 5000), rng.uniform(size=5000)
+    u[:40] = cumulative[rows[:40], rng.integers(0, 40, 40)]  # ties: an entry equal to u
+    assert np.array_equal(_picks(u, rows, cumulative), (u[:, None] > cumulative[rows]).sum(axis=1))
+
+
+def test_the_column_is_not_a_stratum_and_strata_are_listed_once() -> None:
+    params = PramParams(column="v", strata=["s", "v", "s"])
+    assert params.recipe_problems(ColumnsSpec()) == [
+        ("strata[2]", "'s' is listed twice; list each stratum once"),
+        ("strata[1]", "'v' is the column randomised: it cannot be a stratum"),
+    ]

@@ -229,3 +229,19 @@ def test_in_a_run_the_manifest_records_the_window(workdir: Path) -> None:
     source = pd.read_csv(workdir / "data" / "census.csv")
     released = pd.read_parquet(workdir / "out" / "run" / "data")
     assert sorted(released["income"].dropna()) == sorted(source["income"].dropna().astype(float))
+
+
+def test_values_near_the_float_limits_are_swapped_without_warnings() -> None:
+    import warnings
+
+    frame = _frame(9, 3000)
+    frame.loc[[0, 1, 2], "a"] = [1.7e308, -1.7e308, 1e200]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out, _ = _run(frame, 3)
+    assert_same_marginal(frame["a"].to_numpy(), _floats(out["a"]))
+
+
+def test_variables_are_listed_once() -> None:
+    problems = RankSwapParams(variables=["a", "b", "a"]).recipe_problems(ColumnsSpec(weight="b"))
+    assert problems == [("variables[2]", "'a' is listed twice; list each variable once")]

@@ -141,3 +141,33 @@ def test_partitions_do_not_change_the_figures(partitions: int, seed: int) -> Non
     one = compare(original, released, PLAN, {"v": (1, 2)}, k=3)
     many = compare(original, released, PLAN, {"v": (1, 2)}, k=3, partitions=partitions)
     assert one == many
+
+
+def test_numeric_figures_of_values_near_the_float_limits_are_finite() -> None:
+    import warnings
+
+    plan = UtilityPlan(("s",), ("s",), ("x",))
+    original = pd.DataFrame({"s": ["M", "F"] * 3, "x": [1.7e308, -1.7e308, 1.0, 2.0, 3.0, 4.0]})
+    released = original.assign(x=[1.7e308, 1.7e308, 1.0, 2.0, 3.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        (x,) = compare(original, released, plan, {}, k=1, partitions=3).numeric
+    sd = math.sqrt(2 * 1.7**2 / 5) * 1e308  # the sample sd, about 1.5e308
+    assert x.il1s == pytest.approx(3.4 / (math.sqrt(2) * sd / 1e308), rel=1e-5)  # 3.4e308 / ..
+    assert x.sd_before == pytest.approx(sd, rel=1e-5)  # figures have six digits
+    assert x.mean_before == pytest.approx(10 / 6, rel=1e-5)
+    assert x.mean_change is not None and x.mean_change > 1e300  # an exact ratio, not inf
+    after = np.std(released["x"] / 1e308, ddof=1) / np.std(original["x"] / 1e308, ddof=1)
+    assert x.sd_change == pytest.approx(after - 1, rel=1e-5)
+
+
+def test_moments_are_exact_whatever_the_partitions() -> None:
+    rng = np.random.default_rng(8)
+    n = 500
+    x = rng.choice([1e15, 1.0, 1e-3], n) * rng.uniform(1, 2, n)
+    plan = UtilityPlan(("s",), ("s",), ("x", "y"))
+    original = pd.DataFrame({"s": ["M"] * n, "x": x, "y": rng.normal(0, 1, n)})
+    released = original.assign(x=x * rng.uniform(0.9, 1.1, n))
+    one = compare(original, released, plan, {}, k=1)
+    for partitions in (3, 8):
+        assert compare(original, released, plan, {}, k=1, partitions=partitions) == one

@@ -108,3 +108,38 @@ def test_equal_to_sdcmicro_on_casc_microaggregated_by_sdcmicro() -> None:
     for k, theirs in drisk.items():  # sdcMicro 5.8.1 dRisk(x, xm, k)
         assert perturbation(x, y, names, k).interval_disclosure == pytest.approx(theirs, abs=1e-6)
     assert perturbation(x, y, names).sse_sst == pytest.approx(0.056922, abs=1e-6)  # 5.6922%
+
+
+def _pairs(seed: int = 5, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.lognormal(8, 1, n), rng.normal(50, 10, n)])
+    return x, x + rng.normal(0, 1, (n, 2)) * x.std(axis=0) * 0.3
+
+
+@pytest.mark.parametrize("shift", [600, 1000])
+def test_values_near_the_float_limits_give_the_figures_of_the_same_values_scaled(shift: int):
+    import warnings
+
+    x, y = _pairs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # 2**1000 squared is beyond the floats
+        big = perturbation(np.ldexp(x, shift), np.ldexp(y, shift), ["a", "b"])
+    assert big == perturbation(x, y, ["a", "b"])  # the figures are invariant to the scale
+    assert big.sse_sst is not None and big.record_linkage is not None
+
+
+def test_opposite_values_near_the_float_limits_give_finite_figures() -> None:
+    x = np.array([[1.7e308], [-1.7e308], [1.0], [2.0], [3.0], [4.0]])
+    found = perturbation(x, x[::-1].copy(), ["a"])  # x - y is beyond the floats
+    assert found.sse_sst == pytest.approx(2.0, rel=1e-6)
+    assert found.interval_disclosure is not None and found.record_linkage is not None
+
+
+def test_the_figures_are_those_of_the_plain_formulas_on_ordinary_values() -> None:
+    x, y = _pairs(6)
+    mean, sd = x.mean(axis=0), x.std(axis=0, ddof=1)
+    zx, zy = (x - mean) / sd, (y - mean) / sd
+    found = perturbation(x, y, ["a", "b"])
+    assert found.sse_sst == round(float(((zx - zy) ** 2).sum() / (zx * zx).sum()), 6)
+    width = 0.05 * y.std(axis=0, ddof=1)
+    assert found.interval_disclosure == round(float((np.abs(x - y) <= width).all(axis=1).mean()), 6)

@@ -1,0 +1,289 @@
+"""``--gate-only``, the facts: what the manifest says, recomputed from the files and the recipe.
+
+Without the input, a published output still says much about itself. Each check names the facts
+that disagree (by key path, never a value) and fails with ``manifest_inconsistent``:
+
+* ``manifest.recipe_facts``: the seed, the name, the removed columns and every step's name and
+  parameters are the recipe's;
+* ``manifest.rows``: each data file has the rows recorded for it, they add up to ``rows_out``,
+  and the steps' row counts chain from ``rows_in`` to ``rows_out``;
+* ``manifest.columns``: the published columns (and, for Parquet, their types) are those recorded;
+* ``manifest.risk_after``: the risk of the published files, measured again, is the one recorded;
+* ``manifest.utility``: what the released data alone tells of the information loss (records,
+  categories left per key variable, values missing at least as many as suppressed);
+* ``manifest.gate``: the recorded verdict is a passed gate of this run;
+* ``risk_report.json``: the report is the one rebuilt from the manifest, the recipe and the
+  risk measured again (its steps, facts, utility, gate, files, targets, run and recipe);
+* ``public_notice.md``: the notice is the one written again from the manifest and the recipe.
+
+An edit of one record is caught by another that holds the same fact; an edit of them all
+together only by the signature (``output.signing_key_env``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.dataset import Dataset, type_names
+from pipeline.engine.prepare import automatic_calls
+from pipeline.gate.checks import table_result
+from pipeline.gate.derive import RanStep
+from pipeline.gate.model import CheckResult
+from pipeline.gate.reasons import Reason
+from pipeline.manifest import Manifest
+from pipeline.recipe.loader import LoadedRecipe
+from pipeline.recipe.models import Recipe
+from pipeline.report.model import RiskReport, Snapshot
+from pipeline.report.notice import NOTICE, notice_text
+from pipeline.report.write import REPORT_JSON, build_report
+from pipeline.steps import STEPS
+
+REL_TOL = 1e-9  # figures measured again may differ in the last bits (summation order)
+
+
+@dataclass
+class Audited:
+    """A published output under audit: its manifest, its data and what was measured again."""
+
+    loaded: LoadedRecipe
+    recipe: Recipe
+    manifest: Manifest
+    data: Dataset
+    after: Snapshot | None
+    out_dir: Path
+    steps: list[RanStep]
+
+    def check(self, id_: str, description: str, wrong: list[str]) -> CheckResult:
+        """A fact check: passed when nothing is ``wrong`` (key paths, shown without values)."""
+        names = {*self.recipe.columns.roles(), *self.data.columns, REPORT_JSON, NOTICE}
+        return _check(id_, description, wrong, names)
+
+
+def differences(expected: Any, found: Any, where: str = "") -> list[str]:
+    """Key paths where ``found`` differs from ``expected`` (floats to ``REL_TOL``)."""
+    if isinstance(expected, dict) and isinstance(found, dict):
+        out = []
+        for key in sorted(set(expected) | set(found), key=str):
+            at = f"{where}.{key}" if where else str(key)
+            if key not in expected or key not in found:
+                out.append(at)
+            else:
+                out += differences(expected[key], found[key], at)
+        return out
+    if isinstance(expected, list) and isinstance(found, list):
+        if len(expected) != len(found):
+            return [where or "."]
+        return [d for i, (a, b) in enumerate(zip(expected, found, strict=True))
+                for d in differences(a, b, f"{where}[{i}]")]  # fmt: skip
+    floats = isinstance(expected, float) or isinstance(found, float)
+    if floats and _number(expected) and _number(found):
+        same = (math.isnan(expected) and math.isnan(found)) or math.isclose(
+            expected, found, rel_tol=REL_TOL, abs_tol=1e-300
+        )
+        return [] if same else [where or "."]
+    same = type(expected) is type(found) and expected == found
+    return [] if same else [where or "."]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@functools.cache
+def _field_names() -> frozenset[str]:
+    """Every field name of the manifest, the risk report and the steps' parameters."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.update(node.get("properties", {}) if isinstance(node.get("properties"), dict)
+                         else ())  # fmt: skip
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for model in (Manifest, RiskReport, *(spec.params for spec in STEPS.values())):
+        walk(model.model_json_schema())
+    return frozenset(found)
+
+
+_PART = re.compile(r"\[\d+\]|[^.\[]+")
+
+
+def shown_path(path: str, names: set[str]) -> str:
+    """``path`` cut at its first key that is not a field name or a column (never a value).
+
+    A record may be tampered with: a key of its own making is not repeated in a message.
+    """
+    if path in names:
+        return path
+    out = ""
+    for part in _PART.findall(path):
+        if part.startswith("["):
+            out += part
+        elif part in _field_names() or part in names:
+            out += f".{part}" if out else part
+        else:
+            return f"{out}.<key>" if out else "<key>"
+    return out
+
+
+def _check(id_: str, description: str, wrong: list[str], names: set[str]) -> CheckResult:
+    wrong = list(dict.fromkeys(shown_path(w, names) for w in wrong))
+    shown = f" (differs: {', '.join(wrong[:6])}{', ...' if len(wrong) > 6 else ''})"
+    return table_result(
+        "output", id_, Reason.MANIFEST_INCONSISTENT, description + (shown if wrong else ""),
+        len(wrong), "0 facts differ", not wrong,
+    )  # fmt: skip
+
+
+def _as_json(model: Any) -> Any:
+    return json.loads(model.model_dump_json())
+
+
+def recipe_facts(audit: Audited) -> CheckResult:
+    """The seed, name, removed columns and the steps as they were called are the recipe's."""
+    m, recipe = audit.manifest, audit.recipe
+    wrong = differences({"seed": recipe.seed, "recipe_name": recipe.name,
+                         "columns_removed": recipe.columns.removed()},
+                        {"seed": m.seed, "recipe_name": m.recipe_name,
+                         "columns_removed": m.columns_removed})  # fmt: skip
+    calls = [*automatic_calls(audit.loaded), *audit.loaded.steps]
+    expected = [{"name": c.spec.name, "automatic": c.spec.automatic, "params": _as_json(c.params)}
+                for c in calls]  # fmt: skip
+    found = [{"name": r.name, "automatic": r.automatic, "params": r.params} for r in m.steps]
+    wrong += differences(expected, found, "steps")
+    return audit.check("manifest.recipe_facts", "the seed, the removed columns and every step's "
+                  "parameters in manifest.json are the recipe's", wrong)  # fmt: skip
+
+
+def _file_rows(data: Dataset, path: Path) -> int | None:
+    try:
+        return data.file_rows(path)
+    except Exception:  # noqa: BLE001 - an unreadable file is a difference, never a crash
+        return None
+
+
+def rows_facts(audit: Audited) -> CheckResult:
+    """Each file's rows, their sum, the chain of the steps' rows and the other row counts."""
+    m = audit.manifest
+    wrong = [f"files[{i}].rows" for i, f in enumerate(m.files)
+             if _file_rows(audit.data, audit.out_dir / f.path) != f.rows]  # fmt: skip
+    if sum(f.rows for f in m.files) != m.rows_out:
+        wrong.append("rows_out")
+    previous = m.rows_in
+    for i, step in enumerate(m.steps):
+        if step.rows_in != previous:
+            wrong.append(f"steps[{i}].rows_in")
+        previous = step.rows_out
+    if m.steps and previous != m.rows_out:
+        wrong.append(f"steps[{len(m.steps) - 1}].rows_out")
+    if m.utility is not None and m.utility.records != m.rows_out:
+        wrong.append("utility.records")
+    for name, risk, rows in (("risk_before", m.risk_before, m.rows_in),
+                             ("risk_after", m.risk_after, m.rows_out)):  # fmt: skip
+        if risk is not None and risk.get("records") != rows:
+            wrong.append(f"{name}.records")
+    return audit.check("manifest.rows", "the rows of each data file, rows_out and the steps' row "
+                  "counts in manifest.json agree with the files", wrong)  # fmt: skip
+
+
+def columns_facts(audit: Audited) -> CheckResult:
+    """The published columns (and Parquet types) are those recorded."""
+    m, data = audit.manifest, audit.data
+    wrong = differences(m.columns_out, data.columns, "columns_out")
+    if data.format == "parquet":
+        wrong += differences(m.column_types, type_names(data.schema), "column_types")
+    return audit.check("manifest.columns", "the columns (and their types) in manifest.json are "
+                  "those of the data files", wrong)  # fmt: skip
+
+
+def risk_facts(audit: Audited) -> CheckResult:
+    """The risk measured again on the published files is the risk recorded."""
+    recorded = audit.manifest.risk_after
+    measured = audit.after.summary if audit.after is not None else None
+    wrong = differences(_plain(measured), _plain(recorded), "risk_after")
+    return audit.check("manifest.risk_after", "the risk of the published files, measured again, is "
+                  "the one in manifest.json", wrong)  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value)) if value is not None else None
+
+
+def utility_facts(audit: Audited) -> CheckResult:
+    """What the released data says of the loss: categories left, values missing."""
+    utility, wrong = audit.manifest.utility, []
+    keys = (audit.after.summary.get("key_variables") or {}) if audit.after is not None else {}
+    for i, variable in enumerate(utility.variables if utility is not None else []):
+        found = keys.get(variable.column)
+        if found is None:
+            continue
+        if variable.categories_after != found.get("categories"):
+            wrong.append(f"utility.variables[{i}].categories_after")
+        if variable.suppressed > int(found.get("missing", 0)):
+            wrong.append(f"utility.variables[{i}].suppressed")
+    return audit.check("manifest.utility", "the information-loss figures in manifest.json fit the "
+                  "released data (records, categories, missing values)", wrong)  # fmt: skip
+
+
+def gate_facts(audit: Audited) -> CheckResult:
+    """The recorded verdict is a passed gate of this very run and recipe."""
+    m, wrong = audit.manifest, []
+    gate = m.gate
+    if gate is None:
+        wrong.append("gate")
+    else:
+        wrong += differences({"outcome": "published", "passed": True, "run_id": m.run_id,
+                              "recipe_sha256": m.recipe.sha256},
+                             {"outcome": gate.outcome, "passed": gate.passed,
+                              "run_id": gate.run_id, "recipe_sha256": gate.recipe_sha256},
+                             "gate")  # fmt: skip
+        wrong += [f"gate.output.checks[{i}]" for i, c in enumerate(
+            gate.output.checks if gate.output else []) if not c.passed]  # fmt: skip
+    return audit.check("manifest.gate", "manifest.json records a passed gate of this run", wrong)
+
+
+def report_facts(audit: Audited) -> CheckResult:
+    """``risk_report.json`` is the report rebuilt from the manifest, recipe and the files."""
+    m = audit.manifest
+    try:
+        text = (audit.out_dir / REPORT_JSON).read_text(encoding="utf-8")
+        found = json.loads(text)
+        report = RiskReport.model_validate(found)
+    except (OSError, ValueError, RecursionError):
+        return audit.check(f"{REPORT_JSON}", f"{REPORT_JSON} is a risk report", [REPORT_JSON])
+    after = audit.after if audit.after is not None else report.after
+    rebuilt = build_report(m, audit.recipe, report.before, after, m.gate)
+    wrong = differences(_as_json(rebuilt), found)
+    before = report.before.summary if report.before is not None else None
+    wrong += differences(_plain(before), _plain(m.risk_before), "risk_before")
+    what = "agrees with manifest.json and the files (steps, facts, utility, gate, files, risk)"
+    return audit.check(REPORT_JSON, f"{REPORT_JSON} {what}", wrong)
+
+
+def notice_facts(audit: Audited) -> CheckResult:
+    """``public_notice.md`` is the notice written again from the manifest and the recipe."""
+    expected = notice_text(audit.manifest, audit.recipe, audit.steps, audit.loaded.base_dir)
+    try:
+        same = (audit.out_dir / NOTICE).read_text(encoding="utf-8") == expected
+    except (OSError, ValueError):
+        same = False
+    return audit.check(NOTICE, f"{NOTICE} is the notice of this run's columns and steps",
+                  [] if same else [NOTICE])  # fmt: skip
+
+
+def fact_checks(audit: Audited) -> list[CheckResult]:
+    """Every fact check of the manifest (see the module's documentation)."""
+    return [
+        recipe_facts(audit), rows_facts(audit), columns_facts(audit), risk_facts(audit),
+        utility_facts(audit), gate_facts(audit), report_facts(audit), notice_facts(audit),
+    ]  # fmt: skip
