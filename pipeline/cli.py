@@ -90,8 +90,10 @@ def run(
         typer.Option(
             "--gate-only",
             metavar="OUT",
-            help="Re-validate an already published output directory with the recipe's gate; "
-            "runs no step, writes nothing (exit 0 valid, 4 invalid).",
+            help="Re-validate an already published output directory: its files against the "
+            "manifest (SHA-256, nothing unlisted, no symlink, the signature), the manifest's "
+            "facts recomputed, and the recipe's gate; runs no step, writes nothing (exit 0 "
+            "valid; 4 invalid, no or a damaged manifest included; 3 no such folder).",
         ),
     ] = None,
     gate_report: Annotated[

@@ -128,6 +128,11 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
         entries.append({"path": _TABLES_PAGE})
     if manifest.get("files") is not None or os.path.lexists(out_dir / NOTICE):
         entries.append({"path": NOTICE})
+    recorded = {str(a.get("path")): a.get("sha256") for a in manifest.get("artifacts") or []
+                if isinstance(a, dict)}  # fmt: skip
+    for entry in entries:  # every artifact is recorded with its SHA-256 (manifest 1.4)
+        if entry.get("sha256") is None and entry["path"] in recorded:
+            entry["sha256"] = recorded[entry["path"]]
     for entry in entries:
         parts = Path(entry["path"]).parts
         if entry["path"] not in (NOTICE, _TABLES_PAGE) and (

@@ -127,6 +127,14 @@ def test_a_changed_output_or_another_run_is_never_packaged(workdir: Path) -> Non
     with pytest.raises(pipeline.RecipeError, match="symbolic link"):
         write_package(result.out_dir, workdir / "pkg", manifest.run_id)
     data.unlink()
+    shutil.copy(victim, data)
+    notice = result.out_dir / "public_notice.md"
+    original = notice.read_bytes()
+    notice.write_text("# edited after publishing\n")  # the notice is recorded (artifacts) too
+    with pytest.raises(pipeline.RecipeError, match="sha256"):
+        write_package(result.out_dir, workdir / "pkg", manifest.run_id)
+    notice.write_bytes(original)
+    data.unlink()
     data.write_bytes(b"changed")
     with pytest.raises(pipeline.RecipeError, match="sha256"):
         write_package(result.out_dir, workdir / "pkg", manifest.run_id)
