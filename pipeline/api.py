@@ -80,6 +80,7 @@ def run(
     quiet: bool = True,
     gate_report: str | None = None,
     package: str | Path | None = None,
+    previous: str | None = None,
 ) -> RunResult:
     """Run a recipe as ``anonymize run`` does: publish its output or raise.
 
@@ -99,6 +100,7 @@ def run(
         gate_report: Where to write the gate report when the gate blocks (``--gate-report``).
         package: Also write the recipient package there (``--package``): the published data,
             ``public_notice.md`` and ``contents.json``; never the manifest or reports.
+        previous: The last release of the recipe's release series (``--previous``).
 
     Returns:
         The published folder, its manifest (``result.manifest``, a pydantic model) and the
@@ -115,7 +117,7 @@ def run(
     from pipeline.engine.progress import Reporter
     from pipeline.runs import run_source
 
-    options = RunOptions(input, output, scheduler, partitions, gate_report, wait)
+    options = RunOptions(input, output, scheduler, partitions, gate_report, wait, previous)
     return run_source(recipe, options, Reporter(quiet=quiet), package)
 
 

@@ -105,6 +105,15 @@ def run(
         ),
     ] = None,
     package: Package = None,
+    previous: Annotated[
+        str | None,
+        typer.Option(
+            "--previous",
+            metavar="DIR",
+            help="The last published release of this recipe's release series (series: in the "
+            "recipe): this release is judged with every earlier one and keeps what they hid.",
+        ),
+    ] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -125,7 +134,8 @@ def run(
 
         cli_run.run(recipe, input=input, output=output, scheduler=scheduler,
                     partitions=partitions, wait=wait, gate_only=gate_only,
-                    gate_report=gate_report, package=package, quiet=quiet)  # fmt: skip
+                    gate_report=gate_report, package=package, previous=previous,
+                    quiet=quiet)  # fmt: skip
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code

@@ -37,6 +37,7 @@ def run(
     gate_only: Path | None,
     gate_report: str | None,
     package: str | None,
+    previous: str | None,
     quiet: bool,
 ) -> None:
     """``anonymize run``: publish (and package), or re-validate with ``--gate-only``."""
@@ -44,13 +45,17 @@ def run(
     from pipeline.engine.progress import Reporter
     from pipeline.runs import run_source
 
-    non_empty(input=input, output=output, gate_report=gate_report, package=package)
+    non_empty(input=input, output=output, gate_report=gate_report, package=package,
+              previous=previous)  # fmt: skip
     if gate_only is not None:
         if package is not None:
             raise usage("--package writes a run's recipient package: --gate-only runs nothing")
+        if previous is not None:
+            raise usage("--previous runs a release of a series: --gate-only checks one (its "
+                        "series state is in it)")  # fmt: skip
         _gate_only(recipe, scheduler, gate_only, gate_report, output)
         return
-    options = RunOptions(input, output, scheduler, partitions, gate_report, wait)
+    options = RunOptions(input, output, scheduler, partitions, gate_report, wait, previous)
     run_source(recipe, options, Reporter(quiet=quiet), package)
 
 

@@ -18,6 +18,24 @@ from pipeline.strict import StrictModel
 INTERNAL_PREFIX = "__anon_"
 ROW = f"{INTERNAL_PREFIX}row"  # position of the record in the input file, added by the engine
 ORDER = f"{INTERNAL_PREFIX}order"  # published position key (shuffle_records); the writer sorts
+PERSON = f"{INTERNAL_PREFIX}person"  # a release series' keyed fingerprint of the person (uint64)
+HIDDEN = f"{INTERNAL_PREFIX}hidden"  # bits: the key values a series keeps hidden from now on
+
+
+MERGED_PREFIX = f"{INTERNAL_PREFIX}merged_"
+UNIT_PREFIX = f"{INTERNAL_PREFIX}unit_"
+
+
+def unit_column(column: str) -> str:
+    """A linking ID's sampling unit: a keyed number of the original ID (before its token)."""
+    return f"{UNIT_PREFIX}{column}"
+
+
+def merged_column(j: int) -> str:
+    """A release series' merged value of key variable j (what every release showed, text)."""
+    return f"{MERGED_PREFIX}{j}"
+
+
 MIN_KEY_BYTES = 16
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import exact
-from pipeline.columns import ROW
+from pipeline.columns import PERSON, ROW, UNIT_PREFIX
 from pipeline.moments import ExactMoments, moment_limbs
 from pipeline.quantile import quantile_plan
 from pipeline.randomness import row_keys, value_keys
@@ -90,8 +90,10 @@ class UnitKeys(Reduction):
 
     @property
     def label(self) -> str:
-        """E.g. ``units of household_id``."""
-        return f"units of {self.by}" if self.by else "records"
+        """E.g. ``units of household_id`` (the ID's own number; ``persons`` in a series)."""
+        if self.by == PERSON:
+            return "persons"
+        return f"units of {self.by.removeprefix(UNIT_PREFIX)}" if self.by else "records"
 
     def lazy_keys(self, frame: dd.DataFrame) -> dd.Series:
         """Each record's unit key (lazy)."""

@@ -93,7 +93,8 @@ def run_source(
         InputDataError, GateError, OutputBusyError: as ``run_recipe`` (nothing packaged).
     """
     check_paths_given(input=options.input_path, output=options.output_dir,
-                      gate_report=options.gate_report, package=package)  # fmt: skip
+                      gate_report=options.gate_report, package=package,
+                      previous=options.previous)  # fmt: skip
     target = _package_path(package)
     check_scheduler(options.scheduler)
     loaded = load_recipe(source)

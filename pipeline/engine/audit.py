@@ -13,6 +13,7 @@ to check (no such folder) or it cannot be read at all (permissions).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.engine.audit_facts import Audited, fact_checks
@@ -23,6 +24,9 @@ from pipeline.engine.audit_files import (
     signature_checks,
     survey,
 )
+from pipeline.engine.audit_series import series_audit
+from pipeline.engine.prepare import automatic_calls
+from pipeline.engine.series_run import series_steps
 from pipeline.errors import GateError, InputDataError
 from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
@@ -39,12 +43,16 @@ from pipeline.recipe.models import Recipe
 from pipeline.report.build import snapshot
 
 
-def ran_steps(calls: list[StepCall], records: list[StepRecord]) -> list[RanStep]:
-    """Pair the recipe's step calls with their records (automatic steps left out)."""
+def ran_steps(
+    calls: list[StepCall], records: list[StepRecord], last: Sequence[StepCall] = ()
+) -> list[RanStep]:
+    """Pair the recipe's step calls, then ``last`` (a series' step), with their records."""
     own = [r for r in records if not r.automatic]
+    names = {c.spec.name for c in last}
+    tail = [r for r in records if r.automatic and r.name in names]
     return [
         RanStep(c.index, c.spec.name, c.params, r.facts, r.rows_in, r.rows_out)
-        for c, r in zip(calls, own, strict=False)
+        for c, r in [*zip(calls, own, strict=False), *zip(last, tail, strict=False)]
     ]
 
 
@@ -83,11 +91,15 @@ def _gate_only(
     keys = recipe.columns.key_variables
     if keys and set(keys) <= set(data.columns):  # a missing key fails the column-set check
         after = snapshot(data.chunks, recipe, set(data.columns))
-    steps = ran_steps(loaded.steps, manifest.steps)
+    first, last = _series_calls(loaded, recipe, manifest)
+    steps = ran_steps(loaded.steps, manifest.steps, last)
     extra += group_checks(
         group_needs(steps, loaded.base_dir, recipe.columns), data.chunks, data.columns
     )
-    extra += fact_checks(Audited(loaded, recipe, manifest, data, after, out_dir, steps))
+    if last:  # a release of a series: its merged view again, from its state and files
+        extra += series_audit(out_dir, recipe, data)
+    extra += fact_checks(Audited(loaded, recipe, manifest, data, after, out_dir, steps,
+                                 [*first, *automatic_calls(loaded)], last))  # fmt: skip
     result = output_gate(
         recipe, loaded.base_dir, data, steps, manifest.rows_in,
         after.summary if after is not None else None, manifest.columns_out,
@@ -95,6 +107,16 @@ def _gate_only(
     )  # fmt: skip
     outcome = "valid" if result.passed else "invalid"
     return verdict_of(loaded, manifest.run_id, Path()).report(outcome, output=result)
+
+
+def _series_calls(
+    loaded: LoadedRecipe, recipe: Recipe, manifest: Manifest
+) -> tuple[list[StepCall], list[StepCall]]:
+    """The series' own steps when the release was part of a series (its manifest says)."""
+    ran = any(r.name == "series_person" and r.automatic for r in manifest.steps)
+    if not ran or recipe.series is None or recipe.risk is None:
+        return [], []
+    return series_steps(loaded, recipe)
 
 
 def _recipe_matches(loaded: LoadedRecipe, manifest: Manifest) -> CheckResult:

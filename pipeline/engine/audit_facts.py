@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.dataset import Dataset, type_names
-from pipeline.engine.prepare import automatic_calls
 from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.manifest import Manifest
-from pipeline.recipe.loader import LoadedRecipe
+from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport, Snapshot
 from pipeline.report.notice import NOTICE, notice_text
@@ -58,6 +57,8 @@ class Audited:
     after: Snapshot | None
     out_dir: Path
     steps: list[RanStep]
+    first: list[StepCall]  # the steps run before the recipe's (identifiers, series)
+    last: list[StepCall]  # the step run after them (a series')
 
     def check(self, id_: str, description: str, wrong: list[str]) -> CheckResult:
         """A fact check: passed when nothing is ``wrong`` (key paths, shown without values)."""
@@ -156,7 +157,7 @@ def recipe_facts(audit: Audited) -> CheckResult:
                          "columns_removed": recipe.columns.removed()},
                         {"seed": m.seed, "recipe_name": m.recipe_name,
                          "columns_removed": m.columns_removed})  # fmt: skip
-    calls = [*automatic_calls(audit.loaded), *audit.loaded.steps]
+    calls = [*audit.first, *audit.loaded.steps, *audit.last]
     expected = [{"name": c.spec.name, "automatic": c.spec.automatic, "params": _as_json(c.params)}
                 for c in calls]  # fmt: skip
     found = [{"name": r.name, "automatic": r.automatic, "params": r.params} for r in m.steps]
@@ -262,7 +263,7 @@ def report_facts(audit: Audited) -> CheckResult:
     except (OSError, ValueError, RecursionError):
         return audit.check(f"{REPORT_JSON}", f"{REPORT_JSON} is a risk report", [REPORT_JSON])
     after = audit.after if audit.after is not None else report.after
-    rebuilt = build_report(m, audit.recipe, report.before, after, m.gate)
+    rebuilt = build_report(m, audit.recipe, report.before, after, m.gate, report.series)
     wrong = differences(_as_json(rebuilt), found)
     before = report.before.summary if report.before is not None else None
     wrong += differences(_plain(before), _plain(m.risk_before), "risk_before")

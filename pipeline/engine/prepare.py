@@ -30,6 +30,7 @@ class RunOptions:
     partitions: int | None = None
     gate_report: str | None = None
     wait: float = 0.0
+    previous: str | None = None  # the last release of the series (--previous)
 
 
 def effective_recipe(loaded: LoadedRecipe, options: RunOptions) -> Recipe:
@@ -59,12 +60,14 @@ def automatic_calls(loaded: LoadedRecipe) -> list[StepCall]:
     """The identifier steps derived from ``columns:`` (they run before the recipe's steps)."""
     cols = loaded.recipe.columns
     replaced = {c: s for c, s in cols.linking_ids.items() if s.method != "drop"}
+    units = [c.params.by for c in loaded.steps if c.spec.name == "subsample"]
+    units = sorted({c for c in units if c in replaced})
     where = f"{loaded.path} columns"
     return [
         StepCall(
             -1, STEPS["drop_identifiers"], DropIdentifiersParams(columns=cols.removed()), where
         ),
-        StepCall(-1, STEPS["linking_ids"], LinkingIdsParams(ids=replaced), where),
+        StepCall(-1, STEPS["linking_ids"], LinkingIdsParams(ids=replaced, units=units), where),
     ]
 
 

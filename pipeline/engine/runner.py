@@ -7,6 +7,7 @@ output files and measure them as they are written -> gate -> report, manifest, p
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 import uuid
@@ -18,7 +19,7 @@ import dask.dataframe
 import pyarrow as pa
 
 from pipeline import now_utc
-from pipeline.columns import ORDER, ROW
+from pipeline.columns import HIDDEN, INTERNAL_PREFIX, MERGED_PREFIX, ORDER, PERSON, ROW, UNIT_PREFIX
 from pipeline.dataset import Dataset, type_names
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
@@ -37,6 +38,15 @@ from pipeline.engine.prepare import (
 from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import Staging
 from pipeline.engine.release import release
+from pipeline.engine.series_record import SeriesRecorder
+from pipeline.engine.series_run import (
+    SeriesOutcome,
+    generalize_levels,
+    merged_checks,
+    series_context,
+    series_steps,
+    summary_of,
+)
 from pipeline.engine.steplog import step_label, step_record
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.gate.gx_engine import warm_up
@@ -58,9 +68,11 @@ from pipeline.manifest import (
 )
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
-from pipeline.report.model import Snapshot
+from pipeline.report.model import SeriesSummary, Snapshot
 from pipeline.report.notice import write_notice
 from pipeline.report.write import write_report
+from pipeline.series.context import SeriesContext
+from pipeline.series.state import ReleaseRecord
 from pipeline.steps.registry import Effect, StepContext
 from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, with_before, without_before
 from pipeline.utility.model import Utility
@@ -99,6 +111,12 @@ class _Run:
     utility: Utility | None = None
     utility_lazy: tuple = ()
     passes: list[str] = field(default_factory=list)  # each pass over the data, by what it did
+    release: str = ""  # the input's SHA-256: this release's identity
+    initial: int = 0  # steps applied while the input was read (identifiers, series)
+    last: list[StepCall] = field(default_factory=list)  # the series' step after the recipe's
+    side: pa.Schema | None = None  # the series' columns beside the data (never published)
+    series: SeriesContext | None = None
+    outcome: SeriesOutcome | None = None
 
     def __post_init__(self) -> None:
         self.checks.passes = self.passes  # the engine's computes for steps are passes too
@@ -114,8 +132,11 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     if uses_row_checks(loaded):
         warm_up()  # GX's imports overlap the reading of the input
     recipe = effective_recipe(loaded, options)
+    series = series_context(recipe, options.previous)
     header = input_columns(recipe.input)
     keep = check_columns(loaded, recipe, header)
+    if series is not None and series.person not in keep:
+        keep = [*keep, series.person]  # read to be fingerprinted, then deleted
     out_dir = Path(recipe.output.dir)
     run_id = uuid.uuid4().hex
     report_path = Path(options.gate_report) if options.gate_report else default_report_path(out_dir)
@@ -123,18 +144,25 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     with release(out_dir, inputs, report_path, run_id, options.scheduler, options.wait) as out:
         gate = Gate(loaded, recipe, run_id, report_path)
         run = _Run(loaded, recipe, options, reporter, run_id, header, keep, gate, out.staging,
-                   out.checks)  # fmt: skip
-        automatic = automatic_calls(loaded)
-        total = len(automatic) + len(loaded.steps)
+                   out.checks, release=_release_id(recipe, series), series=series)  # fmt: skip
+        first, last = series_steps(loaded, recipe) if series is not None else ([], [])
+        automatic = [*first, *automatic_calls(loaded)]
+        total = len(automatic) + len(loaded.steps) + len(last)
         reporter.line(f"run {run_id[:12]} of {recipe.name} on {out.where}: {total} steps")
+        if series is None and recipe.series is not None:
+            reporter.line(f"no series state kept: {recipe.series.key_env} is not set (judged "
+                          "alone)")  # fmt: skip
         frame = _read_and_gate_input(run, automatic)
-        frame = _apply(run, frame, len(automatic), total)
+        run.last = last
+        frame = _apply(run, frame, len(automatic), total, last)
         schema, files, rows_out, measured = _write(run, frame)
         output = output_dataset(out.staging.path / "data", recipe, type_names(schema))
         report = _judge_output(run, output, measured)
         manifest = _manifest(run, schema, files, rows_out, run.risk_after, report, started)
-        write_report(out.staging.path, manifest, recipe, run.risk_before, run.risk_after, report)
-        ran = ran_steps(loaded.steps, run.records)
+        summary = _series_state(run, manifest)
+        write_report(out.staging.path, manifest, recipe, run.risk_before, run.risk_after, report,
+                     summary)  # fmt: skip
+        ran = ran_steps(loaded.steps, run.records, last)
         write_notice(out.staging.path, manifest, recipe, ran, loaded.base_dir)
         manifest = out.publish(manifest, recipe.output.signing_key_env)
     reporter.line(f"passes over the data: {len(run.passes)} ({', '.join(run.passes)})")
@@ -142,6 +170,32 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         reporter.line(line)
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)
+
+
+def _release_id(recipe: Recipe, series: SeriesContext | None) -> str:
+    """What makes this release itself: its input (and, in a series, the release before it).
+
+    Fresh tokens come from it: another input, or another night on the same file, gives other
+    tokens; a rerun of the same release gives the same bytes.
+    """
+    digest = sha256_of(Path(recipe.input.path))
+    if series is None or series.state is None:
+        return digest
+    return hashlib.sha256(f"{digest}:{series.state.header.run_id}".encode()).hexdigest()
+
+
+def _series_state(run: _Run, manifest: Manifest) -> SeriesSummary:
+    """Write the series' next state into the staging folder; the report's series section."""
+    last = run.records[-1]
+    facts = {**last.facts, **last.metrics} if run.outcome is not None else None
+    if run.outcome is not None:
+        seen = int((facts or {}).get("persons_seen", 0))
+        record = ReleaseRecord(run_id=run.run_id, generated_at=manifest.generated_at,
+                               records=manifest.rows_out, persons_seen=seen)  # fmt: skip
+        levels = generalize_levels(run.loaded, run.records)
+        run.outcome.write(run.staging.path, run.recipe, record, levels)
+    merged = run.outcome.merged if run.outcome is not None else None
+    return summary_of(run.series, run.recipe, facts, merged)
 
 
 def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe.DataFrame:
@@ -154,14 +208,17 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
             summary.update(effect.facts)
         run.records.append(step_record(call, i, effect))
         run.effects.append(effect)
+        run.checks.add(effect.checks, effect.facts)
         frame = effect.frame
+    run.initial = len(automatic)
     frame, run.rows_in, whole = _checkpoint(run, frame)
     run.passes.append("read input")
     for record in run.records:
         record.rows_in = record.rows_out = run.rows_in
     memory.release()
     work = run.staging.work
-    data = Dataset.parquet(work / "ingest", hidden=(ROW,))
+    internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
+    data = Dataset.parquet(work / "ingest", hidden=internal)
     label = "measure and gate the input: contract, identifier scan, risk"
     with run.reporter.task(label) as summary:
         checks, scan = run.gate.input_checks(data.schema), run.gate.input_scan(data)
@@ -179,15 +236,15 @@ def _read_and_gate_input(run: _Run, automatic: list[StepCall]) -> dask.dataframe
 
 
 def _apply(
-    run: _Run, frame: dask.dataframe.DataFrame, first: int, total: int
+    run: _Run, frame: dask.dataframe.DataFrame, first: int, total: int, last: list[StepCall]
 ) -> dask.dataframe.DataFrame:
-    """Apply the recipe's steps (lazy); the engine computes their needs in shared passes."""
+    """Apply the recipe's steps, then ``last`` (the series'): lazy; needs in shared passes."""
     run.utility_plan = loss.plan_for(run.recipe, frame, [c.params for c in run.loaded.steps])
     if run.utility_plan is not None:  # each measured value as it was before the steps
         frame = with_before(frame, run.utility_plan)
     planned = [
         Planned.of(call, _context(run, i, call), step_label(call, i, total))
-        for i, call in enumerate(run.loaded.steps, start=first)
+        for i, call in enumerate([*run.loaded.steps, *last], start=first)
     ]
     frame, effects = apply_steps(frame, planned, run.checks, run.reporter.task)
     for entry, effect in zip(planned, effects, strict=True):
@@ -202,7 +259,8 @@ def _context(run: _Run, i: int, call: StepCall) -> StepContext:
     return StepContext(
         seed=recipe.seed, index=i, name=call.spec.name, columns=recipe.columns,
         base_dir=run.loaded.base_dir, location=call.location, secrets=read_secrets(recipe),
-        missing=recipe.risk.missing if recipe.risk else "any",
+        missing=recipe.risk.missing if recipe.risk else "any", release=run.release,
+        series=run.series,
     )  # fmt: skip
 
 
@@ -210,12 +268,15 @@ def _write(
     run: _Run, frame: dask.dataframe.DataFrame
 ) -> tuple[pa.Schema, list[dict], int, Measured]:
     """Compute the steps (with every pending check), cut the output files and measure them."""
-    final = frame.drop(columns=[ROW])
+    final = frame.drop(columns=[ROW, *[c for c in frame.columns if c.startswith(UNIT_PREFIX)]])
     if run.utility_plan is not None:
         run.utility_lazy = lazy_aggregates(final, run.utility_plan)
         final = without_before(final, run.utility_plan)
-    published = final._meta.drop(columns=[ORDER], errors="ignore")
+    side = [c for c in final.columns if c in (PERSON, HIDDEN) or c.startswith(MERGED_PREFIX)]
+    published = final._meta.drop(columns=[ORDER, *side], errors="ignore")
     schema = pa.Schema.from_pandas(published, preserve_index=False)
+    if side:
+        run.side = pa.Schema.from_pandas(final._meta[side], preserve_index=False)
     bits = order_bits(run.rows_in) if ORDER in final.columns else None
     rows = _compute_and_write(run, final, bits)
     files, measured = _cut_and_measure(run, schema, rows, bits)
@@ -225,7 +286,7 @@ def _write(
 def _compute_and_write(run: _Run, final: dask.dataframe.DataFrame, bits: int | None) -> int:
     """The pass that computes the final frame into the spill; every metric and check settled."""
     work = run.staging.work
-    own = len(run.records) - len(run.loaded.steps)
+    own = run.initial  # the identifier (and series) steps applied when the input was read
     steps = list(zip(run.records[own:], run.effects[own:], strict=True))
     with run.reporter.task("compute and write"):
         spilled = spill_partitions(final, work / "final", bits or 0)
@@ -242,7 +303,7 @@ def _compute_and_write(run: _Run, final: dask.dataframe.DataFrame, bits: int | N
     for record, effect in zip(run.records, run.effects, strict=True):
         record.facts = dict(effect.facts)  # with the counts of the checks settled since
     if run.utility_plan is not None:
-        ran = [(c.params, r.facts) for c, (r, _) in zip(run.loaded.steps, steps, strict=True)]
+        ran = [(c.params, r.facts) for c, (r, _) in zip(run.loaded.steps, steps, strict=False)]
         run.utility = loss.measured(run.recipe, run.utility_plan, aggregates, ran,
                                     run.loaded.base_dir, run.rows_in)  # fmt: skip
     return int(counts["rows"].sum())
@@ -260,14 +321,15 @@ def _cut_and_measure(
     work, data = run.staging.work, run.staging.path / "data"
     spec, types = run.recipe.output, type_names(schema)
     as_written = spec.format == "parquet"
+    side = _series_sink(run, schema)
     if not as_written:
         with run.reporter.task("cut output files") as summary:
-            files = write_output(work / "final", data, spec, schema, bits)
+            files = write_output(work / "final", data, spec, schema, bits, None, *side)
             summary["files"] = len(files)
         run.passes.append("cut the output")
     output = output_dataset(data, run.recipe, types)
     measured_schema = schema if as_written else output.schema
-    ran = ran_steps(run.loaded.steps, run.records)
+    ran = ran_steps(run.loaded.steps, run.records, run.last)
     checks = run.gate.output_checks(ran, measured_schema)
     groups = run.gate.output_groups(ran, measured_schema)
     scan = run.gate.output_scan(measured_schema)
@@ -279,15 +341,18 @@ def _cut_and_measure(
                  work / "spill", groups) as found,
     ):  # fmt: skip
         if as_written:
-            files = write_output(work / "final", data, spec, schema, bits, found.add)
+            files = write_output(work / "final", data, spec, schema, bits, found.add, *side)
             summary["files"] = len(files)
             output = output_dataset(data, run.recipe, types)  # the files just written
         else:
             found.feed(output.chunks(found.columns))
         shutil.rmtree(work / "final")
         run.risk_after = found.snapshot()
+        series = []
+        if run.outcome is not None:
+            series = merged_checks(run.recipe, run.outcome.finish().summary)
         measured = Measured(
-            found.validated(), [*found.scanned(output), *found.grouped()],
+            found.validated(), [*found.scanned(output), *found.grouped(), *series],
             run.risk_after.summary if run.risk_after else None, run.utility,
         )  # fmt: skip
         summary.update(risk_line(run.risk_after))
@@ -296,11 +361,21 @@ def _cut_and_measure(
     return files, measured
 
 
+def _series_sink(run: _Run, schema: pa.Schema) -> tuple:
+    """The writer's side columns and where they go (the series' recorder), or nothing."""
+    if run.series is None or run.side is None:
+        return ()
+    recorder = SeriesRecorder(run.recipe, set(schema.names), run.staging.work / "series")
+    run.outcome = SeriesOutcome(run.series, recorder)
+    return (run.side, recorder.add)
+
+
 def _judge_output(run: _Run, output: Dataset, measured: Measured) -> GateReport:
     """The output gate on the files about to be published (their measures taken as written)."""
     with run.reporter.task("gate: privacy and output contract") as summary:
-        keep = [c for c in run.keep if c != ROW]
-        produced = Produced(ran_steps(run.loaded.steps, run.records), run.rows_in, keep)
+        person = run.series.person if run.series is not None else None
+        keep = [c for c in run.keep if c not in (ROW, person)]
+        produced = Produced(ran_steps(run.loaded.steps, run.records, run.last), run.rows_in, keep)
         report = run.gate.judge_output(output, produced, measured, run.input_gate)
         summary["checks"] = len(report.output.checks) if report.output else 0
     return report

@@ -107,11 +107,16 @@ def write_output(
     schema: pa.Schema,
     bits: int | None = None,
     sink: Callable[[pa.Table], None] | None = None,
+    side: pa.Schema | None = None,
+    side_sink: Callable[[pa.Table, pa.Table], None] | None = None,
 ) -> list[dict]:
     """Cut the spilled partitions into output files of ``spec.rows_per_file`` rows.
 
     With ``bits`` the spill is bucketed by the order key and the records come out sorted by it.
     Each file's table is handed to ``sink`` once written (the measures of the output stage).
+    ``side`` columns (the engine's own, e.g. a release series' fingerprints) are spilled with
+    the data but never written: each file's table and its side columns, row for row, go to
+    ``side_sink``.
 
     Returns:
         One entry per file: relative path, rows and SHA-256.
@@ -122,17 +127,22 @@ def write_output(
     pending: list[pa.RecordBatch] = []
     buffered = 0
 
+    full = pa.schema([*schema, *side], metadata=schema.metadata) if side else schema
+
     def flush(rows: int) -> None:
         nonlocal pending, buffered
-        table = pa.Table.from_batches(pending, schema=schema)
-        chunk, rest = table.slice(0, rows), table.slice(rows)
-        chunk = chunk.combine_chunks()
+        table = pa.Table.from_batches(pending, schema=full)
+        whole, rest = table.slice(0, rows), table.slice(rows)
+        whole = whole.combine_chunks()
+        chunk = whole.select(schema.names) if side else whole
         files.append(_write_file(chunk, data_dir, len(files), spec))
         if sink is not None:
             sink(chunk)
+        if side_sink is not None and side:
+            side_sink(chunk, whole.select(side.names))
         pending, buffered = rest.to_batches(), rest.num_rows
 
-    for batch in _batches(source, schema, bits):
+    for batch in _batches(source, full, bits):
         pending.append(batch)
         buffered += batch.num_rows
         while buffered >= spec.rows_per_file:

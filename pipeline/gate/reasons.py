@@ -25,6 +25,8 @@ class Reason(StrEnum):
     T_CLOSENESS_VIOLATED = "t_closeness_violated"
     ROW_COUNT_MISMATCH = "row_count_mismatch"
     MICROAGGREGATION_GROUP_TOO_SMALL = "microaggregation_group_too_small"
+    # a release series: the merged view of every release (pipeline.engine.series_run)
+    SERIES_K_VIOLATED = "series_k_violated"
     # the recipe's utility limits (pipeline.gate.utility)
     UTILITY_LOSS_TOO_HIGH = "utility_loss_too_high"
     # the identifier scanner (pipeline.gate.scanning)

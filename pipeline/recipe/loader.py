@@ -307,6 +307,8 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             elif spec is not None and spec.column in cols.key_variables:
                 at(("risk", target, "column"), f"{spec.column!r} is a key variable")
     _utility_checks(recipe, set(removed), at)
+    for where, message in recipe.series.problems(recipe) if recipe.series else []:
+        at(where, message)
     for i, column in enumerate(recipe.input.numeric):
         if column in removed:
             at(("input", "numeric", i), f"column {column!r} is an identifier and is deleted")

@@ -165,6 +165,45 @@ class ScanSpec(StrictModel):
         return "off" if value is False else value
 
 
+class SeriesSpec(StrictModel):
+    """A release series: the same recipe run again on a later file of mostly the same people.
+
+    See the README's "Nightly releases". Each run with ``--previous`` is judged together with
+    the releases before it, through the series state kept beside the manifest.
+    """
+
+    person: str = Field(
+        min_length=1,
+        description="Input column identifying a person across releases (e.g. member_id). It "
+        "is read only to be fingerprinted (keyed) and is never published: declare it as an "
+        "identifier too (e.g. linking_ids: {member_id: drop}).",
+    )
+    key_env: str = Field(
+        pattern=ENV_NAME,
+        description="Environment variable holding the series key (at least 16 bytes; never "
+        "written): it keys the person fingerprints and the state's MAC. Without it a run keeps "
+        "no series state and is judged alone.",
+    )
+    withhold: bool = Field(
+        True,
+        description="Withhold from this release the records whose merged view (what an "
+        "attacker knows from every release) cannot reach k by suppressing values; false: the "
+        "gate blocks instead.",
+    )
+
+    def problems(self, recipe: Recipe) -> list[tuple[tuple, str]]:
+        """(key path, message) for each way the recipe cannot hold a series."""
+        out = []
+        if self.person not in recipe.columns.removed():
+            out.append((("series", "person"), f"the person key {self.person!r} must never be "
+                        "published: declare it as an identifier too, e.g. linking_ids: "
+                        f"{{{self.person}: drop}}"))  # fmt: skip
+        if recipe.risk is None or not recipe.columns.key_variables:
+            out.append((("series",), "a release series is judged against risk.k over "
+                        "columns.key_variables: add risk: {k: ...} and key variables"))  # fmt: skip
+        return out
+
+
 class Recipe(StrictModel):
     """A YAML recipe: input, output, seed, column roles and the ordered steps."""
 
@@ -187,6 +226,9 @@ class Recipe(StrictModel):
     steps: list[Any] = Field(
         default_factory=list,
         description="Ordered step calls, each a mapping {step_name: {parameters}}.",
+    )
+    series: SeriesSpec | None = Field(
+        None, description="A release series (nightly releases judged together; --previous)."
     )
 
     @field_validator("name")

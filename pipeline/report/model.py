@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,7 +11,7 @@ from pipeline.gate.model import GateReport
 from pipeline.manifest import FileRecord
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.5"  # 1.2: utility; 1.3: perturbation; 1.4: step columns; 1.5: files
+SCHEMA_VERSION = "1.6"  # 1.3: perturbation; 1.4: step columns; 1.5: files; 1.6: series
 
 
 class Histogram(BaseModel):
@@ -66,6 +66,28 @@ class Targets(BaseModel):
     global_risk_ok: bool | None = None
 
 
+class SeriesSummary(BaseModel):
+    """Whether the release was judged with the earlier releases of its series, and how."""
+
+    judged: Literal["alone", "series"] = Field(
+        description="series: with every earlier release of the series (their merged view); "
+        "alone: as if no other release existed."
+    )
+    reason: str | None = Field(None, description="Why it was judged alone.")
+    releases: int | None = Field(None, description="Releases of the series, this one included.")
+    previous: str | None = Field(None, description="Run id of the release before this one.")
+    persons_seen: int | None = Field(None, description="Records whose person an earlier "
+                                     "release showed.")  # fmt: skip
+    values_kept_hidden: int | None = Field(
+        None, description="Values hidden because an earlier release hid them."
+    )
+    values_suppressed: int | None = Field(None, description="Values suppressed for the series.")
+    records_withheld: int | None = Field(None, description="Records withheld for the series.")
+    merged_k_violations: int | None = Field(
+        None, description="Records of the merged view below k (0 when published)."
+    )
+
+
 class RiskReport(Artifact):
     """Disclosure risk before and after the recipe, for auditors."""
 
@@ -85,4 +107,7 @@ class RiskReport(Artifact):
     gate: GateReport | None = Field(None, description="The data-quality gate's verdict.")
     files: list[FileRecord] = Field(
         default_factory=list, description="The released data files it describes, with SHA-256."
+    )
+    series: SeriesSummary | None = Field(
+        None, description="A release series: judged alone, or with the releases before it."
     )

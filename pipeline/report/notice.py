@@ -33,6 +33,7 @@ _METHODS = {  # step -> (Japanese, English), how the values of a column were pro
     "pram": ("無作為化（PRAM）", "randomised (PRAM)"),
     "linking_ids": ("ランダムな符号への置換", "replaced by a random code"),
     "subsample": ("抽出に合わせた補正", "adjusted to the sample"),
+    "series": ("一部の値の削除（局所的抑制）", "some values deleted"),
 }  # fmt: skip
 _RECORDS = {  # step -> (Japanese, English), what was done to the records as a whole
     "subsample": ("レコードの抽出（標本化）", "a random sample of the records"),
@@ -122,6 +123,8 @@ def _changed(ran: RanStep, recipe: Recipe, levels: dict) -> set[str]:
         return {c for c, (level, _) in levels.items() if level > 0}
     if ran.name == "local_suppression":
         return {c for c, n in (ran.facts.get("suppressions") or {}).items() if n}
+    if ran.name == "series":
+        return {c for c, n in (ran.facts.get("values_suppressed") or {}).items() if n}
     return set(ran.params.writes(recipe.columns))
 
 

@@ -9,7 +9,7 @@ from pipeline.gate.model import GateReport
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.html import render_html
-from pipeline.report.model import RiskReport, Snapshot, StepChange, Targets
+from pipeline.report.model import RiskReport, SeriesSummary, Snapshot, StepChange, Targets
 
 REPORT_JSON = "risk_report.json"
 REPORT_HTML = "risk_report.html"
@@ -43,6 +43,7 @@ def build_report(
     before: Snapshot | None,
     after: Snapshot | None,
     gate: GateReport | None = None,
+    series: SeriesSummary | None = None,
 ) -> RiskReport:
     """The report of one run (aggregates only)."""
     spec = recipe.risk or RiskSpec()
@@ -86,6 +87,7 @@ def build_report(
         utility=manifest.utility,
         gate=gate,
         files=manifest.files,
+        series=series,
     )
 
 
@@ -96,9 +98,10 @@ def write_report(
     before: Snapshot | None,
     after: Snapshot | None,
     gate: GateReport | None = None,
+    series: SeriesSummary | None = None,
 ) -> RiskReport:
     """Write ``risk_report.json`` and ``risk_report.html`` into ``folder``."""
-    report = build_report(manifest, recipe, before, after, gate)
+    report = build_report(manifest, recipe, before, after, gate, series)
     (folder / REPORT_JSON).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (folder / REPORT_HTML).write_text(render_html(report), encoding="utf-8")
     return report

@@ -189,6 +189,7 @@ def search(
     metric: Metric = "precision",
     sensitive: np.ndarray | None = None,
     prune: bool = True,
+    floor: tuple[int, ...] | None = None,
 ) -> SearchResult:
     """The feasible node of least loss (see the module docstring).
 
@@ -201,12 +202,24 @@ def search(
         metric: The loss minimised.
         sensitive: Sensitive-value code of each row (for l-diversity / t-closeness).
         prune: Skip nodes whose lower bound cannot beat the best (False: evaluate all).
+        floor: The levels a release series applied before: that node when it is feasible (the
+            series keeps its levels), else the best node above it (levels only ever rise).
     """
     heights = [lad.height for lad in ladders]
     scorer = _Scorer(_Table(codes, counts, sensitive), ladders, metric)
     lattice = math.prod(h + 1 for h in heights)
-    bottom = tuple(0 for _ in heights)
-    stack = [(bottom, 0, _Table(codes.astype(np.int64), counts.astype(np.float64), sensitive))]
+    bottom = tuple(min(f, h) for f, h in zip(floor, heights, strict=True)) if floor else (
+        tuple(0 for _ in heights))  # fmt: skip
+    start = _Table(codes.astype(np.int64), counts.astype(np.float64), sensitive)
+    for j, level in enumerate(bottom):
+        for step_up in ladders[j].up[:level]:
+            start = _rolled(start, j, step_up)
+    if floor is not None:
+        node = _node(scorer, start, bottom, violating(start.codes, start.counts, start.sensitive,
+                                                      model), model)  # fmt: skip
+        if node.feasible:
+            return SearchResult(node, 1, lattice, 1, (node,))
+    stack = [(bottom, 0, start)]
     best: Node | None = None
     bounded: set[tuple[int, ...]] = set()
     nodes: list[Node] = []

@@ -62,6 +62,7 @@ def suppress(
     order: list[int] | None = None,
     counts: np.ndarray | None = None,
     missing: Missing = "any",
+    locked: np.ndarray | None = None,
 ) -> SuppressionResult:
     """Suppress values of ``codes`` (n x m, -1 = missing) until every record has fk >= k.
 
@@ -75,6 +76,9 @@ def suppress(
         missing: Convention for missing values, under which k must hold: ``any`` (a missing
             value matches any value) or ``category`` (missing, suppressed or not, is a value
             of its own).
+        locked: Cells that may not be suppressed (n x m; a release series' values that an
+            earlier release showed). Records below k with nothing left to suppress stay below
+            k (the caller decides); the nearest-neighbour candidate is not tried.
 
     Raises:
         ValueError: fewer than k records (k-anonymity is impossible).
@@ -90,21 +94,22 @@ def suppress(
     # identical records get identical treatment: work on distinct code vectors with counts
     # in the lexicographic order of the codes, so the result depends on the records only,
     # not on their order or on how they were grouped
-    first, inverse = distinct_rows(codes)
-    original = codes[first]
-    lex = np.lexsort(original.T[::-1])
+    lock = np.zeros(codes.shape, dtype=bool) if locked is None else np.asarray(locked, bool)
+    whole = np.hstack([codes, lock.astype(codes.dtype)]) if lock.any() else codes
+    first, inverse = distinct_rows(whole)
+    lex = np.lexsort(whole[first].T[::-1])
     rank = np.empty_like(lex)
     rank[lex] = np.arange(lex.size)
-    original, inverse = original[lex], rank[inverse]
+    original, lock, inverse = codes[first][lex], lock[first][lex], rank[inverse]
     mult = np.bincount(inverse, weights=counts, minlength=first.size).astype(np.float64)
 
     def fk_of(work: np.ndarray) -> np.ndarray:
         return distinct_frequencies(work, mult, mult, missing)[0]
 
-    work, rounds = _rounds(original, mult, k, order, fk_of)
+    work, rounds = _rounds(original, mult, k, order, fk_of, lock)
     work = _give_back(work, original, k, order[::-1], fk_of)
     suppressed = _suppressed(work, original, mult)
-    if missing == "any" and rounds > 0:
+    if missing == "any" and rounds > 0 and not lock.any():
         found = nearest_passes(original, mult, k, order, fk_of)
         if found is not None:
             near = _give_back(found[0], original, k, order[::-1], fk_of)
@@ -134,9 +139,14 @@ def _rounds(
     k: int,
     order: list[int],
     fk_of: Callable[[np.ndarray], np.ndarray],
+    lock: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Suppress in rounds (all records below k at once) until k holds; also the rounds."""
+    """Suppress in rounds (all records below k at once) until k holds; also the rounds.
+
+    Records below k whose unlocked values are all suppressed are left as they are.
+    """
     work = original.copy()
+    lock = np.zeros(work.shape, dtype=bool) if lock is None else lock
     rounds = 0
     while True:
         fk = fk_of(work)
@@ -145,11 +155,14 @@ def _rounds(
             return work, rounds
         rounds += 1
         # fully suppressed records below k (only under "category") have nothing left to give
-        unsafe = np.flatnonzero(below & (work >= 0).any(axis=1))
+        free = (work >= 0) & ~lock
+        unsafe = np.flatnonzero(below & free.any(axis=1))
         if unsafe.size == 0:
+            if lock.any():  # what is left below k is locked: the caller decides
+                return work, rounds
             _fill(work, np.rint(mult).astype(np.int64), fk, k)
             continue
-        choice = _choose(work, unsafe, fk, k, order, fk_of)
+        choice = _choose(work, unsafe, fk, k, order, fk_of, lock)
         work[unsafe, choice] = -1
 
 
@@ -171,13 +184,14 @@ def _choose(
     k: int,
     order: list[int],
     fk_of: Callable[[np.ndarray], np.ndarray],
+    lock: np.ndarray,
 ) -> np.ndarray:
-    """Pick the variable to suppress for each unsafe record."""
+    """Pick the variable to suppress for each unsafe record (never a locked cell)."""
     best_var = np.full(unsafe.size, -1, dtype=np.int64)
     best_fk = fk[unsafe].copy()
     safe_var = np.full(unsafe.size, -1, dtype=np.int64)
     for v in order:
-        present = work[unsafe, v] >= 0
+        present = (work[unsafe, v] >= 0) & ~lock[unsafe, v]
         if not present.any():
             continue
         trial = work.copy()
@@ -191,7 +205,7 @@ def _choose(
     chosen = np.where(safe_var >= 0, safe_var, best_var)
     fallback = chosen < 0  # no single variable raises fk: take the least important present one
     for i in np.flatnonzero(fallback):
-        chosen[i] = next(v for v in order if work[unsafe[i], v] >= 0)
+        chosen[i] = next(v for v in order if work[unsafe[i], v] >= 0 and not lock[unsafe[i], v])
     return chosen
 
 

@@ -9,6 +9,7 @@ from pipeline.steps import (  # noqa: F401
     recode,
     risk,
     sampling,
+    series,
     swap,
     topcode,
 )

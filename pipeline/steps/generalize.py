@@ -19,6 +19,7 @@ from pipeline.risk import K_MAX
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.lattice import search
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
+from pipeline.series.context import step_signature
 from pipeline.steps.levels import TOP, Levels, ladders_of
 from pipeline.steps.recode import apply_map
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
@@ -136,7 +137,9 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     sensitive = found.codes[:, -1] if params.sensitive else None
     codes = found.codes[:, : len(keys)]
     model = _model(params, ctx, float(found.counts.sum()), found, sensitive)
-    result = search(codes, found.counts, ladders, model, params.metric, sensitive)
+    series = ctx.series.levels(step_signature("generalize", params)) if ctx.series else None
+    floor = tuple(series.get(c, 0) for c in keys) if series is not None else None
+    result = search(codes, found.counts, ladders, model, params.metric, sensitive, floor=floor)
     if result.best is None:
         raise InputDataError([Problem(
             f"no combination of levels meets k = {params.k} with at most "
@@ -157,6 +160,8 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
         "lattice_size": result.lattice,
         "feasible_nodes_evaluated": result.feasible,
     }
+    if floor is not None:  # a release series keeps its levels unless k needs more
+        facts["series_levels"] = "kept" if best.levels == floor else "raised"
     table = found.table[keys]
     hit = bad if params.suppress == "records" else np.zeros_like(bad)
     masks = table[hit].drop_duplicates().assign(**{_HIT: True})

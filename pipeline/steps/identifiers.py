@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dask.dataframe as dd
+import pandas as pd
 
-from pipeline.columns import ColumnsSpec, LinkingId
-from pipeline.randomness import Secret, hmac_tokens, siphash_tokens
+from pipeline.columns import ColumnsSpec, LinkingId, unit_column
+from pipeline.randomness import Secret, hmac_tokens, siphash_tokens, value_keys
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
@@ -23,17 +24,22 @@ class DropIdentifiersParams(StepParams):
 
 
 class LinkingIdsParams(StepParams):
-    """Linking IDs to replace (surrogate or keyed_hash; ``drop`` is done by drop_identifiers)."""
+    """Linking IDs to replace (surrogate or keyed_hash; ``drop`` is done by drop_identifiers).
+
+    ``units``: the IDs that a ``subsample`` samples by; each gets a keyed number of the original
+    ID (an engine column, never published), so the sample does not depend on the tokens.
+    """
 
     ids: dict[str, LinkingId]
+    units: list[str] = []
 
     def reads(self, columns: ColumnsSpec) -> set[str] | None:
         """The ID columns."""
         return set(self.ids)
 
     def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The ID columns (replaced by tokens)."""
-        return set(self.ids)
+        """The ID columns (replaced by tokens) and the sampling units."""
+        return {*self.ids, *map(unit_column, self.units)}
 
 
 @step("drop_identifiers", params=DropIdentifiersParams, automatic=True)
@@ -56,29 +62,41 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
     """Replace linking IDs by values that cannot be turned back (APPI processing standard 3).
 
     * ``surrogate``: each distinct value becomes a 24-hex-digit token of a 128-bit keyed
-      SipHash-2-4 (two halves under independent keys derived from the recipe's seed and the
-      column name; computed in C, millions of IDs per second). Equal IDs stay equal
-      (households stay together) and no mapping table exists anywhere. Treat the seed as a
-      secret.
+      SipHash-2-4 (two halves under independent keys derived from the recipe's seed, the column
+      name and this release's input - its SHA-256; computed in C, millions of IDs per second).
+      Equal IDs stay equal (households stay together) and no mapping table exists anywhere.
+      Tokens are fresh in every release (another input gives other tokens, so two releases
+      cannot be joined on them), while a rerun on the same input gives the same bytes. Treat
+      the seed as a secret.
     * ``keyed_hash``: HMAC-SHA-256 with the key read from the environment variable ``key_env``,
-      truncated to 32 hex digits. The same key gives the same tokens across releases; the key is
-      never written to the manifest, logs or output.
+      truncated to 32 hex digits. The same key gives the same tokens across releases: linkable
+      on purpose (recipients can join releases on them), which a series' merged view assumes
+      anyway; the key is never written to the manifest, logs or output.
 
     Missing IDs stay missing.
     """
     facts = {}
+    for column in params.units:  # before the tokens: the same units in every release
+        key = Secret(ctx.derive_key(f"unit:{column}"))
+        units = df[column].map_partitions(_units, key, meta=(unit_column(column), "uint64"))
+        df = df.assign(**{unit_column(column): units})
     for column, spec in params.ids.items():
         facts[column] = spec.method
         if spec.method == "keyed_hash":
             key, nchars, func = ctx.secrets[column], KEYED_HASH_HEX, hmac_tokens
         else:
-            key, nchars = ctx.derive_key(f"surrogate:{column}"), SURROGATE_HEX
+            key, nchars = ctx.derive_key(f"surrogate:{column}:{ctx.release}"), SURROGATE_HEX
             func = siphash_tokens
         tokens = df[column].map_partitions(
             _tokens, func, Secret(key), nchars, meta=(column, "string")
         )
         df = df.assign(**{column: tokens})
     return Effect(df, facts)
+
+
+def _units(values, secret: Secret):  # noqa: ANN001, ANN202 (pandas partition)
+    return pd.Series(value_keys(values.astype("string"), secret.value), index=values.index,
+                     dtype="uint64")  # fmt: skip
 
 
 def _tokens(values, func, secret: Secret, nchars: int):  # noqa: ANN001, ANN202 (pandas partition)

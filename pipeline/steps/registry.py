@@ -208,6 +208,8 @@ class StepContext:
     secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     missing: str = "any"  # the recipe's missing-value convention of key variables (risk.missing)
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    release: str = ""  # this release's identity (the input's SHA-256): fresh surrogate tokens
+    series: Any = field(default=None, repr=False)  # a release series (SeriesContext) or None
 
     def derive_key(self, label: str) -> bytes:
         """Return 32 bytes derived from the seed, this step's position and ``label``."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.columns import ORDER, ROW, ColumnsSpec
+from pipeline.columns import ORDER, PERSON, ROW, ColumnsSpec, unit_column
 from pipeline.randomness import order_keys
 from pipeline.reductions import Reduction, UnitKeys
 from pipeline.steps.registry import Effect, StepContext, StepParams, step
@@ -47,7 +47,10 @@ class SubsampleParams(StepParams):
 def units_of(params: SubsampleParams, ctx: StepContext) -> UnitKeys:
     """The sample's units: keyed by the value of ``by``; a record without one is its own unit."""
     key = ctx.derive_key("subsample")
-    return UnitKeys(params.by, key, hashlib.sha256(key + b":own-unit").digest())
+    by = params.by or (PERSON if ctx.series is not None else None)  # a series: the person
+    if by in ctx.columns.linking_ids and ctx.columns.linking_ids[by].method != "drop":
+        by = unit_column(by)  # the original ID's number: not the release's fresh token
+    return UnitKeys(by, key, hashlib.sha256(key + b":own-unit").digest())
 
 
 @step("subsample", params=SubsampleParams)
@@ -60,15 +63,24 @@ def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> Ef
     count as units of their own); without ``by`` each record is a unit. The result does not
     depend on partitions or scheduler. If ``columns.weight`` is declared and ``adjust_weights``
     is true, weights are multiplied by units / kept units so totals stay unbiased.
+
+    In a release series the sample is coordinated (permanent random numbers): a unit is kept
+    when its keyed number (a function of the seed and the unit alone; without ``by`` the unit
+    is the person) is below ``fraction`` of the range, so every release keeps the units an
+    earlier one took and leaves out the ones it left out; about ``fraction`` of the units stay.
     """
     uniques = ctx.values["units"]
     total = int(uniques.size)
-    kept = int(round(params.fraction * total))
+    if ctx.series is not None:
+        threshold = np.uint64(min(2**64 - 1, int(params.fraction * 2**64)))
+        kept = int((uniques <= threshold).sum())
+    else:
+        kept = int(round(params.fraction * total))
+        threshold = np.uint64(np.partition(uniques, kept - 1)[kept - 1]) if kept else None
     facts = {"units": total, "units_kept": kept}
     keys = units_of(params, ctx).lazy_keys(df)
     if kept == 0:
         return Effect(df[keys < 0], facts)  # nothing survives; an empty frame, same columns
-    threshold = np.uint64(np.partition(uniques, kept - 1)[kept - 1])
     out = df[keys <= threshold]
     weight = ctx.columns.weight
     if params.adjust_weights and weight and weight in out.columns:

@@ -1,0 +1,167 @@
+"""A release series' own steps, run automatically when the recipe declares ``series:``.
+
+``series_person`` runs first: it fingerprints each record's person (keyed, under the series key).
+``series`` runs last: it keeps hidden what an earlier release did not show, then makes the
+attacker's merged view of every release k-anonymous (see ``pipeline.series.merge``) and leaves,
+beside the data, what the next state records.
+"""
+
+from __future__ import annotations
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from pipeline.columns import HIDDEN, MERGED_PREFIX, PERSON, ColumnsSpec, merged_column
+from pipeline.errors import Problem
+from pipeline.randomness import Secret, fingerprints
+from pipeline.reductions import Reduction
+from pipeline.risk import K_MAX
+from pipeline.series.merge import COUNT, SeriesTable, merged_part, protect, shown, text_columns
+from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
+
+
+class SeriesPersonParams(StepParams):
+    """The person column (read, fingerprinted, then deleted)."""
+
+    person: str
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The person column."""
+        return {self.person}
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The engine's fingerprint column."""
+        return {PERSON}
+
+
+@step("series_person", params=SeriesPersonParams, automatic=True)
+def series_person(df: dd.DataFrame, params: SeriesPersonParams, ctx: StepContext) -> Effect:
+    """Fingerprint each record's person for the release series (``series.person``).
+
+    A keyed 64-bit SipHash of the person id (as text) under a key derived from the series key;
+    the id itself is deleted with the other identifiers right after and is never kept. Every
+    record needs a person id (a record without one cannot be followed across releases: exit 3).
+    """
+    key = Secret(ctx.series.key.fingerprint)
+    fps = df[params.person].map_partitions(_fingerprints, key, meta=(PERSON, "uint64"))
+    missing = df[params.person].isna().sum()
+
+    def problem(n: int) -> Problem | None:
+        if not n:
+            return None
+        return Problem(f"the person column {params.person!r} (series.person) is missing in {n} "
+                       "record(s): every record of a series needs its person id",
+                       code="person_missing")  # fmt: skip
+
+    facts = {"person": params.person}
+    return Effect(df.assign(**{PERSON: fps}), facts,
+                  checks=(Check(missing, "person_ids_missing", problem),))  # fmt: skip
+
+
+def _fingerprints(values: pd.Series, key: Secret) -> pd.Series:
+    return pd.Series(fingerprints(values, key.value), index=values.index, dtype="uint64")
+
+
+class SeriesParams(StepParams):
+    """The series' k, key variables and importance, and whether records may be withheld."""
+
+    removes_rows = True
+
+    k: int = Field(ge=2, le=K_MAX)
+    keys: list[str]
+    withhold: bool = True
+    importance: list[str] | None = None
+
+    def needs(self, ctx: StepContext) -> dict[str, Reduction]:
+        """The merged view's distinct combinations."""
+        return {"merged": SeriesTable(tuple(self.keys), PERSON, ctx.series.state)}
+
+    def reads(self, columns: ColumnsSpec) -> set[str] | None:
+        """The key variables and the fingerprints."""
+        return {*self.keys, PERSON}
+
+    def writes(self, columns: ColumnsSpec) -> set[str]:
+        """The key variables (hidden, suppressed) and what the state records."""
+        return {*self.keys, HIDDEN, *map(merged_column, range(len(self.keys)))}
+
+
+@step("series", params=SeriesParams, automatic=True)
+def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
+    """Keep a release series k-anonymous as a whole (the attacker holds every release).
+
+    A value that an earlier release did not show (a step hid it, or the input lacked it) stays
+    hidden, so no release ever tells anything about an earlier one. The merged view - per
+    record the values this release shows, else the last ones an earlier release showed of the
+    person - must keep k (a missing value matches any value): values no release showed yet are
+    suppressed where that suffices, least important first (``importance`` of the recipe's
+    ``local_suppression``); records whose merged view still cannot reach k are withheld from
+    this release (``series.withhold``), or the gate blocks. Counts go to the manifest and the
+    risk report; what each person's record showed goes to the next series state.
+    """
+    m = len(params.keys)
+    table = ctx.values["merged"]
+    order = None
+    if params.importance is not None:
+        named = [params.keys.index(c) for c in params.importance]
+        order = [i for i in range(m) if i not in named] + named[::-1]
+    done = protect(table, m, params.k, order, params.withhold)
+    state = ctx.series.state
+    counts = table[COUNT].to_numpy(dtype=np.int64)
+    gone = np.zeros(len(table), dtype=bool)
+    for j in range(m):
+        gone |= table[shown(j)].isna().to_numpy() & table[f"q{j}"].notna().to_numpy()
+    meta = df._meta.assign(
+        **{HIDDEN: pd.Series(dtype="int64")},
+        **{merged_column(j): pd.Series(dtype="string") for j in range(m)},
+    )  # the order _protect gives: the frame's columns, the hidden bits, the merged values
+    out = df.map_partitions(_protect, params.keys, state, done.table, meta=meta)
+    kept = df[[*params.keys, PERSON]].map_partitions(_kept_hidden, params.keys, state,
+                                                     meta=("n", "int64")).sum()  # fmt: skip
+    facts = {
+        "releases_before": ctx.series.releases,
+        "persons_seen": int(
+            counts[(table[[f"q{j}" for j in range(m)]].notna()).any(axis=1).to_numpy()].sum()
+        ),  # fmt: skip
+        "values_suppressed": {
+            key: int(n) for key, n in zip(params.keys, done.suppressed, strict=True)
+        },  # fmt: skip
+        "records_withheld": done.withheld,
+        "records_below_k": done.below_k,
+    }
+    return Effect(out, facts, metrics={"values_kept_hidden": kept})
+
+
+def _kept_hidden(part: pd.DataFrame, keys: list[str], state: object) -> pd.Series:
+    """Per record, the values it holds that an earlier release hid (they stay hidden)."""
+    hidden = merged_part(part, keys, PERSON, state)[1].astype(np.int64)  # type: ignore[arg-type]
+    count = np.zeros(len(part), dtype=np.int64)
+    for j, key in enumerate(keys):
+        count += ((hidden >> j) & 1) * part[key].notna().to_numpy(dtype=np.int64)
+    return pd.Series(count, index=part.index)
+
+
+def _protect(
+    part: pd.DataFrame, keys: list[str], state: object, decisions: pd.DataFrame
+) -> pd.DataFrame:
+    """Hide, suppress and withhold one partition's records; add what the state records."""
+    m = len(keys)
+    texts, hidden = merged_part(part, keys, PERSON, state)  # type: ignore[arg-type]
+    names = text_columns(m)
+    matched = texts.merge(decisions, on=names, how="left", sort=False)
+    bits = matched["suppress"].fillna(0).to_numpy(dtype=np.int64)
+    keep = ~matched["withhold"].fillna(False).to_numpy(dtype=bool)
+    out = part.reset_index(drop=True)
+    new_hidden = hidden.astype(np.int64)
+    for j, key in enumerate(keys):
+        hide = ((hidden.astype(np.int64) | bits) >> j) & 1 == 1
+        out[key] = out[key].mask(hide)
+        shown_now = texts[shown(j)].mask(hide)
+        out[merged_column(j)] = shown_now.fillna(texts[f"q{j}"])
+        new_hidden |= out[key].isna().to_numpy().astype(np.int64) << j  # not shown: for good
+    out[HIDDEN] = new_hidden
+    order = [c for c in out.columns if not c.startswith(MERGED_PREFIX)]
+    out = out[[*order, *map(merged_column, range(m))]][keep]
+    out.index = part.index[keep]
+    return out
