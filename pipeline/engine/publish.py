@@ -36,7 +36,8 @@ from pipeline.owned import check_replaceable_file, is_gate_report, parent_proble
 MANIFEST = "manifest.json"
 REPORT_FILES = frozenset(
     {MANIFEST, "risk_report.json", "risk_report.html", "public_notice.md", "tables/tables.html",
-     "review/check_report.json", "review/check_report.html"}
+     "review/check_report.json", "review/check_report.html", "series.json",
+     "series_state.parquet"}
 )  # fmt: skip
 OUTPUT_FOLDERS = frozenset({"data", "tables", "review"})
 _OWNER = ".owner"

@@ -19,15 +19,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+from pandas.api.types import union_categoricals
 
 from pipeline.columns import HIDDEN, PERSON, merged_column
 from pipeline.errors import InputDataError, Problem
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
-from pipeline.series.state import ReleaseRecord, SeriesHeader, SeriesState
+from pipeline.series.state import ReleaseRecord, SeriesHeader, SeriesState, categorical
 
 
 def merged_recipe(recipe: Recipe) -> Recipe:
@@ -41,7 +41,7 @@ def merged_table(published: pa.Table, merged: pa.Table, keys: list[str]) -> pa.T
     out = published
     for j, key in enumerate(keys):
         at = out.schema.get_field_index(key)
-        out = out.set_column(at, key, merged.column(merged_column(j)).cast(pa.string()))
+        out = out.set_column(at, key, merged.column(merged_column(j)))
     return out
 
 
@@ -86,8 +86,10 @@ class SeriesRecorder:
         fps = frame[PERSON].to_numpy(dtype=np.uint64)
         if len(fps) > 1 and (fps[1:] == fps[:-1]).any():
             twice = int((fps[1:] == fps[:-1]).sum())
-            message = (f"{twice} person id(s) of series.person {before.header.person!r} "
-                       "appear in more than one record: a series follows one record per person")
+            message = (
+                f"{twice} person id(s) of series.person {before.header.person!r} "
+                "appear in more than one record: a series follows one record per person"
+            )
             raise InputDataError([Problem(message, code="person_twice")])
         index, found = before.lookup(fps)
         stay = np.ones(len(before.fps), dtype=bool)
@@ -96,9 +98,9 @@ class SeriesRecorder:
         order = np.argsort(fps_all, kind="stable")
         known = []
         for j in range(len(self.keys)):
-            values = frame[merged_column(j)].astype(object).to_numpy()
-            old = np.asarray(before.known[j].astype(object), dtype=object)[stay]
-            known.append(pd.Categorical(np.concatenate([values, old])[order]))
+            values = categorical(frame[merged_column(j)].array)
+            both = union_categoricals([values, before.known[j][stay]])
+            known.append(categorical(both[order]))
         hidden = np.concatenate([frame[HIDDEN].to_numpy(np.uint32), before.hidden[stay]])
         rows = np.concatenate([frame["row"].to_numpy(np.int64),
                                np.full(int(stay.sum()), -1, np.int64)])  # fmt: skip

@@ -19,8 +19,9 @@ What protects it, in order:
    (``series.withhold``, the default), all at once, and the rest is worked out again; or the
    gate blocks (``withhold: false``).
 
-Everything works on the table of distinct (shown values, known values) combinations with their
-record counts, never on records.
+Everything works on the table of distinct combinations - the key values as they are, the codes
+of the values the state knows, the hidden bits - with their record counts, never on records; a
+record gets its combination's decision through a join of its own combination.
 """
 
 from __future__ import annotations
@@ -31,22 +32,36 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from pipeline.columns import INTERNAL_PREFIX
 from pipeline.reductions import Plan, Reduction
 from pipeline.risk.frequencies import distinct_frequencies
 from pipeline.risk.suppression import TooFewRecords, default_order, suppress
 from pipeline.series.state import SeriesState
 
 COUNT = "__n__"
+HIDE = f"{INTERNAL_PREFIX}series_hidden"  # the hidden bits a record brings from the state
+NEW_HIDE = f"{INTERNAL_PREFIX}series_hidden_after"  # ... and after this release
+SUPPRESS, WITHHOLD = f"{INTERNAL_PREFIX}series_suppress", f"{INTERNAL_PREFIX}series_withhold"
+
+
+def code(j: int) -> str:
+    """A record's code of key variable j's value known to the state (-1: none)."""
+    return f"{INTERNAL_PREFIX}series_code_{j}"
 
 
 def shown(j: int) -> str:
-    """The column of key variable j's shown value (text) in the merged table."""
-    return f"t{j}"
+    """The distinct table's column of key variable j's shown value (text, hidden removed)."""
+    return f"{INTERNAL_PREFIX}series_shown_{j}"
 
 
 def known(j: int) -> str:
-    """The column of key variable j's last value shown by an earlier release (text)."""
-    return f"q{j}"
+    """The distinct table's column of key variable j's last value an earlier release showed."""
+    return f"{INTERNAL_PREFIX}series_known_{j}"
+
+
+def after(j: int) -> str:
+    """The decisions' code of key variable j's merged value after this release (-1: none)."""
+    return f"{INTERNAL_PREFIX}series_after_{j}"
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -68,42 +83,47 @@ def as_text(values: pd.Series) -> pd.Series:
     return out
 
 
-def merged_part(
+def hidden_bits(
+    fps: np.ndarray, state: SeriesState | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each fingerprint's index in the state, whether it is there, and its hidden bits."""
+    if state is None or not len(state.fps):
+        empty = np.zeros(len(fps), np.int64)
+        return empty, empty.astype(bool), empty.astype(np.uint32)
+    index, found = state.lookup(fps)
+    return index, found, np.where(found, state.hidden[index], 0).astype(np.uint32)
+
+
+def group_columns(keys: list[str]) -> list[str]:
+    """What a record's combination is made of: its key values, known codes and hidden bits."""
+    return [*keys, *map(code, range(len(keys))), HIDE]
+
+
+def series_part(
     part: pd.DataFrame, keys: list[str], person: str, state: SeriesState | None
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Per record: shown values (hidden ones removed) and known values; and the old hidden bits.
-
-    ``part`` holds the key variables and the person fingerprints.
-    """
-    fps = part[person].to_numpy(dtype=np.uint64)
-    if state is not None and len(state.fps):
-        index, found = state.lookup(fps)
-        hidden = np.where(found, state.hidden[index], 0).astype(np.uint32)
-    else:
-        index, found = np.zeros(len(fps), np.int64), np.zeros(len(fps), bool)
-        hidden = np.zeros(len(fps), np.uint32)
-    out = {}
-    for j, key in enumerate(keys):
-        text = as_text(part[key]).reset_index(drop=True)
-        gone = (hidden >> np.uint32(j)) & np.uint32(1) == 1
-        out[shown(j)] = text.mask(gone)
-        out[known(j)] = (state.known_text(j, index, found) if state is not None
-                         else pd.Series(pd.NA, index=text.index, dtype="string"))  # fmt: skip
-    return pd.DataFrame(out)[text_columns(len(keys))], hidden
+) -> pd.DataFrame:
+    """Each record's combination (``group_columns``), the partition's index kept."""
+    index, found, hidden = hidden_bits(part[person].to_numpy(dtype=np.uint64), state)
+    out = part[keys].copy()
+    for j in range(len(keys)):
+        known_codes = state.known[j].codes if state is not None else np.zeros(0, np.int32)
+        codes = known_codes[index] if len(known_codes) else np.zeros(len(part), np.int32)
+        out[code(j)] = np.where(found, codes, -1).astype(np.int32)
+    out[HIDE] = hidden.astype(np.int64)
+    return out
 
 
-def text_columns(m: int) -> list[str]:
-    """The columns of the merged table: shown then known values of each key variable."""
-    return [*map(shown, range(m)), *map(known, range(m))]
-
-
-def _texts(part: pd.DataFrame, keys: list[str], person: str, state: SeriesState | None):  # noqa: ANN202
-    return merged_part(part, keys, person, state)[0]
+def _meta(frame: dd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    meta = frame._meta[keys].copy()
+    for j in range(len(keys)):
+        meta[code(j)] = pd.Series(dtype="int32")
+    meta[HIDE] = pd.Series(dtype="int64")
+    return meta
 
 
 @dataclass(frozen=True)
 class SeriesTable(Reduction):
-    """The distinct (shown, known) combinations of the whole file, with their record counts."""
+    """The distinct combinations of the whole file (see the module), with their texts."""
 
     keys: tuple[str, ...]
     person: str
@@ -120,33 +140,48 @@ class SeriesTable(Reduction):
         return f"merged view of {len(self.keys)} key variables (release series)"
 
     def plan(self, frame: dd.DataFrame) -> Plan:
-        """One pass: a tree-reduced group-by of the merged texts."""
-        names = text_columns(len(self.keys))
-        meta = pd.DataFrame({c: pd.Series(dtype="string") for c in names})
+        """One pass: a tree-reduced group-by of the combinations; then their texts."""
+        keys = list(self.keys)
+        names = group_columns(keys)
         mapped = frame[list(self.columns)].map_partitions(
-            _texts, list(self.keys), self.person, self.state, meta=meta
+            series_part, keys, self.person, self.state, meta=_meta(frame, keys)
         )
         grouped = mapped.assign(**{COUNT: 1}).groupby(names, dropna=False, observed=True,
                                                         sort=False)  # fmt: skip
         (found,) = yield (grouped.agg({COUNT: "sum"}, split_every=8),)
         table = found.reset_index()
-        order = table[names].fillna("\0").sort_values(names, kind="stable").index
+        for j, key in enumerate(keys):
+            gone = (table[HIDE].to_numpy() >> j) & 1 == 1
+            table[shown(j)] = as_text(table[key]).mask(gone)
+            table[known(j)] = _known_text(self.state, j, table[code(j)].to_numpy())
+        texts = [*map(shown, range(len(keys))), *map(known, range(len(keys))), HIDE]
+        order = table[texts].astype(str).sort_values(texts, kind="stable").index
         return table.loc[order].reset_index(drop=True)
+
+
+def _known_text(state: SeriesState | None, j: int, codes: np.ndarray) -> pd.Series:
+    if state is None or not len(codes):
+        return pd.Series(pd.NA, index=range(len(codes)), dtype="string")
+    values = pd.Categorical.from_codes(codes, categories=state.known[j].categories)
+    return pd.Series(values.astype(object), dtype="string")
 
 
 @dataclass(frozen=True)
 class Protection:
-    """What the series step does to each distinct (shown, known) combination.
+    """What the series step does to each distinct combination.
 
     Attributes:
-        table: The combinations (``t<j>``, ``q<j>``) with ``suppress`` (bits of the key
-            variables to suppress now) and ``withhold`` (records not released).
+        table: The combinations (``group_columns``) with ``SUPPRESS`` (bits of the key
+            variables to suppress now), ``WITHHOLD`` (records not released), ``NEW_HIDE`` (the
+            hidden bits after this release) and ``after(j)`` (codes into ``categories[j]``).
+        categories: Per key variable, the merged values after this release (sorted text).
         suppressed: Values suppressed now per key variable (records).
         withheld: Records withheld.
         below_k: Records whose merged view stays below k (0 unless nothing may be withheld).
     """
 
     table: pd.DataFrame
+    categories: list[pd.Index]
     suppressed: np.ndarray
     withheld: int
     below_k: int
@@ -163,14 +198,11 @@ def _codes(table: pd.DataFrame, m: int) -> tuple[np.ndarray, np.ndarray]:
     return codes, locked
 
 
-def protect(
-    table: pd.DataFrame, m: int, k: int, order: list[int] | None, withhold: bool
-) -> Protection:
-    """Suppress unlocked values, then withhold what cannot reach k (see the module)."""
-    codes, locked = _codes(table, m)
-    counts = table[COUNT].to_numpy(dtype=np.float64)
-    cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(m)]
-    order = order if order is not None else default_order(cards)
+def _withholding(
+    codes: np.ndarray, locked: np.ndarray, counts: np.ndarray, k: int, order: list[int],
+    withhold: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The suppressed codes, the combinations still released, and those left below k."""
     alive = counts > 0
     while True:
         rows = np.flatnonzero(alive)
@@ -180,16 +212,41 @@ def protect(
                 work = suppress(codes[rows], k, order, counts[rows], "any", locked[rows]).codes
             except TooFewRecords:
                 work = codes[rows]
-        fk = distinct_frequencies(work, counts[rows], counts[rows], "any")[0]
-        stuck = fk < k
+        stuck = distinct_frequencies(work, counts[rows], counts[rows], "any")[0] < k
         if not stuck.any() or not withhold:
             break
         alive[rows[stuck]] = False
     final = codes.copy()
     final[rows] = work
+    below = np.zeros(len(codes), dtype=bool)
+    below[rows[stuck]] = True
+    return final, alive, below
+
+
+def protect(
+    table: pd.DataFrame, keys: list[str], k: int, order: list[int] | None, withhold: bool
+) -> Protection:
+    """Suppress unlocked values, then withhold what cannot reach k (see the module)."""
+    m = len(keys)
+    codes, locked = _codes(table, m)
+    counts = table[COUNT].to_numpy(dtype=np.float64)
+    cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(m)]
+    order = order if order is not None else default_order(cards)
+    final, alive, below = _withholding(codes, locked, counts, k, order, withhold)
     newly = (final < 0) & (codes >= 0) & alive[:, None]
-    bits = (newly * (1 << np.arange(m))).sum(axis=1).astype(np.int64)
-    out = table.drop(columns=[COUNT]).assign(suppress=bits, withhold=~alive)
-    return Protection(out, np.rint((newly * counts[:, None]).sum(axis=0)).astype(np.int64),
+    out = table[group_columns(keys)].copy()
+    out[SUPPRESS] = (newly * (1 << np.arange(m))).sum(axis=1).astype(np.int64)
+    out[WITHHOLD] = ~alive
+    hidden = table[HIDE].to_numpy(dtype=np.int64)
+    categories = []
+    for j in range(m):
+        merged = table[shown(j)].mask(newly[:, j]).fillna(table[known(j)])
+        hidden = hidden | (table[shown(j)].mask(newly[:, j]).isna().to_numpy() << j)
+        found, uniques = pd.factorize(merged, use_na_sentinel=True, sort=True)
+        out[after(j)] = found.astype(np.int32)
+        categories.append(pd.Index(uniques.astype(object)))
+    out[NEW_HIDE] = hidden
+    return Protection(out, categories,
+                      np.rint((newly * counts[:, None]).sum(axis=0)).astype(np.int64),
                       int(np.rint(counts[~alive].sum())),
-                      int(np.rint(counts[rows][stuck].sum())) if not withhold else 0)  # fmt: skip
+                      int(np.rint(counts[below].sum())) if not withhold else 0)  # fmt: skip

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError
 
@@ -105,7 +106,7 @@ class SeriesState:
     @classmethod
     def empty(cls, header: SeriesHeader) -> SeriesState:
         """The state before the first release."""
-        none = pd.Categorical([], categories=pd.Index([], dtype=object))
+        none = categorical([])
         return cls(header, np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.uint32),
                    [none for _ in header.key_variables])  # fmt: skip
 
@@ -129,9 +130,20 @@ class SeriesState:
                                    "row": pa.array(self.rows, pa.int64()),
                                    "hidden": pa.array(self.hidden, pa.uint32())}  # fmt: skip
         for j, known in enumerate(self.known):
-            values = pd.Series(known.astype(object), dtype="string")
-            columns[f"known_{j}"] = pa.array(values, pa.string(), from_pandas=True)
+            dictionary = pa.array(np.asarray(known.categories, dtype=object), pa.string())
+            indices = pa.array(known.codes, mask=known.codes < 0)
+            columns[f"known_{j}"] = pa.DictionaryArray.from_arrays(indices, dictionary)
         return pa.table(columns)
+
+
+def categorical(values: Any) -> pd.Categorical:
+    """Values (Arrow, pandas or a list) as a Categorical whose categories are plain objects."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        values = pc.dictionary_encode(values).to_pandas() if not pa.types.is_dictionary(
+            values.type) else values.to_pandas()  # fmt: skip
+    found = values if isinstance(values, pd.Categorical) else pd.Categorical(values)
+    return pd.Categorical.from_codes(found.codes, categories=pd.Index(
+        np.asarray(found.categories, dtype=object), dtype=object))  # fmt: skip
 
 
 def header_mac(header: SeriesHeader, key: SeriesKey) -> str:
@@ -209,9 +221,7 @@ def _read_header(folder: Path) -> SeriesHeader:
 
 
 def _from_table(header: SeriesHeader, table: pa.Table) -> SeriesState:
-    frame = table.to_pandas()
-    known = [pd.Categorical(frame[f"known_{j}"].astype(object))
-             for j in range(len(header.key_variables))]  # fmt: skip
-    return SeriesState(header, frame["fingerprint"].to_numpy(np.uint64),
-                       frame["row"].to_numpy(np.int64), frame["hidden"].to_numpy(np.uint32),
-                       known)  # fmt: skip
+    known = [categorical(table.column(f"known_{j}")) for j in range(len(header.key_variables))]
+    return SeriesState(header, table.column("fingerprint").to_numpy().astype(np.uint64),
+                       table.column("row").to_numpy().astype(np.int64),
+                       table.column("hidden").to_numpy().astype(np.uint32), known)  # fmt: skip

@@ -129,7 +129,9 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     engine the key combinations it produced). The search works on the table of distinct key
     combinations, never on the records: every node is rolled up from a neighbour and nodes that
     cannot beat the best are pruned. The manifest records the chosen levels, the nodes
-    evaluated and the loss of the optimum.
+    evaluated and the loss of the optimum. In a release series (``series:``) a step with the
+    same parameters keeps the levels the series applied while they still meet k, else takes the
+    best node above them (levels only rise; ``series_levels`` in the manifest).
     """
     found: KeyCombinations = ctx.values["keys"]
     keys = list(ctx.columns.key_variables)

@@ -18,7 +18,21 @@ from pipeline.errors import Problem
 from pipeline.randomness import Secret, fingerprints
 from pipeline.reductions import Reduction
 from pipeline.risk import K_MAX
-from pipeline.series.merge import COUNT, SeriesTable, merged_part, protect, shown, text_columns
+from pipeline.series.merge import (
+    COUNT,
+    HIDE,
+    NEW_HIDE,
+    SUPPRESS,
+    WITHHOLD,
+    Protection,
+    SeriesTable,
+    after,
+    code,
+    group_columns,
+    hidden_bits,
+    protect,
+    series_part,
+)
 from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
 
 
@@ -106,24 +120,23 @@ def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
     if params.importance is not None:
         named = [params.keys.index(c) for c in params.importance]
         order = [i for i in range(m) if i not in named] + named[::-1]
-    done = protect(table, m, params.k, order, params.withhold)
+    done = protect(table, params.keys, params.k, order, params.withhold)
     state = ctx.series.state
     counts = table[COUNT].to_numpy(dtype=np.int64)
-    gone = np.zeros(len(table), dtype=bool)
-    for j in range(m):
-        gone |= table[shown(j)].isna().to_numpy() & table[f"q{j}"].notna().to_numpy()
+    seen = (table[[code(j) for j in range(m)]].to_numpy() >= 0).any(axis=1)
     meta = df._meta.assign(
         **{HIDDEN: pd.Series(dtype="int64")},
-        **{merged_column(j): pd.Series(dtype="string") for j in range(m)},
+        **{
+            merged_column(j): pd.Series(pd.Categorical([], categories=done.categories[j]))
+            for j in range(m)
+        },
     )  # the order _protect gives: the frame's columns, the hidden bits, the merged values
-    out = df.map_partitions(_protect, params.keys, state, done.table, meta=meta)
+    out = df.map_partitions(_protect, params.keys, state, done, meta=meta)
     kept = df[[*params.keys, PERSON]].map_partitions(_kept_hidden, params.keys, state,
                                                      meta=("n", "int64")).sum()  # fmt: skip
     facts = {
         "releases_before": ctx.series.releases,
-        "persons_seen": int(
-            counts[(table[[f"q{j}" for j in range(m)]].notna()).any(axis=1).to_numpy()].sum()
-        ),  # fmt: skip
+        "persons_seen": int(counts[seen].sum()),
         "values_suppressed": {
             key: int(n) for key, n in zip(params.keys, done.suppressed, strict=True)
         },  # fmt: skip
@@ -135,32 +148,29 @@ def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
 
 def _kept_hidden(part: pd.DataFrame, keys: list[str], state: object) -> pd.Series:
     """Per record, the values it holds that an earlier release hid (they stay hidden)."""
-    hidden = merged_part(part, keys, PERSON, state)[1].astype(np.int64)  # type: ignore[arg-type]
+    fps = part[PERSON].to_numpy(dtype=np.uint64)
+    hidden = hidden_bits(fps, state)[2].astype(np.int64)  # type: ignore[arg-type]
     count = np.zeros(len(part), dtype=np.int64)
     for j, key in enumerate(keys):
         count += ((hidden >> j) & 1) * part[key].notna().to_numpy(dtype=np.int64)
     return pd.Series(count, index=part.index)
 
 
-def _protect(
-    part: pd.DataFrame, keys: list[str], state: object, decisions: pd.DataFrame
-) -> pd.DataFrame:
+def _protect(part: pd.DataFrame, keys: list[str], state: object, done: Protection) -> pd.DataFrame:
     """Hide, suppress and withhold one partition's records; add what the state records."""
     m = len(keys)
-    texts, hidden = merged_part(part, keys, PERSON, state)  # type: ignore[arg-type]
-    names = text_columns(m)
-    matched = texts.merge(decisions, on=names, how="left", sort=False)
-    bits = matched["suppress"].fillna(0).to_numpy(dtype=np.int64)
-    keep = ~matched["withhold"].fillna(False).to_numpy(dtype=bool)
+    names = group_columns(keys)
+    mine = series_part(part, keys, PERSON, state).reset_index(drop=True)  # type: ignore[arg-type]
+    matched = mine[names].merge(done.table, on=names, how="left", sort=False)
+    bits = matched[SUPPRESS].to_numpy(dtype=np.int64) | mine[HIDE].to_numpy(dtype=np.int64)
+    keep = ~matched[WITHHOLD].to_numpy(dtype=bool)
     out = part.reset_index(drop=True)
-    new_hidden = hidden.astype(np.int64)
     for j, key in enumerate(keys):
-        hide = ((hidden.astype(np.int64) | bits) >> j) & 1 == 1
-        out[key] = out[key].mask(hide)
-        shown_now = texts[shown(j)].mask(hide)
-        out[merged_column(j)] = shown_now.fillna(texts[f"q{j}"])
-        new_hidden |= out[key].isna().to_numpy().astype(np.int64) << j  # not shown: for good
-    out[HIDDEN] = new_hidden
+        out[key] = out[key].mask((bits >> j) & 1 == 1)
+    out[HIDDEN] = matched[NEW_HIDE].to_numpy(dtype=np.int64)
+    for j in range(m):
+        codes = matched[after(j)].to_numpy(dtype=np.int32)
+        out[merged_column(j)] = pd.Categorical.from_codes(codes, categories=done.categories[j])
     order = [c for c in out.columns if not c.startswith(MERGED_PREFIX)]
     out = out[[*order, *map(merged_column, range(m))]][keep]
     out.index = part.index[keep]

@@ -137,6 +137,8 @@ def test_the_state_stays_out_of_what_recipients_get_and_a_rerun_is_identical(
 ) -> None:
     first = population(600, 1)
     outs = publish([first], series=True, prefix="n")
+    first.to_csv("night.csv", index=False)
+    assert pipeline.run(recipe("out/n0")).out_dir == outs[0]  # a run replaces its own release
     second = next_night(first, 2, leave=0.1, arrive=50, change=0.0)
     second.to_csv("night.csv", index=False)
     runs = [pipeline.run(recipe(f"out/again{i}"), previous=str(outs[0]), package=f"pkg{i}")

@@ -7,28 +7,43 @@ import pandas as pd
 import pytest
 
 from pipeline.risk.suppression import suppress
-from pipeline.series.merge import COUNT, as_text, known, protect, shown
+from pipeline.series.merge import (
+    COUNT,
+    HIDE,
+    SUPPRESS,
+    WITHHOLD,
+    as_text,
+    code,
+    known,
+    protect,
+    shown,
+)
+
+KEYS = ["k0", "k1"]
 
 
 def table(rows: list[tuple[list, list, int]]) -> pd.DataFrame:
     """Combinations: shown values, known values (None: missing), records."""
-    m = len(rows[0][0])
-    data = {}
-    for j in range(m):
-        data[shown(j)] = pd.array([r[0][j] for r in rows], dtype="string")
-    for j in range(m):
-        data[known(j)] = pd.array([r[1][j] for r in rows], dtype="string")
+    data: dict = {}
+    for j, key in enumerate(KEYS):
+        data[key] = pd.array([r[0][j] for r in rows], dtype="string")
+    for j in range(len(KEYS)):
+        data[code(j)] = [-1 if r[1][j] is None else 0 for r in rows]
+    data[HIDE] = [0] * len(rows)
     data[COUNT] = [r[2] for r in rows]
+    for j in range(len(KEYS)):
+        data[shown(j)] = pd.array([r[0][j] for r in rows], dtype="string")
+        data[known(j)] = pd.array([r[1][j] for r in rows], dtype="string")
     return pd.DataFrame(data)
 
 
 def test_a_shrunken_class_of_known_people_is_withheld() -> None:
     # two people an earlier release showed as (a, x); their third class member has left
     found = table([(["a", "x"], ["a", "x"], 2), (["b", "y"], [None, None], 5)])
-    done = protect(found, 2, 3, None, withhold=True)
+    done = protect(found, KEYS, 3, None, withhold=True)
     assert done.withheld == 2 and done.below_k == 0
-    assert done.table["withhold"].tolist() == [True, False]
-    blocked = protect(found, 2, 3, None, withhold=False)
+    assert done.table[WITHHOLD].tolist() == [True, False]
+    blocked = protect(found, KEYS, 3, None, withhold=False)
     assert blocked.withheld == 0 and blocked.below_k == 2
 
 
@@ -36,9 +51,9 @@ def test_new_people_are_suppressed_to_join_and_known_values_never_are() -> None:
     # one known person (a, x) and two newcomers differing in the second variable only
     found = table([(["a", "x"], ["a", "x"], 1), (["a", "y"], [None, None], 2),
                    (["b", "z"], [None, None], 3)])  # fmt: skip
-    done = protect(found, 2, 3, [1, 0], withhold=True)
+    done = protect(found, KEYS, 3, [1, 0], withhold=True)
     assert done.withheld == 0
-    bits = dict(zip(found[shown(1)], done.table["suppress"], strict=True))
+    bits = dict(zip(found[shown(1)], done.table[SUPPRESS], strict=True))
     assert bits["x"] == 0  # the known person's values are locked: nothing to gain
     assert bits["y"] == 0b10  # the newcomers give up their second value and join
     assert done.suppressed.tolist() == [0, 2]
@@ -47,7 +62,7 @@ def test_new_people_are_suppressed_to_join_and_known_values_never_are() -> None:
 def test_a_hidden_value_an_earlier_release_showed_counts_as_known() -> None:
     # shown now: nothing of the first variable; an earlier release showed "a"
     found = table([([None, "x"], ["a", "x"], 1), (["b", "x"], [None, None], 5)])
-    done = protect(found, 2, 3, None, withhold=True)
+    done = protect(found, KEYS, 3, None, withhold=True)
     assert done.withheld == 1  # merged (a, x) matches nobody: suppressing "a" now hides nothing
 
 
