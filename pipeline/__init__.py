@@ -1,29 +1,24 @@
-"""anonymize: YAML recipes that turn personal microdata into anonymized microdata files."""
+"""anonymize: YAML recipes that turn personal microdata into anonymized microdata files.
 
-from datetime import UTC, datetime
+The Python API is ``pipeline.api`` (``from pipeline import api``; ``api.run``, ``api.tabulate``,
+``api.risk``, ``api.scan``, ``api.utility``): ``pipeline.tabulate``, ``pipeline.risk``,
+``pipeline.scan`` and ``pipeline.utility`` are the packages that implement them. ``run`` and
+the errors are also here. No module of the package imports this one (it imports ``api``, which
+imports nearly everything): ``TOOL`` and ``now_utc`` live in the leaf ``pipeline.artifact``.
+"""
 
-__version__ = "0.1.0"
-TOOL = "anonymize-pipeline"  # the marker in every JSON file this tool writes
-
-
-def now_utc() -> str:
-    """Current time as an ISO-8601 UTC string (every artifact's ``generated_at``)."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-# The Python API is ``pipeline.api`` (``from pipeline import api``; ``api.run``, ``api.tabulate``,
-# ``api.risk``, ``api.scan``, ``api.utility``): ``pipeline.tabulate``, ``pipeline.risk``,
-# ``pipeline.scan`` and ``pipeline.utility`` are the packages that implement them. ``run`` and
-# the errors are also here.
-from pipeline import api  # noqa: E402
-from pipeline.api import RiskResult, UnexpectedError, run  # noqa: E402
-from pipeline.errors import (  # noqa: E402
+from pipeline import api
+from pipeline.api import RiskResult, UnexpectedError, run
+from pipeline.artifact import TOOL as TOOL  # the marker in every JSON file this tool writes
+from pipeline.errors import (
     AnonymizeError,
     GateError,
     InputDataError,
     OutputBusyError,
     RecipeError,
 )
+
+__version__ = "0.1.0"
 
 __all__ = [
     "AnonymizeError", "GateError", "InputDataError", "OutputBusyError", "RecipeError",

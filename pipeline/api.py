@@ -2,7 +2,8 @@
 
 Every function here is what an ``anonymize`` command does, with Python values in and out:
 ``run`` is ``anonymize run``, ``tabulate`` is ``anonymize tabulate``, ``risk`` is
-``anonymize risk``, ``scan`` is ``anonymize scan``, ``utility`` is ``anonymize utility``.
+``anonymize risk``, ``scan`` is ``anonymize scan``, ``utility`` is ``anonymize utility``;
+``apply_step`` applies one step to a DataFrame, as a run would (to try a step in a notebook).
 A recipe may be a file or a mapping (a dict). Data may be a file path (CSV or Parquet), a
 pandas DataFrame or a pyarrow Table. Errors are the commands' own, raised as typed exceptions
 carrying their problems (``RecipeError``: exit 2, ``InputDataError``: exit 3, ``GateError``: exit 4,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from pipeline.engine.runner import RunResult
+    from pipeline.engine.single import StepResult
     from pipeline.runs import TabulationResult
     from pipeline.scan.scanner import Finding
     from pipeline.utility.model import Utility
@@ -304,6 +306,54 @@ def scan(
         table = table_of(data, wanted, wanted, encoding, delimiter)
     findings, _ = scan_table(table, None, sample, seed, min_confidence)
     return findings
+
+
+@_guarded
+def apply_step(
+    frame: pd.DataFrame,
+    step: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    columns: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    partitions: int = 1,
+    base_dir: str | Path = ".",
+    keep_engine_columns: bool = False,
+) -> StepResult:
+    """Apply one step to a DataFrame as a run applies it (for notebooks); nothing is written.
+
+    Args:
+        frame: The records (pandas). Columns a step reads as numbers are parsed as a run does.
+        step: A step's name (``anonymize steps`` lists them), e.g. ``"local_suppression"``.
+        params: Its parameters, as in a recipe (checked the same way).
+        columns: The recipe's ``columns:`` (key variables, weight...), as a mapping.
+        seed: The recipe's seed.
+        partitions: How many dask partitions the frame is cut into (the result is the same).
+        base_dir: Where hierarchy files named in ``params`` are looked for.
+        keep_engine_columns: Keep the engine's own columns (``__anon_*``) in the result.
+
+    Returns:
+        The frame after the step (``.frame``) and its facts (``.facts``, as in the manifest).
+
+    Raises:
+        RecipeError: an unknown or automatic step, wrong parameters or ``columns``.
+        InputDataError: a check the step leaves failed (e.g. a value outside a hierarchy).
+    """
+    import pandas as pd
+
+    from pipeline.columns import ColumnsSpec
+    from pipeline.engine.single import apply_step as apply_one
+    from pipeline.steps import STEPS
+
+    if not isinstance(frame, pd.DataFrame) or partitions < 1:
+        raise RecipeError([Problem("frame must be a pandas DataFrame and partitions >= 1")],
+                          title="usage error")  # fmt: skip
+    if step in STEPS and STEPS[step].automatic:
+        raise RecipeError([Problem(f"{step} runs automatically from columns: in a run")],
+                          title="usage error")  # fmt: skip
+    spec = ColumnsSpec.model_validate(dict(columns or {}))
+    return apply_one(frame, step, params or {}, spec, seed, partitions, Path(base_dir),
+                     keep_engine_columns)  # fmt: skip
 
 
 def _names(value: Sequence[str] | str, what: str) -> list[str]:

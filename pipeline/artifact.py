@@ -1,12 +1,21 @@
-"""The header of every JSON artifact the tool writes (manifest, gate, risk and check reports)."""
+"""The header of every JSON artifact the tool writes (manifest, gate, risk and check reports).
+
+A leaf: it imports nothing of ``pipeline``, so every layer may use ``TOOL`` and ``now_utc``.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline import TOOL
+TOOL = "anonymize-pipeline"  # the marker in every JSON file this tool writes
+
+
+def now_utc() -> str:
+    """Current time as an ISO-8601 UTC string (every artifact's ``generated_at``)."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Artifact(BaseModel):

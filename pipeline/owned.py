@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from pipeline import TOOL
+from pipeline.artifact import TOOL
 from pipeline.errors import Problem, RecipeError
 
 _MARKER_BYTES = 64 << 20

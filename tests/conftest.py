@@ -1,4 +1,12 @@
-"""Shared fixtures: generated census data and recipe files in a temporary directory."""
+"""Shared fixtures: generated census data and recipe files in a temporary directory; the lanes.
+
+Two lanes: plain ``python -m pytest -q`` runs the fast lane (unit and contract tests, a few whole
+runs; under 90 s on 2 cores), ``python -m pytest -q --all`` runs every test (the README's test
+command and CI). A test is in the slow lane when it is marked ``slow`` (a module of whole runs
+says so once: ``pytestmark = pytest.mark.slow``). Hypothesis runs the ``ci`` profile with
+``--all`` and the ``dev`` profile otherwise; a test asks for ``examples(n)``: n examples in the
+full suite, a tenth (at least 5, at most n) in the fast lane.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,51 @@ import traceback
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pipeline.synth import generate_census, write_occupation_hierarchy
 
 REPO = Path(__file__).resolve().parent.parent
+LANE = {"all": True}  # set by pytest_configure: --all runs the slow lane too
+
+settings.register_profile(
+    "ci", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "dev", deadline=None, max_examples=10, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all", action="store_true", default=False,
+        help="run every test: the fast lane and the slow one (the README's test command, CI)",
+    )  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a test of the slow lane (runs with --all)")
+    LANE["all"] = bool(config.getoption("--all"))
+    settings.load_profile("ci" if LANE["all"] else "dev")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if LANE["all"]:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    lane = "every test (--all)" if LANE["all"] else "the fast lane (--all: every test)"
+    return f"lane: {lane}"
+
+
+def examples(n: int) -> int:
+    """Hypothesis examples: ``n`` with --all, else a tenth (at least 5, at most n)."""
+    return n if LANE["all"] else max(min(n, 5), n // 10)
 
 DEMO_COLUMNS = """\
 columns:
@@ -40,6 +89,20 @@ def workdir(tmp_path: Path, census_frame, monkeypatch) -> Path:
     write_occupation_hierarchy(tmp_path / "recipes" / "hierarchies" / "occupation.csv")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The census demo published once per session: the root holding its recipes, sample and
+    ``out/census_demo``. Read only: a test that changes it works on a copy."""
+    from pipeline import api
+
+    root = tmp_path_factory.mktemp("published_demo")
+    recipe = copy_demo(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        api.run(recipe, quiet=True)
+    return root
 
 
 def write_recipe(workdir: Path, body: str, name: str = "test.yaml") -> Path:

@@ -17,6 +17,7 @@ from tests.conftest import demo_recipe
 KEYS = ["age", "sex", "municipality", "occupation"]
 
 
+@pytest.mark.slow
 def test_run_publishes_and_returns_the_manifest(workdir: Path) -> None:
     recipe = demo_recipe(workdir, "  - top_code: {column: age, above: 90}\n")
     result = pipeline.run(recipe, output="out/api")
@@ -115,6 +116,7 @@ def test_scan_finds_identifiers_in_a_frame_and_a_file(workdir: Path) -> None:
         api.scan(frame, min_confidence=2)
 
 
+@pytest.mark.slow
 def test_run_takes_a_recipe_as_a_dict_resolved_against_the_current_directory(
     workdir: Path,
 ) -> None:
@@ -160,6 +162,7 @@ def test_a_bad_dict_recipe_gives_every_problem_at_once_by_key_path(workdir: Path
     assert not (workdir / "out").exists()
 
 
+@pytest.mark.slow
 def test_tabulate_returns_the_protected_tables_for_a_path_and_a_dict(workdir: Path) -> None:
     import shutil
 
@@ -261,6 +264,7 @@ def _nested(depth: int) -> dict:
     return top
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("call", [api.run, api.tabulate], ids=["run", "tabulate"])
 def test_a_dict_recipe_that_contains_itself_or_nests_too_deep(call) -> None:  # noqa: ANN001
     loop: dict = {"version": 1, "name": "t", "steps": [{"recode": {}}]}

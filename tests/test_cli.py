@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -82,6 +83,7 @@ def test_unknown_scheduler_is_a_usage_error(workdir: Path) -> None:
     assert result.exit_code == 2 and "threads" in result.output
 
 
+@pytest.mark.slow
 def test_output_override_and_csv_format(workdir: Path) -> None:
     recipe = demo_recipe(
         workdir,
@@ -97,6 +99,7 @@ def test_output_override_and_csv_format(workdir: Path) -> None:
     assert not (workdir / "out").exists()
 
 
+@pytest.mark.slow
 def test_keyed_hash_key_never_written(workdir: Path, monkeypatch) -> None:
     key = "k3y-material-that-is-long-enough"
     monkeypatch.setenv("ANON_TEST_KEY", key)

@@ -18,6 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
 def test_json_findings_on_csv(workdir: Path, encoding: str) -> None:
     path = workdir / "data" / "census.csv"
@@ -39,6 +40,7 @@ def test_json_findings_on_csv(workdir: Path, encoding: str) -> None:
     assert not any(v in result.stdout for v in census["name"].head(100))
 
 
+@pytest.mark.slow
 def test_fail_on_findings_exits_5_and_clean_files_exit_0(workdir: Path) -> None:
     census = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
     census[["age", "sex", "municipality"]].to_parquet(workdir / "clean.parquet")

@@ -20,6 +20,7 @@ from pipeline.exact import (
     to_limbs,
     total,
 )
+from tests.conftest import examples
 
 EXTREMES = [1.7e308, -1.7e308, 5e-324, -1e-300, 0.0, -0.0, 1e200, 3.5, 2.0**-1074, 2.0**1023]
 
@@ -35,7 +36,7 @@ def test_sums_are_the_rational_sums() -> None:
     assert Fraction(exact_dot(x, x), 2**DOT_UNIT) == sum(Fraction(a) ** 2 for a in x.tolist())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=60),
        st.integers(1, 7), st.randoms())  # fmt: skip
 def test_order_and_partitions_do_not_matter(values: list[float], parts: int, rnd) -> None:

@@ -1341,6 +1341,7 @@ def untouched(case: Case, before: dict[str, str], tmp: Path, code: int, shown: s
     assert not changed, f"changed under {tmp}: {changed}; {shown}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_malformed(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
@@ -1363,6 +1364,7 @@ def test_malformed(
 # ---- two runs on one output: the lock ----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wait", [None, "1"], ids=["at-once", "wait-1s"])
 def test_locked_output_exits_6(
     wait: str | None,

@@ -238,6 +238,7 @@ def test_cases_are_unique() -> None:
     assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_extreme(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]

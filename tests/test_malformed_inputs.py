@@ -186,6 +186,7 @@ def test_cases_are_unique() -> None:
     assert COLUMNS in recipe_text()  # the recipes above keep test_malformed's line numbers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_malformed_input(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]

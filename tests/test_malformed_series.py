@@ -112,6 +112,7 @@ def test_cases_are_unique() -> None:
     assert len(ids) == len(set(ids)) and len(ids) >= 14
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_malformed_series(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
@@ -130,6 +131,7 @@ def test_malformed_series(
         untouched(case, before, tmp_path, code, shown)
 
 
+@pytest.mark.slow
 def test_a_second_release_publishes_with_its_previous(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:

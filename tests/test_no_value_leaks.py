@@ -637,6 +637,7 @@ def test_enough_paths_and_the_plants_are_in_the_data() -> None:
         assert any(leaks_in(v) for v in values), column
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", PATHS, ids=[p.id for p in PATHS])
 def test_no_planted_value_leaks(
     case: FailurePath,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.quantile import order_keys
 from pipeline.reductions import Quantile, compute_now
+from tests.conftest import examples
 
 
 def exact_quantile(column: dd.Series, q: float) -> float | None:
@@ -25,7 +26,7 @@ def _sync_scheduler():
         yield
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     values=st.lists(
         st.one_of(

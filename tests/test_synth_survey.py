@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from pipeline.synth_survey import COLUMNS, generate_survey, write_survey_csv
 from tests.gate.test_stages import invoke
@@ -28,6 +29,7 @@ def test_the_generator_is_seeded_and_plausible(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_csv(written, dtype=text), one, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_the_survey_demo_publishes_with_its_contract_and_group_check(tmp_path, monkeypatch):
     shutil.copytree(REPO / "recipes", tmp_path / "recipes")
     shutil.copytree(REPO / "data_contracts", tmp_path / "data_contracts")

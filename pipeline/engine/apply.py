@@ -10,8 +10,9 @@ A later step's reduction can run early because a reduction reads only its declar
 the engine evaluates it on a stand-in frame made of the frames built so far plus the later steps
 that are ready, leaving out the steps still waiting; this is exact when none of the left-out
 steps writes a column the reduction (or a step applied after them) reads, and none removes
-records (each step's parameters declare ``reads``, ``writes`` and ``removes_rows``). Leaving a
-``with PendingChecks()`` block with checks unsettled is an error, so a check cannot be lost.
+records (each step's ``declare`` says what it reads and writes and whether it removes rows).
+Leaving a ``with PendingChecks()`` block with checks unsettled is an error, so a check cannot
+be lost.
 """
 
 from __future__ import annotations
@@ -102,13 +103,15 @@ class Planned:
     values: dict[str, Any] = field(default_factory=dict)
     reads: set[str] | None = None
     writes: set[str] = field(default_factory=set)
+    removes_rows: bool = False
 
     @classmethod
     def of(cls, call: StepCall, ctx: StepContext, label: str) -> Planned:
         """The plan entry of ``call`` (its needs and columns from its parameters)."""
-        params, columns = call.params, ctx.columns
-        return cls(call, ctx, label, params.needs(ctx), reads=params.reads(columns),
-                   writes=params.writes(columns))  # fmt: skip
+        declared = call.params.declare(ctx.columns)
+        reads = None if declared.reads is None else set(declared.reads)
+        return cls(call, ctx, label, call.params.needs(ctx), reads=reads,
+                   writes=set(declared.touched), removes_rows=declared.removes_rows)  # fmt: skip
 
     @property
     def ready(self) -> bool:
@@ -222,7 +225,7 @@ def _stand_in(
                 memo[(k, frame._name)] = step.apply(frame)
             frame = memo[(k, frame._name)].frame
             continue
-        if step.call.params.removes_rows:
+        if step.removes_rows:
             return None
         tainted |= step.writes
     return frame, tainted

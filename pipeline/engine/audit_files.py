@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline import TOOL
+from pipeline.artifact import TOOL
 from pipeline.engine.seal import MANIFEST, file_sha256, verified
 from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result

@@ -32,7 +32,8 @@ def plan_for(recipe: Recipe, frame: dd.DataFrame, params: Sequence[Any] = ()) ->
     tables = tuple((a, b) for a, b in spec.tables)
     touched: dict[str, str] = {}
     for step in params:
-        touched |= {c: k for c, k in step.perturbs().items() if c in frame.columns}
+        perturbed = step.declare(cols).perturbs
+        touched |= {c: k for c, k in perturbed.items() if c in frame.columns}
     randomized = tuple(c for c, kind in touched.items() if kind == "categorical")
     categorical = tuple(dict.fromkeys([*keys, *(c for t in tables for c in t), *randomized]))
     if spec.numeric is not None:

@@ -25,7 +25,7 @@ import stat
 import uuid
 from pathlib import Path
 
-from pipeline import TOOL
+from pipeline.artifact import TOOL
 from pipeline.engine.publish import MANIFEST, OutputLock
 from pipeline.errors import Problem, RecipeError
 from pipeline.owned import parent_problem, tool_json

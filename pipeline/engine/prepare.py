@@ -15,6 +15,8 @@ from pipeline.errors import InputDataError, Problem
 from pipeline.gate.stages import contract_numeric
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
+from pipeline.recipe.refs import column_refs, first_mentions
+from pipeline.recipe.refs import numeric_columns as refs_numeric
 from pipeline.risk.frames import unflat
 from pipeline.steps import STEPS
 from pipeline.steps.identifiers import DropIdentifiersParams, LinkingIdsParams
@@ -82,24 +84,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     split = files.delimiter_hint(header, recipe.input.delimiter)
     if split:
         raise InputDataError([Problem(f"input {recipe.input.path}: {split}", code="delimiter")])
-    named: dict[str, str] = {}
-    for column, roles in recipe.columns.roles().items():
-        named.setdefault(column, f"columns.{roles[0]}")
-    for i, column in enumerate(recipe.input.numeric):
-        named.setdefault(column, f"input.numeric[{i}]")
-    if recipe.risk and recipe.risk.household:
-        named.setdefault(recipe.risk.household, "risk.household")
-    for target in ("l_diversity", "t_closeness"):
-        if recipe.risk and getattr(recipe.risk, target):
-            named.setdefault(getattr(recipe.risk, target).column, f"risk.{target}.column")
-    for i, column in enumerate(recipe.utility.numeric or []):
-        named.setdefault(column, f"utility.numeric[{i}]")
-    for i, table in enumerate(recipe.utility.tables):
-        for j, column in enumerate(table):
-            named.setdefault(column, f"utility.tables[{i}][{j}]")
-    for call in loaded.steps:
-        for field, column in call.params.columns_used().items():
-            named.setdefault(column, f"steps[{call.index}].{call.spec.name}.{field}")
+    named = first_mentions(column_refs(recipe, loaded.steps))
     problems, shown = files.missing_columns(header, named, recipe.input.delimiter)
     if len(present) != len(header):
         problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
@@ -128,15 +113,13 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
 
 
 def numeric_columns(loaded: LoadedRecipe, recipe: Recipe) -> list[str]:
-    """Columns that must hold numbers: used as numbers by a step, the weight, input.numeric."""
-    out = list(recipe.input.numeric)
-    if recipe.columns.weight:
-        out.append(recipe.columns.weight)
-    for call in loaded.steps:
-        out += call.params.numeric_columns()
-    out += contract_numeric(loaded)
-    out += recipe.utility.numeric or []
-    return list(dict.fromkeys(out))
+    """Columns that must hold numbers: the recipe's numeric mentions and the contracts'.
+
+    The recipe reads a column as numbers as a step's numeric column, the weight,
+    ``input.numeric`` or ``utility.numeric`` (``column_refs``).
+    """
+    refs = refs_numeric(column_refs(recipe, loaded.steps))
+    return list(dict.fromkeys([*refs, *contract_numeric(loaded)]))
 
 
 def read_secrets(recipe: Recipe) -> dict[str, bytes]:

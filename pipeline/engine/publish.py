@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from pipeline import TOOL
+from pipeline.artifact import TOOL
 from pipeline.errors import OutputBusyError, Problem, RecipeError
 from pipeline.owned import check_replaceable_file, is_gate_report, parent_problem, tool_json
 

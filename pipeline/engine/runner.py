@@ -18,7 +18,7 @@ import dask
 import dask.dataframe
 import pyarrow as pa
 
-from pipeline import now_utc
+from pipeline.artifact import now_utc
 from pipeline.columns import HIDDEN, INTERNAL_PREFIX, MERGED_PREFIX, ORDER, PERSON, ROW, UNIT_PREFIX
 from pipeline.dataset import Dataset, type_names
 from pipeline.engine import ingest as ingest_mod

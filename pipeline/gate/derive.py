@@ -58,7 +58,7 @@ def row_checks(steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec) -
     """
     out: list[RowCheck] = []
     for pos, ran in enumerate(steps):
-        later = {c for s in steps[pos + 1 :] for c in s.params.replaces(columns)}
+        later = {c for s in steps[pos + 1 :] for c in s.params.declare(columns).replaces}
         for need in ran.params.requirements(ran.facts, base_dir):
             if not isinstance(need, GroupSize) and need.column not in later:
                 check = row_check(need)
@@ -156,13 +156,14 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
 
 
 def row_count_check(
-    stage: Stage, rows_in: int, steps: Sequence[RanStep], rows_out: int
+    stage: Stage, rows_in: int, steps: Sequence[RanStep], rows_out: int, columns: ColumnsSpec
 ) -> CheckResult:
     """Input rows minus the rows that row-removing steps removed equals the output rows."""
     removed = {"subsample": 0, "other": 0}
     for ran in steps:
-        if ran.params.removes_rows:
-            kind = "subsample" if ran.name == "subsample" else "other"
+        rows = ran.params.declare(columns).rows
+        if rows in ("sampled", "deleted"):
+            kind = "subsample" if rows == "sampled" else "other"
             removed[kind] += ran.rows_in - ran.rows_out
     expected = rows_in - removed["subsample"] - removed["other"]
     return table_result(

@@ -37,8 +37,9 @@ def group_needs(
     """
     out = []
     for pos, ran in enumerate(steps):
-        later = {c for s in steps[pos + 1 :] for c in s.params.replaces(columns)}
-        touched = {c for s in steps[pos + 1 :] for c in s.params.writes(columns)}
+        after = [s.params.declare(columns) for s in steps[pos + 1 :]]
+        later = {c for d in after for c in d.replaces}
+        touched = {c for d in after for c in d.touched}
         for need in ran.params.requirements(ran.facts, base_dir):
             if isinstance(need, GroupSize) and not set(need.columns) & later:
                 if set(need.strata) & touched:

@@ -125,7 +125,7 @@ def output_gate(
     table = [
         *extra,
         *derive.column_checks(recipe, "output", data.columns, expected_columns),
-        derive.row_count_check("output", rows_in, steps, data.rows()),
+        derive.row_count_check("output", rows_in, steps, data.rows(), recipe.columns),
         *derive.risk_checks(recipe, "output", risk_summary),
     ]
     if contract is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline import now_utc
+from pipeline.artifact import now_utc
 from pipeline.dataset import Dataset
 from pipeline.errors import GateError, InputDataError
 from pipeline.gate import run as stage

@@ -19,8 +19,10 @@ from pydantic import BaseModel, ValidationError
 from pipeline.contracts.odcs import Contract, load_contract
 from pipeline.errors import Problem, RecipeError
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
+from pipeline.recipe.refs import column_refs
 from pipeline.recipe.source import Lines, home_paths, locate, read_source, reporter
 from pipeline.steps import STEPS, StepParams, StepSpec
+from pipeline.steps.declaration import undescribed
 from pipeline.yamlpos import Path_, parse_path
 
 _MESSAGES = {
@@ -277,52 +279,36 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             )
         if column.startswith(INTERNAL_PREFIX):
             at(("columns",), f"column {column!r}: names may not start with {INTERNAL_PREFIX}")
-    deleting = ("direct_identifiers", "identification_codes", "linking_ids")
-    removed = {
-        c: next(r for r in rs if r in deleting)
-        for c, rs in cols.roles().items()
-        if c in cols.removed()
-    }
     for call in calls:
         for field, message in call.params.recipe_problems(cols):
             where = parse_path(field) if field else ()
             at(("steps", call.index, call.spec.name, *where), message)
-        for field, column in call.params.columns_used().items():
-            if column in removed:
-                at(
-                    ("steps", call.index, call.spec.name, *parse_path(field)),
-                    f"column {column!r} is deleted before the steps run "
-                    f"(columns.{removed[column]})",
-                    code="uses_identifier",
-                )
-    if recipe.risk is not None:
-        if not cols.key_variables:
-            at(("risk",), "risk targets need columns.key_variables")
-        if recipe.risk.household in removed:
-            at(("risk", "household"), "the household column is deleted before the steps run")
-        for target in ("l_diversity", "t_closeness"):
-            spec = getattr(recipe.risk, target)
-            if spec is not None and spec.column in removed:
-                at(("risk", target, "column"), f"column {spec.column!r} is deleted first")
-            elif spec is not None and spec.column in cols.key_variables:
-                at(("risk", target, "column"), f"{spec.column!r} is a key variable")
-    _utility_checks(recipe, set(removed), at)
+        changes = call.params.declare(cols).published()
+        if changes and call.params.wording is None:
+            at(("steps", call.index, call.spec.name), undescribed(call.spec.name, changes),
+               code="undescribed_step")  # fmt: skip
+    if recipe.risk is not None and not cols.key_variables:
+        at(("risk",), "risk targets need columns.key_variables")
+    _reference_checks(recipe, calls, at)
     for where, message in recipe.series.problems(recipe) if recipe.series else []:
         at(where, message)
-    for i, column in enumerate(recipe.input.numeric):
-        if column in removed:
-            at(("input", "numeric", i), f"column {column!r} is an identifier and is deleted")
 
 
-def _utility_checks(recipe: Recipe, removed: set[str], at: Any) -> None:
-    """The utility section may not name a deleted column; numeric ones are not key variables."""
-    spec, keys = recipe.utility, set(recipe.columns.key_variables)
-    for i, column in enumerate(spec.numeric or []):
-        if column in removed:
-            at(("utility", "numeric", i), f"column {column!r} is an identifier and is deleted")
-        elif column in keys:
-            at(("utility", "numeric", i), f"{column!r} is a key variable (measured as categories)")
-    for i, table in enumerate(spec.tables):
-        for j, column in enumerate(table):
-            if column in removed:
-                at(("utility", "tables", i, j), f"column {column!r} is deleted before the steps")
+def _reference_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
+    """Checks over every mention of a column (``column_refs``).
+
+    A deleted column is named only in ``columns:`` (two roles are reported there) and as the
+    series' person; a sensitive column or a numeric utility column is not a key variable.
+    """
+    refs = column_refs(recipe, calls)
+    deleted = set(recipe.columns.removed())
+    removed = {r.column: r.role for r in refs if r.deletes and r.column in deleted}
+    keys = set(recipe.columns.key_variables)
+    for ref in refs:
+        if ref.path[0] not in ("columns", "series") and ref.column in removed:
+            at(ref.path, f"column {ref.column!r} is deleted before the steps run "
+               f"(columns.{removed[ref.column]})", code="uses_identifier")  # fmt: skip
+        elif ref.column in keys and ref.role == "sensitive":
+            at(ref.path, f"{ref.column!r} is a key variable")
+        elif ref.column in keys and ref.role == "utility" and ref.numeric:
+            at(ref.path, f"{ref.column!r} is a key variable (measured as categories)")

@@ -6,7 +6,9 @@ party those categories and the method of provision, stating to the recipient tha
 anonymously processed information. Every run writes ``public_notice.md`` beside the data, in
 Japanese and English, ready to publish: the published columns and how each was processed, in
 words. It names no value, no threshold, no seed and no key: those are the processing method
-(加工方法等情報), which the handler keeps secure in ``manifest.json``.
+(加工方法等情報), which the handler keeps secure in ``manifest.json``. How a step changed a
+column is the step's own wording (its ``describe``); a step that changed a published column and
+has none is refused, so no changed column is ever called "as collected".
 """
 
 from __future__ import annotations
@@ -17,29 +19,10 @@ from pathlib import Path
 from pipeline.gate.derive import RanStep
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
+from pipeline.steps.declaration import Description, UndescribedStep, Wording
+from pipeline.steps.identifiers import LinkingIdsParams
 
 NOTICE = "public_notice.md"
-
-_METHODS = {  # step -> (Japanese, English), how the values of a column were processed
-    "recode": ("区分の統合（リコーディング）", "coarsened into wider categories"),
-    "generalize": ("一般化", "generalized"),
-    "top_code": ("トップコーディング", "top-coded"),
-    "bottom_code": ("ボトムコーディング", "bottom-coded"),
-    "local_suppression": ("一部の値の削除（局所的抑制）", "some values deleted"),
-    "microaggregate": ("ミクロアグリゲーション（グループ平均への置換）",
-                       "replaced by group means (microaggregation)"),
-    "add_noise": ("ノイズの付加", "random noise added"),
-    "rank_swap": ("レコード間の値の入替え（スワッピング）", "values swapped between records"),
-    "pram": ("無作為化（PRAM）", "randomised (PRAM)"),
-    "linking_ids": ("ランダムな符号への置換", "replaced by a random code"),
-    "subsample": ("抽出に合わせた補正", "adjusted to the sample"),
-    "series": ("一部の値の削除（局所的抑制）", "some values deleted"),
-}  # fmt: skip
-_RECORDS = {  # step -> (Japanese, English), what was done to the records as a whole
-    "subsample": ("レコードの抽出（標本化）", "a random sample of the records"),
-    "shuffle_records": ("レコードの順序の無作為化", "records in random order"),
-}
-
 
 def notice_text(
     manifest: Manifest, recipe: Recipe, steps: Sequence[RanStep], base_dir: Path
@@ -60,7 +43,7 @@ def notice_text(
         ja, en = methods.get(column, ([], []))
         how = "、".join(ja) + " / " + ", ".join(en) if ja else "そのまま / as collected"
         lines.append(f"| {column} | {how} |")
-    records = [_RECORDS[s.name] for s in steps if s.name in _RECORDS]
+    records = [w for ran in steps if (w := _describe(ran, recipe, base_dir).records)]
     removed = len(manifest.columns_removed)
     lines += [
         "", "## 削除した情報 / Removed", "",
@@ -70,7 +53,7 @@ def notice_text(
     ]  # fmt: skip
     if records:
         lines.append(
-            "- " + "、".join(j for j, _ in records) + " / " + ", ".join(e for _, e in records)
+            "- " + "、".join(w.ja for w in records) + " / " + ", ".join(w.en for w in records)
         )
     lines += [
         "", "## 提供の方法 / Method of provision", "",
@@ -89,43 +72,36 @@ def notice_text(
 def _methods(
     manifest: Manifest, recipe: Recipe, steps: Sequence[RanStep], base_dir: Path
 ) -> dict[str, tuple[list[str], list[str]]]:
-    """Per published column, how it was processed (in order, each way once)."""
+    """Per published column, how it was processed (in order, each way once).
+
+    Raises:
+        UndescribedStep: a step changed a published column and cannot say how.
+    """
     out: dict[str, tuple[list[str], list[str]]] = {}
 
-    def add(column: str, ja: str, en: str) -> None:
+    def add(column: str, how: Wording) -> None:
         mine = out.setdefault(column, ([], []))
-        if ja not in mine[0]:
-            mine[0].append(ja)
-            mine[1].append(en)
+        if how.ja not in mine[0]:
+            mine[0].append(how.ja)
+            mine[1].append(how.en)
 
-    for column, how in recipe.columns.linking_ids.items():
-        if how != "drop" and column in manifest.columns_out:
-            add(column, *_METHODS["linking_ids"])
+    replaced = LinkingIdsParams.wording
+    for column, spec in recipe.columns.linking_ids.items():
+        if spec.method != "drop" and column in manifest.columns_out and replaced is not None:
+            add(column, replaced)
     for ran in steps:
-        if ran.name not in _METHODS:
-            continue
-        ja, en = _METHODS[ran.name]
-        levels = ran.params.generalizes(ran.facts, base_dir)
-        for column in sorted(_changed(ran, recipe, levels)):
+        for column, how in sorted(_describe(ran, recipe, base_dir).columns.items()):
             if column in manifest.columns_out:
-                level = levels.get(column)
-                if level:
-                    add(column, f"{ja}（{level[1]} 段階中 {level[0]}）",
-                        f"{en} (level {level[0]} of {level[1]})")  # fmt: skip
-                else:
-                    add(column, ja, en)
+                add(column, how)
     return out
 
 
-def _changed(ran: RanStep, recipe: Recipe, levels: dict) -> set[str]:
-    """The columns a step changed: generalized above level 0, with values suppressed, written."""
-    if ran.name == "generalize":
-        return {c for c, (level, _) in levels.items() if level > 0}
-    if ran.name == "local_suppression":
-        return {c for c, n in (ran.facts.get("suppressions") or {}).items() if n}
-    if ran.name == "series":
-        return {c for c, n in (ran.facts.get("values_suppressed") or {}).items() if n}
-    return set(ran.params.writes(recipe.columns))
+def _describe(ran: RanStep, recipe: Recipe, base_dir: Path) -> Description:
+    """A step's description; a step that cannot describe itself is named in the refusal."""
+    try:
+        return ran.params.describe(ran.facts, base_dir, recipe.columns)
+    except UndescribedStep as exc:
+        raise UndescribedStep(ran.name, set(exc.columns)) from None
 
 
 def write_notice(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,6 +18,14 @@ def codes_from_pandas(frame: Any, keys: list[str]) -> np.ndarray:
     for j, key in enumerate(keys):
         out[:, j] = pd.factorize(frame[key], use_na_sentinel=True, sort=True)[0]
     return out
+
+
+def name_ranks(names: Sequence[str]) -> list[int]:
+    """Each name's rank in sorted order (code points, no locale): ties broken on names."""
+    ranks = [0] * len(names)
+    for rank, j in enumerate(sorted(range(len(names)), key=lambda j: names[j])):
+        ranks[j] = rank
+    return ranks
 
 
 def codes_from_arrow(table: Any, keys: list[str]) -> tuple[np.ndarray, list[int]]:

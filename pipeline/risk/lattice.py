@@ -5,26 +5,30 @@ its generalization at that level; the records of classes (equal generalized key 
 a category of its own) smaller than k, or violating l-diversity / t-closeness, are suppressed
 (all their key values). A node is *feasible* when at most ``max_suppressed`` records are. The
 search returns the feasible node of least loss under the metric; ties go to the smaller sum of
-levels, then to the lexicographically smaller node.
+levels, then to the lexicographically smaller node with the variables taken in the sorted order
+of their names (given ``names``; else in their order), so that the result does not depend on the
+order of the key variables (losses are summed in that order too).
 
 Cost follows the distinct key combinations, never the records: every node is evaluated from
 the table of distinct combinations (with counts, and sensitive values when l or t is asked),
 rolled up from the table of the node it was reached from. Nodes are visited depth first, each
 once; a node whose lower bound (its loss without suppression, which no node above it can
 undercut) is no better than the best feasible node found so far is not evaluated, nor is any
-node above it (monotonicity pruning). The result is the exact optimum (tests compare it with
-an exhaustive evaluation of every node).
+node above it (monotonicity pruning; a bound equal to the best loss prunes only when no node
+above can win the tie on the sum of levels). The result is the exact optimum (tests compare it
+with an exhaustive evaluation of every node).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from pipeline.risk.encode import name_ranks
 from pipeline.risk.groups import combine, factorize
 from pipeline.risk.privacy import Model, violating
 
@@ -128,15 +132,18 @@ def _rolled(table: _Table, j: int, step: np.ndarray) -> _Table:
 class _Scorer:
     """Loss and lower bound of a node from its table (see ``pipeline.utility.measures``)."""
 
-    def __init__(self, base: _Table, ladders: list[Ladder], metric: Metric) -> None:
+    def __init__(
+        self, base: _Table, ladders: list[Ladder], metric: Metric, rank: list[int]
+    ) -> None:
         self.ladders, self.metric = ladders, metric
         self.m = base.codes.shape[1]
         self.n = float(base.counts.sum())
+        self.sequence = sorted(range(self.m), key=lambda j: rank[j])  # sums in name order
         present = base.codes >= 0
         self.present = [float(base.counts[present[:, j]].sum()) for j in range(self.m)]
         self.domain = [max(1.0, float(lad.leaves[0].sum())) for lad in ladders]
         self.entropy0 = 0.0
-        for lad in ladders:  # sum of -log2 f(x) over the records (constant)
+        for lad in (ladders[j] for j in self.sequence):  # sum of -log2 f(x) (constant)
             f = lad.log_f[0]
             recs = np.exp2(f[np.isfinite(f)])
             self.entropy0 -= float((recs * f[np.isfinite(f)]).sum())
@@ -154,8 +161,8 @@ class _Scorer:
             sizes = np.bincount(cls[~bad_rows], weights=counts[~bad_rows], minlength=size)
             return float((sizes * sizes).sum()) + float(counts[bad_rows].sum()) * n
         total = self.entropy0 if self.metric == "entropy" else 0.0
-        for j, lad in enumerate(self.ladders):
-            col, level = codes[:, j], levels[j]
+        for j in self.sequence:
+            lad, col, level = self.ladders[j], codes[:, j], levels[j]
             keep = (col >= 0) & ~bad_rows
             cut = float(counts[(col >= 0) & bad_rows].sum())
             if self.metric == "precision":
@@ -190,6 +197,7 @@ def search(
     sensitive: np.ndarray | None = None,
     prune: bool = True,
     floor: tuple[int, ...] | None = None,
+    names: Sequence[str] | None = None,
 ) -> SearchResult:
     """The feasible node of least loss (see the module docstring).
 
@@ -204,9 +212,13 @@ def search(
         prune: Skip nodes whose lower bound cannot beat the best (False: evaluate all).
         floor: The levels a release series applied before: that node when it is feasible (the
             series keeps its levels), else the best node above it (levels only ever rise).
+        names: The key variables' names (distinct), for ties; without them the result may
+            depend on the order of the variables.
     """
     heights = [lad.height for lad in ladders]
-    scorer = _Scorer(_Table(codes, counts, sensitive), ladders, metric)
+    rank = name_ranks(names) if names is not None else list(range(len(ladders)))
+    scorer = _Scorer(_Table(codes, counts, sensitive), ladders, metric, rank)
+    better = _Better(rank)
     lattice = math.prod(h + 1 for h in heights)
     bottom = tuple(min(f, h) for f, h in zip(floor, heights, strict=True)) if floor else (
         tuple(0 for _ in heights))  # fmt: skip
@@ -232,9 +244,9 @@ def search(
         bad = violating(table.codes, table.counts, table.sensitive, model)
         node = _node(scorer, table, levels, bad, model)
         nodes.append(node)
-        if node.feasible and (best is None or _order(node) < _order(best)):
+        if node.feasible and (best is None or better.order(node) < better.order(best)):
             best = node
-        if prune and best is not None and _key(node.bound) >= _key(best.loss):
+        if prune and best is not None and better.beyond(node, best):
             bounded.add(levels)
             continue
         for j in sorted(_children(levels, last, heights), reverse=True):
@@ -244,8 +256,23 @@ def search(
     return SearchResult(best, len(nodes), lattice, feasible, tuple(nodes))
 
 
-def _order(node: Node) -> tuple:
-    return (_key(node.loss), sum(node.levels), node.levels)
+@dataclass(frozen=True)
+class _Better:
+    """The order of nodes (loss, sum of levels, levels in name order) and the pruning test."""
+
+    rank: list[int]
+
+    def order(self, node: Node) -> tuple:
+        """Smaller is better."""
+        named = [0] * len(node.levels)
+        for j, level in enumerate(node.levels):
+            named[self.rank[j]] = level
+        return (_key(node.loss), sum(node.levels), tuple(named))
+
+    def beyond(self, node: Node, best: Node) -> bool:
+        """No node above ``node`` (loss at least its bound, more levels) can beat ``best``."""
+        bound, loss = _key(node.bound), _key(best.loss)
+        return bound > loss or (bound == loss and sum(node.levels) >= sum(best.levels))
 
 
 def _node(

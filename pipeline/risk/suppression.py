@@ -18,6 +18,10 @@ other). A record gets its least important variable that reaches k; if none does,
 raises fk most. Rounds repeat until k holds. A final pass then tries to give suppressed values
 back, most important variable first, keeping every restoration that leaves k intact.
 
+No tie is broken on a key variable's position: the columns are taken least important first, so
+with an order free of the key list's order (``importance_order``: ties by name) and codes of
+sorted values, the result does not depend on the order of the key variables.
+
 Under ``any`` a second candidate is worked out the same way from nearest-neighbour passes
 (sdcMicro's idea, see ``pipeline.risk.suppression_nearest``), which need fewer suppressions
 where records have few close neighbours (many categories per variable); the candidate with fewer
@@ -33,11 +37,12 @@ does, and give values back afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.risk.encode import name_ranks
 from pipeline.risk.frequencies import Missing, distinct_frequencies
 from pipeline.risk.groups import combine, distinct_rows
 from pipeline.risk.suppression_nearest import nearest_passes
@@ -70,7 +75,7 @@ def suppress(
         codes: Integer codes of the key variables; not modified.
         k: The k of k-anonymity.
         order: Key-variable indices from the least to the most important (suppressed first to
-            last). Defaults to the original column order reversed.
+            last), each once. Defaults to the original column order reversed.
         counts: Records each row of ``codes`` stands for (e.g. distinct combinations of a
             file with their record counts); default one each.
         missing: Convention for missing values, under which k must hold: ``any`` (a missing
@@ -81,27 +86,24 @@ def suppress(
             k (the caller decides); the nearest-neighbour candidate is not tried.
 
     Raises:
-        ValueError: fewer than k records (k-anonymity is impossible).
+        ValueError: fewer than k records (k-anonymity is impossible), or ``order`` does not
+            name every variable once.
 
     """
     m = codes.shape[1]
     n = codes.shape[0] if counts is None else int(round(float(np.sum(counts))))
     if 0 < n < k:
         raise TooFewRecords(f"only {n} records: k-anonymity with k={k} is impossible")
-    order = list(range(m))[::-1] if order is None else list(order)
+    order = list(range(m))[::-1] if order is None else [int(v) for v in order]
+    if sorted(order) != list(range(m)):
+        raise ValueError("order must name every key variable once")
     if n == 0:
         return SuppressionResult(codes.copy(), np.zeros(m, dtype=np.int64), 0)
-    # identical records get identical treatment: work on distinct code vectors with counts
-    # in the lexicographic order of the codes, so the result depends on the records only,
-    # not on their order or on how they were grouped
-    lock = np.zeros(codes.shape, dtype=bool) if locked is None else np.asarray(locked, bool)
-    whole = np.hstack([codes, lock.astype(codes.dtype)]) if lock.any() else codes
-    first, inverse = distinct_rows(whole)
-    lex = np.lexsort(whole[first].T[::-1])
-    rank = np.empty_like(lex)
-    rank[lex] = np.arange(lex.size)
-    original, lock, inverse = codes[first][lex], lock[first][lex], rank[inverse]
-    mult = np.bincount(inverse, weights=counts, minlength=first.size).astype(np.float64)
+    # the columns least important first: from here on a variable's position is its importance
+    cols = np.asarray(order, dtype=np.int64)
+    lock = np.zeros(codes.shape, bool) if locked is None else np.asarray(locked, bool)
+    original, lock, inverse, mult = _distinct(codes[:, cols], lock[:, cols], counts)
+    order = list(range(m))
 
     def fk_of(work: np.ndarray) -> np.ndarray:
         return distinct_frequencies(work, mult, mult, missing)[0]
@@ -116,21 +118,57 @@ def suppress(
             near_suppressed = _suppressed(near, original, mult)
             if _cost(near_suppressed, order) < _cost(suppressed, order):
                 work, suppressed, rounds = near, near_suppressed, found[1]
-    return SuppressionResult(work[inverse], suppressed, rounds)
+    back = np.argsort(cols)
+    return SuppressionResult(work[inverse][:, back], suppressed[back], rounds)
 
 
-def default_order(cards: list[int]) -> list[int]:
+def _distinct(
+    codes: np.ndarray, lock: np.ndarray, counts: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (codes, lock) rows in lexicographic order, their locks, each row's, counts.
+
+    Identical records are treated alike: the result depends on the records, not their order.
+    """
+    whole = np.hstack([codes, lock.astype(codes.dtype)]) if lock.any() else codes
+    first, inverse = distinct_rows(whole)
+    lex = np.lexsort(whole[first].T[::-1])
+    rank = np.empty_like(lex)
+    rank[lex] = np.arange(lex.size)
+    mult = np.bincount(rank[inverse], weights=counts, minlength=first.size).astype(np.float64)
+    return codes[first][lex], lock[first][lex], rank[inverse], mult
+
+
+def default_order(cards: list[int], names: Sequence[str] | None = None) -> list[int]:
     """The default importance of sdcMicro: key-variable indices, least to most important.
 
-    A variable with more categories is less important; of two with as many categories the
-    later one is the less important (sdcMicro ranks the variables by a stable ascending sort of
-    their numbers of categories, so the earlier one gets the more important rank).
+    A variable with more categories is less important. Of two with as many categories the one
+    whose name sorts later is the less important; without ``names`` the later one (sdcMicro's
+    stable sort of the numbers of categories: the same when the keys are listed sorted).
 
     Args:
         cards: Number of categories (distinct values, missing not counted) of each variable.
+        names: The variables' names (distinct), for ties.
 
     """
-    return sorted(range(len(cards)), key=lambda j: (-cards[j], -j))
+    tie = list(range(len(cards))) if names is None else name_ranks(names)
+    return sorted(range(len(cards)), key=lambda j: (-cards[j], -tie[j]))
+
+
+def importance_order(
+    names: Sequence[str], cards: list[int], importance: Sequence[str] | None = None
+) -> list[int]:
+    """Key-variable indices from the least to the most important, whatever the keys' order.
+
+    Args:
+        names: The key variables' names (distinct), in the order of ``cards`` and the codes.
+        cards: Number of categories of each variable.
+        importance: Names from the most important down (the most important of all); the
+            variables it does not name come before them in the default order
+            (``default_order``: more categories = less important, ties by name).
+
+    """
+    named = [list(names).index(name) for name in importance or []]
+    return [j for j in default_order(cards, names) if j not in named] + named[::-1]
 
 
 def _rounds(

@@ -35,7 +35,7 @@ import pandas as pd
 from pipeline.columns import INTERNAL_PREFIX
 from pipeline.reductions import Plan, Reduction
 from pipeline.risk.frequencies import distinct_frequencies
-from pipeline.risk.suppression import TooFewRecords, default_order, suppress
+from pipeline.risk.suppression import TooFewRecords, importance_order, suppress
 from pipeline.series.state import SeriesState
 
 COUNT = "__n__"
@@ -224,14 +224,22 @@ def _withholding(
 
 
 def protect(
-    table: pd.DataFrame, keys: list[str], k: int, order: list[int] | None, withhold: bool
+    table: pd.DataFrame,
+    keys: list[str],
+    k: int,
+    importance: list[str] | None,
+    withhold: bool,
 ) -> Protection:
-    """Suppress unlocked values, then withhold what cannot reach k (see the module)."""
+    """Suppress unlocked values, then withhold what cannot reach k (see the module).
+
+    ``importance``: key names from the most important down (``importance_order``: the others
+    first, more categories first, ties by name), so the result does not depend on key order.
+    """
     m = len(keys)
     codes, locked = _codes(table, m)
     counts = table[COUNT].to_numpy(dtype=np.float64)
     cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(m)]
-    order = order if order is not None else default_order(cards)
+    order = importance_order(keys, cards, importance)
     final, alive, below = _withholding(codes, locked, counts, k, order, withhold)
     newly = (final < 0) & (codes >= 0) & alive[:, None]
     out = table[group_columns(keys)].copy()

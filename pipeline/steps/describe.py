@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+import yaml
+
 from pipeline.steps.registry import StepSpec
 
 
@@ -25,7 +27,21 @@ def describe_step(spec: StepSpec) -> str:
             )
     else:
         lines.append("Parameters: none (write {})")
+    params = spec.params
+    if params.wording is not None or params.record_wording is not None:
+        words = [w for w in (params.wording, params.record_wording) if w is not None]
+        lines += ["", "On the public notice: " + "; ".join(f"{w.ja} / {w.en}" for w in words)]
+    if params.examples and not spec.automatic:
+        lines += ["", "Examples:"]
+        lines += [f"  - {spec.name}: {_flow(example)}" for example in params.examples]
     return "\n".join(lines)
+
+
+def _flow(example: dict) -> str:
+    """An example's parameters as one line of YAML (flow style, keys in their order)."""
+    text = yaml.safe_dump(example, default_flow_style=True, sort_keys=False, allow_unicode=True,
+                          width=1000)  # fmt: skip
+    return text.strip()
 
 
 def _type_name(annotation: object) -> str:

@@ -22,11 +22,27 @@ from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
 from pipeline.series.context import step_signature
 from pipeline.steps.levels import TOP, Levels, ladders_of
 from pipeline.steps.recode import apply_map
-from pipeline.steps.registry import Effect, StepContext, StepParams, step
+from pipeline.steps.registry import (
+    SUPPRESSED,
+    Declaration,
+    Description,
+    Effect,
+    StepContext,
+    StepParams,
+    Wording,
+    step,
+)
 
 
 class GeneralizeParams(StepParams):
     """Parameters of ``generalize``; classes are over ``columns.key_variables``."""
+
+    wording = Wording("一般化", "generalized")
+    examples = (
+        {"k": 3, "max_suppression": 0.1,
+         "hierarchies": {"municipality": {"hierarchy": "jp_region"},
+                         "age": {"bands": [[0, 15, 30, 45, 60, 75], [0, 15, 60]]}}},
+    )  # fmt: skip
 
     k: int = Field(ge=1, le=K_MAX, description="Every released class holds at least k records.")
     max_suppression: float = Field(
@@ -77,17 +93,32 @@ class GeneralizeParams(StepParams):
         keys = tuple(ctx.columns.key_variables)
         return {"keys": KeyTable((*keys, self.sensitive) if self.sensitive else keys)}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The key variables."""
-        return set(columns.key_variables)
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the keys and the sensitive column; writes the keys, replaces the generalized.
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The key variables (generalized, or set missing for suppressed records)."""
-        return set(columns.key_variables)
+        A key is written when generalized or set missing for a suppressed record.
+        """
+        keys = set(columns.key_variables)
+        reads = keys | ({self.sensitive} if self.sensitive else set())
+        return Declaration(reads=reads, writes=keys, replaces=set(self.hierarchies))
 
-    def replaces(self, columns: ColumnsSpec) -> set[str]:
-        """The generalized columns."""
-        return set(self.hierarchies)
+    def changed(self, facts: dict[str, Any], columns: ColumnsSpec) -> set[str]:
+        """The columns generalized above their level 0; every key when records were suppressed."""
+        if facts.get("suppressed_records"):
+            return set(columns.key_variables)
+        return {c for c, level in (facts.get("levels") or {}).items() if level > 0}
+
+    def describe(self, facts: dict[str, Any], base_dir: Path, columns: ColumnsSpec) -> Description:
+        """Generalized columns with their level; suppressed records' keys deleted."""
+        out: dict[str, Wording] = {}
+        for column, (level, height) in self.generalizes(facts, base_dir).items():
+            if level > 0:
+                out[column] = Wording(f"{self.wording.ja}（{height} 段階中 {level}）",
+                                      f"{self.wording.en} (level {level} of {height})")  # fmt: skip
+        if facts.get("suppressed_records"):
+            for column in columns.key_variables:
+                out.setdefault(column, SUPPRESSED)
+        return Description(out)
 
     def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
         """Each generalized column holds only labels of its chosen level."""
@@ -141,7 +172,8 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     model = _model(params, ctx, float(found.counts.sum()), found, sensitive)
     series = ctx.series.levels(step_signature("generalize", params)) if ctx.series else None
     floor = tuple(series.get(c, 0) for c in keys) if series is not None else None
-    result = search(codes, found.counts, ladders, model, params.metric, sensitive, floor=floor)
+    result = search(codes, found.counts, ladders, model, params.metric, sensitive, floor=floor,
+                    names=keys)  # fmt: skip
     if result.best is None:
         raise InputDataError([Problem(
             f"no combination of levels meets k = {params.k} with at most "

@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipeline.columns import ColumnsSpec, LinkingId, unit_column
 from pipeline.randomness import Secret, hmac_tokens, siphash_tokens, value_keys
-from pipeline.steps.registry import Effect, StepContext, StepParams, step
+from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
 KEYED_HASH_HEX = 32  # HMAC-SHA-256 truncated to 128 bits
@@ -17,10 +17,11 @@ class DropIdentifiersParams(StepParams):
     """Columns to delete."""
 
     columns: list[str]
+    examples = ({"columns": ["name", "phone"]},)
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The deleted columns."""
-        return set(self.columns)
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads nothing; deletes the columns."""
+        return Declaration(removes=self.columns)
 
 
 class LinkingIdsParams(StepParams):
@@ -33,13 +34,16 @@ class LinkingIdsParams(StepParams):
     ids: dict[str, LinkingId]
     units: list[str] = []
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The ID columns."""
-        return set(self.ids)
+    wording = Wording("ランダムな符号への置換", "replaced by a random code")
+    examples = (
+        {"ids": {"household_id": {"method": "surrogate"}}, "units": ["household_id"]},
+        {"ids": {"member_id": {"method": "keyed_hash", "key_env": "ANON_LINK_KEY"}}},
+    )
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The ID columns (replaced by tokens) and the sampling units."""
-        return {*self.ids, *map(unit_column, self.units)}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the ID columns; replaces them by tokens and adds the sampling units."""
+        ids = set(self.ids)
+        return Declaration(reads=ids, writes={*ids, *map(unit_column, self.units)}, replaces=ids)
 
 
 @step("drop_identifiers", params=DropIdentifiersParams, automatic=True)

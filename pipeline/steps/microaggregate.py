@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -9,17 +10,30 @@ import dask.dataframe as dd
 import numpy as np
 from pydantic import Field, model_validator
 
-from pipeline.columns import ROW, ColumnsSpec
+from pipeline.columns import ColumnsSpec
 from pipeline.errors import InputDataError, Problem
 from pipeline.microagg import EXACT, group_means, groups, within_sse
 from pipeline.records import Collected, Records, replace_by_row
 from pipeline.reductions import Reduction
 from pipeline.requirements import GroupSize, Requirement
-from pipeline.steps.registry import Effect, PerturbParams, StepContext, repeated, step
+from pipeline.steps.registry import (
+    Declaration,
+    Effect,
+    PerturbParams,
+    StepContext,
+    Wording,
+    repeated,
+    step,
+)
 
 
 class MicroaggregateParams(PerturbParams):
     """Parameters of ``microaggregate``."""
+
+    wording = Wording("ミクロアグリゲーション（グループ平均への置換）",
+                      "replaced by group means (microaggregation)")  # fmt: skip
+    examples = ({"variables": ["income"], "k": 3}, {"variables": ["income", "age"], "k": 4,
+                                                    "strata": ["sex"]})  # fmt: skip
 
     k: int = Field(3, ge=2, le=1000, description="Smallest group size.")
     method: Literal["auto", "mdav", "optimal"] = Field(
@@ -63,9 +77,10 @@ class MicroaggregateParams(PerturbParams):
         """Every record's variables and strata."""
         return {"records": Records(tuple(self.variables), tuple(self.strata))}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The row position, the variables and the strata."""
-        return {ROW, *self.variables, *self.strata}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the row position, the variables and the strata; replaces the variables."""
+        base = super().declare(columns)
+        return replace(base, reads=base.reads | set(self.strata))
 
     def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
         """Every released combination of the variables (per stratum) is shared by k records."""

@@ -18,7 +18,7 @@ from pipeline.errors import InputDataError, Problem
 from pipeline.moments import ExactMoments
 from pipeline.randomness import row_keys
 from pipeline.reductions import Moments, Reduction
-from pipeline.steps.registry import Check, Effect, PerturbParams, StepContext, step
+from pipeline.steps.registry import Check, Effect, PerturbParams, StepContext, Wording, step
 
 BEYOND = f"{INTERNAL_PREFIX}beyond_"  # + j: the record's noisy value j is beyond the floats
 _LARGEST = sys.float_info.max
@@ -26,6 +26,10 @@ _LARGEST = sys.float_info.max
 
 class AddNoiseParams(PerturbParams):
     """Parameters of ``add_noise``."""
+
+    wording = Wording("ノイズの付加", "random noise added")
+    examples = ({"variables": ["income"], "noise": 50},
+                {"variables": ["income", "age"], "method": "correlated", "noise": 20})  # fmt: skip
 
     method: Literal["additive", "correlated"] = Field(
         "additive",
@@ -51,10 +55,6 @@ class AddNoiseParams(PerturbParams):
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The variables' standard deviations and covariance over the whole file."""
         return {"moments": Moments(tuple(self.variables))}
-
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The row position (it seeds each record's noise) and the variables."""
-        return {ROW, *self.variables}
 
 
 def normals(rows: np.ndarray, key: bytes, count: int) -> np.ndarray:

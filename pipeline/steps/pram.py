@@ -17,7 +17,15 @@ from pipeline.errors import InputDataError, Problem
 from pipeline.randomness import row_keys
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.steps.recode import lookup_text
-from pipeline.steps.registry import Effect, StepContext, StepParams, repeated, step
+from pipeline.steps.registry import (
+    Declaration,
+    Effect,
+    StepContext,
+    StepParams,
+    Wording,
+    repeated,
+    step,
+)
 
 MAX_CATEGORIES = 1_000  # per stratum: a matrix of 1,000 x 1,000 is 8 MB (several at once)
 MAX_ENTRIES = 10_000_000  # all strata's matrices together: 80 MB, carried to every partition
@@ -28,7 +36,11 @@ class PramParams(StepParams):
     """Parameters of ``pram``."""
 
     column_fields = ("column",)
-    writes_fields = ("column",)
+    wording = Wording("無作為化（PRAM）", "randomised (PRAM)")
+    examples = (
+        {"column": "occupation"},
+        {"column": "household_size", "pd": 0.6, "strata": ["sex"]},
+    )
 
     column: str
     pd: float = Field(0.8, gt=0, le=1, description="Smallest diagonal entry of the matrix P.")
@@ -36,10 +48,6 @@ class PramParams(StepParams):
     strata: list[str] = Field(
         default_factory=list, description="PRAM within each combination of these columns."
     )
-
-    def perturbs(self) -> dict[str, str]:
-        """The column is perturbed."""
-        return {c: "categorical" for c in [self.column]}
 
     def columns_used(self) -> dict[str, str]:
         """The column and the strata."""
@@ -56,13 +64,14 @@ class PramParams(StepParams):
         """The value counts of the column (per stratum)."""
         return {"counts": KeyTable((*self.strata, self.column))}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The row position (it seeds each record's draw), the column and the strata."""
-        return {ROW, self.column, *self.strata}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the row position, the column and the strata; replaces the column's values.
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The column."""
-        return {self.column}
+        The row position seeds each record's draw; the column is perturbed as a category.
+        """
+        one = {self.column}
+        return Declaration(reads={ROW, *one, *self.strata}, writes=one, replaces=one,
+                           perturbs={self.column: "categorical"})  # fmt: skip
 
 
 def invariant_matrix(p: np.ndarray, diagonal: np.ndarray, alpha: float) -> np.ndarray:

@@ -12,17 +12,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from pipeline.columns import ColumnsSpec
 from pipeline.errors import Problem
 from pipeline.hierarchies import HierarchyError, band_names, resolve
 from pipeline.requirements import OneOf, Requirement
-from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
+from pipeline.steps.registry import (
+    Check,
+    Declaration,
+    Effect,
+    StepContext,
+    StepParams,
+    Wording,
+    step,
+)
 
 
 class RecodeParams(StepParams):
     """Parameters of ``recode``: exactly one of ``hierarchy``, ``bands`` or ``map``."""
 
     column_fields = ("column",)
-    writes_fields = ("column",)
+    wording = Wording("区分の統合（リコーディング）", "coarsened into wider categories")
+    examples = (
+        {"column": "municipality", "hierarchy": "jp_region", "level": "prefecture"},
+        {"column": "age", "bands": [0, 15, 65, 75], "labels": "range"},
+        {"column": "sex", "map": {"1": "M", "2": "F"}},
+    )
 
     column: str
     delimiter: Literal[";", ","] | None = Field(None, description="Hierarchy file separator.")
@@ -48,9 +62,11 @@ class RecodeParams(StepParams):
     )
     unknown_value: str | int | float | None = None
 
-    def numeric_columns(self) -> list[str]:
-        """Bands need a numeric column."""
-        return [self.column] if self.bands is not None else []
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the column (as numbers for bands) and replaces its values."""
+        numeric = [self.column] if self.bands is not None else []
+        one = {self.column}
+        return Declaration(reads=one, numeric=numeric, writes=one, replaces=one)
 
     def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
         """The published column holds only values of the target level, bands or map."""

@@ -22,9 +22,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import dask.dataframe as dd
 from pydantic import Field
 
-from pipeline.columns import ColumnsSpec
+from pipeline.columns import ROW, ColumnsSpec
 from pipeline.errors import Problem
 from pipeline.requirements import Requirement
+from pipeline.steps.declaration import (  # noqa: F401 - the steps import them from here
+    SUPPRESSED,
+    Declaration,
+    Description,
+    UndescribedStep,
+    Wording,
+)
 from pipeline.strict import StrictModel
 
 if TYPE_CHECKING:
@@ -32,28 +39,35 @@ if TYPE_CHECKING:
 
 
 class StepParams(StrictModel):
-    """Base of every step's parameter model.
+    """Base of every step's parameter model: the parameters and the step's declaration.
 
-    ``column_fields`` names the fields that hold a column name (checked against the columns that
-    exist when the step runs); ``numeric_fields`` the ones whose column must hold numbers;
-    ``writes_fields`` the ones whose column the step rewrites. ``removes_rows`` is true for steps
-    that may delete records (the gate reconciles row counts against it).
+    A step declares itself once, here: ``declare`` says which columns it reads and changes
+    (:class:`~pipeline.steps.declaration.Declaration`), ``needs`` which whole-file facts it
+    needs, ``requirements`` what the gate checks because of it, ``wording`` how it is described
+    to the public, and ``examples`` parameter sets over the demo's columns (shown by
+    ``anonymize steps``; the contract test runs every one). ``column_fields`` names the fields
+    that hold a column name (checked against the columns that exist when the step runs).
     """
 
     column_fields: ClassVar[tuple[str, ...]] = ()
-    numeric_fields: ClassVar[tuple[str, ...]] = ()
-    writes_fields: ClassVar[tuple[str, ...]] = ()
-    removes_rows: ClassVar[bool] = False
+    wording: ClassVar[Wording | None] = None
+    record_wording: ClassVar[Wording | None] = None
+    examples: ClassVar[tuple[dict[str, Any], ...]] = ()
+    in_series: ClassVar[bool] = False  # runs only in a release series (ctx.series is set)
 
-    def columns_written(self) -> list[str]:
-        """Columns whose values this step replaces (missing values aside)."""
-        return [getattr(self, f) for f in self.writes_fields if getattr(self, f) is not None]
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """The columns the step reads and changes; by default it reads its fields' columns."""
+        return Declaration(reads=set(self.columns_used().values()))
+
+    def columns_used(self) -> dict[str, str]:
+        """Return {field: column} for the fields that name a column (None values skipped)."""
+        return {f: getattr(self, f) for f in self.column_fields if getattr(self, f) is not None}
 
     def requirements(self, facts: dict[str, Any], base_dir: Path) -> list[Requirement]:
         """What the published data must satisfy because of this step; nothing by default.
 
         ``facts`` are the step's computed facts (e.g. a quantile threshold). The gate checks
-        them on every row, only when no later step rewrites the same column.
+        them on every row, only when no later step replaces the same column.
         """
         return []
 
@@ -63,22 +77,6 @@ class StepParams(StrictModel):
         The information-loss measures count a released value as level/height lost (precision).
         """
         return {}
-
-    def perturbs(self) -> dict[str, str]:
-        """Columns whose values this step perturbs: {column: "numeric" | "categorical"}; none.
-
-        Their disclosure risk and loss as perturbed variables are measured in every run
-        (interval disclosure, record linkage and SSE/SST; PRAM's shares of values changed).
-        """
-        return {}
-
-    def columns_used(self) -> dict[str, str]:
-        """Return {field: column} for the fields that name a column (None values skipped)."""
-        return {f: getattr(self, f) for f in self.column_fields if getattr(self, f) is not None}
-
-    def numeric_columns(self) -> list[str]:
-        """Columns this step reads as numbers."""
-        return [getattr(self, f) for f in self.numeric_fields if getattr(self, f) is not None]
 
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
         """Problems with the rest of the recipe, as (field, message); none by default."""
@@ -91,23 +89,23 @@ class StepParams(StrictModel):
         """
         return {}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """Every column the step's frame function reads (None: any column).
+    def changed(self, facts: dict[str, Any], columns: ColumnsSpec) -> set[str]:
+        """The published columns whose values this run of the step changed.
 
-        By default the columns its fields name. The engine relies on it to run reductions early.
+        By default the columns it writes (the engine's own columns aside).
         """
-        return set(self.columns_used().values())
+        return set(self.declare(columns).published())
 
-    def replaces(self, columns: ColumnsSpec) -> set[str]:
-        """Columns whose values the step replaces by others (setting missing aside).
+    def describe(self, facts: dict[str, Any], base_dir: Path, columns: ColumnsSpec) -> Description:
+        """How the step changed the published data, in words for the notice and codebook.
 
-        By default ``columns_written``; the gate drops an earlier step's check on such a column.
+        Raises:
+            UndescribedStep: it changed columns but has no ``wording``.
         """
-        return set(self.columns_written())
-
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """Every column whose values the step may change or add; by default ``columns_written``."""
-        return set(self.columns_written())
+        changed = self.changed(facts, columns)
+        if changed and self.wording is None:
+            raise UndescribedStep(type(self).__name__, changed)
+        return Description({c: self.wording for c in changed}, self.record_wording)  # type: ignore[misc]
 
 
 class NoParams(StepParams):
@@ -123,29 +121,20 @@ class PerturbParams(StepParams):
 
     variables: list[str] = Field(min_length=1, max_length=60, description="Numeric columns.")
 
-    def perturbs(self) -> dict[str, str]:
-        """The variables are perturbed."""
-        return {c: "numeric" for c in self.variables}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the row position (it seeds each record's draw) and the variables; replaces them."""
+        return Declaration(
+            reads={ROW, *self.variables}, numeric=self.variables, writes=self.variables,
+            replaces=self.variables, perturbs={c: "numeric" for c in self.variables},
+        )  # fmt: skip
 
     def columns_used(self) -> dict[str, str]:
         """Each variable is a column of the data."""
         return {f"variables[{i}]": c for i, c in enumerate(self.variables)}
 
-    def numeric_columns(self) -> list[str]:
-        """The variables are numbers."""
-        return list(self.variables)
-
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
         """Each variable is listed once."""
         return repeated(self.variables, "variables", "variable")
-
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The variables."""
-        return set(self.variables)
-
-    def replaces(self, columns: ColumnsSpec) -> set[str]:
-        """The variables."""
-        return set(self.variables)
 
 
 def repeated(names: list[str], field: str, what: str) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import dask.dataframe as dd
 import numpy as np
@@ -15,8 +15,15 @@ from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
-from pipeline.risk.suppression import TooFewRecords, default_order, suppress
-from pipeline.steps.registry import Effect, StepContext, StepParams, step
+from pipeline.risk.suppression import TooFewRecords, importance_order, suppress
+from pipeline.steps.registry import (
+    SUPPRESSED,
+    Declaration,
+    Effect,
+    StepContext,
+    StepParams,
+    step,
+)
 
 
 def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:
@@ -39,6 +46,8 @@ def _missing(params: RiskParams | LocalSuppressionParams, ctx: StepContext) -> M
 class RiskParams(StepParams):
     """Parameters of ``risk``; the key variables are ``columns.key_variables``."""
 
+    examples = ({"k": 3}, {"k": 5, "missing": "category"})
+
     k: int = Field(3, ge=1, le=K_MAX, description="Count records in classes smaller than k.")
     missing: Literal["any", "category"] | None = Field(None, description=_MISSING_DESCRIPTION)
 
@@ -50,20 +59,23 @@ class RiskParams(StepParams):
         """The key combinations with their weight sums."""
         return {"keys": _key_table(ctx, ctx.columns.weight)}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """Nothing: the frame is returned as it is."""
-        return set()
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Nothing read or written: the frame is returned as it is (its need reads the keys)."""
+        return Declaration()
 
 
 class LocalSuppressionParams(StepParams):
     """Parameters of ``local_suppression``."""
 
+    wording = SUPPRESSED
+    examples = ({"k": 3}, {"k": 2, "importance": ["sex", "age"], "missing": "category"})
+
     k: int = Field(3, ge=2, le=K_MAX, description="Every record's fk must reach k.")
     importance: list[str] | None = Field(
         None,
         description="Key variables from the most important (suppressed last) to the least "
-        "important (suppressed first). Default: variables with more categories are less "
-        "important (sdcMicro's default).",
+        "important (suppressed first); those left out are less important. Default: variables "
+        "with more categories are less important (sdcMicro's default), ties by name.",
     )
     missing: Literal["any", "category"] | None = Field(None, description=_MISSING_DESCRIPTION)
 
@@ -79,13 +91,14 @@ class LocalSuppressionParams(StepParams):
         """The key combinations with their record counts."""
         return {"keys": _key_table(ctx)}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The key variables."""
-        return set(columns.key_variables)
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the key variables and sets some of their values missing (replaces none)."""
+        keys = set(columns.key_variables)
+        return Declaration(reads=keys, writes=keys)
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The key variables (values set missing)."""
-        return set(columns.key_variables)
+    def changed(self, facts: dict[str, Any], columns: ColumnsSpec) -> set[str]:
+        """The key variables with a value suppressed."""
+        return {c for c, n in (facts.get("suppressions") or {}).items() if n}
 
 
 def _key_table(ctx: StepContext, weight: str | None = None) -> KeyTable:
@@ -134,24 +147,22 @@ def local_suppression(df: dd.DataFrame, params: LocalSuppressionParams, ctx: Ste
 
     It suppresses as few values as it can, preferring variables of low importance (see
     ``importance``; by default, as in sdcMicro, a variable with more categories is less
-    important and of two with as many categories the later one is), then gives back every
-    suppressed value it can without breaking k. Under ``any`` it also works out sdcMicro's
-    nearest-neighbour way and keeps whichever suppresses fewer values (see
+    important, and of two with as many categories the one whose name sorts later; variables
+    ``importance`` leaves out are less important than those it names, in that default order),
+    then gives back every suppressed value it can without breaking k. Under ``any`` it also
+    works out sdcMicro's nearest-neighbour way and keeps whichever suppresses fewer values (see
     ``pipeline.risk.suppression``). Records with equal key values are treated alike. The
     convention used and the suppressions per variable are recorded in the manifest. The result
-    does not depend on partitions or on the order of the records.
+    does not depend on partitions, on the order of the records or on the order of the key
+    variables.
     """
     missing = _missing(params, ctx)
     found: KeyCombinations = ctx.values["keys"]
     table, codes, counts = found.table, found.codes, found.counts
     keys = list(table.columns)
-    if params.importance is not None:
-        named = [keys.index(c) for c in params.importance]
-        rest = [i for i in range(len(keys)) if i not in named]
-        order = rest + named[::-1]  # unnamed first, then least to most important
-    else:
-        cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(keys))]
-        order = default_order(cards)  # sdcMicro's: more categories first, ties: later first
+    cards = [int(codes[:, j].max(initial=-1)) + 1 for j in range(len(keys))]
+    # unnamed variables first (more categories first, ties by name), then the named ones
+    order = importance_order(keys, cards, params.importance)
     try:
         result = suppress(codes, params.k, order, counts=counts, missing=missing)
     except TooFewRecords as exc:

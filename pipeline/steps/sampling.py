@@ -12,14 +12,16 @@ from pydantic import Field
 from pipeline.columns import ORDER, PERSON, ROW, ColumnsSpec, unit_column
 from pipeline.randomness import order_keys
 from pipeline.reductions import Reduction, UnitKeys
-from pipeline.steps.registry import Effect, StepContext, StepParams, step
+from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
 
 class SubsampleParams(StepParams):
     """Parameters of ``subsample``."""
 
     column_fields = ("by",)
-    removes_rows = True
+    wording = Wording("抽出に合わせた補正", "adjusted to the sample")
+    record_wording = Wording("レコードの抽出（標本化）", "a random sample of the records")
+    examples = ({"fraction": 0.8}, {"fraction": 0.5, "by": "household_id"})
 
     fraction: float = Field(gt=0, lt=1, description="Share of units (records or households) kept.")
     by: str | None = Field(None, description="Unit column, e.g. household_id: units stay whole.")
@@ -31,26 +33,37 @@ class SubsampleParams(StepParams):
         """The distinct units of the whole file, by their keyed random numbers."""
         return {"units": units_of(self, ctx)}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The row position, the unit column and the weight (adjusted)."""
-        return {ROW, *([self.by] if self.by else []), *self.writes(columns)}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the row position, the unit and the weight; samples, replaces the weight.
 
-    def replaces(self, columns: ColumnsSpec) -> set[str]:
-        """The weight column, when it is adjusted."""
-        return self.writes(columns)
-
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The weight column, when it is adjusted."""
-        return {columns.weight} if self.adjust_weights and columns.weight else set()
+        The unit is the engine's number of a replaced linking ID (not its fresh token), and the
+        person's fingerprint in a series.
+        """
+        weight = {columns.weight} if self.adjust_weights and columns.weight else set()
+        unit = unit_of(self.by, columns)
+        reads = {ROW, PERSON, *weight, *([unit] if unit else [])}
+        return Declaration(reads=reads, numeric=weight, writes=weight, replaces=weight,
+                           rows="sampled")  # fmt: skip
 
 
 def units_of(params: SubsampleParams, ctx: StepContext) -> UnitKeys:
     """The sample's units: keyed by the value of ``by``; a record without one is its own unit."""
     key = ctx.derive_key("subsample")
-    by = params.by or (PERSON if ctx.series is not None else None)  # a series: the person
-    if by in ctx.columns.linking_ids and ctx.columns.linking_ids[by].method != "drop":
-        by = unit_column(by)  # the original ID's number: not the release's fresh token
+    by = unit_of(params.by, ctx.columns)
+    if by is None and ctx.series is not None:
+        by = PERSON  # a series: the person
     return UnitKeys(by, key, hashlib.sha256(key + b":own-unit").digest())
+
+
+def unit_of(by: str | None, columns: ColumnsSpec) -> str | None:
+    """The column a sample's units are read from.
+
+    The engine's number of a linking ID the engine replaces (not the release's fresh token),
+    else ``by`` itself.
+    """
+    if by in columns.linking_ids and columns.linking_ids[by].method != "drop":
+        return unit_column(by)
+    return by
 
 
 @step("subsample", params=SubsampleParams)
@@ -93,13 +106,12 @@ def subsample(df: dd.DataFrame, params: SubsampleParams, ctx: StepContext) -> Ef
 class ShuffleParams(StepParams):
     """``shuffle_records`` takes no parameters (write ``{}``)."""
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The row position."""
-        return {ROW}
+    record_wording = Wording("レコードの順序の無作為化", "records in random order")
+    examples = ({},)
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The engine's order column."""
-        return {ORDER}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the row position; adds the engine's order column (the writer sorts by it)."""
+        return Declaration(reads={ROW}, writes={ORDER}, rows="reordered")
 
 
 @step("shuffle_records", params=ShuffleParams)

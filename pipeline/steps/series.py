@@ -8,6 +8,9 @@ beside the data, what the next state records.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -33,21 +36,30 @@ from pipeline.series.merge import (
     protect,
     series_part,
 )
-from pipeline.steps.registry import Check, Effect, StepContext, StepParams, step
+from pipeline.steps.registry import (
+    SUPPRESSED,
+    Check,
+    Declaration,
+    Description,
+    Effect,
+    StepContext,
+    StepParams,
+    Wording,
+    step,
+)
 
 
 class SeriesPersonParams(StepParams):
     """The person column (read, fingerprinted, then deleted)."""
 
+    in_series = True
+    examples = ({"person": "member_id"},)
+
     person: str
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The person column."""
-        return {self.person}
-
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The engine's fingerprint column."""
-        return {PERSON}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the person column; adds the engine's fingerprint column."""
+        return Declaration(reads={self.person}, writes={PERSON})
 
 
 @step("series_person", params=SeriesPersonParams, automatic=True)
@@ -81,7 +93,12 @@ def _fingerprints(values: pd.Series, key: Secret) -> pd.Series:
 class SeriesParams(StepParams):
     """The series' k, key variables and importance, and whether records may be withheld."""
 
-    removes_rows = True
+    wording = SUPPRESSED
+    record_wording = Wording("一部のレコードの提供の見合わせ", "some records withheld")
+    in_series = True
+    examples = ({"k": 3, "keys": ["age", "sex", "municipality"]},
+                {"k": 2, "keys": ["sex", "occupation"], "withhold": False,
+                 "importance": ["occupation"]})  # fmt: skip
 
     k: int = Field(ge=2, le=K_MAX)
     keys: list[str]
@@ -92,13 +109,25 @@ class SeriesParams(StepParams):
         """The merged view's distinct combinations."""
         return {"merged": SeriesTable(tuple(self.keys), PERSON, ctx.series.state)}
 
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The key variables and the fingerprints."""
-        return {*self.keys, PERSON}
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the keys and fingerprints; sets key values missing, may withhold records.
 
-    def writes(self, columns: ColumnsSpec) -> set[str]:
-        """The key variables (hidden, suppressed) and what the state records."""
-        return {*self.keys, HIDDEN, *map(merged_column, range(len(self.keys)))}
+        It replaces no value, and adds the columns the next state records.
+        """
+        writes = {*self.keys, HIDDEN, *map(merged_column, range(len(self.keys)))}
+        return Declaration(reads={*self.keys, PERSON}, writes=writes, rows="deleted")
+
+    def changed(self, facts: dict[str, Any], columns: ColumnsSpec) -> set[str]:
+        """The key variables with a value suppressed; all of them when values were kept hidden."""
+        if facts.get("values_kept_hidden"):
+            return set(self.keys)
+        return {c for c, n in (facts.get("values_suppressed") or {}).items() if n}
+
+    def describe(self, facts: dict[str, Any], base_dir: Path, columns: ColumnsSpec) -> Description:
+        """Values deleted; records withheld when there were any."""
+        withheld = facts.get("records_withheld")
+        return Description({c: SUPPRESSED for c in self.changed(facts, columns)},
+                           self.record_wording if withheld else None)  # fmt: skip
 
 
 @step("series", params=SeriesParams, automatic=True)
@@ -116,11 +145,7 @@ def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
     """
     m = len(params.keys)
     table = ctx.values["merged"]
-    order = None
-    if params.importance is not None:
-        named = [params.keys.index(c) for c in params.importance]
-        order = [i for i in range(m) if i not in named] + named[::-1]
-    done = protect(table, params.keys, params.k, order, params.withhold)
+    done = protect(table, params.keys, params.k, params.importance, params.withhold)
     state = ctx.series.state
     counts = table[COUNT].to_numpy(dtype=np.int64)
     seen = (table[[code(j) for j in range(m)]].to_numpy() >= 0).any(axis=1)

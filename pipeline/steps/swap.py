@@ -9,14 +9,16 @@ import dask.dataframe as dd
 import numpy as np
 from pydantic import Field
 
-from pipeline.columns import ROW, ColumnsSpec
 from pipeline.records import Collected, Records, replace_by_row
 from pipeline.reductions import Reduction
-from pipeline.steps.registry import Effect, PerturbParams, StepContext, step
+from pipeline.steps.registry import Effect, PerturbParams, StepContext, Wording, step
 
 
 class RankSwapParams(PerturbParams):
     """Parameters of ``rank_swap``."""
+
+    wording = Wording("レコード間の値の入替え（スワッピング）", "values swapped between records")
+    examples = ({"variables": ["income"], "p": 10}, {"variables": ["income", "weight"]})
 
     p: float = Field(
         15.0, gt=0, le=100,
@@ -27,10 +29,6 @@ class RankSwapParams(PerturbParams):
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """Every record's position and variables (the whole file, ordered by position)."""
         return {"records": Records(tuple(self.variables))}
-
-    def reads(self, columns: ColumnsSpec) -> set[str] | None:
-        """The row position (records are put back by it) and the variables."""
-        return {ROW, *self.variables}
 
 
 def window(p: float, n: int) -> int:

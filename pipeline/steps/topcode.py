@@ -11,16 +11,22 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from pipeline.columns import ColumnsSpec
 from pipeline.errors import InputDataError, Problem
 from pipeline.reductions import Quantile, Reduction
 from pipeline.requirements import Bound, Requirement
-from pipeline.steps.registry import Effect, StepContext, StepParams, step
+from pipeline.steps.registry import (
+    Declaration,
+    Effect,
+    StepContext,
+    StepParams,
+    Wording,
+    step,
+)
 
 
 class _CodeParams(StepParams):
     column_fields = ("column",)
-    numeric_fields = ("column",)
-    writes_fields = ("column",)
     upper: ClassVar[bool] = True
 
     column: str
@@ -28,6 +34,11 @@ class _CodeParams(StepParams):
         None, gt=0, lt=1, description="Threshold = this quantile over the whole file."
     )
     replace_with: float | None = Field(None, description="Replacement (default: the threshold).")
+
+    def declare(self, columns: ColumnsSpec) -> Declaration:
+        """Reads the column as numbers and replaces the values beyond the threshold."""
+        one = {self.column}
+        return Declaration(reads=one, numeric=one, writes=one, replaces=one)
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The whole-file quantile, when the threshold is one."""
@@ -44,6 +55,9 @@ class _CodeParams(StepParams):
 class TopCodeParams(_CodeParams):
     """Parameters of ``top_code``: exactly one of ``above`` or ``quantile``."""
 
+    wording = Wording("トップコーディング", "top-coded")
+    examples = ({"column": "income", "quantile": 0.99}, {"column": "age", "above": 90})
+
     above: float | None = Field(None, description="Values above this are replaced.")
 
     @model_validator(mode="after")
@@ -57,6 +71,8 @@ class BottomCodeParams(_CodeParams):
     """Parameters of ``bottom_code``: exactly one of ``below`` or ``quantile``."""
 
     upper: ClassVar[bool] = False
+    wording = Wording("ボトムコーディング", "bottom-coded")
+    examples = ({"column": "household_size", "below": 2}, {"column": "income", "quantile": 0.01})
 
     below: float | None = Field(None, description="Values below this are replaced.")
 

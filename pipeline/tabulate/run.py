@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from pipeline import files, now_utc
+from pipeline import files
+from pipeline.artifact import now_utc
+from pipeline.columns import ColumnsSpec
 from pipeline.engine.apply import PendingChecks
 from pipeline.engine.ingest import checked_numbers, number_dtype
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
@@ -148,7 +150,7 @@ def banded(spec: TableSpec, base_dir: Path) -> list[str]:
     out = []
     for var in (spec.rows, spec.columns):
         params = var.recode_params(base_dir) if var else None
-        out += params.numeric_columns() if params is not None else []
+        out += sorted(params.declare(ColumnsSpec()).numeric) if params is not None else []
     return out
 
 

@@ -20,7 +20,7 @@ from pipeline.engine.apply import PendingChecks, UnsettledChecks
 from pipeline.errors import InputDataError, Problem
 from pipeline.steps import STEPS
 from pipeline.steps.registry import Check
-from tests.conftest import REPO, demo_recipe
+from tests.conftest import DEMO_COLUMNS, REPO, demo_recipe
 
 EVERY_STEP = """\
   - recode: {column: municipality, hierarchy: jp_region, level: prefecture}
@@ -73,6 +73,7 @@ def forbid_compute_in_steps(monkeypatch):
     return guard
 
 
+@pytest.mark.slow
 def test_no_step_computes_itself(workdir: Path, forbid_compute_in_steps) -> None:
     recipe = demo_recipe(workdir, EVERY_STEP)
     result = CliRunner().invoke(app, ["run", str(recipe), "-q"])
@@ -122,6 +123,7 @@ def _lose_checks(monkeypatch) -> None:
     monkeypatch.setattr(PendingChecks, "settle", forgetful)
 
 
+@pytest.mark.slow
 def test_a_run_that_loses_a_check_publishes_nothing(workdir: Path, monkeypatch) -> None:
     _lose_checks(monkeypatch)
     recipe = demo_recipe(workdir, "  - recode: {column: sex, map: {'1': M, '2': F}}\n")
@@ -130,6 +132,7 @@ def test_a_run_that_loses_a_check_publishes_nothing(workdir: Path, monkeypatch) 
     assert not (workdir / "out" / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_tabulation_that_loses_a_check_publishes_nothing(workdir: Path, monkeypatch) -> None:
     _lose_checks(monkeypatch)
     from tests.conftest import copy_demo
@@ -141,6 +144,7 @@ def test_a_tabulation_that_loses_a_check_publishes_nothing(workdir: Path, monkey
     assert not (workdir / "out" / "census_tables").exists()
 
 
+@pytest.mark.slow
 def test_a_run_reports_its_passes_over_the_data(workdir: Path) -> None:
     recipe = demo_recipe(workdir, EVERY_STEP)
     result = CliRunner().invoke(app, ["run", str(recipe)])
@@ -189,6 +193,7 @@ def _same(fused: dict, plain: dict, workdir: Path, a: str, b: str) -> None:
     assert fused["risk_after"] == plain["risk_after"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "steps",
     [
@@ -206,6 +211,12 @@ def _same(fused: dict, plain: dict, workdir: Path, a: str, b: str) -> None:
 def test_early_reductions_change_nothing_but_the_passes(
     workdir: Path, monkeypatch, steps: str
 ) -> None:
+    _fused_equals_sequential(workdir, monkeypatch, steps)
+
+
+def _fused_equals_sequential(workdir: Path, monkeypatch, steps: str) -> None:
+    """Early (fused) reductions give the bytes, facts and risk of sequential ones, in no more
+    passes."""
     fused_passes, fused = _run(workdir, steps, "out/fused")
     with monkeypatch.context() as patch:
         _sequential(patch)
@@ -214,6 +225,31 @@ def test_early_reductions_change_nothing_but_the_passes(
     assert len(fused_passes) <= len(plain_passes)
 
 
+REGISTERED = [
+    pytest.param(name, example, id=f"{name}[{i}]")
+    for name, spec in sorted(STEPS.items()) if not spec.automatic
+    for i, example in enumerate(spec.params.examples)
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "example"), REGISTERED)
+def test_every_registered_step_fuses_as_it_runs_alone(
+    workdir: Path, monkeypatch, name: str, example: dict
+) -> None:
+    """Each step's examples between a step with a need before (a quantile) and after (the key
+    combinations): early reductions give the same bytes, facts and risk as sequential ones."""
+    body = json.dumps({name: example})
+    steps = (f"  - top_code: {{column: income, quantile: 0.99}}\n  - {body}\n"
+             "  - local_suppression: {k: 2}\n")  # fmt: skip
+    monkeypatch.setenv("ANON_LINK_KEY", "fused test key")
+    columns = DEMO_COLUMNS.replace("[age, sex, municipality, occupation, household_size]",
+                                   "[age, sex, municipality]")  # fmt: skip
+    monkeypatch.setattr("tests.conftest.DEMO_COLUMNS", columns)
+    _fused_equals_sequential(workdir, monkeypatch, steps)
+
+
+@pytest.mark.slow
 def test_a_reduction_waits_for_the_step_that_writes_its_column(workdir: Path) -> None:
     steps = (
         "  - top_code: {column: income, quantile: 0.9}\n"
@@ -231,6 +267,7 @@ def test_a_reduction_waits_for_the_step_that_writes_its_column(workdir: Path) ->
     ]
 
 
+@pytest.mark.slow
 def test_a_reduction_waits_for_a_step_that_removes_records(workdir: Path) -> None:
     steps = (
         "  - top_code: {column: income, quantile: 0.9}\n"
@@ -246,6 +283,7 @@ def test_a_reduction_waits_for_a_step_that_removes_records(workdir: Path) -> Non
     ]
 
 
+@pytest.mark.slow
 def test_a_step_s_own_work_runs_once(workdir: Path, monkeypatch) -> None:
     """A step applied for a stand-in frame that equals the run's frame is not applied again.
 

@@ -43,10 +43,10 @@ def _publish(root: Path, signed: bool) -> Path:
     return root / "out" / "census_demo"
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's output, published once (not signed)."""
-    return _publish(tmp_path_factory.mktemp("plain"), signed=False)
+@pytest.fixture
+def published(published_demo: Path) -> Path:
+    """The demo's output, published once per session (not signed; tests work on copies)."""
+    return published_demo / "out" / "census_demo"
 
 
 @pytest.fixture(scope="module")
@@ -302,6 +302,21 @@ def test_the_untouched_output_is_valid(
     assert manifest["signature"] is None
 
 
+def test_gate_only_of_a_fresh_output_gives_the_run_s_checks_and_verdicts(
+    published: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd
+) -> None:
+    out = _copy(published, monkeypatch, tmp_path)
+    ran = json.loads((out / "manifest.json").read_text())["gate"]["output"]["checks"]
+    code, failed, text = audit(out, capfd)
+    assert code == 0 and not failed, text
+    audited = json.loads((out.parent.parent / "audit.json").read_text())["output"]["checks"]
+    verdicts = {c["id"]: (c["reason"], c["passed"]) for c in audited}
+    # every check the run judged, judged again with the same reason and verdict; --gate-only
+    # adds its own (integrity, listing, the manifest's facts) on top
+    assert {c["id"]: (c["reason"], c["passed"]) for c in ran}.items() <= verdicts.items()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_gate_only_catches_tampering(
     name: str, published: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd
@@ -323,6 +338,7 @@ def test_nothing_to_check_is_exit_3(
     assert code == 3 and "does not exist" in text, text
 
 
+@pytest.mark.slow
 def test_the_signed_output_verifies(
     signed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd
 ) -> None:
@@ -344,6 +360,7 @@ def _everything_consistent(out: Path) -> None:
     rerecord(out, "risk_report.json")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["consistent-edit", "signature-removed", "wrong-key"])
 def test_a_signature_catches_any_edit(
     how: str, signed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd
@@ -360,6 +377,7 @@ def test_a_signature_catches_any_edit(
     assert code == 4 and "manifest.signature" in failed, text
 
 
+@pytest.mark.slow
 def test_the_consistent_edit_passes_without_a_key(
     published: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd
 ) -> None:
@@ -370,6 +388,7 @@ def test_the_consistent_edit_passes_without_a_key(
     assert code == 0 and not failed, text
 
 
+@pytest.mark.slow
 def test_a_signed_output_needs_its_key(
     signed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd
 ) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -39,6 +40,7 @@ def test_inf_text_stops_the_run_with_records_never_values(workdir: Path) -> None
     assert not (workdir / "out" / "run").exists()
 
 
+@pytest.mark.slow
 def test_inf_in_a_whole_number_column_is_never_published_as_a_huge_integer(
     workdir: Path,
 ) -> None:
@@ -72,6 +74,7 @@ def test_parquet_float_inf_is_an_input_error(workdir: Path) -> None:
     assert result.exit_code == 3 and "not finite" in result.output and "records 8" in result.output
 
 
+@pytest.mark.slow
 def test_parquet_numbers_of_every_kind_are_read(workdir: Path) -> None:
     """Decimals, integers with nulls and unsigned 64-bit columns (exit 1 before)."""
     import decimal
@@ -96,6 +99,7 @@ def test_parquet_numbers_of_every_kind_are_read(workdir: Path) -> None:
     assert published["age"].max() <= 90 and published["age"].isna().any()
 
 
+@pytest.mark.slow
 def test_whole_numbers_too_large_for_an_integer_stay_decimal(workdir: Path) -> None:
     """Before: 1e20 was published as -9223372036854775808 in an integer column."""
     plant(workdir, {3: "100000000000000000000"}, column="household_size")

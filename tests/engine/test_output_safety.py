@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -50,6 +51,7 @@ def test_a_folder_with_someone_elses_manifest_is_not_replaced(workdir: Path) -> 
     assert tree(web) == before
 
 
+@pytest.mark.slow
 def test_an_earlier_output_with_a_users_file_added_is_not_replaced(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     assert invoke("run", str(recipe), "-q").exit_code == 0
@@ -60,6 +62,7 @@ def test_an_earlier_output_with_a_users_file_added_is_not_replaced(workdir: Path
     assert notes.read_text() == "my notes"
 
 
+@pytest.mark.slow
 def test_a_symlinked_output_is_refused_and_its_target_untouched(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS, output="out/elsewhere")
     assert invoke("run", str(recipe), "-q").exit_code == 0  # a real output of this tool
@@ -72,6 +75,7 @@ def test_a_symlinked_output_is_refused_and_its_target_untouched(workdir: Path) -
     assert not list((workdir / "out").glob(".run.old-*"))
 
 
+@pytest.mark.slow
 def test_a_planted_old_symlink_is_never_renamed_into_place(workdir: Path) -> None:
     victim = workdir / "victim"
     victim.mkdir()
@@ -117,6 +121,7 @@ def test_gate_report_paths_that_are_folders_or_other_files_are_refused(workdir: 
     assert result.exit_code == 2 and json.loads(other.read_text())["tool"] == "someone-else"
 
 
+@pytest.mark.slow
 def test_blocked_then_passing_run_replaces_then_removes_its_own_report(workdir: Path) -> None:
     report = workdir / "out" / "run.gate_report.json"
     blocked = demo_recipe(workdir, STEPS, extra="risk: {k: 1000}\n")
@@ -137,6 +142,7 @@ def test_output_inside_a_parquet_input_folder_is_refused(workdir: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["a.parquet"]
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_locked_output_exits_6(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     (workdir / "out").mkdir()
@@ -163,6 +169,7 @@ def test_a_planted_lock_symlink_is_refused(workdir: Path) -> None:
     assert victim.read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_a_users_file_inside_an_earlier_output_is_never_deleted(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     assert invoke("run", str(recipe), "-q").exit_code == 0
@@ -176,6 +183,7 @@ def test_a_users_file_inside_an_earlier_output_is_never_deleted(workdir: Path) -
         note.unlink()
 
 
+@pytest.mark.slow
 def test_an_output_swapped_after_the_check_is_put_back_untouched(
     workdir: Path, monkeypatch
 ) -> None:

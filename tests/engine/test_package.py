@@ -32,6 +32,7 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_the_package_is_the_data_the_notice_and_a_listing(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     result = invoke("run", str(recipe), "-q", "--package", "bundle")
@@ -53,6 +54,7 @@ def test_the_package_is_the_data_the_notice_and_a_listing(workdir: Path) -> None
     assert beside == [".bundle.lock"]  # no staging folder left
 
 
+@pytest.mark.slow
 def test_a_later_run_replaces_its_own_package_but_not_a_changed_one(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     assert invoke("run", str(recipe), "-q", "--package", "bundle").exit_code == 0
@@ -69,6 +71,7 @@ def test_a_later_run_replaces_its_own_package_but_not_a_changed_one(workdir: Pat
     assert tree(workdir / "bundle") == before and tree(workdir / "out") == output  # before the run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["user folder", "tool output", "file"])
 def test_a_folder_the_tool_did_not_write_is_refused_before_the_run(workdir: Path, kind) -> None:
     target, recipe = workdir / "theirs", demo_recipe(workdir, STEPS)
@@ -95,6 +98,7 @@ def test_a_symlink_package_folder_is_refused_and_not_followed(workdir: Path) -> 
     assert (workdir / "bundle").is_symlink() and list(victim.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_no_package_when_the_gate_blocks(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     assert invoke("run", str(recipe), "-q", "--package", "bundle").exit_code == 0
@@ -114,6 +118,7 @@ def test_a_package_inside_the_output_or_with_gate_only_is_refused(workdir: Path)
     assert not (workdir / "out").exists() and not (workdir / "p").exists()
 
 
+@pytest.mark.slow
 def test_a_changed_output_or_another_run_is_never_packaged(workdir: Path) -> None:
     result = pipeline.run(demo_recipe(workdir, STEPS))
     manifest = result.manifest
@@ -142,6 +147,7 @@ def test_a_changed_output_or_another_run_is_never_packaged(workdir: Path) -> Non
     assert [p.name for p in workdir.glob(".pkg.package-*")] == []
 
 
+@pytest.mark.slow
 def test_leftovers_of_a_killed_package_run_are_removed_only_with_their_marker(
     workdir: Path,
 ) -> None:
@@ -159,6 +165,7 @@ def test_leftovers_of_a_killed_package_run_are_removed_only_with_their_marker(
     assert not ours.exists() and (theirs / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_a_tabulation_package_holds_its_tables_and_listing(workdir: Path) -> None:
     copy_demo(workdir)
     shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")

@@ -54,6 +54,7 @@ def _boom(df, params, ctx):
     return Effect(df.map_partitions(explode, meta=df._meta))
 
 
+@pytest.mark.slow
 def test_failing_step_leaves_previous_output(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_YAML)
     runner = CliRunner()
@@ -82,6 +83,7 @@ def test_input_error_leaves_no_output_and_no_staging(workdir: Path) -> None:
     assert leftovers(workdir / "out") == []
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_previous_output_and_next_run_cleans_up(
     workdir: Path, census_frame
 ) -> None:
@@ -108,6 +110,7 @@ def test_killed_run_leaves_previous_output_and_next_run_cleans_up(
     assert snapshot(out)["manifest.json"] != before["manifest.json"]  # a new run_id
 
 
+@pytest.mark.slow
 def test_sigterm_cleans_up(workdir: Path, census_frame) -> None:
     big = pd.concat([census_frame] * 100, ignore_index=True)
     big.to_csv(workdir / "data" / "big.csv", index=False)

@@ -43,6 +43,7 @@ def all_text(out: Path) -> str:
     return "\n".join(p.read_bytes().decode("latin-1") for p in out.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_demo_recipe_publishes_anonymized_data(workdir: Path) -> None:
     recipe = copy_demo(workdir)
     result = invoke("run", str(recipe))
@@ -105,6 +106,7 @@ def test_demo_recipe_publishes_anonymized_data(workdir: Path) -> None:
             assert value not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheduler", ["threads", "processes"])
 def test_output_is_byte_identical_across_partitions(workdir: Path, scheduler: str) -> None:
     recipe = demo_recipe(workdir, DEMO_STEPS)
@@ -127,6 +129,7 @@ def test_output_is_byte_identical_across_partitions(workdir: Path, scheduler: st
     assert digests[0] == digests[1] == digests[2]
 
 
+@pytest.mark.slow
 def test_small_files_are_cut_at_fixed_row_counts(workdir: Path) -> None:
     recipe = demo_recipe(workdir, "  - shuffle_records: {}\n", output="out/csv", fmt="csv")
     text = recipe.read_text().replace("format: csv}", "format: csv, rows_per_file: 300}")
@@ -146,6 +149,7 @@ def test_small_files_are_cut_at_fixed_row_counts(workdir: Path) -> None:
     assert both["municipality"].str.len().eq(5).all()
 
 
+@pytest.mark.slow
 def test_cp932_input_gives_the_same_data_as_utf8(workdir: Path, census_frame) -> None:
     census_frame.to_csv(workdir / "data" / "census_sjis.csv", index=False, encoding="cp932")
     utf8 = demo_recipe(workdir, DEMO_STEPS, output="out/utf8")
@@ -172,6 +176,7 @@ def _same_but_fresh_tokens(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_parquet_input_gives_the_same_values_as_csv(workdir: Path, census_frame) -> None:
     census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
     from_csv = demo_recipe(workdir, DEMO_STEPS, output="out/csv")
@@ -184,6 +189,7 @@ def test_parquet_input_gives_the_same_values_as_csv(workdir: Path, census_frame)
     _same_but_fresh_tokens(a, b)
 
 
+@pytest.mark.slow
 def test_plain_log_lines_name_steps_and_facts_but_no_values(workdir: Path) -> None:
     recipe = demo_recipe(workdir, DEMO_STEPS)
     result = invoke("run", str(recipe))
@@ -194,6 +200,7 @@ def test_plain_log_lines_name_steps_and_facts_but_no_values(workdir: Path) -> No
     assert all(line[:4].isdigit() and "anonymize:" in line for line in lines)  # timestamped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["local", "tcp"])
 def test_distributed_schedulers_give_identical_bytes(workdir: Path, kind: str) -> None:
     from distributed import LocalCluster
@@ -212,6 +219,7 @@ def test_distributed_schedulers_give_identical_bytes(workdir: Path, kind: str) -
     assert data_digests(workdir / "out/threads") == data_digests(workdir / "out/d")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bits", [0, 3])
 def test_shuffled_output_is_sorted_by_the_order_keys_in_buckets(
     workdir: Path, monkeypatch, bits: int
@@ -254,6 +262,7 @@ def test_deferred_unknown_value_checks_stop_the_run_with_all_problems(workdir: P
     assert not (workdir / "out" / "run").exists()
 
 
+@pytest.mark.slow
 def test_unknown_value_facts_are_in_the_manifest(workdir: Path) -> None:
     steps = '  - recode: {column: sex, map: {"1": M}, on_unknown: missing}\n'
     result = invoke("run", str(demo_recipe(workdir, steps)))

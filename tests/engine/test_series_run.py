@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import pipeline
 from pipeline.synth import generate_census, write_occupation_hierarchy
+from tests.conftest import examples
 from tests.series.attack import attack, load
 
 KEY_ENV = "ANON_TEST_SERIES_KEY"
@@ -101,6 +102,7 @@ def found(outs: list[Path]) -> dict[str, int]:
     return attack(releases, KEYS, 3, ["income", "sex"], tokens="household_id")
 
 
+@pytest.mark.slow
 def test_two_nights_reveal_nothing_where_alone_they_leak(nightly: Path) -> None:
     first = population(1500, 1)
     nights = [first, next_night(first, 2, leave=0.15, arrive=120, change=0.05)]
@@ -118,6 +120,7 @@ def test_two_nights_reveal_nothing_where_alone_they_leak(nightly: Path) -> None:
     assert checks["series.k"]["passed"] and checks["series.k"]["reason"] == "series_k_violated"
 
 
+@pytest.mark.slow
 def test_a_release_alone_says_so(nightly: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV)
     population(300, 1).to_csv("night.csv", index=False)
@@ -132,6 +135,7 @@ def _digest(out: Path) -> str:
     return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(out.glob("data/*")))).hexdigest()
 
 
+@pytest.mark.slow
 def test_the_state_stays_out_of_what_recipients_get_and_a_rerun_is_identical(
     nightly: Path,
 ) -> None:
@@ -156,6 +160,7 @@ def test_the_state_stays_out_of_what_recipients_get_and_a_rerun_is_identical(
     assert {a["path"] for a in manifest["artifacts"]} >= {"series.json", "series_state.parquet"}
 
 
+@pytest.mark.slow
 def test_the_sample_keeps_the_households_it_took(nightly: Path) -> None:
     first = population(1200, 1)
     nights = [first, next_night(first, 2, leave=0.1, arrive=0, change=0.0)]
@@ -172,7 +177,8 @@ def test_the_sample_keeps_the_households_it_took(nightly: Path) -> None:
     assert found(outs)["revealed"] == 0
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
+@settings(max_examples=examples(3), deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.tuples(st.floats(0.0, 0.3), st.integers(0, 80), st.floats(0.0, 0.2)),
                 min_size=2, max_size=2), st.integers(0, 1000))  # fmt: skip
 def test_any_arrivals_departures_and_changes_reveal_nothing(

@@ -25,6 +25,7 @@ def _manifest(workdir: Path) -> dict:
     return json.loads((workdir / "out" / "run" / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_run_records_what_the_protection_cost(workdir: Path) -> None:
     extra = "risk: {k: 3}\nutility: {tables: [[age, sex]], warn_share: 0.01}\n"
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra=extra)))
@@ -51,6 +52,7 @@ def test_run_records_what_the_protection_cost(workdir: Path) -> None:
     assert "What the protection cost" in html and "Hellinger distance" in html
 
 
+@pytest.mark.slow
 def test_run_figures_equal_comparing_the_two_files(workdir: Path) -> None:
     """Without shuffling or sampling the output is in input order: compare() must agree."""
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra="risk: {k: 3}\n")))
@@ -69,6 +71,7 @@ def test_run_figures_equal_comparing_the_two_files(workdir: Path) -> None:
     assert run["numeric"][0]["il1s"] == found.numeric[0].il1s
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("limits", "failing"),
     [
@@ -86,6 +89,7 @@ def test_utility_limits_block_publication(workdir: Path, limits: str, failing: s
     assert failed and all(c.startswith(failing) for c in failed)
 
 
+@pytest.mark.slow
 def test_generous_limits_publish(workdir: Path) -> None:
     limits = "{max_suppressed_share: 0.9, max_precision_loss: 0.9, max_il1s_mean: 5, max_tvd: 1}"
     extra = f"risk: {{k: 3}}\nutility: {{tables: [[age, sex]], limits: {limits}}}\n"
@@ -104,13 +108,14 @@ def test_utility_section_errors_name_the_key(workdir: Path) -> None:
     result = invoke("validate", str(demo_recipe(workdir, STEPS, extra=extra)), "--no-input")
     assert result.exit_code == 2, result.output
     assert "utility.numeric[0]: 'age' is a key variable" in result.output
-    assert "utility.numeric[1]: column 'name' is an identifier" in result.output
+    assert "utility.numeric[1]: column 'name' is deleted before the steps run" in result.output
     assert "utility.tables[0][1]: column 'name' is deleted" in result.output
     extra = "utility: {tables: [[sex, nope]]}\n"
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra=extra)))
     assert result.exit_code == 3 and "utility.tables[0][1]" in result.output, result.output
 
 
+@pytest.mark.slow
 def test_utility_command(workdir: Path, capfd) -> None:
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra="risk: {k: 3}\n")))
     assert result.exit_code == 0, result.output
@@ -126,6 +131,7 @@ def test_utility_command(workdir: Path, capfd) -> None:
     assert code == 3 and "member_id" in out and "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_gate_only_checks_the_limits_on_the_runs_figures(workdir: Path) -> None:
     """--gate-only cannot re-measure (it has no input): it checks the manifest's figures."""
     extra = "risk: {k: 3}\nutility: {limits: {max_precision_loss: 0.9}}\n"

@@ -26,6 +26,7 @@ from pipeline import api
 from pipeline.engine.audit import gate_only
 from pipeline.engine.prepare import RunOptions, effective_recipe
 from pipeline.recipe.loader import load_recipe
+from tests.conftest import examples
 
 KINDS = ("int", "float", "extreme", "text", "bool", "date")
 WORDS = np.array(["東京", "大阪", "north", "south", "Ａ", "b", "c-d", "e f", "g_h", "ｶﾅ"])
@@ -79,7 +80,8 @@ def _untouched(table: pa.Table, name: str) -> list:
     return sorted(map(str, table.column(name).to_pylist()))
 
 
-@settings(max_examples=8, deadline=None,
+@pytest.mark.slow
+@settings(max_examples=examples(8), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(tables(), st.sampled_from(["csv", "parquet"]), st.sampled_from(["csv", "parquet"]),
        st.integers(1, 3))  # fmt: skip
@@ -114,6 +116,7 @@ def test_any_width_publishes_and_revalidates(
         assert report.passed, failed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [17, 300])
 def test_wide_census_like_file_publishes(tmp_path: Path, width: int) -> None:
     """The exact shape of the issue: more than 16 columns, some of them text codes."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pipeline.gate.checks import RowCheck, cap_check, value_set_check
 from pipeline.gate.gx_engine import validate_tables
+from tests.conftest import examples
 
 
 def frame(n: int = 1000, seed: int = 1) -> pd.DataFrame:
@@ -41,7 +42,7 @@ def test_counts_equal_pandas_and_missing_values_pass() -> None:
     assert all(r.engine == "great_expectations" for r in results)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=999), min_size=0, max_size=4, unique=True))
 def test_counts_do_not_depend_on_batching(cuts: list[int]) -> None:
     df = frame()

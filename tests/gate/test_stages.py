@@ -77,6 +77,7 @@ def assert_blocked(workdir: Path, result, reason: str, previous: bytes | None = 
     return report
 
 
+@pytest.mark.slow
 def test_clean_run_publishes_with_gate_in_manifest_and_report(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
     result = invoke("run", str(recipe))
@@ -99,6 +100,7 @@ def test_clean_run_publishes_with_gate_in_manifest_and_report(workdir: Path) -> 
     assert not (workdir / "out" / "run.gate_report.json").exists()
 
 
+@pytest.mark.slow
 def test_identifier_column_left_blocks(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
     spec = STEPS["drop_identifiers"]
@@ -116,6 +118,7 @@ def test_identifier_column_left_blocks(workdir: Path, monkeypatch) -> None:
     assert not any(value in text for value in census["my_number"].head(50))
 
 
+@pytest.mark.slow
 def test_cap_exceeded_blocks_and_keeps_previous_output(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
     previous = publish_previous(workdir, recipe)
@@ -127,6 +130,7 @@ def test_cap_exceeded_blocks_and_keeps_previous_output(workdir: Path, monkeypatc
     assert all(c["observed"] > 0 for c in failed if c["reason"] == "cap_exceeded")
 
 
+@pytest.mark.slow
 def test_unknown_recode_value_blocks(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
 
@@ -141,6 +145,7 @@ def test_unknown_recode_value_blocks(workdir: Path, monkeypatch) -> None:
     assert {"steps[0].recode.municipality", "steps[2].recode.occupation"} <= failed
 
 
+@pytest.mark.slow
 def test_k_violated_blocks(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra="risk: {k: 3}\n")
     result = invoke("run", str(recipe))
@@ -149,6 +154,7 @@ def test_k_violated_blocks(workdir: Path) -> None:
     assert k_check["observed"] > 0
 
 
+@pytest.mark.slow
 def test_k_reached_by_local_suppression_publishes(workdir: Path) -> None:
     steps = STEPS_TEXT + "  - local_suppression: {k: 3}\n"
     recipe = demo_recipe(workdir, steps, extra="risk: {k: 3}\n")
@@ -156,12 +162,14 @@ def test_k_reached_by_local_suppression_publishes(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_global_risk_too_high_blocks(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra="risk: {k: 1, max_global_risk: 0.0001}\n")
     result = invoke("run", str(recipe))
     assert_blocked(workdir, result, "global_risk_too_high")
 
 
+@pytest.mark.slow
 def test_row_count_mismatch_blocks(workdir: Path, monkeypatch) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
     spec = STEPS["shuffle_records"]
@@ -176,6 +184,7 @@ def test_row_count_mismatch_blocks(workdir: Path, monkeypatch) -> None:
     assert "subsampled" in check["description"]
 
 
+@pytest.mark.slow
 def test_output_contract_failure_blocks(workdir: Path) -> None:
     contract = (REPO / "data_contracts" / "census_output.odcs.yaml").read_text()
     (workdir / "recipes" / "out.yaml").write_text(
@@ -214,6 +223,7 @@ def test_input_contract_broken_exits_3_naming_every_check(workdir: Path) -> None
     assert not re.search(r"(?<![\w.])116(?![\w.])", result.output)
 
 
+@pytest.mark.slow
 def test_demo_recipe_contracts_pass_and_gate_only_revalidates(workdir: Path) -> None:
     recipe = copy_demo(workdir)
     assert invoke("run", str(recipe)).exit_code == 0
@@ -240,6 +250,7 @@ def test_demo_recipe_contracts_pass_and_gate_only_revalidates(workdir: Path) -> 
     assert report["outcome"] == "invalid"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
 def test_gate_only_reads_csv_output_with_its_types(workdir: Path, encoding: str) -> None:
     recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK, fmt="csv")
@@ -278,6 +289,7 @@ def test_undeclared_identifier_in_the_input_exits_3(workdir: Path) -> None:
     assert not (workdir / "out" / "run").exists()
 
 
+@pytest.mark.slow
 def test_warned_identifier_is_still_stopped_by_the_output_scan(workdir: Path) -> None:
     recipe = undeclared_phone(workdir, "scan: {undeclared: warn}\n")
     result = invoke("run", str(recipe))
@@ -287,6 +299,7 @@ def test_warned_identifier_is_still_stopped_by_the_output_scan(workdir: Path) ->
     assert [c["passed"] for c in report["input"]["checks"] if c["id"] == "scan.contact"] == [True]
 
 
+@pytest.mark.slow
 def test_ignored_column_publishes(workdir: Path) -> None:
     recipe = undeclared_phone(workdir, "scan: {ignore: [contact]}\n")
     assert invoke("run", str(recipe)).exit_code == 0
@@ -349,6 +362,7 @@ def test_an_all_missing_column_fails_its_checks_not_the_run(workdir: Path) -> No
     assert check["observed"] == 300
 
 
+@pytest.mark.slow
 def test_a_cap_on_the_weight_gives_way_to_the_sample_that_reweights(workdir: Path) -> None:
     steps = "  - top_code: {column: weight, quantile: 0.9}\n  - subsample: {fraction: 0.5}\n"
     result = invoke("run", str(demo_recipe(workdir, steps, extra=SAFE_RISK)))

@@ -16,6 +16,7 @@ from pipeline.microagg import group_means, groups, within_sse
 from pipeline.microagg.blocks import by_size, split_blocks
 from pipeline.microagg.mdav import mdav_blocks
 from pipeline.microagg.univariate import optimal_groups
+from tests.conftest import examples
 
 CASC = Path(__file__).resolve().parents[1] / "data" / "casc_refmicrodata.csv"
 # MDAV's SSE/SST on CASCrefmicrodata (13 variables, standardised), sdcMicro 5.8.1 and literature
@@ -31,6 +32,7 @@ def _sse_sst(z: np.ndarray, labels: np.ndarray) -> float:
     return 100 * within_sse(z, labels) / float((z * z).sum())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", sorted(PUBLISHED))
 def test_mdav_equals_the_published_casc_figures_and_the_search_beats_them(k: int) -> None:
     z = _standardised()
@@ -48,7 +50,7 @@ def _cloud(n: int, seed: int) -> np.ndarray:
     return np.column_stack([a, a * rng.uniform(0.2, 0.5, n), rng.integers(0, 4, n)])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(n=st.integers(2, 90), k=st.integers(2, 6), seed=st.integers(0, 10**6))
 def test_groups_hold_k_to_2k_minus_1_records_and_search_never_worsens(n, k, seed) -> None:
     if n < k:
@@ -97,7 +99,7 @@ def _best_sorted(values: np.ndarray, k: int) -> float:
     return best[-1]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(values=st.lists(st.integers(0, 30), min_size=4, max_size=40), k=st.integers(2, 5))
 def test_univariate_partition_is_optimal(values: list[int], k: int) -> None:
     v = np.asarray(values, dtype=np.float64)

@@ -16,6 +16,7 @@ import pytest
 from pipeline.errors import EXIT_RECIPE, AnonymizeError, Problem, RecipeError
 from pipeline.recipe.loader import LoadedRecipe, StepCall, load_recipe
 from pipeline.recipe.models import Recipe
+from pipeline.recipe.refs import column_refs
 from pipeline.steps import STEPS
 from pipeline.steps.recode import RecodeParams
 from pipeline.steps.sampling import ShuffleParams, SubsampleParams
@@ -607,15 +608,16 @@ def test_steps_may_not_use_identifier_columns(workdir):
     )
     error = failure(RECIPE)
     assert [str(p) for p in error.problems] == [
+        f"{RECIPE}:3 input.numeric[1]: column 'phone' is deleted before the steps run "
+        "(columns.direct_identifiers)",
         f"{RECIPE}:14 steps[0].recode.column: column 'name' is deleted before the steps run "
         "(columns.direct_identifiers)",
         f"{RECIPE}:16 steps[2].subsample.by: column 'member_id' is deleted before the steps run "
         "(columns.linking_ids)",
         f"{RECIPE}:18 steps[3].top_code.column: column 'my_number' is deleted before the steps "
         "run (columns.identification_codes)",
-        f"{RECIPE}:3 input.numeric[1]: column 'phone' is an identifier and is deleted",
     ]
-    assert [p.code for p in error.problems[:3]] == ["uses_identifier"] * 3
+    assert [p.code for p in error.problems] == ["uses_identifier"] * 4
 
 
 def test_identifier_message_names_the_role_that_deletes_the_column(workdir):
@@ -733,6 +735,7 @@ def _deep(depth: int) -> str:
     return "\n".join(lines) + "\n" + " " * (depth + 1) + "x\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
@@ -814,3 +817,29 @@ def test_generalize_l_diversity_names_a_column_of_the_input(workdir: Path) -> No
     write_recipe(workdir, text.replace("COLUMN", "incomee"))
     (call,) = load_recipe(RECIPE).steps
     assert call.params.columns_used() == {"l_diversity.column": "incomee"}
+
+
+def test_every_mention_of_a_column_is_in_column_refs(workdir):
+    path = demo_recipe(
+        workdir,
+        """\
+        - top_code: {column: income, above: 9}
+        - subsample: {fraction: 0.5, by: household_id}
+        """,
+        input_options=", numeric: [age]",
+        extra="risk: {k: 3, household: household_id, l_diversity: {column: income, l: 2}}\n"
+        "utility: {numeric: [income], tables: [[sex, age]]}\n",
+    )
+    loaded = load_recipe(path)
+    refs = {(r.where, r.column, r.role, r.numeric) for r in column_refs(loaded.recipe,
+                                                                       loaded.steps)}
+    assert {
+        ("columns.weight", "weight", "weight", True),
+        ("input.numeric[0]", "age", "numeric", True),
+        ("risk.household", "household_id", "household", False),
+        ("risk.l_diversity.column", "income", "sensitive", False),
+        ("utility.numeric[0]", "income", "utility", True),
+        ("utility.tables[0][1]", "age", "utility", False),
+        ("steps[0].top_code.column", "income", "step", True),
+        ("steps[1].subsample.by", "household_id", "step", False),
+    } <= refs

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import api
 from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.html import render_html
 from pipeline.report.model import Histogram, RiskReport
 from pipeline.report.render import described, number, share
-from tests.conftest import copy_demo
 from tests.report import browser
 
 needs_browser = pytest.mark.skipif(browser.browser() is None, reason="no Chromium installed")
@@ -46,14 +44,10 @@ def test_shares_and_facts_in_words() -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The census demo's published folder (run once for this module)."""
-    workdir = tmp_path_factory.mktemp("html")
-    recipe = copy_demo(workdir)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(workdir)
-        return api.run(recipe, quiet=True).out_dir.resolve()
+@pytest.fixture
+def demo_out(published_demo: Path) -> Path:
+    """The census demo's published folder (shared by the session: read only)."""
+    return published_demo / "out" / "census_demo"
 
 
 def _report(demo_out: Path) -> RiskReport:

@@ -13,17 +13,15 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.report.html import render_html
 from pipeline.report.model import RiskReport
-from tests.conftest import REPO, copy_demo, demo_recipe
+from tests.conftest import REPO, demo_recipe
 
 jsonschema = pytest.importorskip("jsonschema")
 
 
 @pytest.fixture
-def demo_out(workdir: Path) -> Path:
-    recipe = copy_demo(workdir)
-    result = CliRunner().invoke(app, ["run", str(recipe), "-q"])
-    assert result.exit_code == 0, result.output
-    return workdir / "out" / "census_demo"
+def demo_out(published_demo: Path) -> Path:
+    """The demo's published folder (shared by the session: read only)."""
+    return published_demo / "out" / "census_demo"
 
 
 def test_report_matches_schema_and_manifest(demo_out: Path) -> None:
@@ -54,13 +52,13 @@ def test_risky_categories_never_name_a_rare_category(demo_out: Path) -> None:
             assert item["records"] >= k or item["value"] == "(all other categories)"
 
 
-def test_html_is_self_contained_and_shows_no_identifier(demo_out: Path, workdir: Path) -> None:
+def test_html_is_self_contained_and_shows_no_identifier(demo_out: Path) -> None:
     page = (demo_out / "risk_report.html").read_text()
     assert "<svg" in page and "3-anonymity holds" in page
     urls = set(re.findall(r"https?://[^\s\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}  # namespaces
     assert "<script" not in page and "<link" not in page and "@import" not in page
-    source = pd.read_csv(workdir / "examples" / "census_sample.csv", dtype=str)
+    source = pd.read_csv(demo_out.parent.parent / "examples" / "census_sample.csv", dtype=str)
     text = page + (demo_out / "risk_report.json").read_text()
     for column in ("name", "my_number", "phone", "email", "household_id", "member_id"):
         for value in source[column].dropna().head(100):
@@ -80,6 +78,7 @@ def test_report_without_key_variables(workdir: Path) -> None:
     assert "not measured" in (workdir / "out/run/risk_report.html").read_text()
 
 
+@pytest.mark.slow
 def test_global_risk_above_target_blocks_and_is_flagged(workdir: Path) -> None:
     recipe = demo_recipe(
         workdir, "  - shuffle_records: {}\n", extra="risk: {k: 3, max_global_risk: 0.0001}\n"

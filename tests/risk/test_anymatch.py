@@ -10,6 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from pipeline.risk import anymatch
 from pipeline.risk.frequencies import distinct_frequencies, distinct_rows
+from tests.conftest import examples
 
 
 def brute_force(codes: np.ndarray, counts: np.ndarray, sums: np.ndarray):
@@ -23,7 +24,7 @@ def brute_force(codes: np.ndarray, counts: np.ndarray, sums: np.ndarray):
     [(1 << 22, 4096, 62), (3, 0, 62), (2, 0, 4), (1 << 22, 0, 62)],
     ids=["dense", "sparse-blocks", "ranked", "sparse"],
 )
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     codes=st.integers(1, 4).flatmap(
         lambda m: arrays(

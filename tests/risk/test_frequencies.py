@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.risk.frequencies import combine, frequencies
+from tests.conftest import examples
 
 # sdcMicro's own test values (tests of freqCalc / measure_risk)
 A = (2, 3, 2, 2, 3, 3, 1, 2)
@@ -100,7 +101,7 @@ def code_matrices(draw):
     return codes, weights
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(code_matrices())
 def test_frequencies_match_brute_force(case) -> None:
     codes, weights = case
@@ -139,7 +140,7 @@ def test_combine_without_overflow_when_radix_exceeds_int64() -> None:
     assert a != b
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.integers(1, 30).flatmap(
         lambda n: st.integers(1, 9).flatmap(

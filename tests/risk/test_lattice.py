@@ -88,6 +88,7 @@ def _oracle(records: pd.DataFrame, levels: tuple, model: Model, metric: str) -> 
     )
 
 
+@pytest.mark.slow
 def test_node_figures_are_the_runs_utility_figures() -> None:
     """What the search minimises is what a run reports (precision, discernibility)."""
     records = _records(seed=0)
@@ -144,6 +145,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_search_finds_the_true_optimum(metric: str, case: int) -> None:

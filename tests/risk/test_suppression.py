@@ -15,6 +15,7 @@ from pipeline.risk import suppression_nearest as nearest
 from pipeline.risk.frequencies import distinct_frequencies, frequencies
 from pipeline.risk.suppression import _give_back, _rounds, default_order, suppress
 from pipeline.risk.suppression_nearest import nearest_passes
+from tests.conftest import examples
 
 TESTDATA = Path(__file__).resolve().parents[1] / "data" / "sdcmicro_testdata.csv"
 KEYS = ["urbrur", "roof", "walls", "water", "electcon", "relat", "sex"]
@@ -36,7 +37,7 @@ def suppression_cases(draw):
     return codes, k, list(order)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(suppression_cases())
 def test_suppress_reaches_k_and_only_suppresses(case) -> None:
     codes, k, order = case
@@ -145,7 +146,7 @@ def category_cases(draw, few: bool = False):
     return codes, k, list(order), counts
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(category_cases())
 def test_category_reaches_k_for_every_record(case) -> None:
     codes, k, order, counts = case
@@ -162,7 +163,7 @@ def test_category_reaches_k_for_every_record(case) -> None:
     assert result.suppressed.tolist() == (newly * weights[:, None]).sum(axis=0).tolist()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(category_cases(), st.randoms(use_true_random=False))
 def test_category_result_depends_on_the_records_only(case, rng) -> None:
     codes, k, order, counts = case
@@ -182,7 +183,7 @@ def test_category_result_depends_on_the_records_only(case, rng) -> None:
     np.testing.assert_array_equal(each.suppressed, result.suppressed)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(category_cases(few=True))
 def test_category_too_few_records_raise(case) -> None:
     codes, k, order, counts = case
@@ -276,7 +277,7 @@ def any_cases(draw):
     return codes, k, list(order), counts
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(any_cases())
 def test_any_reaches_k_and_only_suppresses(case) -> None:
     codes, k, order, counts = case
@@ -291,7 +292,7 @@ def test_any_reaches_k_and_only_suppresses(case) -> None:
     assert result.suppressed.tolist() == (newly * counts[:, None]).sum(axis=0).tolist()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(any_cases(), st.randoms(use_true_random=False))
 def test_any_result_depends_on_the_records_only(case, rng) -> None:
     codes, k, order, counts = case
@@ -308,9 +309,14 @@ def test_any_result_depends_on_the_records_only(case, rng) -> None:
 
 
 def candidates(codes: np.ndarray, k: int, order: list[int], counts: np.ndarray):
-    """Both candidates of ``suppress`` under ``any``, after giving back, as per-key totals."""
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    """Both candidates of ``suppress`` under ``any``, after giving back, as per-key totals.
+
+    As ``suppress`` does, the columns are taken least important first (position = importance).
+    """
+    cols = order
+    unique, inverse = np.unique(codes[:, cols], axis=0, return_inverse=True)
     mult = np.bincount(inverse.reshape(-1), weights=counts).astype(np.float64)
+    order = list(range(len(cols)))
 
     def fk_of(work: np.ndarray) -> np.ndarray:
         return distinct_frequencies(work, mult, mult, "any")[0]
@@ -323,10 +329,11 @@ def candidates(codes: np.ndarray, k: int, order: list[int], counts: np.ndarray):
         work = _give_back(work, unique, k, order[::-1], fk_of)
         assert (fk_of(work) >= k).all()
         out.append(((work < 0) & (unique >= 0)) * mult[:, None])
-    return [c.sum(axis=0) for c in out]
+    back = np.argsort(cols)
+    return [c.sum(axis=0)[back] for c in out]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(any_cases())
 def test_any_keeps_the_better_candidate(case) -> None:
     codes, k, order, counts = case
@@ -340,7 +347,7 @@ def brute_force_distances(work: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return ((work[rows][:, None, :] != work[None, :, :]) & both).sum(axis=2)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(any_cases())
 def test_bitset_distances_equal_brute_force(case) -> None:
     codes, _, _, _ = case

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline import jpcodes
 from pipeline.scan import kinds
 from pipeline.scan.scanner import name_hints, scan_array, scan_table
+from tests.conftest import examples
 from tests.scan.synthetic import EXPECTED_KIND, decoys, identifiers
 
 SIZES = [40, 2000]
@@ -110,7 +111,7 @@ def test_name_hints_fold_case_width_and_separators() -> None:
 digit_rows = st.lists(st.integers(0, 9), min_size=12, max_size=12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(digit_rows, min_size=1, max_size=20))
 def test_vectorised_check_digits_equal_the_reference(rows: list[list[int]]) -> None:
     matrix = np.array(rows)

@@ -51,7 +51,7 @@ def test_new_people_are_suppressed_to_join_and_known_values_never_are() -> None:
     # one known person (a, x) and two newcomers differing in the second variable only
     found = table([(["a", "x"], ["a", "x"], 1), (["a", "y"], [None, None], 2),
                    (["b", "z"], [None, None], 3)])  # fmt: skip
-    done = protect(found, KEYS, 3, [1, 0], withhold=True)
+    done = protect(found, KEYS, 3, ["k0"], withhold=True)
     assert done.withheld == 0
     bits = dict(zip(found[shown(1)], done.table[SUPPRESS], strict=True))
     assert bits["x"] == 0  # the known person's values are locked: nothing to gain

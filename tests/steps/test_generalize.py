@@ -40,6 +40,7 @@ def _fk(frame: pd.DataFrame) -> np.ndarray:
     return distinct_frequencies(codes, None, None, "category")[0][distinct_rows(codes)[1]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric", ["precision", "discernibility", "entropy", "loss"])
 def test_publishes_k_anonymous_output_at_the_chosen_levels(workdir: Path, metric: str) -> None:
     params = f"      k: 3\n      max_suppression: 0.05\n      metric: {metric}\n"
@@ -66,6 +67,7 @@ def test_publishes_k_anonymous_output_at_the_chosen_levels(workdir: Path, metric
     assert any(i.endswith("generalize.age") for i in ids) == (facts["levels"]["age"] > 0)
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_partitions(workdir: Path) -> None:
     params = "      k: 4\n      max_suppression: 0.02\n"
     outputs = []
@@ -80,6 +82,7 @@ def test_output_does_not_depend_on_partitions(workdir: Path) -> None:
     assert outputs[0][1] == outputs[1][1]
 
 
+@pytest.mark.slow
 def test_l_diversity_and_category_missing(workdir: Path) -> None:
     """Every released class (suppressed records aside) holds >= 2 distinct incomes; the gate
     checks it as a risk target."""
@@ -129,6 +132,7 @@ def test_recipe_errors_are_collected(workdir: Path) -> None:
         assert part in result.output, result.output
 
 
+@pytest.mark.slow
 def test_gate_blocks_classes_that_are_not_l_diverse_or_t_close(workdir: Path) -> None:
     for target, reason in (
         ("l_diversity: {column: income, l: 2}", "l_diversity_violated"),
@@ -144,6 +148,7 @@ def test_gate_blocks_classes_that_are_not_l_diverse_or_t_close(workdir: Path) ->
         assert check["observed"] > 0 and check["column"] == "income"
 
 
+@pytest.mark.slow
 def test_lower_band_labels_and_cells_left_to_local_suppression(workdir: Path) -> None:
     text = f"""  - generalize:
       k: 3

@@ -47,6 +47,7 @@ def category_class_sizes(data: pd.DataFrame) -> pd.Series:
     return data.groupby(KEYS, dropna=False, observed=True)[KEYS[0]].transform("size")
 
 
+@pytest.mark.slow
 def test_local_suppression_reaches_k_under_the_recipe_convention(
     with_missing_keys: Path,
 ) -> None:
@@ -67,6 +68,7 @@ def test_local_suppression_reaches_k_under_the_recipe_convention(
     assert fully.sum() >= 5  # the two records missing everything were joined by others
 
 
+@pytest.mark.slow
 def test_step_missing_overrides_the_recipe(with_missing_keys: Path) -> None:
     steps = STEPS.replace("{k: 5}", "{k: 5, missing: category}")
     recipe = demo_recipe(with_missing_keys, steps, extra="risk: {k: 1}\n")

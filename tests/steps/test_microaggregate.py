@@ -109,6 +109,7 @@ def test_group_stream_counts_records_of_small_combinations() -> None:
     assert ok.result().passed
 
 
+@pytest.mark.slow
 def test_in_a_run_the_gate_checks_every_group(workdir: Path) -> None:
     steps = "  - microaggregate: {variables: [income, household_size], k: 3}\n"
     recipe = demo_recipe(workdir, steps, extra="risk: {k: 1}\n")
@@ -131,6 +132,7 @@ def test_in_a_run_the_gate_checks_every_group(workdir: Path) -> None:
     assert "microaggregation_group_too_small" in reasons(broken)
 
 
+@pytest.mark.slow
 def test_perturbative_steps_give_the_same_file_whatever_partitions_and_scheduler(
     workdir: Path,
 ) -> None:

@@ -70,6 +70,7 @@ def test_the_same_for_the_seed_whatever_the_partitions(method: str) -> None:
     pd.testing.assert_frame_equal(one, many)
 
 
+@pytest.mark.slow
 def test_in_a_run_the_loss_is_measured(workdir: Path) -> None:
     steps = "  - add_noise: {variables: [income], noise: 10}\n"
     result = invoke("run", str(demo_recipe(workdir, steps, extra="risk: {k: 1}\n")))
@@ -146,6 +147,7 @@ def _published(workdir: Path, partitions: int) -> str:
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
+@pytest.mark.slow
 def test_the_published_files_are_identical_for_1_3_and_8_partitions(workdir: Path) -> None:
     frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
     rng = np.random.default_rng(3)

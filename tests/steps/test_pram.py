@@ -65,6 +65,7 @@ def test_the_same_for_the_seed_whatever_the_partitions() -> None:
     pd.testing.assert_frame_equal(one, many)
 
 
+@pytest.mark.slow
 def test_in_a_run(workdir: Path) -> None:
     steps = "  - pram: {column: occupation, pd: 0.9}\n"
     result = invoke("run", str(demo_recipe(workdir, steps, extra="risk: {k: 1}\n")))

@@ -288,5 +288,5 @@ def test_params_validation(params: dict, message: str) -> None:
 
 
 def test_numeric_columns_only_for_bands() -> None:
-    assert RecodeParams(column="c", bands=[0, 1]).numeric_columns() == ["c"]
-    assert RecodeParams(column="c", map={"1": "A"}).numeric_columns() == []
+    assert RecodeParams(column="c", bands=[0, 1]).declare(ColumnsSpec()).numeric == {"c"}
+    assert RecodeParams(column="c", map={"1": "A"}).declare(ColumnsSpec()).numeric == set()

@@ -136,7 +136,7 @@ def test_local_suppression_equals_suppress_on_every_record(testdata: pd.DataFram
     out, facts = run_suppression(testdata, 3, k=3)
     codes = codes_from_pandas(testdata, KEYS)
     cards = [int(codes[:, j].max()) + 1 for j in range(len(KEYS))]
-    order = default_order(cards)
+    order = default_order(cards, KEYS)  # the step's: ties by name
     expected = suppress(codes, 3, order)
     newly = (expected.codes < 0) & (codes >= 0)
     before = testdata.reset_index(drop=True)

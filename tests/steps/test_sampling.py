@@ -16,7 +16,7 @@ from pipeline.randomness import order_keys
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.registry import StepContext
 from pipeline.steps.sampling import ShuffleParams, SubsampleParams, shuffle_records, subsample
-from tests.conftest import run_step
+from tests.conftest import examples, run_step
 
 N = 200
 
@@ -187,7 +187,7 @@ def test_subsample_integer_unit_zero_and_missing_unit_are_two_units() -> None:
     assert len(out) == 1
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     units=st.lists(st.integers(0, 15).map(lambda i: f"U{i}") | st.none(), min_size=1, max_size=60),
     fraction=st.floats(0.05, 0.95),

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pipeline.columns import ROW, ColumnsSpec
 from pipeline.steps.registry import STEPS, StepContext
 from pipeline.steps.swap import RankSwapParams, rank_swap, rank_swap_values, swap_ranks, window
-from tests.conftest import demo_recipe, run_step
+from tests.conftest import demo_recipe, examples, run_step
 from tests.gate.test_stages import invoke
 
 N = 20_000
@@ -178,9 +178,10 @@ def test_the_window_and_the_parameters() -> None:
         with pytest.raises(ValidationError):
             RankSwapParams(variables=["a"], p=p)
     params = RankSwapParams(variables=["a", "b"])
-    assert params.p == 15 and params.numeric_columns() == ["a", "b"]
-    assert params.reads(ColumnsSpec()) == {ROW, "a", "b"}
-    assert params.writes(ColumnsSpec()) == params.replaces(ColumnsSpec()) == {"a", "b"}
+    declared = params.declare(ColumnsSpec())
+    assert params.p == 15 and declared.numeric == {"a", "b"}
+    assert declared.reads == {ROW, "a", "b"}
+    assert declared.writes == declared.replaces == {"a", "b"}
     assert STEPS["rank_swap"].params is RankSwapParams
     assert "window" in STEPS["rank_swap"].doc
 
@@ -199,7 +200,7 @@ def test_small_windows_and_tiny_inputs() -> None:
     assert_same_marginal(np.array([1.0, 2.0]), swapped)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     arrays(np.float64, st.integers(0, 60), elements=st.one_of(
         st.integers(-5, 5).map(float), st.floats(-1e6, 1e6), st.just(np.nan))),
@@ -219,6 +220,7 @@ def test_marginals_and_the_window_hold_for_any_values(
         assert_within_window(values[:, j], out[:, j], windows[j])
 
 
+@pytest.mark.slow
 def test_in_a_run_the_manifest_records_the_window(workdir: Path) -> None:
     steps = "  - rank_swap: {variables: [income, age], p: 10}\n"
     result = invoke("run", str(demo_recipe(workdir, steps, extra="risk: {k: 1}\n")))

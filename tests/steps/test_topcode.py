@@ -171,5 +171,5 @@ def test_params_validation(model, params: dict) -> None:
 
 
 def test_numeric_columns_declared() -> None:
-    assert TopCodeParams(column="v", above=1).numeric_columns() == ["v"]
+    assert TopCodeParams(column="v", above=1).declare(ColumnsSpec()).numeric == {"v"}
     assert BottomCodeParams(column="v", below=1).columns_used() == {"column": "v"}

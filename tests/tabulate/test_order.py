@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dask.dataframe as dd
 import pandas as pd
+import pytest
 
 from pipeline.engine.apply import PendingChecks
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
@@ -99,6 +100,7 @@ def checked_table(npartitions: int) -> tuple[TableSpec, pd.DataFrame]:
     return spec, checked
 
 
+@pytest.mark.slow
 def test_cells_come_row_by_row_with_margins_last_whatever_the_partitions() -> None:
     spec, checked = checked_table(1)
     layout = view(checked, spec, HERE)

@@ -18,6 +18,7 @@ def tables_out(workdir):
     return workdir / "out" / "census_tables"
 
 
+@pytest.mark.slow
 def test_tables_page_gives_rules_run_id_and_gate_and_no_hidden_value(tables_out) -> None:
     page = (tables_out / "tables" / "tables.html").read_text(encoding="utf-8")
     manifest = json.loads((tables_out / "manifest.json").read_text())
@@ -32,6 +33,7 @@ def test_tables_page_gives_rules_run_id_and_gate_and_no_hidden_value(tables_out)
     assert frame["status"].eq("X").sum() == len(re.findall(r">X</td>", page.split("<h2>")[3]))
 
 
+@pytest.mark.slow
 def test_review_page_renders_the_check_report_marked_not_for_recipients(tables_out) -> None:
     page = (tables_out / "review" / "check_report.html").read_text(encoding="utf-8")
     review = json.loads((tables_out / "review" / "check_report.json").read_text())
@@ -45,6 +47,7 @@ def test_review_page_renders_the_check_report_marked_not_for_recipients(tables_o
         assert re.search(rf">{c['row']} \S+県 × {c['col']}<", hidden_part), c["row"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(browser.browser() is None, reason="no Chromium installed")
 def test_both_pages_pass_the_browser_layout_check(tables_out) -> None:
     for page in ("tables/tables.html", "review/check_report.html"):

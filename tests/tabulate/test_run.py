@@ -26,6 +26,7 @@ def demo(workdir: Path) -> Path:
     return workdir / "recipes" / "census_tables.yaml"
 
 
+@pytest.mark.slow
 def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
     recipe = demo(workdir)
     result = invoke("tabulate", str(recipe))
@@ -56,6 +57,7 @@ def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
     assert "<script" not in page and "population_by_prefecture_and_sex" in page
 
 
+@pytest.mark.slow
 def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: Path) -> None:
     """Before: bands and regions as text ("Chubu" first), margins in any order, prefecture
     codes without names under "municipality \\ sex", a check report without schema_version."""
@@ -90,6 +92,7 @@ def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: P
     assert len(cells) == len(ages)
 
 
+@pytest.mark.slow
 def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch) -> None:
     recipe = demo(workdir)
     real = run_mod.published
@@ -106,6 +109,7 @@ def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch
     assert (workdir / "out" / "census_tables.gate_report.json").exists()
 
 
+@pytest.mark.slow
 def test_gate_blocks_primary_cells_without_secondary_suppression(
     workdir: Path, monkeypatch
 ) -> None:
@@ -173,6 +177,7 @@ tables:
 """
 
 
+@pytest.mark.slow
 def test_unmapped_values_stop_the_run_instead_of_dropping_records(workdir: Path) -> None:
     """Before: exit 0, and the records outside the map were silently left out of the totals."""
     recipe = workdir / "recipes" / "unmapped.yaml"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pipeline.utility.aggregate import UtilityPlan
 from pipeline.utility.compare import compare
 from pipeline.utility.measures import hellinger, total_variation
-from tests.conftest import REPO
+from tests.conftest import REPO, examples
 
 # five records: a, b -> x; c (twice) -> y; d suppressed. Numbers: one changed by 2, one by 1.
 ORIGINAL = pd.DataFrame(
@@ -125,7 +125,8 @@ def test_warnings_name_counts_not_values() -> None:
     ]
 
 
-@settings(max_examples=25, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=examples(25), deadline=None)
 @given(st.integers(1, 6), st.integers(0, 2**31 - 1))
 def test_partitions_do_not_change_the_figures(partitions: int, seed: int) -> None:
     rng = np.random.default_rng(seed)

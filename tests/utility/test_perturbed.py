@@ -56,6 +56,7 @@ def test_category_changes() -> None:
     assert per == [0.25, 0.25] and overall == pytest.approx(3 / 12)
 
 
+@pytest.mark.slow
 def test_a_run_measures_perturbed_and_randomised_variables(workdir: Path) -> None:
     steps = (
         "  - microaggregate: {variables: [income, household_size], k: 3}\n"
@@ -75,6 +76,7 @@ def test_a_run_measures_perturbed_and_randomised_variables(workdir: Path) -> Non
     assert "record linkage" in html
 
 
+@pytest.mark.slow
 def test_the_command_measures_what_the_run_measured(workdir: Path, capsys) -> None:
     from pipeline.cli_utility import main
 
