@@ -49,8 +49,10 @@ def duckdb_floor(out: Path) -> float | None:
     started = time.perf_counter()
     sha_all(out)
     keys = ", ".join(KEYS)
-    duckdb.sql(f"SELECT count(*) AS n FROM (SELECT {keys}, count(*) AS fk FROM "
-               f"read_parquet('{out}/data/*.parquet') GROUP BY ALL)").fetchall()  # fmt: skip
+    duckdb.sql(
+        f"SELECT count(*) AS n FROM (SELECT {keys}, count(*) AS fk FROM "
+        f"read_parquet('{out}/data/*.parquet') GROUP BY ALL)"
+    ).fetchall()
     return time.perf_counter() - started
 
 
@@ -77,8 +79,10 @@ def main() -> None:
     args = parser.parse_args()
     anonymize = str(Path(sys.executable).with_name("anonymize"))
     recipe = "recipes/census_demo.yaml"
-    print(f"{'rows':>11} {'duckdb floor':>13} {'arrow floor':>12} {'gate-only':>10} "
-          f"{'x duckdb':>9} {'x arrow':>8}")  # fmt: skip
+    print(
+        f"{'rows':>11} {'duckdb floor':>13} {'arrow floor':>12} {'gate-only':>10} "
+        f"{'x duckdb':>9} {'x arrow':>8}"
+    )
     for rows in args.sizes:
         data = make_data(rows, args.workers)
         out = HERE / "out" / f"audit_{rows}"

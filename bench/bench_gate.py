@@ -99,9 +99,9 @@ def main() -> None:
     import_s = time.perf_counter() - start
 
     from pipeline.contracts.odcs import load_contract
-    from pipeline.dataset import Dataset
     from pipeline.gate.contracts import row_checks, table_checks
-    from pipeline.gate.run import run_stage
+    from pipeline.gate.judge import run_stage
+    from pipeline.io.dataset import Dataset
 
     start = time.perf_counter()
     table = pq.read_table(sorted(folder.glob("*.parquet")))

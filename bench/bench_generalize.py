@@ -52,8 +52,11 @@ def adult() -> pa.Table:
     """ARX's adult data set (every column read as text)."""
     header = (SHARED / "adult.csv").read_text(encoding="utf-8").splitlines()[0].split(";")
     options = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
-    return pacsv.read_csv(SHARED / "adult.csv", parse_options=pacsv.ParseOptions(delimiter=";"),
-                          convert_options=options)  # fmt: skip
+    return pacsv.read_csv(
+        SHARED / "adult.csv",
+        parse_options=pacsv.ParseOptions(delimiter=";"),
+        convert_options=options,
+    )
 
 
 def make_data(rows: int) -> Path:
@@ -138,11 +141,14 @@ def duckdb_floor(folder: Path, out: Path) -> float | None:
     files, cols = str(folder / "*.parquet"), ", ".join(f'"{c}"' for c in COLUMNS)
     start = time.perf_counter()
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT {cols} FROM read_parquet('{files}')) TO "
-                f"'{out / 'duckdb.parquet'}' (FORMAT parquet)")  # fmt: skip
+    con.execute(
+        f"COPY (SELECT {cols} FROM read_parquet('{files}')) TO "
+        f"'{out / 'duckdb.parquet'}' (FORMAT parquet)"
+    )
     keys = ", ".join(f'"{c}"' for c in KEYS)
-    con.execute(f"SELECT count(*) FROM (SELECT {keys}, count(*) FROM read_parquet('{files}') "
-                "GROUP BY ALL)").fetchone()  # fmt: skip
+    con.execute(
+        f"SELECT count(*) FROM (SELECT {keys}, count(*) FROM read_parquet('{files}') GROUP BY ALL)"
+    ).fetchone()
     con.close()
     return time.perf_counter() - start
 
@@ -160,21 +166,30 @@ def verify() -> None:
     frame = adult().to_pandas()
     table = frame.groupby(KEYS, dropna=False).size().reset_index(name="n")
     codes = codes_from_pandas(table, KEYS)
-    found = KeyCombinations(table[KEYS], codes, table["n"].to_numpy(float),
-                            table["n"].to_numpy(float))  # fmt: skip
+    found = KeyCombinations(
+        table[KEYS], codes, table["n"].to_numpy(float), table["n"].to_numpy(float)
+    )
     for metric in METRICS:
         loaded = load_recipe(recipe(metric))
         params = loaded.steps[0].params
-        ctx = StepContext(seed=1, index=0, name="generalize", columns=loaded.recipe.columns,
-                          base_dir=loaded.base_dir, location="")  # fmt: skip
+        ctx = StepContext(
+            seed=1,
+            index=0,
+            name="generalize",
+            columns=loaded.recipe.columns,
+            base_dir=loaded.base_dir,
+            location="",
+        )
         ladders = ladders_of(found, KEYS, params.hierarchies, ctx)[0]
         model = Model(k=5, max_suppressed=float(int(0.05 * len(frame))))
         start = time.perf_counter()
         fast = search(codes, found.counts, ladders, model, metric)
         seconds = time.perf_counter() - start
         full = search(codes, found.counts, ladders, model, metric, prune=False)
-        truth = min((n for n in full.nodes if n.feasible),
-                    key=lambda n: (float(f"{n.loss:.12g}"), sum(n.levels), n.levels))  # fmt: skip
+        truth = min(
+            (n for n in full.nodes if n.feasible),
+            key=lambda n: (float(f"{n.loss:.12g}"), sum(n.levels), n.levels),
+        )
         ok = "optimum verified" if fast.best.levels == truth.levels else "NOT the optimum"
         print(
             f"  adult 30,162 rows, {metric:>14}: node {fast.best.levels} loss "
@@ -196,24 +211,39 @@ def main() -> None:
         verify()
     path = recipe("precision", args.k, args.max_suppression)
     print(f"k = {args.k}, max_suppression = {args.max_suppression:g}, metric precision")
-    print(f"{'rows':>11} {'floor s':>8} {'duckdb s':>9} {'anonymize s':>12} {'x floor':>8} "
-          f"{'peak RSS MB':>12} {'ARX s':>7} {'ARX GB':>7} {'x ARX':>6}  chosen node")  # fmt: skip
+    print(
+        f"{'rows':>11} {'floor s':>8} {'duckdb s':>9} {'anonymize s':>12} {'x floor':>8} "
+        f"{'peak RSS MB':>12} {'ARX s':>7} {'ARX GB':>7} {'x ARX':>6}  chosen node"
+    )
     for rows in args.sizes:
         folder = make_data(rows)
         out = HERE / "data" / "out" / f"adult_{rows}"
         floor_s = floor(folder, out / "floor")
         duck = duckdb_floor(folder, out / "floor")
-        cmd = [sys.executable, "-m", "pipeline.cli", "run", str(path), "-q", "--input",
-               str(folder), "--output", str(out / "run")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(path),
+            "-q",
+            "--input",
+            str(folder),
+            "--output",
+            str(out / "run"),
+        ]
         run_s, peak, code = measured(cmd)
         node = "-"
         if code == 0:
             facts = json.loads((out / "run" / "manifest.json").read_text())["steps"][-1]["facts"]
             node = f"{facts['levels']} ({facts['nodes_evaluated']}/{facts['lattice_size']} nodes)"
         arx_s, arx_gb = ARX.get(rows, (None, None)) if args.k == 5 else (None, None)
-        print(f"{rows:>11,} {floor_s:>8.2f} {duck or 0:>9.2f} {run_s:>12.2f} "
-              f"{run_s / floor_s:>8.2f} {peak:>12.0f} {arx_s or '-':>7} {arx_gb or '-':>7} "
-              f"{(f'{run_s / arx_s:.2f}' if arx_s else '-'):>6}  {node}", flush=True)  # fmt: skip
+        print(
+            f"{rows:>11,} {floor_s:>8.2f} {duck or 0:>9.2f} {run_s:>12.2f} "
+            f"{run_s / floor_s:>8.2f} {peak:>12.0f} {arx_s or '-':>7} {arx_gb or '-':>7} "
+            f"{(f'{run_s / arx_s:.2f}' if arx_s else '-'):>6}  {node}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -53,29 +53,35 @@ def _standardised(x: np.ndarray) -> np.ndarray:
 def casc() -> None:
     """The CASC table."""
     z = _standardised(pd.read_csv(REPO / "tests" / "data" / "casc_refmicrodata.csv").to_numpy())
-    print(f"{'k':>3} {'sdcMicro MDAV %':>16} {'our MDAV %':>11} {'microaggregate %':>17} "
-          f"{'change':>7} {'seconds':>8}")  # fmt: skip
+    print(
+        f"{'k':>3} {'sdcMicro MDAV %':>16} {'our MDAV %':>11} {'microaggregate %':>17} "
+        f"{'change':>7} {'seconds':>8}"
+    )
     for k, theirs in SDCMICRO.items():
         plain = _sse_sst(z, groups(z, k, improve=False))
         start = time.perf_counter()
         ours = _sse_sst(z, groups(z, k))
         took = time.perf_counter() - start
-        print(f"{k:>3} {theirs:>16.2f} {plain:>11.2f} {ours:>17.2f} "
-              f"{(ours - theirs) / theirs:>+7.1%} {took:>8.2f}")  # fmt: skip
+        print(
+            f"{k:>3} {theirs:>16.2f} {plain:>11.2f} {ours:>17.2f} "
+            f"{(ours - theirs) / theirs:>+7.1%} {took:>8.2f}"
+        )
 
 
 def cloud(n: int, seed: int = 0) -> np.ndarray:
     """Three skewed, correlated variables (income-like)."""
     rng = np.random.default_rng(seed)
     income = rng.lognormal(15, 0.6, n)
-    return np.column_stack([income, income / 12 * rng.uniform(0.45, 0.85, n),
-                            income * rng.lognormal(0.2, 0.8, n)])  # fmt: skip
+    return np.column_stack(
+        [income, income / 12 * rng.uniform(0.45, 0.85, n), income * rng.lognormal(0.2, 0.8, n)]
+    )
 
 
 def exact(sizes: list[int]) -> None:
     """Exact MDAV against the default on N records."""
-    print(f"{'rows':>8} {'exact MDAV %':>13} {'s':>7} {'microaggregate %':>17} {'s':>6} "
-          f"{'ratio':>6}")  # fmt: skip
+    print(
+        f"{'rows':>8} {'exact MDAV %':>13} {'s':>7} {'microaggregate %':>17} {'s':>6} {'ratio':>6}"
+    )
     for n in sizes:
         z = _standardised(cloud(n))
         start = time.perf_counter()
@@ -84,8 +90,10 @@ def exact(sizes: list[int]) -> None:
         start = time.perf_counter()
         ours = _sse_sst(z, groups(z, 3))
         t_ours = time.perf_counter() - start
-        print(f"{n:>8} {plain:>13.4f} {t_exact:>7.1f} {ours:>17.4f} {t_ours:>6.1f} "
-              f"{ours / plain:>6.3f}")  # fmt: skip
+        print(
+            f"{n:>8} {plain:>13.4f} {t_exact:>7.1f} {ours:>17.4f} {t_ours:>6.1f} "
+            f"{ours / plain:>6.3f}"
+        )
 
 
 def make_data(rows: int) -> Path:
@@ -138,15 +146,18 @@ def floor(folder: Path, out: Path) -> float:
 
 def scale(sizes: list[int]) -> None:
     """The whole-process table."""
-    print(f"{'rows':>11} {'floor s':>8} {'anonymize s':>12} {'ratio':>6} {'peak RSS MB':>12} "
-          f"{'exit':>5}")  # fmt: skip
+    print(
+        f"{'rows':>11} {'floor s':>8} {'anonymize s':>12} {'ratio':>6} {'peak RSS MB':>12} "
+        f"{'exit':>5}"
+    )
     for rows in sizes:
         folder = make_data(rows)
         low = floor(folder, HERE / "data" / "out" / "floor")
         cmd = [sys.executable, "-m", "pipeline", "run", str(recipe(rows)), "--quiet"]
         seconds, peak, code = measured(cmd)
-        print(f"{rows:>11} {low:>8.2f} {seconds:>12.1f} {seconds / low:>6.1f} {peak:>12.0f} "
-              f"{code:>5}")  # fmt: skip
+        print(
+            f"{rows:>11} {low:>8.2f} {seconds:>12.1f} {seconds / low:>6.1f} {peak:>12.0f} {code:>5}"
+        )
 
 
 def main() -> None:

@@ -3,9 +3,9 @@
     python bench/bench_scale.py --sizes 1000000 10000000 [100000000] [--workers 2]
 
 Data: a seeded generator writes census-like Parquet files with the demo recipe's columns
-(``pipeline.synth.generate_census`` in chunks of 500,000 rows, each chunk seeded by its index so
-the data does not depend on how it is generated; ids are prefixed by the chunk so households
-stay distinct), 20 files or more per size, under bench/data/scale_N/ (generated once).
+(``pipeline.demo.census.generate_census`` in chunks of 500,000 rows, each chunk seeded by its
+index so the data does not depend on how it is generated; ids are prefixed by the chunk so
+households stay distinct), 20 files or more per size, under bench/data/scale_N/ (generated once).
 
 For each size, in the same run:
 
@@ -44,7 +44,7 @@ CHUNK = 500_000
 
 
 def _chunk(args: tuple[int, int, str]) -> str:
-    from pipeline.synth import generate_census
+    from pipeline.demo.census import generate_census
 
     index, rows, folder = args
     frame = generate_census(rows, seed=1_000 + index)
@@ -120,8 +120,10 @@ def duckdb_floor(folder: Path, out: Path) -> float | None:
     cols = ", ".join(OUTPUT)
     start = time.perf_counter()
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT {cols} FROM read_parquet('{files}')) TO "
-                f"'{out / 'duckdb.parquet'}' (FORMAT parquet)")  # fmt: skip
+    con.execute(
+        f"COPY (SELECT {cols} FROM read_parquet('{files}')) TO "
+        f"'{out / 'duckdb.parquet'}' (FORMAT parquet)"
+    )
     groups = con.execute(
         f"SELECT count(*) FROM (SELECT {', '.join(KEYS)}, count(*) FROM read_parquet('{files}') "
         "GROUP BY ALL)"
@@ -157,28 +159,43 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes generating data")
     parser.add_argument("--scheduler", default="threads")
     args = parser.parse_args()
-    print(f"{'rows':>11} {'files':>6} {'floor s':>8} {'anonymize s':>12} {'ratio':>6} "
-          f"{'peak RSS MB':>12} {'s/M rows':>9} {'per row vs first':>17} {'exit':>5} "
-          f"{'duckdb s':>9} {'ratio':>6}  pyarrow floor")  # fmt: skip
+    print(
+        f"{'rows':>11} {'files':>6} {'floor s':>8} {'anonymize s':>12} {'ratio':>6} "
+        f"{'peak RSS MB':>12} {'s/M rows':>9} {'per row vs first':>17} {'exit':>5} "
+        f"{'duckdb s':>9} {'ratio':>6}  pyarrow floor"
+    )
     first = None
     for rows in args.sizes:
         folder = make_data(rows, args.workers)
         out = HERE / "data" / "out" / f"scale_{rows}"
         floor_s, kind = floor(folder, out / "floor", rows)
         duck_s = duckdb_floor(folder, out / "floor")
-        cmd = [sys.executable, "-m", "pipeline.cli", "run", "recipes/census_demo.yaml", "-q",
-               "--input", str(folder), "--output", str(out / "run"),
-               "--scheduler", args.scheduler]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            "recipes/census_demo.yaml",
+            "-q",
+            "--input",
+            str(folder),
+            "--output",
+            str(out / "run"),
+            "--scheduler",
+            args.scheduler,
+        ]
         run_s, peak, code = measured(cmd)
         per_row = run_s / rows * 1e6
         duck = f"{duck_s:.2f}" if duck_s else "-"
         duck_ratio = f"{run_s / duck_s:.2f}" if duck_s else "-"
         first = first or per_row
         files = len(list(folder.glob("*.parquet")))
-        print(f"{rows:>11,} {files:>6} {floor_s:>8.2f} {run_s:>12.2f} {run_s / floor_s:>6.2f} "
-              f"{peak:>12.0f} {per_row:>9.2f} {per_row / first:>17.2f} {code:>5} "
-              f"{duck:>9} {duck_ratio:>6}  {kind}",
-              flush=True)  # fmt: skip
+        print(
+            f"{rows:>11,} {files:>6} {floor_s:>8.2f} {run_s:>12.2f} {run_s / floor_s:>6.2f} "
+            f"{peak:>12.0f} {per_row:>9.2f} {per_row / first:>17.2f} {code:>5} "
+            f"{duck:>9} {duck_ratio:>6}  {kind}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-COLUMNS = ["name", "phone", "email", "my_number", "drivers_licence",
-           "age", "sex", "municipality", "income", "weight"]  # fmt: skip
+COLUMNS = [
+    "name",
+    "phone",
+    "email",
+    "my_number",
+    "drivers_licence",
+    "age",
+    "sex",
+    "municipality",
+    "income",
+    "weight",
+]
 
 
 def quality(sizes: list[int], seeds: int) -> None:
@@ -45,9 +55,11 @@ def quality(sizes: list[int], seeds: int) -> None:
         for seed in range(seeds):
             ids, dec = identifiers(n, seed), decoys(n, seed)
             frame = pd.DataFrame(
-                {**{f"c{i}": s for i, s in enumerate(ids.values())},
-                 **{f"d{i}": s for i, s in enumerate(dec.values())}}
-            )  # fmt: skip
+                {
+                    **{f"c{i}": s for i, s in enumerate(ids.values())},
+                    **{f"d{i}": s for i, s in enumerate(dec.values())},
+                }
+            )
             found, _ = scan_table(pa.Table.from_pandas(frame, preserve_index=False))
             best = {}
             for f in found:
@@ -73,7 +85,7 @@ def speed(rows: int) -> None:
     for name in table.column_names:
         pc.value_counts(table.column(name))
     floor_s = time.perf_counter() - start
-    cmd = [sys.executable, "-m", "pipeline.entry", "scan", str(target), "--format", "json"]
+    cmd = [sys.executable, "-m", "pipeline.cli.entry", "scan", str(target), "--format", "json"]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
     run_s = time.perf_counter() - start

@@ -42,9 +42,11 @@ def night_two(folder: Path) -> Path:
     if (target / "_SUCCESS").exists():
         return target
     target.mkdir(exist_ok=True)
-    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{folder}/*.parquet') WHERE "
-               f"hash(household_id) % 100 >= 15) TO '{target}' (FORMAT parquet, "
-               "PER_THREAD_OUTPUT true)")  # fmt: skip
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_parquet('{folder}/*.parquet') WHERE "
+        f"hash(household_id) % 100 >= 15) TO '{target}' (FORMAT parquet, "
+        "PER_THREAD_OUTPUT true)"
+    )
     (target / "_SUCCESS").write_text("")
     return target
 
@@ -55,12 +57,18 @@ def floor(night1: Path, night2: Path, out: Path) -> float:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT {', '.join(OUTPUT)} FROM read_parquet('{night2}/*.parquet')) TO "
-                f"'{out / 'floor.parquet'}' (FORMAT parquet)")  # fmt: skip
-    con.execute(f"SELECT count(*) FROM (SELECT {', '.join(KEYS)}, count(*) FROM "
-                f"read_parquet('{night2}/*.parquet') GROUP BY ALL)").fetchone()  # fmt: skip
-    con.execute(f"SELECT count(*) FROM read_parquet('{night2}/*.parquet') a JOIN "
-                f"read_parquet('{night1}/*.parquet') b USING (member_id)").fetchone()  # fmt: skip
+    con.execute(
+        f"COPY (SELECT {', '.join(OUTPUT)} FROM read_parquet('{night2}/*.parquet')) TO "
+        f"'{out / 'floor.parquet'}' (FORMAT parquet)"
+    )
+    con.execute(
+        f"SELECT count(*) FROM (SELECT {', '.join(KEYS)}, count(*) FROM "
+        f"read_parquet('{night2}/*.parquet') GROUP BY ALL)"
+    ).fetchone()
+    con.execute(
+        f"SELECT count(*) FROM read_parquet('{night2}/*.parquet') a JOIN "
+        f"read_parquet('{night1}/*.parquet') b USING (member_id)"
+    ).fetchone()
     con.close()
     return time.perf_counter() - started
 
@@ -70,9 +78,12 @@ def hidden(out: Path) -> dict[str, int]:
     report = json.loads((out / "risk_report.json").read_text())
     local = sum(sum((s["facts"].get("suppressions") or {}).values()) for s in report["steps"])
     series = report.get("series") or {}
-    return {"local": local, "kept hidden": series.get("values_kept_hidden") or 0,
-            "series suppressed": series.get("values_suppressed") or 0,
-            "withheld records": series.get("records_withheld") or 0}  # fmt: skip
+    return {
+        "local": local,
+        "kept hidden": series.get("values_kept_hidden") or 0,
+        "series suppressed": series.get("values_suppressed") or 0,
+        "withheld records": series.get("records_withheld") or 0,
+    }
 
 
 def run(args: list[str], key: bool) -> tuple[float, float]:
@@ -81,8 +92,9 @@ def run(args: list[str], key: bool) -> tuple[float, float]:
         env["ANON_SERIES_KEY"] = KEY
     os.environ.clear()
     os.environ.update(env)
-    seconds, peak, code = measured([sys.executable, "-m", "pipeline.cli", "run",
-                                    "recipes/census_demo.yaml", "-q", *args])  # fmt: skip
+    seconds, peak, code = measured(
+        [sys.executable, "-m", "pipeline", "run", "recipes/census_demo.yaml", "-q", *args]
+    )
     if code:
         raise SystemExit(f"exit {code}: {' '.join(args)}")
     return seconds, peak
@@ -99,16 +111,23 @@ def demo() -> None:
 
     frame = pd.read_csv(HERE.parent / "examples" / "census_sample.csv", dtype=str)
     households = frame["household_id"].unique()
-    gone = set(np.random.default_rng(3).choice(households, int(0.15 * len(households)),
-                                               replace=False))  # fmt: skip
+    gone = set(
+        np.random.default_rng(3).choice(households, int(0.15 * len(households)), replace=False)
+    )
     out = HERE / "out" / "series_demo"
     out.mkdir(parents=True, exist_ok=True)
     frame[~frame["household_id"].isin(gone)].to_csv(out / "night2.csv", index=False)
     night1 = str(HERE.parent / "examples" / "census_sample.csv")
-    runs = {"alone": [(night1, "alone1", None, False), (str(out / "night2.csv"), "alone2", None,
-                                                         False)],
-            "series": [(night1, "series1", None, True), (str(out / "night2.csv"), "series2",
-                                                         str(out / "series1"), True)]}  # fmt: skip
+    runs = {
+        "alone": [
+            (night1, "alone1", None, False),
+            (str(out / "night2.csv"), "alone2", None, False),
+        ],
+        "series": [
+            (night1, "series1", None, True),
+            (str(out / "night2.csv"), "series2", str(out / "series1"), True),
+        ],
+    }
     for name, nights in runs.items():
         for source, target, previous, key in nights:
             extra = ["--previous", previous] if previous else []
@@ -133,12 +152,24 @@ def main() -> None:
         out = HERE / "out" / f"series_{rows}"
         first = run(["--input", str(night1), "--output", str(out / "night1")], key=True)
         alone = run(["--input", str(night2), "--output", str(out / "alone")], key=False)
-        series = run(["--input", str(night2), "--output", str(out / "night2"), "--previous",
-                      str(out / "night1")], key=True)  # fmt: skip
+        series = run(
+            [
+                "--input",
+                str(night2),
+                "--output",
+                str(out / "night2"),
+                "--previous",
+                str(out / "night1"),
+            ],
+            key=True,
+        )
         floor_s = floor(night1, night2, out / "floor")
-        print(f"{rows:,} persons: night 1 {first[0]:.1f} s ({first[1]:.0f} MB); night 2 alone "
-              f"{alone[0]:.1f} s ({alone[1]:.0f} MB); night 2 in the series {series[0]:.1f} s "
-              f"({series[1]:.0f} MB); duckdb floor {floor_s:.2f} s", flush=True)  # fmt: skip
+        print(
+            f"{rows:,} persons: night 1 {first[0]:.1f} s ({first[1]:.0f} MB); night 2 alone "
+            f"{alone[0]:.1f} s ({alone[1]:.0f} MB); night 2 in the series {series[0]:.1f} s "
+            f"({series[1]:.0f} MB); duckdb floor {floor_s:.2f} s",
+            flush=True,
+        )
         print(f"  hidden on night 2 alone: {hidden(out / 'alone')}")
         print(f"  hidden on night 2 in the series: {hidden(out / 'night2')}", flush=True)
 

@@ -26,7 +26,7 @@ KEYS = ["age", "sex", "municipality", "occupation", "household_size"]
 
 def make_data(rows: int, fmt: str) -> Path:
     """Generate (once) a census file of ``rows`` records under bench/data/."""
-    from pipeline.synth import generate_census
+    from pipeline.demo.census import generate_census
 
     target = HERE / "data" / f"census_{rows}.{fmt}"
     if not target.exists():
@@ -78,7 +78,7 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "pipeline.cli.app",
             "run",
             "recipes/census_demo.yaml",
             "-q",

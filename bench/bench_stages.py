@@ -33,11 +33,23 @@ def main() -> None:
     args = parser.parse_args()
     folder = make_data(args.rows, 2)
     out = folder.parent / "out" / f"stages_{args.rows}"
-    cmd = [sys.executable, "-m", "pipeline.cli", "run", "recipes/census_demo.yaml",
-           "--input", str(folder), "--output", str(out), "--scheduler", args.scheduler]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "recipes/census_demo.yaml",
+        "--input",
+        str(folder),
+        "--output",
+        str(out),
+        "--scheduler",
+        args.scheduler,
+    ]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     samples: list[tuple[float, int]] = []
     passes = "(not reported)"
 
@@ -66,8 +78,10 @@ def main() -> None:
     proc.wait()
     total = time.perf_counter() - start
     peak = max((r for _, r in samples), default=0)
-    print(f"{'whole process (exit ' + str(proc.returncode) + ')':<58} {total:>8.2f} "
-          f"{peak / 2**20:>12.0f}")  # fmt: skip
+    print(
+        f"{'whole process (exit ' + str(proc.returncode) + ')':<58} {total:>8.2f} "
+        f"{peak / 2**20:>12.0f}"
+    )
     print(f"passes over the data: {passes}")
 
 

@@ -60,7 +60,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.columns import ROW  # noqa: E402
+from pipeline.core.columns import ROW  # noqa: E402
 from pipeline.recipe.models import ColumnsSpec  # noqa: E402
 from pipeline.reductions import compute_now  # noqa: E402
 from pipeline.risk.encode import codes_from_pandas  # noqa: E402
@@ -103,10 +103,14 @@ CASES = (
 
 # sdcMicro 5.8.1's kAnon, measured with this script on the files as they are (README)
 STORED_KANON = {
-    ("testdata", 2): 157, ("testdata", 3): 293, ("testdata", 5): 500,
+    ("testdata", 2): 157,
+    ("testdata", 3): 293,
+    ("testdata", 5): 500,
     ("francdat", 2): 4,
-    ("casc", 2): 714, ("casc", 3): 853, ("casc", 5): 961,
-}  # fmt: skip
+    ("casc", 2): 714,
+    ("casc", 3): 853,
+    ("casc", 5): 961,
+}
 PARTITIONS = 3
 
 R_SCRIPT = """
@@ -136,8 +140,14 @@ class Ours:
 
 def read_keys(path: Path, case: Case) -> pd.DataFrame:
     """The key columns as a run reads a CSV (text; empty and ``NA`` cells missing)."""
-    frame = pd.read_csv(path, usecols=list(case.keys), dtype="string", sep=case.sep,
-                        na_values=["", "NA"], keep_default_na=False)  # fmt: skip
+    frame = pd.read_csv(
+        path,
+        usecols=list(case.keys),
+        dtype="string",
+        sep=case.sep,
+        na_values=["", "NA"],
+        keep_default_na=False,
+    )
     frame[ROW] = np.arange(len(frame), dtype="int64")
     return frame[[*case.keys, ROW]]
 
@@ -262,8 +272,10 @@ def main() -> None:
             print(line + cell, flush=True)
     if any(tally.values()):
         stored = "" if with_r else "  (* stored: sdcMicro 5.8.1, measured before)"
-        print(f"\nours vs kAnon: fewer {tally['fewer']}, equal {tally['equal']}, "
-              f"more {tally['more']}{stored}")  # fmt: skip
+        print(
+            f"\nours vs kAnon: fewer {tally['fewer']}, equal {tally['equal']}, "
+            f"more {tally['more']}{stored}"
+        )
 
 
 if __name__ == "__main__":

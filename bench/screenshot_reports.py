@@ -75,14 +75,18 @@ def main() -> int:
                 png = args.out / f"{folder.name}-{page.stem}.png"
                 browser.screenshot(page, png)
                 failed += bool(found["problems"])
-                print(f"{folder.name}/{name}: {found['charts']} charts, {found['tables']} tables, "
-                      f"{len(found['problems'])} problems -> {png}")  # fmt: skip
+                print(
+                    f"{folder.name}/{name}: {found['charts']} charts, {found['tables']} tables, "
+                    f"{len(found['problems'])} problems -> {png}"
+                )
                 for problem in found["problems"]:
                     print(f"    {problem}")
             if (folder / "risk_report.json").exists():
                 page, floor = _render_time(folder)
-                print(f"  render risk_report.html {page * 1000:.0f} ms "
-                      f"(floor, its JSON: {floor * 1000:.1f} ms)")  # fmt: skip
+                print(
+                    f"  render risk_report.html {page * 1000:.0f} ms "
+                    f"(floor, its JSON: {floor * 1000:.1f} ms)"
+                )
     return 1 if failed else 0
 
 

@@ -1,5 +1,5 @@
 """``python -m pipeline`` is the ``anonymize`` command."""
 
-from pipeline.entry import main
+from pipeline.cli.entry import main
 
 main()

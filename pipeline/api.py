@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pipeline.errors import AnonymizeError, Problem, RecipeError, where_raised
+from pipeline.core.errors import AnonymizeError, Problem, RecipeError, where_raised
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pipeline.engine.runner import RunResult
+    from pipeline.engine.phases import RunResult
     from pipeline.engine.single import StepResult
-    from pipeline.runs import TabulationResult
+    from pipeline.jobs import TabulationResult
     from pipeline.scan.scanner import Finding
     from pipeline.utility.model import Utility
 
@@ -117,7 +117,7 @@ def run(
     """
     from pipeline.engine.prepare import RunOptions
     from pipeline.engine.progress import Reporter
-    from pipeline.runs import run_source
+    from pipeline.jobs import run_source
 
     options = RunOptions(input, output, scheduler, partitions, gate_report, wait, previous)
     return run_source(recipe, options, Reporter(quiet=quiet), package)
@@ -160,7 +160,7 @@ def tabulate(
     """
     from pipeline.engine.prepare import RunOptions
     from pipeline.engine.progress import Reporter
-    from pipeline.runs import tabulate_source
+    from pipeline.jobs import tabulate_source
 
     options = RunOptions(input, output, scheduler, None, gate_report, wait)
     return tabulate_source(recipe, options, Reporter(quiet=quiet), package)
@@ -202,8 +202,9 @@ def risk(
 
     keys = _names(key_vars, "key_vars")
     if not 1 <= k <= K_MAX or missing not in ("any", "category"):
-        raise RecipeError([Problem(f"k must be 1..{K_MAX} and missing any or category")],
-                          title="usage error")  # fmt: skip
+        raise RecipeError(
+            [Problem(f"k must be 1..{K_MAX} and missing any or category")], title="usage error"
+        )
     text = [*keys, *([household] if household else [])]
     wanted = list(dict.fromkeys([*text, *([weight] if weight else [])]))
     table = table_of(data, wanted, text, encoding, delimiter)
@@ -253,13 +254,21 @@ def utility(
     categorical = list(dict.fromkeys([*keys, *(c for t in pairs for c in t), *randomized]))
     levels = checked_levels(levels or {}, categorical)
     numbers = list(dict.fromkeys([*numeric, *perturbed]))
-    plan = UtilityPlan(tuple(keys), tuple(categorical), tuple(numbers), tuple(pairs),  # type: ignore[arg-type]
-                       tuple(perturbed), tuple(randomized))  # fmt: skip
+    plan = UtilityPlan(
+        tuple(keys),
+        tuple(categorical),
+        tuple(numbers),
+        tuple(pairs),  # type: ignore[arg-type]
+        tuple(perturbed),
+        tuple(randomized),
+    )
     wanted = list(dict.fromkeys([*plan.columns, *([by] if by else [])]))
     text = [*categorical, *([by] if by else [])]
     read = [table_of(d, wanted, text, encoding, delimiter) for d in (original, released)]
-    numbers_only(dict(zip(("original", "released"), read, strict=True)),
-                 {"--numeric": numeric, "--perturbed": perturbed})  # fmt: skip
+    numbers_only(
+        dict(zip(("original", "released"), read, strict=True)),
+        {"--numeric": numeric, "--perturbed": perturbed},
+    )
     frames = [t.to_pandas(types_mapper=nullable) for t in read]
     before, after = align(*frames, by)
     return compare(before, after, plan, levels, k, len(frames[0]))
@@ -295,8 +304,9 @@ def scan(
     from pipeline.scan.scanner import scan_table
 
     if not 0 <= min_confidence <= 1 or (sample is not None and sample < 1):
-        raise RecipeError([Problem("min_confidence must be in [0, 1] and sample >= 1")],
-                          title="usage error")  # fmt: skip
+        raise RecipeError(
+            [Problem("min_confidence must be in [0, 1] and sample >= 1")], title="usage error"
+        )
     names = _names(columns, "columns") if columns is not None else None
     if isinstance(data, (str, Path)):
         table = read_table(Path(data), encoding, delimiter, names)
@@ -341,19 +351,22 @@ def apply_step(
     """
     import pandas as pd
 
-    from pipeline.columns import ColumnsSpec
+    from pipeline.core.columns import ColumnsSpec
     from pipeline.engine.single import apply_step as apply_one
     from pipeline.steps import STEPS
 
     if not isinstance(frame, pd.DataFrame) or partitions < 1:
-        raise RecipeError([Problem("frame must be a pandas DataFrame and partitions >= 1")],
-                          title="usage error")  # fmt: skip
+        raise RecipeError(
+            [Problem("frame must be a pandas DataFrame and partitions >= 1")], title="usage error"
+        )
     if step in STEPS and STEPS[step].automatic:
-        raise RecipeError([Problem(f"{step} runs automatically from columns: in a run")],
-                          title="usage error")  # fmt: skip
+        raise RecipeError(
+            [Problem(f"{step} runs automatically from columns: in a run")], title="usage error"
+        )
     spec = ColumnsSpec.model_validate(dict(columns or {}))
-    return apply_one(frame, step, params or {}, spec, seed, partitions, Path(base_dir),
-                     keep_engine_columns)  # fmt: skip
+    return apply_one(
+        frame, step, params or {}, spec, seed, partitions, Path(base_dir), keep_engine_columns
+    )
 
 
 def _names(value: Sequence[str] | str, what: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline.artifact import Artifact
+from pipeline.core.artifact import Artifact
 from pipeline.gate.model import GateReport
 from pipeline.utility.model import Utility
 

@@ -19,7 +19,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import ROW
+from pipeline.core.columns import ROW
 from pipeline.reductions import Plan, Reduction
 
 

@@ -22,11 +22,11 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from pipeline import exact
-from pipeline.columns import PERSON, ROW, UNIT_PREFIX
-from pipeline.moments import ExactMoments, moment_limbs
-from pipeline.quantile import quantile_plan
-from pipeline.randomness import row_keys, value_keys
+from pipeline.core import exact
+from pipeline.core.columns import PERSON, ROW, UNIT_PREFIX
+from pipeline.core.moments import ExactMoments, moment_limbs
+from pipeline.core.quantile import quantile_plan
+from pipeline.core.randomness import row_keys, value_keys
 from pipeline.risk.encode import codes_from_pandas
 
 Plan = Generator[tuple, tuple, Any]
@@ -65,7 +65,7 @@ class Quantile(Reduction):
         return f"quantile {self.q:g} of {self.column}"
 
     def plan(self, frame: dd.DataFrame) -> Plan:
-        """Two passes (see ``pipeline.quantile``); nothing on a column that holds no numbers."""
+        """Two passes (``pipeline.core.quantile``); nothing on a column that holds no numbers."""
         if not pd.api.types.is_numeric_dtype(frame[self.column].dtype):
             return None  # the step refuses the column itself; nothing to compute
         return (yield from quantile_plan(frame[self.column], self.q))

@@ -19,8 +19,8 @@ from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS
 from pipeline.tabulate.model import TabulationRecipe
+from pipeline.tabulate.phases import TabulationManifest
 from pipeline.tabulate.review import CheckReport
-from pipeline.tabulate.run import TabulationManifest
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from pipeline.synth import generate_census, write_occupation_hierarchy
+from pipeline.demo.census import generate_census, write_occupation_hierarchy
 
 REPO = Path(__file__).resolve().parent.parent
 LANE = {"all": True}  # set by pytest_configure: --all runs the slow lane too
@@ -34,9 +34,11 @@ settings.register_profile(
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--all", action="store_true", default=False,
+        "--all",
+        action="store_true",
+        default=False,
         help="run every test: the fast lane and the slow one (the README's test command, CI)",
-    )  # fmt: skip
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,6 +64,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def examples(n: int) -> int:
     """Hypothesis examples: ``n`` with --all, else a tenth (at least 5, at most n)."""
     return n if LANE["all"] else max(min(n, 5), n // 10)
+
 
 DEMO_COLUMNS = """\
 columns:
@@ -146,7 +149,7 @@ def run_entry(argv: list[str], capfd: pytest.CaptureFixture[str]) -> tuple[int, 
     Returns the exit code and everything printed (captured at the file-descriptor level, so
     C libraries' prints count); an uncaught exception counts as exit 1 with its traceback.
     """
-    from pipeline import entry
+    from pipeline.cli import entry
 
     capfd.readouterr()  # drop anything printed before
     saved = sys.argv

@@ -11,7 +11,7 @@ import pytest
 
 import pipeline
 from pipeline import api
-from pipeline.cli_risk import main as risk_main
+from pipeline.cli.risk import main as risk_main
 from tests.conftest import demo_recipe
 
 KEYS = ["age", "sex", "municipality", "occupation"]
@@ -37,8 +37,12 @@ def test_risk_is_the_commands_for_a_path_a_frame_and_a_table(workdir: Path, caps
     path = workdir / "data" / "census.csv"
     found = api.risk(path, KEYS, weight="weight", k=3)
     capsys.readouterr()
-    assert risk_main([str(path), "--key-vars", ",".join(KEYS), "--weight", "weight",
-                      "--format", "json"]) == 0  # fmt: skip
+    assert (
+        risk_main(
+            [str(path), "--key-vars", ",".join(KEYS), "--weight", "weight", "--format", "json"]
+        )
+        == 0
+    )
     assert found.summary == json.loads(capsys.readouterr().out)
     frame = pd.read_csv(path, dtype={"municipality": str})
     for data in (frame, pa.Table.from_pandas(frame)):
@@ -88,16 +92,22 @@ def test_utility_compares_two_frames_as_the_command_does(workdir: Path) -> None:
     released = original.copy()
     released["age"] = (released["age"] // 10) * 10
     released.loc[::7, "sex"] = None
-    found = api.utility(original, released, ["age", "sex"], numeric=["income"],
-                             levels={"age": (1, 2)})  # fmt: skip
+    found = api.utility(
+        original, released, ["age", "sex"], numeric=["income"], levels={"age": (1, 2)}
+    )
     (sex,) = [v for v in found.variables if v.column == "sex"]
     assert sex.suppressed == len(original[::7])
     (income,) = found.numeric
     assert income.il1s == 0
     by_path = workdir / "released.csv"
     released.to_csv(by_path, index=False)
-    again = api.utility(workdir / "data" / "census.csv", by_path, ["age", "sex"],
-                             numeric=["income"], levels={"age": (1, 2)})  # fmt: skip
+    again = api.utility(
+        workdir / "data" / "census.csv",
+        by_path,
+        ["age", "sex"],
+        numeric=["income"],
+        levels={"age": (1, 2)},
+    )
     assert again.model_dump() == found.model_dump()
     with pytest.raises(pipeline.InputDataError):
         api.utility(original, released.iloc[:10], ["age"])
@@ -137,21 +147,25 @@ def test_run_takes_a_recipe_as_a_dict_resolved_against_the_current_directory(
 
 def test_a_bad_dict_recipe_gives_every_problem_at_once_by_key_path(workdir: Path) -> None:
     bad = {
-        "version": 1, "name": "t", "seed": "x",
+        "version": 1,
+        "name": "t",
+        "seed": "x",
         "input": {"path": Path("data/census.csv"), "format": "csvv"},
         "output": {"dir": "out/x"},
         "columns": {"key_variables": ["age"], "weight": {1, 2}},
         "steps": [{"top_code": {"column": "age", "above": "ninety"}}, {"recod": {}}],
-    }  # fmt: skip
+    }
     with pytest.raises(pipeline.RecipeError) as found:
         pipeline.run(bad)
     lines = [str(p) for p in found.value.problems]
     assert found.value.exit_code == 2
     expected = [
-        "<dict> seed:", "<dict> input.format:", "<dict> columns.weight:",
+        "<dict> seed:",
+        "<dict> input.format:",
+        "<dict> columns.weight:",
         "<dict> steps[0].top_code.above: expected a number",
         "<dict> steps[1].recod: unknown step 'recod'; did you mean 'recode'?",
-    ]  # fmt: skip
+    ]
     for where in expected:
         assert any(line.startswith(where) for line in lines), (where, lines)
     assert not any("input.path" in line for line in lines)  # a Path is a path
@@ -210,13 +224,16 @@ def _small(**columns: object) -> pd.DataFrame:
 
 
 BAD_FRAMES = {  # the frame, the column named, what the message says
-    "duplicate-names": (pd.DataFrame([[1, "1", 1.0]] * 3, columns=["age", "age", "w"]), "age",
-                        "duplicate column names"),
+    "duplicate-names": (
+        pd.DataFrame([[1, "1", 1.0]] * 3, columns=["age", "age", "w"]),
+        "age",
+        "duplicate column names",
+    ),
     "mixed-types": (_small(age=pd.Series([1, SECRET, 3], dtype=object)), "age", "several types"),
     "bytes": (_small(age=[SECRET.encode(), b"\xff", b"x"]), "age", "bytes"),
     "lists": (_small(age=[[SECRET], ["b"], ["c"]]), "age", "nested values"),
     "mixed-weight": (_small(w=pd.Series([1.0, SECRET, 3], dtype=object)), "w", "several types"),
-}  # fmt: skip
+}
 CALLS = {
     "risk": lambda data: api.risk(data, ["age", "sex"], weight="w"),
     "scan": lambda data: api.scan(data),

@@ -142,8 +142,15 @@ def test_jp_region_ladder() -> None:
     assert h.rows["13000"][2] == "13"
     assert h.mapping("prefecture")["01101"] == "01"
     assert h.values_at("region") == {
-        "Hokkaido", "Tohoku", "Kanto", "Chubu", "Kinki", "Chugoku", "Shikoku", "Kyushu"
-    }  # fmt: skip
+        "Hokkaido",
+        "Tohoku",
+        "Kanto",
+        "Chubu",
+        "Kinki",
+        "Chugoku",
+        "Shikoku",
+        "Kyushu",
+    }
     assert len(h.values_at("region9")) == 9
     assert h.values_at("national") == {"Japan"}
     assert len(h.values_at("prefecture")) == 47

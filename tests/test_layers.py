@@ -45,14 +45,14 @@ def _imported(module: str, name: str, known: set[str]) -> str:
     """What ``from module import name`` depends on: the submodule if ``name`` is one, else
     ``module`` itself (its namespace is read), as import-linter counts it.
 
-    So ``from pipeline import files`` is an import of ``pipeline.files``, while
+    So ``from pipeline import files`` is an import of ``pipeline.io.files``, while
     ``from pipeline import TOOL`` reads the root package, which imports ``api``: a cycle.
     """
     return f"{module}.{name}" if f"{module}.{name}" in known else module
 
 
 def _unit(module: str) -> str:
-    """``pipeline.gate.run`` -> ``gate``; ``pipeline.files`` -> ``files``."""
+    """``pipeline.gate.judge`` -> ``gate``; ``pipeline.io.files`` -> ``files``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "pipeline"
 

@@ -55,14 +55,19 @@ def data(n: int = ROWS, **planted: dict[int, str]) -> str:
 
     ``planted`` sets a column's text in the given 0-based records.
     """
-    frame = pd.DataFrame({
-        "pid": np.arange(1, n + 1), "name": [f"Yamada Taro{i:05d}" for i in range(n)],
-        "age": 20 + np.arange(n) % 50, "sex": 1 + np.arange(n) % 2,
-        "pref": ["13101", "13102", "01101"] * (n // 3) + ["13101"] * (n % 3),
-        "occupation": ["A01", "A02", "B05", "B06"] * (n // 4) + ["A01"] * (n % 4),
-        "income": 100 * (np.arange(n) + 1), "spend": 7 * (np.arange(n) % 13) + 50,
-        "weight": 1.5 + np.arange(n) % 3,
-    }).astype(str)  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "pid": np.arange(1, n + 1),
+            "name": [f"Yamada Taro{i:05d}" for i in range(n)],
+            "age": 20 + np.arange(n) % 50,
+            "sex": 1 + np.arange(n) % 2,
+            "pref": ["13101", "13102", "01101"] * (n // 3) + ["13101"] * (n % 3),
+            "occupation": ["A01", "A02", "B05", "B06"] * (n // 4) + ["A01"] * (n % 4),
+            "income": 100 * (np.arange(n) + 1),
+            "spend": 7 * (np.arange(n) % 13) + 50,
+            "weight": 1.5 + np.arange(n) % 3,
+        }
+    ).astype(str)
     for column, values in planted.items():
         for record, value in values.items():
             frame.loc[record, column] = value
@@ -112,56 +117,115 @@ def grouped(column: str, k: int) -> Any:
 
 # ---- 1. microaggregate: values near the float limits are standardised without overflow -------
 
-case("microaggregate-1e200-one-variable",
-     go(steps("microaggregate: {variables: [income], k: 3}"), data(income={0: BIG})), 0,
-     check=grouped("income", 3))  # fmt: skip
-case("microaggregate-1e308-two-variables",
-     go(steps("microaggregate: {variables: [income, spend], k: 3}"),
-         data(income={0: HUGE, 1: HUGE, 2: f"-{HUGE}"})), 0,
-     check=finite("income", "spend"))  # fmt: skip
-case("microaggregate-1e308-one-variable-strata",
-     go(steps("microaggregate: {variables: [income], k: 3, strata: [sex]}"),
-         data(income={0: HUGE, 2: HUGE, 4: HUGE})), 0,
-     check=grouped("income", 3))  # fmt: skip
+case(
+    "microaggregate-1e200-one-variable",
+    go(steps("microaggregate: {variables: [income], k: 3}"), data(income={0: BIG})),
+    0,
+    check=grouped("income", 3),
+)
+case(
+    "microaggregate-1e308-two-variables",
+    go(
+        steps("microaggregate: {variables: [income, spend], k: 3}"),
+        data(income={0: HUGE, 1: HUGE, 2: f"-{HUGE}"}),
+    ),
+    0,
+    check=finite("income", "spend"),
+)
+case(
+    "microaggregate-1e308-one-variable-strata",
+    go(
+        steps("microaggregate: {variables: [income], k: 3, strata: [sex]}"),
+        data(income={0: HUGE, 2: HUGE, 4: HUGE}),
+    ),
+    0,
+    check=grouped("income", 3),
+)
 
 # ---- 2. add_noise and rank_swap: finite figures, or a named error beyond the floats ----------
 
-case("add-noise-1e308-additive",
-     go(steps("add_noise: {variables: [income, spend]}"),
-         data(income={0: HUGE, 1: HUGE})), 0, check=finite("income", "spend"))  # fmt: skip
-case("add-noise-1e200-correlated",
-     go(steps("add_noise: {variables: [income, spend], method: correlated}"),
-         data(income={0: BIG})), 0, check=finite("income", "spend"))  # fmt: skip
-case("rank-swap-1e308",
-     go(steps("rank_swap: {variables: [income, spend]}"),
-         data(income={0: HUGE, 1: f"-{HUGE}"})), 0, check=finite("income"))  # fmt: skip
-case("add-noise-beyond-the-floats",
-     go(steps("add_noise: {variables: [spend, income], noise: 1000}"),
-         data(income={i: BEYOND for i in range(0, ROWS, 6)})), 3,
-     at("r.yaml", STEP_LINE), "steps[0].add_noise", "column 'income'", "record(s)",
-     "beyond the range of 64-bit floats", "top_code 'income'")  # fmt: skip
+case(
+    "add-noise-1e308-additive",
+    go(steps("add_noise: {variables: [income, spend]}"), data(income={0: HUGE, 1: HUGE})),
+    0,
+    check=finite("income", "spend"),
+)
+case(
+    "add-noise-1e200-correlated",
+    go(steps("add_noise: {variables: [income, spend], method: correlated}"), data(income={0: BIG})),
+    0,
+    check=finite("income", "spend"),
+)
+case(
+    "rank-swap-1e308",
+    go(steps("rank_swap: {variables: [income, spend]}"), data(income={0: HUGE, 1: f"-{HUGE}"})),
+    0,
+    check=finite("income"),
+)
+case(
+    "add-noise-beyond-the-floats",
+    go(
+        steps("add_noise: {variables: [spend, income], noise: 1000}"),
+        data(income={i: BEYOND for i in range(0, ROWS, 6)}),
+    ),
+    3,
+    at("r.yaml", STEP_LINE),
+    "steps[0].add_noise",
+    "column 'income'",
+    "record(s)",
+    "beyond the range of 64-bit floats",
+    "top_code 'income'",
+)
 
 # ---- 3. recipes refused at validation: the key path and why ----------------------------------
 
-case("microaggregate-variable-twice",
-     go(steps("microaggregate: {variables: [income, income]}")), 2,
-     at("r.yaml", STEP_LINE), "steps[0].microaggregate.variables[1]",
-     "'income' is listed twice")  # fmt: skip
-case("microaggregate-variable-is-a-stratum",
-     go(steps("microaggregate: {variables: [income, spend], strata: [sex, income]}")), 2,
-     at("r.yaml", STEP_LINE), "steps[0].microaggregate.strata[1]", "'income'",
-     "microaggregated or a stratum")  # fmt: skip
-case("rank-swap-variable-twice", go(steps("rank_swap: {variables: [spend, income, spend]}")), 2,
-     "steps[0].rank_swap.variables[2]", "'spend' is listed twice")  # fmt: skip
-case("add-noise-on-the-weight",
-     go(steps("add_noise: {variables: [income, weight], noise: 1000}", columns=WEIGHTED)), 2,
-     at("r.yaml", STEP_LINE + 1), "steps[0].add_noise.variables[1]", "columns.weight",
-     "negative")  # fmt: skip
-case("microaggregate-on-the-weight",
-     go(steps("microaggregate: {variables: [weight]}", columns=WEIGHTED)), 2,
-     "steps[0].microaggregate.variables[0]", "columns.weight")  # fmt: skip
-case("pram-column-is-a-stratum", go(steps("pram: {column: occupation, strata: [occupation]}")),
-     2, "steps[0].pram.strata[0]", "'occupation'")  # fmt: skip
+case(
+    "microaggregate-variable-twice",
+    go(steps("microaggregate: {variables: [income, income]}")),
+    2,
+    at("r.yaml", STEP_LINE),
+    "steps[0].microaggregate.variables[1]",
+    "'income' is listed twice",
+)
+case(
+    "microaggregate-variable-is-a-stratum",
+    go(steps("microaggregate: {variables: [income, spend], strata: [sex, income]}")),
+    2,
+    at("r.yaml", STEP_LINE),
+    "steps[0].microaggregate.strata[1]",
+    "'income'",
+    "microaggregated or a stratum",
+)
+case(
+    "rank-swap-variable-twice",
+    go(steps("rank_swap: {variables: [spend, income, spend]}")),
+    2,
+    "steps[0].rank_swap.variables[2]",
+    "'spend' is listed twice",
+)
+case(
+    "add-noise-on-the-weight",
+    go(steps("add_noise: {variables: [income, weight], noise: 1000}", columns=WEIGHTED)),
+    2,
+    at("r.yaml", STEP_LINE + 1),
+    "steps[0].add_noise.variables[1]",
+    "columns.weight",
+    "negative",
+)
+case(
+    "microaggregate-on-the-weight",
+    go(steps("microaggregate: {variables: [weight]}", columns=WEIGHTED)),
+    2,
+    "steps[0].microaggregate.variables[0]",
+    "columns.weight",
+)
+case(
+    "pram-column-is-a-stratum",
+    go(steps("pram: {column: occupation, strata: [occupation]}")),
+    2,
+    "steps[0].pram.strata[0]",
+    "'occupation'",
+)
 
 
 def _weights_kept(tmp: Path, code: int, out: str) -> None:
@@ -169,16 +233,26 @@ def _weights_kept(tmp: Path, code: int, out: str) -> None:
     assert (weights > 0).all() and np.array_equal(weights, np.sort(1.5 + np.arange(ROWS) % 3))
 
 
-case("rank-swap-on-the-weight-keeps-it-positive",
-     go(steps("rank_swap: {variables: [weight]}", columns=WEIGHTED)), 0,
-     check=_weights_kept)  # fmt: skip
+case(
+    "rank-swap-on-the-weight-keeps-it-positive",
+    go(steps("rank_swap: {variables: [weight]}", columns=WEIGHTED)),
+    0,
+    check=_weights_kept,
+)
 
 # ---- 4. pram: a limit on the categories, found before any matrix; a bounded manifest ---------
 
 MANY = data(10_136, occupation={i: f"SECRETCAT{i:05d}" for i in range(10_136)})
-case("pram-10136-categories", go(steps("pram: {column: occupation}"), MANY), 3,
-     at("r.yaml", STEP_LINE), "steps[0].pram", "column 'occupation'", "10,136 categories",
-     "limit of 1,000")  # fmt: skip
+case(
+    "pram-10136-categories",
+    go(steps("pram: {column: occupation}"), MANY),
+    3,
+    at("r.yaml", STEP_LINE),
+    "steps[0].pram",
+    "column 'occupation'",
+    "10,136 categories",
+    "limit of 1,000",
+)
 
 
 def _summarised(tmp: Path, code: int, out: str) -> None:
@@ -189,15 +263,24 @@ def _summarised(tmp: Path, code: int, out: str) -> None:
 
 
 THOUSAND = data(3000, occupation={i: f"SECRETCAT{i % 1000:05d}" for i in range(3000)})
-case("pram-1000-categories-summarised", go(steps("pram: {column: occupation}"), THOUSAND),
-     0, check=_summarised)  # fmt: skip
+case(
+    "pram-1000-categories-summarised",
+    go(steps("pram: {column: occupation}"), THOUSAND),
+    0,
+    check=_summarised,
+)
 
 # ---- 5. microaggregate: k above the file is an error; a small stratum a warning --------------
 
-case("microaggregate-k-above-the-file",
-     go(steps("microaggregate: {variables: [income], k: 100}")), 3,
-     at("r.yaml", STEP_LINE), "steps[0].microaggregate", f"{ROWS} record(s)",
-     "fewer than k = 100")  # fmt: skip
+case(
+    "microaggregate-k-above-the-file",
+    go(steps("microaggregate: {variables: [income], k: 100}")),
+    3,
+    at("r.yaml", STEP_LINE),
+    "steps[0].microaggregate",
+    f"{ROWS} record(s)",
+    "fewer than k = 100",
+)
 
 
 def _small_stratum(tmp: Path, code: int, out: str) -> None:
@@ -206,26 +289,73 @@ def _small_stratum(tmp: Path, code: int, out: str) -> None:
     assert published["income"].isna().sum() == 2
 
 
-case("microaggregate-stratum-below-k-warns",
-     scenario(steps("microaggregate: {variables: [income], k: 3, strata: [pref]}"),
-              argv=("run", "r.yaml"), data=data(pref={5: "27100", 7: "27100"})), 0,
-     "warning: microaggregate: 2 record(s)", "fewer than k = 3", "set missing",
-     check=_small_stratum)  # fmt: skip
+case(
+    "microaggregate-stratum-below-k-warns",
+    scenario(
+        steps("microaggregate: {variables: [income], k: 3, strata: [pref]}"),
+        argv=("run", "r.yaml"),
+        data=data(pref={5: "27100", 7: "27100"}),
+    ),
+    0,
+    "warning: microaggregate: 2 record(s)",
+    "fewer than k = 3",
+    "set missing",
+    check=_small_stratum,
+)
 
 # ---- 6. anonymize utility: bad options and columns that are not numbers ----------------------
 
 RELEASED = {"rel.csv": data()}
 for option in ("--perturbed", "--numeric"):
-    case(f"utility{option}-text-column",
-         cli("utility", "in.csv", "rel.csv", "--key-vars", "age,sex", option, "income,occupation",
-             files={"in.csv": data(), **RELEASED}), 3,
-         f"{option}: column 'occupation'", "holds text, not numbers")  # fmt: skip
-case("utility-levels-above-height",
-     cli("utility", "in.csv", "rel.csv", "--key-vars", "age,sex", "--levels", "age=5/2",
-         files=RELEASED), 2, "usage error", "--levels age=5/2", "height")  # fmt: skip
-case("utility-levels-not-a-key-variable",
-     cli("utility", "in.csv", "rel.csv", "--key-vars", "age,sex", "--levels", "pref=1/2",
-         files=RELEASED), 2, "usage error", "--levels: 'pref'")  # fmt: skip
+    case(
+        f"utility{option}-text-column",
+        cli(
+            "utility",
+            "in.csv",
+            "rel.csv",
+            "--key-vars",
+            "age,sex",
+            option,
+            "income,occupation",
+            files={"in.csv": data(), **RELEASED},
+        ),
+        3,
+        f"{option}: column 'occupation'",
+        "holds text, not numbers",
+    )
+case(
+    "utility-levels-above-height",
+    cli(
+        "utility",
+        "in.csv",
+        "rel.csv",
+        "--key-vars",
+        "age,sex",
+        "--levels",
+        "age=5/2",
+        files=RELEASED,
+    ),
+    2,
+    "usage error",
+    "--levels age=5/2",
+    "height",
+)
+case(
+    "utility-levels-not-a-key-variable",
+    cli(
+        "utility",
+        "in.csv",
+        "rel.csv",
+        "--key-vars",
+        "age,sex",
+        "--levels",
+        "pref=1/2",
+        files=RELEASED,
+    ),
+    2,
+    "usage error",
+    "--levels: 'pref'",
+)
 
 
 # --------------------------------------------------------------------------------------------

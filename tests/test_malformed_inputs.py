@@ -57,40 +57,79 @@ for model in ("l_diversity: {column: incomee, l: 2}", "t_closeness: {column: inc
     field = model.split(":")[0]
     step = recipe_text([f"  - generalize: {{k: 2, {HIERARCHY}, {model}}}"])
     for command, setup in (("run", run(step)), ("validate", validate(step))):
-        case(f"generalize-{field}-column-missing-{command}", setup, 3, "'incomee'",
-             f"steps[0].generalize.{field}.column", "did you mean 'income'?",
-             "columns found")  # fmt: skip
+        case(
+            f"generalize-{field}-column-missing-{command}",
+            setup,
+            3,
+            "'incomee'",
+            f"steps[0].generalize.{field}.column",
+            "did you mean 'income'?",
+            "columns found",
+        )
 DELETED = f"  - generalize: {{k: 2, {HIERARCHY}, l_diversity: {{column: name}}}}"
-case("generalize-l-diversity-column-deleted", validate(recipe_text([DELETED])), 2,
-     at("r.yaml", STEP_LINE), "steps[0].generalize.l_diversity.column", "deleted")  # fmt: skip
+case(
+    "generalize-l-diversity-column-deleted",
+    validate(recipe_text([DELETED])),
+    2,
+    at("r.yaml", STEP_LINE),
+    "steps[0].generalize.l_diversity.column",
+    "deleted",
+)
 
 # ---- 2. a header-only input through generalize: an empty output, as without it --------------
 
 HEADER_ONLY = csv_text([])
-for label, extra in (("", ""), ("-l-diversity", ", l_diversity: {column: income, l: 2}"),
-                     ("-suppress-none", ", suppress: none")):  # fmt: skip
+for label, extra in (
+    ("", ""),
+    ("-l-diversity", ", l_diversity: {column: income, l: 2}"),
+    ("-suppress-none", ", suppress: none"),
+):
     steps = [f"  - generalize: {{k: 2, {HIERARCHY}{extra}}}"]
     if label == "-suppress-none":
         steps.append("  - local_suppression: {k: 2}")
-    case(f"input-header-only-generalize{label}", run(recipe_text(steps), data=HEADER_ONLY), 0,
-         check=_published_empty)  # fmt: skip
+    case(
+        f"input-header-only-generalize{label}",
+        run(recipe_text(steps), data=HEADER_ONLY),
+        0,
+        check=_published_empty,
+    )
 for metric in ("discernibility", "entropy", "loss"):
-    case(f"input-header-only-generalize-{metric}",
-         run(recipe_text([f"  - generalize: {{k: 2, {HIERARCHY}, metric: {metric}}}"]),
-             data=HEADER_ONLY), 0, check=_published_empty)  # fmt: skip
+    case(
+        f"input-header-only-generalize-{metric}",
+        run(
+            recipe_text([f"  - generalize: {{k: 2, {HIERARCHY}, metric: {metric}}}"]),
+            data=HEADER_ONLY,
+        ),
+        0,
+        check=_published_empty,
+    )
 case("input-header-only-top-code", run(data=HEADER_ONLY), 0, check=_published_empty)
 
 # ---- 3. the household column missing in every record -------------------------------------
 
 NO_HOUSEHOLDS = csv_text([[*r, ""] for r in good_rows()], header=[*HEADER, "hh"])
-case("input-household-missing-everywhere",
-     run(recipe_text(extra="risk: {k: 1, household: hh}\n"), data=NO_HOUSEHOLDS), 0)  # fmt: skip
-case("input-household-missing-everywhere-generalize",
-     run(recipe_text([f"  - generalize: {{k: 2, {HIERARCHY}, max_suppression: 0.5}}"],
-                     extra="risk: {k: 2, household: hh}\n"), data=NO_HOUSEHOLDS), 0)  # fmt: skip
-case("cli-risk-household-missing-everywhere",
-     cli("risk", "in.csv", "--key-vars", "age,sex", "--household", "hh", data=NO_HOUSEHOLDS), 0,
-     "household_global_risk")  # fmt: skip
+case(
+    "input-household-missing-everywhere",
+    run(recipe_text(extra="risk: {k: 1, household: hh}\n"), data=NO_HOUSEHOLDS),
+    0,
+)
+case(
+    "input-household-missing-everywhere-generalize",
+    run(
+        recipe_text(
+            [f"  - generalize: {{k: 2, {HIERARCHY}, max_suppression: 0.5}}"],
+            extra="risk: {k: 2, household: hh}\n",
+        ),
+        data=NO_HOUSEHOLDS,
+    ),
+    0,
+)
+case(
+    "cli-risk-household-missing-everywhere",
+    cli("risk", "in.csv", "--key-vars", "age,sex", "--household", "hh", data=NO_HOUSEHOLDS),
+    0,
+    "household_global_risk",
+)
 
 # ---- 4. Parquet columns that are not categories or numbers, through every command ----------
 
@@ -114,21 +153,51 @@ for label, column, array, expected in (
     ("binary", "sex", BYTES, "bytes"),
 ):
     files = {"p.parquet": _with(column, array)}
-    case(f"cli-risk-parquet-{label}-key",
-         cli("risk", "p.parquet", "--key-vars", "age,sex", csv=False, files=files), 3, "'sex'",
-         expected)  # fmt: skip
-    case(f"cli-risk-parquet-{label}-household",
-         cli("risk", "p.parquet", "--key-vars", "age", "--household", "sex", csv=False,
-             files=files), 3, "'sex'", expected)  # fmt: skip
-    case(f"cli-scan-parquet-{label}", cli("scan", "p.parquet", csv=False, files=files), 3,
-         "'sex'", expected)  # fmt: skip
-    case(f"run-parquet-{label}-key",
-         run(recipe_text(input="{path: p.parquet}"), csv=False, files=files), 3, "'sex'",
-         expected, "p.parquet")  # fmt: skip
-case("cli-risk-parquet-text-weight",
-     cli("risk", "p.parquet", "--key-vars", "age,sex", "--weight", "weight", csv=False,
-         files={"p.parquet": _with("weight", TEXT_WEIGHT)}), 3, "weight column 'weight'",
-     "not numbers")  # fmt: skip
+    case(
+        f"cli-risk-parquet-{label}-key",
+        cli("risk", "p.parquet", "--key-vars", "age,sex", csv=False, files=files),
+        3,
+        "'sex'",
+        expected,
+    )
+    case(
+        f"cli-risk-parquet-{label}-household",
+        cli("risk", "p.parquet", "--key-vars", "age", "--household", "sex", csv=False, files=files),
+        3,
+        "'sex'",
+        expected,
+    )
+    case(
+        f"cli-scan-parquet-{label}",
+        cli("scan", "p.parquet", csv=False, files=files),
+        3,
+        "'sex'",
+        expected,
+    )
+    case(
+        f"run-parquet-{label}-key",
+        run(recipe_text(input="{path: p.parquet}"), csv=False, files=files),
+        3,
+        "'sex'",
+        expected,
+        "p.parquet",
+    )
+case(
+    "cli-risk-parquet-text-weight",
+    cli(
+        "risk",
+        "p.parquet",
+        "--key-vars",
+        "age,sex",
+        "--weight",
+        "weight",
+        csv=False,
+        files={"p.parquet": _with("weight", TEXT_WEIGHT)},
+    ),
+    3,
+    "weight column 'weight'",
+    "not numbers",
+)
 
 # ---- 6. recipes that contain themselves or nest without end -------------------------------
 
@@ -151,28 +220,72 @@ for label, extra, line, expected in (
 
 # ---- 7. paths written with '~' (YAML's null alone; never expanded) -------------------------
 
-for label, output in (("null", "{dir: ~, format: csv}"), ("quoted", "{dir: '~', format: csv}"),
-                      ("home-child", "{dir: ~/out, format: csv}")):  # fmt: skip
+for label, output in (
+    ("null", "{dir: ~, format: csv}"),
+    ("quoted", "{dir: '~', format: csv}"),
+    ("home-child", "{dir: ~/out, format: csv}"),
+):
     expected = "null" if label == "null" else "starts with '~'"
-    case(f"recipe-output-dir-tilde-{label}", run(recipe_text(output=output)), 2,
-         at("r.yaml", 4), "output.dir", expected, safety=True)  # fmt: skip
-case("recipe-input-path-tilde", run(recipe_text(input="{path: ~/in.csv}")), 2, at("r.yaml", 3),
-     "input.path", "starts with '~'", safety=True)  # fmt: skip
-case("cli-run-output-tilde", run(None, "--output", "~"), 2, "--output", "starts with '~'",
-     safety=True)  # fmt: skip
-case("cli-run-input-tilde", run(None, "--input", "~/in.csv"), 2, "--input", "starts with '~'",
-     safety=True)  # fmt: skip
-case("cli-validate-input-tilde", cli("validate", "r.yaml", "--input", "~/in.csv",
-                                     files={"r.yaml": recipe_text()}), 2, "--input")  # fmt: skip
-case("cli-tabulate-output-tilde",
-     cli("tabulate", "r.yaml", "--output", "~/t", files={"r.yaml": tabulation()}), 2,
-     "--output", "starts with '~'", safety=True)  # fmt: skip
-case("recipe-tabulation-output-tilde",
-     cli("tabulate", "r.yaml", files={"r.yaml": tabulation().replace("{dir: out/tt}",
-                                                                      "{dir: '~'}")}), 2,
-     at("r.yaml", 5), "output.dir", "starts with '~'", safety=True)  # fmt: skip
-case("cli-run-output-dot-tilde-allowed",
-     run(recipe_text(output="{dir: ./~/t, format: csv}")), 0)  # fmt: skip
+    case(
+        f"recipe-output-dir-tilde-{label}",
+        run(recipe_text(output=output)),
+        2,
+        at("r.yaml", 4),
+        "output.dir",
+        expected,
+        safety=True,
+    )
+case(
+    "recipe-input-path-tilde",
+    run(recipe_text(input="{path: ~/in.csv}")),
+    2,
+    at("r.yaml", 3),
+    "input.path",
+    "starts with '~'",
+    safety=True,
+)
+case(
+    "cli-run-output-tilde",
+    run(None, "--output", "~"),
+    2,
+    "--output",
+    "starts with '~'",
+    safety=True,
+)
+case(
+    "cli-run-input-tilde",
+    run(None, "--input", "~/in.csv"),
+    2,
+    "--input",
+    "starts with '~'",
+    safety=True,
+)
+case(
+    "cli-validate-input-tilde",
+    cli("validate", "r.yaml", "--input", "~/in.csv", files={"r.yaml": recipe_text()}),
+    2,
+    "--input",
+)
+case(
+    "cli-tabulate-output-tilde",
+    cli("tabulate", "r.yaml", "--output", "~/t", files={"r.yaml": tabulation()}),
+    2,
+    "--output",
+    "starts with '~'",
+    safety=True,
+)
+case(
+    "recipe-tabulation-output-tilde",
+    cli(
+        "tabulate", "r.yaml", files={"r.yaml": tabulation().replace("{dir: out/tt}", "{dir: '~'}")}
+    ),
+    2,
+    at("r.yaml", 5),
+    "output.dir",
+    "starts with '~'",
+    safety=True,
+)
+case("cli-run-output-dot-tilde-allowed", run(recipe_text(output="{dir: ./~/t, format: csv}")), 0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,8 +35,7 @@ CASES: list[Case] = []
 
 
 def case(id: str, setup: Any, code: int, *expect: Expect, **kwargs: Any) -> None:
-    CASES.append(Case(id, setup, code, tuple(expect), safety=kwargs.pop("safety", True),
-                      **kwargs))  # fmt: skip
+    CASES.append(Case(id, setup, code, tuple(expect), safety=kwargs.pop("safety", True), **kwargs))
 
 
 def published(text: str = SERIES_RECIPE, output: str = "prev", then: Any = None) -> Any:
@@ -63,48 +62,106 @@ def _rows(out: Path) -> int:
 
 
 PREVIOUS = ("--previous", "prev")
-case("series-previous-without-series", run(recipe_text(), *PREVIOUS, prepare=published()), 2,
-     "--previous needs a release series", "series:")  # fmt: skip
-case("series-previous-key-unset",
-     run(SERIES_RECIPE.replace("LONG_KEY", "UNSET_KEY"), *PREVIOUS, prepare=published()), 2,
-     "ANON_MALFORMED_UNSET_KEY", "is not set")  # fmt: skip
-case("series-key-too-short", run(SERIES_RECIPE.replace("LONG_KEY", "SHORT_KEY")), 2,
-     "ANON_MALFORMED_SHORT_KEY", "too short")  # fmt: skip
-case("series-previous-is-the-output",
-     run(SERIES_RECIPE, "--previous", "out/t", prepare=published(output="out/t")), 2,
-     "is the output itself")  # fmt: skip
-case("series-previous-not-a-release",
-     run(SERIES_RECIPE, *PREVIOUS, files={"prev/notes.txt": "not a release"}), 2,
-     "not a release published by this tool")  # fmt: skip
-case("series-previous-missing", run(SERIES_RECIPE, "--previous", "nowhere"), 3,
-     "nowhere does not exist")  # fmt: skip
-case("series-previous-other-recipe",
-     run(SERIES_RECIPE, *PREVIOUS,
-         prepare=published(SERIES_RECIPE.replace("name: t", "name: other"))), 2,
-     "belongs to another recipe")  # fmt: skip
-case("series-previous-without-state", run(SERIES_RECIPE, *PREVIOUS,
-                                          prepare=published(recipe_text())), 3,
-     "holds no series state")  # fmt: skip
-case("series-previous-state-changed",
-     run(SERIES_RECIPE, *PREVIOUS, prepare=published(then=flip_state)), 3,
-     "changed after it was written")  # fmt: skip
-case("series-previous-with-gate-only",
-     run(SERIES_RECIPE, "--gate-only", "prev", *PREVIOUS, prepare=published()), 2,
-     "--previous")  # fmt: skip
-case("series-person-not-an-identifier",
-     validate(SERIES_RECIPE.replace("person: pid", "person: occupation")), 2,
-     "series.person", "must never be published")  # fmt: skip
-case("series-without-risk", validate(recipe_text(extra=SERIES.replace("risk: {k: 2}\n", ""))), 2,
-     "a release series is judged against risk.k")  # fmt: skip
-case("series-person-missing-in-input",
-     run(SERIES_RECIPE.replace("person: pid", "person: name").replace("[name]", "[name, x]")),
-     3, "'x'")  # fmt: skip
+case(
+    "series-previous-without-series",
+    run(recipe_text(), *PREVIOUS, prepare=published()),
+    2,
+    "--previous needs a release series",
+    "series:",
+)
+case(
+    "series-previous-key-unset",
+    run(SERIES_RECIPE.replace("LONG_KEY", "UNSET_KEY"), *PREVIOUS, prepare=published()),
+    2,
+    "ANON_MALFORMED_UNSET_KEY",
+    "is not set",
+)
+case(
+    "series-key-too-short",
+    run(SERIES_RECIPE.replace("LONG_KEY", "SHORT_KEY")),
+    2,
+    "ANON_MALFORMED_SHORT_KEY",
+    "too short",
+)
+case(
+    "series-previous-is-the-output",
+    run(SERIES_RECIPE, "--previous", "out/t", prepare=published(output="out/t")),
+    2,
+    "is the output itself",
+)
+case(
+    "series-previous-not-a-release",
+    run(SERIES_RECIPE, *PREVIOUS, files={"prev/notes.txt": "not a release"}),
+    2,
+    "not a release published by this tool",
+)
+case(
+    "series-previous-missing",
+    run(SERIES_RECIPE, "--previous", "nowhere"),
+    3,
+    "nowhere does not exist",
+)
+case(
+    "series-previous-other-recipe",
+    run(
+        SERIES_RECIPE, *PREVIOUS, prepare=published(SERIES_RECIPE.replace("name: t", "name: other"))
+    ),
+    2,
+    "belongs to another recipe",
+)
+case(
+    "series-previous-without-state",
+    run(SERIES_RECIPE, *PREVIOUS, prepare=published(recipe_text())),
+    3,
+    "holds no series state",
+)
+case(
+    "series-previous-state-changed",
+    run(SERIES_RECIPE, *PREVIOUS, prepare=published(then=flip_state)),
+    3,
+    "changed after it was written",
+)
+case(
+    "series-previous-with-gate-only",
+    run(SERIES_RECIPE, "--gate-only", "prev", *PREVIOUS, prepare=published()),
+    2,
+    "--previous",
+)
+case(
+    "series-person-not-an-identifier",
+    validate(SERIES_RECIPE.replace("person: pid", "person: occupation")),
+    2,
+    "series.person",
+    "must never be published",
+)
+case(
+    "series-without-risk",
+    validate(recipe_text(extra=SERIES.replace("risk: {k: 2}\n", ""))),
+    2,
+    "a release series is judged against risk.k",
+)
+case(
+    "series-person-missing-in-input",
+    run(SERIES_RECIPE.replace("person: pid", "person: name").replace("[name]", "[name, x]")),
+    3,
+    "'x'",
+)
 BLANK = csv_text([[""] + row[1:] if i in (3, 7) else row for i, row in enumerate(good_rows())])
-case("series-person-id-blank", run(SERIES_RECIPE, data=BLANK), 3,
-     "missing in 2 record(s)", safety=False)  # fmt: skip
+case(
+    "series-person-id-blank",
+    run(SERIES_RECIPE, data=BLANK),
+    3,
+    "missing in 2 record(s)",
+    safety=False,
+)
 TWICE = csv_text([["1"] + row[1:] if i in (3, 7) else row for i, row in enumerate(good_rows())])
-case("series-person-id-twice", run(SERIES_RECIPE, data=TWICE), 3,
-     "appear in more than one record", safety=False)  # fmt: skip
+case(
+    "series-person-id-twice",
+    run(SERIES_RECIPE, data=TWICE),
+    3,
+    "appear in more than one record",
+    safety=False,
+)
 
 
 def test_cases_are_unique() -> None:

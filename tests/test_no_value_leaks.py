@@ -2,7 +2,7 @@
 
 Every column of the input holds planted tokens that cannot occur by chance (names, addresses,
 e-mails, phones, identifiers, categories, numbers with distinctive digit runs). Each failure
-path runs ``anonymize`` in-process (``pipeline.entry.main``) and then searches standard output,
+path runs ``anonymize`` in-process (``pipeline.cli.entry.main``) and then searches standard output,
 standard error (captured at the file-descriptor level, so C libraries' prints count) and every
 file the run wrote under ``tmp_path`` for any planted value. ``--debug`` runs may print a
 traceback, but it must hold no planted value either.
@@ -36,9 +36,20 @@ ROWS = 40
 PREFS = ["13101", "13102", "01101", "27100", "14100"]
 OCCUPATIONS = ["A01", "A02", "B05", "B06"]
 HEADER = [
-    "member_id", "household_id", "name", "address", "email", "phone", "age", "sex", "pref",
-    "occupation", "income", "weight", "note",
-]  # fmt: skip
+    "member_id",
+    "household_id",
+    "name",
+    "address",
+    "email",
+    "phone",
+    "age",
+    "sex",
+    "pref",
+    "occupation",
+    "income",
+    "weight",
+    "note",
+]
 
 AGE_PLANT = "4729163"  # record 7
 INCOME_PLANT = "918273645.5"  # record 8
@@ -53,21 +64,23 @@ def planted_rows(n: int = ROWS) -> list[list[str]]:
     rows = []
     for i in range(n):
         record = i + 1
-        rows.append([
-            f"PLANTMEMBERQX7{i:03d}",
-            f"PLANTHHQX7{i // 2:03d}",
-            f"PLANTNAMEQX7 Taro{i:02d}",
-            f"PLANTADDRQX7 {i}-chome",
-            f"plantmailqx7.{i}@example.invalid",
-            f"090-7391-{8264 + i}",
-            AGE_PLANT if record == 7 else str(20 + i % 50),
-            "PLANTSEXQX7" if record == SEX_RECORD else str(1 + i % 2),
-            "PLANTPREFQX7" if record == PREF_RECORD else PREFS[i % len(PREFS)],
-            "PLANTCATQX7" if record in CATEGORY_RECORDS else OCCUPATIONS[i % len(OCCUPATIONS)],
-            INCOME_PLANT if record == 8 else str(100 * (i + 1)),
-            WEIGHT_PLANT if record == 9 else "1.5",
-            f"PLANTNOTEQX7 free text {i}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"PLANTMEMBERQX7{i:03d}",
+                f"PLANTHHQX7{i // 2:03d}",
+                f"PLANTNAMEQX7 Taro{i:02d}",
+                f"PLANTADDRQX7 {i}-chome",
+                f"plantmailqx7.{i}@example.invalid",
+                f"090-7391-{8264 + i}",
+                AGE_PLANT if record == 7 else str(20 + i % 50),
+                "PLANTSEXQX7" if record == SEX_RECORD else str(1 + i % 2),
+                "PLANTPREFQX7" if record == PREF_RECORD else PREFS[i % len(PREFS)],
+                "PLANTCATQX7" if record in CATEGORY_RECORDS else OCCUPATIONS[i % len(OCCUPATIONS)],
+                INCOME_PLANT if record == 8 else str(100 * (i + 1)),
+                WEIGHT_PLANT if record == 9 else "1.5",
+                f"PLANTNOTEQX7 free text {i}",
+            ]
+        )
     return rows
 
 
@@ -204,8 +217,9 @@ tables:
 """
 
 
-def tabulation(map_: str, rules: str = "{threshold: 1, dominance: [], min_interval_units: 0}",
-               **replace: str) -> str:  # fmt: skip
+def tabulation(
+    map_: str, rules: str = "{threshold: 1, dominance: [], min_interval_units: 0}", **replace: str
+) -> str:
     text = TABULATION.replace("MAP", map_).replace("RULES", rules)
     for old, new in replace.items():
         text = text.replace(old, new)
@@ -240,8 +254,13 @@ class FailurePath:
 PATHS: list[FailurePath] = []
 
 
-def path(id: str, argv: tuple[str, ...] | list[str], codes: int | tuple[int, ...],
-         files: dict[str, str | bytes] | None = None, **kwargs: object) -> None:  # fmt: skip
+def path(
+    id: str,
+    argv: tuple[str, ...] | list[str],
+    codes: int | tuple[int, ...],
+    files: dict[str, str | bytes] | None = None,
+    **kwargs: object,
+) -> None:
     codes = codes if isinstance(codes, tuple) else (codes,)
     PATHS.append(FailurePath(id, tuple(argv), codes, tuple((files or {}).items()), **kwargs))  # type: ignore[arg-type]
 
@@ -262,28 +281,61 @@ SAFE = recipe(SAFE_STEPS)
 # ---- broken CSV -------------------------------------------------------------------------
 
 path("run-csv-extra-fields", RUN, 3, {"plant.csv": EXTRA_FIELDS, "r.yaml": SAFE})
-path("run-csv-extra-fields-debug", (*RUN, "--debug"), 3,
-     {"plant.csv": EXTRA_FIELDS, "r.yaml": SAFE})  # fmt: skip
+path(
+    "run-csv-extra-fields-debug", (*RUN, "--debug"), 3, {"plant.csv": EXTRA_FIELDS, "r.yaml": SAFE}
+)
 path("run-csv-fewer-fields", RUN, 3, {"plant.csv": FEWER_FIELDS, "r.yaml": SAFE})
 path("run-csv-unclosed-quote-debug", (*RUN, "--debug"), 3, {"plant.csv": UNCLOSED, "r.yaml": SAFE})
-path("run-csv-unclosed-quote-early-debug", (*RUN, "--debug"), 3,
-     {"plant.csv": UNCLOSED_EARLY, "r.yaml": SAFE})  # fmt: skip
-path("run-csv-empty-header-name-debug", (*RUN, "--debug"), (0, 3),
-     {"plant.csv": csv_text([[*r, r[2]] for r in planted_rows()], header=[*HEADER, ""]),
-      "r.yaml": SAFE})  # fmt: skip
-path("run-csv-cp932-row", RUN, 3,
-     {"plant.csv": PLANT.encode()
-      + "PLANTMEMBERQX7999,x,PLANTNAMEQX7 事務,a,b,c,30,1,13101,A01,1,1,n\n".encode("cp932"),
-      "r.yaml": SAFE})  # fmt: skip
-path("validate-csv-extra-fields", ("validate", "r.yaml"), (0, 3),
-     {"plant.csv": EXTRA_FIELDS, "r.yaml": SAFE})  # fmt: skip
-path("risk-csv-extra-fields", ("risk", "plant.csv", "--key-vars", "age,sex"), 3,
-     {"plant.csv": EXTRA_FIELDS})  # fmt: skip
-path("risk-csv-unclosed-quote-debug", ("risk", "plant.csv", "--key-vars", "age,sex", "--debug"), 3,
-     {"plant.csv": UNCLOSED})  # fmt: skip
+path(
+    "run-csv-unclosed-quote-early-debug",
+    (*RUN, "--debug"),
+    3,
+    {"plant.csv": UNCLOSED_EARLY, "r.yaml": SAFE},
+)
+path(
+    "run-csv-empty-header-name-debug",
+    (*RUN, "--debug"),
+    (0, 3),
+    {
+        "plant.csv": csv_text([[*r, r[2]] for r in planted_rows()], header=[*HEADER, ""]),
+        "r.yaml": SAFE,
+    },
+)
+path(
+    "run-csv-cp932-row",
+    RUN,
+    3,
+    {
+        "plant.csv": PLANT.encode()
+        + "PLANTMEMBERQX7999,x,PLANTNAMEQX7 事務,a,b,c,30,1,13101,A01,1,1,n\n".encode("cp932"),
+        "r.yaml": SAFE,
+    },
+)
+path(
+    "validate-csv-extra-fields",
+    ("validate", "r.yaml"),
+    (0, 3),
+    {"plant.csv": EXTRA_FIELDS, "r.yaml": SAFE},
+)
+path(
+    "risk-csv-extra-fields",
+    ("risk", "plant.csv", "--key-vars", "age,sex"),
+    3,
+    {"plant.csv": EXTRA_FIELDS},
+)
+path(
+    "risk-csv-unclosed-quote-debug",
+    ("risk", "plant.csv", "--key-vars", "age,sex", "--debug"),
+    3,
+    {"plant.csv": UNCLOSED},
+)
 path("scan-csv-fewer-fields", ("scan", "plant.csv"), 3, {"plant.csv": FEWER_FIELDS})
-path("scan-csv-extra-fields-debug", ("scan", "plant.csv", "--debug", "--format", "json"), 3,
-     {"plant.csv": EXTRA_FIELDS})  # fmt: skip
+path(
+    "scan-csv-extra-fields-debug",
+    ("scan", "plant.csv", "--debug", "--format", "json"),
+    3,
+    {"plant.csv": EXTRA_FIELDS},
+)
 
 
 def huge_record(tmp: Path, _: Runner) -> None:
@@ -296,24 +348,55 @@ path("run-csv-40mb-record", RUN, (0, 3), {"r.yaml": SAFE}, prepare=huge_record)
 
 # ---- values that are not numbers, not finite, outside a recode -------------------------------
 
-path("risk-weight-is-names", ("risk", "plant.csv", "--key-vars", "age,sex", "--weight", "name"), 3,
-     {"plant.csv": PLANT})  # fmt: skip
-path("risk-weight-is-names-debug",
-     ("risk", "plant.csv", "--key-vars", "age,sex", "--weight", "note", "--debug", "--format",
-      "json"), 3, {"plant.csv": PLANT})  # fmt: skip
-path("run-not-numeric", RUN, 3,
-     {"plant.csv": with_values({(3, "income"): "PLANTNUMQX7", (4, "income"): "PLANTNUMQX7 9"}),
-      "r.yaml": SAFE})  # fmt: skip
-path("run-weight-not-numeric", RUN, 3,
-     {"plant.csv": with_values({(3, "weight"): "PLANTWEIGHTQX7"}), "r.yaml": SAFE})  # fmt: skip
+path(
+    "risk-weight-is-names",
+    ("risk", "plant.csv", "--key-vars", "age,sex", "--weight", "name"),
+    3,
+    {"plant.csv": PLANT},
+)
+path(
+    "risk-weight-is-names-debug",
+    (
+        "risk",
+        "plant.csv",
+        "--key-vars",
+        "age,sex",
+        "--weight",
+        "note",
+        "--debug",
+        "--format",
+        "json",
+    ),
+    3,
+    {"plant.csv": PLANT},
+)
+path(
+    "run-not-numeric",
+    RUN,
+    3,
+    {
+        "plant.csv": with_values({(3, "income"): "PLANTNUMQX7", (4, "income"): "PLANTNUMQX7 9"}),
+        "r.yaml": SAFE,
+    },
+)
+path(
+    "run-weight-not-numeric",
+    RUN,
+    3,
+    {"plant.csv": with_values({(3, "weight"): "PLANTWEIGHTQX7"}), "r.yaml": SAFE},
+)
 path(
     "run-inf-values",
     RUN,
     3,
     {"plant.csv": with_values({(3, "income"): "inf", (5, "age"): "-Infinity"}), "r.yaml": SAFE},
 )
-path("run-inf-values-debug", (*RUN, "--debug"), 3,
-     {"plant.csv": with_values({(3, "income"): "inf"}), "r.yaml": SAFE})  # fmt: skip
+path(
+    "run-inf-values-debug",
+    (*RUN, "--debug"),
+    3,
+    {"plant.csv": with_values({(3, "income"): "inf"}), "r.yaml": SAFE},
+)
 path(
     "run-recode-map-unknown",
     RUN,
@@ -345,13 +428,22 @@ path(
     3,
     {"plant.csv": PLANT, "r.yaml": recipe(["recode: {column: income, bands: [1000, 2000]}"])},
 )
-path("run-keyed-hash-recode-unknown", RUN, 3,
-     {"plant.csv": PLANT,
-      "r.yaml": recipe(["recode: {column: sex, map: {'1': m, '2': f}}"],
-                       columns=COLUMNS.replace(
-                           "household_id: surrogate",
-                           "household_id: {method: keyed_hash, key_env: ANON_LEAK_KEY}"))},
-     env=(("ANON_LEAK_KEY", "PLANTKEYQX7-secret-key-material"),))  # fmt: skip
+path(
+    "run-keyed-hash-recode-unknown",
+    RUN,
+    3,
+    {
+        "plant.csv": PLANT,
+        "r.yaml": recipe(
+            ["recode: {column: sex, map: {'1': m, '2': f}}"],
+            columns=COLUMNS.replace(
+                "household_id: surrogate",
+                "household_id: {method: keyed_hash, key_env: ANON_LEAK_KEY}",
+            ),
+        ),
+    },
+    env=(("ANON_LEAK_KEY", "PLANTKEYQX7-secret-key-material"),),
+)
 
 # ---- contracts, the scanner and the gate ---------------------------------------------------
 
@@ -419,11 +511,29 @@ path(
     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS, extra="risk: {k: 5}\n")},
 )
 path("scan-fail-on-findings", ("scan", "plant.csv", "--fail-on-findings"), 5, {"plant.csv": PLANT})
-path("scan-fail-on-findings-json", ("scan", "plant.csv", "--fail-on-findings", "--format", "json"),
-     5, {"plant.csv": PLANT})  # fmt: skip
-path("risk-json", ("risk", "plant.csv", "--key-vars", "age,sex,pref,occupation", "--weight",
-                   "weight", "--household", "household_id", "--format", "json"), 0,
-     {"plant.csv": PLANT})  # fmt: skip
+path(
+    "scan-fail-on-findings-json",
+    ("scan", "plant.csv", "--fail-on-findings", "--format", "json"),
+    5,
+    {"plant.csv": PLANT},
+)
+path(
+    "risk-json",
+    (
+        "risk",
+        "plant.csv",
+        "--key-vars",
+        "age,sex,pref,occupation",
+        "--weight",
+        "weight",
+        "--household",
+        "household_id",
+        "--format",
+        "json",
+    ),
+    0,
+    {"plant.csv": PLANT},
+)
 
 
 def published_then(column: str, value: str) -> Callable[[Path, Runner], None]:
@@ -434,8 +544,10 @@ def published_then(column: str, value: str) -> Callable[[Path, Runner], None]:
         assert code == 0, output
         files = sorted((tmp / "out" / "leak" / "data").glob("*.csv"))
         header = pacsv.read_csv(files[0]).column_names
-        table = pacsv.read_csv(files[0], convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in header}))  # fmt: skip
+        table = pacsv.read_csv(
+            files[0],
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}),
+        )
         values = table.column(column).to_pylist()
         values[0] = value
         table = table.set_column(header.index(column), column, pa.array(values))
@@ -444,29 +556,51 @@ def published_then(column: str, value: str) -> Callable[[Path, Runner], None]:
     return prepare
 
 
-path("gate-only-tampered-cap", ("run", "r.yaml", "--gate-only", "out/leak", "--gate-report",
-                                "audit.json"), 4,
-     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
-     prepare=published_then("income", INCOME_PLANT))  # fmt: skip
-RECODED = recipe([
-    *SAFE_STEPS, "recode: {column: occupation, hierarchy: h.csv, level: 1}",
-    "recode: {column: pref, hierarchy: jp_region, level: region, on_unknown: missing}",
-])  # fmt: skip
-path("gate-only-tampered-recode", ("run", "r.yaml", "--gate-only", "out/leak", "--debug"), 4,
-     {"plant.csv": PLANT, "h.csv": OCC_HIERARCHY + "PLANTCATQX7;C;*\n", "r.yaml": RECODED},
-     prepare=published_then("occupation", "PLANTCATQX7"))  # fmt: skip
-PERTURBED = recipe([
-    "microaggregate: {variables: [income, age], k: 3}", "rank_swap: {variables: [weight], p: 20}",
-    "pram: {column: occupation}", "add_noise: {variables: [age], noise: 10}",
-])  # fmt: skip
+path(
+    "gate-only-tampered-cap",
+    ("run", "r.yaml", "--gate-only", "out/leak", "--gate-report", "audit.json"),
+    4,
+    {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
+    prepare=published_then("income", INCOME_PLANT),
+)
+RECODED = recipe(
+    [
+        *SAFE_STEPS,
+        "recode: {column: occupation, hierarchy: h.csv, level: 1}",
+        "recode: {column: pref, hierarchy: jp_region, level: region, on_unknown: missing}",
+    ]
+)
+path(
+    "gate-only-tampered-recode",
+    ("run", "r.yaml", "--gate-only", "out/leak", "--debug"),
+    4,
+    {"plant.csv": PLANT, "h.csv": OCC_HIERARCHY + "PLANTCATQX7;C;*\n", "r.yaml": RECODED},
+    prepare=published_then("occupation", "PLANTCATQX7"),
+)
+PERTURBED = recipe(
+    [
+        "microaggregate: {variables: [income, age], k: 3}",
+        "rank_swap: {variables: [weight], p: 20}",
+        "pram: {column: occupation}",
+        "add_noise: {variables: [age], noise: 10}",
+    ]
+)
 path("run-perturbative-steps", RUN, 0, {"plant.csv": PLANT, "r.yaml": PERTURBED})
 MICRO = recipe(["microaggregate: {variables: [income], k: 3}"])
-path("gate-only-tampered-microaggregation", ("run", "r.yaml", "--gate-only", "out/leak"), 4,
-     {"plant.csv": PLANT, "r.yaml": MICRO},
-     prepare=published_then("income", INCOME_PLANT))  # fmt: skip
-path("gate-only-tampered-identifier", ("run", "r.yaml", "--gate-only", "out/leak"), 4,
-     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
-     prepare=published_then("sex", "plantmailqx7.99@example.invalid"))  # fmt: skip
+path(
+    "gate-only-tampered-microaggregation",
+    ("run", "r.yaml", "--gate-only", "out/leak"),
+    4,
+    {"plant.csv": PLANT, "r.yaml": MICRO},
+    prepare=published_then("income", INCOME_PLANT),
+)
+path(
+    "gate-only-tampered-identifier",
+    ("run", "r.yaml", "--gate-only", "out/leak"),
+    4,
+    {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
+    prepare=published_then("sex", "plantmailqx7.99@example.invalid"),
+)
 
 
 def rerecorded(prepare: Callable[[Path, Runner], None]) -> Callable[[Path, Runner], None]:
@@ -496,13 +630,20 @@ def planted_records(tmp: Path, run_tool: Runner) -> None:
         (out / name).write_text(json.dumps(data))
 
 
-path("gate-only-tampered-data-and-its-sha", ("run", "r.yaml", "--gate-only", "out/leak",
-                                             "--gate-report", "audit.json"), 4,
-     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
-     prepare=rerecorded(published_then("income", INCOME_PLANT)))  # fmt: skip
-path("gate-only-planted-manifest", ("run", "r.yaml", "--gate-only", "out/leak", "--gate-report",
-                                    "audit.json", "--debug"), 4,
-     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)}, prepare=planted_records)  # fmt: skip
+path(
+    "gate-only-tampered-data-and-its-sha",
+    ("run", "r.yaml", "--gate-only", "out/leak", "--gate-report", "audit.json"),
+    4,
+    {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
+    prepare=rerecorded(published_then("income", INCOME_PLANT)),
+)
+path(
+    "gate-only-planted-manifest",
+    ("run", "r.yaml", "--gate-only", "out/leak", "--gate-report", "audit.json", "--debug"),
+    4,
+    {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS)},
+    prepare=planted_records,
+)
 path(
     "run-gate-identifier-in-output",
     RUN,
@@ -525,13 +666,26 @@ def foreign_package(tmp: Path, _: Runner) -> None:
 
 
 path("run-package-published", (*RUN, "--package", "pkg"), 0, {"plant.csv": PLANT, "r.yaml": SAFE})
-path("run-package-foreign-dir", (*RUN, "--package", "pkg"), 2,
-     {"plant.csv": PLANT, "r.yaml": SAFE}, prepare=foreign_package)  # fmt: skip
-path("run-package-gate-blocked", (*RUN, "--package", "pkg", "--debug"), 4,
-     {"plant.csv": PLANT, "r.yaml": recipe(
-         SAFE_STEPS, columns=COLUMNS.replace("[name, address, email, phone]",
-                                             "[name, address, phone]"),
-         extra="scan: {undeclared: warn}\n")})  # fmt: skip
+path(
+    "run-package-foreign-dir",
+    (*RUN, "--package", "pkg"),
+    2,
+    {"plant.csv": PLANT, "r.yaml": SAFE},
+    prepare=foreign_package,
+)
+path(
+    "run-package-gate-blocked",
+    (*RUN, "--package", "pkg", "--debug"),
+    4,
+    {
+        "plant.csv": PLANT,
+        "r.yaml": recipe(
+            SAFE_STEPS,
+            columns=COLUMNS.replace("[name, address, email, phone]", "[name, address, phone]"),
+            extra="scan: {undeclared: warn}\n",
+        ),
+    },
+)
 
 # ---- tabulation ----------------------------------------------------------------------------
 
@@ -570,29 +724,49 @@ path(
     },
     patch=(("pipeline.tabulate.protect.TOLERANCE", -1e18),),
 )
-path("tabulate-blocked-debug", ("tabulate", "tab.yaml", "-q", "--debug", "--gate-report", "g.json"),
-     4, {"plant.csv": PLANT,
-         "tab.yaml": tabulation("", "{threshold: 5, dominance: []}",
-                                **{"{column: sex, recode: {map: }}": "{column: occupation}",
-                                   "statistic: sum\n    variable: income": "statistic: count"})},
-     patch=(("pipeline.tabulate.protect.TOLERANCE", -1e18),))  # fmt: skip
+path(
+    "tabulate-blocked-debug",
+    ("tabulate", "tab.yaml", "-q", "--debug", "--gate-report", "g.json"),
+    4,
+    {
+        "plant.csv": PLANT,
+        "tab.yaml": tabulation(
+            "",
+            "{threshold: 5, dominance: []}",
+            **{
+                "{column: sex, recode: {map: }}": "{column: occupation}",
+                "statistic: sum\n    variable: income": "statistic: count",
+            },
+        ),
+    },
+    patch=(("pipeline.tabulate.protect.TOLERANCE", -1e18),),
+)
 
 # ---- Parquet -------------------------------------------------------------------------------
 
 
 def mismatched_parquet(tmp: Path, _: Runner) -> None:
-    table = pacsv.read_csv(io.BytesIO(PLANT.encode()), convert_options=pacsv.ConvertOptions(
-        column_types={c: pa.string() for c in HEADER}))  # fmt: skip
+    table = pacsv.read_csv(
+        io.BytesIO(PLANT.encode()),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in HEADER}),
+    )
     (tmp / "pq").mkdir()
     pq.write_table(table.slice(0, 20), tmp / "pq" / "part-0.parquet")
-    other = table.slice(20).set_column(HEADER.index("income"), "income", pa.array(
-        [float(v) for v in table.slice(20).column("income").to_pylist()]))  # fmt: skip
+    other = table.slice(20).set_column(
+        HEADER.index("income"),
+        "income",
+        pa.array([float(v) for v in table.slice(20).column("income").to_pylist()]),
+    )
     pq.write_table(other, tmp / "pq" / "part-1.parquet")
 
 
 def parquet_with_inf(tmp: Path, _: Runner) -> None:
-    table = pacsv.read_csv(io.BytesIO(PLANT.encode()), convert_options=pacsv.ConvertOptions(
-        column_types={**{c: pa.string() for c in HEADER}, "income": pa.float64()}))  # fmt: skip
+    table = pacsv.read_csv(
+        io.BytesIO(PLANT.encode()),
+        convert_options=pacsv.ConvertOptions(
+            column_types={**{c: pa.string() for c in HEADER}, "income": pa.float64()}
+        ),
+    )
     income = table.column("income").to_pylist()
     income[2] = float("inf")
     table = table.set_column(HEADER.index("income"), "income", pa.array(income))
@@ -602,22 +776,35 @@ def parquet_with_inf(tmp: Path, _: Runner) -> None:
 
 def nested_parquet(tmp: Path, _: Runner) -> None:
     rows = planted_rows()
-    table = pa.table({
-        "age": [r[HEADER.index("age")] for r in rows],
-        "tags": [[r[HEADER.index("name")], r[HEADER.index("occupation")]] for r in rows],
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "age": [r[HEADER.index("age")] for r in rows],
+            "tags": [[r[HEADER.index("name")], r[HEADER.index("occupation")]] for r in rows],
+        }
+    )
     pq.write_table(table, tmp / "nested.parquet")
 
 
 PQ_RECIPE = recipe(SAFE_STEPS, input="{path: pq}")
 path("run-parquet-mismatched-schemas", RUN, 3, {"r.yaml": PQ_RECIPE}, prepare=mismatched_parquet)
-path("risk-parquet-mismatched-schemas", ("risk", "pq", "--key-vars", "age,sex", "--debug"), 3,
-     prepare=mismatched_parquet)  # fmt: skip
-path("risk-nested-parquet-column-debug",
-     ("risk", "nested.parquet", "--key-vars", "age,tags", "--debug"), (0, 3),
-     prepare=nested_parquet)  # fmt: skip
-path("scan-nested-parquet-column-debug", ("scan", "nested.parquet", "--debug"), (0, 3),
-     prepare=nested_parquet)  # fmt: skip
+path(
+    "risk-parquet-mismatched-schemas",
+    ("risk", "pq", "--key-vars", "age,sex", "--debug"),
+    3,
+    prepare=mismatched_parquet,
+)
+path(
+    "risk-nested-parquet-column-debug",
+    ("risk", "nested.parquet", "--key-vars", "age,tags", "--debug"),
+    (0, 3),
+    prepare=nested_parquet,
+)
+path(
+    "scan-nested-parquet-column-debug",
+    ("scan", "nested.parquet", "--debug"),
+    (0, 3),
+    prepare=nested_parquet,
+)
 path("run-parquet-inf", (*RUN, "--debug"), 3, {"r.yaml": PQ_RECIPE}, prepare=parquet_with_inf)
 
 

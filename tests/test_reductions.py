@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.columns import ROW
+from pipeline.core.columns import ROW
 from pipeline.reductions import KeyTable, Quantile, UnitKeys, compute_now, unit_keys
 
 

@@ -17,15 +17,21 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from pipeline.errors import Problem, RecipeError
-from pipeline.files import bad_byte_line
-from pipeline.strict import StrictModel
-from pipeline.yamlpos import YamlProblem, format_path, line_of, load_with_lines
+from pipeline.core.errors import Problem, RecipeError
+from pipeline.core.strict import StrictModel
+from pipeline.core.yamlpos import YamlProblem, format_path, line_of, load_with_lines
+from pipeline.io.files import bad_byte_line
 
 OPERATORS = (
-    "mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo", "mustBeLessThan",
-    "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween",
-)  # fmt: skip
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
 PROPERTY_METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues")
 SCHEMA_METRICS = ("rowCount", "duplicateValues")
 
@@ -190,10 +196,15 @@ def load_contract(path: Path) -> Contract:
         ) from None
     except UnicodeDecodeError as exc:
         raise RecipeError(
-            [Problem("the data contract is not UTF-8 text", f"{path}:{bad_byte_line(raw, exc)}",
-                     "unreadable")],
+            [
+                Problem(
+                    "the data contract is not UTF-8 text",
+                    f"{path}:{bad_byte_line(raw, exc)}",
+                    "unreadable",
+                )
+            ],
             title="data contract error",
-        ) from None  # fmt: skip
+        ) from None
     try:
         data, lines, problems = load_with_lines(text)
     except YamlProblem as exc:

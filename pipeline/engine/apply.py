@@ -23,7 +23,7 @@ from typing import Any
 
 import dask
 
-from pipeline.errors import InputDataError
+from pipeline.core.errors import InputDataError
 from pipeline.recipe.loader import StepCall
 from pipeline.reductions import Reduction
 from pipeline.steps.registry import Check, Effect, StepContext
@@ -110,8 +110,15 @@ class Planned:
         """The plan entry of ``call`` (its needs and columns from its parameters)."""
         declared = call.params.declare(ctx.columns)
         reads = None if declared.reads is None else set(declared.reads)
-        return cls(call, ctx, label, call.params.needs(ctx), reads=reads,
-                   writes=set(declared.touched), removes_rows=declared.removes_rows)  # fmt: skip
+        return cls(
+            call,
+            ctx,
+            label,
+            call.params.needs(ctx),
+            reads=reads,
+            writes=set(declared.touched),
+            removes_rows=declared.removes_rows,
+        )
 
     @property
     def ready(self) -> bool:

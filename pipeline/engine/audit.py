@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.core.errors import GateError, InputDataError
 from pipeline.engine.audit_facts import Audited, fact_checks
 from pipeline.engine.audit_files import (
     integrity_checks,
@@ -27,14 +28,13 @@ from pipeline.engine.audit_files import (
 from pipeline.engine.audit_series import series_audit
 from pipeline.engine.prepare import automatic_calls
 from pipeline.engine.series_run import series_steps
-from pipeline.errors import GateError, InputDataError
 from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
 from pipeline.gate.groups import group_checks, group_needs
 from pipeline.gate.gx_engine import warm_up
+from pipeline.gate.judge import output_gate
 from pipeline.gate.model import CheckResult, GateReport
 from pipeline.gate.reasons import Reason
-from pipeline.gate.run import output_gate
 from pipeline.gate.stages import output_dataset, rescanned, uses_row_checks, verdict_of
 from pipeline.gate.utility import utility_checks
 from pipeline.manifest import Manifest, StepRecord
@@ -69,9 +69,10 @@ def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport
     listing = survey(out_dir)
     manifest, raw = read_manifest(out_dir, listing)
     files = [
-        listing_check(listing, manifest), *integrity_checks(out_dir, listing, manifest),
+        listing_check(listing, manifest),
+        *integrity_checks(out_dir, listing, manifest),
         *signature_checks(recipe, raw),
-    ]  # fmt: skip
+    ]
     try:
         return _gate_only(loaded, recipe, out_dir, manifest, files)
     except InputDataError as exc:
@@ -81,9 +82,12 @@ def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport
 
 
 def _gate_only(
-    loaded: LoadedRecipe, recipe: Recipe, out_dir: Path, manifest: Manifest,
+    loaded: LoadedRecipe,
+    recipe: Recipe,
+    out_dir: Path,
+    manifest: Manifest,
     files: list[CheckResult],
-) -> GateReport:  # fmt: skip
+) -> GateReport:
     data = output_dataset(out_dir / "data", recipe, manifest.column_types)
     extra = [_recipe_matches(loaded, manifest), *files, *rescanned(recipe, data)]
     extra += utility_checks(recipe, "output", manifest.utility)  # the run's measured figures
@@ -98,13 +102,30 @@ def _gate_only(
     )
     if last:  # a release of a series: its merged view again, from its state and files
         extra += series_audit(out_dir, recipe, data)
-    extra += fact_checks(Audited(loaded, recipe, manifest, data, after, out_dir, steps,
-                                 [*first, *automatic_calls(loaded)], last))  # fmt: skip
+    extra += fact_checks(
+        Audited(
+            loaded,
+            recipe,
+            manifest,
+            data,
+            after,
+            out_dir,
+            steps,
+            [*first, *automatic_calls(loaded)],
+            last,
+        )
+    )
     result = output_gate(
-        recipe, loaded.base_dir, data, steps, manifest.rows_in,
-        after.summary if after is not None else None, manifest.columns_out,
-        loaded.output_contract, extra,
-    )  # fmt: skip
+        recipe,
+        loaded.base_dir,
+        data,
+        steps,
+        manifest.rows_in,
+        after.summary if after is not None else None,
+        manifest.columns_out,
+        loaded.output_contract,
+        extra,
+    )
     outcome = "valid" if result.passed else "invalid"
     return verdict_of(loaded, manifest.run_id, Path()).report(outcome, output=result)
 
@@ -122,7 +143,11 @@ def _series_calls(
 def _recipe_matches(loaded: LoadedRecipe, manifest: Manifest) -> CheckResult:
     same = manifest.recipe.sha256 == loaded.sha256
     return table_result(
-        "output", "manifest.recipe", Reason.RECIPE_MISMATCH,
-        "the output was produced by this recipe (sha256 in manifest.json)", int(not same),
-        "same sha256", same,
-    )  # fmt: skip
+        "output",
+        "manifest.recipe",
+        Reason.RECIPE_MISMATCH,
+        "the output was produced by this recipe (sha256 in manifest.json)",
+        int(not same),
+        "same sha256",
+        same,
+    )

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.dataset import Dataset, type_names
 from pipeline.gate.checks import table_result
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import Manifest
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
@@ -80,8 +80,11 @@ def differences(expected: Any, found: Any, where: str = "") -> list[str]:
     if isinstance(expected, list) and isinstance(found, list):
         if len(expected) != len(found):
             return [where or "."]
-        return [d for i, (a, b) in enumerate(zip(expected, found, strict=True))
-                for d in differences(a, b, f"{where}[{i}]")]  # fmt: skip
+        return [
+            d
+            for i, (a, b) in enumerate(zip(expected, found, strict=True))
+            for d in differences(a, b, f"{where}[{i}]")
+        ]
     floats = isinstance(expected, float) or isinstance(found, float)
     if floats and _number(expected) and _number(found):
         same = (math.isnan(expected) and math.isnan(found)) or math.isclose(
@@ -103,8 +106,9 @@ def _field_names() -> frozenset[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            found.update(node.get("properties", {}) if isinstance(node.get("properties"), dict)
-                         else ())  # fmt: skip
+            found.update(
+                node.get("properties", {}) if isinstance(node.get("properties"), dict) else ()
+            )
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -141,9 +145,14 @@ def _check(id_: str, description: str, wrong: list[str], names: set[str]) -> Che
     wrong = list(dict.fromkeys(shown_path(w, names) for w in wrong))
     shown = f" (differs: {', '.join(wrong[:6])}{', ...' if len(wrong) > 6 else ''})"
     return table_result(
-        "output", id_, Reason.MANIFEST_INCONSISTENT, description + (shown if wrong else ""),
-        len(wrong), "0 facts differ", not wrong,
-    )  # fmt: skip
+        "output",
+        id_,
+        Reason.MANIFEST_INCONSISTENT,
+        description + (shown if wrong else ""),
+        len(wrong),
+        "0 facts differ",
+        not wrong,
+    )
 
 
 def _as_json(model: Any) -> Any:
@@ -153,17 +162,27 @@ def _as_json(model: Any) -> Any:
 def recipe_facts(audit: Audited) -> CheckResult:
     """The seed, name, removed columns and the steps as they were called are the recipe's."""
     m, recipe = audit.manifest, audit.recipe
-    wrong = differences({"seed": recipe.seed, "recipe_name": recipe.name,
-                         "columns_removed": recipe.columns.removed()},
-                        {"seed": m.seed, "recipe_name": m.recipe_name,
-                         "columns_removed": m.columns_removed})  # fmt: skip
+    wrong = differences(
+        {
+            "seed": recipe.seed,
+            "recipe_name": recipe.name,
+            "columns_removed": recipe.columns.removed(),
+        },
+        {"seed": m.seed, "recipe_name": m.recipe_name, "columns_removed": m.columns_removed},
+    )
     calls = [*audit.first, *audit.loaded.steps, *audit.last]
-    expected = [{"name": c.spec.name, "automatic": c.spec.automatic, "params": _as_json(c.params)}
-                for c in calls]  # fmt: skip
+    expected = [
+        {"name": c.spec.name, "automatic": c.spec.automatic, "params": _as_json(c.params)}
+        for c in calls
+    ]
     found = [{"name": r.name, "automatic": r.automatic, "params": r.params} for r in m.steps]
     wrong += differences(expected, found, "steps")
-    return audit.check("manifest.recipe_facts", "the seed, the removed columns and every step's "
-                  "parameters in manifest.json are the recipe's", wrong)  # fmt: skip
+    return audit.check(
+        "manifest.recipe_facts",
+        "the seed, the removed columns and every step's "
+        "parameters in manifest.json are the recipe's",
+        wrong,
+    )
 
 
 def _file_rows(data: Dataset, path: Path) -> int | None:
@@ -176,8 +195,11 @@ def _file_rows(data: Dataset, path: Path) -> int | None:
 def rows_facts(audit: Audited) -> CheckResult:
     """Each file's rows, their sum, the chain of the steps' rows and the other row counts."""
     m = audit.manifest
-    wrong = [f"files[{i}].rows" for i, f in enumerate(m.files)
-             if _file_rows(audit.data, audit.out_dir / f.path) != f.rows]  # fmt: skip
+    wrong = [
+        f"files[{i}].rows"
+        for i, f in enumerate(m.files)
+        if _file_rows(audit.data, audit.out_dir / f.path) != f.rows
+    ]
     if sum(f.rows for f in m.files) != m.rows_out:
         wrong.append("rows_out")
     previous = m.rows_in
@@ -189,12 +211,18 @@ def rows_facts(audit: Audited) -> CheckResult:
         wrong.append(f"steps[{len(m.steps) - 1}].rows_out")
     if m.utility is not None and m.utility.records != m.rows_out:
         wrong.append("utility.records")
-    for name, risk, rows in (("risk_before", m.risk_before, m.rows_in),
-                             ("risk_after", m.risk_after, m.rows_out)):  # fmt: skip
+    for name, risk, rows in (
+        ("risk_before", m.risk_before, m.rows_in),
+        ("risk_after", m.risk_after, m.rows_out),
+    ):
         if risk is not None and risk.get("records") != rows:
             wrong.append(f"{name}.records")
-    return audit.check("manifest.rows", "the rows of each data file, rows_out and the steps' row "
-                  "counts in manifest.json agree with the files", wrong)  # fmt: skip
+    return audit.check(
+        "manifest.rows",
+        "the rows of each data file, rows_out and the steps' row "
+        "counts in manifest.json agree with the files",
+        wrong,
+    )
 
 
 def columns_facts(audit: Audited) -> CheckResult:
@@ -203,8 +231,11 @@ def columns_facts(audit: Audited) -> CheckResult:
     wrong = differences(m.columns_out, data.columns, "columns_out")
     if data.format == "parquet":
         wrong += differences(m.column_types, type_names(data.schema), "column_types")
-    return audit.check("manifest.columns", "the columns (and their types) in manifest.json are "
-                  "those of the data files", wrong)  # fmt: skip
+    return audit.check(
+        "manifest.columns",
+        "the columns (and their types) in manifest.json are those of the data files",
+        wrong,
+    )
 
 
 def risk_facts(audit: Audited) -> CheckResult:
@@ -212,8 +243,11 @@ def risk_facts(audit: Audited) -> CheckResult:
     recorded = audit.manifest.risk_after
     measured = audit.after.summary if audit.after is not None else None
     wrong = differences(_plain(measured), _plain(recorded), "risk_after")
-    return audit.check("manifest.risk_after", "the risk of the published files, measured again, is "
-                  "the one in manifest.json", wrong)  # fmt: skip
+    return audit.check(
+        "manifest.risk_after",
+        "the risk of the published files, measured again, is the one in manifest.json",
+        wrong,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -232,8 +266,12 @@ def utility_facts(audit: Audited) -> CheckResult:
             wrong.append(f"utility.variables[{i}].categories_after")
         if variable.suppressed > int(found.get("missing", 0)):
             wrong.append(f"utility.variables[{i}].suppressed")
-    return audit.check("manifest.utility", "the information-loss figures in manifest.json fit the "
-                  "released data (records, categories, missing values)", wrong)  # fmt: skip
+    return audit.check(
+        "manifest.utility",
+        "the information-loss figures in manifest.json fit the "
+        "released data (records, categories, missing values)",
+        wrong,
+    )
 
 
 def gate_facts(audit: Audited) -> CheckResult:
@@ -243,13 +281,26 @@ def gate_facts(audit: Audited) -> CheckResult:
     if gate is None:
         wrong.append("gate")
     else:
-        wrong += differences({"outcome": "published", "passed": True, "run_id": m.run_id,
-                              "recipe_sha256": m.recipe.sha256},
-                             {"outcome": gate.outcome, "passed": gate.passed,
-                              "run_id": gate.run_id, "recipe_sha256": gate.recipe_sha256},
-                             "gate")  # fmt: skip
-        wrong += [f"gate.output.checks[{i}]" for i, c in enumerate(
-            gate.output.checks if gate.output else []) if not c.passed]  # fmt: skip
+        wrong += differences(
+            {
+                "outcome": "published",
+                "passed": True,
+                "run_id": m.run_id,
+                "recipe_sha256": m.recipe.sha256,
+            },
+            {
+                "outcome": gate.outcome,
+                "passed": gate.passed,
+                "run_id": gate.run_id,
+                "recipe_sha256": gate.recipe_sha256,
+            },
+            "gate",
+        )
+        wrong += [
+            f"gate.output.checks[{i}]"
+            for i, c in enumerate(gate.output.checks if gate.output else [])
+            if not c.passed
+        ]
     return audit.check("manifest.gate", "manifest.json records a passed gate of this run", wrong)
 
 
@@ -278,13 +329,20 @@ def notice_facts(audit: Audited) -> CheckResult:
         same = (audit.out_dir / NOTICE).read_text(encoding="utf-8") == expected
     except (OSError, ValueError):
         same = False
-    return audit.check(NOTICE, f"{NOTICE} is the notice of this run's columns and steps",
-                  [] if same else [NOTICE])  # fmt: skip
+    return audit.check(
+        NOTICE, f"{NOTICE} is the notice of this run's columns and steps", [] if same else [NOTICE]
+    )
 
 
 def fact_checks(audit: Audited) -> list[CheckResult]:
     """Every fact check of the manifest (see the module's documentation)."""
     return [
-        recipe_facts(audit), rows_facts(audit), columns_facts(audit), risk_facts(audit),
-        utility_facts(audit), gate_facts(audit), report_facts(audit), notice_facts(audit),
-    ]  # fmt: skip
+        recipe_facts(audit),
+        rows_facts(audit),
+        columns_facts(audit),
+        risk_facts(audit),
+        utility_facts(audit),
+        gate_facts(audit),
+        report_facts(audit),
+        notice_facts(audit),
+    ]

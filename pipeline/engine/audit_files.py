@@ -24,9 +24,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.artifact import TOOL
+from pipeline.core.artifact import TOOL
+from pipeline.core.errors import GateError, InputDataError, Problem
 from pipeline.engine.seal import MANIFEST, file_sha256, verified
-from pipeline.errors import GateError, InputDataError, Problem
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
@@ -63,12 +63,14 @@ def survey(out_dir: Path) -> Listing:
         GateError: ``out_dir`` or an entry in it is a symbolic link or a special file (exit 4).
     """
     if out_dir.is_symlink():
-        raise _invalid(out_dir, f"{out_dir} is a symbolic link: nothing was read through it",
-                       "symlink")  # fmt: skip
+        raise _invalid(
+            out_dir, f"{out_dir} is a symbolic link: nothing was read through it", "symlink"
+        )
     if not out_dir.is_dir():
         what = "does not exist" if not os.path.lexists(out_dir) else "is not a folder"
-        raise InputDataError([Problem(f"output {out_dir} {what}", code="no_output")],
-                             title="nothing to check")  # fmt: skip
+        raise InputDataError(
+            [Problem(f"output {out_dir} {what}", code="no_output")], title="nothing to check"
+        )
     found, todo = Listing(), [Path()]
     while todo:
         folder = todo.pop()
@@ -88,8 +90,12 @@ def survey(out_dir: Path) -> Listing:
                 found.others.append(relative)
     if found.others:
         shown = ", ".join(sorted(found.others)[:5])
-        raise _invalid(out_dir, f"{len(found.others)} entries are symbolic links or special "
-                       f"files ({shown}): nothing was read through them", "symlink")  # fmt: skip
+        raise _invalid(
+            out_dir,
+            f"{len(found.others)} entries are symbolic links or special "
+            f"files ({shown}): nothing was read through them",
+            "symlink",
+        )
     return found
 
 
@@ -101,8 +107,11 @@ def read_manifest(out_dir: Path, listing: Listing) -> tuple[Manifest, dict[str, 
         InputDataError: the manifest cannot be read (permissions; exit 3).
     """
     if MANIFEST not in listing.files:
-        raise _invalid(out_dir, f"{out_dir} holds no {MANIFEST}: not a published output, or "
-                       "its manifest was removed", "no_manifest")  # fmt: skip
+        raise _invalid(
+            out_dir,
+            f"{out_dir} holds no {MANIFEST}: not a published output, or its manifest was removed",
+            "no_manifest",
+        )
     path = out_dir / MANIFEST
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -118,8 +127,11 @@ def read_manifest(out_dir: Path, listing: Listing) -> tuple[Manifest, dict[str, 
             raise ValueError("not this tool's")
         return Manifest.model_validate(raw), raw
     except (ValueError, ValidationError, RecursionError):
-        raise _invalid(out_dir, f"{MANIFEST} is not a manifest written by this tool (it is "
-                       "damaged or was edited)", "bad_manifest") from None  # fmt: skip
+        raise _invalid(
+            out_dir,
+            f"{MANIFEST} is not a manifest written by this tool (it is damaged or was edited)",
+            "bad_manifest",
+        ) from None
 
 
 def listing_check(listing: Listing, manifest: Manifest) -> CheckResult:
@@ -135,10 +147,14 @@ def listing_check(listing: Listing, manifest: Manifest) -> CheckResult:
         what.append(f"missing: {', '.join(missing[:5])}")
     description = "every file of the output is listed in manifest.json, and none is missing"
     return table_result(
-        "output", "output.listing", Reason.FILE_INTEGRITY,
+        "output",
+        "output.listing",
+        Reason.FILE_INTEGRITY,
         description + (f" ({'; '.join(what)})" if what else ""),
-        len(unlisted) + len(missing), "0 files or folders unlisted or missing", not what,
-    )  # fmt: skip
+        len(unlisted) + len(missing),
+        "0 files or folders unlisted or missing",
+        not what,
+    )
 
 
 def _changed(out_dir: Path, records: list[tuple[str, str]], present: set[str]) -> list[str]:
@@ -162,18 +178,26 @@ def integrity_checks(out_dir: Path, listing: Listing, manifest: Manifest) -> lis
     arts += [name for name in RUN_ARTIFACTS if name not in recorded]
     return [
         table_result(
-            "output", "manifest.files", Reason.FILE_INTEGRITY,
+            "output",
+            "manifest.files",
+            Reason.FILE_INTEGRITY,
             f"the {len(manifest.files)} data files are those listed in manifest.json, unchanged"
             + (f" (changed or missing: {', '.join(data[:5])})" if data else ""),
-            len(data), "0 files changed or missing", not data,
+            len(data),
+            "0 files changed or missing",
+            not data,
         ),
         table_result(
-            "output", "manifest.artifacts", Reason.FILE_INTEGRITY,
+            "output",
+            "manifest.artifacts",
+            Reason.FILE_INTEGRITY,
             "the reports and the notice are those listed in manifest.json, unchanged"
             + (f" (changed, missing or unrecorded: {', '.join(arts[:5])})" if arts else ""),
-            len(arts), "0 files changed, missing or unrecorded", not arts,
+            len(arts),
+            "0 files changed, missing or unrecorded",
+            not arts,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def signature_checks(recipe: Recipe, raw: dict[str, Any]) -> list[CheckResult]:
@@ -182,8 +206,15 @@ def signature_checks(recipe: Recipe, raw: dict[str, Any]) -> list[CheckResult]:
     if key_env is None:
         return []
     ok = verified(raw, key_env)
-    return [table_result(
-        "output", "manifest.signature", Reason.SIGNATURE_INVALID,
-        f"manifest.json is signed with the key in {key_env} (HMAC-SHA-256 over the manifest, "
-        "which holds the SHA-256 of every file)", int(not ok), "a valid signature", ok,
-    )]  # fmt: skip
+    return [
+        table_result(
+            "output",
+            "manifest.signature",
+            Reason.SIGNATURE_INVALID,
+            f"manifest.json is signed with the key in {key_env} (HMAC-SHA-256 over the manifest, "
+            "which holds the SHA-256 of every file)",
+            int(not ok),
+            "a valid signature",
+            ok,
+        )
+    ]

@@ -17,13 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.columns import merged_column
-from pipeline.dataset import Dataset
+from pipeline.core.columns import merged_column
 from pipeline.engine.series_record import merged_recipe, merged_table
 from pipeline.engine.series_run import merged_checks
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.io.dataset import Dataset
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.series.merge import as_text
@@ -69,10 +69,15 @@ def series_audit(out_dir: Path, recipe: Recipe, data: Dataset) -> list[CheckResu
     if diversity is not None:
         summary.update(diversity.finish())
     state = table_result(
-        "output", "series.state", Reason.MANIFEST_INCONSISTENT,
+        "output",
+        "series.state",
+        Reason.MANIFEST_INCONSISTENT,
         f"{STATE} holds one record per published row, and every value shown is the merged "
-        "value it records", wrong, "0 disagreements", wrong == 0,
-    )  # fmt: skip
+        "value it records",
+        wrong,
+        "0 disagreements",
+        wrong == 0,
+    )
     return [state, *merged_checks(recipe, summary)] if not wrong else [state]
 
 

@@ -22,13 +22,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.columns import ROW
-from pipeline.errors import InputDataError, Problem
-from pipeline.files import own_files
+from pipeline.core.columns import ROW
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.io.files import own_files
 
 _FIRST = 5
-_NULLABLE_NUMBERS = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "Float32",
-                     "Float64"}  # fmt: skip
+_NULLABLE_NUMBERS = {
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "Float32",
+    "Float64",
+}
 _EXACT = 2.0**53  # float64 holds every whole number up to this exactly
 _STATS_META = pd.DataFrame(
     {
@@ -97,9 +106,14 @@ def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:
     out = []
     for count, first, what, hint, code in (
         ("invalid", "first_invalid", "are not numbers", "", "not_numeric"),
-        ("nonfinite", "first_nonfinite", "are not finite (inf or -inf)",
-         " (input.non_finite: missing reads them as missing)", "not_finite"),
-    ):  # fmt: skip
+        (
+            "nonfinite",
+            "first_nonfinite",
+            "are not finite (inf or -inf)",
+            " (input.non_finite: missing reads them as missing)",
+            "not_finite",
+        ),
+    ):
         n = int(sub[count].sum())
         if not n:
             continue

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import dask.dataframe as dd
 
-from pipeline import files
-from pipeline.columns import ROW
-from pipeline.errors import AnonymizeError, InputDataError, Problem
+from pipeline.core.columns import ROW
+from pipeline.core.errors import AnonymizeError, InputDataError, Problem
+from pipeline.io import files
 from pipeline.recipe.models import InputSpec
 
 

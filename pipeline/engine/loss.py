@@ -15,7 +15,7 @@ from typing import Any
 import dask.dataframe as dd
 import pandas as pd
 
-from pipeline.columns import INTERNAL_PREFIX
+from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.recipe.models import Recipe
 from pipeline.utility.aggregate import UtilityPlan, collect
 from pipeline.utility.measures import utility, warnings
@@ -80,8 +80,9 @@ def measured(
     rows_in: int,
 ) -> Utility:
     """The run's figures, with the warnings of ``utility.warn_share``."""
-    found = utility(plan, collect(plan, computed), levels_of(steps, base_dir),
-                    k_of(recipe, steps), rows_in)  # fmt: skip
+    found = utility(
+        plan, collect(plan, computed), levels_of(steps, base_dir), k_of(recipe, steps), rows_in
+    )
     return found.model_copy(update={"warnings": warnings(found, recipe.utility.warn_share)})
 
 

@@ -17,12 +17,12 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from pipeline.dataset import Dataset
+from pipeline.core.requirements import GroupSize
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.groups import GroupStream
 from pipeline.gate.gx_engine import RowValidator
+from pipeline.gate.judge import Validated
 from pipeline.gate.model import CheckResult
-from pipeline.gate.run import Validated
 from pipeline.gate.scanning import (
     COLUMNS_PER_READ,
     ScanStream,
@@ -30,10 +30,10 @@ from pipeline.gate.scanning import (
     scan_results,
     scanned_columns,
 )
+from pipeline.io.dataset import Dataset
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
-from pipeline.requirements import GroupSize
 from pipeline.risk.diversity import DiversityStream  # noqa: TC001 - a dataclass field
 
 

@@ -25,10 +25,10 @@ import stat
 import uuid
 from pathlib import Path
 
-from pipeline.artifact import TOOL
+from pipeline.core.artifact import TOOL
+from pipeline.core.errors import Problem, RecipeError
 from pipeline.engine.publish import MANIFEST, OutputLock
-from pipeline.errors import Problem, RecipeError
-from pipeline.owned import parent_problem, tool_json
+from pipeline.io.owned import parent_problem, tool_json
 
 CONTENTS = "contents.json"
 KIND = "recipient_package"
@@ -75,8 +75,9 @@ def package_problems(package_dir: Path) -> list[str]:
         relative = Path(root).relative_to(package_dir)
         for name in sorted(dirs):
             path = relative / name
-            if (package_dir / path).is_symlink() or (root == str(package_dir)
-                                                      and name not in _FOLDERS):  # fmt: skip
+            if (package_dir / path).is_symlink() or (
+                root == str(package_dir) and name not in _FOLDERS
+            ):
                 foreign.append(str(path))
         dirs[:] = [d for d in dirs if str(relative / d) not in foreign]
         foreign += [str(relative / n) for n in sorted(names) if str(relative / n) not in listed]
@@ -102,8 +103,10 @@ def check_package_path(package_dir: Path, out_dir: Path, inputs: list[Path]) -> 
     where, out = package_dir.resolve(), out_dir.resolve()
     problems = package_problems(package_dir)
     if _inside(where, out) or _inside(out, where):
-        problems.append(f"package {package_dir} and the output {out_dir} overlap: the package "
-                        "is written beside the output, never in it")  # fmt: skip
+        problems.append(
+            f"package {package_dir} and the output {out_dir} overlap: the package "
+            "is written beside the output, never in it"
+        )
     for given in inputs:
         source = given.resolve()
         if _inside(where, source) or _inside(source, where):
@@ -118,18 +121,25 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
     Raises:
         RecipeError: the manifest names a file outside ``data/`` or ``tables/``.
     """
-    entries = [{"path": str(f.get("path")), "rows": f.get("rows"), "sha256": f.get("sha256")}
-               for f in manifest.get("files") or [] if isinstance(f, dict)]  # fmt: skip
+    entries = [
+        {"path": str(f.get("path")), "rows": f.get("rows"), "sha256": f.get("sha256")}
+        for f in manifest.get("files") or []
+        if isinstance(f, dict)
+    ]
     for table in manifest.get("tables") or []:
         if isinstance(table, dict):
-            entries += [{"path": str(p), "table": table.get("name")} for p in table.get("files")
-                        or []]  # fmt: skip
+            entries += [
+                {"path": str(p), "table": table.get("name")} for p in table.get("files") or []
+            ]
     if manifest.get("tables") is not None:
         entries.append({"path": _TABLES_PAGE})
     if manifest.get("files") is not None or os.path.lexists(out_dir / NOTICE):
         entries.append({"path": NOTICE})
-    recorded = {str(a.get("path")): a.get("sha256") for a in manifest.get("artifacts") or []
-                if isinstance(a, dict)}  # fmt: skip
+    recorded = {
+        str(a.get("path")): a.get("sha256")
+        for a in manifest.get("artifacts") or []
+        if isinstance(a, dict)
+    }
     for entry in entries:  # every artifact is recorded with its SHA-256 (manifest 1.4)
         if entry.get("sha256") is None and entry["path"] in recorded:
             entry["sha256"] = recorded[entry["path"]]
@@ -156,8 +166,10 @@ def write_package(out_dir: Path, package_dir: Path, run_id: str, wait: float = 0
     with OutputLock(out_dir, wait):
         manifest = tool_json(out_dir / MANIFEST)
         if manifest is None or manifest.get("run_id") != run_id:
-            raise _refuse(f"output {out_dir} no longer holds run {run_id[:12]} (another run "
-                          "replaced it): no package written")  # fmt: skip
+            raise _refuse(
+                f"output {out_dir} no longer holds run {run_id[:12]} (another run "
+                "replaced it): no package written"
+            )
         entries = recipient_files(out_dir, manifest)
         if problems := package_problems(target):
             raise _refuse(*problems)
@@ -169,9 +181,14 @@ def write_package(out_dir: Path, package_dir: Path, run_id: str, wait: float = 0
             staging = _stage(target)
             try:
                 files = [_copy(out_dir, staging, entry) for entry in entries]
-                listing = {"tool": TOOL, "schema_version": "1.0", "kind": KIND,
-                           "run_id": run_id, "created": manifest.get("generated_at"),
-                           "files": files}  # fmt: skip
+                listing = {
+                    "tool": TOOL,
+                    "schema_version": "1.0",
+                    "kind": KIND,
+                    "run_id": run_id,
+                    "created": manifest.get("generated_at"),
+                    "files": files,
+                }
                 fd = os.open(staging / CONTENTS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(json.dumps(listing, indent=2, ensure_ascii=False) + "\n")
@@ -217,8 +234,10 @@ def _copy(out_dir: Path, staging: Path, entry: dict) -> dict:
                 dst.write(chunk)
     sha256 = digest.hexdigest()
     if entry.get("sha256") is not None and entry["sha256"] != sha256:
-        raise _refuse(f"published file {out_dir / relative} differs from its manifest record "
-                      "(sha256): the output was changed after publishing")  # fmt: skip
+        raise _refuse(
+            f"published file {out_dir / relative} differs from its manifest record "
+            "(sha256): the output was changed after publishing"
+        )
     record = {"path": entry["path"]}
     if entry.get("table") is not None:
         record["table"] = entry["table"]
@@ -232,8 +251,11 @@ def _replace(target: Path, staging: Path) -> None:
     old = target.parent / f".{target.name}.package-old-{uuid.uuid4().hex}"
     if os.path.lexists(target):
         os.rename(target, old)  # renames a symlink itself, never its target
-        problems = ([f"package {target} became a symbolic link"] if old.is_symlink()
-                    else package_problems(old))  # fmt: skip
+        problems = (
+            [f"package {target} became a symbolic link"]
+            if old.is_symlink()
+            else package_problems(old)
+        )
         if problems:  # swapped since the check: put it back untouched
             os.rename(old, target)
             raise _refuse(*problems)

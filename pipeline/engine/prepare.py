@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import files
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.errors import InputDataError, Problem
 from pipeline.gate.stages import contract_numeric
+from pipeline.io import files
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.refs import column_refs, first_mentions

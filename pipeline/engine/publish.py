@@ -29,16 +29,24 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from pipeline.artifact import TOOL
-from pipeline.errors import OutputBusyError, Problem, RecipeError
-from pipeline.owned import check_replaceable_file, is_gate_report, parent_problem, tool_json
+from pipeline.core.artifact import TOOL
+from pipeline.core.errors import OutputBusyError, Problem, RecipeError
+from pipeline.io.owned import check_replaceable_file, is_gate_report, parent_problem, tool_json
 
 MANIFEST = "manifest.json"
 REPORT_FILES = frozenset(
-    {MANIFEST, "risk_report.json", "risk_report.html", "public_notice.md", "tables/tables.html",
-     "review/check_report.json", "review/check_report.html", "series.json",
-     "series_state.parquet"}
-)  # fmt: skip
+    {
+        MANIFEST,
+        "risk_report.json",
+        "risk_report.html",
+        "public_notice.md",
+        "tables/tables.html",
+        "review/check_report.json",
+        "review/check_report.html",
+        "series.json",
+        "series_state.parquet",
+    }
+)
 OUTPUT_FOLDERS = frozenset({"data", "tables", "review"})
 _OWNER = ".owner"
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -92,8 +100,9 @@ def _foreign_entries(out_dir: Path, manifest: dict) -> list[str]:
         relative = Path(root).relative_to(out_dir)
         for name in sorted(dirs):
             path = relative / name
-            if (out_dir / path).is_symlink() or (root == str(out_dir) and name not in
-                                                 OUTPUT_FOLDERS):  # fmt: skip
+            if (out_dir / path).is_symlink() or (
+                root == str(out_dir) and name not in OUTPUT_FOLDERS
+            ):
                 foreign.append(str(path))
         dirs[:] = [d for d in dirs if str(relative / d) not in foreign]
         foreign += [str(relative / n) for n in sorted(names) if str(relative / n) not in listed]
@@ -124,10 +133,15 @@ class OutputLock:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise OutputBusyError(
-                        [Problem(f"another run is writing this output (lock {self.path} is "
-                                 f"held; waited {self.wait:g} s): try later or pass --wait "
-                                 "SECONDS", code="output_locked")]
-                    ) from None  # fmt: skip
+                        [
+                            Problem(
+                                f"another run is writing this output (lock {self.path} is "
+                                f"held; waited {self.wait:g} s): try later or pass --wait "
+                                "SECONDS",
+                                code="output_locked",
+                            )
+                        ]
+                    ) from None
                 time.sleep(0.1)
         self._fd = fd
         return self
@@ -161,8 +175,12 @@ class Staging:
             check_replaceable(self.out_dir)  # again, under the lock
             os.mkdir(self.path)  # fails if anything has this name (a symlink too)
             self._created = True
-            owner = {"tool": TOOL, "schema_version": "1.0", "run_id": self.run_id,
-                     "pid": os.getpid()}  # fmt: skip
+            owner = {
+                "tool": TOOL,
+                "schema_version": "1.0",
+                "run_id": self.run_id,
+                "pid": os.getpid(),
+            }
             fd = os.open(self.path / _OWNER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(owner, handle)
@@ -289,8 +307,10 @@ def check_paths(out_dir: Path, inputs: list[Path], report: Path | None = None) -
         problems.append(f"output {out_dir}: {blocked}")
     for given, source in sources:
         if out == source or _inside(out, source):
-            problems.append(f"output {out_dir} is inside the input {given}: the next run "
-                            "would read its own output; choose an output elsewhere")  # fmt: skip
+            problems.append(
+                f"output {out_dir} is inside the input {given}: the next run "
+                "would read its own output; choose an output elsewhere"
+            )
         elif _inside(source, out):
             problems.append(f"input {given} is inside the output {out_dir}, which a run replaces")
     if report is not None:
@@ -305,5 +325,6 @@ def check_paths(out_dir: Path, inputs: list[Path], report: Path | None = None) -
         except RecipeError as exc:
             problems += [p.message for p in exc.problems]
     if problems:
-        raise RecipeError([Problem(m, code="unsafe_path") for m in problems],
-                          title="refusing to run")  # fmt: skip
+        raise RecipeError(
+            [Problem(m, code="unsafe_path") for m in problems], title="refusing to run"
+        )

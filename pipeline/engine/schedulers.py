@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import dask
 
-from pipeline.errors import Problem, RecipeError, did_you_mean
+from pipeline.core.errors import Problem, RecipeError, did_you_mean
 
 SCHEDULERS = ("threads", "processes", "local", "tcp://HOST:PORT")
 

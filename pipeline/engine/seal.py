@@ -55,8 +55,9 @@ def artifacts(folder: Path, data_files: set[str]) -> list[ArtifactRecord]:
         if name in data_files or name == MANIFEST:
             continue
         path = folder / relative
-        found.append(ArtifactRecord(path=name, bytes=path.lstat().st_size,
-                                    sha256=file_sha256(path)))  # fmt: skip
+        found.append(
+            ArtifactRecord(path=name, bytes=path.lstat().st_size, sha256=file_sha256(path))
+        )
     return found
 
 
@@ -78,8 +79,9 @@ def seal(manifest: M, folder: Path, key_env: str | None) -> tuple[M, str]:
     names the environment variable with the signing key, or None not to sign.
     """
     data_files = {f.path for f in getattr(manifest, "files", [])}
-    manifest = manifest.model_copy(update={"artifacts": artifacts(folder, data_files),
-                                           "signature": None})  # fmt: skip
+    manifest = manifest.model_copy(
+        update={"artifacts": artifacts(folder, data_files), "signature": None}
+    )
     if key_env is not None:
         key = os.environ[key_env].encode()  # checked when the recipe was read
         parsed = json.loads(manifest.model_dump_json())

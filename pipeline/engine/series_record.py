@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 from pandas.api.types import union_categoricals
 
-from pipeline.columns import HIDDEN, PERSON, merged_column
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.columns import HIDDEN, PERSON, merged_column
+from pipeline.core.errors import InputDataError, Problem
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
@@ -102,12 +102,15 @@ class SeriesRecorder:
             both = union_categoricals([values, before.known[j][stay]])
             known.append(categorical(both[order]))
         hidden = np.concatenate([frame[HIDDEN].to_numpy(np.uint32), before.hidden[stay]])
-        rows = np.concatenate([frame["row"].to_numpy(np.int64),
-                               np.full(int(stay.sum()), -1, np.int64)])  # fmt: skip
-        header = before.header.model_copy(update={
-            "releases": [*before.header.releases, release],
-            "levels": {**before.header.levels, **levels},
-        })  # fmt: skip
+        rows = np.concatenate(
+            [frame["row"].to_numpy(np.int64), np.full(int(stay.sum()), -1, np.int64)]
+        )
+        header = before.header.model_copy(
+            update={
+                "releases": [*before.header.releases, release],
+                "levels": {**before.header.levels, **levels},
+            }
+        )
         return SeriesState(header, fps_all[order], rows[order], hidden[order], known)
 
 
@@ -120,7 +123,13 @@ def first_header(recipe: Recipe, run_id: str, generated_at: str) -> SeriesHeader
     """The header of a series before its first release."""
     assert recipe.series is not None
     return SeriesHeader(
-        run_id=run_id, generated_at=generated_at, recipe_name=recipe.name,
-        person=recipe.series.person, key_variables=list(recipe.columns.key_variables),
-        releases=[], persons=0, state_sha256="", key_check="",
-    )  # fmt: skip
+        run_id=run_id,
+        generated_at=generated_at,
+        recipe_name=recipe.name,
+        person=recipe.series.person,
+        key_variables=list(recipe.columns.key_variables),
+        releases=[],
+        persons=0,
+        state_sha256="",
+        key_check="",
+    )

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.columns import MIN_KEY_BYTES
+from pipeline.core.columns import MIN_KEY_BYTES
+from pipeline.core.errors import InputDataError, Problem, RecipeError
 from pipeline.engine.series_record import SeriesRecorder, first_header
-from pipeline.errors import InputDataError, Problem, RecipeError
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
-from pipeline.owned import tool_json
+from pipeline.io.owned import tool_json
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import SeriesSummary, Snapshot
@@ -46,26 +46,38 @@ def series_context(recipe: Recipe, previous: str | None) -> SeriesContext | None
     spec = recipe.series
     if spec is None:
         if previous is not None:
-            raise _usage("--previous needs a release series: declare series: {person: COLUMN, "
-                         "key_env: VARIABLE} in the recipe (the column identifying a person "
-                         "across releases)", "no_series")  # fmt: skip
+            raise _usage(
+                "--previous needs a release series: declare series: {person: COLUMN, "
+                "key_env: VARIABLE} in the recipe (the column identifying a person "
+                "across releases)",
+                "no_series",
+            )
         return None
     secret = os.environ.get(spec.key_env)
     if secret is not None and len(secret.encode()) < MIN_KEY_BYTES:
-        raise _usage(f"the key in {spec.key_env} (series.key_env) is too short: use at least "
-                     f"{MIN_KEY_BYTES} bytes", "short_key")  # fmt: skip
+        raise _usage(
+            f"the key in {spec.key_env} (series.key_env) is too short: use at least "
+            f"{MIN_KEY_BYTES} bytes",
+            "short_key",
+        )
     if secret is None:
         if previous is not None:
-            raise _usage(f"--previous needs the series key: environment variable {spec.key_env} "
-                         "(series.key_env) is not set", "no_key")  # fmt: skip
+            raise _usage(
+                f"--previous needs the series key: environment variable {spec.key_env} "
+                "(series.key_env) is not set",
+                "no_key",
+            )
         return None
     key = SeriesKey.of(secret.encode())
     state = None
     if previous is not None:
         folder = Path(previous)
         _check_previous(folder, recipe)
-        expect = {"recipe_name": recipe.name, "person": spec.person,
-                  "key_variables": list(recipe.columns.key_variables)}  # fmt: skip
+        expect = {
+            "recipe_name": recipe.name,
+            "person": spec.person,
+            "key_variables": list(recipe.columns.key_variables),
+        }
         state = read_state(folder, key, expect)
     return SeriesContext(key, spec.person, spec.withhold, state, previous)
 
@@ -74,20 +86,25 @@ def _check_previous(folder: Path, recipe: Recipe) -> None:
     if folder.is_symlink():
         raise _usage(f"--previous {folder} is a symbolic link: give the real folder", "symlink")
     if not folder.is_dir():
-        problem = Problem(f"--previous {folder} does not exist or is not a folder",
-                          code="no_previous")
+        problem = Problem(
+            f"--previous {folder} does not exist or is not a folder", code="no_previous"
+        )
         raise InputDataError([problem], title="--previous cannot be used")
     if folder.resolve() == Path(recipe.output.dir).resolve():
-        raise _usage(f"--previous {folder} is the output itself: publish each release to a "
-                     "folder of its own (e.g. out/2026-12-06) and name the last one",
-                     "previous_is_output")  # fmt: skip
+        raise _usage(
+            f"--previous {folder} is the output itself: publish each release to a "
+            "folder of its own (e.g. out/2026-12-06) and name the last one",
+            "previous_is_output",
+        )
     manifest = tool_json(folder / "manifest.json")
     if manifest is None:
-        raise _usage(f"--previous {folder} is not a release published by this tool (no "
-                     "manifest.json of its own)", "not_a_release")  # fmt: skip
+        raise _usage(
+            f"--previous {folder} is not a release published by this tool (no "
+            "manifest.json of its own)",
+            "not_a_release",
+        )
     if manifest.get("recipe_name") != recipe.name:
-        raise _usage(f"--previous {folder} belongs to another recipe (recipe_name)",
-                     "other_recipe")  # fmt: skip
+        raise _usage(f"--previous {folder} belongs to another recipe (recipe_name)", "other_recipe")
 
 
 def series_steps(loaded: LoadedRecipe, recipe: Recipe) -> tuple[list[StepCall], list[StepCall]]:
@@ -100,10 +117,13 @@ def series_steps(loaded: LoadedRecipe, recipe: Recipe) -> tuple[list[StepCall], 
         if call.spec.name == "local_suppression" and call.params.importance is not None:
             importance = list(call.params.importance)
     person = SeriesPersonParams(person=recipe.series.person)
-    last = SeriesParams(k=max(2, recipe.risk.k), keys=keys, withhold=recipe.series.withhold,
-                        importance=importance)  # fmt: skip
-    return ([StepCall(-1, STEPS["series_person"], person, where)],
-            [StepCall(-1, STEPS["series"], last, where)])  # fmt: skip
+    last = SeriesParams(
+        k=max(2, recipe.risk.k), keys=keys, withhold=recipe.series.withhold, importance=importance
+    )
+    return (
+        [StepCall(-1, STEPS["series_person"], person, where)],
+        [StepCall(-1, STEPS["series"], last, where)],
+    )
 
 
 def merged_checks(recipe: Recipe, summary: dict[str, Any]) -> list[CheckResult]:
@@ -112,22 +132,35 @@ def merged_checks(recipe: Recipe, summary: dict[str, Any]) -> list[CheckResult]:
     assert spec is not None
     keys = ", ".join(recipe.columns.key_variables)
     found = int(summary["k_violations"])
-    out = [table_result(
-        "output", "series.k", Reason.SERIES_K_VIOLATED,
-        f"the merged view of the series (every release an attacker holds, linked person by "
-        f"person) keeps every record's class over ({keys}) at k = {spec.k} or more", found,
-        "0 records below k", found == 0,
-    )]  # fmt: skip
+    out = [
+        table_result(
+            "output",
+            "series.k",
+            Reason.SERIES_K_VIOLATED,
+            f"the merged view of the series (every release an attacker holds, linked person by "
+            f"person) keeps every record's class over ({keys}) at k = {spec.k} or more",
+            found,
+            "0 records below k",
+            found == 0,
+        )
+    ]
     for name in ("l_diversity", "t_closeness"):
         target = getattr(spec, name)
         if target is not None:
             bad = int(summary.get(f"{name[0]}_violations", -1))
-            out.append(table_result(
-                "output", f"series.{name}", Reason.SERIES_K_VIOLATED,
-                f"the merged view of the series keeps {name.replace('_', '-')} in "
-                f"{target.column}", bad, "0 records in classes that are not", bad == 0,
-                target.column,
-            ))  # fmt: skip
+            out.append(
+                table_result(
+                    "output",
+                    f"series.{name}",
+                    Reason.SERIES_K_VIOLATED,
+                    f"the merged view of the series keeps {name.replace('_', '-')} in "
+                    f"{target.column}",
+                    bad,
+                    "0 records in classes that are not",
+                    bad == 0,
+                    target.column,
+                )
+            )
     return out
 
 
@@ -144,17 +177,26 @@ class SeriesOutcome:
         self.merged = self.recorder.snapshot()
         return self.merged
 
-    def write(self, folder: Path, recipe: Recipe, release: ReleaseRecord,
-              levels: dict[str, dict[str, int]]) -> SeriesState:  # fmt: skip
+    def write(
+        self,
+        folder: Path,
+        recipe: Recipe,
+        release: ReleaseRecord,
+        levels: dict[str, dict[str, int]],
+    ) -> SeriesState:
         """Write the next state into ``folder`` (the staging directory)."""
         before = self.context.state or SeriesState.empty(
-            first_header(recipe, release.run_id, release.generated_at))
+            first_header(recipe, release.run_id, release.generated_at)
+        )
         state = self.recorder.state(before, release, levels)
-        header = state.header.model_copy(update={"run_id": release.run_id,
-                                                 "generated_at": release.generated_at})  # fmt: skip
-        state.header = write_state(folder, SeriesState(header, state.fps, state.rows,
-                                                       state.hidden, state.known),
-                                   self.context.key)  # fmt: skip
+        header = state.header.model_copy(
+            update={"run_id": release.run_id, "generated_at": release.generated_at}
+        )
+        state.header = write_state(
+            folder,
+            SeriesState(header, state.fps, state.rows, state.hidden, state.known),
+            self.context.key,
+        )
         return state
 
 
@@ -168,19 +210,29 @@ def generalize_levels(loaded: LoadedRecipe, records: list[Any]) -> dict[str, dic
     return out
 
 
-def summary_of(context: SeriesContext | None, recipe: Recipe, facts: dict[str, Any] | None,
-               merged: Snapshot | None) -> SeriesSummary:  # fmt: skip
+def summary_of(
+    context: SeriesContext | None,
+    recipe: Recipe,
+    facts: dict[str, Any] | None,
+    merged: Snapshot | None,
+) -> SeriesSummary:
     """The report's series section (or why the release was judged alone)."""
     if context is None:
-        why = ("the recipe declares no release series" if recipe.series is None else
-               f"the series key ({recipe.series.key_env}) was not set: no series state was kept")
+        why = (
+            "the recipe declares no release series"
+            if recipe.series is None
+            else f"the series key ({recipe.series.key_env}) was not set: no series state was kept"
+        )
         return SeriesSummary(judged="alone", reason=why)
     facts = facts or {}
     suppressed = sum((facts.get("values_suppressed") or {}).values())
     return SeriesSummary(
-        judged="series", releases=context.releases + 1, persons_seen=facts.get("persons_seen", 0),
-        values_suppressed=int(suppressed), records_withheld=facts.get("records_withheld", 0),
+        judged="series",
+        releases=context.releases + 1,
+        persons_seen=facts.get("persons_seen", 0),
+        values_suppressed=int(suppressed),
+        records_withheld=facts.get("records_withheld", 0),
         values_kept_hidden=int(facts.get("values_kept_hidden", 0)),
         merged_k_violations=int(merged.summary["k_violations"]) if merged else None,
         previous=context.state.header.run_id if context.state is not None else None,
-    )  # fmt: skip
+    )

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from pipeline.columns import INTERNAL_PREFIX, ORDER, ROW, ColumnsSpec
+from pipeline.core.columns import INTERNAL_PREFIX, ORDER, ROW, ColumnsSpec
+from pipeline.core.errors import Problem, RecipeError
 from pipeline.engine.apply import PendingChecks, call_step
 from pipeline.engine.ingest import number_dtype, to_numbers
-from pipeline.errors import Problem, RecipeError
 from pipeline.recipe.loader import StepCall, collect_errors
 from pipeline.reductions import compute_now
 from pipeline.steps import STEPS, StepContext, StepParams
@@ -48,8 +48,9 @@ def load_params(name: str, params: Mapping[str, Any], base_dir: Path) -> StepPar
     spec = STEPS.get(name)
     if spec is None:
         known = ", ".join(sorted(n for n, s in STEPS.items() if not s.automatic))
-        raise RecipeError([Problem(f"unknown step {name!r}; valid steps: {known}",
-                                   code="unknown_step")])  # fmt: skip
+        raise RecipeError(
+            [Problem(f"unknown step {name!r}; valid steps: {known}", code="unknown_step")]
+        )
     try:
         return spec.params.model_validate(dict(params), context={"base_dir": str(base_dir)})
     except ValidationError as exc:
@@ -117,8 +118,9 @@ def apply_step(
     model = load_params(name, params, base_dir)
     spec = STEPS[name]
     call = StepCall(index=0, spec=spec, params=model, location=f"step {name}")
-    ctx = StepContext(seed=seed, index=0, name=name, columns=columns, base_dir=base_dir,
-                      location=f"step {name}")  # fmt: skip
+    ctx = StepContext(
+        seed=seed, index=0, name=name, columns=columns, base_dir=base_dir, location=f"step {name}"
+    )
     lazy = dd.from_pandas(typed(frame, model, columns), npartitions=max(1, partitions), sort=False)
     out, facts = run_one(lazy, call, ctx)
     return StepResult(published(out.compute(), keep_engine_columns), facts)

@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.columns import ORDER
-from pipeline.dataset import NULLABLE
-from pipeline.errors import InputDataError, Problem
-from pipeline.files import own_files
+from pipeline.core.columns import ORDER
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.io.dataset import NULLABLE
+from pipeline.io.files import own_files
 from pipeline.recipe.models import OutputSpec
 
 PART = "part-{:05d}"
@@ -165,10 +165,12 @@ def _unencodable(frame: pd.DataFrame, encoding: str, name: str) -> InputDataErro
         bad = frame[column].dropna().astype(str).map(lambda v: not _encodes(v, encoding))
         if bad.any():
             problems.append(
-                Problem(f"column {column!r}: {int(bad.sum())} value(s) of data file {name} "
-                        f"cannot be written in {encoding} (output.encoding); use utf-8",
-                        code="unencodable")
-            )  # fmt: skip
+                Problem(
+                    f"column {column!r}: {int(bad.sum())} value(s) of data file {name} "
+                    f"cannot be written in {encoding} (output.encoding); use utf-8",
+                    code="unencodable",
+                )
+            )
     return InputDataError(problems or [Problem(f"the output cannot be written in {encoding}")])
 
 

@@ -23,10 +23,10 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.contracts.odcs import Contract, Property, QualityRule
-from pipeline.dataset import Dataset
 from pipeline.gate.checks import RowCheck, Stage, table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.io.dataset import Dataset
 
 _TEXT_FORMS = {
     "date": r"^\d{4}-\d{2}-\d{2}$",
@@ -126,37 +126,58 @@ def _property_checks(prop: Property, arrow: pa.DataType) -> list[RowCheck]:
         high = "" if hi is None else f" {'<' if o.exclusiveMaximum is not None else '<='} {hi:g}"
         out.append(
             _check(
-                prop, Reason.OUT_OF_RANGE, f"{low}{c}{high}", "ExpectColumnValuesToBeBetween",
-                min_value=lo, max_value=hi,
+                prop,
+                Reason.OUT_OF_RANGE,
+                f"{low}{c}{high}",
+                "ExpectColumnValuesToBeBetween",
+                min_value=lo,
+                max_value=hi,
                 strict_min=o.exclusiveMinimum is not None and o.minimum is None,
                 strict_max=o.exclusiveMaximum is not None and o.maximum is None,
             )
-        )  # fmt: skip
+        )
     if _is_text(arrow):
         if o.minLength is not None or o.maxLength is not None:
             out.append(
                 _check(
-                    prop, Reason.LENGTH_OUT_OF_RANGE,
+                    prop,
+                    Reason.LENGTH_OUT_OF_RANGE,
                     f"length of {c} within [{o.minLength}, {o.maxLength}]",
-                    "ExpectColumnValueLengthsToBeBetween", min_value=o.minLength,
+                    "ExpectColumnValueLengthsToBeBetween",
+                    min_value=o.minLength,
                     max_value=o.maxLength,
                 )
-            )  # fmt: skip
+            )
         if o.pattern is not None:
             out.append(
-                _check(prop, Reason.PATTERN_MISMATCH, f"{c} matches its pattern",
-                       "ExpectColumnValuesToMatchRegex", regex=o.pattern)
-            )  # fmt: skip
+                _check(
+                    prop,
+                    Reason.PATTERN_MISMATCH,
+                    f"{c} matches its pattern",
+                    "ExpectColumnValuesToMatchRegex",
+                    regex=o.pattern,
+                )
+            )
         if prop.logicalType in _TEXT_FORMS:
             out.append(
-                _check(prop, Reason.TYPE_MISMATCH, f"{c} holds ISO-8601 {prop.logicalType} text",
-                       "ExpectColumnValuesToMatchRegex", regex=_TEXT_FORMS[prop.logicalType])
-            )  # fmt: skip
+                _check(
+                    prop,
+                    Reason.TYPE_MISMATCH,
+                    f"{c} holds ISO-8601 {prop.logicalType} text",
+                    "ExpectColumnValuesToMatchRegex",
+                    regex=_TEXT_FORMS[prop.logicalType],
+                )
+            )
         if prop.logicalType == "boolean":
             out.append(
-                _check(prop, Reason.TYPE_MISMATCH, f"{c} holds true/false words",
-                       "ExpectColumnValuesToBeInSet", value_set=_BOOLEAN_WORDS)
-            )  # fmt: skip
+                _check(
+                    prop,
+                    Reason.TYPE_MISMATCH,
+                    f"{c} holds true/false words",
+                    "ExpectColumnValuesToBeInSet",
+                    value_set=_BOOLEAN_WORDS,
+                )
+            )
     for rule in prop.quality:
         if rule.type != "library":
             continue
@@ -208,20 +229,34 @@ def table_checks(
             found = name in present_elsewhere
             out.append(
                 table_result(
-                    stage, f"{name}.column_missing", Reason.COLUMN_MISSING, f"column {name} exists",
-                    0 if found else 1, "present", found, name, "contract",
+                    stage,
+                    f"{name}.column_missing",
+                    Reason.COLUMN_MISSING,
+                    f"column {name} exists",
+                    0 if found else 1,
+                    "present",
+                    found,
+                    name,
+                    "contract",
                 )
-            )  # fmt: skip
+            )
             continue
         arrow = data.schema.field(name).type
         if prop.logicalType:
             ok = type_matches(prop.logicalType, arrow, name in whole_numbers)
             out.append(
                 table_result(
-                    stage, f"{name}.type", Reason.TYPE_MISMATCH, _type_check(prop, arrow), None,
-                    prop.logicalType, ok, name, "contract",
+                    stage,
+                    f"{name}.type",
+                    Reason.TYPE_MISMATCH,
+                    _type_check(prop, arrow),
+                    None,
+                    prop.logicalType,
+                    ok,
+                    name,
+                    "contract",
                 )
-            )  # fmt: skip
+            )
         dup_rules = [
             r for r in prop.quality if r.type == "library" and r.metric == "duplicateValues"
         ]
@@ -230,24 +265,39 @@ def table_checks(
             if prop.unique:
                 out.append(
                     table_result(
-                        stage, f"{name}.unique", Reason.NOT_UNIQUE, f"no value of {name} repeats",
-                        dups, "0 repeated values", dups == 0, name, "contract",
+                        stage,
+                        f"{name}.unique",
+                        Reason.NOT_UNIQUE,
+                        f"no value of {name} repeats",
+                        dups,
+                        "0 repeated values",
+                        dups == 0,
+                        name,
+                        "contract",
                     )
-                )  # fmt: skip
+                )
             for rule in dup_rules:
                 out.append(
                     table_result(
-                        stage, f"{name}.quality.duplicateValues", Reason.QUALITY_DUPLICATE_VALUES,
+                        stage,
+                        f"{name}.quality.duplicateValues",
+                        Reason.QUALITY_DUPLICATE_VALUES,
                         rule.description or f"repeated values in {name}: {rule.threshold()}",
-                        dups, rule.threshold(), rule.passes(dups, rows), name, "contract",
+                        dups,
+                        rule.threshold(),
+                        rule.passes(dups, rows),
+                        name,
+                        "contract",
                     )
-                )  # fmt: skip
+                )
     table_metrics = {  # metric: (reason, what, how to measure it over the whole file)
         "rowCount": (Reason.ROW_COUNT_OUT_OF_BOUNDS, "row count", lambda: rows),
         "duplicateValues": (
-            Reason.QUALITY_DUPLICATE_ROWS, "duplicate rows", lambda: _duplicate_rows(data)
+            Reason.QUALITY_DUPLICATE_ROWS,
+            "duplicate rows",
+            lambda: _duplicate_rows(data),
         ),
-    }  # fmt: skip
+    }
     for rule in contract.table.quality:
         if rule.type != "library":
             continue
@@ -255,11 +305,17 @@ def table_checks(
         observed = measure()
         out.append(
             table_result(
-                stage, f"table.quality.{rule.metric}", reason,
-                rule.description or f"{what} {rule.threshold()}", observed, rule.threshold(),
-                rule.passes(observed, rows), None, "contract",
+                stage,
+                f"table.quality.{rule.metric}",
+                reason,
+                rule.description or f"{what} {rule.threshold()}",
+                observed,
+                rule.threshold(),
+                rule.passes(observed, rows),
+                None,
+                "contract",
             )
-        )  # fmt: skip
+        )
     return out
 
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.columns import ColumnsSpec
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.requirements import Bound, GroupSize, OneOf
 from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.recipe.models import Recipe
-from pipeline.requirements import Bound, GroupSize, OneOf
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,16 @@ def column_checks(
         left = column in present
         out.append(
             table_result(
-                stage, f"columns.{roles[column]}.{column}", Reason.IDENTIFIER_COLUMN_PRESENT,
-                f"declared identifier column {column} is not in the output", int(left),
-                "absent", not left, column,
+                stage,
+                f"columns.{roles[column]}.{column}",
+                Reason.IDENTIFIER_COLUMN_PRESENT,
+                f"declared identifier column {column} is not in the output",
+                int(left),
+                "absent",
+                not left,
+                column,
             )
-        )  # fmt: skip
+        )
     extra = [c for c in columns if c not in set(expected)]
     missing = [c for c in expected if c not in present]
     detail = "; ".join(
@@ -104,12 +109,16 @@ def column_checks(
     )
     out.append(
         table_result(
-            stage, "columns.set", Reason.UNEXPECTED_COLUMNS,
+            stage,
+            "columns.set",
+            Reason.UNEXPECTED_COLUMNS,
             f"the output has exactly the {len(expected)} expected columns"
             + (f" ({detail})" if detail else ""),
-            len(extra) + len(missing), "0 columns added or missing", not (extra or missing),
+            len(extra) + len(missing),
+            "0 columns added or missing",
+            not (extra or missing),
         )
-    )  # fmt: skip
+    )
     return out
 
 
@@ -122,11 +131,15 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
     violations = int(summary["k_violations"])
     out = [
         table_result(
-            stage, "risk.k", Reason.K_ANONYMITY_VIOLATED,
+            stage,
+            "risk.k",
+            Reason.K_ANONYMITY_VIOLATED,
             f"every record's class over ({keys}) has at least k = {spec.k} records",
-            violations, "0 records below k", violations == 0,
+            violations,
+            "0 records below k",
+            violations == 0,
         )
-    ]  # fmt: skip
+    ]
     for name, reason, what in (
         ("l_diversity", Reason.L_DIVERSITY_VIOLATED, "l-diverse"),
         ("t_closeness", Reason.T_CLOSENESS_VIOLATED, "t-close"),
@@ -138,20 +151,29 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
             level = f"l = {target.l:g} ({target.kind})" if is_l else f"t = {target.t:g}"
             out.append(
                 table_result(
-                    stage, f"risk.{name}", reason,
+                    stage,
+                    f"risk.{name}",
+                    reason,
                     f"every class over ({keys}) is {what} in {target.column}, {level}",
-                    found, "0 records in classes that are not", found == 0, target.column,
+                    found,
+                    "0 records in classes that are not",
+                    found == 0,
+                    target.column,
                 )
-            )  # fmt: skip
+            )
     if spec.max_global_risk is not None:
         risk = float(summary["global_risk"])
         out.append(
             table_result(
-                stage, "risk.max_global_risk", Reason.GLOBAL_RISK_TOO_HIGH,
-                "global risk (expected re-identifications / records)", risk,
-                f"<= {spec.max_global_risk:g}", risk <= spec.max_global_risk,
+                stage,
+                "risk.max_global_risk",
+                Reason.GLOBAL_RISK_TOO_HIGH,
+                "global risk (expected re-identifications / records)",
+                risk,
+                f"<= {spec.max_global_risk:g}",
+                risk <= spec.max_global_risk,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -167,8 +189,12 @@ def row_count_check(
             removed[kind] += ran.rows_in - ran.rows_out
     expected = rows_in - removed["subsample"] - removed["other"]
     return table_result(
-        stage, "rows.reconcile", Reason.ROW_COUNT_MISMATCH,
+        stage,
+        "rows.reconcile",
+        Reason.ROW_COUNT_MISMATCH,
         f"output rows = {rows_in} input - {removed['subsample']} subsampled - "
         f"{removed['other']} deleted = {expected}",
-        rows_out, f"= {expected}", rows_out == expected,
-    )  # fmt: skip
+        rows_out,
+        f"= {expected}",
+        rows_out == expected,
+    )

@@ -17,12 +17,12 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from pipeline.columns import ColumnsSpec
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.requirements import GroupSize
 from pipeline.gate.checks import Stage, table_result
 from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
-from pipeline.requirements import GroupSize
 from pipeline.risk.combinations import CombinationCounts, N
 
 
@@ -74,11 +74,16 @@ class GroupStream:
         names = ", ".join(self.need.columns)
         within = f" within ({', '.join(self.need.strata)})" if self.need.strata else ""
         return table_result(
-            self.stage, self.id, Reason.MICROAGGREGATION_GROUP_TOO_SMALL,
+            self.stage,
+            self.id,
+            Reason.MICROAGGREGATION_GROUP_TOO_SMALL,
             f"every released combination of ({names}){within} is shared by at least "
-            f"k = {self.need.k} records", small,
-            "0 records in smaller groups", small == 0, self.need.columns[0],
-        )  # fmt: skip
+            f"k = {self.need.k} records",
+            small,
+            "0 records in smaller groups",
+            small == 0,
+            self.need.columns[0],
+        )
 
 
 def group_checks(

@@ -23,10 +23,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.dataset import NULLABLE
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.io.dataset import NULLABLE
 
 # COMPLETE: the positions of the unexpected distinct values, to weigh them by their counts. GX
 # also lists the values themselves in the result; they stay in this module, only counts leave.

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline.artifact import Artifact
+from pipeline.core.artifact import Artifact
 from pipeline.gate.reasons import Reason
 
 # 1.2: one reason-code enum; 1.3: utility limits, warnings; 1.4: microaggregation groups

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from pipeline.dataset import Dataset
 from pipeline.gate.checks import Stage, table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.io.dataset import Dataset
 from pipeline.recipe.models import ScanSpec
 from pipeline.scan.scanner import Finding, scan_array
 
@@ -30,9 +30,13 @@ class ScanStream:
     """
 
     def __init__(
-        self, columns: list[str], types: dict[str, pa.DataType], rows: int, spec: ScanSpec,
+        self,
+        columns: list[str],
+        types: dict[str, pa.DataType],
+        rows: int,
+        spec: ScanSpec,
         seed: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.columns, self.types, self.spec = list(columns), types, spec
         self._picked = None
         if spec.sample is not None and rows > spec.sample:
@@ -69,8 +73,9 @@ def scan_dataset(data: Dataset, columns: list[str], spec: ScanSpec, seed: int) -
     types = {c: data.schema.field(c).type for c in columns}
     found: list[Finding] = []
     for first in range(0, len(columns), COLUMNS_PER_READ):
-        stream = ScanStream(columns[first : first + COLUMNS_PER_READ], types, data.rows(), spec,
-                            seed)  # fmt: skip
+        stream = ScanStream(
+            columns[first : first + COLUMNS_PER_READ], types, data.rows(), spec, seed
+        )
         for chunk in data.chunks(stream.columns):
             stream.add(chunk)
         found += stream.findings()
@@ -115,8 +120,14 @@ def scan_results(
             description += " (scan.undeclared: warn)"
         out.append(
             table_result(
-                stage, f"scan.{column}", reason, description, len(hits), "no identifier kind",
-                not hits or warn, column,
+                stage,
+                f"scan.{column}",
+                reason,
+                description,
+                len(hits),
+                "no identifier kind",
+                not hits or warn,
+                column,
             )
-        )  # fmt: skip
+        )
     return out

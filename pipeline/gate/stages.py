@@ -15,20 +15,20 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.artifact import now_utc
-from pipeline.dataset import Dataset
-from pipeline.errors import GateError, InputDataError
-from pipeline.gate import run as stage
+from pipeline.core.artifact import now_utc
+from pipeline.core.errors import GateError, InputDataError
+from pipeline.core.requirements import GroupSize
+from pipeline.gate import judge
 from pipeline.gate.checks import RowCheck
 from pipeline.gate.derive import RanStep
 from pipeline.gate.groups import group_needs
+from pipeline.gate.judge import GATE_REPORT, Validated, problems
 from pipeline.gate.model import CheckResult, GateReport, GateResult
-from pipeline.gate.run import GATE_REPORT, Validated, problems
 from pipeline.gate.scanning import scan_checks
 from pipeline.gate.utility import utility_checks
+from pipeline.io.dataset import Dataset
 from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
-from pipeline.requirements import GroupSize
 from pipeline.steps.registry import StepParams
 from pipeline.utility.model import Utility
 
@@ -79,9 +79,14 @@ class Verdict:
         """The gate report of the run from its stages' results."""
         passed = all(s.passed for s in stages.values() if s is not None)
         return GateReport(
-            run_id=self.run_id, generated_at=now_utc(), recipe_name=self.recipe_name,
-            recipe_sha256=self.recipe_sha256, outcome=outcome, passed=passed, **stages,
-        )  # fmt: skip
+            run_id=self.run_id,
+            generated_at=now_utc(),
+            recipe_name=self.recipe_name,
+            recipe_sha256=self.recipe_sha256,
+            outcome=outcome,
+            passed=passed,
+            **stages,
+        )
 
     def conclude(
         self, result: GateResult, out_dir: Path, before: GateResult | None = None
@@ -94,13 +99,13 @@ class Verdict:
         outcome = "published" if result.passed else "blocked"
         report = self.report(outcome, input=before, output=result)
         if not result.passed:
-            stage.write_gate_report(self.report_path, report)
+            judge.write_gate_report(self.report_path, report)
             raise GateError(
                 problems(report),
                 title=f"blocked by the gate: nothing published to {out_dir} "
                 f"(gate report: {self.report_path})",
             )
-        stage.remove_stale_report(self.report_path)
+        judge.remove_stale_report(self.report_path)
         return report
 
 
@@ -122,7 +127,7 @@ class Gate:
 
     def input_checks(self, schema: pa.Schema) -> list[RowCheck]:
         """The input contract's GX row checks."""
-        return stage.input_row_checks(self.loaded.input_contract, schema)
+        return judge.input_row_checks(self.loaded.input_contract, schema)
 
     def input_scan(self, data: Dataset) -> list[str]:
         """The input columns scanned for undeclared identifiers (none with ``undeclared: off``)."""
@@ -135,7 +140,7 @@ class Gate:
         """The output stage's GX row checks on the columns of ``schema``."""
         contract = self.loaded.output_contract
         columns = self.recipe.columns
-        return stage.output_row_checks(steps, self.loaded.base_dir, contract, schema, columns)[0]
+        return judge.output_row_checks(steps, self.loaded.base_dir, contract, schema, columns)[0]
 
     def output_groups(self, steps: list[RanStep], schema: pa.Schema) -> list[tuple[str, GroupSize]]:
         """The output stage's microaggregation group checks on the columns of ``schema``."""
@@ -156,17 +161,17 @@ class Gate:
         if contract is None and not scanned:
             return None
         if contract is None:
-            result = stage.run_stage("input", data, [], scanned)
+            result = judge.run_stage("input", data, [], scanned)
         else:
             present = set(self.recipe.columns.removed()) & set(header)
-            result = stage.input_gate(
+            result = judge.input_gate(
                 contract, data, present, whole_numbers, scanned, measured.validated
             )
         result.seconds = round(time.perf_counter() - started, 3)
         if result.passed:
             return result
         report = self.verdict.report("input_rejected", input=result)
-        stage.write_gate_report(self.report_path, report)
+        judge.write_gate_report(self.report_path, report)
         what = [f"breaks its contract {self.recipe.contracts.input}"] if contract else []
         if any(not c.passed for c in scanned):
             what.append("holds identifiers in columns the recipe does not declare")
@@ -182,11 +187,18 @@ class Gate:
         """The output stage; raise GateError (exit 4) with every failure if anything fails."""
         started = time.perf_counter()
         extra = [*measured.scanned, *utility_checks(self.recipe, "output", measured.utility)]
-        result = stage.output_gate(
-            self.recipe, self.loaded.base_dir, data, produced.steps, produced.rows_in,
-            measured.risk, produced.columns, self.loaded.output_contract, extra,
+        result = judge.output_gate(
+            self.recipe,
+            self.loaded.base_dir,
+            data,
+            produced.steps,
+            produced.rows_in,
+            measured.risk,
+            produced.columns,
+            self.loaded.output_contract,
+            extra,
             measured.validated,
-        )  # fmt: skip
+        )
         result.seconds = round(time.perf_counter() - started, 3)
         result.warnings = list(measured.utility.warnings) if measured.utility else []
         return self.verdict.conclude(result, Path(self.recipe.output.dir), before)

@@ -14,11 +14,13 @@ from pipeline.recipe.models import Recipe
 from pipeline.utility.model import Utility
 
 _FIGURES = {
-    "max_suppressed_records": ("suppressed_records", "share of records whose key values are "
-                               "all suppressed"),
+    "max_suppressed_records": (
+        "suppressed_records",
+        "share of records whose key values are all suppressed",
+    ),
     "max_precision_loss": ("precision_loss", "precision loss over the key variables"),
     "max_il1s_mean": ("il1s_mean", "mean IL1s per value of the numeric variables"),
-}  # fmt: skip
+}
 
 
 def utility_checks(recipe: Recipe, stage: Stage, found: Utility | None) -> list[CheckResult]:
@@ -42,7 +44,7 @@ def utility_checks(recipe: Recipe, stage: Stage, found: Utility | None) -> list[
                 f"<= {limit:g}",
                 ok,
                 column,
-            )  # fmt: skip
+            )
         )
 
     for name, (field, what) in _FIGURES.items():
@@ -59,11 +61,21 @@ def utility_checks(recipe: Recipe, stage: Stage, found: Utility | None) -> list[
             limit = limits.max_suppressed_share
             check(f"max_suppressed_share.{v.column}", what, v.suppressed_share, limit, v.column)
         if limits.max_hellinger is not None:
-            check(f"max_hellinger.{v.column}", f"Hellinger distance of {v.column}",
-                  v.hellinger, limits.max_hellinger, v.column)  # fmt: skip
+            check(
+                f"max_hellinger.{v.column}",
+                f"Hellinger distance of {v.column}",
+                v.hellinger,
+                limits.max_hellinger,
+                v.column,
+            )
     for t in found.tables:
         if limits.max_tvd is not None:
             name = " x ".join(t.columns)
-            check(f"max_tvd.{'.'.join(t.columns)}", f"total-variation distance of {name}",
-                  t.tvd, limits.max_tvd, None)  # fmt: skip
+            check(
+                f"max_tvd.{'.'.join(t.columns)}",
+                f"total-variation distance of {name}",
+                t.tvd,
+                limits.max_tvd,
+                None,
+            )
     return out

@@ -45,9 +45,15 @@ def refine(z: np.ndarray, labels: np.ndarray, k: int, passes: int, neighbours: i
 
 
 def _improve(
-    z: np.ndarray, labels: np.ndarray, sums: np.ndarray, sizes: np.ndarray, cand: np.ndarray,
-    i: int, k: int, tol: float,
-) -> bool:  # fmt: skip
+    z: np.ndarray,
+    labels: np.ndarray,
+    sums: np.ndarray,
+    sizes: np.ndarray,
+    cand: np.ndarray,
+    i: int,
+    k: int,
+    tol: float,
+) -> bool:
     """Apply record i's best move or swap among its neighbours if it lowers the SSE."""
     a, xi = labels[i], z[i]
     own = sizes[a]

@@ -17,13 +17,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pipeline.contracts.odcs import Contract, load_contract
-from pipeline.errors import Problem, RecipeError
+from pipeline.core.errors import Problem, RecipeError
+from pipeline.core.yamlpos import Path_, parse_path
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.refs import column_refs
 from pipeline.recipe.source import Lines, home_paths, locate, read_source, reporter
 from pipeline.steps import STEPS, StepParams, StepSpec
 from pipeline.steps.declaration import undescribed
-from pipeline.yamlpos import Path_, parse_path
 
 _MESSAGES = {
     "missing": "required key is missing",
@@ -87,8 +87,12 @@ def load_recipe(source: str | Path | Mapping[str, Any]) -> LoadedRecipe:
         at((), "a recipe is a mapping with version, name, input, output, seed, columns, steps")
         raise RecipeError(problems)
     if data.get("kind") == "tabulation":
-        at(("kind",), "this is a tabulation recipe: run it with `anonymize tabulate` "
-                      "(in Python: pipeline.api.tabulate)", "kind")  # fmt: skip
+        at(
+            ("kind",),
+            "this is a tabulation recipe: run it with `anonymize tabulate` "
+            "(in Python: pipeline.api.tabulate)",
+            "kind",
+        )
         raise RecipeError(problems)
     recipe: Recipe | None = None
     try:
@@ -285,8 +289,11 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             at(("steps", call.index, call.spec.name, *where), message)
         changes = call.params.declare(cols).published()
         if changes and call.params.wording is None:
-            at(("steps", call.index, call.spec.name), undescribed(call.spec.name, changes),
-               code="undescribed_step")  # fmt: skip
+            at(
+                ("steps", call.index, call.spec.name),
+                undescribed(call.spec.name, changes),
+                code="undescribed_step",
+            )
     if recipe.risk is not None and not cols.key_variables:
         at(("risk",), "risk targets need columns.key_variables")
     _reference_checks(recipe, calls, at)
@@ -306,8 +313,12 @@ def _reference_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
     keys = set(recipe.columns.key_variables)
     for ref in refs:
         if ref.path[0] not in ("columns", "series") and ref.column in removed:
-            at(ref.path, f"column {ref.column!r} is deleted before the steps run "
-               f"(columns.{removed[ref.column]})", code="uses_identifier")  # fmt: skip
+            at(
+                ref.path,
+                f"column {ref.column!r} is deleted before the steps run "
+                f"(columns.{removed[ref.column]})",
+                code="uses_identifier",
+            )
         elif ref.column in keys and ref.role == "sensitive":
             at(ref.path, f"{ref.column!r} is a key variable")
         elif ref.column in keys and ref.role == "utility" and ref.numeric:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from pipeline.columns import (
+from pipeline.core.columns import (
     ENV_NAME,
     INTERNAL_PREFIX,
     ColumnsSpec,
@@ -20,7 +20,7 @@ from pipeline.columns import (
     StrictModel,
     env_key_problem,
 )
-from pipeline.files import is_csv_name
+from pipeline.io.files import is_csv_name
 from pipeline.risk import K_MAX
 from pipeline.risk.privacy import LDiversity, TCloseness
 from pipeline.utility.spec import UtilitySpec
@@ -195,12 +195,22 @@ class SeriesSpec(StrictModel):
         """(key path, message) for each way the recipe cannot hold a series."""
         out = []
         if self.person not in recipe.columns.removed():
-            out.append((("series", "person"), f"the person key {self.person!r} must never be "
-                        "published: declare it as an identifier too, e.g. linking_ids: "
-                        f"{{{self.person}: drop}}"))  # fmt: skip
+            out.append(
+                (
+                    ("series", "person"),
+                    f"the person key {self.person!r} must never be "
+                    "published: declare it as an identifier too, e.g. linking_ids: "
+                    f"{{{self.person}: drop}}",
+                )
+            )
         if recipe.risk is None or not recipe.columns.key_variables:
-            out.append((("series",), "a release series is judged against risk.k over "
-                        "columns.key_variables: add risk: {k: ...} and key variables"))  # fmt: skip
+            out.append(
+                (
+                    ("series",),
+                    "a release series is judged against risk.k over "
+                    "columns.key_variables: add risk: {k: ...} and key variables",
+                )
+            )
         return out
 
 

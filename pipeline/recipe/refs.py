@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.core.yamlpos import Path_, format_path, parse_path
 from pipeline.recipe.models import Recipe
-from pipeline.yamlpos import Path_, format_path, parse_path
 
 IDENTIFIER_ROLES = ("direct_identifiers", "identification_codes", "linking_ids")
 
@@ -59,8 +59,10 @@ def column_refs(recipe: Recipe, calls: Sequence[Any] = ()) -> list[ColumnRef]:
         for column, roles in cols.roles().items()
         for role in roles
     ]
-    out += [ColumnRef(("input", "numeric", i), c, "numeric", True)
-            for i, c in enumerate(recipe.input.numeric)]  # fmt: skip
+    out += [
+        ColumnRef(("input", "numeric", i), c, "numeric", True)
+        for i, c in enumerate(recipe.input.numeric)
+    ]
     if recipe.risk is not None:
         if recipe.risk.household:
             out.append(ColumnRef(("risk", "household"), recipe.risk.household, "household"))
@@ -68,11 +70,15 @@ def column_refs(recipe: Recipe, calls: Sequence[Any] = ()) -> list[ColumnRef]:
             spec = getattr(recipe.risk, target)
             if spec is not None:
                 out.append(ColumnRef(("risk", target, "column"), spec.column, "sensitive"))
-    out += [ColumnRef(("utility", "numeric", i), c, "utility", True)
-            for i, c in enumerate(recipe.utility.numeric or [])]  # fmt: skip
-    out += [ColumnRef(("utility", "tables", i, j), c, "utility")
-            for i, table in enumerate(recipe.utility.tables)
-            for j, c in enumerate(table)]  # fmt: skip
+    out += [
+        ColumnRef(("utility", "numeric", i), c, "utility", True)
+        for i, c in enumerate(recipe.utility.numeric or [])
+    ]
+    out += [
+        ColumnRef(("utility", "tables", i, j), c, "utility")
+        for i, table in enumerate(recipe.utility.tables)
+        for j, c in enumerate(table)
+    ]
     if recipe.series is not None:
         out.append(ColumnRef(("series", "person"), recipe.series.person, "person"))
     for call in calls:

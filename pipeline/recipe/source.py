@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import Problem, RecipeError
-from pipeline.files import bad_byte_line
-from pipeline.yamlpos import (
+from pipeline.core.errors import Problem, RecipeError
+from pipeline.core.yamlpos import (
     MAX_DEPTH,
     MAX_VALUES,
     Path_,
@@ -31,6 +30,7 @@ from pipeline.yamlpos import (
     load_with_lines,
     short_path,
 )
+from pipeline.io.files import bad_byte_line
 
 DICT_LABEL = Path("<dict>")
 Lines = dict[Path_, int] | None  # None: an in-memory recipe, located by key path only
@@ -75,8 +75,9 @@ def read_source(recipe: str | os.PathLike[str] | Mapping[str, Any]) -> RecipeSou
         return RecipeSource(DICT_LABEL, digest, data, None, problems)
     if not isinstance(recipe, (str, os.PathLike)):
         kind = type(recipe).__name__
-        raise RecipeError([Problem(f"a recipe is a file path or a mapping (a dict), got {kind}",
-                                   code="usage")])  # fmt: skip
+        raise RecipeError(
+            [Problem(f"a recipe is a file path or a mapping (a dict), got {kind}", code="usage")]
+        )
     path = Path(recipe)
     raw, data, lines, problems = read_yaml(path)
     return RecipeSource(path, hashlib.sha256(raw).hexdigest(), data, lines, problems)
@@ -137,8 +138,10 @@ def home_path_problem(value: Any) -> str | None:
     folder named ``~`` here, while some libraries would read it as the home folder.
     """
     if isinstance(value, str) and value.startswith("~"):
-        return (f"{value!r} starts with '~', which is not expanded to a home folder: write the "
-                "path in full (or ./~ for a folder named '~')")  # fmt: skip
+        return (
+            f"{value!r} starts with '~', which is not expanded to a home folder: write the "
+            "path in full (or ./~ for a folder named '~')"
+        )
     return None
 
 
@@ -212,8 +215,9 @@ def _container(value: Mapping | list | tuple, loc: Path_, seen: _Plain) -> Any:
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                seen.problem(loc, f"keys are text, got a key of type {type(key).__name__}",
-                             "not_plain")  # fmt: skip
+                seen.problem(
+                    loc, f"keys are text, got a key of type {type(key).__name__}", "not_plain"
+                )
                 continue
             out[key] = _plain(item, (*loc, key), seen)
         return out

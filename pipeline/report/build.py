@@ -31,12 +31,14 @@ class SnapshotStream:
         self.recipe = recipe
         spec = recipe.risk or RiskSpec()
         self._stream = RiskStream(
-            recipe.columns.key_variables, spec.k,
+            recipe.columns.key_variables,
+            spec.k,
             recipe.columns.weight if recipe.columns.weight in present else None,
             spec.household if spec.household in present else None,
             tuple(name for name in recipe.columns.sensitive if name in present),
-            spec.missing, workdir,
-        )  # fmt: skip
+            spec.missing,
+            workdir,
+        )
         self.columns = self._stream.columns
 
     def __enter__(self) -> SnapshotStream:

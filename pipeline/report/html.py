@@ -49,27 +49,37 @@ def _charts(report: RiskReport) -> list[tuple[Markup, str]]:
     both = [("before the steps", report.before), ("published", report.after)]
     charts = [
         (
-            bar_chart([(n, s.class_sizes) for n, s in both], "Records by class size fk",
-                      "size fk of the record's class (records sharing its key values)"),
+            bar_chart(
+                [(n, s.class_sizes) for n, s in both],
+                "Records by class size fk",
+                "size fk of the record's class (records sharing its key values)",
+            ),
             "Records in classes smaller than k are at risk; k is the recipe's target.",
         ),
         (
-            bar_chart([(n, s.individual_risk) for n, s in both], "Records by individual risk rk",
-                      "individual re-identification risk rk"),
+            bar_chart(
+                [(n, s.individual_risk) for n, s in both],
+                "Records by individual risk rk",
+                "individual re-identification risk rk",
+            ),
             "rk is sdcMicro's individual risk (the record's chance of being re-identified).",
         ),
-    ]  # fmt: skip
+    ]
     if report.suppressions:
         supp = Histogram(
             labels=list(report.suppressions), counts=list(report.suppressions.values())
         )
         charts.append(
             (
-                bar_chart([("suppressed values", supp)], "Local suppressions per key variable",
-                          "key variable", "values set missing"),
+                bar_chart(
+                    [("suppressed values", supp)],
+                    "Local suppressions per key variable",
+                    "key variable",
+                    "values set missing",
+                ),
                 "Values set missing by local suppression, per key variable.",
             )
-        )  # fmt: skip
+        )
     return charts
 
 

@@ -21,17 +21,26 @@ _OVERALL = (
     ("correlation_change", "largest change of a correlation"),
 )
 _VARIABLE = (
-    ("level", "level"), ("height", "height"), ("suppressed", "suppressed"),
-    ("suppressed_share", "share suppressed"), ("categories_before", "categories before"),
-    ("categories_after", "categories after"), ("precision_loss", "precision loss"),
-    ("loss", "loss"), ("hellinger", "Hellinger distance"),
-)  # fmt: skip
+    ("level", "level"),
+    ("height", "height"),
+    ("suppressed", "suppressed"),
+    ("suppressed_share", "share suppressed"),
+    ("categories_before", "categories before"),
+    ("categories_after", "categories after"),
+    ("precision_loss", "precision loss"),
+    ("loss", "loss"),
+    ("hellinger", "Hellinger distance"),
+)
 _NUMERIC = (
-    ("il1s", "IL1s"), ("il1s_mean", "IL1s per value"), ("mean_before", "mean before"),
+    ("il1s", "IL1s"),
+    ("il1s_mean", "IL1s per value"),
+    ("mean_before", "mean before"),
     ("mean_after", "mean after"),
-    ("mean_change", "relative change"), ("sd_before", "sd before"), ("sd_after", "sd after"),
+    ("mean_change", "relative change"),
+    ("sd_before", "sd before"),
+    ("sd_after", "sd after"),
     ("sd_change", "relative change"),
-)  # fmt: skip
+)
 
 
 _SHARES = frozenset({"suppressed_share"})  # shown as percentages

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline.artifact import Artifact
+from pipeline.core.artifact import Artifact
 from pipeline.gate.model import GateReport
 from pipeline.manifest import FileRecord
 from pipeline.utility.model import Utility
@@ -76,8 +76,9 @@ class SeriesSummary(BaseModel):
     reason: str | None = Field(None, description="Why it was judged alone.")
     releases: int | None = Field(None, description="Releases of the series, this one included.")
     previous: str | None = Field(None, description="Run id of the release before this one.")
-    persons_seen: int | None = Field(None, description="Records whose person an earlier "
-                                     "release showed.")  # fmt: skip
+    persons_seen: int | None = Field(
+        None, description="Records whose person an earlier release showed."
+    )
     values_kept_hidden: int | None = Field(
         None, description="Values hidden because an earlier release hid them."
     )

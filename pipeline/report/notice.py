@@ -24,6 +24,7 @@ from pipeline.steps.identifiers import LinkingIdsParams
 
 NOTICE = "public_notice.md"
 
+
 def notice_text(
     manifest: Manifest, recipe: Recipe, steps: Sequence[RanStep], base_dir: Path
 ) -> str:
@@ -31,14 +32,18 @@ def notice_text(
     methods = _methods(manifest, recipe, steps, base_dir)
     day = manifest.generated_at[:10]
     lines = [
-        "# 匿名加工情報の公表 / Public notice of anonymously processed information", "",
+        "# 匿名加工情報の公表 / Public notice of anonymously processed information",
+        "",
         f"- 作成日 / Created: {day}",
-        f"- 名称 / Name: {recipe.name}" + (f" — {recipe.description}" if recipe.description
-                                            else ""),
-        f"- レコード数 / Records: {manifest.rows_out:,}", "",
-        "## 含まれる個人に関する情報の項目 / Categories of information about individuals", "",
-        "| 項目 / Item | 加工の方法 / How it was processed |", "|---|---|",
-    ]  # fmt: skip
+        f"- 名称 / Name: {recipe.name}"
+        + (f" — {recipe.description}" if recipe.description else ""),
+        f"- レコード数 / Records: {manifest.rows_out:,}",
+        "",
+        "## 含まれる個人に関する情報の項目 / Categories of information about individuals",
+        "",
+        "| 項目 / Item | 加工の方法 / How it was processed |",
+        "|---|---|",
+    ]
     for column in manifest.columns_out:
         ja, en = methods.get(column, ([], []))
         how = "、".join(ja) + " / " + ", ".join(en) if ja else "そのまま / as collected"
@@ -46,26 +51,33 @@ def notice_text(
     records = [w for ran in steps if (w := _describe(ran, recipe, base_dir).records)]
     removed = len(manifest.columns_removed)
     lines += [
-        "", "## 削除した情報 / Removed", "",
+        "",
+        "## 削除した情報 / Removed",
+        "",
         f"- 特定の個人を識別できる記述、個人識別符号、連結符号: {removed} 項目を削除 / "
         f"descriptions identifying individuals, identification codes and linking codes: "
         f"{removed} columns deleted",
-    ]  # fmt: skip
+    ]
     if records:
         lines.append(
             "- " + "、".join(w.ja for w in records) + " / " + ", ".join(w.en for w in records)
         )
     lines += [
-        "", "## 提供の方法 / Method of provision", "",
+        "",
+        "## 提供の方法 / Method of provision",
+        "",
         f"電子ファイル（{recipe.output.format.upper()} 形式）/ electronic files "
-        f"({recipe.output.format.upper()})", "",
-        "## 受領者の方へ / To recipients", "",
+        f"({recipe.output.format.upper()})",
+        "",
+        "## 受領者の方へ / To recipients",
+        "",
         "本データは個人情報保護法に定める匿名加工情報です。本人を識別するために他の情報と照合すること、"
         "及び加工の方法に関する情報を取得することは禁止されています。",
         "This data is anonymously processed information under Japan's Act on the Protection of "
         "Personal Information. Recipients must not collate it with other information to "
-        "identify any person, nor obtain information on how it was processed.", "",
-    ]  # fmt: skip
+        "identify any person, nor obtain information on how it was processed.",
+        "",
+    ]
     return "\n".join(lines)
 
 

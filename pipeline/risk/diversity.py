@@ -37,8 +37,10 @@ class DiversityStream:
     def finish(self) -> dict[str, int]:
         """Records in classes breaking each model (``l_violations``, ``t_violations``)."""
         if self._counts.empty:
-            return {**({"l_violations": 0} if self.l_spec else {}),
-                    **({"t_violations": 0} if self.t_spec else {})}  # fmt: skip
+            return {
+                **({"l_violations": 0} if self.l_spec else {}),
+                **({"t_violations": 0} if self.t_spec else {}),
+            }
         table = self._counts.merged()
         codes, _ = encode_arrow(table, self.columns, labels=False)
         counts = table.column(N).to_numpy().astype(np.float64)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pipeline.errors import InputDataError, Problem, RecipeError
+from pipeline.core.errors import InputDataError, Problem, RecipeError
 
 NESTED = "nested values (lists, structs)"
 BYTES = "bytes (binary values)"
@@ -36,8 +36,10 @@ def arrow_table(data: Any, columns: list[str]) -> Any:
     import pandas as pd
 
     if not isinstance(data, pd.DataFrame):
-        raise RecipeError([Problem("data must be a path, a pandas DataFrame or a pyarrow "
-                                   "Table", code="usage")], title="usage error")  # fmt: skip
+        raise RecipeError(
+            [Problem("data must be a path, a pandas DataFrame or a pyarrow Table", code="usage")],
+            title="usage error",
+        )
     names = [str(c) for c in data.columns]
     _check_names(names, columns)
     position = {name: i for i, name in enumerate(names)}
@@ -73,25 +75,42 @@ def check_flat(schema: Any, columns: list[str]) -> None:
     """
     found = unflat(schema, columns)
     if found:
-        raise InputDataError([Problem(
-            f"column {name!r} holds {what}, not categories or numbers: "
-            + ("decode them to text first, or " if what == BYTES else "")
-            + "leave it out (--key-vars, --columns)", code="nested_column")
-            for name, what in found])  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"column {name!r} holds {what}, not categories or numbers: "
+                    + ("decode them to text first, or " if what == BYTES else "")
+                    + "leave it out (--key-vars, --columns)",
+                    code="nested_column",
+                )
+                for name, what in found
+            ]
+        )
 
 
 def _check_names(names: list[str], columns: list[str]) -> None:
     """Every name once; every one of ``columns`` present (else the names found)."""
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InputDataError([Problem(
-            f"the data has duplicate column names: {', '.join(map(repr, twice))}; "
-            "give each column its own name", code="duplicate_column")])  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"the data has duplicate column names: {', '.join(map(repr, twice))}; "
+                    "give each column its own name",
+                    code="duplicate_column",
+                )
+            ]
+        )
     missing = [c for c in columns if c not in names]
     if missing:
-        raise InputDataError([Problem(
-            f"column(s) not in the data: {', '.join(missing)} (found: {', '.join(names)})",
-            code="column_missing")])  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"column(s) not in the data: {', '.join(missing)} (found: {', '.join(names)})",
+                    code="column_missing",
+                )
+            ]
+        )
 
 
 def _column(series: Any, name: str) -> Any:
@@ -106,8 +125,10 @@ def _column(series: Any, name: str) -> Any:
         message = f"column {name!r} holds {NESTED}, not categories or numbers: leave it out"
     elif len(kinds) > 1:
         shown = ", ".join(kinds[:5]) + (", ..." if len(kinds) > 5 else "")
-        message = (f"column {name!r} mixes values of several types ({shown}): give it one type "
-                   "(text: .astype(str), numbers: pandas.to_numeric)")  # fmt: skip
+        message = (
+            f"column {name!r} mixes values of several types ({shown}): give it one type "
+            "(text: .astype(str), numbers: pandas.to_numeric)"
+        )
     else:
         message = (
             f"column {name!r} holds values of type {', '.join(kinds) or 'unknown'}, "

@@ -220,15 +220,23 @@ def search(
     scorer = _Scorer(_Table(codes, counts, sensitive), ladders, metric, rank)
     better = _Better(rank)
     lattice = math.prod(h + 1 for h in heights)
-    bottom = tuple(min(f, h) for f, h in zip(floor, heights, strict=True)) if floor else (
-        tuple(0 for _ in heights))  # fmt: skip
+    bottom = (
+        tuple(min(f, h) for f, h in zip(floor, heights, strict=True))
+        if floor
+        else (tuple(0 for _ in heights))
+    )
     start = _Table(codes.astype(np.int64), counts.astype(np.float64), sensitive)
     for j, level in enumerate(bottom):
         for step_up in ladders[j].up[:level]:
             start = _rolled(start, j, step_up)
     if floor is not None:
-        node = _node(scorer, start, bottom, violating(start.codes, start.counts, start.sensitive,
-                                                      model), model)  # fmt: skip
+        node = _node(
+            scorer,
+            start,
+            bottom,
+            violating(start.codes, start.counts, start.sensitive, model),
+            model,
+        )
         if node.feasible:
             return SearchResult(node, 1, lattice, 1, (node,))
     stack = [(bottom, 0, start)]

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from pipeline.columns import StrictModel
+from pipeline.core.columns import StrictModel
 from pipeline.risk.groups import combine, factorize
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.randomness import splitmix64
+from pipeline.core.randomness import splitmix64
 
 BUCKET_BITS = 5  # 32 buckets: about 3M records each at 100M rows
 SPILL_BYTES = 256 << 20  # in-memory share before the buckets go to disk

@@ -182,9 +182,18 @@ class RiskStream:
         try:
             while self._waiting:
                 self._take(self._waiting.popleft().result())
-            return _measure(self._spill, self._pool, self.keys, self.dictionaries, self.k,
-                            self.weight is not None, bool(self.household), self.sensitive,
-                            self.missing, self.workdir)  # fmt: skip
+            return _measure(
+                self._spill,
+                self._pool,
+                self.keys,
+                self.dictionaries,
+                self.k,
+                self.weight is not None,
+                bool(self.household),
+                self.sensitive,
+                self.missing,
+                self.workdir,
+            )
         finally:
             self.close()
 
@@ -260,9 +269,14 @@ def _measure(
         for j, key in enumerate(keys)
     }
     return StreamedRisk(
-        all_codes, all_counts, fk_u, rk_u, labels, summary,
+        all_codes,
+        all_counts,
+        fk_u,
+        rk_u,
+        labels,
+        summary,
         {name: merge_l_diversity(parts) for name, parts in ldiv.items()},
-    )  # fmt: skip
+    )
 
 
 def _l_div(codes: np.ndarray, classes: np.ndarray, hashes: np.ndarray, valid: np.ndarray) -> dict:

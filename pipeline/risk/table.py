@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline import files
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.io import files
 from pipeline.risk.encode import codes_from_arrow, weights_from_arrow
 from pipeline.risk.frames import arrow_table, check_flat
 from pipeline.risk.frequencies import Missing
@@ -48,9 +48,14 @@ def read_columns(
         shown = files.shows_header(header, columns)
         hints = "".join(files.header_hints(c, header, delimiter, shown) for c in missing[:1])
         raise InputDataError(
-            [Problem(f"columns not in {path}: {', '.join(missing)}{hints} (columns found: "
-                     f"{files.columns_found(header, shown)})", code="missing_column")]
-        )  # fmt: skip
+            [
+                Problem(
+                    f"columns not in {path}: {', '.join(missing)}{hints} (columns found: "
+                    f"{files.columns_found(header, shown)})",
+                    code="missing_column",
+                )
+            ]
+        )
     if files.is_csv_name(path):
         import pyarrow.csv as pacsv
 
@@ -78,7 +83,7 @@ def read_columns(
 
 
 def file_columns(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
-    """Column names of a CSV header or a Parquet schema (see ``pipeline.files``)."""
+    """Column names of a CSV header or a Parquet schema (see ``pipeline.io.files``)."""
     return files.columns_of(path, files.is_csv_name(path), encoding, delimiter)
 
 
@@ -101,9 +106,13 @@ def numeric_weights(table: Any, name: str) -> Any:
         column = parsed
     elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise InputDataError(
-            [Problem(f"weight column {name!r} holds {column.type} values, not numbers",
-                     code="not_numeric")]
-        )  # fmt: skip
+            [
+                Problem(
+                    f"weight column {name!r} holds {column.type} values, not numbers",
+                    code="not_numeric",
+                )
+            ]
+        )
     column = pc.cast(column, pa.float64())
     _raise_if(pc.invert(pc.is_finite(column)), name, "are not finite (inf or nan)")
     _raise_if(pc.less(column, 0), name, "are negative")
@@ -128,9 +137,13 @@ def _raise_if(mask: Any, name: str, what: str) -> None:
         rows = np.flatnonzero(np.asarray(mask))[:5] + 1
         shown = ", ".join(str(r) for r in rows) + (", ..." if bad > 5 else "")
         raise InputDataError(
-            [Problem(f"weight column {name!r}: {bad} value(s) {what} (data records {shown})",
-                     code="bad_weight")]
-        )  # fmt: skip
+            [
+                Problem(
+                    f"weight column {name!r}: {bad} value(s) {what} (data records {shown})",
+                    code="bad_weight",
+                )
+            ]
+        )
 
 
 def risk_of_table(
@@ -163,7 +176,7 @@ def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | N
     Raises:
         InputDataError: missing file or column, unreadable file.
     """
-    from pipeline import files
+    from pipeline.io import files
 
     if not path.exists():
         raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
@@ -211,6 +224,12 @@ def _as_text(column: Any, name: str) -> Any:
     try:
         return pc.cast(column, pa.string())
     except (pa.ArrowException, ValueError, TypeError, NotImplementedError):
-        raise InputDataError([Problem(f"column {name!r} holds {column.type} values, which "
-                                      "cannot be read as categories", code="not_categories")]
-                             ) from None  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"column {name!r} holds {column.type} values, which "
+                    "cannot be read as categories",
+                    code="not_categories",
+                )
+            ]
+        ) from None

@@ -3,7 +3,7 @@
 Values are matched after Unicode NFKC normalisation (full-width digits, letters and hyphens
 become ASCII). ``digits`` patterns see the value with hyphens and spaces removed; ``text``
 patterns see the normalised value itself. Check digits are computed vectorised with numpy over
-the candidates, with the formulas of :mod:`pipeline.jpcodes` (written once there).
+the candidates, with the formulas of :mod:`pipeline.core.jpcodes` (written once there).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.jpcodes import corporate_digits, insurer_digits, licence_digits, my_number_digits
+from pipeline.core.jpcodes import corporate_digits, insurer_digits, licence_digits, my_number_digits
 
 CheckFn = Callable[[np.ndarray], np.ndarray]
 
@@ -90,35 +90,42 @@ _KANA_HAN = r"[\p{Han}\p{Katakana}\p{Hiragana}ー々]"
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 KINDS: tuple[Kind, ...] = (
     Kind(
-        "my_number", "identification_code",
+        "my_number",
+        "identification_code",
         (Shape(r"^\d{12}$", check=my_number_ok, lengths=(12,)),),
         ("mynumber", "個人番号", "マイナンバー", "kojinbango", "individualnumber"),
-        prior=1.0, contains=rf"{_START}(?P<run>\d{{4}}[ -]?\d{{4}}[ -]?\d{{4}}){_END}",
+        prior=1.0,
+        contains=rf"{_START}(?P<run>\d{{4}}[ -]?\d{{4}}[ -]?\d{{4}}){_END}",
     ),
     Kind(
-        "corporate_number", "corporate",
+        "corporate_number",
+        "corporate",
         (Shape(r"^\d{13}$", check=corporate_ok, lengths=(13,)),),
         ("corporatenumber", "法人番号", "hojinbango", "houjinbangou"),
     ),
     Kind(
-        "drivers_licence", "identification_code",
+        "drivers_licence",
+        "identification_code",
         (Shape(r"^\d{12}$", check=licence_ok, lengths=(12,)),),
         ("licence", "license", "免許", "menkyo"),
         prior=0.8,
     ),
     Kind(
-        "passport", "identification_code",
+        "passport",
+        "identification_code",
         (Shape(r"^[A-Z]{2}\d{7}$", on="text", lengths=(9,)),),
         ("passport", "旅券", "パスポート"),
     ),
     Kind(
-        "residence_card", "identification_code",
+        "residence_card",
+        "identification_code",
         (Shape(r"^[A-Z]{2}\d{8}[A-Z]{2}$", on="text", lengths=(12,)),),
         ("residencecard", "在留", "zairyu"),
         prior=0.95,
     ),
     Kind(
-        "pension_number", "identification_code",
+        "pension_number",
+        "identification_code",
         (
             Shape(r"^\d{4}-\d{6}$", on="text", lengths=(11,), literal="-"),
             Shape(r"^\d{10}$", needs_hint=True, lengths=(10,)),
@@ -126,18 +133,21 @@ KINDS: tuple[Kind, ...] = (
         ("pension", "年金", "nenkin"),
     ),
     Kind(
-        "insurer_number", "identification_code",
+        "insurer_number",
+        "identification_code",
         (Shape(r"^(\d{8}|\d{6})$", check=insurer_ok, lengths=(6, 8)),),
         ("insurer", "保険者", "hokensha", "insurance"),
     ),
     Kind(
-        "phone", "direct_identifier",
+        "phone",
+        "direct_identifier",
         (Shape(r"^0[5789]0\d{8}$", lengths=(11,)), Shape(r"^0[1-9]\d{8}$", lengths=(10,))),
         ("phone", "tel", "電話", "携帯", "mobile", "fax"),
         contains=rf"{_START}0[5789]0[-(]?\d{{4}}[-)]?\d{{4}}{_END}",
     ),
     Kind(
-        "postal_code", "direct_identifier",
+        "postal_code",
+        "direct_identifier",
         (
             Shape(r"^〒?\s*\d{3}-\d{4}$", on="text", literal="-"),
             Shape(r"^〒?\d{7}$", needs_hint=True),
@@ -146,19 +156,23 @@ KINDS: tuple[Kind, ...] = (
         contains=r"〒\s*\d{3}-\d{4}",
     ),
     Kind(
-        "email", "direct_identifier",
+        "email",
+        "direct_identifier",
         (Shape(f"^{_EMAIL}$", on="text", literal="@"),),
         ("email", "mail", "メール"),
-        prior=1.0, contains=_EMAIL,
+        prior=1.0,
+        contains=_EMAIL,
     ),
     Kind(
-        "address", "direct_identifier",
+        "address",
+        "direct_identifier",
         (Shape(r"^.{0,12}?[都道府県].{0,30}?[市区町村郡].*\d", on="text"),),
         ("address", "住所", "addr", "jusho", "所在地"),
         prior=0.85,
     ),
     Kind(
-        "person_name", "direct_identifier",
+        "person_name",
+        "direct_identifier",
         (
             Shape(rf"^{_KANA_HAN}{{1,6}} {_KANA_HAN}{{1,6}}$", on="text", literal=" "),
             Shape(r"^[A-Z][a-z]+ [A-Z][a-z]+$|^[A-Z]+ [A-Z][a-z]+$", on="text", literal=" "),
@@ -167,5 +181,5 @@ KINDS: tuple[Kind, ...] = (
         ("name", "氏名", "名前", "shimei", "namae", "フリガナ", "furigana", "kana"),
         prior=0.7,
     ),
-)  # fmt: skip
+)
 BY_NAME = {k.name: k for k in KINDS}

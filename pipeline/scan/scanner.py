@@ -220,8 +220,11 @@ def scan_array(
         values = values.combine_chunks()
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
-            or pa.types.is_integer(values.type)):  # fmt: skip
+    if not (
+        pa.types.is_string(values.type)
+        or pa.types.is_large_string(values.type)
+        or pa.types.is_integer(values.type)
+    ):
         return []
     text_column = not pa.types.is_integer(values.type)
     values = pc.utf8_trim_whitespace(values.cast(pa.string()).drop_null())
@@ -241,14 +244,18 @@ def scan_array(
     return sorted(
         (
             Finding(
-                column=column, kind=f["kind"].name, category=f["kind"].category,
-                matches=f["matches"], rows_checked=n, confidence=f["confidence"],
+                column=column,
+                kind=f["kind"].name,
+                category=f["kind"].category,
+                matches=f["matches"],
+                rows_checked=n,
+                confidence=f["confidence"],
                 evidence=f["evidence"],
             )
             for f in found
         ),
         key=lambda f: -f.confidence,
-    )  # fmt: skip
+    )
 
 
 def scan_table(

@@ -32,7 +32,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from pipeline.columns import INTERNAL_PREFIX
+from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.reductions import Plan, Reduction
 from pipeline.risk.frequencies import distinct_frequencies
 from pipeline.risk.suppression import TooFewRecords, importance_order, suppress
@@ -146,8 +146,9 @@ class SeriesTable(Reduction):
         mapped = frame[list(self.columns)].map_partitions(
             series_part, keys, self.person, self.state, meta=_meta(frame, keys)
         )
-        grouped = mapped.assign(**{COUNT: 1}).groupby(names, dropna=False, observed=True,
-                                                        sort=False)  # fmt: skip
+        grouped = mapped.assign(**{COUNT: 1}).groupby(
+            names, dropna=False, observed=True, sort=False
+        )
         (found,) = yield (grouped.agg({COUNT: "sum"}, split_every=8),)
         table = found.reset_index()
         for j, key in enumerate(keys):
@@ -199,9 +200,13 @@ def _codes(table: pd.DataFrame, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _withholding(
-    codes: np.ndarray, locked: np.ndarray, counts: np.ndarray, k: int, order: list[int],
+    codes: np.ndarray,
+    locked: np.ndarray,
+    counts: np.ndarray,
+    k: int,
+    order: list[int],
     withhold: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The suppressed codes, the combinations still released, and those left below k."""
     alive = counts > 0
     while True:
@@ -254,7 +259,10 @@ def protect(
         out[after(j)] = found.astype(np.int32)
         categories.append(pd.Index(uniques.astype(object)))
     out[NEW_HIDE] = hidden
-    return Protection(out, categories,
-                      np.rint((newly * counts[:, None]).sum(axis=0)).astype(np.int64),
-                      int(np.rint(counts[~alive].sum())),
-                      int(np.rint(counts[below].sum())) if not withhold else 0)  # fmt: skip
+    return Protection(
+        out,
+        categories,
+        np.rint((newly * counts[:, None]).sum(axis=0)).astype(np.int64),
+        int(np.rint(counts[~alive].sum())),
+        int(np.rint(counts[below].sum())) if not withhold else 0,
+    )

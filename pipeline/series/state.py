@@ -34,8 +34,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError
 
-from pipeline.artifact import Artifact
-from pipeline.errors import InputDataError, Problem, RecipeError
+from pipeline.core.artifact import Artifact
+from pipeline.core.errors import InputDataError, Problem, RecipeError
 
 STATE = "series_state.parquet"
 HEADER = "series.json"
@@ -107,8 +107,13 @@ class SeriesState:
     def empty(cls, header: SeriesHeader) -> SeriesState:
         """The state before the first release."""
         none = categorical([])
-        return cls(header, np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.uint32),
-                   [none for _ in header.key_variables])  # fmt: skip
+        return cls(
+            header,
+            np.zeros(0, np.uint64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.uint32),
+            [none for _ in header.key_variables],
+        )
 
     def lookup(self, fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each fingerprint its index in the state and whether it is there."""
@@ -126,9 +131,11 @@ class SeriesState:
 
     def table(self) -> pa.Table:
         """The state as the Arrow table written to ``series_state.parquet``."""
-        columns: dict[str, Any] = {"fingerprint": pa.array(self.fps, pa.uint64()),
-                                   "row": pa.array(self.rows, pa.int64()),
-                                   "hidden": pa.array(self.hidden, pa.uint32())}  # fmt: skip
+        columns: dict[str, Any] = {
+            "fingerprint": pa.array(self.fps, pa.uint64()),
+            "row": pa.array(self.rows, pa.int64()),
+            "hidden": pa.array(self.hidden, pa.uint32()),
+        }
         for j, known in enumerate(self.known):
             dictionary = pa.array(np.asarray(known.categories, dtype=object), pa.string())
             indices = pa.array(known.codes, mask=known.codes < 0)
@@ -139,11 +146,15 @@ class SeriesState:
 def categorical(values: Any) -> pd.Categorical:
     """Values (Arrow, pandas or a list) as a Categorical whose categories are plain objects."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
-        values = pc.dictionary_encode(values).to_pandas() if not pa.types.is_dictionary(
-            values.type) else values.to_pandas()  # fmt: skip
+        values = (
+            pc.dictionary_encode(values).to_pandas()
+            if not pa.types.is_dictionary(values.type)
+            else values.to_pandas()
+        )
     found = values if isinstance(values, pd.Categorical) else pd.Categorical(values)
-    return pd.Categorical.from_codes(found.codes, categories=pd.Index(
-        np.asarray(found.categories, dtype=object), dtype=object))  # fmt: skip
+    return pd.Categorical.from_codes(
+        found.codes, categories=pd.Index(np.asarray(found.categories, dtype=object), dtype=object)
+    )
 
 
 def header_mac(header: SeriesHeader, key: SeriesKey) -> str:
@@ -182,11 +193,15 @@ def read_state(folder: Path, key: SeriesKey, expect: dict[str, Any]) -> SeriesSt
     for name, value in expect.items():
         if getattr(header, name) != value:
             message = f"{folder} belongs to another series ({name} differs)"
-            raise _refused(message + ": start a new series (run without --previous)",
-                           "other_series", usage=True)  # fmt: skip
+            raise _refused(
+                message + ": start a new series (run without --previous)",
+                "other_series",
+                usage=True,
+            )
     if not hmac.compare_digest(header.key_check, key.check):
-        raise _refused(f"{folder}'s series was kept under another key than this one",
-                       "other_key", usage=True)  # fmt: skip
+        raise _refused(
+            f"{folder}'s series was kept under another key than this one", "other_key", usage=True
+        )
     path = folder / STATE
     try:
         data = _read_bytes(path)
@@ -194,8 +209,11 @@ def read_state(folder: Path, key: SeriesKey, expect: dict[str, Any]) -> SeriesSt
         raise _refused(f"{folder} holds no readable {STATE}", "no_state") from None
     intact = hashlib.sha256(data).hexdigest() == header.state_sha256
     if not (intact and hmac.compare_digest(header.mac, header_mac(header, key))):
-        raise _refused(f"{folder}'s series state was changed after it was written (its MAC "
-                       "does not verify): it cannot be trusted", "state_tampered")  # fmt: skip
+        raise _refused(
+            f"{folder}'s series state was changed after it was written (its MAC "
+            "does not verify): it cannot be trusted",
+            "state_tampered",
+        )
     return _from_table(header, pq.read_table(pa.BufferReader(data)))
 
 
@@ -209,9 +227,11 @@ def _read_header(folder: Path) -> SeriesHeader:
     try:
         text = _read_bytes(folder / HEADER)
     except OSError:
-        raise _refused(f"{folder} holds no series state ({HEADER}): it was published without "
-                       "the series key, so a new series starts with a run without --previous",
-                       "no_state") from None  # fmt: skip
+        raise _refused(
+            f"{folder} holds no series state ({HEADER}): it was published without "
+            "the series key, so a new series starts with a run without --previous",
+            "no_state",
+        ) from None
     try:
         if len(text) > _MAX_HEADER:
             raise ValueError("too large")
@@ -222,6 +242,10 @@ def _read_header(folder: Path) -> SeriesHeader:
 
 def _from_table(header: SeriesHeader, table: pa.Table) -> SeriesState:
     known = [categorical(table.column(f"known_{j}")) for j in range(len(header.key_variables))]
-    return SeriesState(header, table.column("fingerprint").to_numpy().astype(np.uint64),
-                       table.column("row").to_numpy().astype(np.int64),
-                       table.column("hidden").to_numpy().astype(np.uint32), known)  # fmt: skip
+    return SeriesState(
+        header,
+        table.column("fingerprint").to_numpy().astype(np.uint64),
+        table.column("row").to_numpy().astype(np.int64),
+        table.column("hidden").to_numpy().astype(np.uint32),
+        known,
+    )

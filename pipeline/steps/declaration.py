@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipeline.columns import INTERNAL_PREFIX
-from pipeline.errors import Problem, RecipeError
+from pipeline.core.columns import INTERNAL_PREFIX
+from pipeline.core.errors import Problem, RecipeError
 
 Rows = Literal["kept", "sampled", "deleted", "reordered"]
 

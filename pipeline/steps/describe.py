@@ -39,8 +39,9 @@ def describe_step(spec: StepSpec) -> str:
 
 def _flow(example: dict) -> str:
     """An example's parameters as one line of YAML (flow style, keys in their order)."""
-    text = yaml.safe_dump(example, default_flow_style=True, sort_keys=False, allow_unicode=True,
-                          width=1000)  # fmt: skip
+    text = yaml.safe_dump(
+        example, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1000
+    )
     return text.strip()
 
 

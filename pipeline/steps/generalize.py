@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.columns import ColumnsSpec
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.requirements import OneOf, Requirement
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
-from pipeline.requirements import OneOf, Requirement
 from pipeline.risk import K_MAX
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.lattice import search
@@ -39,10 +39,15 @@ class GeneralizeParams(StepParams):
 
     wording = Wording("一般化", "generalized")
     examples = (
-        {"k": 3, "max_suppression": 0.1,
-         "hierarchies": {"municipality": {"hierarchy": "jp_region"},
-                         "age": {"bands": [[0, 15, 30, 45, 60, 75], [0, 15, 60]]}}},
-    )  # fmt: skip
+        {
+            "k": 3,
+            "max_suppression": 0.1,
+            "hierarchies": {
+                "municipality": {"hierarchy": "jp_region"},
+                "age": {"bands": [[0, 15, 30, 45, 60, 75], [0, 15, 60]]},
+            },
+        },
+    )
 
     k: int = Field(ge=1, le=K_MAX, description="Every released class holds at least k records.")
     max_suppression: float = Field(
@@ -113,8 +118,10 @@ class GeneralizeParams(StepParams):
         out: dict[str, Wording] = {}
         for column, (level, height) in self.generalizes(facts, base_dir).items():
             if level > 0:
-                out[column] = Wording(f"{self.wording.ja}（{height} 段階中 {level}）",
-                                      f"{self.wording.en} (level {level} of {height})")  # fmt: skip
+                out[column] = Wording(
+                    f"{self.wording.ja}（{height} 段階中 {level}）",
+                    f"{self.wording.en} (level {level} of {height})",
+                )
         if facts.get("suppressed_records"):
             for column in columns.key_variables:
                 out.setdefault(column, SUPPRESSED)
@@ -172,13 +179,21 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     model = _model(params, ctx, float(found.counts.sum()), found, sensitive)
     series = ctx.series.levels(step_signature("generalize", params)) if ctx.series else None
     floor = tuple(series.get(c, 0) for c in keys) if series is not None else None
-    result = search(codes, found.counts, ladders, model, params.metric, sensitive, floor=floor,
-                    names=keys)  # fmt: skip
+    result = search(
+        codes, found.counts, ladders, model, params.metric, sensitive, floor=floor, names=keys
+    )
     if result.best is None:
-        raise InputDataError([Problem(
-            f"no combination of levels meets k = {params.k} with at most "
-            f"{int(model.max_suppressed)} records suppressed; raise max_suppression or add "
-            "levels", location=ctx.location, code="generalize_infeasible")])  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"no combination of levels meets k = {params.k} with at most "
+                    f"{int(model.max_suppressed)} records suppressed; raise max_suppression or add "
+                    "levels",
+                    location=ctx.location,
+                    code="generalize_infeasible",
+                )
+            ]
+        )
     best = result.best
     chosen = dict(zip(keys, best.levels, strict=True))
     bad = _bad_rows(codes, found.counts, sensitive, ladders, best.levels, model)
@@ -199,9 +214,14 @@ def generalize(df: dd.DataFrame, params: GeneralizeParams, ctx: StepContext) -> 
     table = found.table[keys]
     hit = bad if params.suppress == "records" else np.zeros_like(bad)
     masks = table[hit].drop_duplicates().assign(**{_HIT: True})
-    maps = {c: (*_lookup(labels[c][0], labels[c][1][chosen[c] - 1]),
-                params.hierarchies[c].numeric or "string")
-            for c in params.hierarchies if chosen[c] > 0}  # fmt: skip
+    maps = {
+        c: (
+            *_lookup(labels[c][0], labels[c][1][chosen[c] - 1]),
+            params.hierarchies[c].numeric or "string",
+        )
+        for c in params.hierarchies
+        if chosen[c] > 0
+    }
     nullable = {
         c: {"b": "boolean"}.get(df[c].dtype.kind, "Int64")
         for c in keys

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dask.dataframe as dd
 import pandas as pd
 
-from pipeline.columns import ColumnsSpec, LinkingId, unit_column
-from pipeline.randomness import Secret, hmac_tokens, siphash_tokens, value_keys
+from pipeline.core.columns import ColumnsSpec, LinkingId, unit_column
+from pipeline.core.randomness import Secret, hmac_tokens, siphash_tokens, value_keys
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
@@ -99,8 +99,9 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
 
 
 def _units(values, secret: Secret):  # noqa: ANN001, ANN202 (pandas partition)
-    return pd.Series(value_keys(values.astype("string"), secret.value), index=values.index,
-                     dtype="uint64")  # fmt: skip
+    return pd.Series(
+        value_keys(values.astype("string"), secret.value), index=values.index, dtype="uint64"
+    )
 
 
 def _tokens(values, func, secret: Secret, nchars: int):  # noqa: ANN001, ANN202 (pandas partition)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationInfo, model_validator
 
-from pipeline.columns import StrictModel
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.columns import StrictModel
+from pipeline.core.errors import InputDataError, Problem
 from pipeline.hierarchies import JP_REGION, HierarchyError, band_labels, resolve
 from pipeline.reductions import KeyCombinations
 from pipeline.risk.lattice import Ladder, NotAHierarchy, ladder
@@ -154,16 +154,25 @@ def ladders_of(
         per_level, unknown = levels.level_labels(values, ctx.base_dir)
         if unknown.any():
             n = int(records[unknown].sum())
-            problems.append(Problem(
-                f"column {key!r}: {n} record(s) hold values outside its hierarchy",
-                location=ctx.location, code="generalize_unknown_value"))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"column {key!r}: {n} record(s) hold values outside its hierarchy",
+                    location=ctx.location,
+                    code="generalize_unknown_value",
+                )
+            )
             continue
         maps = [pd.factorize(pd.Series(lab, dtype=object), sort=True)[0] for lab in per_level]
         try:
             ladders.append(ladder(maps, records))
         except NotAHierarchy as exc:
-            problems.append(Problem(f"column {key!r}: not a hierarchy ({exc})",
-                                    location=ctx.location, code="not_a_hierarchy"))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"column {key!r}: not a hierarchy ({exc})",
+                    location=ctx.location,
+                    code="not_a_hierarchy",
+                )
+            )
             continue
         labels[key] = (lookup_text(values), per_level)
         heights[key] = len(per_level)

@@ -10,12 +10,12 @@ import dask.dataframe as dd
 import numpy as np
 from pydantic import Field, model_validator
 
-from pipeline.columns import ColumnsSpec
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.requirements import GroupSize, Requirement
 from pipeline.microagg import EXACT, group_means, groups, within_sse
 from pipeline.records import Collected, Records, replace_by_row
 from pipeline.reductions import Reduction
-from pipeline.requirements import GroupSize, Requirement
 from pipeline.steps.registry import (
     Declaration,
     Effect,
@@ -30,10 +30,14 @@ from pipeline.steps.registry import (
 class MicroaggregateParams(PerturbParams):
     """Parameters of ``microaggregate``."""
 
-    wording = Wording("ミクロアグリゲーション（グループ平均への置換）",
-                      "replaced by group means (microaggregation)")  # fmt: skip
-    examples = ({"variables": ["income"], "k": 3}, {"variables": ["income", "age"], "k": 4,
-                                                    "strata": ["sex"]})  # fmt: skip
+    wording = Wording(
+        "ミクロアグリゲーション（グループ平均への置換）",
+        "replaced by group means (microaggregation)",
+    )
+    examples = (
+        {"variables": ["income"], "k": 3},
+        {"variables": ["income", "age"], "k": 4, "strata": ["sex"]},
+    )
 
     k: int = Field(3, ge=2, le=1000, description="Smallest group size.")
     method: Literal["auto", "mdav", "optimal"] = Field(
@@ -61,17 +65,25 @@ class MicroaggregateParams(PerturbParams):
         """Each variable and stratum once; none both; not the weight (it could become missing)."""
         problems = super().recipe_problems(columns) + repeated(self.strata, "strata", "stratum")
         problems += [
-            (f"variables[{i}]", f"{name!r} is the weight (columns.weight): the records of a "
-             "stratum or pattern of missing values smaller than k get no value, and a record "
-             "without a weight cannot be estimated from; leave it out (rank_swap keeps every "
-             "weight and their total)")
-            for i, name in enumerate(self.variables) if name == columns.weight
-        ]  # fmt: skip
+            (
+                f"variables[{i}]",
+                f"{name!r} is the weight (columns.weight): the records of a "
+                "stratum or pattern of missing values smaller than k get no value, and a record "
+                "without a weight cannot be estimated from; leave it out (rank_swap keeps every "
+                "weight and their total)",
+            )
+            for i, name in enumerate(self.variables)
+            if name == columns.weight
+        ]
         return problems + [
-            (f"strata[{i}]", f"{name!r} is one of the variables: a column is either "
-                             "microaggregated or a stratum, not both")
-            for i, name in enumerate(self.strata) if name in self.variables
-        ]  # fmt: skip
+            (
+                f"strata[{i}]",
+                f"{name!r} is one of the variables: a column is either "
+                "microaggregated or a stratum, not both",
+            )
+            for i, name in enumerate(self.strata)
+            if name in self.variables
+        ]
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """Every record's variables and strata."""
@@ -135,11 +147,17 @@ def _enough_records(x: np.ndarray, params: MicroaggregateParams, ctx: StepContex
     """Refuse a file with some values but fewer than k records holding them (no group of k)."""
     holding = int((~np.isnan(x)).any(axis=1).sum())
     if 0 < holding < params.k:
-        raise InputDataError([Problem(
-            f"{holding} record(s) hold values of "
-            f"{', '.join(params.variables)}, fewer than k = {params.k}: no group of k records "
-            "can be formed; lower k or leave the step out",
-            location=ctx.location, code="fewer_than_k")])  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"{holding} record(s) hold values of "
+                    f"{', '.join(params.variables)}, fewer than k = {params.k}: no group of k "
+                    "records can be formed; lower k or leave the step out",
+                    location=ctx.location,
+                    code="fewer_than_k",
+                )
+            ]
+        )
 
 
 def _aggregate(
@@ -154,9 +172,11 @@ def _aggregate(
     out = np.full(x.shape, np.nan)
     sizes: list[np.ndarray] = []
     suppressed, sse = 0, 0.0
-    method = "optimal" if params.method == "optimal" or (
-        params.method == "auto" and len(params.variables) == 1
-    ) else "mdav"  # fmt: skip
+    method = (
+        "optimal"
+        if params.method == "optimal" or (params.method == "auto" and len(params.variables) == 1)
+        else "mdav"
+    )
     for cell in np.split(order, cut) if order.size else []:
         use = present[cell[0]]
         if not use.any():
@@ -173,13 +193,15 @@ def _aggregate(
     sst = float(np.nansum(z * z))
     every = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
     facts = {
-        "method": method, "k": params.k, "groups": int(every.size),
+        "method": method,
+        "k": params.k,
+        "groups": int(every.size),
         "smallest_group": int(every.min()) if every.size else 0,
         "largest_group": int(every.max()) if every.size else 0,
         "suppressed_records": suppressed,
         "sse_sst": round(sse / sst, 6) if sst > 0 else 0.0,
         "exact_up_to": EXACT,
-    }  # fmt: skip
+    }
     return out, facts
 
 

@@ -13,10 +13,10 @@ import pandas as pd
 from pydantic import Field
 from scipy.special import ndtri
 
-from pipeline.columns import INTERNAL_PREFIX, ROW, ColumnsSpec
-from pipeline.errors import InputDataError, Problem
-from pipeline.moments import ExactMoments
-from pipeline.randomness import row_keys
+from pipeline.core.columns import INTERNAL_PREFIX, ROW, ColumnsSpec
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.moments import ExactMoments
+from pipeline.core.randomness import row_keys
 from pipeline.reductions import Moments, Reduction
 from pipeline.steps.registry import Check, Effect, PerturbParams, StepContext, Wording, step
 
@@ -28,8 +28,10 @@ class AddNoiseParams(PerturbParams):
     """Parameters of ``add_noise``."""
 
     wording = Wording("ノイズの付加", "random noise added")
-    examples = ({"variables": ["income"], "noise": 50},
-                {"variables": ["income", "age"], "method": "correlated", "noise": 20})  # fmt: skip
+    examples = (
+        {"variables": ["income"], "noise": 50},
+        {"variables": ["income", "age"], "method": "correlated", "noise": 20},
+    )
 
     method: Literal["additive", "correlated"] = Field(
         "additive",
@@ -37,20 +39,26 @@ class AddNoiseParams(PerturbParams):
         "variables' covariance, rescaled so means and covariance are kept (Kim's method).",
     )
     noise: float = Field(
-        150.0, gt=0, le=1000,
+        150.0,
+        gt=0,
+        le=1000,
         description="Noise in percent: additive, its sd is noise% of the variable's sd; "
         "correlated, its covariance is noise% of the variables' covariance.",
-    )  # fmt: skip
+    )
 
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
         """Each variable once, and not the weight (noise would make weights negative or 0)."""
         return super().recipe_problems(columns) + [
-            (f"variables[{i}]", f"{name!r} is the weight (columns.weight): noise would make "
-             "some weights negative or 0, and the risk measures and every weighted estimate "
-             "need weights above 0; leave it out (rank_swap keeps every weight and their "
-             "total)")
-            for i, name in enumerate(self.variables) if name == columns.weight
-        ]  # fmt: skip
+            (
+                f"variables[{i}]",
+                f"{name!r} is the weight (columns.weight): noise would make "
+                "some weights negative or 0, and the risk measures and every weighted estimate "
+                "need weights above 0; leave it out (rank_swap keeps every weight and their "
+                "total)",
+            )
+            for i, name in enumerate(self.variables)
+            if name == columns.weight
+        ]
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The variables' standard deviations and covariance over the whole file."""
@@ -155,8 +163,9 @@ def _beyond(column: str, ctx: StepContext) -> Callable[[int], Problem | None]:
             f"column {column!r}: {count} record(s) would get a value beyond the range of "
             f"64-bit floats (about +-{_LARGEST:.3g}) with noise of this size; lower the "
             f"noise or top_code {column!r} first",
-            location=ctx.location, code="beyond_float_range",
-        )  # fmt: skip
+            location=ctx.location,
+            code="beyond_float_range",
+        )
 
     return problem
 
@@ -175,9 +184,11 @@ def _perturb(
         flags = {f"{BEYOND}{j}": pd.Series(dtype=bool) for j in range(len(names))}
         return out.astype({c: "Float64" for c in names}).assign(**flags)
     x = np.column_stack(
-        [pd.to_numeric(part[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-         for c in names]
-    )  # fmt: skip
+        [
+            pd.to_numeric(part[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            for c in names
+        ]
+    )
     z = normals(part[ROW].to_numpy(np.int64), key, len(names))
     with np.errstate(over="ignore", invalid="ignore"):  # beyond the floats: counted, refused
         y = factor * (x + z @ scale.T) + shift

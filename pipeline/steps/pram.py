@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from pipeline.columns import ROW, ColumnsSpec
-from pipeline.errors import InputDataError, Problem
-from pipeline.randomness import row_keys
+from pipeline.core.columns import ROW, ColumnsSpec
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.randomness import row_keys
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.steps.recode import lookup_text
 from pipeline.steps.registry import (
@@ -57,8 +57,9 @@ class PramParams(StepParams):
         """Each stratum listed once, and not the column randomised."""
         return repeated(self.strata, "strata", "stratum") + [
             (f"strata[{i}]", f"{name!r} is the column randomised: it cannot be a stratum")
-            for i, name in enumerate(self.strata) if name == self.column
-        ]  # fmt: skip
+            for i, name in enumerate(self.strata)
+            if name == self.column
+        ]
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The value counts of the column (per stratum)."""
@@ -70,8 +71,12 @@ class PramParams(StepParams):
         The row position seeds each record's draw; the column is perturbed as a category.
         """
         one = {self.column}
-        return Declaration(reads={ROW, *one, *self.strata}, writes=one, replaces=one,
-                           perturbs={self.column: "categorical"})  # fmt: skip
+        return Declaration(
+            reads={ROW, *one, *self.strata},
+            writes=one,
+            replaces=one,
+            perturbs={self.column: "categorical"},
+        )
 
 
 def invariant_matrix(p: np.ndarray, diagonal: np.ndarray, alpha: float) -> np.ndarray:
@@ -174,11 +179,14 @@ def recorded(matrices: list[np.ndarray]) -> dict[str, Any]:
     diagonal = np.concatenate([np.diag(m) for m in matrices])
     off = max(float((m - np.diag(np.diag(m))).max()) for m in matrices)
     summary = {
-        "strata": len(matrices), "largest": max(m.shape[0] for m in matrices),
-        "entries": int(entries), "diagonal_min": round(float(diagonal.min()), 6),
+        "strata": len(matrices),
+        "largest": max(m.shape[0] for m in matrices),
+        "entries": int(entries),
+        "diagonal_min": round(float(diagonal.min()), 6),
         "diagonal_mean": round(float(diagonal.mean()), 6),
-        "diagonal_max": round(float(diagonal.max()), 6), "off_diagonal_max": round(off, 6),
-    }  # fmt: skip
+        "diagonal_max": round(float(diagonal.max()), 6),
+        "off_diagonal_max": round(off, 6),
+    }
     return {"matrix_summary": summary}
 
 

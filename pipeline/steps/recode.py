@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from pipeline.columns import ColumnsSpec
-from pipeline.errors import Problem
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.errors import Problem
+from pipeline.core.requirements import OneOf, Requirement
 from pipeline.hierarchies import HierarchyError, band_names, resolve
-from pipeline.requirements import OneOf, Requirement
 from pipeline.steps.registry import (
     Check,
     Declaration,

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import dask.dataframe as dd
 from pydantic import Field
 
-from pipeline.columns import ROW, ColumnsSpec
-from pipeline.errors import Problem
-from pipeline.requirements import Requirement
+from pipeline.core.columns import ROW, ColumnsSpec
+from pipeline.core.errors import Problem
+from pipeline.core.requirements import Requirement
+from pipeline.core.strict import StrictModel
 from pipeline.steps.declaration import (  # noqa: F401 - the steps import them from here
     SUPPRESSED,
     Declaration,
@@ -32,7 +33,6 @@ from pipeline.steps.declaration import (  # noqa: F401 - the steps import them f
     UndescribedStep,
     Wording,
 )
-from pipeline.strict import StrictModel
 
 if TYPE_CHECKING:
     from pipeline.reductions import Reduction
@@ -124,9 +124,12 @@ class PerturbParams(StepParams):
     def declare(self, columns: ColumnsSpec) -> Declaration:
         """Reads the row position (it seeds each record's draw) and the variables; replaces them."""
         return Declaration(
-            reads={ROW, *self.variables}, numeric=self.variables, writes=self.variables,
-            replaces=self.variables, perturbs={c: "numeric" for c in self.variables},
-        )  # fmt: skip
+            reads={ROW, *self.variables},
+            numeric=self.variables,
+            writes=self.variables,
+            replaces=self.variables,
+            perturbs={c: "numeric" for c in self.variables},
+        )
 
     def columns_used(self) -> dict[str, str]:
         """Each variable is a column of the data."""

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.columns import ColumnsSpec
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.errors import InputDataError, Problem
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
 from pipeline.risk.frequencies import Missing

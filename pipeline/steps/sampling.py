@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.columns import ORDER, PERSON, ROW, ColumnsSpec, unit_column
-from pipeline.randomness import order_keys
+from pipeline.core.columns import ORDER, PERSON, ROW, ColumnsSpec, unit_column
+from pipeline.core.randomness import order_keys
 from pipeline.reductions import Reduction, UnitKeys
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
@@ -42,8 +42,9 @@ class SubsampleParams(StepParams):
         weight = {columns.weight} if self.adjust_weights and columns.weight else set()
         unit = unit_of(self.by, columns)
         reads = {ROW, PERSON, *weight, *([unit] if unit else [])}
-        return Declaration(reads=reads, numeric=weight, writes=weight, replaces=weight,
-                           rows="sampled")  # fmt: skip
+        return Declaration(
+            reads=reads, numeric=weight, writes=weight, replaces=weight, rows="sampled"
+        )
 
 
 def units_of(params: SubsampleParams, ctx: StepContext) -> UnitKeys:

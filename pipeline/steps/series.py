@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from pipeline.columns import HIDDEN, MERGED_PREFIX, PERSON, ColumnsSpec, merged_column
-from pipeline.errors import Problem
-from pipeline.randomness import Secret, fingerprints
+from pipeline.core.columns import HIDDEN, MERGED_PREFIX, PERSON, ColumnsSpec, merged_column
+from pipeline.core.errors import Problem
+from pipeline.core.randomness import Secret, fingerprints
 from pipeline.reductions import Reduction
 from pipeline.risk import K_MAX
 from pipeline.series.merge import (
@@ -77,13 +77,16 @@ def series_person(df: dd.DataFrame, params: SeriesPersonParams, ctx: StepContext
     def problem(n: int) -> Problem | None:
         if not n:
             return None
-        return Problem(f"the person column {params.person!r} (series.person) is missing in {n} "
-                       "record(s): every record of a series needs its person id",
-                       code="person_missing")  # fmt: skip
+        return Problem(
+            f"the person column {params.person!r} (series.person) is missing in {n} "
+            "record(s): every record of a series needs its person id",
+            code="person_missing",
+        )
 
     facts = {"person": params.person}
-    return Effect(df.assign(**{PERSON: fps}), facts,
-                  checks=(Check(missing, "person_ids_missing", problem),))  # fmt: skip
+    return Effect(
+        df.assign(**{PERSON: fps}), facts, checks=(Check(missing, "person_ids_missing", problem),)
+    )
 
 
 def _fingerprints(values: pd.Series, key: Secret) -> pd.Series:
@@ -96,9 +99,10 @@ class SeriesParams(StepParams):
     wording = SUPPRESSED
     record_wording = Wording("一部のレコードの提供の見合わせ", "some records withheld")
     in_series = True
-    examples = ({"k": 3, "keys": ["age", "sex", "municipality"]},
-                {"k": 2, "keys": ["sex", "occupation"], "withhold": False,
-                 "importance": ["occupation"]})  # fmt: skip
+    examples = (
+        {"k": 3, "keys": ["age", "sex", "municipality"]},
+        {"k": 2, "keys": ["sex", "occupation"], "withhold": False, "importance": ["occupation"]},
+    )
 
     k: int = Field(ge=2, le=K_MAX)
     keys: list[str]
@@ -126,8 +130,10 @@ class SeriesParams(StepParams):
     def describe(self, facts: dict[str, Any], base_dir: Path, columns: ColumnsSpec) -> Description:
         """Values deleted; records withheld when there were any."""
         withheld = facts.get("records_withheld")
-        return Description({c: SUPPRESSED for c in self.changed(facts, columns)},
-                           self.record_wording if withheld else None)  # fmt: skip
+        return Description(
+            {c: SUPPRESSED for c in self.changed(facts, columns)},
+            self.record_wording if withheld else None,
+        )
 
 
 @step("series", params=SeriesParams, automatic=True)
@@ -157,14 +163,17 @@ def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
         },
     )  # the order _protect gives: the frame's columns, the hidden bits, the merged values
     out = df.map_partitions(_protect, params.keys, state, done, meta=meta)
-    kept = df[[*params.keys, PERSON]].map_partitions(_kept_hidden, params.keys, state,
-                                                     meta=("n", "int64")).sum()  # fmt: skip
+    kept = (
+        df[[*params.keys, PERSON]]
+        .map_partitions(_kept_hidden, params.keys, state, meta=("n", "int64"))
+        .sum()
+    )
     facts = {
         "releases_before": ctx.series.releases,
         "persons_seen": int(counts[seen].sum()),
         "values_suppressed": {
             key: int(n) for key, n in zip(params.keys, done.suppressed, strict=True)
-        },  # fmt: skip
+        },
         "records_withheld": done.withheld,
         "records_below_k": done.below_k,
     }

@@ -21,10 +21,12 @@ class RankSwapParams(PerturbParams):
     examples = ({"variables": ["income"], "p": 10}, {"variables": ["income", "weight"]})
 
     p: float = Field(
-        15.0, gt=0, le=100,
+        15.0,
+        gt=0,
+        le=100,
         description="Largest distance between swapped records, in percent of the records "
         "with a value (their ranks differ by at most floor(p/100 * n)).",
-    )  # fmt: skip
+    )
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """Every record's position and variables (the whole file, ordered by position)."""

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from pipeline.columns import ColumnsSpec
-from pipeline.errors import InputDataError, Problem
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.requirements import Bound, Requirement
 from pipeline.reductions import Quantile, Reduction
-from pipeline.requirements import Bound, Requirement
 from pipeline.steps.registry import (
     Declaration,
     Effect,

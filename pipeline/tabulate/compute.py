@@ -42,8 +42,14 @@ def prepare(
         params = var.recode_params(base_dir) if var else None
         if params is not None:
             where = f"{location or 'table ' + spec.name}.{axis}.recode".lstrip(".")
-            ctx = StepContext(seed=0, index=0, name="recode", columns=ColumnsSpec(),
-                              base_dir=base_dir, location=where)  # fmt: skip
+            ctx = StepContext(
+                seed=0,
+                index=0,
+                name="recode",
+                columns=ColumnsSpec(),
+                base_dir=base_dir,
+                location=where,
+            )
             effect = recode(frame, params, ctx)
             checks.add(effect.checks, effect.facts)
             frame = effect.frame
@@ -120,8 +126,9 @@ def assemble_cells(computed: dict, spec: TableSpec) -> pd.DataFrame:
         table["level"] = level
         table["row"] = table[r] if r in keys else None
         table["col"] = table[c] if c and c in keys else None
-        parts.append(table[["level", "row", "col", "units", "value", "weight", "absum",
-                            "top1", "top2"]])  # fmt: skip
+        parts.append(
+            table[["level", "row", "col", "units", "value", "weight", "absum", "top1", "top2"]]
+        )
     out = pd.concat(parts, ignore_index=True)
     out[["top1", "top2"]] = out[["top1", "top2"]].fillna(0.0)
     out["units"] = out["units"].astype("int64")

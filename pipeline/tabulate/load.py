@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.errors import RecipeError
+from pipeline.core.errors import RecipeError
 from pipeline.recipe.loader import collect_errors
 from pipeline.recipe.source import home_paths, read_source, reporter
 from pipeline.tabulate.model import TabulationRecipe
@@ -46,8 +46,11 @@ def load_tabulation(source: str | Path | Mapping[str, Any]) -> LoadedTabulation:
     if not isinstance(data, dict):
         at((), "a tabulation recipe is a mapping with version, kind, name, input, output, tables")
     elif "kind" not in data and ("steps" in data or "columns" in data):
-        at((), "this is a microdata recipe (no kind: tabulation): run it with `anonymize run` "
-               "(in Python: pipeline.api.run)")  # fmt: skip
+        at(
+            (),
+            "this is a microdata recipe (no kind: tabulation): run it with `anonymize run` "
+            "(in Python: pipeline.api.run)",
+        )
     else:
         try:
             recipe = TabulationRecipe.model_validate(data, context={"base_dir": str(path.parent)})

@@ -81,8 +81,9 @@ def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
         full = pd.MultiIndex.from_product([rows, cols], names=["row", "col"]).to_frame(index=False)
         inner = full.merge(cells[cells.level == "cell"], on=["row", "col"], how="left")
         inner["level"] = "cell"
-        inner = inner.fillna({"units": 0, "value": 0.0, "weight": 0.0, "absum": 0.0,
-                              "top1": 0.0, "top2": 0.0})  # fmt: skip
+        inner = inner.fillna(
+            {"units": 0, "value": 0.0, "weight": 0.0, "absum": 0.0, "top1": 0.0, "top2": 0.0}
+        )
         keyed = pd.concat([inner, cells[cells.level != "cell"]], ignore_index=True)
         width = len(cols) + 1
         pos = {
@@ -122,8 +123,12 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
         required = np.full(len(cells), float(rules.min_interval_units))
     primary_rows = [i for i, f in enumerate(failed) if f]
     primary_cells = [int(lay.position[i]) for i in primary_rows]
-    hidden = protect(lay.table, primary_cells, [float(required[i]) for i in primary_rows],
-                     cost=np.abs(additive) + 1.0)  # fmt: skip
+    hidden = protect(
+        lay.table,
+        primary_cells,
+        [float(required[i]) for i in primary_rows],
+        cost=np.abs(additive) + 1.0,
+    )
     hidden_rows = [i for i in range(len(cells)) if hidden[lay.position[i]]]
     bounds = intervals(lay.table, hidden, [int(lay.position[i]) for i in hidden_rows])
     out = cells.copy()
@@ -133,10 +138,12 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
         for i in range(len(cells))
     ]
     out["required"] = [float(required[i]) if failed[i] else None for i in range(len(cells))]
-    out["lo"] = [bounds[int(lay.position[i])][0] if i in hidden_rows else None
-                 for i in range(len(cells))]  # fmt: skip
-    out["hi"] = [bounds[int(lay.position[i])][1] if i in hidden_rows else None
-                 for i in range(len(cells))]  # fmt: skip
+    out["lo"] = [
+        bounds[int(lay.position[i])][0] if i in hidden_rows else None for i in range(len(cells))
+    ]
+    out["hi"] = [
+        bounds[int(lay.position[i])][1] if i in hidden_rows else None for i in range(len(cells))
+    ]
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from pipeline.artifact import Artifact
+from pipeline.core.artifact import Artifact
 from pipeline.tabulate.model import Rules
 
 CHECK_REPORT_VERSION = "1.0"

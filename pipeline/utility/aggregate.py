@@ -7,7 +7,7 @@ before and after. One pass then gathers, tree-reduced and partition-independent:
 * per categorical variable, the counts of (value before, value after) pairs;
 * the sizes of the classes of the released key values (missing as a category), and the records
   whose key values were all suppressed;
-* per numeric variable, exact sums (``pipeline.moments``) of values, squares and
+* per numeric variable, exact sums (``pipeline.core.moments``) of values, squares and
   |before - after|, and the cross products of the complete records (for correlations): the
   same figures whatever the partitions, and no overflow for values near the float limits;
 * per chosen 2-way table, the counts of its (before, before, after, after) combinations;
@@ -28,9 +28,9 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from pipeline import exact
-from pipeline.columns import INTERNAL_PREFIX
-from pipeline.moments import OWN, ExactMoments, moment_sums, numbers, term
+from pipeline.core import exact
+from pipeline.core.columns import INTERNAL_PREFIX
+from pipeline.core.moments import OWN, ExactMoments, moment_sums, numbers, term
 
 _N = f"{INTERNAL_PREFIX}n"
 _SUPPRESSED = f"{INTERNAL_PREFIX}suppressed"

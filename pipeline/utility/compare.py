@@ -13,7 +13,7 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 
-from pipeline.errors import InputDataError, Problem, RecipeError
+from pipeline.core.errors import InputDataError, Problem, RecipeError
 from pipeline.utility.aggregate import UtilityPlan, before, collect, lazy_aggregates
 from pipeline.utility.measures import utility, warnings
 from pipeline.utility.model import Utility
@@ -65,21 +65,38 @@ def align(original, released, by: str | None):  # noqa: ANN001, ANN201 - pandas 
     """
     if by is None:
         if len(original) != len(released):
-            raise InputDataError([Problem(
-                f"the files hold {len(original)} and {len(released)} records: name a column "
-                "identifying the records in both with --by", code="records_differ")])  # fmt: skip
+            raise InputDataError(
+                [
+                    Problem(
+                        f"the files hold {len(original)} and {len(released)} records: name a "
+                        "column identifying the records in both with --by",
+                        code="records_differ",
+                    )
+                ]
+            )
         return original, released
     for name, frame in (("original", original), ("released", released)):
         if frame[by].isna().any() or frame[by].duplicated().any():
-            raise InputDataError([Problem(
-                f"column {by!r} of the {name} file is missing or repeated in some records: "
-                "it cannot identify them", code="by_not_unique")])  # fmt: skip
+            raise InputDataError(
+                [
+                    Problem(
+                        f"column {by!r} of the {name} file is missing or repeated in some records: "
+                        "it cannot identify them",
+                        code="by_not_unique",
+                    )
+                ]
+            )
     position = original.reset_index(drop=True).reset_index().set_index(by)["index"]
     found = released[by].map(position)
     if found.isna().any():
-        raise InputDataError([Problem(
-            f"{int(found.isna().sum())} released record(s) are not in the original file",
-            code="records_differ")])  # fmt: skip
+        raise InputDataError(
+            [
+                Problem(
+                    f"{int(found.isna().sum())} released record(s) are not in the original file",
+                    code="records_differ",
+                )
+            ]
+        )
     return original.iloc[found.to_numpy(dtype="int64")].reset_index(drop=True), released
 
 
@@ -94,11 +111,15 @@ def checked_levels(
     problems = []
     for column, (level, height) in levels.items():
         if column not in categorical:
-            problems.append(f"--levels: {column!r} is not a key variable (--key-vars), a table "
-                            "column (--tables) or a randomised one (--randomized)")  # fmt: skip
+            problems.append(
+                f"--levels: {column!r} is not a key variable (--key-vars), a table "
+                "column (--tables) or a randomised one (--randomized)"
+            )
         elif not (height >= 1 and 0 <= level <= height):
-            problems.append(f"--levels {column}={level}/{height}: a generalization level runs "
-                            "from 0 (as collected) to its height, which is at least 1")  # fmt: skip
+            problems.append(
+                f"--levels {column}={level}/{height}: a generalization level runs "
+                "from 0 (as collected) to its height, which is at least 1"
+            )
     if problems:
         raise RecipeError([Problem(p, code="bad_option") for p in problems], title="usage error")
     return dict(levels)
@@ -119,9 +140,13 @@ def numbers_only(tables: Mapping[str, Any], options: Mapping[str, Sequence[str]]
             for which, table in tables.items():
                 kind = _not_numbers(table.column(name))
                 if kind is not None:
-                    problems.append(Problem(
-                        f"{option}: column {name!r} of the {which} file holds {kind}, not "
-                        "numbers", code="not_numeric"))  # fmt: skip
+                    problems.append(
+                        Problem(
+                            f"{option}: column {name!r} of the {which} file holds {kind}, not "
+                            "numbers",
+                            code="not_numeric",
+                        )
+                    )
                     break
     if problems:
         raise InputDataError(problems)

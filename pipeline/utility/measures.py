@@ -31,8 +31,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from pipeline.exact import SUM_UNIT, ratio
-from pipeline.moments import COUNT, SUM, ExactMoments
+from pipeline.core.exact import SUM_UNIT, ratio
+from pipeline.core.moments import COUNT, SUM, ExactMoments
 from pipeline.utility.aggregate import ABSOLUTE, PAIRS, Aggregates, UtilityPlan
 from pipeline.utility.model import NumericLoss, TableLoss, Utility, VariableLoss
 from pipeline.utility.perturbed import category_changes, perturbation
@@ -198,9 +198,11 @@ def table_loss(
     p = _distribution(_cell(*before_cells, radix), n)
     q = _distribution(_cell(*after_cells, radix), n)
     return TableLoss(
-        columns=list(table), tvd=_round(total_variation(p, q)),
-        cells_before=int(p.size), cells_after=int(q.size),
-    )  # fmt: skip
+        columns=list(table),
+        tvd=_round(total_variation(p, q)),
+        cells_before=int(p.size),
+        cells_after=int(q.size),
+    )
 
 
 def _cell(first: np.ndarray, second: np.ndarray, radix: int) -> np.ndarray:
@@ -218,8 +220,10 @@ def utility(
     """Every figure of a run (or of two aligned files) from its aggregates."""
     records = found.records
     variables = [variable_loss(c, found.pairs[c], records, levels.get(c)) for c in plan.categorical]
-    variables = [_randomized(v, found.pairs[v.column]) if v.column in plan.randomized else v
-                 for v in variables]  # fmt: skip
+    variables = [
+        _randomized(v, found.pairs[v.column]) if v.column in plan.randomized else v
+        for v in variables
+    ]
     keyed = [v for v in variables if v.column in plan.keys]
     sizes = found.classes
     suppressed = found.suppressed_records

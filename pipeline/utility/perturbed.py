@@ -36,9 +36,14 @@ def perturbation(
     x, y = before[both], after[both]
     n = x.shape[0]
     if n < 2:
-        return Perturbation(variables=variables, records=n, sse_sst=None, interval_disclosure=None,
-                            record_linkage=None,
-                            linkage_records=0)  # fmt: skip
+        return Perturbation(
+            variables=variables,
+            records=n,
+            sse_sst=None,
+            interval_disclosure=None,
+            record_linkage=None,
+            linkage_records=0,
+        )
     x, y, unit = _scaled(x, y)
     zx, zy = _standardised(x, y, unit)
     sst = float((zx * zx).sum())
@@ -46,12 +51,14 @@ def perturbation(
     outside = (np.abs(x - y) > width).sum(axis=1)
     tried = np.linspace(0, n - 1, min(n, LINKED)).astype(np.int64)
     return Perturbation(
-        variables=variables, records=n,
+        variables=variables,
+        records=n,
         sse_sst=_round(float(((zx - zy) ** 2).sum()) / sst) if sst > 0 else None,
         interval_disclosure=_round(float((outside == 0).mean())),
-        interval_k=interval_k, record_linkage=_round(_linked(zx, zy, tried)),
+        interval_k=interval_k,
+        record_linkage=_round(_linked(zx, zy, tried)),
         linkage_records=int(tried.size),
-    )  # fmt: skip
+    )
 
 
 def _linked(zx: np.ndarray, zy: np.ndarray, tried: np.ndarray) -> float:
@@ -82,8 +89,10 @@ def _standardised(x: np.ndarray, y: np.ndarray, unit: np.ndarray) -> tuple:
     mean, sd = x.mean(axis=0), _safe(x.std(axis=0, ddof=1), unit)
     fraction, exponent = np.frexp(sd)  # sd = fraction * 2**exponent
     shift = max(0, int((2 - exponent).max(initial=0)) - _LARGEST_Z)
-    return (np.ldexp((x - mean) / fraction, -exponent - shift),
-            np.ldexp((y - mean) / fraction, -exponent - shift))  # fmt: skip
+    return (
+        np.ldexp((x - mean) / fraction, -exponent - shift),
+        np.ldexp((y - mean) / fraction, -exponent - shift),
+    )
 
 
 def _safe(sd: np.ndarray, unit: np.ndarray) -> np.ndarray:

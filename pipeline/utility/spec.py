@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from pipeline.columns import StrictModel
+from pipeline.core.columns import StrictModel
 
 _SHARE = {"ge": 0, "le": 1}
 

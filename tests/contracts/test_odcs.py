@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.contracts.odcs import load_contract
-from pipeline.errors import RecipeError
+from pipeline.core.errors import RecipeError
 from tests.conftest import REPO
 
 HEAD = "apiVersion: v3.0.2\nkind: DataContract\nid: x\nversion: 1.0.0\nstatus: active\n"

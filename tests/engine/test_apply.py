@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 import pipeline.engine.apply as apply_mod
-from pipeline.cli import app
+from pipeline.cli.app import app
+from pipeline.core.errors import InputDataError, Problem
 from pipeline.engine.apply import PendingChecks, UnsettledChecks
-from pipeline.errors import InputDataError, Problem
 from pipeline.steps import STEPS
 from pipeline.steps.registry import Check
 from tests.conftest import DEMO_COLUMNS, REPO, demo_recipe
@@ -227,7 +227,8 @@ def _fused_equals_sequential(workdir: Path, monkeypatch, steps: str) -> None:
 
 REGISTERED = [
     pytest.param(name, example, id=f"{name}[{i}]")
-    for name, spec in sorted(STEPS.items()) if not spec.automatic
+    for name, spec in sorted(STEPS.items())
+    if not spec.automatic
     for i, example in enumerate(spec.params.examples)
 ]
 
@@ -240,11 +241,14 @@ def test_every_registered_step_fuses_as_it_runs_alone(
     """Each step's examples between a step with a need before (a quantile) and after (the key
     combinations): early reductions give the same bytes, facts and risk as sequential ones."""
     body = json.dumps({name: example})
-    steps = (f"  - top_code: {{column: income, quantile: 0.99}}\n  - {body}\n"
-             "  - local_suppression: {k: 2}\n")  # fmt: skip
+    steps = (
+        f"  - top_code: {{column: income, quantile: 0.99}}\n  - {body}\n"
+        "  - local_suppression: {k: 2}\n"
+    )
     monkeypatch.setenv("ANON_LINK_KEY", "fused test key")
-    columns = DEMO_COLUMNS.replace("[age, sex, municipality, occupation, household_size]",
-                                   "[age, sex, municipality]")  # fmt: skip
+    columns = DEMO_COLUMNS.replace(
+        "[age, sex, municipality, occupation, household_size]", "[age, sex, municipality]"
+    )
     monkeypatch.setattr("tests.conftest.DEMO_COLUMNS", columns)
     _fused_equals_sequential(workdir, monkeypatch, steps)
 
@@ -336,6 +340,8 @@ def test_a_reduction_reads_only_columns_checked_against_the_input(workdir: Path)
     for command in (["run", str(recipe), "-q"], ["validate", str(recipe)]):
         result = CliRunner().invoke(app, command)
         assert result.exit_code == 3, result.output
-        assert "column 'incomee' (steps[0].generalize.l_diversity.column) is not in the input; " \
-               "did you mean 'income'?" in result.output  # fmt: skip
+        assert (
+            "column 'incomee' (steps[0].generalize.l_diversity.column) is not in the input; "
+            "did you mean 'income'?" in result.output
+        )
     assert not (workdir / "out" / "run").exists()

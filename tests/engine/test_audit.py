@@ -67,8 +67,10 @@ def audit(out: Path, capfd: pytest.CaptureFixture[str]) -> tuple[int, set[str], 
     """Run ``--gate-only``: exit code, ids of the failed checks, what was printed."""
     report = out.parent.parent / "audit.json"
     report.unlink(missing_ok=True)
-    code, text = run_entry(["run", "recipes/census_demo.yaml", "--gate-only", str(out),
-                            "--gate-report", str(report)], capfd)  # fmt: skip
+    code, text = run_entry(
+        ["run", "recipes/census_demo.yaml", "--gate-only", str(out), "--gate-report", str(report)],
+        capfd,
+    )
     failed: set[str] = set()
     if report.exists():
         checks = json.loads(report.read_text())["output"]["checks"]

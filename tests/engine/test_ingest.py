@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from tests.conftest import demo_recipe
 
 STEPS = "  - top_code: {column: income, quantile: 0.99}\n"
@@ -47,14 +47,17 @@ def test_inf_in_a_whole_number_column_is_never_published_as_a_huge_integer(
     """Before: inf became -9223372036854775808 in an integer column without a contract."""
     plant(workdir, {5: "inf"}, column="household_size")
     recipe = demo_recipe(
-        workdir, "  - top_code: {column: household_size, above: 6}\n",
+        workdir,
+        "  - top_code: {column: household_size, above: 6}\n",
         input_path="data/planted.csv",
-    )  # fmt: skip
+    )
     assert invoke("run", str(recipe), "-q").exit_code == 3
     missing = demo_recipe(
-        workdir, "  - top_code: {column: household_size, above: 6}\n",
-        input_path="data/planted.csv", input_options=", non_finite: missing",
-    )  # fmt: skip
+        workdir,
+        "  - top_code: {column: household_size, above: 6}\n",
+        input_path="data/planted.csv",
+        input_options=", non_finite: missing",
+    )
     result = invoke("run", str(missing), "-q")
     assert result.exit_code == 0, result.output
     published = pd.read_parquet(workdir / "out" / "run" / "data")
@@ -86,8 +89,9 @@ def test_parquet_numbers_of_every_kind_are_read(workdir: Path) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     weights = [decimal.Decimal(w) for w in frame["weight"]]
     ages = [None if i % 7 == 0 else int(a) for i, a in enumerate(frame["age"])]
-    table = table.set_column(table.column_names.index("weight"), "weight",
-                             pa.array(weights, pa.decimal128(12, 2)))  # fmt: skip
+    table = table.set_column(
+        table.column_names.index("weight"), "weight", pa.array(weights, pa.decimal128(12, 2))
+    )
     table = table.set_column(table.column_names.index("age"), "age", pa.array(ages, pa.int64()))
     folder = workdir / "data" / "pq"
     folder.mkdir()
@@ -104,9 +108,10 @@ def test_whole_numbers_too_large_for_an_integer_stay_decimal(workdir: Path) -> N
     """Before: 1e20 was published as -9223372036854775808 in an integer column."""
     plant(workdir, {3: "100000000000000000000"}, column="household_size")
     recipe = demo_recipe(
-        workdir, "  - top_code: {column: household_size, above: 1e21}\n",
+        workdir,
+        "  - top_code: {column: household_size, above: 1e21}\n",
         input_path="data/planted.csv",
-    )  # fmt: skip
+    )
     assert invoke("run", str(recipe), "-q").exit_code == 0
     sizes = pd.read_parquet(workdir / "out" / "run" / "data")["household_size"]
     assert sizes.max() == 1e20 and sizes.min() >= 1

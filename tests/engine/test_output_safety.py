@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from tests.conftest import demo_recipe
 
 STEPS = "  - top_code: {column: age, above: 90}\n"

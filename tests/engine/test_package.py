@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pipeline
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.engine.package import CONTENTS, write_package
 from tests.conftest import REPO, copy_demo, demo_recipe
 from tests.engine.test_output_safety import tree
@@ -111,8 +111,12 @@ def test_no_package_when_the_gate_blocks(workdir: Path) -> None:
 
 def test_a_package_inside_the_output_or_with_gate_only_is_refused(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
-    for args in (["--package", "out/run/pkg"], ["--package", "out"], ["--package", ""],
-                 ["--package", "p", "--gate-only", "out/run"]):  # fmt: skip
+    for args in (
+        ["--package", "out/run/pkg"],
+        ["--package", "out"],
+        ["--package", ""],
+        ["--package", "p", "--gate-only", "out/run"],
+    ):
         result = invoke("run", str(recipe), "-q", *args)
         assert result.exit_code == 2, (args, result.output)
     assert not (workdir / "out").exists() and not (workdir / "p").exists()
@@ -154,8 +158,12 @@ def test_leftovers_of_a_killed_package_run_are_removed_only_with_their_marker(
     token = "a" * 32
     ours = workdir / f".bundle.package-staging-{token}"
     ours.mkdir()
-    marker = {"tool": "anonymize-pipeline", "schema_version": "1.0", "kind": "package_staging",
-              "token": token}  # fmt: skip
+    marker = {
+        "tool": "anonymize-pipeline",
+        "schema_version": "1.0",
+        "kind": "package_staging",
+        "token": token,
+    }
     (ours / ".owner").write_text(json.dumps(marker))
     theirs = workdir / f".bundle.package-staging-{'b' * 32}"
     theirs.mkdir()

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import TOOL
-from pipeline.cli import app
+from pipeline.cli.app import app
+from pipeline.core.errors import RecipeError
 from pipeline.engine.publish import Staging, recover
-from pipeline.errors import RecipeError
 from pipeline.steps import STEPS
 from pipeline.steps.registry import Effect
 from tests.conftest import demo_recipe
@@ -90,7 +90,7 @@ def test_killed_run_leaves_previous_output_and_next_run_cleans_up(
     big = pd.concat([census_frame] * 100, ignore_index=True)
     big.to_csv(workdir / "data" / "big.csv", index=False)
     recipe = demo_recipe(workdir, STEPS_YAML, input_path="data/big.csv")
-    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(recipe), "-q"]
+    cmd = [sys.executable, "-m", "pipeline", "run", str(recipe), "-q"]
     subprocess.run(cmd, check=True, cwd=workdir)
     out = workdir / "out" / "run"
     before = snapshot(out)
@@ -116,7 +116,7 @@ def test_sigterm_cleans_up(workdir: Path, census_frame) -> None:
     big.to_csv(workdir / "data" / "big.csv", index=False)
     recipe = demo_recipe(workdir, STEPS_YAML, input_path="data/big.csv")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(recipe), "-q"], cwd=workdir
+        [sys.executable, "-m", "pipeline", "run", str(recipe), "-q"], cwd=workdir
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list((workdir / "out").glob(".run.staging-*")):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.hierarchies import REGION_EN
 from tests.conftest import copy_demo, demo_recipe
 
@@ -224,12 +224,12 @@ def test_distributed_schedulers_give_identical_bytes(workdir: Path, kind: str) -
 def test_shuffled_output_is_sorted_by_the_order_keys_in_buckets(
     workdir: Path, monkeypatch, bits: int
 ) -> None:
-    from pipeline.engine import runner
-    from pipeline.randomness import order_keys
+    from pipeline.core.randomness import order_keys
+    from pipeline.engine import phases
     from pipeline.recipe.models import ColumnsSpec
     from pipeline.steps.registry import StepContext
 
-    monkeypatch.setattr(runner, "order_bits", lambda rows: bits)
+    monkeypatch.setattr(phases, "order_bits", lambda rows: bits)
     frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
     frame["record_no"] = np.arange(len(frame)).astype(str)
     frame.to_csv(workdir / "data" / "census.csv", index=False)

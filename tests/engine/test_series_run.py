@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pipeline
-from pipeline.synth import generate_census, write_occupation_hierarchy
+from pipeline.demo.census import generate_census, write_occupation_hierarchy
 from tests.conftest import examples
 from tests.series.attack import attack, load
 
@@ -39,19 +39,26 @@ def recipe(output: str, series: bool = True, subsample: bool = False) -> dict:
     ]
     if subsample:
         steps.append({"subsample": {"fraction": 0.8, "by": "household_id"}})
-    steps += [{"local_suppression": {"k": 3, "importance": ["sex", "age", "household_size"]}},
-              {"shuffle_records": {}}]  # fmt: skip
+    steps += [
+        {"local_suppression": {"k": 3, "importance": ["sex", "age", "household_size"]}},
+        {"shuffle_records": {}},
+    ]
     out = {
-        "version": 1, "name": "nightly", "input": {"path": "night.csv"},
-        "output": {"dir": output, "format": "parquet"}, "seed": 11,
+        "version": 1,
+        "name": "nightly",
+        "input": {"path": "night.csv"},
+        "output": {"dir": output, "format": "parquet"},
+        "seed": 11,
         "columns": {
             "direct_identifiers": ["name", "address", "phone", "email"],
             "identification_codes": ["my_number", "drivers_licence"],
             "linking_ids": {"member_id": "drop", "household_id": "surrogate"},
-            "key_variables": KEYS, "weight": "weight",
+            "key_variables": KEYS,
+            "weight": "weight",
         },
-        "risk": {"k": 3}, "steps": steps,
-    }  # fmt: skip
+        "risk": {"k": 3},
+        "steps": steps,
+    }
     if series:
         out["series"] = {"person": "member_id", "key_env": KEY_ENV}
     return out
@@ -66,8 +73,9 @@ def population(n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def next_night(frame: pd.DataFrame, seed: int, leave: float, arrive: int,
-               change: float) -> pd.DataFrame:  # fmt: skip
+def next_night(
+    frame: pd.DataFrame, seed: int, leave: float, arrive: int, change: float
+) -> pd.DataFrame:
     """Households leave, new ones arrive, some people's household size changes."""
     rng = np.random.default_rng(seed)
     households = frame["household_id"].unique()
@@ -145,8 +153,10 @@ def test_the_state_stays_out_of_what_recipients_get_and_a_rerun_is_identical(
     assert pipeline.run(recipe("out/n0")).out_dir == outs[0]  # a run replaces its own release
     second = next_night(first, 2, leave=0.1, arrive=50, change=0.0)
     second.to_csv("night.csv", index=False)
-    runs = [pipeline.run(recipe(f"out/again{i}"), previous=str(outs[0]), package=f"pkg{i}")
-            for i in range(2)]  # fmt: skip
+    runs = [
+        pipeline.run(recipe(f"out/again{i}"), previous=str(outs[0]), package=f"pkg{i}")
+        for i in range(2)
+    ]
     assert _digest(runs[0].out_dir) == _digest(runs[1].out_dir)
     package = {p.name for p in Path("pkg0").rglob("*")}
     assert not package & {"series.json", "series_state.parquet", "manifest.json"}
@@ -179,12 +189,20 @@ def test_the_sample_keeps_the_households_it_took(nightly: Path) -> None:
 
 @pytest.mark.slow
 @settings(max_examples=examples(3), deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(st.tuples(st.floats(0.0, 0.3), st.integers(0, 80), st.floats(0.0, 0.2)),
-                min_size=2, max_size=2), st.integers(0, 1000))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 0.3), st.integers(0, 80), st.floats(0.0, 0.2)),
+        min_size=2,
+        max_size=2,
+    ),
+    st.integers(0, 1000),
+)
 def test_any_arrivals_departures_and_changes_reveal_nothing(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: None,
-    changes: list[tuple[float, int, float]], seed: int,
-) -> None:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch_module: None,
+    changes: list[tuple[float, int, float]],
+    seed: int,
+) -> None:
     folder = tmp_path_factory.mktemp("series")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)

@@ -60,8 +60,7 @@ def test_run_figures_equal_comparing_the_two_files(workdir: Path) -> None:
     original = pd.read_csv(workdir / "data" / "census.csv", dtype={"municipality": str})
     released = pd.read_parquet(workdir / "out" / "run" / "data")
     keys = ("age", "sex", "municipality", "occupation", "household_size")
-    original = original.astype({"sex": "string", "occupation": "string", "municipality":
-                                "string"})  # fmt: skip
+    original = original.astype({"sex": "string", "occupation": "string", "municipality": "string"})
     plan = UtilityPlan(keys, keys, ("income",))
     levels = {"municipality": (2, 5), "age": (1, 2)}
     found = compare(original, released, plan, levels, k=3)
@@ -97,7 +96,11 @@ def test_generous_limits_publish(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     checks = _manifest(workdir)["gate"]["output"]["checks"]
     assert {c["id"].split(".")[1] for c in checks if c["id"].startswith("utility.")} == {
-        "max_suppressed_share", "max_precision_loss", "max_il1s_mean", "max_tvd"}  # fmt: skip
+        "max_suppressed_share",
+        "max_precision_loss",
+        "max_il1s_mean",
+        "max_tvd",
+    }
 
 
 def test_utility_section_errors_name_the_key(workdir: Path) -> None:
@@ -120,14 +123,28 @@ def test_utility_command(workdir: Path, capfd) -> None:
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra="risk: {k: 3}\n")))
     assert result.exit_code == 0, result.output
     released = str(workdir / "out" / "run" / "data")
-    code, out = run_entry(["utility", "data/census.csv", released, "--key-vars",
-                           "age,sex,municipality", "--numeric", "income", "--format", "json",
-                           "--levels", "municipality=2/5"], capfd)  # fmt: skip
+    code, out = run_entry(
+        [
+            "utility",
+            "data/census.csv",
+            released,
+            "--key-vars",
+            "age,sex,municipality",
+            "--numeric",
+            "income",
+            "--format",
+            "json",
+            "--levels",
+            "municipality=2/5",
+        ],
+        capfd,
+    )
     assert code == 0, out
     found = json.loads(out)
     assert found["variables"][2]["level"] == 2 and found["numeric"][0]["il1s"] > 0
-    code, out = run_entry(["utility", "data/census.csv", released, "--key-vars", "age",
-                           "--by", "member_id"], capfd)  # fmt: skip
+    code, out = run_entry(
+        ["utility", "data/census.csv", released, "--key-vars", "age", "--by", "member_id"], capfd
+    )
     assert code == 3 and "member_id" in out and "Traceback" not in out
 
 

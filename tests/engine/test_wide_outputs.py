@@ -36,7 +36,9 @@ def column(kind: str, rows: int, rng: np.random.Generator) -> pa.Array:
     """``rows`` random values of ``kind``, about a tenth of them missing."""
     missing = rng.random(rows) < 0.1
     if kind == "int":
-        values = rng.integers(-(2**40), 2**40, rows)
+        # at most 10 digits: 12-digit numbers are what licence and My Number codes look like,
+        # and the output scan rightly stops them
+        values = rng.integers(-(2**33), 2**33, rows)
     elif kind == "float":
         values = rng.normal(0, 1e6, rows)
     elif kind == "extreme":
@@ -46,8 +48,9 @@ def column(kind: str, rows: int, rng: np.random.Generator) -> pa.Array:
     elif kind == "bool":
         values = rng.random(rows) < 0.5
     else:
-        values = np.array([dt.date(1950, 1, 1) + dt.timedelta(days=int(d))
-                           for d in rng.integers(0, 30000, rows)])  # fmt: skip
+        values = np.array(
+            [dt.date(1950, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 30000, rows)]
+        )
     return pa.array(list(values), mask=missing)
 
 
@@ -81,10 +84,17 @@ def _untouched(table: pa.Table, name: str) -> list:
 
 
 @pytest.mark.slow
-@settings(max_examples=examples(8), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-@given(tables(), st.sampled_from(["csv", "parquet"]), st.sampled_from(["csv", "parquet"]),
-       st.integers(1, 3))  # fmt: skip
+@settings(
+    max_examples=examples(8),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    tables(),
+    st.sampled_from(["csv", "parquet"]),
+    st.sampled_from(["csv", "parquet"]),
+    st.integers(1, 3),
+)
 def test_any_width_publishes_and_revalidates(
     table: pa.Table, fmt_in: str, fmt_out: str, partitions: int
 ) -> None:
@@ -121,8 +131,7 @@ def test_any_width_publishes_and_revalidates(
 def test_wide_census_like_file_publishes(tmp_path: Path, width: int) -> None:
     """The exact shape of the issue: more than 16 columns, some of them text codes."""
     rng = np.random.default_rng(width)
-    table = pa.table({f"v{i}": column("text" if i % 2 else "int", 200, rng)
-                      for i in range(width)})  # fmt: skip
+    table = pa.table({f"v{i}": column("text" if i % 2 else "int", 200, rng) for i in range(width)})
     pq.write_table(table, tmp_path / "in.parquet")
     recipe = _recipe(tmp_path, table, "parquet", "parquet")
     result = api.run(str(recipe))

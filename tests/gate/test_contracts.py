@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.contracts.odcs import Contract
-from pipeline.dataset import Dataset
 from pipeline.gate.contracts import row_checks, table_checks, type_matches
-from pipeline.gate.run import run_stage
+from pipeline.gate.judge import run_stage
+from pipeline.io.dataset import Dataset
 
 
 def contract(properties: list[dict], quality: list[dict] | None = None) -> Contract:
@@ -55,15 +55,22 @@ def test_property_rules_map_to_counted_checks(data: Dataset) -> None:
     c = contract(
         [
             {"name": "id", "logicalType": "string", "unique": True, "required": True},
-            {"name": "age", "logicalType": "integer", "required": True,
-             "logicalTypeOptions": {"minimum": 0, "maximum": 120}},
-            {"name": "code", "logicalType": "string",
-             "logicalTypeOptions": {"pattern": "^[0-9]{5}$", "minLength": 5, "maxLength": 5}},
+            {
+                "name": "age",
+                "logicalType": "integer",
+                "required": True,
+                "logicalTypeOptions": {"minimum": 0, "maximum": 120},
+            },
+            {
+                "name": "code",
+                "logicalType": "string",
+                "logicalTypeOptions": {"pattern": "^[0-9]{5}$", "minLength": 5, "maxLength": 5},
+            },
             {"name": "day", "logicalType": "date"},
             {"name": "gone", "logicalType": "string"},
         ],
         [{"type": "library", "metric": "rowCount", "mustBeGreaterThan": 10}],
-    )  # fmt: skip
+    )
     got = run(c, data)
     assert got["id.unique"] == ("not_unique", 1, False)
     assert got["id.null_values"] == ("null_values", 0, True)
@@ -82,10 +89,14 @@ def test_quality_metrics_compare_counts_and_percent(data: Dataset) -> None:
     rules = [
         {**lib, "metric": "nullValues", "mustBeLessOrEqualTo": 20, "unit": "percent"},
         {**lib, "metric": "missingValues", "arguments": {"missingValues": ["1310"]}, "mustBe": 0},
-        {**lib, "metric": "invalidValues", "arguments": {"validValues": ["01101", "13101"]},
-         "mustBeLessThan": 3},
+        {
+            **lib,
+            "metric": "invalidValues",
+            "arguments": {"validValues": ["01101", "13101"]},
+            "mustBeLessThan": 3,
+        },
         {**lib, "metric": "duplicateValues", "mustBe": 0},
-    ]  # fmt: skip
+    ]
     c = contract(
         [{"name": "code", "quality": rules}], [{**lib, "metric": "duplicateValues", "mustBe": 0}]
     )

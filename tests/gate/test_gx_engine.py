@@ -149,9 +149,12 @@ def test_mostly_distinct_columns_are_validated_row_by_row(monkeypatch: pytest.Mo
     monkeypatch.setattr(gx_engine.RowValidator, "_validate", spy)
     ids = pa.array([f"h{i:05d}" if i % 13 else None for i in range(2000)])
     check = RowCheck(
-        id="id.null", reason="null_values", column="id", description="id is never missing",
+        id="id.null",
+        reason="null_values",
+        column="id",
+        description="id is never missing",
         expectations=(("ExpectColumnValuesToNotBeNull", {"column": "id"}),),
-    )  # fmt: skip
+    )
     (result,), batches, rows = validate_tables(
         [pa.table({"id": ids.slice(a, 500)}) for a in range(0, 2000, 500)], [check], "input"
     )

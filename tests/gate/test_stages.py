@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.engine.runner as runner
-from pipeline.cli import app
-from pipeline.columns import ROW
+import pipeline.engine.phases as runner
+from pipeline.cli.app import app
+from pipeline.core.columns import ROW
 from pipeline.steps import STEPS
 from pipeline.steps import recode as recode_mod
 from pipeline.steps import topcode as topcode_mod

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import EXIT_RECIPE, AnonymizeError, Problem, RecipeError
+from pipeline.core.errors import EXIT_RECIPE, AnonymizeError, Problem, RecipeError
 from pipeline.recipe.loader import LoadedRecipe, StepCall, load_recipe
 from pipeline.recipe.models import Recipe
 from pipeline.recipe.refs import column_refs
@@ -739,20 +739,29 @@ def _deep(depth: int) -> str:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("description: &a {x: *a}\n", f"{RECIPE}:6 description.x: a mapping or list that "
-                                       "contains itself (an alias inside its own anchor)"),
-        ("steps:\n  - recode: &r\n      column: age\n      map: {x: *r}\n",
-         f"{RECIPE}:9 steps[0].recode.map.x: a mapping or list that contains itself"),
+        (
+            "description: &a {x: *a}\n",
+            f"{RECIPE}:6 description.x: a mapping or list that "
+            "contains itself (an alias inside its own anchor)",
+        ),
+        (
+            "steps:\n  - recode: &r\n      column: age\n      map: {x: *r}\n",
+            f"{RECIPE}:9 steps[0].recode.map.x: a mapping or list that contains itself",
+        ),
         ("d: &l [1, *l]\n", f"{RECIPE}:6 d[1]: a mapping or list that contains itself"),
         (_deep(5000), f"{RECIPE}:106 description.a.a.a.a.a...: nesting deeper than 100 levels"),
-        ("d: " + "[" * 5000 + "]" * 5000 + "\n",
-         f"{RECIPE}:6 d[0][0][0][0][0]...: nesting deeper than 100 levels"),
-        ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-         + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)),
-         f"{RECIPE}:11 the document expands to more than 1,000,000 values through its aliases"),
+        (
+            "d: " + "[" * 5000 + "]" * 5000 + "\n",
+            f"{RECIPE}:6 d[0][0][0][0][0]...: nesting deeper than 100 levels",
+        ),
+        (
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)),
+            f"{RECIPE}:11 the document expands to more than 1,000,000 values through its aliases",
+        ),
     ],
     ids=["mapping-cycle", "step-cycle", "list-cycle", "deep-block", "deep-flow", "alias-bomb"],
-)  # fmt: skip
+)
 def test_a_yaml_recipe_that_contains_itself_or_nests_too_deep(
     workdir: Path, body: str, expected: str
 ) -> None:
@@ -784,8 +793,10 @@ def test_a_path_starting_with_a_tilde_is_refused(
 
 def test_a_null_path_says_that_yaml_read_it_as_null(workdir: Path) -> None:
     write_recipe(workdir, HEADER.replace("{dir: out/run}", "{dir: ~}"))
-    assert problems(RECIPE) == [f"{RECIPE}:4 output.dir: expected a text value (got null: in "
-                                "YAML, ~ or nothing after the colon is null)"]  # fmt: skip
+    assert problems(RECIPE) == [
+        f"{RECIPE}:4 output.dir: expected a text value (got null: in "
+        "YAML, ~ or nothing after the colon is null)"
+    ]
 
 
 def test_a_tabulation_output_starting_with_a_tilde_is_refused(workdir: Path) -> None:
@@ -806,8 +817,10 @@ def test_a_tabulation_output_starting_with_a_tilde_is_refused(workdir: Path) -> 
 
 def test_generalize_l_diversity_names_a_column_of_the_input(workdir: Path) -> None:
     """Issue 24: the sensitive column of l-diversity / t-closeness is checked like any other."""
-    step = ("steps:\n  - generalize:\n      k: 3\n      hierarchies: {age: {bands: [[0, 50]]}}\n"
-            "      l_diversity: {column: COLUMN}\n")  # fmt: skip
+    step = (
+        "steps:\n  - generalize:\n      k: 3\n      hierarchies: {age: {bands: [[0, 50]]}}\n"
+        "      l_diversity: {column: COLUMN}\n"
+    )
     text = HEADER + "columns: {direct_identifiers: [name], key_variables: [age, sex]}\n" + step
     write_recipe(workdir, text.replace("COLUMN", "name"))
     assert problems(RECIPE) == [
@@ -831,8 +844,9 @@ def test_every_mention_of_a_column_is_in_column_refs(workdir):
         "utility: {numeric: [income], tables: [[sex, age]]}\n",
     )
     loaded = load_recipe(path)
-    refs = {(r.where, r.column, r.role, r.numeric) for r in column_refs(loaded.recipe,
-                                                                       loaded.steps)}
+    refs = {
+        (r.where, r.column, r.role, r.numeric) for r in column_refs(loaded.recipe, loaded.steps)
+    }
     assert {
         ("columns.weight", "weight", "weight", True),
         ("input.numeric[0]", "age", "numeric", True),

@@ -13,10 +13,16 @@ from typing import Any
 
 CHECK = Path(__file__).with_name("layout_check.js")
 _FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--hide-scrollbars",
-]  # fmt: skip
+]
 
 
 def browser() -> str | None:
@@ -33,10 +39,19 @@ def _run(page: Path, extra: list[str], width: int, height: int) -> str:
     assert exe is not None, "no browser installed"
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run(
-            [exe, *_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-             *extra, page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
+            [
+                exe,
+                *_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                *extra,
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
     return done.stdout
 
 

@@ -11,8 +11,11 @@ def test_every_run_publishes_a_notice_of_its_columns_in_japanese_and_english(
     out = published_demo / "out" / "census_demo"
     text = (out / "public_notice.md").read_text(encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text())
-    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
-            if line.startswith("| ") and "Item" not in line}  # fmt: skip
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in text.splitlines()
+        if line.startswith("| ") and "Item" not in line
+    }
     assert set(rows) == set(manifest["columns_out"])  # every published column, no other
     assert "generalized (level" in rows["municipality"] and "一般化" in rows["municipality"]
     assert "top-coded" in rows["income"] and "random code" in rows["household_id"]

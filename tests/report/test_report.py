@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.app import app
 from pipeline.report.html import render_html
 from pipeline.report.model import RiskReport
 from tests.conftest import REPO, demo_recipe

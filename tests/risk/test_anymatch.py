@@ -29,7 +29,7 @@ def brute_force(codes: np.ndarray, counts: np.ndarray, sums: np.ndarray):
     codes=st.integers(1, 4).flatmap(
         lambda m: arrays(
             np.int32, st.tuples(st.integers(1, 40), st.just(m)), elements=st.integers(-1, 6)
-        )  # fmt: skip
+        )
     ),
     distinct=st.booleans(),
 )

@@ -14,10 +14,13 @@ from pipeline.risk.privacy import LDiversity, TCloseness
 
 def _frame(seed: int = 0, n: int = 3000) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "a": rng.integers(0, 12, n).astype(str), "b": rng.integers(0, 3, n).astype(float),
-        "s": rng.integers(0, 6, n) * 10,
-    }).assign(b=lambda f: f["b"].where(rng.random(n) > 0.05))  # fmt: skip
+    return pd.DataFrame(
+        {
+            "a": rng.integers(0, 12, n).astype(str),
+            "b": rng.integers(0, 3, n).astype(float),
+            "s": rng.integers(0, 6, n) * 10,
+        }
+    ).assign(b=lambda f: f["b"].where(rng.random(n) > 0.05))
 
 
 def _fed(frame: pd.DataFrame, stream: DiversityStream, pieces: int) -> dict:

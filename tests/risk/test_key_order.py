@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.columns import ROW
+from pipeline.core.columns import ROW
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.groups import distinct_rows
@@ -36,12 +36,14 @@ NAMES = ("region", "age", "sex", "job")  # listed out of sorted order on purpose
 def _records(seed: int = 7, n: int = 160) -> pd.DataFrame:
     """Text keys with tied numbers of categories (as a run reads a CSV)."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "region": rng.choice(["n", "s", "e", "w"], n),
-        "age": rng.choice(["10", "20", "30", "40"], n, p=[0.4, 0.3, 0.2, 0.1]),
-        "sex": rng.choice(["f", "m"], n),
-        "job": rng.choice(["a", "b", "c", "d"], n),
-    }).astype("string")  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "region": rng.choice(["n", "s", "e", "w"], n),
+            "age": rng.choice(["10", "20", "30", "40"], n, p=[0.4, 0.3, 0.2, 0.1]),
+            "sex": rng.choice(["f", "m"], n),
+            "job": rng.choice(["a", "b", "c", "d"], n),
+        }
+    ).astype("string")
     frame.loc[rng.random(n) < 0.05, "job"] = pd.NA
     frame[ROW] = np.arange(n, dtype="int64")
     return frame
@@ -115,8 +117,9 @@ def test_default_order_breaks_ties_on_names() -> None:
 
 
 def _step(frame: pd.DataFrame, keys: list[str], parts: int, **params) -> tuple[pd.DataFrame, dict]:
-    ctx = StepContext(seed=1, index=0, name="local_suppression",
-                      columns=ColumnsSpec(key_variables=keys))  # fmt: skip
+    ctx = StepContext(
+        seed=1, index=0, name="local_suppression", columns=ColumnsSpec(key_variables=keys)
+    )
     ddf = dd.from_pandas(frame, npartitions=parts, sort=False)
     with dask.config.set(scheduler="sync"):
         done = run_step(local_suppression, ddf, LocalSuppressionParams(**params), ctx)
@@ -155,9 +158,10 @@ def _lattice_table(cols: list[int]) -> tuple[np.ndarray, np.ndarray, list]:
     first, inverse = distinct_rows(data)
     counts = np.bincount(inverse).astype(np.float64)
     codes = data[first]
-    ladders = [ladder(maps[c], np.bincount(codes[:, j], weights=counts,
-                                           minlength=len(maps[c][0])))
-               for j, c in enumerate(cols)]  # fmt: skip
+    ladders = [
+        ladder(maps[c], np.bincount(codes[:, j], weights=counts, minlength=len(maps[c][0])))
+        for j, c in enumerate(cols)
+    ]
     return codes, counts, ladders
 
 

@@ -30,12 +30,14 @@ MAPS = [AGE_MAPS, SEX_MAPS, REGION_MAPS]
 
 def _records(seed: int, n: int = 1500) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "age": np.minimum(rng.gamma(4, 7, n).astype(int), 59),
-        "sex": rng.integers(0, 2, n),
-        "region": rng.zipf(1.6, n) % 12,
-        "income": rng.integers(0, 8, n) * (1 + rng.integers(0, 2, n)),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "age": np.minimum(rng.gamma(4, 7, n).astype(int), 59),
+            "sex": rng.integers(0, 2, n),
+            "region": rng.zipf(1.6, n) % 12,
+            "income": rng.integers(0, 8, n) * (1 + rng.integers(0, 2, n)),
+        }
+    )
 
 
 def _table(records: pd.DataFrame, sensitive: bool):
@@ -70,8 +72,11 @@ def _oracle(records: pd.DataFrame, levels: tuple, model: Model, metric: str) -> 
     _, codes, bad = _released(records, levels, model)
     n = len(records)
     if metric == "precision":
-        loss = float(np.mean([np.where(bad, 1.0, lv / h).mean() for lv, h in
-                              zip(levels, HEIGHTS, strict=True)]))  # fmt: skip
+        loss = float(
+            np.mean(
+                [np.where(bad, 1.0, lv / h).mean() for lv, h in zip(levels, HEIGHTS, strict=True)]
+            )
+        )
     elif metric == "discernibility":
         sizes = pd.Series(map(tuple, codes[~bad])).value_counts().to_numpy(float)
         loss = float((sizes**2).sum()) + float(bad.sum()) * n
@@ -102,8 +107,7 @@ def test_node_figures_are_the_runs_utility_figures() -> None:
             released = released.astype("Int64")
             released.loc[bad, list(keys)] = pd.NA
             heights = {c: (lv, h) for c, lv, h in zip(keys, node.levels, HEIGHTS, strict=True)}
-            found = compare(records.astype("Int64"), released, UtilityPlan(keys, keys, ()),
-                            heights)  # fmt: skip
+            found = compare(records.astype("Int64"), released, UtilityPlan(keys, keys, ()), heights)
             figure = found.precision_loss if metric == "precision" else found.discernibility
             assert figure == pytest.approx(node.loss, rel=1e-5)
 

@@ -93,9 +93,16 @@ def test_spill_keeps_every_record_in_its_bucket(tmp_path):
 
 
 def test_merge_l_diversity_of_disjoint_parts():
-    a = {"classes": 2, "min_distinct_l": 1, "records_in_classes_with_distinct_l_1": 3,
-         "min_entropy_l": 1.0, "recursive_c": 2.0, "recursive_l": 2,
-         "classes_recursive_cl": 1, "share_classes_recursive_cl": 0.5}  # fmt: skip
+    a = {
+        "classes": 2,
+        "min_distinct_l": 1,
+        "records_in_classes_with_distinct_l_1": 3,
+        "min_entropy_l": 1.0,
+        "recursive_c": 2.0,
+        "recursive_l": 2,
+        "classes_recursive_cl": 1,
+        "share_classes_recursive_cl": 0.5,
+    }
     b = dict(a, classes=6, min_distinct_l=2, min_entropy_l=1.5, classes_recursive_cl=5)
     merged = merge_l_diversity([a, {"classes": 0}, b])
     assert merged["classes"] == 8
@@ -109,8 +116,9 @@ def test_merge_l_diversity_of_disjoint_parts():
 def test_a_household_column_missing_in_every_record(tmp_path, kind):
     """Issue 24: no household id at all is every record a household of its own, no crash."""
     table = _table(600, seed=3)
-    table = table.set_column(table.schema.get_field_index("hh"), "hh",
-                             pa.array([None] * table.num_rows, kind))  # fmt: skip
+    table = table.set_column(
+        table.schema.get_field_index("hh"), "hh", pa.array([None] * table.num_rows, kind)
+    )
     codes, _ = encode_arrow(table, KEYS)
     alone = np.full(table.num_rows, -1)
     expected = measure_risk(codes, 3, None, alone, "any")

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.errors import InputDataError
+from pipeline.core.errors import InputDataError
 from pipeline.risk.table import read_columns, risk_of_table
 
 CSV = """\

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.jpcodes import (
+from pipeline.core.jpcodes import (
     corporate_number_check_digit,
     insurer_check_digit,
     jis_check_digit,
@@ -189,8 +189,10 @@ def identifiers(n: int, seed: int = 0) -> dict[str, pd.Series]:
     rng = np.random.default_rng(seed)
     my = [b + str(my_number_check_digit(b)) for b in _digits(rng, n, 11)]
     styles = rng.integers(0, 3, n)
-    my = [m if s == 0 else f"{m[:4]}-{m[4:8]}-{m[8:]}" if s == 1 else f"{m[:4]} {m[4:8]} {m[8:]}"
-          for m, s in zip(my, styles, strict=True)]  # fmt: skip
+    my = [
+        m if s == 0 else f"{m[:4]}-{m[4:8]}-{m[8:]}" if s == 1 else f"{m[:4]} {m[4:8]} {m[8:]}"
+        for m, s in zip(my, styles, strict=True)
+    ]
     corp = [str(corporate_number_check_digit(b)) + b for b in _digits(rng, n, 12)]
     lic = [f + str(licence_check_digit(f)) + str(rng.integers(0, 3)) for f in _digits(rng, n, 10)]
     letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))
@@ -207,10 +209,14 @@ def identifiers(n: int, seed: int = 0) -> dict[str, pd.Series]:
         f"0{p}0-{d[:4]}-{d[4:]}" if k else f"03-{d[:4]}-{d[4:]}"
         for p, d, k in zip(rng.choice([7, 8, 9], n), mid, rng.integers(0, 4, n), strict=True)
     ]
-    postal = [f"〒{d[:3]}-{d[3:7]}" if k else f"{d[:3]}-{d[3:7]}"
-              for d, k in zip(mid, rng.integers(0, 2, n), strict=True)]  # fmt: skip
-    email = [f"user{d[:6]}@example.{'jp' if k else 'com'}"
-             for d, k in zip(mid, rng.integers(0, 2, n), strict=True)]  # fmt: skip
+    postal = [
+        f"〒{d[:3]}-{d[3:7]}" if k else f"{d[:3]}-{d[3:7]}"
+        for d, k in zip(mid, rng.integers(0, 2, n), strict=True)
+    ]
+    email = [
+        f"user{d[:6]}@example.{'jp' if k else 'com'}"
+        for d, k in zip(mid, rng.integers(0, 2, n), strict=True)
+    ]
     kanji = [f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}" for _ in range(n)]
     romaji = [f"{rng.choice(_ROMAJI_G)} {rng.choice(_ROMAJI_S)}" for _ in range(n)]
     address = [
@@ -224,14 +230,22 @@ def identifiers(n: int, seed: int = 0) -> dict[str, pd.Series]:
     ]
     full_width = [m.translate(str.maketrans("0123456789-", "０１２３４５６７８９－")) for m in my]
     return {
-        "my_number": pd.Series(my), "my_number_full_width": pd.Series(full_width),
-        "corporate_number": pd.Series(corp), "drivers_licence": pd.Series(lic),
-        "passport": pd.Series(passport), "residence_card": pd.Series(card),
-        "pension_number": pd.Series(pension), "insurer_number": pd.Series(insurer),
-        "phone": pd.Series(phone), "postal_code": pd.Series(postal), "email": pd.Series(email),
-        "person_name": pd.Series(kanji), "person_name_romaji": pd.Series(romaji),
-        "address": pd.Series(address), "notes_with_phone": pd.Series(notes),
-    }  # fmt: skip
+        "my_number": pd.Series(my),
+        "my_number_full_width": pd.Series(full_width),
+        "corporate_number": pd.Series(corp),
+        "drivers_licence": pd.Series(lic),
+        "passport": pd.Series(passport),
+        "residence_card": pd.Series(card),
+        "pension_number": pd.Series(pension),
+        "insurer_number": pd.Series(insurer),
+        "phone": pd.Series(phone),
+        "postal_code": pd.Series(postal),
+        "email": pd.Series(email),
+        "person_name": pd.Series(kanji),
+        "person_name_romaji": pd.Series(romaji),
+        "address": pd.Series(address),
+        "notes_with_phone": pd.Series(notes),
+    }
 
 
 EXPECTED_KIND = {

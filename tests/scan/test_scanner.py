@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import jpcodes
+from pipeline.core import jpcodes
 from pipeline.scan import kinds
 from pipeline.scan.scanner import name_hints, scan_array, scan_table
 from tests.conftest import examples

@@ -26,8 +26,9 @@ def load(out: Path) -> pd.DataFrame:
     files = sorted((out / "data").glob("*.parquet"))
     if files:
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    return pd.concat([pd.read_csv(f, dtype=str) for f in sorted((out / "data").glob("*.csv"))],
-                     ignore_index=True)  # fmt: skip
+    return pd.concat(
+        [pd.read_csv(f, dtype=str) for f in sorted((out / "data").glob("*.csv"))], ignore_index=True
+    )
 
 
 def text(values: pd.Series) -> pd.Series:
@@ -51,15 +52,18 @@ def link(a: pd.DataFrame, b: pd.DataFrame, on: list[str]) -> tuple[np.ndarray, n
     return ia, ib
 
 
-def revealed(a: pd.DataFrame, b: pd.DataFrame, ia: np.ndarray, ib: np.ndarray,
-             keys: list[str]) -> int:  # fmt: skip
+def revealed(
+    a: pd.DataFrame, b: pd.DataFrame, ia: np.ndarray, ib: np.ndarray, keys: list[str]
+) -> int:
     """Values ``a`` hid and ``b`` shows, over the linked records (``a`` released first)."""
-    return sum(int((a[key].isna().to_numpy()[ia] & b[key].notna().to_numpy()[ib]).sum())
-               for key in keys)  # fmt: skip
+    return sum(
+        int((a[key].isna().to_numpy()[ia] & b[key].notna().to_numpy()[ib]).sum()) for key in keys
+    )
 
 
-def merged(target: pd.DataFrame, others: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]],
-           keys: list[str]) -> pd.DataFrame:  # fmt: skip
+def merged(
+    target: pd.DataFrame, others: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]], keys: list[str]
+) -> pd.DataFrame:
     """``target``'s key values, each missing one filled from the other releases (in order)."""
     out = target[keys].apply(text)
     for other, i_target, i_other in others:
@@ -81,8 +85,9 @@ def below_k(frame: pd.DataFrame, rows: np.ndarray, keys: list[str], k: int) -> i
     return int((fk[rows] < k).sum())
 
 
-def attack(releases: list[pd.DataFrame], keys: list[str], k: int, on: list[str],
-           tokens: str | None = None) -> dict[str, int]:  # fmt: skip
+def attack(
+    releases: list[pd.DataFrame], keys: list[str], k: int, on: list[str], tokens: str | None = None
+) -> dict[str, int]:
     """Link every pair of releases; what the attacker learns against each release."""
     found = {"linked": 0, "revealed": 0, "below_k": 0, "shared_tokens": 0}
     for j, target in enumerate(releases):
@@ -97,8 +102,9 @@ def attack(releases: list[pd.DataFrame], keys: list[str], k: int, on: list[str],
                 found["revealed"] += revealed(other, target, io, it, keys)
                 found["linked"] += len(it)
                 if tokens is not None:
-                    found["shared_tokens"] += len(set(other[tokens].dropna())
-                                                  & set(target[tokens].dropna()))  # fmt: skip
+                    found["shared_tokens"] += len(
+                        set(other[tokens].dropna()) & set(target[tokens].dropna())
+                    )
         nearest = sorted(range(len(others)), key=lambda n: abs((n + (n >= j)) - j))
         view = merged(target, [others[n] for n in nearest], keys)
         found["below_k"] += below_k(view, np.array(sorted(linked), dtype=np.int64), keys, k)

@@ -49,8 +49,9 @@ def test_a_shrunken_class_of_known_people_is_withheld() -> None:
 
 def test_new_people_are_suppressed_to_join_and_known_values_never_are() -> None:
     # one known person (a, x) and two newcomers differing in the second variable only
-    found = table([(["a", "x"], ["a", "x"], 1), (["a", "y"], [None, None], 2),
-                   (["b", "z"], [None, None], 3)])  # fmt: skip
+    found = table(
+        [(["a", "x"], ["a", "x"], 1), (["a", "y"], [None, None], 2), (["b", "z"], [None, None], 3)]
+    )
     done = protect(found, KEYS, 3, ["k0"], withhold=True)
     assert done.withheld == 0
     bits = dict(zip(found[shown(1)], done.table[SUPPRESS], strict=True))
@@ -73,11 +74,14 @@ def test_locked_cells_are_never_suppressed() -> None:
     assert (result.codes[0] == codes[0]).all()  # stuck below k, left for the caller
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    (pd.Series([30, None, 2], dtype="Int64"), ["30", pd.NA, "2"]),
-    (pd.Series([30.0, np.nan, 2.5]), ["30", pd.NA, "2.5"]),
-    (pd.Series(["30", None, "x"], dtype="string"), ["30", pd.NA, "x"]),
-    (pd.Series([True, False]), ["True", "False"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (pd.Series([30, None, 2], dtype="Int64"), ["30", pd.NA, "2"]),
+        (pd.Series([30.0, np.nan, 2.5]), ["30", pd.NA, "2.5"]),
+        (pd.Series(["30", None, "x"], dtype="string"), ["30", pd.NA, "x"]),
+        (pd.Series([True, False]), ["True", "False"]),
+    ],
+)
 def test_the_text_of_a_value_does_not_depend_on_its_type(values, expected) -> None:
     assert as_text(values).tolist() == expected

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.errors import InputDataError, RecipeError
+from pipeline.core.errors import InputDataError, RecipeError
 from pipeline.series.state import (
     HEADER,
     STATE,
@@ -25,12 +25,25 @@ EXPECT = {"recipe_name": "nightly", "person": "member_id", "key_variables": ["ag
 
 
 def _state() -> SeriesState:
-    header = SeriesHeader(run_id="r1", generated_at="2026-12-06T00:00:00Z", recipe_name="nightly",
-                          person="member_id", key_variables=["age", "sex"], releases=[],
-                          persons=0, state_sha256="", key_check="")  # fmt: skip
+    header = SeriesHeader(
+        run_id="r1",
+        generated_at="2026-12-06T00:00:00Z",
+        recipe_name="nightly",
+        person="member_id",
+        key_variables=["age", "sex"],
+        releases=[],
+        persons=0,
+        state_sha256="",
+        key_check="",
+    )
     known = [pd.Categorical(["30", None, "45"]), pd.Categorical(["1", "2", None])]
-    return SeriesState(header, np.array([3, 9, 27], np.uint64), np.array([0, -1, 1], np.int64),
-                       np.array([0, 1, 2], np.uint32), known)  # fmt: skip
+    return SeriesState(
+        header,
+        np.array([3, 9, 27], np.uint64),
+        np.array([0, -1, 1], np.int64),
+        np.array([0, 1, 2], np.uint32),
+        known,
+    )
 
 
 def test_a_state_reads_back_as_written(tmp_path: Path) -> None:
@@ -59,13 +72,16 @@ def test_a_changed_state_is_refused(tmp_path: Path, how: str) -> None:
         (tmp_path / STATE).write_bytes((tmp_path / "other" / STATE).read_bytes())
         header = json.loads((tmp_path / HEADER).read_text())
         header["state_sha256"] = json.loads((tmp_path / "other" / HEADER).read_text())[
-            "state_sha256"]
+            "state_sha256"
+        ]
         (tmp_path / HEADER).write_text(json.dumps(header))
     else:
         header = json.loads((tmp_path / HEADER).read_text())
         header["releases" if how == "header-releases" else "mac"] = (
-            [] if how == "no-mac" else [{"run_id": "x", "generated_at": "y", "records": 1,
-                                        "persons_seen": 0}])  # fmt: skip
+            []
+            if how == "no-mac"
+            else [{"run_id": "x", "generated_at": "y", "records": 1, "persons_seen": 0}]
+        )
         if how == "no-mac":
             header["mac"] = ""
         (tmp_path / HEADER).write_text(json.dumps(header))

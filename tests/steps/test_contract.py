@@ -28,17 +28,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.columns import INTERNAL_PREFIX, ORDER, PERSON, ROW, ColumnsSpec, unit_column
+from pipeline.core.columns import INTERNAL_PREFIX, ORDER, PERSON, ROW, ColumnsSpec, unit_column
+from pipeline.core.randomness import fingerprints, value_keys
+from pipeline.demo.census import generate_census
 from pipeline.engine import single
 from pipeline.engine.apply import call_step
-from pipeline.randomness import fingerprints, value_keys
 from pipeline.recipe.loader import StepCall
 from pipeline.reductions import compute_now
 from pipeline.series.context import SeriesContext
 from pipeline.series.state import SeriesKey
 from pipeline.steps import STEPS, StepContext
 from pipeline.steps.declaration import Declaration
-from pipeline.synth import generate_census
 
 COLUMNS = ColumnsSpec.model_validate(
     {
@@ -114,8 +114,15 @@ def _call(name: str, i: int) -> StepCall:
 
 def _ctx(call: StepCall) -> StepContext:
     series = SeriesContext(SERIES_KEY, "member_id") if call.params.in_series else None
-    return StepContext(seed=42, index=3, name=call.spec.name, columns=COLUMNS,
-                       secrets=_AnyKey(), release="contract", series=series)  # fmt: skip
+    return StepContext(
+        seed=42,
+        index=3,
+        name=call.spec.name,
+        columns=COLUMNS,
+        secrets=_AnyKey(),
+        release="contract",
+        series=series,
+    )
 
 
 def _apply(
@@ -172,9 +179,13 @@ def test_a_step_keeps_its_contract(
 
 
 def _declared_changes(
-    name: str, call: StepCall, declared: Declaration, records: pd.DataFrame,
-    out: pd.DataFrame, facts: dict[str, Any],
-) -> None:  # fmt: skip
+    name: str,
+    call: StepCall,
+    declared: Declaration,
+    records: pd.DataFrame,
+    out: pd.DataFrame,
+    facts: dict[str, Any],
+) -> None:
     """Records, columns and values change only as declared; every change is described."""
     typed = single.typed(records, call.params, COLUMNS).set_index(ROW)
     before = typed.loc[out[ROW].to_numpy()].reset_index()
@@ -199,9 +210,14 @@ def _declared_changes(
 
 
 def _declared_reads(
-    name: str, call: StepCall, declared: Declaration, records: pd.DataFrame,
-    out: pd.DataFrame, facts: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    name: str,
+    call: StepCall,
+    declared: Declaration,
+    records: pd.DataFrame,
+    out: pd.DataFrame,
+    facts: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The same output without the columns it does not declare it reads (nor its needs)."""
     if declared.reads is None:
         return  # it declares that it may read any column

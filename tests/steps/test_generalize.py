@@ -14,8 +14,10 @@ from pipeline.risk.groups import distinct_rows
 from tests.conftest import demo_recipe
 from tests.gate.test_stages import invoke
 
-LADDER = "[[0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90], " \
-         "[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], [0, 20, 40, 60, 80]]"  # fmt: skip
+LADDER = (
+    "[[0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90], "
+    "[0, 10, 20, 30, 40, 50, 60, 70, 80, 90], [0, 20, 40, 60, 80]]"
+)
 HIERARCHIES = f"""\
       hierarchies:
         municipality: {{hierarchy: jp_region}}
@@ -48,8 +50,11 @@ def test_publishes_k_anonymous_output_at_the_chosen_levels(workdir: Path, metric
     assert result.exit_code == 0, result.output
     frame, manifest = _output(workdir)
     facts = manifest["steps"][-1]["facts"]
-    assert facts["metric"] == metric and set(facts["levels"]) == {"municipality", "age",
-                                                                     "occupation"}  # fmt: skip
+    assert facts["metric"] == metric and set(facts["levels"]) == {
+        "municipality",
+        "age",
+        "occupation",
+    }
     assert facts["heights"] == {"municipality": 5, "age": 4, "occupation": 2}
     assert facts["suppressed_records"] <= facts["max_suppressed_records"] == 100
     assert 0 < facts["nodes_evaluated"] <= facts["lattice_size"] == 6 * 5 * 3
@@ -72,8 +77,9 @@ def test_output_does_not_depend_on_partitions(workdir: Path) -> None:
     params = "      k: 4\n      max_suppression: 0.02\n"
     outputs = []
     for partitions in ("1", "5"):
-        recipe = demo_recipe(workdir, f"  - generalize:\n{params}{HIERARCHIES}",
-                             extra="risk: {k: 4}\n")  # fmt: skip
+        recipe = demo_recipe(
+            workdir, f"  - generalize:\n{params}{HIERARCHIES}", extra="risk: {k: 4}\n"
+        )
         result = invoke("run", str(recipe), "--partitions", partitions)
         assert result.exit_code == 0, result.output
         frame, manifest = _output(workdir)
@@ -183,22 +189,41 @@ def test_known_key_table_equals_the_computed_one(workdir: Path, census_frame, ex
     import dask.dataframe as dd
     import yaml
 
-    from pipeline.columns import ColumnsSpec
+    from pipeline.core.columns import ColumnsSpec
     from pipeline.reductions import KeyTable, compute_now
     from pipeline.steps.generalize import GeneralizeParams, generalize
     from pipeline.steps.registry import StepContext
     from tests.conftest import run_step
 
-    types = {"age": "Int64", "household_size": "Int64", "income": "Int64", "sex": "string",
-             "municipality": "string", "occupation": "string"}  # fmt: skip
+    types = {
+        "age": "Int64",
+        "household_size": "Int64",
+        "income": "Int64",
+        "sex": "string",
+        "municipality": "string",
+        "occupation": "string",
+    }
     frame = census_frame[[*KEYS, "income"]].astype(types)
     base = workdir / "recipes"
-    raw = {"k": 3, "max_suppression": 0.1, **yaml.safe_load(extra), "hierarchies": {
-        "municipality": {"hierarchy": "jp_region"}, "age": {"bands": [[0, 10, 20, 40, 60, 80]],
-        "labels": "lower"}, "occupation": {"hierarchy": "hierarchies/occupation.csv"}}}  # fmt: skip
+    raw = {
+        "k": 3,
+        "max_suppression": 0.1,
+        **yaml.safe_load(extra),
+        "hierarchies": {
+            "municipality": {"hierarchy": "jp_region"},
+            "age": {"bands": [[0, 10, 20, 40, 60, 80]], "labels": "lower"},
+            "occupation": {"hierarchy": "hierarchies/occupation.csv"},
+        },
+    }
     params = GeneralizeParams.model_validate(raw, context={"base_dir": str(base)})
-    ctx = StepContext(seed=1, index=0, name="generalize", columns=ColumnsSpec(key_variables=KEYS),
-                      base_dir=base, location="test")  # fmt: skip
+    ctx = StepContext(
+        seed=1,
+        index=0,
+        name="generalize",
+        columns=ColumnsSpec(key_variables=KEYS),
+        base_dir=base,
+        location="test",
+    )
     effect = run_step(generalize, dd.from_pandas(frame, npartitions=3), params, ctx)
     known = effect.known[KeyTable(tuple(KEYS))]
     computed = compute_now(KeyTable(tuple(KEYS)), effect.frame)

@@ -11,7 +11,7 @@ import dask.dataframe as dd
 import pandas as pd
 import pytest
 
-from pipeline.columns import ROW
+from pipeline.core.columns import ROW
 from pipeline.recipe.models import ColumnsSpec, LinkingId
 from pipeline.steps.identifiers import (
     DropIdentifiersParams,

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.engine.phases import run_recipe
 from pipeline.engine.prepare import RunOptions
 from pipeline.engine.progress import Reporter
-from pipeline.engine.runner import run_recipe
 from pipeline.recipe.loader import load_recipe
 from tests.conftest import demo_recipe
 

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from pipeline.columns import ROW, ColumnsSpec
-from pipeline.errors import InputDataError
+from pipeline.core.columns import ROW, ColumnsSpec
+from pipeline.core.errors import InputDataError
+from pipeline.core.requirements import GroupSize
 from pipeline.gate.groups import GroupStream
-from pipeline.requirements import GroupSize
 from pipeline.steps.microaggregate import MicroaggregateParams, microaggregate
 from pipeline.steps.registry import StepContext
 from tests.conftest import demo_recipe, run_step
@@ -28,18 +28,23 @@ N = 1_500
 def _frame(seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     a = rng.lognormal(5, 1, N)
-    frame = pd.DataFrame({
-        ROW: np.arange(N), "a": a, "b": a * rng.uniform(0.2, 0.6, N),
-        "s": rng.choice(["x", "y", "z"], N, p=[0.6, 0.39, 0.01]),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            ROW: np.arange(N),
+            "a": a,
+            "b": a * rng.uniform(0.2, 0.6, N),
+            "s": rng.choice(["x", "y", "z"], N, p=[0.6, 0.39, 0.01]),
+        }
+    )
     frame.loc[::50, "b"] = np.nan
     return frame
 
 
 def _run(frame: pd.DataFrame, partitions: int, **raw) -> tuple[pd.DataFrame, dict]:
     params = MicroaggregateParams(**{"variables": ["a", "b"], **raw})
-    ctx = StepContext(seed=7, index=2, name="microaggregate", columns=ColumnsSpec(),
-                      location="test")  # fmt: skip
+    ctx = StepContext(
+        seed=7, index=2, name="microaggregate", columns=ColumnsSpec(), location="test"
+    )
     effect = run_step(microaggregate, dd.from_pandas(frame, npartitions=partitions), params, ctx)
     out = effect.frame.compute().sort_values(ROW).reset_index(drop=True)
     return out, effect.facts
@@ -149,8 +154,17 @@ def test_perturbative_steps_give_the_same_file_whatever_partitions_and_scheduler
     digests = []
     for n, scheduler in ((1, "threads"), (5, "threads"), (3, "processes")):
         out = f"out/{scheduler}{n}"
-        result = invoke("run", str(recipe), "--partitions", str(n), "--output", out,
-                        "--scheduler", scheduler, "-q")  # fmt: skip
+        result = invoke(
+            "run",
+            str(recipe),
+            "--partitions",
+            str(n),
+            "--output",
+            out,
+            "--scheduler",
+            scheduler,
+            "-q",
+        )
         assert result.exit_code == 0, result.output
         digests.append(data_digests(workdir / out))
     assert digests[0] == digests[1] == digests[2]
@@ -163,8 +177,9 @@ def test_groups_are_counted_without_strata_that_a_later_step_may_change() -> Non
     from pipeline.steps.risk import LocalSuppressionParams
 
     columns = ColumnsSpec(key_variables=["sex", "age"])
-    micro = RanStep(0, "microaggregate", MicroaggregateParams(variables=["a"], strata=["sex"]),
-                    {}, 10, 10)  # fmt: skip
+    micro = RanStep(
+        0, "microaggregate", MicroaggregateParams(variables=["a"], strata=["sex"]), {}, 10, 10
+    )
     suppress = RanStep(1, "local_suppression", LocalSuppressionParams(k=3), {}, 10, 10)
     noise = RanStep(2, "add_noise", AddNoiseParams(variables=["a"]), {}, 10, 10)
     ((_, alone),) = group_needs([micro], Path(), columns)

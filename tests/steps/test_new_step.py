@@ -14,7 +14,7 @@ from pathlib import Path
 import dask.dataframe as dd
 import pytest
 
-from pipeline.columns import ColumnsSpec
+from pipeline.core.columns import ColumnsSpec
 from pipeline.gate.derive import RanStep
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
@@ -71,8 +71,9 @@ def registered() -> Iterator[callable]:
         del STEPS[name]
 
 
-def test_a_new_step_runs_and_is_described_from_its_own_module(workdir: Path, registered,
-                                                              capfd) -> None:  # fmt: skip
+def test_a_new_step_runs_and_is_described_from_its_own_module(
+    workdir: Path, registered, capfd
+) -> None:
     registered("capitals", DescribedCapitalsParams)
     recipe = demo_recipe(workdir, "  - capitals: {column: occupation}\n")
     code, output = run_entry(["run", str(recipe), "-q"], capfd)
@@ -98,13 +99,22 @@ def test_a_step_that_cannot_describe_itself_is_refused_before_anything_runs(
 def test_the_notice_refuses_a_step_that_changed_a_column_without_words() -> None:
     params = CapitalsParams(column="occupation")
     recipe = Recipe.model_validate(
-        {"version": 1, "name": "t", "seed": 1, "input": {"path": "x.csv"}, "output": {"dir": "out"},
-         "columns": {"key_variables": ["occupation"]}, "steps": []}
-    )  # fmt: skip
+        {
+            "version": 1,
+            "name": "t",
+            "seed": 1,
+            "input": {"path": "x.csv"},
+            "output": {"dir": "out"},
+            "columns": {"key_variables": ["occupation"]},
+            "steps": [],
+        }
+    )
     manifest = Manifest.model_construct(
-        columns_out=["occupation"], columns_removed=[], rows_out=1,
+        columns_out=["occupation"],
+        columns_removed=[],
+        rows_out=1,
         generated_at="2026-12-06T00:00:00Z",
-    )  # fmt: skip
+    )
     ran = [RanStep(0, "capitals", params, {}, 1, 1)]
     with pytest.raises(UndescribedStep, match="'capitals' changes 1 published column"):
         notice_text(manifest, recipe, ran, Path("."))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.columns import ROW, ColumnsSpec
-from pipeline.errors import InputDataError
+from pipeline.core.columns import ROW, ColumnsSpec
+from pipeline.core.errors import InputDataError
 from pipeline.steps.noise import AddNoiseParams, add_noise
 from pipeline.steps.registry import StepContext
 from tests.conftest import demo_recipe, run_step
@@ -33,8 +33,9 @@ def _frame(seed: int = 1) -> pd.DataFrame:
 
 def _run(frame: pd.DataFrame, partitions: int, **raw) -> pd.DataFrame:
     params = AddNoiseParams(variables=["a", "b", "c"], **raw)
-    ctx = StepContext(seed=7, index=3, name="add_noise", columns=ColumnsSpec(), base_dir=Path(),
-                      location="test")  # fmt: skip
+    ctx = StepContext(
+        seed=7, index=3, name="add_noise", columns=ColumnsSpec(), base_dir=Path(), location="test"
+    )
     effect = run_step(add_noise, dd.from_pandas(frame, npartitions=partitions), params, ctx)
     return effect.frame.compute().sort_values(ROW).reset_index(drop=True)
 
@@ -77,8 +78,12 @@ def test_in_a_run_the_loss_is_measured(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
     facts = next(s for s in manifest["steps"] if s["name"] == "add_noise")["facts"]
-    assert facts == {"method": "additive", "noise": 10.0, "rescale": 1.0,
-                     "beyond_float_range.income": 0}  # fmt: skip
+    assert facts == {
+        "method": "additive",
+        "noise": 10.0,
+        "rescale": 1.0,
+        "beyond_float_range.income": 0,
+    }
     (income,) = [v for v in manifest["utility"]["numeric"] if v["column"] == "income"]
     assert income["il1s_mean"] > 0 and abs(income["mean_change"]) < 0.05
 
@@ -98,8 +103,9 @@ def test_byte_for_byte_the_same_whatever_the_partitions(method: str) -> None:
     frame = _magnitudes()
     one = _run(frame, 1, method=method, noise=1000)
     for partitions in (3, 8):
-        pd.testing.assert_frame_equal(_run(frame, partitions, method=method, noise=1000), one,
-                                      check_exact=True)  # fmt: skip
+        pd.testing.assert_frame_equal(
+            _run(frame, partitions, method=method, noise=1000), one, check_exact=True
+        )
 
 
 @pytest.mark.parametrize("method", ["additive", "correlated"])
@@ -154,7 +160,9 @@ def test_the_published_files_are_identical_for_1_3_and_8_partitions(workdir: Pat
     magnitude = rng.choice([1e15, 3e9, 1.0, 1e-3], len(frame)) * rng.uniform(1, 2, len(frame))
     frame["income"] = [repr(float(v)) for v in magnitude]
     frame.to_csv(workdir / "data" / "census.csv", index=False)
-    steps = ("  - add_noise: {variables: [income], noise: 1000}\n"
-             "  - add_noise: {variables: [income, age], method: correlated}\n")  # fmt: skip
+    steps = (
+        "  - add_noise: {variables: [income], noise: 1000}\n"
+        "  - add_noise: {variables: [income, age], method: correlated}\n"
+    )
     demo_recipe(workdir, steps, extra="risk: {k: 1}\n")
     assert len({_published(workdir, n) for n in (1, 3, 8)}) == 1

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.columns import ROW, ColumnsSpec
+from pipeline.core.columns import ROW, ColumnsSpec
 from pipeline.steps.pram import PramParams, invariant_matrix, pram
 from pipeline.steps.registry import StepContext
 from tests.conftest import demo_recipe, run_step
@@ -29,8 +29,9 @@ def test_the_matrix_is_invariant_and_stochastic() -> None:
 
 def _run(frame: pd.DataFrame, partitions: int, **raw) -> tuple[pd.DataFrame, dict]:
     params = PramParams(column="v", **raw)
-    ctx = StepContext(seed=3, index=2, name="pram", columns=ColumnsSpec(), base_dir=Path(),
-                      location="test")  # fmt: skip
+    ctx = StepContext(
+        seed=3, index=2, name="pram", columns=ColumnsSpec(), base_dir=Path(), location="test"
+    )
     effect = run_step(pram, dd.from_pandas(frame, npartitions=partitions), params, ctx)
     return effect.frame.compute().sort_values(ROW).reset_index(drop=True), effect.facts
 
@@ -81,27 +82,61 @@ def test_in_a_run(workdir: Path) -> None:
 def test_invariant_matrix_equals_sdcmicro_for_its_drawn_diagonal() -> None:
     # sdcMicro 5.8.1: pram(x, pd = 0.8, alpha = 0.5), set.seed(1), categories A-E with
     # frequencies 500/300/100/60/40; its drawn diagonal of P and its released matrix Rs
-    diagonal = np.array([0.85310173262842, 0.874424779927358, 0.914570672670379,
-                         0.981641557998955, 0.840336386207491])  # fmt: skip
-    theirs = np.array([
-        [0.926516795753985, 0.0321013936417298, 0.0171231738120205, 0.012367858170602,
-         0.0118907786216628],
-        [0.0535023227362162, 0.908367363032043, 0.0161059530856673, 0.0107619181596394,
-         0.0112624429864339],
-        [0.0856158690601026, 0.0483178592570018, 0.846065291729227, 0.0080594921208075,
-         0.0119414878328613],
-        [0.103065484755016, 0.0538095907981968, 0.0134324868680125, 0.819764300720071,
-         0.00992813685870323],
-        [0.148634732770785, 0.0844683223982544, 0.0298537195821532, 0.0148922052880549,
-         0.722151019960753],
-    ])  # fmt: skip
+    diagonal = np.array(
+        [
+            0.85310173262842,
+            0.874424779927358,
+            0.914570672670379,
+            0.981641557998955,
+            0.840336386207491,
+        ]
+    )
+    theirs = np.array(
+        [
+            [
+                0.926516795753985,
+                0.0321013936417298,
+                0.0171231738120205,
+                0.012367858170602,
+                0.0118907786216628,
+            ],
+            [
+                0.0535023227362162,
+                0.908367363032043,
+                0.0161059530856673,
+                0.0107619181596394,
+                0.0112624429864339,
+            ],
+            [
+                0.0856158690601026,
+                0.0483178592570018,
+                0.846065291729227,
+                0.0080594921208075,
+                0.0119414878328613,
+            ],
+            [
+                0.103065484755016,
+                0.0538095907981968,
+                0.0134324868680125,
+                0.819764300720071,
+                0.00992813685870323,
+            ],
+            [
+                0.148634732770785,
+                0.0844683223982544,
+                0.0298537195821532,
+                0.0148922052880549,
+                0.722151019960753,
+            ],
+        ]
+    )
     p = np.array([500, 300, 100, 60, 40]) / 1000
     assert np.allclose(invariant_matrix(p, diagonal, 0.5), theirs, atol=1e-12)
 
 
 def test_too_many_categories_are_refused_before_any_matrix(monkeypatch) -> None:
     import pipeline.steps.pram as module
-    from pipeline.errors import InputDataError
+    from pipeline.core.errors import InputDataError
 
     def no_matrix(*args, **kwargs):
         raise AssertionError("a matrix was built")
@@ -118,7 +153,7 @@ def test_too_many_categories_are_refused_before_any_matrix(monkeypatch) -> None:
 
 def test_too_many_matrix_entries_over_the_strata_are_refused(monkeypatch) -> None:
     import pipeline.steps.pram as module
-    from pipeline.errors import InputDataError
+    from pipeline.core.errors import InputDataError
 
     monkeypatch.setattr(module, "MAX_ENTRIES", 40)  # 2 strata of 5 categories: 50 entries
     with pytest.raises(InputDataError, match="2 strata whose matrices hold 50 entries"):

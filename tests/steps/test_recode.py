@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.columns import ROW
+from pipeline.core.columns import ROW
+from pipeline.core.errors import EXIT_INPUT, InputDataError
 from pipeline.engine.apply import PendingChecks
-from pipeline.errors import EXIT_INPUT, InputDataError
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import RecodeParams, recode
 from pipeline.steps.registry import Effect, StepContext

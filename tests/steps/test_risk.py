@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.columns import ROW
+from pipeline.core.columns import ROW
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.measures import measure_risk

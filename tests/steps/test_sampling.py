@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pipeline.columns import ORDER, ROW
-from pipeline.randomness import order_keys
+from pipeline.core.columns import ORDER, ROW
+from pipeline.core.randomness import order_keys
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.registry import StepContext
 from pipeline.steps.sampling import ShuffleParams, SubsampleParams, shuffle_records, subsample

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
-from pipeline.columns import ROW, ColumnsSpec
+from pipeline.core.columns import ROW, ColumnsSpec
 from pipeline.steps.registry import STEPS, StepContext
 from pipeline.steps.swap import RankSwapParams, rank_swap, rank_swap_values, swap_ranks, window
 from tests.conftest import demo_recipe, examples, run_step
@@ -37,8 +37,14 @@ def _frame(seed: int = 1, n: int = N) -> pd.DataFrame:
 
 def _run(frame: pd.DataFrame, partitions: int, seed: int = 7, **raw) -> tuple[pd.DataFrame, dict]:
     params = RankSwapParams(variables=NAMES, **raw)
-    ctx = StepContext(seed=seed, index=2, name="rank_swap", columns=ColumnsSpec(),
-                      base_dir=Path(), location="test")  # fmt: skip
+    ctx = StepContext(
+        seed=seed,
+        index=2,
+        name="rank_swap",
+        columns=ColumnsSpec(),
+        base_dir=Path(),
+        location="test",
+    )
     effect = run_step(rank_swap, dd.from_pandas(frame, npartitions=partitions), params, ctx)
     out = effect.frame.compute().sort_values(ROW).reset_index(drop=True)
     return out, effect.facts
@@ -202,11 +208,14 @@ def test_small_windows_and_tiny_inputs() -> None:
 
 @settings(max_examples=examples(200), deadline=None)
 @given(
-    arrays(np.float64, st.integers(0, 60), elements=st.one_of(
-        st.integers(-5, 5).map(float), st.floats(-1e6, 1e6), st.just(np.nan))),
+    arrays(
+        np.float64,
+        st.integers(0, 60),
+        elements=st.one_of(st.integers(-5, 5).map(float), st.floats(-1e6, 1e6), st.just(np.nan)),
+    ),
     st.floats(0.1, 100),
     st.integers(1, 4),
-)  # fmt: skip
+)
 def test_marginals_and_the_window_hold_for_any_values(
     column: np.ndarray, p: float, variables: int
 ) -> None:

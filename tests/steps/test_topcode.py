@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from pipeline.columns import ROW
-from pipeline.errors import EXIT_INPUT, InputDataError
+from pipeline.core.columns import ROW
+from pipeline.core.errors import EXIT_INPUT, InputDataError
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.registry import StepContext
 from pipeline.steps.topcode import BottomCodeParams, TopCodeParams, bottom_code, top_code

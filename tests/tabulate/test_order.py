@@ -55,8 +55,11 @@ def test_japanese_regions_come_in_code_order() -> None:
 def test_other_categories_numbers_numerically_else_text_not_stated_last() -> None:
     plain = var("size", missing="category")
     assert category_order(["10", "not stated", "9", "1"], plain, HERE) == (
-        "1", "9", "10", "not stated"
-    )  # fmt: skip
+        "1",
+        "9",
+        "10",
+        "not stated",
+    )
     assert category_order([10, 9, 1], var("size"), HERE) == ("1", "9", "10")
     assert category_order(["b", "10", "a", "9"], var("kind"), HERE) == ("10", "9", "a", "b")
 
@@ -90,7 +93,7 @@ def checked_table(npartitions: int) -> tuple[TableSpec, pd.DataFrame]:
                 "recode": {"hierarchy": "jp_region", "level": "prefecture"},
             },
             "columns": {"column": "sex"},
-        }  # fmt: skip
+        }
     )
     with PendingChecks() as checks:
         prepared = prepare(dd.from_pandas(frame, npartitions=npartitions), spec, HERE, checks)
@@ -107,10 +110,22 @@ def test_cells_come_row_by_row_with_margins_last_whatever_the_partitions() -> No
     frame = published(arrange(checked, layout), spec)
     pairs = list(zip(frame["municipality"], frame["sex"], strict=True))
     assert pairs == [
-        ("01", "1"), ("01", "2"), ("01", "Total"), ("13", "1"), ("13", "2"), ("13", "Total"),
-        ("27", "1"), ("27", "2"), ("27", "Total"), ("47", "1"), ("47", "2"), ("47", "Total"),
-        ("Total", "1"), ("Total", "2"), ("Total", "Total"),
-    ]  # fmt: skip
+        ("01", "1"),
+        ("01", "2"),
+        ("01", "Total"),
+        ("13", "1"),
+        ("13", "2"),
+        ("13", "Total"),
+        ("27", "1"),
+        ("27", "2"),
+        ("27", "Total"),
+        ("47", "1"),
+        ("47", "2"),
+        ("47", "Total"),
+        ("Total", "1"),
+        ("Total", "2"),
+        ("Total", "Total"),
+    ]
     for n in (3, 7):
         spec_n, checked_n = checked_table(n)
         again = published(arrange(checked_n, view(checked_n, spec_n, HERE)), spec_n)
@@ -138,6 +153,9 @@ def test_the_check_report_lists_the_cells_in_the_published_order() -> None:
     frame = published(ordered, spec)
     assert cells[:3] == [("cell", "01", "1"), ("cell", "01", "2"), ("row", "01", None)]
     assert cells[-4:] == [
-        ("row", "47", None), ("col", None, "1"), ("col", None, "2"), ("total", None, None),
-    ]  # fmt: skip
+        ("row", "47", None),
+        ("col", None, "1"),
+        ("col", None, "2"),
+        ("total", None, None),
+    ]
     assert len(cells) == len(frame)

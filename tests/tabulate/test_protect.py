@@ -48,10 +48,16 @@ def cell(checked: pd.DataFrame, level: str, row=None, col=None) -> pd.Series:
 
 
 COUNTS = {
-    ("a", "x"): 20, ("a", "y"): 3, ("a", "z"): 40,
-    ("b", "x"): 30, ("b", "y"): 25, ("b", "z"): 50,
-    ("c", "x"): 15, ("c", "y"): 35, ("c", "z"): 60,
-}  # fmt: skip
+    ("a", "x"): 20,
+    ("a", "y"): 3,
+    ("a", "z"): 40,
+    ("b", "x"): 30,
+    ("b", "y"): 25,
+    ("b", "z"): 50,
+    ("c", "x"): 15,
+    ("c", "y"): 35,
+    ("c", "z"): 60,
+}
 
 
 def test_single_small_cell_is_hidden_and_cannot_be_recomputed() -> None:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import pipeline.tabulate.phases as run_mod
 import pipeline.tabulate.protect as protect_mod
-import pipeline.tabulate.run as run_mod
-from pipeline.cli import app
+from pipeline.cli.app import app
 from tests.conftest import REPO, copy_demo
 
 
@@ -69,8 +69,9 @@ def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: P
     assert regions[:3] == ["Hokkaido", "Tohoku", "Kanto"] and regions[-2:] == ["Kyushu", "Total"]
     assert list(ages["age"][:5]) == ["0-14", "15-64", "65-74", "75+", "Total"]
     assert list(ages["municipality"][-5:]) == ["Total"] * 5  # the column margins last
-    prefectures = pd.read_csv(out / "tables" / "population_by_prefecture_and_sex.csv",
-                              dtype={"municipality": str})  # fmt: skip
+    prefectures = pd.read_csv(
+        out / "tables" / "population_by_prefecture_and_sex.csv", dtype={"municipality": str}
+    )
     assert list(dict.fromkeys(prefectures["municipality"]))[:2] == ["01", "02"]
     assert set(prefectures.loc[prefectures.municipality == "13", "municipality_label"]) == {
         "東京都"
@@ -194,9 +195,11 @@ def test_unmapped_values_stop_the_run_instead_of_dropping_records(workdir: Path)
     assert result.exit_code == 3 and f"{outside} record(s) have no value for sex or occupation" in (
         result.output
     )
-    recipe.write_text((UNMAPPED % ", on_unknown: missing").replace(
-        "column: occupation,", "column: occupation, missing: category,"
-    ))  # fmt: skip
+    recipe.write_text(
+        (UNMAPPED % ", on_unknown: missing").replace(
+            "column: occupation,", "column: occupation, missing: category,"
+        )
+    )
     assert invoke("tabulate", str(recipe), "-q").exit_code == 0
     table = pd.read_csv(workdir / "out" / "tables" / "tables" / "by_occupation.csv")
     assert "not stated" in set(table["occupation"].astype(str))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipeline.errors import InputDataError, RecipeError
+from pipeline.core.errors import InputDataError, RecipeError
 from pipeline.utility.compare import checked_levels, numbers_only
 
 
 def test_a_level_runs_from_0_to_its_height_of_a_categorical_column() -> None:
     assert checked_levels({"age": (0, 2), "sex": (2, 2)}, ["age", "sex"]) == {
-        "age": (0, 2), "sex": (2, 2),
-    }  # fmt: skip
+        "age": (0, 2),
+        "sex": (2, 2),
+    }
     for level, height in ((5, 2), (-1, 2), (1, 0), (0, 0)):
         with pytest.raises(RecipeError) as found:
             checked_levels({"age": (level, height)}, ["age"])
@@ -27,8 +28,9 @@ def test_numeric_columns_must_hold_numbers_in_both_files() -> None:
     numbers_only({"original": good, "released": good}, {"--numeric": ["x", "n", "t"]})
     text = pa.table({"x": ["SECRET", None], "n": [True, False], "t": ["1", "x"]})
     with pytest.raises(InputDataError) as found:
-        numbers_only({"original": good, "released": text},
-                     {"--numeric": ["x", "t"], "--perturbed": ["n"]})  # fmt: skip
+        numbers_only(
+            {"original": good, "released": text}, {"--numeric": ["x", "t"], "--perturbed": ["n"]}
+        )
     messages = [p.message for p in found.value.problems]
     assert messages == [
         "--numeric: column 'x' of the released file holds text, not numbers",

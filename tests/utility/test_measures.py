@@ -66,8 +66,9 @@ def test_il1s_is_sdcmicros_definition(found) -> None:
     assert num.il1s == pytest.approx(expected, rel=1e-5) and found.il1s == num.il1s
     assert num.il1s_mean == pytest.approx(expected / 5, rel=1e-5) == found.il1s_mean
     assert num.mean_before == 3.0 and num.mean_after == pytest.approx(3.2)
-    assert num.sd_change == pytest.approx(np.std([1, 2, 3, 6, 4], ddof=1) / x.std(ddof=1) - 1,
-                                          rel=1e-5)  # fmt: skip
+    assert num.sd_change == pytest.approx(
+        np.std([1, 2, 3, 6, 4], ddof=1) / x.std(ddof=1) - 1, rel=1e-5
+    )
 
 
 def test_il1s_equals_sdcmicro_on_its_testdata() -> None:
@@ -131,10 +132,13 @@ def test_warnings_name_counts_not_values() -> None:
 def test_partitions_do_not_change_the_figures(partitions: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = 200
-    original = pd.DataFrame({
-        "v": rng.integers(0, 9, n).astype(str), "s": rng.choice(["M", "F"], n),
-        "x": rng.normal(50, 10, n),
-    })  # fmt: skip
+    original = pd.DataFrame(
+        {
+            "v": rng.integers(0, 9, n).astype(str),
+            "s": rng.choice(["M", "F"], n),
+            "x": rng.normal(50, 10, n),
+        }
+    )
     released = original.assign(
         v=(original["v"].astype(int) // 3).astype(str).where(rng.random(n) > 0.1),
         x=original["x"].round(-1),

@@ -47,11 +47,13 @@ def test_linkage_falls_as_noise_grows() -> None:
 
 
 def test_category_changes() -> None:
-    pairs = pd.DataFrame({
-        "before": ["1", "1", "2", "2", "2", None],
-        "after": ["1", "2", "2", "1", None, "1"],
-        "n": [6, 2, 3, 1, 5, 4],
-    })  # fmt: skip
+    pairs = pd.DataFrame(
+        {
+            "before": ["1", "1", "2", "2", "2", None],
+            "after": ["1", "2", "2", "1", None, "1"],
+            "n": [6, 2, 3, 1, 5, 4],
+        }
+    )
     overall, per = category_changes(pairs)
     assert per == [0.25, 0.25] and overall == pytest.approx(3 / 12)
 
@@ -78,7 +80,7 @@ def test_a_run_measures_perturbed_and_randomised_variables(workdir: Path) -> Non
 
 @pytest.mark.slow
 def test_the_command_measures_what_the_run_measured(workdir: Path, capsys) -> None:
-    from pipeline.cli_utility import main
+    from pipeline.cli.utility import main
 
     steps = (
         "  - microaggregate: {variables: [income, household_size], k: 4}\n"
@@ -88,11 +90,20 @@ def test_the_command_measures_what_the_run_measured(workdir: Path, capsys) -> No
     assert result.exit_code == 0, result.output
     run = json.loads((workdir / "out" / "run" / "manifest.json").read_text())["utility"]
     capsys.readouterr()
-    code = main([
-        str(workdir / "data" / "census.csv"), str(workdir / "out" / "run" / "data"),
-        "--key-vars", "sex", "--perturbed", "income,household_size",
-        "--randomized", "occupation", "--format", "json",
-    ])  # fmt: skip
+    code = main(
+        [
+            str(workdir / "data" / "census.csv"),
+            str(workdir / "out" / "run" / "data"),
+            "--key-vars",
+            "sex",
+            "--perturbed",
+            "income,household_size",
+            "--randomized",
+            "occupation",
+            "--format",
+            "json",
+        ]
+    )
     assert code == 0
     found = json.loads(capsys.readouterr().out)
     assert found["perturbation"] == run["perturbation"]

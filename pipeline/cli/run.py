@@ -1,0 +1,138 @@
+"""What ``anonymize run``, ``tabulate`` and ``validate`` do once typer has parsed their options.
+
+Both are thin layers over ``pipeline.jobs`` (what ``pipeline.api.run`` and
+``pipeline.api.tabulate`` call too); errors are raised, and ``pipeline.cli.app`` turns them into a
+message and an exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pipeline.core.errors import Problem, RecipeError
+
+
+def usage(*problems: str) -> RecipeError:
+    """A usage error (exit 2) listing ``problems``."""
+    return RecipeError([Problem(p, code="usage") for p in problems], title="usage error")
+
+
+def non_empty(**options: str | None) -> None:
+    """Refuse options given as empty text (``--output ""`` would silently mean the default)."""
+    empty = [name for name, value in options.items() if value is not None and not value.strip()]
+    if empty:
+        raise usage(*(f"--{name.replace('_', '-')} is empty" for name in empty))
+
+
+def run(
+    recipe: Path,
+    *,
+    input: str | None,  # noqa: A002 - the command's option name
+    output: str | None,
+    scheduler: str,
+    partitions: int | None,
+    wait: float,
+    gate_only: Path | None,
+    gate_report: str | None,
+    package: str | None,
+    previous: str | None,
+    quiet: bool,
+) -> None:
+    """``anonymize run``: publish (and package), or re-validate with ``--gate-only``."""
+    from pipeline.engine.prepare import RunOptions
+    from pipeline.engine.progress import Reporter
+    from pipeline.jobs import run_source
+
+    non_empty(
+        input=input, output=output, gate_report=gate_report, package=package, previous=previous
+    )
+    if gate_only is not None:
+        if package is not None:
+            raise usage("--package writes a run's recipient package: --gate-only runs nothing")
+        if previous is not None:
+            raise usage(
+                "--previous runs a release of a series: --gate-only checks one (its "
+                "series state is in it)"
+            )
+        _gate_only(recipe, scheduler, gate_only, gate_report, output)
+        return
+    options = RunOptions(input, output, scheduler, partitions, gate_report, wait, previous)
+    run_source(recipe, options, Reporter(quiet=quiet), package)
+
+
+def _gate_only(
+    recipe_path: Path, scheduler: str, out_dir: Path, report_path: str | None, output: str | None
+) -> None:
+    from pipeline.core.errors import EXIT_GATE
+    from pipeline.engine.audit import gate_only
+    from pipeline.engine.prepare import RunOptions, effective_recipe
+    from pipeline.engine.publish import check_paths
+    from pipeline.engine.schedulers import check_scheduler
+    from pipeline.gate.judge import write_gate_report
+    from pipeline.gate.stages import summary_lines
+    from pipeline.jobs import check_paths_given
+    from pipeline.recipe.loader import load_recipe
+
+    check_paths_given(gate_only=out_dir, output=output, gate_report=report_path)
+    check_scheduler(scheduler)
+    loaded = load_recipe(recipe_path)
+    if report_path:  # before anything runs; never into the audited output
+        check_paths(out_dir, [], Path(report_path))
+    recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
+    report = gate_only(loaded, recipe, out_dir)
+    verdict = "valid" if report.passed else "INVALID"
+    typer.echo(f"{out_dir}: {verdict} against {loaded.path}")
+    typer.echo("\n".join(summary_lines(report)))
+    if report_path:
+        write_gate_report(Path(report_path), report)
+    if not report.passed:
+        raise typer.Exit(EXIT_GATE)
+
+
+def tabulate(
+    recipe: Path,
+    *,
+    input: str | None,  # noqa: A002 - the command's option name
+    output: str | None,
+    scheduler: str,
+    gate_report: str | None,
+    wait: float,
+    package: str | None,
+    quiet: bool,
+) -> None:
+    """``anonymize tabulate``: publish the protected tables (and package them)."""
+    from pipeline.engine.prepare import RunOptions
+    from pipeline.engine.progress import Reporter
+    from pipeline.jobs import tabulate_source
+
+    non_empty(input=input, output=output, gate_report=gate_report, package=package)
+    options = RunOptions(input, output, scheduler, None, gate_report, wait)
+    tabulate_source(recipe, options, Reporter(quiet=quiet), package)
+
+
+def validate(recipe: Path, input: str | None, no_input: bool) -> str:  # noqa: A002
+    """``anonymize validate``: check a recipe (and the input's columns); return the verdict."""
+    from pipeline.engine.inputs import input_columns
+    from pipeline.engine.prepare import RunOptions, check_columns, effective_recipe
+    from pipeline.jobs import check_paths_given
+    from pipeline.recipe.loader import load_recipe
+    from pipeline.recipe.source import read_yaml
+
+    non_empty(input=input)
+    check_paths_given(input=input)
+    _, data, _, _ = read_yaml(recipe)
+    if isinstance(data, dict) and data.get("kind") == "tabulation":
+        from pipeline.tabulate.load import load_tabulation
+        from pipeline.tabulate.phases import check_input
+
+        tabulation = load_tabulation(recipe)
+        if not no_input:
+            check_input(tabulation, input_columns(tabulation.recipe.input))
+        return f"{recipe}: valid tabulation ({len(tabulation.recipe.tables)} tables)"
+    loaded = load_recipe(recipe)
+    if not no_input:
+        effective = effective_recipe(loaded, RunOptions(input_path=input))
+        check_columns(loaded, effective, input_columns(effective.input))
+    return f"{recipe}: valid ({len(loaded.steps)} steps)"

@@ -1,0 +1,1 @@
+"""The demo data generators (``anonymize demo-data``): synthetic census and survey records."""

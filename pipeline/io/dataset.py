@@ -1,0 +1,180 @@
+"""Data files of one schema read in bounded Arrow tables: checkpoints, outputs, published files.
+
+The engine reads its ingest checkpoint through it, and ``--gate-only`` the files that were
+published. CSV files are read with the column types of the run (from the manifest), so codes
+keep their leading zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipeline.core.errors import InputDataError, Problem
+from pipeline.io.files import csv_header, own_files
+
+BATCH_ROWS = 1_000_000
+NULLABLE = {  # Arrow type -> the nullable pandas dtype it is read as
+    pa.int64(): pd.Int64Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.string(): pd.StringDtype(),
+    pa.large_string(): pd.StringDtype(),
+}
+_TYPES = {
+    "int64": pa.int64(),
+    "int32": pa.int32(),
+    "double": pa.float64(),
+    "float": pa.float32(),
+    "bool": pa.bool_(),
+    "string": pa.string(),
+    "large_string": pa.string(),
+}
+
+
+def type_names(schema: pa.Schema) -> dict[str, str]:
+    """Column -> Arrow type name, as recorded in the manifest."""
+    return {f.name: str(f.type) for f in schema}
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper=NULLABLE.get)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A set of data files of one schema.
+
+    Attributes:
+        files: The files, in order.
+        format: ``parquet`` or ``csv``.
+        schema: Arrow schema (for CSV: the types to read the text as).
+        encoding: Text encoding of CSV files.
+        hidden: Internal columns that are not part of the data (e.g. the engine's row number).
+
+    """
+
+    files: list[Path]
+    format: str
+    schema: pa.Schema
+    encoding: str = "utf-8"
+    hidden: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def parquet(cls, folder: Path, hidden: tuple[str, ...] = ()) -> Dataset:
+        """The Parquet files directly in ``folder`` (sorted by name)."""
+        files = own_files(folder, ".parquet")
+        try:
+            schema = pq.read_schema(files[0]) if files else pa.schema([])
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            raise InputDataError(
+                [
+                    Problem(
+                        f"data file {files[0]} cannot be read as parquet ({type(exc).__name__})",
+                        code="file_unreadable",
+                    )
+                ]
+            ) from None
+        return cls(files, "parquet", schema, hidden=hidden)
+
+    @classmethod
+    def csv(cls, folder: Path, types: dict[str, str], encoding: str) -> Dataset:
+        """The CSV files directly in ``folder``, read with the recorded column types."""
+        files = sorted(folder.glob("*.csv"))
+        header = csv_header(files[0], encoding, ",") if files else []
+        schema = pa.schema([(c, _TYPES.get(types.get(c, "string"), pa.string())) for c in header])
+        return cls(files, "csv", schema, encoding)
+
+    @property
+    def columns(self) -> list[str]:
+        """The data's columns (internal ones left out)."""
+        return [n for n in self.schema.names if n not in self.hidden]
+
+    def _arrow(self, file: Path, columns: list[str]) -> Iterator[pa.Table]:
+        """The file in tables of about a million rows.
+
+        Raises:
+            InputDataError: the file cannot be read with the recorded types (the reader's own
+                message quotes the value, so only the file and the reason's type are named).
+        """
+        try:
+            yield from self._read(file, columns)
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            raise InputDataError(
+                [
+                    Problem(
+                        f"data file {file} cannot be read as {self.format} with the column "
+                        f"types recorded for it ({type(exc).__name__})",
+                        code="file_unreadable",
+                    )
+                ]
+            ) from None
+
+    def _read(self, file: Path, columns: list[str]) -> Iterator[pa.Table]:
+        if self.format == "parquet":
+            handle = pq.ParquetFile(file)
+            for batch in handle.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+                yield pa.Table.from_batches([batch])
+            return
+        reader = pacsv.open_csv(
+            file,
+            read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns,
+                column_types={c: self.schema.field(c).type for c in columns},
+                strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+
+    def chunks(self, columns: list[str]) -> Iterator[pa.Table]:
+        """Arrow tables of at most about a million rows holding ``columns``, file by file."""
+        for file in self.files:
+            yield from self._arrow(file, columns)
+
+    def _empty(self, columns: list[str]) -> pa.Table:
+        return pa.table({c: pa.array([], self.schema.field(c).type) for c in columns})
+
+    def table(self, columns: list[str], files: list[Path] | None = None) -> pa.Table:
+        """``columns`` of all files (or of ``files``) as one Arrow table."""
+        parts = [
+            t
+            for file in (self.files if files is None else files)
+            for t in self._arrow(file, columns)
+        ]
+        return pa.concat_tables(parts) if parts else self._empty(columns)
+
+    def file_rows(self, file: Path) -> int:
+        """Rows of one file (Parquet metadata, or a streamed CSV read)."""
+        if self.format == "parquet":
+            return pq.ParquetFile(file).metadata.num_rows
+        return sum(t.num_rows for t in self._arrow(file, self.columns[:1]))
+
+    def rows(self) -> int:
+        """Rows of all files (counted once: a CSV count streams every file)."""
+        return self._rows
+
+    @cached_property
+    def _rows(self) -> int:
+        return sum(self.file_rows(f) for f in self.files)
+
+    def dask_frame(self, columns: list[str]):  # noqa: ANN201 - dask is imported lazily
+        """``columns`` as a dask DataFrame with one partition per file."""
+        import dask.dataframe as dd
+
+        meta = _to_pandas(self._empty(columns))
+        if not self.files:
+            return dd.from_pandas(meta, npartitions=1)
+        return dd.from_map(partial(self._load, columns=columns), self.files, meta=meta)
+
+    def _load(self, file: Path, columns: list[str]) -> pd.DataFrame:
+        return _to_pandas(self.table(columns, [file]))

@@ -1,0 +1,333 @@
+"""Run a tabulation recipe: compute with dask, protect, check, publish all or nothing.
+
+Before anything is published the gate verifies, per table, that every primary cell is hidden
+with an interval at least as wide as required (``interval_too_narrow``) and that the written
+files hold no value of a hidden cell (``hidden_value_published``). A failure exits 4 with
+nothing published (the report goes beside the output, as for microdata runs).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from pipeline.core.artifact import now_utc
+from pipeline.core.columns import ColumnsSpec
+from pipeline.core.errors import GateError, InputDataError, Problem
+from pipeline.engine.apply import PendingChecks
+from pipeline.engine.ingest import checked_numbers, number_dtype
+from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
+from pipeline.engine.progress import Reporter
+from pipeline.engine.release import release
+from pipeline.gate.checks import table_result
+from pipeline.gate.model import GateReport, GateResult
+from pipeline.gate.reasons import Reason
+from pipeline.gate.stages import Verdict, default_report_path
+from pipeline.io import files
+from pipeline.manifest import RunHeader, SourceRecord, package_versions
+from pipeline.steps.registry import Check
+from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
+from pipeline.tabulate.load import LoadedTabulation
+from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec
+from pipeline.tabulate.order import View, arrange, labelled, view
+from pipeline.tabulate.output import HIDDEN, published, write_table
+from pipeline.tabulate.pages import review_page, tables_page
+from pipeline.tabulate.protect import suppress, unprotected
+from pipeline.tabulate.review import CheckReport, cell_checks, report_text
+from pipeline.tabulate.secondary import Unprotectable
+
+
+class TableRecord(BaseModel):
+    """One published table."""
+
+    name: str
+    statistic: str
+    cells: int = Field(description="Cells and margins.")
+    primary: int = Field(description="Cells failing a rule (hidden).")
+    secondary: int = Field(description="Cells hidden to protect the primary ones.")
+    files: list[str]
+
+
+class TabulationManifest(RunHeader):
+    """What a tabulation run produced (``OUT/manifest.json``)."""
+
+    packages: dict[str, str]
+    rules: dict[str, Any]
+    tables: list[TableRecord]
+    gate: GateReport
+    seconds: float
+
+
+def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
+    """Check every column the tables name is in the input; return the columns to read.
+
+    Raises:
+        InputDataError: every missing column, with a hint and the columns found.
+    """
+    named: dict[str, str] = {}
+    for i, spec in enumerate(loaded.recipe.tables):
+        for column in spec.columns_used():
+            named.setdefault(column, f"tables[{i}] {spec.name}")
+    problems_, shown = files.missing_columns(header, named, loaded.recipe.input.delimiter)
+    if problems_:
+        raise InputDataError(
+            problems_,
+            title=f"input {loaded.recipe.input.path} does not fit "
+            f"(columns found: {files.columns_found(header, shown)})",
+        )
+    return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
+
+
+def _numbers(ddf: Any, loaded: LoadedTabulation, pending: PendingChecks) -> Any:
+    """Magnitude and weight columns as numbers.
+
+    Values that are not numbers, and non-finite ones unless ``input.non_finite: missing``, are
+    counted lazily into ``pending`` and settled in the pass that computes the tables.
+    """
+    wanted = sorted(
+        {c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c}
+        | {c for s in loaded.recipe.tables for c in banded(s, loaded.base_dir)}
+    )
+    keep_infinite = loaded.recipe.input.non_finite == "missing"
+    facts: dict[str, int] = {}
+    for column in wanted:
+        kind = number_dtype(ddf[column].dtype)
+        both = ddf[column].map_partitions(_checked, kind, meta=_CHECKED)
+        parsed, infinite = both["value"], both["infinite"]
+        checks = [(both["invalid"].sum(), "are not numbers")]
+        if keep_infinite:
+            parsed = parsed.mask(infinite)
+        else:
+            checks.append((infinite.sum(), "are not finite (inf or -inf)"))
+        for count, what in checks:
+            pending.add((Check(count, f"{column} {what}", _problem(column, what)),), facts)
+        ddf = ddf.assign(**{column: parsed})
+    return ddf
+
+
+def _check_classified(loaded: LoadedTabulation, computed: dict) -> None:
+    """Records without a category would be left out of a table's totals: stop instead.
+
+    Two tables' totals would otherwise differ by exactly those records (disclosure by
+    difference, never checked by the rules).
+
+    Raises:
+        InputDataError: per table, the records without a category (counts only).
+    """
+    problems_ = []
+    for i, spec in enumerate(loaded.recipe.tables):
+        n = int(computed[spec.name]["unclassified"])
+        if n:
+            names = " or ".join(v.column for v in (spec.rows, spec.columns) if v is not None)
+            problems_.append(
+                Problem(
+                    f"{n} record(s) have no value for {names}: leaving them out of the totals "
+                    f"would reveal them by difference; set missing: category on the variable "
+                    f"(a '{NOT_STATED}' category) or complete the input",
+                    location=f"{loaded.path} tables[{i}] {spec.name}:",
+                    code="unclassified",
+                )
+            )
+    if problems_:
+        raise InputDataError(problems_)
+
+
+def _check_finite(cells: pd.DataFrame, spec: TableSpec) -> None:
+    """Sums beyond the range of 64-bit floats overflow to inf: stop instead of publishing it."""
+    sums = cells[["value", "weight", "absum"]].to_numpy(dtype="float64", na_value=0.0)
+    if not np.isfinite(sums).all():
+        raise InputDataError(
+            [
+                Problem(
+                    f"table {spec.name}: a sum overflows (values of "
+                    f"{spec.variable or spec.weight!r} too large for 64-bit floats)",
+                    code="overflow",
+                )
+            ]
+        )
+
+
+def banded(spec: TableSpec, base_dir: Path) -> list[str]:
+    """Columns a table recodes into numeric bands (they must hold numbers, as in a run)."""
+    out = []
+    for var in (spec.rows, spec.columns):
+        params = var.recode_params(base_dir) if var else None
+        out += sorted(params.declare(ColumnsSpec()).numeric) if params is not None else []
+    return out
+
+
+_CHECKED = pd.DataFrame(
+    {
+        "value": pd.Series(dtype="Float64"),
+        "invalid": pd.Series(dtype="bool"),
+        "infinite": pd.Series(dtype="bool"),
+    }
+)
+
+
+def _checked(values: pd.Series, kind: str | None) -> pd.DataFrame:
+    parsed, invalid, infinite = checked_numbers(values, kind)
+    frame = {"value": parsed.astype("Float64"), "invalid": invalid, "infinite": infinite}
+    return pd.DataFrame(frame, index=values.index)
+
+
+def _problem(column: str, what: str) -> Callable[[int], Problem | None]:
+    def problem(n: int) -> Problem | None:
+        if not n:
+            return None
+        return Problem(f"column {column!r}: {n} value(s) {what}", code="not_numeric")
+
+    return problem
+
+
+def run_tabulation(
+    loaded: LoadedTabulation,
+    output_dir: str | None,
+    scheduler: str,
+    reporter: Reporter,
+    gate_report: str | None = None,
+    wait: float = 0.0,
+) -> TabulationManifest:
+    """Compute, protect, check and publish every table of the recipe (all or nothing)."""
+    started = time.perf_counter()
+    recipe = loaded.recipe
+    out_dir = Path(output_dir or recipe.output.dir)
+    report_path = Path(gate_report) if gate_report else default_report_path(out_dir)
+    columns = check_input(loaded, input_columns(recipe.input))
+    run_id = uuid.uuid4().hex
+    inputs = [Path(recipe.input.path)]
+    with release(out_dir, inputs, report_path, run_id, scheduler, wait) as out:
+        staging, deferred = out.staging, out.checks  # whole-file checks, settled with the tables
+        reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {out.where}")
+        ddf = _numbers(read_input(recipe.input, columns, None), loaded, deferred)
+        plans = {
+            s.name: plan_cells(
+                prepare(ddf, s, loaded.base_dir, deferred, f"{loaded.path} tables[{i}]"), s
+            )
+            for i, s in enumerate(recipe.tables)
+        }
+        with reporter.task(f"compute {len(plans)} tables in one pass"), reading(recipe.input):
+            (computed,) = deferred.settle(plans)
+        _check_classified(loaded, computed)
+        records, checks, sections, reports = [], [], [], {}
+        for spec in recipe.tables:
+            with reporter.task(f"table {spec.name}") as summary:
+                checked, layout = _protected(computed[spec.name], spec, recipe.rules, loaded)
+                frame = labelled(published(checked, spec), layout)
+                files = write_table(frame, staging.path / "tables", spec.name)
+                checks += _gate_checks(spec.name, checked, files)
+                reports[spec.name] = cell_checks(checked)
+                sections.append((spec, frame, layout))
+                n = checked["suppression"].value_counts()
+                record = TableRecord(
+                    name=spec.name,
+                    statistic=spec.statistic,
+                    cells=len(checked),
+                    primary=int(n.get("primary", 0)),
+                    secondary=int(n.get("secondary", 0)),
+                    files=[str(f.relative_to(staging.path)) for f in files],
+                )
+                summary.update(primary=record.primary, secondary=record.secondary)
+                records.append(record)
+        result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
+        verdict = Verdict(recipe.name, loaded.sha256, run_id, report_path)
+        gate = verdict.conclude(result, out_dir)  # a failure writes the report and raises
+        generated = now_utc()
+        review = CheckReport(
+            run_id=run_id,
+            generated_at=generated,
+            recipe_name=recipe.name,
+            rules=recipe.rules,
+            tables=reports,
+        )
+        _write_pages(staging.path, review, sections, gate)
+        manifest = TabulationManifest(
+            run_id=run_id,
+            generated_at=generated,
+            recipe_name=recipe.name,
+            recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
+            input=SourceRecord(path=recipe.input.path, sha256=sha256_of(Path(recipe.input.path))),
+            packages=package_versions(),
+            rules=recipe.rules.model_dump(),
+            tables=records,
+            gate=gate,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        manifest = out.publish(manifest)
+    reporter.line(f"published {len(records)} tables to {out_dir}")
+    return manifest
+
+
+def _write_pages(
+    folder: Path,
+    review: CheckReport,
+    sections: list[tuple[TableSpec, pd.DataFrame, View]],
+    gate: GateReport,
+) -> None:
+    """``tables/tables.html`` for recipients; ``review/check_report.json`` and its page."""
+    page = tables_page(review, sections, gate)
+    (folder / "tables" / "tables.html").write_text(page, encoding="utf-8")
+    (folder / "review").mkdir()
+    (folder / "review" / "check_report.json").write_text(report_text(review), encoding="utf-8")
+    page = review_page(review, sections)
+    (folder / "review" / "check_report.html").write_text(page, encoding="utf-8")
+
+
+def _protected(
+    computed: dict, spec: TableSpec, rules: Rules, loaded: LoadedTabulation
+) -> tuple[pd.DataFrame, View]:
+    """A table's cells with their verdicts, in the published order, and its layout.
+
+    Raises:
+        InputDataError: a sum overflows.
+        GateError: no suppression pattern protects the primary cells.
+    """
+    cells = assemble_cells(computed, spec)
+    _check_finite(cells, spec)
+    try:
+        checked = suppress(cells, spec, rules)
+    except Unprotectable as exc:
+        raise GateError(
+            [Problem(str(exc), location=f"table {spec.name}:", code="unprotectable")]
+        ) from None
+    layout = view(checked, spec, loaded.base_dir)
+    return arrange(checked, layout), layout
+
+
+def _gate_checks(name: str, checked: pd.DataFrame, files: list[Path]) -> list:
+    narrow = unprotected(checked)
+    hidden = checked["suppression"] != "none"
+    leaked = 0
+    for file in files:
+        frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
+        shown = frame["status"].astype("string").fillna("") == HIDDEN
+        leaked += int((shown.to_numpy() != hidden.to_numpy()).sum())
+        leaked += int(frame.loc[shown, "value"].notna().sum())
+    return [
+        table_result(
+            "output",
+            f"{name}.intervals",
+            Reason.INTERVAL_TOO_NARROW,
+            f"every primary cell of {name} is hidden with a wide enough interval"
+            + (f" ({'; '.join(narrow)})" if narrow else ""),
+            len(narrow),
+            "0 cells",
+            not narrow,
+        ),
+        table_result(
+            "output",
+            f"{name}.hidden",
+            Reason.HIDDEN_VALUE_PUBLISHED,
+            f"the published files of {name} hold no value of a hidden cell",
+            leaked,
+            "0 cells",
+            leaked == 0,
+        ),
+    ]
