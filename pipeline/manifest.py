@@ -14,9 +14,11 @@ from pydantic import BaseModel, Field
 
 from pipeline.core.artifact import Artifact
 from pipeline.gate.model import GateReport
+from pipeline.risk.summary import RiskSummary
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.4"  # 1.2: utility; 1.3: perturbation; 1.4: artifacts, signature
+# 1.2: utility; 1.3: perturbation; 1.4: artifacts, signature; 1.5: typed risk summaries
+SCHEMA_VERSION = "1.5"
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",
@@ -107,10 +109,10 @@ class Manifest(RunHeader):
     )
     steps: list[StepRecord]
     files: list[FileRecord]
-    risk_before: dict[str, Any] | None = Field(
+    risk_before: RiskSummary | None = Field(
         None, description="Risk of the input over the key variables (after identifier removal)."
     )
-    risk_after: dict[str, Any] | None = Field(None, description="Risk of the published data.")
+    risk_after: RiskSummary | None = Field(None, description="Risk of the published data.")
     utility: Utility | None = Field(
         None, description="What the protection cost: information loss over the whole file."
     )

@@ -10,6 +10,9 @@ full suite, a tenth (at least 5, at most n) in the fast lane.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 import sys
 import textwrap
@@ -193,3 +196,69 @@ def run_step(func, frame, params, ctx):  # noqa: ANN001, ANN201 - any step
     with PendingChecks([(check, effect.facts) for check in effect.checks]) as checks:
         checks.settle()
     return effect
+
+
+def invoke(*args: str):  # noqa: ANN201 - typer's Result
+    """Run ``anonymize *args`` through typer's test runner (exit code and output)."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli.app import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def reasons(result) -> set[str]:
+    """The reason codes a blocked run printed (``[reason] ...`` lines)."""
+    return {
+        line.split("]")[0].strip(" [")
+        for line in result.output.splitlines()
+        if line.strip().startswith("[")
+    }
+
+
+def gate_report(workdir: Path, name: str = "run") -> dict:
+    """The gate report a run left beside its output folder ``out/NAME``."""
+    return json.loads((workdir / "out" / f"{name}.gate_report.json").read_text())
+
+
+def assert_blocked(workdir: Path, result, reason: str, previous: bytes | None = None) -> dict:
+    """The run was blocked for ``reason``: nothing (or the previous output) published, no
+    staging left, and the gate report says so; return the report."""
+    assert result.exit_code == 4, result.output
+    assert reason in reasons(result), result.output
+    out = workdir / "out" / "run"
+    if previous is None:
+        assert not out.exists()
+    else:
+        assert (out / "manifest.json").read_bytes() == previous
+    assert not list((workdir / "out").glob(".run.staging-*"))
+    report = gate_report(workdir)
+    assert report["outcome"] == "blocked" and not report["passed"]
+    assert reason in {c["reason"] for c in report["output"]["checks"] if not c["passed"]}
+    return report
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every entry under root: files by content hash, symlinks by target (never followed)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        if path.is_symlink():
+            out[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def data_digests(out: Path) -> dict[str, str]:
+    """The SHA-256 of each published data file, by name."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / "data").iterdir())
+    }
+
+
+def tables_demo(workdir: Path) -> Path:
+    """The demo's files and the census_tables recipe in workdir; the recipe's path."""
+    copy_demo(workdir)
+    shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")
+    return workdir / "recipes" / "census_tables.yaml"

@@ -41,6 +41,7 @@ from pipeline.recipe.models import Recipe
 from pipeline.report.model import RiskReport, Snapshot
 from pipeline.report.notice import NOTICE, notice_text
 from pipeline.report.write import REPORT_JSON, build_report
+from pipeline.risk.summary import RiskSummary
 from pipeline.steps import STEPS
 
 REL_TOL = 1e-9  # figures measured again may differ in the last bits (summation order)
@@ -215,7 +216,7 @@ def rows_facts(audit: Audited) -> CheckResult:
         ("risk_before", m.risk_before, m.rows_in),
         ("risk_after", m.risk_after, m.rows_out),
     ):
-        if risk is not None and risk.get("records") != rows:
+        if risk is not None and risk.records != rows:
             wrong.append(f"{name}.records")
     return audit.check(
         "manifest.rows",
@@ -250,21 +251,21 @@ def risk_facts(audit: Audited) -> CheckResult:
     )
 
 
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value)) if value is not None else None
+def _plain(value: RiskSummary | None) -> Any:
+    return json.loads(value.model_dump_json()) if value is not None else None
 
 
 def utility_facts(audit: Audited) -> CheckResult:
     """What the released data says of the loss: categories left, values missing."""
     utility, wrong = audit.manifest.utility, []
-    keys = (audit.after.summary.get("key_variables") or {}) if audit.after is not None else {}
+    keys = audit.after.summary.key_variables if audit.after is not None else {}
     for i, variable in enumerate(utility.variables if utility is not None else []):
         found = keys.get(variable.column)
         if found is None:
             continue
-        if variable.categories_after != found.get("categories"):
+        if variable.categories_after != found.categories:
             wrong.append(f"utility.variables[{i}].categories_after")
-        if variable.suppressed > int(found.get("missing", 0)):
+        if variable.suppressed > found.missing:
             wrong.append(f"utility.variables[{i}].suppressed")
     return audit.check(
         "manifest.utility",

@@ -67,7 +67,7 @@ def series_audit(out_dir: Path, recipe: Recipe, data: Dataset) -> list[CheckResu
                 diversity.add(table.select(diversity.columns))
         summary = stream.finish().summary
     if diversity is not None:
-        summary.update(diversity.finish())
+        summary = summary.model_copy(update=diversity.finish())
     state = table_result(
         "output",
         "series.state",

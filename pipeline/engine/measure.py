@@ -117,7 +117,7 @@ class Measures:
             return None
         snap = self.risk.finish()
         if self.diversity is not None:
-            snap.summary.update(self.diversity.finish())
+            snap.summary = snap.summary.model_copy(update=self.diversity.finish())
         return snap
 
 
@@ -164,4 +164,4 @@ def risk_line(snap: Snapshot | None) -> dict[str, Any]:
     if snap is None:
         return {"skipped": "no key_variables"}
     names = ("k_violations", "sample_uniques", "global_risk")
-    return {name: snap.summary[name] for name in names}
+    return {name: getattr(snap.summary, name) for name in names}

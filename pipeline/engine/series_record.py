@@ -75,7 +75,7 @@ class SeriesRecorder:
         found = self.stream.finish()
         self.stream.__exit__()
         if self.diversity is not None:
-            found.summary.update(self.diversity.finish())
+            found.summary = found.summary.model_copy(update=self.diversity.finish())
         return found
 
     def state(self, before: SeriesState, release: ReleaseRecord, levels: dict) -> SeriesState:

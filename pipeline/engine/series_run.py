@@ -25,6 +25,7 @@ from pipeline.io.owned import tool_json
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import SeriesSummary, Snapshot
+from pipeline.risk.summary import RiskSummary
 from pipeline.series.context import SeriesContext, step_signature
 from pipeline.series.state import ReleaseRecord, SeriesKey, SeriesState, read_state, write_state
 from pipeline.steps import STEPS
@@ -126,12 +127,12 @@ def series_steps(loaded: LoadedRecipe, recipe: Recipe) -> tuple[list[StepCall], 
     )
 
 
-def merged_checks(recipe: Recipe, summary: dict[str, Any]) -> list[CheckResult]:
+def merged_checks(recipe: Recipe, summary: RiskSummary) -> list[CheckResult]:
     """The gate's series checks: the merged view keeps k (and the recipe's l / t)."""
     spec = recipe.risk
     assert spec is not None
     keys = ", ".join(recipe.columns.key_variables)
-    found = int(summary["k_violations"])
+    found = summary.k_violations
     out = [
         table_result(
             "output",
@@ -147,7 +148,8 @@ def merged_checks(recipe: Recipe, summary: dict[str, Any]) -> list[CheckResult]:
     for name in ("l_diversity", "t_closeness"):
         target = getattr(spec, name)
         if target is not None:
-            bad = int(summary.get(f"{name[0]}_violations", -1))
+            bad = getattr(summary, f"{name[0]}_violations")
+            bad = -1 if bad is None else bad
             out.append(
                 table_result(
                     "output",
@@ -233,6 +235,6 @@ def summary_of(
         values_suppressed=int(suppressed),
         records_withheld=facts.get("records_withheld", 0),
         values_kept_hidden=int(facts.get("values_kept_hidden", 0)),
-        merged_k_violations=int(merged.summary["k_violations"]) if merged else None,
+        merged_k_violations=merged.summary.k_violations if merged else None,
         previous=context.state.header.run_id if context.state is not None else None,
     )

@@ -35,6 +35,7 @@ from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.recipe.models import Recipe
+from pipeline.risk.summary import RiskSummary
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,13 @@ def column_checks(
     return out
 
 
-def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) -> list[CheckResult]:
+def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> list[CheckResult]:
     """k-anonymity and global risk against the recipe's ``risk:`` targets (whole file)."""
     spec = recipe.risk
     if spec is None or summary is None:
         return []
     keys = ", ".join(recipe.columns.key_variables)
-    violations = int(summary["k_violations"])
+    violations = summary.k_violations
     out = [
         table_result(
             stage,
@@ -146,7 +147,8 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
     ):
         target = getattr(spec, name)
         if target is not None:
-            found = int(summary.get(f"{name[0]}_violations", -1))
+            found = getattr(summary, f"{name[0]}_violations")
+            found = -1 if found is None else found
             is_l = name == "l_diversity"
             level = f"l = {target.l:g} ({target.kind})" if is_l else f"t = {target.t:g}"
             out.append(
@@ -162,7 +164,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: dict[str, Any] | None) ->
                 )
             )
     if spec.max_global_risk is not None:
-        risk = float(summary["global_risk"])
+        risk = summary.global_risk
         out.append(
             table_result(
                 stage,

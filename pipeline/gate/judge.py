@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -25,6 +24,7 @@ from pipeline.gate.model import CheckResult, GateReport, GateResult
 from pipeline.io.dataset import Dataset
 from pipeline.io.owned import is_gate_report, remove_if_ours, replace_file
 from pipeline.recipe.models import Recipe
+from pipeline.risk.summary import RiskSummary
 
 GATE_REPORT = "gate_report.json"
 
@@ -110,7 +110,7 @@ def output_gate(
     data: Dataset,
     steps: Sequence[derive.RanStep],
     rows_in: int,
-    risk_summary: dict[str, Any] | None,
+    risk_summary: RiskSummary | None,
     expected_columns: list[str],
     contract: Contract | None = None,
     extra: Sequence[CheckResult] = (),

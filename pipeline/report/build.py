@@ -107,7 +107,7 @@ def snapshot(
     if diversity is not None:
         for chunk in chunks(diversity.columns):
             diversity.add(chunk)
-        found.summary.update(diversity.finish())
+        found.summary = found.summary.model_copy(update=diversity.finish())
     return found
 
 

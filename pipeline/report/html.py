@@ -37,7 +37,7 @@ def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
         return out
     out.append((t.k_reached, f"{t.k}-anonymity {'holds' if t.k_reached else 'does NOT hold'}"))
     if t.max_global_risk is not None:
-        risk = number(report.after.summary.get("global_risk"))
+        risk = number(report.after.summary.global_risk)
         sign = "≤" if t.global_risk_ok else ">"
         out.append((bool(t.global_risk_ok), f"global risk {risk} {sign} {t.max_global_risk:g}"))
     return out
@@ -113,9 +113,10 @@ def render_html(report: RiskReport) -> str:
         **utility_context(report.utility),
     }
     if report.before is not None and report.after is not None:
+        before, after = report.before.summary, report.after.summary
         context["summary_rows"] = [
-            (label, report.before.summary.get(key), report.after.summary.get(key))
+            (label, getattr(before, key), getattr(after, key))
             for key, label in _SUMMARY_ROWS
-            if key in report.before.summary or key in report.after.summary
+            if getattr(before, key) is not None or getattr(after, key) is not None
         ]
     return render("risk_report.html.j2", **context)

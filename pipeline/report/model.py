@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field
 from pipeline.core.artifact import Artifact
 from pipeline.gate.model import GateReport
 from pipeline.manifest import FileRecord
+from pipeline.risk.summary import RiskSummary
 from pipeline.utility.model import Utility
 
-SCHEMA_VERSION = "1.6"  # 1.3: perturbation; 1.4: step columns; 1.5: files; 1.6: series
+# 1.3: perturbation; 1.4: step columns; 1.5: files; 1.6: series; 1.7: typed risk summary
+SCHEMA_VERSION = "1.7"
 
 
 class Histogram(BaseModel):
@@ -31,7 +33,7 @@ class CategoryCount(BaseModel):
 class Snapshot(BaseModel):
     """Risk of one state of the data (input after identifier removal, or the output)."""
 
-    summary: dict[str, Any] = Field(description="records, k, sample_uniques, k_violations, ...")
+    summary: RiskSummary
     class_sizes: Histogram = Field(description="Records by the size fk of their class.")
     individual_risk: Histogram = Field(description="Records by individual risk rk.")
     risky_categories: dict[str, list[CategoryCount]] = Field(

@@ -53,10 +53,10 @@ def build_report(
             suppressions[key] = suppressions.get(key, 0) + int(n)
     targets = None
     if after is not None:
-        risk = float(after.summary["global_risk"])
+        risk = after.summary.global_risk
         targets = Targets(
             k=spec.k,
-            k_reached=int(after.summary["k_violations"]) == 0,
+            k_reached=after.summary.k_violations == 0,
             max_global_risk=spec.max_global_risk,
             global_risk_ok=None if spec.max_global_risk is None else risk <= spec.max_global_risk,
         )

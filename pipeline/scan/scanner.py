@@ -74,6 +74,9 @@ def _check(shape: Shape, values: pa.Array) -> np.ndarray:
     return out
 
 
+_DATE = r"^\d{4}[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])$"  # a calendar date, as written
+
+
 def _normalized(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     """NFKC text, and the same with separators removed (+81 read as a leading 0)."""
     if pc.all(pc.string_is_ascii(raw)).as_py():  # NFKC leaves ASCII as it is: skip the work
@@ -86,6 +89,9 @@ def _normalized(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
         digits = pc.replace_substring_regex(text, _SEPARATORS, "")
     if pc.any(pc.starts_with(digits, "+81")).as_py():
         digits = pc.replace_substring_regex(digits, r"^\+81", "0")
+    dated = pc.match_substring_regex(raw, _DATE)
+    if pc.any(dated).as_py():  # 1967-03-12 is a date, not the 8-digit code 19670312
+        digits = pc.if_else(dated, raw, digits)
     return text, digits
 
 

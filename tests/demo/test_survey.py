@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.demo.survey import COLUMNS, generate_survey, write_survey_csv
-from tests.gate.test_stages import invoke
+from tests.conftest import invoke
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,6 @@ checks the run refuses (exit 2) or steps around it, leaving every byte as it was
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -18,25 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from tests.conftest import demo_recipe
+from tests.conftest import demo_recipe, tree
 
 STEPS = "  - top_code: {column: age, above: 90}\n"
 
 
 def invoke(*args: str):
     return CliRunner().invoke(app, list(args))
-
-
-def tree(root: Path) -> dict[str, str]:
-    """Every entry under root: files by content hash, symlinks by target (never followed)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        key = str(path.relative_to(root))
-        if path.is_symlink():
-            out[key] = "-> " + os.readlink(path)
-        elif path.is_file():
-            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def test_a_folder_with_someone_elses_manifest_is_not_replaced(workdir: Path) -> None:

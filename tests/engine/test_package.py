@@ -18,8 +18,7 @@ from typer.testing import CliRunner
 import pipeline
 from pipeline.cli.app import app
 from pipeline.engine.package import CONTENTS, write_package
-from tests.conftest import REPO, copy_demo, demo_recipe
-from tests.engine.test_output_safety import tree
+from tests.conftest import REPO, copy_demo, demo_recipe, tree
 
 STEPS = "  - top_code: {column: age, above: 90}\n"
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.hierarchies import REGION_EN
-from tests.conftest import copy_demo, demo_recipe
+from tests.conftest import copy_demo, data_digests, demo_recipe
 
 IDENTIFIERS = ["name", "address", "phone", "email", "my_number", "drivers_licence", "member_id"]
 DEMO_STEPS = """\
@@ -31,12 +31,6 @@ DEMO_STEPS = """\
 
 def invoke(*args: str):
     return CliRunner().invoke(app, list(args))
-
-
-def data_digests(out: Path) -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / "data").iterdir())
-    }
 
 
 def all_text(out: Path) -> str:

@@ -10,8 +10,7 @@ import pytest
 
 from pipeline.utility.aggregate import UtilityPlan
 from pipeline.utility.compare import compare
-from tests.conftest import demo_recipe, run_entry
-from tests.gate.test_stages import assert_blocked, invoke
+from tests.conftest import assert_blocked, demo_recipe, invoke, run_entry
 
 STEPS = """\
   - recode: {column: municipality, hierarchy: jp_region, level: prefecture}

@@ -16,16 +16,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
 import pipeline.engine.phases as runner
-from pipeline.cli.app import app
 from pipeline.core.columns import ROW
 from pipeline.steps import STEPS
 from pipeline.steps import recode as recode_mod
 from pipeline.steps import topcode as topcode_mod
 from pipeline.steps.registry import Effect
-from tests.conftest import REPO, copy_demo, demo_recipe
+from tests.conftest import (
+    REPO,
+    assert_blocked,
+    copy_demo,
+    demo_recipe,
+    gate_report,
+    invoke,
+    reasons,
+)
 
 STEPS_TEXT = """\
   - recode: {column: municipality, hierarchy: jp_region, level: prefecture}
@@ -40,41 +46,10 @@ SAFE_RISK = "risk: {k: 1}\n"
 NAMES = ["name", "address", "phone", "email"]
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
-
-
-def reasons(result) -> set[str]:
-    return {
-        line.split("]")[0].strip(" [")
-        for line in result.output.splitlines()
-        if line.strip().startswith("[")
-    }
-
-
-def gate_report(workdir: Path, name: str = "run") -> dict:
-    return json.loads((workdir / "out" / f"{name}.gate_report.json").read_text())
-
-
 def publish_previous(workdir: Path, recipe: Path) -> bytes:
     result = invoke("run", str(recipe))
     assert result.exit_code == 0, result.output
     return (workdir / "out" / "run" / "manifest.json").read_bytes()
-
-
-def assert_blocked(workdir: Path, result, reason: str, previous: bytes | None = None) -> dict:
-    assert result.exit_code == 4, result.output
-    assert reason in reasons(result), result.output
-    out = workdir / "out" / "run"
-    if previous is None:
-        assert not out.exists()
-    else:
-        assert (out / "manifest.json").read_bytes() == previous
-    assert not list((workdir / "out").glob(".run.staging-*"))
-    report = gate_report(workdir)
-    assert report["outcome"] == "blocked" and not report["passed"]
-    assert reason in {c["reason"] for c in report["output"]["checks"] if not c["passed"]}
-    return report
 
 
 @pytest.mark.slow

@@ -47,7 +47,7 @@ def test_risky_categories_dense_and_sparse_agree(monkeypatch):
         assert shown == sorted(shown, reverse=True)
         assert min(shown) >= 2
         total = sum(i.records for i in items)
-        assert total == dense.summary["k_violations"]
+        assert total == dense.summary.k_violations
 
 
 def test_class_size_histogram_stays_small_for_any_k():

@@ -126,3 +126,12 @@ def test_vectorised_check_digits_equal_the_reference(rows: list[list[int]]) -> N
     assert kinds.corporate_ok(thirteen).tolist() == [
         jpcodes.is_valid_corporate_number(t + t[0]) for t in texts
     ]
+
+
+def test_a_calendar_date_is_not_a_digit_code() -> None:
+    # 19500107 passes the insurer number's check digit; written as a date it is a date
+    assert scan_array("c101_date", pa.array(["1950-01-07", "1950/01/15", "1950.01.23"])) == []
+    found = scan_array("insurer", pa.array(["19500107"]))
+    assert [f.kind for f in found] == ["insurer_number"]
+    # the same digits cut otherwise are not a date: still read as the code they are
+    assert [f.kind for f in scan_array("insurer", pa.array(["1950-0107"]))] == ["insurer_number"]

@@ -11,8 +11,7 @@ import pytest
 
 from pipeline.risk.frequencies import distinct_frequencies
 from pipeline.risk.groups import distinct_rows
-from tests.conftest import demo_recipe
-from tests.gate.test_stages import invoke
+from tests.conftest import demo_recipe, invoke
 
 LADDER = (
     "[[0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90], "

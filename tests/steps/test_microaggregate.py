@@ -19,8 +19,7 @@ from pipeline.core.requirements import GroupSize
 from pipeline.gate.groups import GroupStream
 from pipeline.steps.microaggregate import MicroaggregateParams, microaggregate
 from pipeline.steps.registry import StepContext
-from tests.conftest import demo_recipe, run_step
-from tests.gate.test_stages import invoke, reasons
+from tests.conftest import demo_recipe, invoke, reasons, run_step
 
 N = 1_500
 
@@ -141,7 +140,7 @@ def test_in_a_run_the_gate_checks_every_group(workdir: Path) -> None:
 def test_perturbative_steps_give_the_same_file_whatever_partitions_and_scheduler(
     workdir: Path,
 ) -> None:
-    from tests.engine.test_runner import data_digests
+    from tests.conftest import data_digests
 
     steps = (
         "  - microaggregate: {variables: [income, household_size], k: 3, strata: [sex]}\n"

@@ -15,8 +15,7 @@ from pipeline.core.columns import ROW, ColumnsSpec
 from pipeline.core.errors import InputDataError
 from pipeline.steps.noise import AddNoiseParams, add_noise
 from pipeline.steps.registry import StepContext
-from tests.conftest import demo_recipe, run_step
-from tests.gate.test_stages import invoke
+from tests.conftest import demo_recipe, invoke, run_step
 
 N = 40_000
 

@@ -13,8 +13,7 @@ import pytest
 from pipeline.core.columns import ROW, ColumnsSpec
 from pipeline.steps.pram import PramParams, invariant_matrix, pram
 from pipeline.steps.registry import StepContext
-from tests.conftest import demo_recipe, run_step
-from tests.gate.test_stages import invoke
+from tests.conftest import demo_recipe, invoke, run_step
 
 
 def test_the_matrix_is_invariant_and_stochastic() -> None:

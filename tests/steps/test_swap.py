@@ -18,8 +18,7 @@ from pydantic import ValidationError
 from pipeline.core.columns import ROW, ColumnsSpec
 from pipeline.steps.registry import STEPS, StepContext
 from pipeline.steps.swap import RankSwapParams, rank_swap, rank_swap_values, swap_ranks, window
-from tests.conftest import demo_recipe, examples, run_step
-from tests.gate.test_stages import invoke
+from tests.conftest import demo_recipe, examples, invoke, run_step
 
 N = 20_000
 NAMES = ["a", "b", "c"]

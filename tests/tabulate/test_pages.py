@@ -8,13 +8,13 @@ import re
 import pandas as pd
 import pytest
 
+from tests.conftest import invoke, tables_demo
 from tests.report import browser
-from tests.tabulate.test_run import demo, invoke
 
 
 @pytest.fixture
 def tables_out(workdir):
-    assert invoke("tabulate", str(demo(workdir)), "-q").exit_code == 0
+    assert invoke("tabulate", str(tables_demo(workdir)), "-q").exit_code == 0
     return workdir / "out" / "census_tables"
 
 

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import pipeline.tabulate.phases as run_mod
 import pipeline.tabulate.protect as protect_mod
-from pipeline.cli.app import app
-from tests.conftest import REPO, copy_demo
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args))
-
-
-def demo(workdir: Path) -> Path:
-    copy_demo(workdir)
-    shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")
-    return workdir / "recipes" / "census_tables.yaml"
+from tests.conftest import REPO, invoke, tables_demo
 
 
 @pytest.mark.slow
 def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
-    recipe = demo(workdir)
+    recipe = tables_demo(workdir)
     result = invoke("tabulate", str(recipe))
     assert result.exit_code == 0, result.output
     out = workdir / "out" / "census_tables"
@@ -62,7 +49,7 @@ def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: P
     """Before: bands and regions as text ("Chubu" first), margins in any order, prefecture
     codes without names under "municipality \\ sex", a check report without schema_version."""
     jsonschema = pytest.importorskip("jsonschema")
-    assert invoke("tabulate", str(demo(workdir)), "-q").exit_code == 0
+    assert invoke("tabulate", str(tables_demo(workdir)), "-q").exit_code == 0
     out = workdir / "out" / "census_tables"
     ages = pd.read_csv(out / "tables" / "population_by_region_and_age.csv")
     regions = list(dict.fromkeys(ages["municipality"]))
@@ -95,7 +82,7 @@ def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: P
 
 @pytest.mark.slow
 def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch) -> None:
-    recipe = demo(workdir)
+    recipe = tables_demo(workdir)
     real = run_mod.published
 
     def leaky(checked, spec):
@@ -114,7 +101,7 @@ def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch
 def test_gate_blocks_primary_cells_without_secondary_suppression(
     workdir: Path, monkeypatch
 ) -> None:
-    recipe = demo(workdir)
+    recipe = tables_demo(workdir)
     monkeypatch.setattr(
         protect_mod, "protect", lambda table, primary, widths, cost=None: _only(table, primary)
     )
@@ -155,7 +142,7 @@ def test_missing_column_is_an_input_error(workdir: Path) -> None:
 
 
 def test_validate_knows_tabulation_recipes(workdir: Path) -> None:
-    recipe = demo(workdir)
+    recipe = tables_demo(workdir)
     result = invoke("validate", str(recipe))
     assert result.exit_code == 0 and "valid tabulation (4 tables)" in result.output
     bad = recipe.read_text().replace("{n: 2, k: 85}", "{n: 3, k: 85}")

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.utility.perturbed import category_changes, perturbation
-from tests.conftest import demo_recipe
-from tests.gate.test_stages import invoke
+from tests.conftest import demo_recipe, invoke
 
 
 def test_unperturbed_records_are_all_disclosed_and_linked() -> None:

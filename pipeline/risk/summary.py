@@ -1,0 +1,51 @@
+"""The risk summary of a file: the figures an auditor reads, typed (manifest and reports).
+
+Measured over the whole file by ``pipeline.risk.measures`` (in memory) or ``pipeline.risk.stream``
+(streamed, spilled); the same figures as ``anonymize risk --format json``. The manifest's
+``risk_before`` and ``risk_after`` and the risk report's snapshots hold one each; the JSON
+Schemas in ``schemas/`` are generated from this model.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class KeyVariableSummary(BaseModel):
+    """One key variable in the file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    categories: int = Field(description="Distinct values (missing not counted).")
+    missing: int = Field(description="Records where it is missing.")
+
+
+class RiskSummary(BaseModel):
+    """Disclosure risk of a file over its key variables (sdcMicro's measures)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: int
+    k: int = Field(description="The k that k_violations counts against.")
+    missing: Literal["any", "category"] = Field(
+        description="any: a missing key value matches any value (sdcMicro); category: a "
+        "category of its own."
+    )
+    weighted: bool = Field(description="Whether the frequencies Fk are weighted.")
+    sample_uniques: int = Field(description="Records whose class holds only them (fk = 1).")
+    k_violations: int = Field(description="Records in classes smaller than k (fk < k).")
+    expected_reidentifications: float = Field(description="Sum of the individual risks rk.")
+    global_risk: float = Field(description="Expected re-identifications / records.")
+    max_individual_risk: float
+    classes: int = Field(description="Distinct key combinations.")
+    household_expected_reidentifications: float | None = None
+    household_global_risk: float | None = None
+    l_violations: int | None = Field(
+        None, description="Records (with a key value) in classes not l-diverse (risk.l_diversity)."
+    )
+    t_violations: int | None = Field(
+        None, description="Records (with a key value) in classes not t-close (risk.t_closeness)."
+    )
+    key_variables: dict[str, KeyVariableSummary] = Field(default_factory=dict)
