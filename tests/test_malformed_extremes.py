@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_malformed import (
+from tests.malformed import (
     COLUMNS,
     STEP_LINE,
     Case,

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from tests.test_malformed import (
+from tests.malformed import (
     COLUMNS,
     HEADER,
     STEP_LINE,

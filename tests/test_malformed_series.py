@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import pipeline
-from tests.test_malformed import (
+from tests.malformed import (
     Case,
     Expect,
     csv_text,
