@@ -184,18 +184,11 @@ def write_file(path: Path, content: str | bytes) -> Path:
 
 
 def run_step(func, frame, params, ctx):  # noqa: ANN001, ANN201 - any step
-    """Run a step as the engine does: its needs computed first (``ctx.values``), then the step,
-    then the checks it leaves (their counts added to the returned effect's facts)."""
-    import dataclasses
+    """Run a step as the engine does (``pipeline.engine.single.settled``): its needs computed
+    first, then the step, then the checks it leaves (counts added to the effect's facts)."""
+    from pipeline.engine.single import settled
 
-    from pipeline.engine.apply import PendingChecks
-    from pipeline.reductions import compute_now
-
-    values = {name: compute_now(r, frame) for name, r in params.needs(ctx).items()}
-    effect = func(frame, params, dataclasses.replace(ctx, values=values))
-    with PendingChecks([(check, effect.facts) for check in effect.checks]) as checks:
-        checks.settle()
-    return effect
+    return settled(func, frame, params, ctx)
 
 
 def invoke(*args: str):  # noqa: ANN201 - typer's Result

@@ -9,7 +9,8 @@ here: no identifiers are deleted, nothing is measured, gated or written.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from pipeline.engine.ingest import number_dtype, to_numbers
 from pipeline.recipe.loader import StepCall, collect_errors
 from pipeline.reductions import compute_now
 from pipeline.steps import STEPS, StepContext, StepParams
+from pipeline.steps.registry import Effect, StepFunc
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,40 @@ def typed(
     return out
 
 
+def settled(
+    func: StepFunc,
+    frame: dd.DataFrame,
+    params: StepParams,
+    ctx: StepContext,
+    guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> Effect:
+    """The step's effect as the engine gets it, its checks settled.
+
+    Its needs are computed first (``ctx.values``), then the step is called (inside ``guard``:
+    tests forbid computing there), then its checks are settled (their counts added to the
+    effect's facts).
+    """
+    values = {name: compute_now(r, frame) for name, r in params.needs(ctx).items()}
+    with guard():
+        effect = func(frame, params, dataclasses.replace(ctx, values=values))
+    with PendingChecks([(check, effect.facts) for check in effect.checks]) as checks:
+        checks.settle()
+    return effect
+
+
 def run_one(
-    frame: dd.DataFrame, call: StepCall, ctx: StepContext
+    frame: dd.DataFrame,
+    call: StepCall,
+    ctx: StepContext,
+    guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> tuple[dd.DataFrame, dict[str, Any]]:
     """The step's lazy output frame and its facts: needs computed, checks settled, metrics in."""
-    values = {name: compute_now(r, frame) for name, r in call.params.needs(ctx).items()}
-    effect = call_step(call, frame, dataclasses.replace(ctx, values=values))
+
+    def func(frame: dd.DataFrame, params: StepParams, ctx: StepContext) -> Effect:
+        return call_step(call, frame, ctx)
+
+    effect = settled(func, frame, call.params, ctx, guard)
     facts = dict(effect.facts)
-    with PendingChecks([(check, facts) for check in effect.checks]) as checks:
-        checks.settle()
     names = list(effect.metrics)
     for name, value in zip(names, dask.compute(*effect.metrics.values()), strict=True):
         facts[name] = int(value) if isinstance(value, (int, np.integer)) else value

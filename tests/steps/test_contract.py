@@ -16,7 +16,6 @@ list in this file). For each of the parameter sets it gives as ``examples``:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,7 @@ from pipeline.core.columns import INTERNAL_PREFIX, ORDER, PERSON, ROW, ColumnsSp
 from pipeline.core.randomness import fingerprints, value_keys
 from pipeline.demo.census import generate_census
 from pipeline.engine import single
-from pipeline.engine.apply import call_step
 from pipeline.recipe.loader import StepCall
-from pipeline.reductions import compute_now
 from pipeline.series.context import SeriesContext
 from pipeline.series.state import SeriesKey
 from pipeline.steps import STEPS, StepContext
@@ -135,12 +132,7 @@ def _apply(
     """The step's output (records by position) and facts; the step itself may not compute."""
     typed = single.typed(frame, call.params, COLUMNS, position=row == ROW)
     lazy = dd.from_pandas(typed, npartitions=partitions, sort=False)
-    ctx = _ctx(call)
-    values = {name: compute_now(r, lazy) for name, r in call.params.needs(ctx).items()}
-    with no_compute(monkeypatch):
-        effect = call_step(call, lazy, dataclasses.replace(ctx, values=values))
-    done = dataclasses.replace(call.spec, func=lambda *_: effect)
-    out, facts = single.run_one(lazy, dataclasses.replace(call, spec=done), ctx)
+    out, facts = single.run_one(lazy, call, _ctx(call), lambda: no_compute(monkeypatch))
     return out.compute().sort_values(row).reset_index(drop=True), facts
 
 
@@ -202,8 +194,11 @@ def _declared_changes(
     for column in sorted(set(records.columns) & set(out.columns) - declared.touched - {ORDER}):
         changed = _differs(before[column], out[column])
         assert not changed.any(), f"{name} changed {column}, which it does not declare it writes"
-    # the public notice: every published column it changed is described
+    # the public notice: every published column it changed is described, and what it did to
+    # the records as a whole when some left or their order changed
     description = call.params.describe(facts, Path("."), COLUMNS)
+    if len(out) < len(records) or declared.rows == "reordered":
+        assert description.records is not None, f"{name} changed the records but does not say so"
     for column in sorted(set(records.columns) & set(out.columns)):
         if not column.startswith(INTERNAL_PREFIX) and _differs(before[column], out[column]).any():
             assert column in description.columns, f"{name} changed {column} but does not say so"
@@ -222,6 +217,7 @@ def _declared_reads(
     if declared.reads is None:
         return  # it declares that it may read any column
     needed = {c for r in call.params.needs(_ctx(call)).values() for c in r.columns}
+    assert declared.numeric <= declared.reads | needed, f"{name}: numeric columns it never reads"
     kept = [c for c in records.columns if c in declared.reads | needed or c == ROW]
     hidden = ROW not in declared.reads | needed  # records followed by a column it cannot know
     frame = records[kept].rename(columns={ROW: TRACER}) if hidden else records[kept]
