@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.jpcodes import jis_check_digit
-from pipeline.io.files import bad_byte_line
+from pipeline.io.csvtext import bad_byte_line
 
 JP_REGION = "jp_region"
 JP_LEVELS = ("code", "municipality", "prefecture", "region", "region9", "national")

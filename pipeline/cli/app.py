@@ -192,6 +192,26 @@ def steps(
     typer.echo("\n\n".join(describe_step(spec) for spec in chosen))
 
 
+@app.command()
+def checks() -> None:
+    """List every kind of gate check: what it verifies, its reason codes, how it is measured."""
+    import pipeline.engine.audit  # noqa: F401 - registers the audit's kinds
+    import pipeline.tabulate.checks  # noqa: F401 - registers the tabulation's kind
+    from pipeline.gate.catalog import describe
+
+    how = {"rows": "every row (Great Expectations)", "stream": "the pass", "table": "whole file"}
+    blocks = []
+    for kind in describe():
+        where = "a tabulation" if kind["scope"] == "tables" else "/".join(kind["stages"])
+        where += ", --gate-only only" if kind["audit"] else ""
+        blocks.append(
+            f"{kind['name']} ({where}; measured on: "
+            f"{', '.join(how[m] for m in kind['measured'])})\n"
+            f"  {kind['summary']}\n  reason codes: {', '.join(kind['reasons'])}"
+        )
+    typer.echo("\n\n".join(blocks))
+
+
 @app.command(
     "risk",
     short_help="Disclosure risk of any file, for auditors (risk --help).",

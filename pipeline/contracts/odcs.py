@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from pipeline.core.errors import Problem, RecipeError
 from pipeline.core.strict import StrictModel
 from pipeline.core.yamlpos import YamlProblem, format_path, line_of, load_with_lines
-from pipeline.io.files import bad_byte_line
+from pipeline.io.csvtext import bad_byte_line
 
 OPERATORS = (
     "mustBe",

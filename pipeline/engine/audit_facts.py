@@ -14,7 +14,8 @@ that disagree (by key path, never a value) and fails with ``manifest_inconsisten
 * ``manifest.gate``: the recorded verdict is a passed gate of this run;
 * ``risk_report.json``: the report is the one rebuilt from the manifest, the recipe and the
   risk measured again (its steps, facts, utility, gate, files, targets, run and recipe);
-* ``public_notice.md``: the notice is the one written again from the manifest and the recipe.
+* ``public_notice.md``: the notice is the one written again from the manifest and the recipe;
+* ``series.state`` (a release of a series): its state fits the files (``audit_series``).
 
 An edit of one record is caught by another that holds the same fact; an edit of them all
 together only by the signature (``output.signing_key_env``).
@@ -22,16 +23,15 @@ together only by the signature (``output.signing_key_env``).
 
 from __future__ import annotations
 
-import functools
 import json
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.engine.audit_diff import differences, shown_path
+from pipeline.engine.audit_files import Listing
+from pipeline.gate.catalog import CheckKind, RanStep, register
 from pipeline.gate.checks import table_result
-from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.io.dataset import Dataset, type_names
@@ -42,9 +42,6 @@ from pipeline.report.model import RiskReport, Snapshot
 from pipeline.report.notice import NOTICE, notice_text
 from pipeline.report.write import REPORT_JSON, build_report
 from pipeline.risk.summary import RiskSummary
-from pipeline.steps import STEPS
-
-REL_TOL = 1e-9  # figures measured again may differ in the last bits (summation order)
 
 
 @dataclass
@@ -60,86 +57,14 @@ class Audited:
     steps: list[RanStep]
     first: list[StepCall]  # the steps run before the recipe's (identifiers, series)
     last: list[StepCall]  # the step run after them (a series')
+    listing: Listing  # the output's files and folders
+    raw: dict[str, Any]  # manifest.json as read (for its signature)
+    series_state: CheckResult | None = None  # a release of a series: its state fits the files
 
     def check(self, id_: str, description: str, wrong: list[str]) -> CheckResult:
         """A fact check: passed when nothing is ``wrong`` (key paths, shown without values)."""
         names = {*self.recipe.columns.roles(), *self.data.columns, REPORT_JSON, NOTICE}
         return _check(id_, description, wrong, names)
-
-
-def differences(expected: Any, found: Any, where: str = "") -> list[str]:
-    """Key paths where ``found`` differs from ``expected`` (floats to ``REL_TOL``)."""
-    if isinstance(expected, dict) and isinstance(found, dict):
-        out = []
-        for key in sorted(set(expected) | set(found), key=str):
-            at = f"{where}.{key}" if where else str(key)
-            if key not in expected or key not in found:
-                out.append(at)
-            else:
-                out += differences(expected[key], found[key], at)
-        return out
-    if isinstance(expected, list) and isinstance(found, list):
-        if len(expected) != len(found):
-            return [where or "."]
-        return [
-            d
-            for i, (a, b) in enumerate(zip(expected, found, strict=True))
-            for d in differences(a, b, f"{where}[{i}]")
-        ]
-    floats = isinstance(expected, float) or isinstance(found, float)
-    if floats and _number(expected) and _number(found):
-        same = (math.isnan(expected) and math.isnan(found)) or math.isclose(
-            expected, found, rel_tol=REL_TOL, abs_tol=1e-300
-        )
-        return [] if same else [where or "."]
-    same = type(expected) is type(found) and expected == found
-    return [] if same else [where or "."]
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-@functools.cache
-def _field_names() -> frozenset[str]:
-    """Every field name of the manifest, the risk report and the steps' parameters."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            found.update(
-                node.get("properties", {}) if isinstance(node.get("properties"), dict) else ()
-            )
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for model in (Manifest, RiskReport, *(spec.params for spec in STEPS.values())):
-        walk(model.model_json_schema())
-    return frozenset(found)
-
-
-_PART = re.compile(r"\[\d+\]|[^.\[]+")
-
-
-def shown_path(path: str, names: set[str]) -> str:
-    """``path`` cut at its first key that is not a field name or a column (never a value).
-
-    A record may be tampered with: a key of its own making is not repeated in a message.
-    """
-    if path in names:
-        return path
-    out = ""
-    for part in _PART.findall(path):
-        if part.startswith("["):
-            out += part
-        elif part in _field_names() or part in names:
-            out += f".{part}" if out else part
-        else:
-            return f"{out}.<key>" if out else "<key>"
-    return out
 
 
 def _check(id_: str, description: str, wrong: list[str], names: set[str]) -> CheckResult:
@@ -346,4 +271,18 @@ def fact_checks(audit: Audited) -> list[CheckResult]:
         gate_facts(audit),
         report_facts(audit),
         notice_facts(audit),
+        *([audit.series_state] if audit.series_state is not None else []),
     ]
+
+
+register(
+    CheckKind(
+        name="manifest_facts",
+        summary="what manifest.json, the risk report, the notice and a series' state say of the "
+        "output agrees with its files and its recipe (measured again)",
+        reasons=(Reason.MANIFEST_INCONSISTENT,),
+        reads=("published",),
+        audit=True,
+        table=lambda ev: fact_checks(ev.published),
+    )
+)

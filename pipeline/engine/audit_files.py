@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from pipeline.core.artifact import TOOL
 from pipeline.core.errors import GateError, InputDataError, Problem
 from pipeline.engine.seal import MANIFEST, file_sha256, verified
+from pipeline.gate.catalog import CheckKind, Evidence, register
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
@@ -218,3 +219,32 @@ def signature_checks(recipe: Recipe, raw: dict[str, Any]) -> list[CheckResult]:
             ok,
         )
     ]
+
+
+def _files(ev: Evidence) -> list[CheckResult]:
+    audited = ev.published
+    listed = listing_check(audited.listing, audited.manifest)
+    return [listed, *integrity_checks(audited.out_dir, audited.listing, audited.manifest)]
+
+
+register(
+    CheckKind(
+        name="output_files",
+        summary="the published files are exactly those manifest.json lists, each with its "
+        "recorded SHA-256",
+        reasons=(Reason.FILE_INTEGRITY,),
+        reads=("published",),
+        audit=True,
+        table=_files,
+    )
+)
+register(
+    CheckKind(
+        name="manifest_signature",
+        summary="manifest.json verifies under the recipe's signing key (when the recipe signs)",
+        reasons=(Reason.SIGNATURE_INVALID,),
+        reads=("published",),
+        audit=True,
+        table=lambda ev: signature_checks(ev.recipe, ev.published.raw),
+    )
+)

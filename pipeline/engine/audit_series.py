@@ -3,7 +3,8 @@
 The series state beside the data records, for every released person, the row of their record
 and the merged values (what every release so far showed of them). Read with the data files, in
 row order, it gives the merged view of the release again, so the auditor's gate checks what the
-run's gate checked (``series.k``, and l / t when the recipe sets them), without the series key.
+run's gate checked (``series.k``, and l / t when the recipe sets them: ``pipeline.gate.series``),
+without the series key.
 ``series.state`` checks that the state fits the files: one record per row, and every value the
 data shows is the merged value recorded for it.
 """
@@ -19,13 +20,13 @@ import pyarrow.parquet as pq
 
 from pipeline.core.columns import merged_column
 from pipeline.engine.series_record import merged_recipe, merged_table
-from pipeline.engine.series_run import merged_checks
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.io.dataset import Dataset
 from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
+from pipeline.risk.summary import RiskSummary
 from pipeline.series.merge import as_text
 from pipeline.series.state import STATE
 
@@ -43,8 +44,13 @@ def _merged_rows(out_dir: Path, m: int) -> tuple[pa.Table, int] | None:
     return released.select(list(names)).rename_columns(list(names.values())), released.num_rows
 
 
-def series_audit(out_dir: Path, recipe: Recipe, data: Dataset) -> list[CheckResult]:
-    """The series checks of a published release (see the module)."""
+def series_audit(
+    out_dir: Path, recipe: Recipe, data: Dataset
+) -> tuple[CheckResult, RiskSummary | None]:
+    """The ``series.state`` check of a published release, and its merged view's risk.
+
+    The risk is None when the state does not fit the files (the view cannot be rebuilt).
+    """
     keys = list(recipe.columns.key_variables)
     found = _merged_rows(out_dir, len(keys))
     merged = merged_recipe(recipe)
@@ -78,7 +84,7 @@ def series_audit(out_dir: Path, recipe: Recipe, data: Dataset) -> list[CheckResu
         "0 disagreements",
         wrong == 0,
     )
-    return [state, *merged_checks(recipe, summary)] if not wrong else [state]
+    return state, (summary if not wrong else None)
 
 
 def _disagreements(chunk: pa.Table, side: pa.Table, keys: list[str]) -> int:

@@ -11,7 +11,7 @@ import dask.dataframe as dd
 
 from pipeline.core.columns import ROW
 from pipeline.core.errors import AnonymizeError, InputDataError, Problem
-from pipeline.io import files
+from pipeline.io import csvtext, files
 from pipeline.recipe.models import InputSpec
 
 
@@ -23,7 +23,7 @@ def input_columns(spec: InputSpec) -> list[str]:
 
     """
     csv_format = spec.resolved_format() == "csv"
-    return files.columns_of(Path(spec.path), csv_format, spec.encoding, spec.delimiter)
+    return csvtext.columns_of(Path(spec.path), csv_format, spec.encoding, spec.delimiter)
 
 
 def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> dd.DataFrame:
@@ -53,7 +53,7 @@ def _reader(spec: InputSpec, path: Path, columns: list[str]) -> dd.DataFrame:
             sep=spec.delimiter,
             na_values=spec.na_values,
             keep_default_na=False,
-            blocksize=files.CSV_BLOCK_BYTES,
+            blocksize=csvtext.CSV_BLOCK_BYTES,
             engine="pyarrow",
         )
     target = [str(p) for p in files.parquet_files(path)]
@@ -82,12 +82,12 @@ def translate_read_error(exc: BaseException, spec: InputSpec) -> InputDataError 
     """
     path = Path(spec.path)
     if isinstance(exc, UnicodeDecodeError):
-        return InputDataError([files.encoding_problem(path, spec.encoding, "further down")])
+        return InputDataError([csvtext.encoding_problem(path, spec.encoding, "further down")])
     if spec.resolved_format() == "csv":
         if type(exc).__name__ in ("ParserError", "EmptyDataError", "ArrowInvalid"):
-            return InputDataError([files.locate_csv_problem(path, spec.encoding, spec.delimiter)])
+            return InputDataError([csvtext.locate_csv_problem(path, spec.encoding, spec.delimiter)])
         if isinstance(exc, ValueError):  # the reader's, or another bug: only a found problem
-            found = files.find_csv_problem(path, spec.encoding, spec.delimiter)
+            found = csvtext.find_csv_problem(path, spec.encoding, spec.delimiter)
             return InputDataError([found]) if found else None
     if spec.resolved_format() == "parquet" and isinstance(exc, (OSError, ValueError)):
         problem = Problem(

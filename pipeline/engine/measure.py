@@ -1,37 +1,28 @@
 """The measure passes: one read of the input, or the batches being written, feeds them all.
 
-What the gate and the report need of a whole file (GX row checks, the identifier scan's seeded
-sample, the streamed risk snapshot) is gathered by consumers that take the file's tables in
-order (``add``) and give their result at the end. :class:`Measures` holds the consumers of one
-stage; the engine feeds them from a single pass: the checkpoint after ingest (input stage) or
-the tables the writer cuts into output files (output stage).
+What the gate and the report need of a whole file (the gate's row checks and streams, declared
+by its check kinds in ``pipeline.gate.catalog``, and the streamed risk snapshot) is gathered by
+consumers that take the file's tables in order (``add``) and give their result at the end.
+:class:`Measures` holds the consumers of one stage; the engine feeds them from a single pass:
+the checkpoint after ingest (input stage), the tables the writer cuts into output files (output
+stage), or the published files (``--gate-only``). Its evidence is what the gate judges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
 
-from pipeline.core.requirements import GroupSize
-from pipeline.gate.checks import RowCheck, Stage
-from pipeline.gate.groups import GroupStream
+from pipeline.gate.catalog import CheckKind, Evidence, Stream
+from pipeline.gate.checks import RowCheck
 from pipeline.gate.gx_engine import RowValidator
-from pipeline.gate.judge import Validated
 from pipeline.gate.model import CheckResult
-from pipeline.gate.scanning import (
-    COLUMNS_PER_READ,
-    ScanStream,
-    scan_dataset,
-    scan_results,
-    scanned_columns,
-)
 from pipeline.io.dataset import Dataset
-from pipeline.recipe.models import Recipe
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
 from pipeline.risk.diversity import DiversityStream  # noqa: TC001 - a dataclass field
@@ -48,34 +39,32 @@ class Consumer(Protocol):
 
 @dataclass
 class Measures:
-    """The consumers of one stage's pass, and how to finish them.
+    """The consumers of one stage's pass, and the evidence they give at its end.
 
     Attributes:
-        stage: ``input`` or ``output``.
-        checks: The GX row checks validated in the pass.
-        scan: The scanner's sample of the first ``COLUMNS_PER_READ`` scanned columns.
-        later: Scanned columns beyond those (read again, ``COLUMNS_PER_READ`` at a time).
-        risk: The risk snapshot (None without key variables).
+        evidence: What the stage knows before the pass (see ``pipeline.gate.catalog``).
+        rows: Each kind's row checks, validated together by one GX validator.
+        streams: Each kind's consumer of the pass.
+        risk: The risk snapshot (None without key variables in the data).
+        diversity: The l-diversity and t-closeness of the snapshot (None without targets).
     """
 
-    stage: Stage
-    recipe: Recipe
-    checks: list[RowCheck]
-    scan: ScanStream | None
-    later: list[str] = field(default_factory=list)
+    evidence: Evidence
+    rows: list[tuple[str, list[RowCheck]]]
+    streams: dict[str, Stream]
     risk: SnapshotStream | None = None
     diversity: DiversityStream | None = None
-    groups: list[GroupStream] = field(default_factory=list)
     validator: RowValidator | None = None
 
     def __post_init__(self) -> None:
-        if self.checks:
-            self.validator = RowValidator(self.checks, self.stage)
+        checks = [c for _, kind_checks in self.rows for c in kind_checks]
+        if checks:
+            self.validator = RowValidator(checks, self.evidence.stage)
 
     @property
     def consumers(self) -> list[Consumer]:
         """Every consumer of the pass."""
-        found = [self.validator, self.scan, self.risk, self.diversity, *self.groups]
+        found = [self.validator, *self.streams.values(), self.risk, self.diversity]
         return [c for c in found if c is not None]
 
     @property
@@ -93,24 +82,6 @@ class Measures:
         for table in tables:
             self.add(table)
 
-    def validated(self) -> Validated | None:
-        """The row checks' results (None when there were none)."""
-        return self.validator.finish() if self.validator is not None else None
-
-    def scanned(self, data: Dataset) -> list[CheckResult]:
-        """The scan's checks (the columns beyond the pass's read from ``data`` again)."""
-        if self.scan is None:
-            return []
-        spec = self.recipe.scan
-        findings = self.scan.findings()
-        if self.later:
-            findings += scan_dataset(data, self.later, spec, self.recipe.seed)
-        return scan_results(self.stage, [*self.scan.columns, *self.later], findings, spec)
-
-    def grouped(self) -> list[CheckResult]:
-        """The microaggregation group checks of the pass."""
-        return [stream.result() for stream in self.groups]
-
     def snapshot(self) -> Snapshot | None:
         """The risk snapshot of the pass (None without key variables), with l and t."""
         if self.risk is None:
@@ -120,39 +91,51 @@ class Measures:
             snap.summary = snap.summary.model_copy(update=self.diversity.finish())
         return snap
 
+    def measured(self, data: Dataset, snapshot: Snapshot | None, **more: Any) -> Evidence:
+        """The stage's evidence: each kind's results of the pass, the risk and ``more``."""
+        found: dict[str, list[CheckResult]] = {}
+        batches = rows = 0
+        if self.validator is not None:
+            results, batches, rows = self.validator.finish()
+            if [r.id for r in results] != [c.id for _, cs in self.rows for c in cs]:
+                raise RuntimeError("the validated row checks are not the stage's")  # a bug
+            start = 0
+            for name, checks in self.rows:
+                found[name] = results[start : start + len(checks)]
+                start += len(checks)
+        for name, stream in self.streams.items():
+            found[name] = [*found.get(name, []), *stream.results(data)]
+        risk = snapshot.summary if snapshot is not None else None
+        return replace(
+            self.evidence,
+            data=data,
+            found=found,
+            batches=batches,
+            validated=rows,
+            risk=risk,
+            **more,
+        )
+
 
 @contextmanager
-def measures(
-    stage: Stage,
-    recipe: Recipe,
-    schema: pa.Schema,
-    rows: int,
-    checks: list[RowCheck],
-    scan: list[str],
-    spill: Path,
-    groups: list[tuple[str, GroupSize]] | None = None,
-) -> Iterator[Measures]:
-    """The consumers of a stage over data of ``schema`` and ``rows`` rows.
+def measures(evidence: Evidence, chosen: list[CheckKind], spill: Path | None) -> Iterator[Measures]:
+    """The consumers of a stage's pass.
 
-    ``checks`` are the GX row checks, ``scan`` the columns to scan for identifiers (``[]``:
-    none), ``groups`` the microaggregation group checks. The risk snapshot is taken when the
-    recipe has key variables.
+    The ``chosen`` kinds' row checks and streams, and the risk snapshot when the data holds the
+    recipe's key variables.
     """
-    scan = scanned_columns(scan, recipe.scan)
-    sample = None
-    if scan:
-        types = {c: schema.field(c).type for c in scan}
-        sample = ScanStream(scan[:COLUMNS_PER_READ], types, rows, recipe.scan, recipe.seed)
-    present = set(schema.names)
-    missing = [c for c in recipe.columns.key_variables if c not in present]
-    if missing:
-        raise KeyError(f"key variables not in the data: {', '.join(missing)}")
-    risk = SnapshotStream(recipe, present, spill) if recipe.columns.key_variables else None
-    diversity = diversity_stream(recipe, present)
+    recipe, present = evidence.recipe, set(evidence.schema.names)
+    rows = [(k.name, k.rows(evidence)) for k in chosen if k.rows is not None]
+    streams = {k.name: k.stream(evidence) for k in chosen if k.stream is not None}
+    keys = recipe.columns.key_variables
+    risk = SnapshotStream(recipe, present, spill) if keys and set(keys) <= present else None
     try:
-        streams = [GroupStream(id_, need, stage) for id_, need in groups or []]
         yield Measures(
-            stage, recipe, checks, sample, scan[COLUMNS_PER_READ:], risk, diversity, streams
+            evidence,
+            [(name, checks) for name, checks in rows if checks],
+            {name: stream for name, stream in streams.items() if stream is not None},
+            risk,
+            diversity_stream(recipe, present) if risk is not None else None,
         )
     finally:
         if risk is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.gate.stages import contract_numeric
-from pipeline.io import files
+from pipeline.io import csvtext, files
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.refs import column_refs, first_mentions
@@ -81,14 +81,14 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
 
     """
     present = set(header)
-    split = files.delimiter_hint(header, recipe.input.delimiter)
+    split = csvtext.delimiter_hint(header, recipe.input.delimiter)
     if split:
         raise InputDataError([Problem(f"input {recipe.input.path}: {split}", code="delimiter")])
     named = first_mentions(column_refs(recipe, loaded.steps))
-    problems, shown = files.missing_columns(header, named, recipe.input.delimiter)
+    problems, shown = csvtext.missing_columns(header, named, recipe.input.delimiter)
     if len(present) != len(header):
         problems.append(Problem("the input has duplicate column names", code="duplicate_column"))
-    problems += files.column_name_problems(header, INTERNAL_PREFIX)
+    problems += csvtext.column_name_problems(header, INTERNAL_PREFIX)
     removed = set(recipe.columns.removed())
     if recipe.input.resolved_format() == "parquet":
         import pyarrow.parquet as pq
@@ -107,7 +107,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
         raise InputDataError(
             problems,
             title=f"input {recipe.input.path} does not fit the recipe "
-            f"(columns found: {files.columns_found(header, shown)})",
+            f"(columns found: {csvtext.columns_found(header, shown)})",
         )
     return [c for c in header if c not in removed]
 

@@ -18,14 +18,10 @@ from typing import Any
 from pipeline.core.columns import MIN_KEY_BYTES
 from pipeline.core.errors import InputDataError, Problem, RecipeError
 from pipeline.engine.series_record import SeriesRecorder, first_header
-from pipeline.gate.checks import table_result
-from pipeline.gate.model import CheckResult
-from pipeline.gate.reasons import Reason
 from pipeline.io.owned import tool_json
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import SeriesSummary, Snapshot
-from pipeline.risk.summary import RiskSummary
 from pipeline.series.context import SeriesContext, step_signature
 from pipeline.series.state import ReleaseRecord, SeriesKey, SeriesState, read_state, write_state
 from pipeline.steps import STEPS
@@ -125,45 +121,6 @@ def series_steps(loaded: LoadedRecipe, recipe: Recipe) -> tuple[list[StepCall], 
         [StepCall(-1, STEPS["series_person"], person, where)],
         [StepCall(-1, STEPS["series"], last, where)],
     )
-
-
-def merged_checks(recipe: Recipe, summary: RiskSummary) -> list[CheckResult]:
-    """The gate's series checks: the merged view keeps k (and the recipe's l / t)."""
-    spec = recipe.risk
-    assert spec is not None
-    keys = ", ".join(recipe.columns.key_variables)
-    found = summary.k_violations
-    out = [
-        table_result(
-            "output",
-            "series.k",
-            Reason.SERIES_K_VIOLATED,
-            f"the merged view of the series (every release an attacker holds, linked person by "
-            f"person) keeps every record's class over ({keys}) at k = {spec.k} or more",
-            found,
-            "0 records below k",
-            found == 0,
-        )
-    ]
-    for name in ("l_diversity", "t_closeness"):
-        target = getattr(spec, name)
-        if target is not None:
-            bad = getattr(summary, f"{name[0]}_violations")
-            bad = -1 if bad is None else bad
-            out.append(
-                table_result(
-                    "output",
-                    f"series.{name}",
-                    Reason.SERIES_K_VIOLATED,
-                    f"the merged view of the series keeps {name.replace('_', '-')} in "
-                    f"{target.column}",
-                    bad,
-                    "0 records in classes that are not",
-                    bad == 0,
-                    target.column,
-                )
-            )
-    return out
 
 
 @dataclass

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+from pipeline.gate.catalog import RanStep
 from pipeline.manifest import StepRecord
 from pipeline.recipe.loader import StepCall
 from pipeline.steps.registry import Effect
@@ -34,3 +36,16 @@ def step_record(call: StepCall, index: int, effect: Effect) -> StepRecord:
         rows_out=0,
         facts=dict(effect.facts),
     )
+
+
+def ran_steps(
+    calls: list[StepCall], records: list[StepRecord], last: Sequence[StepCall] = ()
+) -> list[RanStep]:
+    """Pair the recipe's step calls, then ``last`` (a series' step), with their records."""
+    own = [r for r in records if not r.automatic]
+    names = {c.spec.name for c in last}
+    tail = [r for r in records if r.automatic and r.name in names]
+    return [
+        RanStep(c.index, c.spec.name, c.params, r.facts, r.rows_in, r.rows_out)
+        for c, r in [*zip(calls, own, strict=False), *zip(last, tail, strict=False)]
+    ]

@@ -25,29 +25,17 @@ column replaces the cap check by the recode's value set).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from pipeline.core.columns import ColumnsSpec
 from pipeline.core.requirements import Bound, GroupSize, OneOf
+from pipeline.gate.catalog import CheckKind, Evidence, RanStep, register
 from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.recipe.models import Recipe
 from pipeline.risk.summary import RiskSummary
-
-
-@dataclass(frozen=True)
-class RanStep:
-    """A recipe step as it ran: its position, name, parameters, facts and row counts."""
-
-    index: int
-    name: str
-    params: Any  # the step's parameters (a StepParams model)
-    facts: dict[str, Any]
-    rows_in: int
-    rows_out: int
 
 
 def row_checks(steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec) -> list[RowCheck]:
@@ -74,30 +62,31 @@ def row_check(need: Bound | OneOf) -> RowCheck:
     return value_set_check(need.column, list(need.values), need.what)
 
 
-def column_checks(
-    recipe: Recipe, stage: Stage, columns: list[str], expected: list[str]
-) -> list[CheckResult]:
-    """No identifier column is left, and the columns are exactly the expected ones."""
+def identifier_checks(recipe: Recipe, stage: Stage, columns: list[str]) -> list[CheckResult]:
+    """No declared identifier column is left in ``columns``."""
     cols = recipe.columns
     present = set(columns)
-    out = []
     roles = {c: "linking_ids" for c in cols.linking_ids}
     roles |= {c: "identification_codes" for c in cols.identification_codes}
     roles |= {c: "direct_identifiers" for c in cols.direct_identifiers}
-    for column in cols.removed():
-        left = column in present
-        out.append(
-            table_result(
-                stage,
-                f"columns.{roles[column]}.{column}",
-                Reason.IDENTIFIER_COLUMN_PRESENT,
-                f"declared identifier column {column} is not in the output",
-                int(left),
-                "absent",
-                not left,
-                column,
-            )
+    return [
+        table_result(
+            stage,
+            f"columns.{roles[column]}.{column}",
+            Reason.IDENTIFIER_COLUMN_PRESENT,
+            f"declared identifier column {column} is not in the output",
+            int(column in present),
+            "absent",
+            column not in present,
+            column,
         )
+        for column in cols.removed()
+    ]
+
+
+def column_set_check(stage: Stage, columns: list[str], expected: list[str]) -> CheckResult:
+    """The columns are exactly the expected ones."""
+    present = set(columns)
     extra = [c for c in columns if c not in set(expected)]
     missing = [c for c in expected if c not in present]
     detail = "; ".join(
@@ -108,19 +97,16 @@ def column_checks(
         )
         if part
     )
-    out.append(
-        table_result(
-            stage,
-            "columns.set",
-            Reason.UNEXPECTED_COLUMNS,
-            f"the output has exactly the {len(expected)} expected columns"
-            + (f" ({detail})" if detail else ""),
-            len(extra) + len(missing),
-            "0 columns added or missing",
-            not (extra or missing),
-        )
+    return table_result(
+        stage,
+        "columns.set",
+        Reason.UNEXPECTED_COLUMNS,
+        f"the output has exactly the {len(expected)} expected columns"
+        + (f" ({detail})" if detail else ""),
+        len(extra) + len(missing),
+        "0 columns added or missing",
+        not (extra or missing),
     )
-    return out
 
 
 def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> list[CheckResult]:
@@ -200,3 +186,97 @@ def row_count_check(
         f"= {expected}",
         rows_out == expected,
     )
+
+
+def _step_rows(ev: Evidence) -> list[RowCheck]:
+    present = set(ev.schema.names)
+    return [c for c in row_checks(ev.steps, ev.base_dir, ev.recipe.columns) if c.column in present]
+
+
+def _absent_rows(ev: Evidence) -> list[CheckResult]:
+    """A row check whose column is not in the data fails (the column set check says why)."""
+    present = set(ev.schema.names)
+    out = []
+    for check in row_checks(ev.steps, ev.base_dir, ev.recipe.columns):
+        if check.column not in present:
+            what = f"{check.description} (column {check.column} is not in the output)"
+            result = check.result(ev.stage, 0, 0)
+            out.append(
+                result.model_copy(update={"passed": False, "observed": None, "description": what})
+            )
+    return out
+
+
+def _risk_results(ev: Evidence) -> list[CheckResult]:
+    spec, keys = ev.recipe.risk, ev.recipe.columns.key_variables
+    if spec is not None and keys and ev.risk is None:  # fails closed: never judged unmeasured
+        return [
+            table_result(
+                ev.stage,
+                "risk.k",
+                Reason.K_ANONYMITY_VIOLATED,
+                f"the risk over ({', '.join(keys)}) is measured (a key variable is missing)",
+                None,
+                "measured",
+                False,
+            )
+        ]
+    return risk_checks(ev.recipe, ev.stage, ev.risk)
+
+
+register(
+    CheckKind(
+        name="identifier_columns",
+        summary="no declared direct identifier, identification code or dropped linking ID is "
+        "published",
+        reasons=(Reason.IDENTIFIER_COLUMN_PRESENT,),
+        reads=("schema",),
+        table=lambda ev: identifier_checks(ev.recipe, ev.stage, ev.schema.names),
+    )
+)
+register(
+    CheckKind(
+        name="column_set",
+        summary="the output has exactly the columns the recipe keeps",
+        reasons=(Reason.UNEXPECTED_COLUMNS,),
+        reads=("schema", "expected"),
+        table=lambda ev: [column_set_check(ev.stage, ev.schema.names, list(ev.expected))],
+    )
+)
+register(
+    CheckKind(
+        name="step_values",
+        summary="every value a step capped or recoded is within its cap or its level (checked "
+        "on every record by Great Expectations)",
+        reasons=(Reason.CAP_EXCEEDED, Reason.FLOOR_UNDERCUT, Reason.RECODE_VALUE_OUTSIDE_LEVEL),
+        reads=("steps", "base_dir", "schema"),
+        rows=_step_rows,
+        table=_absent_rows,
+    )
+)
+register(
+    CheckKind(
+        name="row_count",
+        summary="the published records are the input's less those the steps sampled out or deleted",
+        reasons=(Reason.ROW_COUNT_MISMATCH,),
+        reads=("rows_in", "steps", "data"),
+        table=lambda ev: [
+            row_count_check(ev.stage, ev.rows_in, ev.steps, ev.data.rows(), ev.recipe.columns)
+        ],
+    )
+)
+register(
+    CheckKind(
+        name="risk_targets",
+        summary="the whole file meets the recipe's risk targets: k-anonymity, global risk, "
+        "l-diversity and t-closeness",
+        reasons=(
+            Reason.K_ANONYMITY_VIOLATED,
+            Reason.GLOBAL_RISK_TOO_HIGH,
+            Reason.L_DIVERSITY_VIOLATED,
+            Reason.T_CLOSENESS_VIOLATED,
+        ),
+        reads=("risk",),
+        table=_risk_results,
+    )
+)

@@ -11,7 +11,7 @@ missing carry no released value and are not counted. Memory follows the distinct
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from pipeline.core.columns import ColumnsSpec
 from pipeline.core.requirements import GroupSize
+from pipeline.gate.catalog import CheckKind, Evidence, RanStep, register
 from pipeline.gate.checks import Stage, table_result
-from pipeline.gate.derive import RanStep
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.risk.combinations import CombinationCounts, N
@@ -86,21 +86,38 @@ class GroupStream:
         )
 
 
-def group_checks(
-    needs: list[tuple[str, GroupSize]],
-    chunks: Callable[[list[str]], Iterable[Any]],
-    present: Iterable[str],
-) -> list[CheckResult]:
-    """The checks measured on a whole dataset (``chunks(columns)`` yields its tables).
+class GroupStreams:
+    """Every group-size check of a pass, fed the same tables."""
 
-    A check whose columns are not all ``present`` is left out (the column-set check fails).
-    """
-    out, have = [], set(present)
-    for id_, need in needs:
-        if not {*need.columns, *need.strata} <= have:
-            continue
-        stream = GroupStream(id_, need)
-        for chunk in chunks(stream.columns):
-            stream.add(chunk)
-        out.append(stream.result())
-    return out
+    def __init__(self, needs: list[tuple[str, GroupSize]], stage: Stage) -> None:
+        self._streams = [GroupStream(id_, need, stage) for id_, need in needs]
+        self.columns = list(dict.fromkeys(c for s in self._streams for c in s.columns))
+
+    def add(self, table: Any) -> None:
+        """Count the combinations of one table."""
+        for stream in self._streams:
+            stream.add(table)
+
+    def results(self, data: Any) -> list[CheckResult]:
+        """One check per requirement."""
+        return [stream.result() for stream in self._streams]
+
+
+def _groups(ev: Evidence) -> GroupStreams | None:
+    """The group checks whose columns are in the data (a missing one fails the column set)."""
+    present = set(ev.schema.names)
+    needs = group_needs(ev.steps, ev.base_dir, ev.recipe.columns)
+    needs = [(i, n) for i, n in needs if {*n.columns, *n.strata} <= present]
+    return GroupStreams(needs, ev.stage) if needs else None
+
+
+register(
+    CheckKind(
+        name="microaggregation_groups",
+        summary="every released combination of microaggregated values is shared by at least "
+        "k records",
+        reasons=(Reason.MICROAGGREGATION_GROUP_TOO_SMALL,),
+        reads=("steps", "base_dir", "schema"),
+        stream=_groups,
+    )
+)

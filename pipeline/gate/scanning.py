@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from pipeline.gate.catalog import CheckKind, Evidence, register
 from pipeline.gate.checks import Stage, table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
@@ -87,14 +88,6 @@ def scanned_columns(columns: list[str], spec: ScanSpec) -> list[str]:
     return [c for c in columns if c not in set(spec.ignore)]
 
 
-def scan_checks(
-    stage: Stage, data: Dataset, columns: list[str], spec: ScanSpec, seed: int
-) -> list[CheckResult]:
-    """One check per scanned column: passed when nothing was found in it."""
-    columns = scanned_columns(columns, spec)
-    return scan_results(stage, columns, scan_dataset(data, columns, spec, seed), spec)
-
-
 def scan_results(
     stage: Stage, columns: list[str], findings: list[Finding], spec: ScanSpec
 ) -> list[CheckResult]:
@@ -131,3 +124,55 @@ def scan_results(
             )
         )
     return out
+
+
+class ScanChecks:
+    """The scan of a stage: the first columns sampled in the pass, the others read again."""
+
+    def __init__(self, ev: Evidence, columns: list[str]) -> None:
+        self.stage, self.spec, self.seed = ev.stage, ev.recipe.scan, ev.recipe.seed
+        self.all = columns
+        types = {c: ev.schema.field(c).type for c in columns[:COLUMNS_PER_READ]}
+        self._first = ScanStream(columns[:COLUMNS_PER_READ], types, ev.rows, self.spec, self.seed)
+        self.columns = self._first.columns
+
+    def add(self, table: pa.Table) -> None:
+        """Keep the sampled rows of one table."""
+        self._first.add(table)
+
+    def results(self, data: Dataset) -> list[CheckResult]:
+        """One check per scanned column (the columns beyond the pass's read from ``data``)."""
+        findings = self._first.findings()
+        later = self.all[COLUMNS_PER_READ:]
+        if later:
+            findings += scan_dataset(data, later, self.spec, self.seed)
+        return scan_results(self.stage, self.all, findings, self.spec)
+
+
+def _scan(ev: Evidence) -> ScanChecks | None:
+    """The scan of a stage, or None when it scans no column.
+
+    Input: the columns not declared as identifiers (unless ``scan.undeclared: off``); output:
+    every column (unless ``scan.output: false``).
+    """
+    spec, names = ev.recipe.scan, list(ev.schema.names)
+    if ev.stage == "input":
+        declared = {*ev.recipe.columns.removed(), *ev.recipe.columns.linking_ids}
+        names = [] if spec.undeclared == "off" else [c for c in names if c not in declared]
+    elif not spec.output:
+        names = []
+    columns = scanned_columns(names, spec)
+    return ScanChecks(ev, columns) if columns else None
+
+
+register(
+    CheckKind(
+        name="identifier_scan",
+        summary="no column holds identifiers the recipe does not declare (input) and the "
+        "output scans clean (a seeded sample of every column)",
+        reasons=(Reason.UNDECLARED_IDENTIFIER, Reason.IDENTIFIER_FOUND),
+        stages=("input", "output"),
+        reads=("schema", "rows"),
+        stream=_scan,
+    )
+)

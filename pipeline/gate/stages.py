@@ -1,15 +1,15 @@
 """The gate of a run: each stage judged against the recipe, failing closed.
 
 A failed stage writes the gate report (next to the output, never into it) and raises, so the
-staging directory is removed and the previous output stays untouched. The row checks and the
-scan are measured by the engine during its passes over the data (``Measured``); what is read
-from the files here is whole-table facts only (row counts, column sets, contract rules).
+staging directory is removed and the previous output stays untouched. What a stage checks is its
+check kinds' (``pipeline.gate.catalog``), measured by the engine during its passes over the data
+(``pipeline.engine.measure``); what is read from the files here is whole-table facts only (row
+counts, contract rules).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,46 +17,15 @@ import pyarrow as pa
 
 from pipeline.core.artifact import now_utc
 from pipeline.core.errors import GateError, InputDataError
-from pipeline.core.requirements import GroupSize
 from pipeline.gate import judge
-from pipeline.gate.checks import RowCheck
-from pipeline.gate.derive import RanStep
-from pipeline.gate.groups import group_needs
-from pipeline.gate.judge import GATE_REPORT, Validated, problems
-from pipeline.gate.model import CheckResult, GateReport, GateResult
-from pipeline.gate.scanning import scan_checks
-from pipeline.gate.utility import utility_checks
+from pipeline.gate.catalog import Evidence, RanStep, kinds
+from pipeline.gate.judge import GATE_REPORT, problems
+from pipeline.gate.model import GateReport, GateResult
+from pipeline.gate.reasons import Reason
 from pipeline.io.dataset import Dataset
 from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
 from pipeline.steps.registry import StepParams
-from pipeline.utility.model import Utility
-
-
-@dataclass(frozen=True)
-class Measured:
-    """What one pass over a stage's data found (see ``pipeline.engine.measure``).
-
-    Attributes:
-        validated: The GX row checks' results (None: validate the data's files here).
-        scanned: Whole-table checks of the pass (identifier scan, microaggregation groups).
-        risk: The risk summary of the data (None without key variables).
-        utility: The information loss of the run (output stage of a run only).
-    """
-
-    validated: Validated | None = None
-    scanned: list[CheckResult] = field(default_factory=list)
-    risk: dict[str, Any] | None = None
-    utility: Utility | None = None
-
-
-@dataclass(frozen=True)
-class Produced:
-    """What the run made of its input: the steps that ran, input rows, the columns expected."""
-
-    steps: list[RanStep]
-    rows_in: int
-    columns: list[str]
 
 
 @dataclass(frozen=True)
@@ -125,55 +94,36 @@ class Gate:
     run_id: str
     report_path: Path
 
-    def input_checks(self, schema: pa.Schema) -> list[RowCheck]:
-        """The input contract's GX row checks."""
-        return judge.input_row_checks(self.loaded.input_contract, schema)
+    def input_evidence(self, data: Dataset, header: list[str], whole: set[str]) -> Evidence:
+        """What the input stage knows before its pass (``whole``: whole-number columns)."""
+        return Evidence(
+            stage="input",
+            recipe=self.recipe,
+            base_dir=self.loaded.base_dir,
+            schema=data.schema,
+            rows=data.rows(),
+            contract=self.loaded.input_contract,
+            identifiers_present=frozenset(set(self.recipe.columns.removed()) & set(header)),
+            whole_numbers=frozenset(whole),
+        )
 
-    def input_scan(self, data: Dataset) -> list[str]:
-        """The input columns scanned for undeclared identifiers (none with ``undeclared: off``)."""
-        if self.recipe.scan.undeclared == "off":
-            return []
-        declared = {*self.recipe.columns.removed(), *self.recipe.columns.linking_ids}
-        return [c for c in data.columns if c not in declared]
+    def output_evidence(
+        self, steps: list[RanStep], schema: pa.Schema, rows: int, rows_in: int, columns: list[str]
+    ) -> Evidence:
+        """What the output stage knows before its pass (``columns``: those it must have)."""
+        return output_evidence(self.loaded, self.recipe, steps, schema, rows, rows_in, columns)
 
-    def output_checks(self, steps: list[RanStep], schema: pa.Schema) -> list[RowCheck]:
-        """The output stage's GX row checks on the columns of ``schema``."""
-        contract = self.loaded.output_contract
-        columns = self.recipe.columns
-        return judge.output_row_checks(steps, self.loaded.base_dir, contract, schema, columns)[0]
-
-    def output_groups(self, steps: list[RanStep], schema: pa.Schema) -> list[tuple[str, GroupSize]]:
-        """The output stage's microaggregation group checks on the columns of ``schema``."""
-        needs = group_needs(steps, self.loaded.base_dir, self.recipe.columns)
-        present = set(schema.names)
-        return [(i, n) for i, n in needs if {*n.columns, *n.strata} <= present]
-
-    def output_scan(self, schema: pa.Schema) -> list[str]:
-        """The output columns scanned for identifiers (all, unless ``scan.output: false``)."""
-        return list(schema.names) if self.recipe.scan.output else []
-
-    def judge_input(
-        self, data: Dataset, header: list[str], whole_numbers: set[str], measured: Measured
-    ) -> GateResult | None:
+    def judge_input(self, evidence: Evidence) -> GateResult | None:
         """The input stage (contract, undeclared identifiers); exit 3 on failure."""
-        started = time.perf_counter()
-        contract, scanned = self.loaded.input_contract, measured.scanned
-        if contract is None and not scanned:
+        result = judge.stage_result(evidence, kinds("input"))
+        if not result.checks:
             return None
-        if contract is None:
-            result = judge.run_stage("input", data, [], scanned)
-        else:
-            present = set(self.recipe.columns.removed()) & set(header)
-            result = judge.input_gate(
-                contract, data, present, whole_numbers, scanned, measured.validated
-            )
-        result.seconds = round(time.perf_counter() - started, 3)
         if result.passed:
             return result
         report = self.verdict.report("input_rejected", input=result)
         judge.write_gate_report(self.report_path, report)
-        what = [f"breaks its contract {self.recipe.contracts.input}"] if contract else []
-        if any(not c.passed for c in scanned):
+        what = [f"breaks its contract {self.recipe.contracts.input}"] if evidence.contract else []
+        if any(c.reason == Reason.UNDECLARED_IDENTIFIER for c in result.failures):
             what.append("holds identifiers in columns the recipe does not declare")
         raise InputDataError(
             problems(report),
@@ -181,32 +131,39 @@ class Gate:
             f"(gate report: {self.report_path})",
         )
 
-    def judge_output(
-        self, data: Dataset, produced: Produced, measured: Measured, before: GateResult | None
-    ) -> GateReport:
+    def judge_output(self, evidence: Evidence, before: GateResult | None) -> GateReport:
         """The output stage; raise GateError (exit 4) with every failure if anything fails."""
-        started = time.perf_counter()
-        extra = [*measured.scanned, *utility_checks(self.recipe, "output", measured.utility)]
-        result = judge.output_gate(
-            self.recipe,
-            self.loaded.base_dir,
-            data,
-            produced.steps,
-            produced.rows_in,
-            measured.risk,
-            produced.columns,
-            self.loaded.output_contract,
-            extra,
-            measured.validated,
-        )
-        result.seconds = round(time.perf_counter() - started, 3)
-        result.warnings = list(measured.utility.warnings) if measured.utility else []
+        result = judge.stage_result(evidence, kinds("output"))
+        result.warnings = list(evidence.utility.warnings) if evidence.utility else []
         return self.verdict.conclude(result, Path(self.recipe.output.dir), before)
 
     @property
     def verdict(self) -> Verdict:
         """How this run's stages conclude."""
         return verdict_of(self.loaded, self.run_id, self.report_path)
+
+
+def output_evidence(
+    loaded: LoadedRecipe,
+    recipe: Recipe,
+    steps: list[RanStep],
+    schema: pa.Schema,
+    rows: int,
+    rows_in: int,
+    columns: list[str],
+) -> Evidence:
+    """What an output stage (a run's, or ``--gate-only``'s) knows before its pass."""
+    return Evidence(
+        stage="output",
+        recipe=recipe,
+        base_dir=loaded.base_dir,
+        schema=schema,
+        rows=rows,
+        steps=steps,
+        rows_in=rows_in,
+        expected=columns,
+        contract=loaded.output_contract,
+    )
 
 
 def verdict_of(loaded: LoadedRecipe, run_id: str, report_path: Path) -> Verdict:
@@ -245,13 +202,6 @@ def output_dataset(data_dir: Path, recipe: Recipe, types: dict[str, str]) -> Dat
     if recipe.output.format == "parquet":
         return Dataset.parquet(data_dir)
     return Dataset.csv(data_dir, types, recipe.output.encoding)
-
-
-def rescanned(recipe: Recipe, data: Dataset) -> list[CheckResult]:
-    """The output's scan read from its files (``--gate-only``), unless turned off."""
-    if not recipe.scan.output:
-        return []
-    return scan_checks("output", data, data.columns, recipe.scan, recipe.seed)
 
 
 def summary_lines(report: GateReport) -> list[str]:

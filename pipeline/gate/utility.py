@@ -7,6 +7,7 @@ is checked; the verdict still carries the warnings of ``utility.warn_share``.
 
 from __future__ import annotations
 
+from pipeline.gate.catalog import CheckKind, register
 from pipeline.gate.checks import Stage, table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
@@ -79,3 +80,15 @@ def utility_checks(recipe: Recipe, stage: Stage, found: Utility | None) -> list[
                 None,
             )
     return out
+
+
+register(
+    CheckKind(
+        name="utility_limits",
+        summary="what the protection cost in information is within the recipe's "
+        "utility.limits (the run's measured figures)",
+        reasons=(Reason.UTILITY_LOSS_TOO_HIGH,),
+        reads=("utility",),
+        table=lambda ev: utility_checks(ev.recipe, ev.stage, ev.utility),
+    )
+)

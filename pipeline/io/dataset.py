@@ -18,7 +18,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipeline.core.errors import InputDataError, Problem
-from pipeline.io.files import csv_header, own_files
+from pipeline.io.csvtext import csv_header
+from pipeline.io.files import own_files
 
 BATCH_ROWS = 1_000_000
 NULLABLE = {  # Arrow type -> the nullable pandas dtype it is read as

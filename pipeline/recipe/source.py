@@ -30,7 +30,7 @@ from pipeline.core.yamlpos import (
     load_with_lines,
     short_path,
 )
-from pipeline.io.files import bad_byte_line
+from pipeline.io.csvtext import bad_byte_line
 
 DICT_LABEL = Path("<dict>")
 Lines = dict[Path_, int] | None  # None: an in-memory recipe, located by key path only

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.gate.derive import RanStep
+from pipeline.gate.catalog import RanStep
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 from pipeline.steps.declaration import Description, UndescribedStep, Wording

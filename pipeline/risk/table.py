@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.errors import InputDataError, Problem
-from pipeline.io import files
+from pipeline.io import csvtext, files
 from pipeline.risk.encode import codes_from_arrow, weights_from_arrow
 from pipeline.risk.frames import arrow_table, check_flat
 from pipeline.risk.frequencies import Missing
@@ -45,13 +45,13 @@ def read_columns(
         )
     missing = [c for c in columns if c not in header]
     if missing:
-        shown = files.shows_header(header, columns)
-        hints = "".join(files.header_hints(c, header, delimiter, shown) for c in missing[:1])
+        shown = csvtext.shows_header(header, columns)
+        hints = "".join(csvtext.header_hints(c, header, delimiter, shown) for c in missing[:1])
         raise InputDataError(
             [
                 Problem(
                     f"columns not in {path}: {', '.join(missing)}{hints} (columns found: "
-                    f"{files.columns_found(header, shown)})",
+                    f"{csvtext.columns_found(header, shown)})",
                     code="missing_column",
                 )
             ]
@@ -73,7 +73,7 @@ def read_columns(
                 ),
             )
         except (pa.ArrowInvalid, UnicodeDecodeError):  # its message quotes the row
-            problem = files.locate_csv_problem(path, encoding, delimiter)
+            problem = csvtext.locate_csv_problem(path, encoding, delimiter)
             raise InputDataError([problem]) from None
     import pyarrow.parquet as pq
 
@@ -84,7 +84,7 @@ def read_columns(
 
 def file_columns(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
     """Column names of a CSV header or a Parquet schema (see ``pipeline.io.files``)."""
-    return files.columns_of(path, files.is_csv_name(path), encoding, delimiter)
+    return csvtext.columns_of(path, files.is_csv_name(path), encoding, delimiter)
 
 
 def numeric_weights(table: Any, name: str) -> Any:
@@ -176,14 +176,14 @@ def read_table(path: Path, encoding: str, delimiter: str, columns: list[str] | N
     Raises:
         InputDataError: missing file or column, unreadable file.
     """
-    from pipeline.io import files
+    from pipeline.io import csvtext
 
     if not path.exists():
         raise InputDataError([Problem(f"input {path} not found", code="input_missing")])
     header = file_columns(path, encoding, delimiter)
     wanted = list(dict.fromkeys(columns or header))
     table = read_columns(path, wanted, wanted, encoding, delimiter)
-    if files.header_looks_like_values(header):  # a record, not names: never print it
+    if csvtext.header_looks_like_values(header):  # a record, not names: never print it
         table = table.rename_columns([f"column {header.index(c) + 1}" for c in wanted])
     return table
 

@@ -26,20 +26,21 @@ from pipeline.engine.ingest import checked_numbers, number_dtype
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.progress import Reporter
 from pipeline.engine.release import release
-from pipeline.gate.checks import table_result
-from pipeline.gate.model import GateReport, GateResult
-from pipeline.gate.reasons import Reason
+from pipeline.gate.catalog import Evidence, kinds
+from pipeline.gate.judge import stage_result
+from pipeline.gate.model import GateReport
 from pipeline.gate.stages import Verdict, default_report_path
-from pipeline.io import files
+from pipeline.io import csvtext
 from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.steps.registry import Check
+from pipeline.tabulate.checks import Protected
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
 from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec
 from pipeline.tabulate.order import View, arrange, labelled, view
-from pipeline.tabulate.output import HIDDEN, published, write_table
+from pipeline.tabulate.output import published, write_table
 from pipeline.tabulate.pages import review_page, tables_page
-from pipeline.tabulate.protect import suppress, unprotected
+from pipeline.tabulate.protect import suppress
 from pipeline.tabulate.review import CheckReport, cell_checks, report_text
 from pipeline.tabulate.secondary import Unprotectable
 
@@ -75,12 +76,12 @@ def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
     for i, spec in enumerate(loaded.recipe.tables):
         for column in spec.columns_used():
             named.setdefault(column, f"tables[{i}] {spec.name}")
-    problems_, shown = files.missing_columns(header, named, loaded.recipe.input.delimiter)
+    problems_, shown = csvtext.missing_columns(header, named, loaded.recipe.input.delimiter)
     if problems_:
         raise InputDataError(
             problems_,
             title=f"input {loaded.recipe.input.path} does not fit "
-            f"(columns found: {files.columns_found(header, shown)})",
+            f"(columns found: {csvtext.columns_found(header, shown)})",
         )
     return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
 
@@ -216,13 +217,13 @@ def run_tabulation(
         with reporter.task(f"compute {len(plans)} tables in one pass"), reading(recipe.input):
             (computed,) = deferred.settle(plans)
         _check_classified(loaded, computed)
-        records, checks, sections, reports = [], [], [], {}
+        records, protected, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
                 checked, layout = _protected(computed[spec.name], spec, recipe.rules, loaded)
                 frame = labelled(published(checked, spec), layout)
                 files = write_table(frame, staging.path / "tables", spec.name)
-                checks += _gate_checks(spec.name, checked, files)
+                protected.append(Protected(spec.name, checked, files))
                 reports[spec.name] = cell_checks(checked)
                 sections.append((spec, frame, layout))
                 n = checked["suppression"].value_counts()
@@ -236,7 +237,8 @@ def run_tabulation(
                 )
                 summary.update(primary=record.primary, secondary=record.secondary)
                 records.append(record)
-        result = GateResult(stage="output", passed=all(c.passed for c in checks), checks=checks)
+        evidence = Evidence("output", recipe, tables=protected)
+        result = stage_result(evidence, kinds("output", scope="tables"))
         verdict = Verdict(recipe.name, loaded.sha256, run_id, report_path)
         gate = verdict.conclude(result, out_dir)  # a failure writes the report and raises
         generated = now_utc()
@@ -299,35 +301,3 @@ def _protected(
         ) from None
     layout = view(checked, spec, loaded.base_dir)
     return arrange(checked, layout), layout
-
-
-def _gate_checks(name: str, checked: pd.DataFrame, files: list[Path]) -> list:
-    narrow = unprotected(checked)
-    hidden = checked["suppression"] != "none"
-    leaked = 0
-    for file in files:
-        frame = pd.read_csv(file) if file.suffix == ".csv" else pd.read_parquet(file)
-        shown = frame["status"].astype("string").fillna("") == HIDDEN
-        leaked += int((shown.to_numpy() != hidden.to_numpy()).sum())
-        leaked += int(frame.loc[shown, "value"].notna().sum())
-    return [
-        table_result(
-            "output",
-            f"{name}.intervals",
-            Reason.INTERVAL_TOO_NARROW,
-            f"every primary cell of {name} is hidden with a wide enough interval"
-            + (f" ({'; '.join(narrow)})" if narrow else ""),
-            len(narrow),
-            "0 cells",
-            not narrow,
-        ),
-        table_result(
-            "output",
-            f"{name}.hidden",
-            Reason.HIDDEN_VALUE_PUBLISHED,
-            f"the published files of {name} hold no value of a hidden cell",
-            leaked,
-            "0 cells",
-            leaked == 0,
-        ),
-    ]

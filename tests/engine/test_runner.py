@@ -219,11 +219,11 @@ def test_shuffled_output_is_sorted_by_the_order_keys_in_buckets(
     workdir: Path, monkeypatch, bits: int
 ) -> None:
     from pipeline.core.randomness import order_keys
-    from pipeline.engine import phases
+    from pipeline.engine import produce
     from pipeline.recipe.models import ColumnsSpec
     from pipeline.steps.registry import StepContext
 
-    monkeypatch.setattr(phases, "order_bits", lambda rows: bits)
+    monkeypatch.setattr(produce, "order_bits", lambda rows: bits)
     frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
     frame["record_no"] = np.arange(len(frame)).astype(str)
     frame.to_csv(workdir / "data" / "census.csv", index=False)

@@ -10,8 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.contracts.odcs import Contract
-from pipeline.gate.contracts import row_checks, table_checks, type_matches
-from pipeline.gate.judge import run_stage
+from pipeline.gate.contract_table import table_checks
+from pipeline.gate.contract_types import type_matches
+from pipeline.gate.contracts import row_checks
+from pipeline.gate.gx_engine import RowValidator
 from pipeline.io.dataset import Dataset
 
 
@@ -45,10 +47,11 @@ def data(tmp_path: Path) -> Dataset:
 
 
 def run(c: Contract, data: Dataset) -> dict[str, tuple]:
-    result = run_stage(
-        "input", data, row_checks(c, data.schema), table_checks(c, data, "input", set())
-    )
-    return {check.id: (check.reason, check.observed, check.passed) for check in result.checks}
+    validator = RowValidator(row_checks(c, data.schema), "input")
+    for chunk in data.chunks(validator.columns):
+        validator.add(chunk)
+    checks = [*table_checks(c, data, "input", set()), *validator.finish()[0]]
+    return {check.id: (check.reason, check.observed, check.passed) for check in checks}
 
 
 def test_property_rules_map_to_counted_checks(data: Dataset) -> None:

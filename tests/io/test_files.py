@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core.errors import InputDataError
-from pipeline.io import files
+from pipeline.io import csvtext, files
 
 SECRET = "PLANTEDQX7"
 
@@ -56,20 +56,20 @@ def test_empty_folder(tmp_path: Path) -> None:
 def test_csv_header_strips_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     _frame().to_csv(path, index=False, encoding="utf-8-sig")
-    assert files.csv_header(path, "utf-8", ",") == ["a", "b"]
+    assert csvtext.csv_header(path, "utf-8", ",") == ["a", "b"]
 
 
 def test_csv_header_names_the_line_of_bad_encoding(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(b"a,b\n" + "名前,x\n".encode("cp932"))
     with pytest.raises(InputDataError, match=r"not valid utf-8 text \(line 2\).*cp932"):
-        files.csv_header(path, "utf-8", ",")
+        csvtext.csv_header(path, "utf-8", ",")
 
 
 def test_locate_extra_fields_names_the_line_never_the_row(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text(f"a,b\n1,x\n2,y\n3,{SECRET},{SECRET}2\n4,z\n")
-    problem = files.locate_csv_problem(path, "utf-8", ",")
+    problem = csvtext.locate_csv_problem(path, "utf-8", ",")
     assert str(problem) == (
         f"input {path} line 4: 3 fields, the header has 2; a field holding the separator ',' "
         "must be quoted"
@@ -79,34 +79,36 @@ def test_locate_extra_fields_names_the_line_never_the_row(tmp_path: Path) -> Non
 def test_locate_counts_physical_lines_of_quoted_newlines(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text('a,b\n1,"two\nlines"\n2,y,extra\n')
-    assert "line 4:" in str(files.locate_csv_problem(path, "utf-8", ","))
+    assert "line 4:" in str(csvtext.locate_csv_problem(path, "utf-8", ","))
 
 
 def test_locate_a_record_too_large(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
-    path.write_text("a,b\n1,x\n2," + "y" * (files.LARGE_RECORD + 10) + "\n3,z\n")
-    problem = files.locate_csv_problem(path, "utf-8", ",")
+    path.write_text("a,b\n1,x\n2," + "y" * (csvtext.LARGE_RECORD + 10) + "\n3,z\n")
+    problem = csvtext.locate_csv_problem(path, "utf-8", ",")
     assert "line 3: a record of 2.1 million characters, too large" in str(problem)
 
 
 def test_header_hints() -> None:
     nfd = unicodedata.normalize("NFD", "データ")
-    assert "another Unicode form (NFD" in files.header_hints("データ", [nfd, "x"], ",")
-    assert "';'-separated" in files.header_hints("age", ["name;age;sex"], ",")
-    assert "did you mean 'marital-status'" in files.header_hints(
+    assert "another Unicode form (NFD" in csvtext.header_hints("データ", [nfd, "x"], ",")
+    assert "';'-separated" in csvtext.header_hints("age", ["name;age;sex"], ",")
+    assert "did you mean 'marital-status'" in csvtext.header_hints(
         "marital_status", ["age", "marital-status"], ","
     )
-    assert files.header_hints("zzz", ["age"], ",") == ""
+    assert csvtext.header_hints("zzz", ["age"], ",") == ""
 
 
 def test_a_header_that_looks_like_a_record_is_never_quoted() -> None:
     """A CSV without a header row: its first record must not be printed as 'columns found'."""
     record = ["Taro Yamada", "Tokyo 1-2-3", "090-7391-8264", "taro@example.invalid", "23"]
-    assert files.header_looks_like_values(record)
-    assert not files.shows_header(record, ["name", "age"])
-    listing = files.columns_found(record, files.shows_header(record, ["name", "age"]))
+    assert csvtext.header_looks_like_values(record)
+    assert not csvtext.shows_header(record, ["name", "age"])
+    listing = csvtext.columns_found(record, csvtext.shows_header(record, ["name", "age"]))
     assert "Taro" not in listing and "5 columns" in listing
-    assert files.header_hints("nam", record, ",", shown=False) == ""
+    assert csvtext.header_hints("nam", record, ",", shown=False) == ""
     names = ["name", "age", "sex"]
-    assert files.shows_header(names, ["name", "agee"]) and not files.header_looks_like_values(names)
-    assert not files.shows_header(["Taro", "Hanako", "x"], ["name", "age", "sex"])  # none match
+    assert csvtext.shows_header(names, ["name", "agee"]) and not csvtext.header_looks_like_values(
+        names
+    )
+    assert not csvtext.shows_header(["Taro", "Hanako", "x"], ["name", "age", "sex"])  # none match

@@ -170,7 +170,7 @@ def test_perturbative_steps_give_the_same_file_whatever_partitions_and_scheduler
 
 
 def test_groups_are_counted_without_strata_that_a_later_step_may_change() -> None:
-    from pipeline.gate.derive import RanStep
+    from pipeline.gate.catalog import RanStep
     from pipeline.gate.groups import group_needs
     from pipeline.steps.noise import AddNoiseParams
     from pipeline.steps.risk import LocalSuppressionParams

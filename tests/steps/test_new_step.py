@@ -15,7 +15,7 @@ import dask.dataframe as dd
 import pytest
 
 from pipeline.core.columns import ColumnsSpec
-from pipeline.gate.derive import RanStep
+from pipeline.gate.catalog import RanStep
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 from pipeline.report.notice import notice_text
