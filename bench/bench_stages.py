@@ -65,10 +65,13 @@ def main() -> None:
 
     threading.Thread(target=poll, daemon=True).start()
     print(f"{'stage':<58} {'seconds':>8} {'peak RSS MB':>12}")
-    since = start
+    since, message = start, ""
     for raw in proc.stdout or []:
         now = time.perf_counter()
-        match = LINE.search(raw.rstrip())
+        part = raw.rstrip().split(" anonymize: ", 1)[-1]
+        # a long message goes on indented continuation lines: match the message, joined
+        message = f"{message} {part.strip()}" if part.startswith("  ") else part
+        match = LINE.search(f"anonymize: {message}")
         if match:
             peak = max((r for t, r in samples if since <= t <= now), default=0)
             print(f"{match['label'][:58]:<58} {float(match['secs']):>8.2f} {peak / 2**20:>12.0f}")

@@ -200,6 +200,18 @@ def invoke(*args: str):  # noqa: ANN201 - typer's Result
     return CliRunner().invoke(app, list(args))
 
 
+def log_messages(output: str) -> list[str]:
+    """The messages of a run's plain log lines (a long one's continuation lines joined)."""
+    out: list[str] = []
+    for line in output.splitlines():
+        message = line.split(" anonymize: ", 1)[1] if " anonymize: " in line else line
+        if message.startswith("  ") and out:
+            out[-1] += " " + message.strip()
+        else:
+            out.append(message)
+    return out
+
+
 def reasons(result) -> set[str]:
     """The reason codes a blocked run printed (``[reason] ...`` lines)."""
     return {

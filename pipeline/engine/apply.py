@@ -24,6 +24,7 @@ from typing import Any
 import dask
 
 from pipeline.core.errors import InputDataError
+from pipeline.engine.steplog import log_facts
 from pipeline.recipe.loader import StepCall
 from pipeline.reductions import Reduction
 from pipeline.steps.registry import Check, Effect, StepContext
@@ -171,7 +172,7 @@ def apply_steps(
             planned, key = steps[len(effects)], (len(effects), frame._name)
             with task(planned.label) as summary:  # a step's own work runs once per input frame
                 effect = memo[key] if key in memo else planned.apply(frame)
-                summary.update(effect.facts)
+                summary.update(log_facts(planned.call, effect.facts))
             checks.add(effect.checks, effect.facts)
             memo[key] = effect
             effects.append(effect)

@@ -43,7 +43,7 @@ from pipeline.engine.series_run import (
     series_steps,
     summary_of,
 )
-from pipeline.engine.steplog import step_label
+from pipeline.engine.steplog import log_facts, step_label
 from pipeline.gate.catalog import kinds
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
@@ -140,7 +140,9 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         write_report(staged, manifest, recipe, read.risk, made.risk, report, summary)
         write_notice(staged, manifest, recipe, ran.for_gate(loaded), loaded.base_dir)
         manifest = out.publish(manifest, recipe.output.signing_key_env)
-    reporter.line(f"passes over the data: {len(ctx.passes)} ({', '.join(ctx.passes)})")
+    reporter.line(f"passes over the data: {len(ctx.passes)}")
+    for i, what in enumerate(ctx.passes, start=1):
+        reporter.line(f"pass {i} of {len(ctx.passes)}: {what}")
     for line in loss.summary_lines(made.utility):
         reporter.line(line)
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
@@ -186,7 +188,7 @@ def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -
     for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
         with ctx.reporter.task(step_label(call, i, total)) as summary:
             effect = call_step(call, frame, ctx.step_context(i, call))
-            summary.update(effect.facts)
+            summary.update(log_facts(call, effect.facts))
         ran.add(call, i, effect)
         ctx.checks.add(effect.checks, effect.facts)
         frame = effect.frame
@@ -199,7 +201,7 @@ def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -
     work = ctx.staging.work
     internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
     data = Dataset.parquet(work / "ingest", hidden=internal)
-    label = "measure and gate the input: contract, identifier scan, risk"
+    label = "measure and gate the input (contract, scan, risk)"
     with ctx.reporter.task(label) as summary:
         before = ctx.gate.input_evidence(data, ctx.header, whole)
         with measures(before, kinds("input"), work / "spill") as found:

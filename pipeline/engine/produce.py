@@ -151,8 +151,8 @@ def _cut_and_measure(
     keep = [c for c in ctx.keep if c not in (ROW, person)]
     measured = schema if as_written else output.schema
     before = ctx.gate.output_evidence(ran.for_gate(ctx.loaded), measured, rows, rows_in, keep)
-    label = "output row checks, identifier scan, risk"
-    label = f"cut output files, measure them: {label}" if as_written else f"measure: {label}"
+    label = "(checks, scan, risk)"
+    label = f"cut and measure the output {label}" if as_written else f"measure the output {label}"
     with (
         ctx.reporter.task(label) as summary,
         measures(before, kinds("output"), work / "spill") as found,

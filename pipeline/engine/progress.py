@@ -1,17 +1,27 @@
 """Progress for people and for logs: a live display on a terminal, plain lines otherwise.
 
-Only step names, column names and counts are ever shown, never a data value.
+Only step names, column names, counts and whole-file measures are ever shown, never a data
+value nor a figure derived from one (a step shows the facts it declares ``logged``). A plain
+line is at most ``WIDTH`` characters: a longer message goes on indented lines of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from dask.callbacks import Callback
+
+from pipeline.core.numbers import number
+
+WIDTH = 160  # characters of a plain log line, its timestamp included
+_PREFIX = len("2026-01-01T00:00:00Z anonymize: ")
+_TIMING = re.compile(r"\(\d+\.\d+ s\)$")
 
 
 class Reporter:
@@ -35,7 +45,8 @@ class Reporter:
             self._console.print(message, markup=False)
         else:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            print(f"{stamp} anonymize: {message}", file=self.stream, flush=True)
+            for part in wrapped(message):
+                print(f"{stamp} anonymize: {part}", file=self.stream, flush=True)
 
     @contextlib.contextmanager
     def task(self, label: str) -> Iterator[dict[str, Any]]:
@@ -71,11 +82,21 @@ class Reporter:
             self.line(f"warning: {warning}")
 
 
+def wrapped(message: str) -> list[str]:
+    """``message`` in parts that fit a plain line (the later ones indented)."""
+    if len(message) <= WIDTH - _PREFIX:
+        return [message]
+    # a run's timing "(0.46 s)" stays whole: a no-break space until the lines are cut
+    kept = _TIMING.sub(lambda m: m.group(0).replace(" ", "\xa0"), message)
+    parts = textwrap.wrap(kept, WIDTH - _PREFIX, subsequent_indent="  ", break_on_hyphens=False)
+    return [part.replace("\xa0", " ") for part in parts]
+
+
 def _fmt(value: Any) -> str:
-    if isinstance(value, (list, dict)) and len(str(value)) > 160:  # e.g. PRAM's matrices
+    if isinstance(value, list | tuple | dict):  # never spelled out: the manifest has them
         return f"({len(value)} items, in the manifest)"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.10g}"
+        return number(value)
     return str(value)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from pipeline.gate.catalog import RanStep
 from pipeline.manifest import StepRecord
@@ -23,6 +24,18 @@ def _target(call: StepCall) -> str:
     if call.spec.name == "linking_ids":
         return " ".join(call.params.ids)
     return " ".join(used.values())
+
+
+def log_facts(call: StepCall, facts: dict[str, Any]) -> dict[str, Any]:
+    """What the log shows of a step's facts: those it declares ``logged``, and its warnings.
+
+    A figure derived from the data (a cap, a level, a matrix) is the manifest's alone: the log
+    goes to cron mail and CI logs.
+    """
+    shown = type(call.params).log_facts(facts)
+    if facts.get("warnings"):
+        shown["warnings"] = facts["warnings"]
+    return shown
 
 
 def step_record(call: StepCall, index: int, effect: Effect) -> StepRecord:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup
 
+from pipeline.core.numbers import number, share
 from pipeline.report.model import Histogram
-from pipeline.report.render import number, share
 
 COLORS = ("#b45309", "#2563eb", "#059669")
 _STYLE = {

@@ -10,10 +10,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from pipeline.core.numbers import number
 from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.loss_html import utility_context
 from pipeline.report.model import Histogram, RiskReport
-from pipeline.report.render import number, render
+from pipeline.report.render import render
 
 _SUMMARY_ROWS = (
     ("records", "records"),

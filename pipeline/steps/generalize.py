@@ -37,6 +37,8 @@ from pipeline.steps.registry import (
 class GeneralizeParams(StepParams):
     """Parameters of ``generalize``; classes are over ``columns.key_variables``."""
 
+    logged = ("suppressed_records", "records_violating", "nodes_evaluated", "lattice_size")
+
     wording = Wording("一般化", "generalized")
     examples = (
         {

@@ -16,6 +16,8 @@ KEYED_HASH_HEX = 32  # HMAC-SHA-256 truncated to 128 bits
 class DropIdentifiersParams(StepParams):
     """Columns to delete."""
 
+    logged = ("columns_deleted",)
+
     columns: list[str]
     examples = ({"columns": ["name", "phone"]},)
 
@@ -30,6 +32,8 @@ class LinkingIdsParams(StepParams):
     ``units``: the IDs that a ``subsample`` samples by; each gets a keyed number of the original
     ID (an engine column, never published), so the sample does not depend on the tokens.
     """
+
+    logged = ("*",)  # each linking ID and its method (drop, surrogate, keyed_hash)
 
     ids: dict[str, LinkingId]
     units: list[str] = []

@@ -30,6 +30,8 @@ from pipeline.steps.registry import (
 class MicroaggregateParams(PerturbParams):
     """Parameters of ``microaggregate``."""
 
+    logged = ("method", "groups", "smallest_group", "largest_group", "suppressed_records")
+
     wording = Wording(
         "ミクロアグリゲーション（グループ平均への置換）",
         "replaced by group means (microaggregation)",

@@ -27,6 +27,8 @@ _LARGEST = sys.float_info.max
 class AddNoiseParams(PerturbParams):
     """Parameters of ``add_noise``."""
 
+    logged = ("method", "beyond_float_range.*")
+
     wording = Wording("ノイズの付加", "random noise added")
     examples = (
         {"variables": ["income"], "noise": 50},

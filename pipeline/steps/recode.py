@@ -30,6 +30,8 @@ from pipeline.steps.registry import (
 class RecodeParams(StepParams):
     """Parameters of ``recode``: exactly one of ``hierarchy``, ``bands`` or ``map``."""
 
+    logged = ("unknown_values",)
+
     column_fields = ("column",)
     wording = Wording("区分の統合（リコーディング）", "coarsened into wider categories")
     examples = (

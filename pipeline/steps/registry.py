@@ -16,6 +16,7 @@ import hashlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -47,6 +48,8 @@ class StepParams(StrictModel):
     to the public, and ``examples`` parameter sets over the demo's columns (shown by
     ``anonymize steps``; the contract test runs every one). ``column_fields`` names the fields
     that hold a column name (checked against the columns that exist when the step runs).
+    ``logged`` names the facts the run's log shows (shell patterns): counts, and words of the
+    recipe; never a figure derived from the data (a cap, a level, a matrix: the manifest's).
     """
 
     column_fields: ClassVar[tuple[str, ...]] = ()
@@ -54,6 +57,12 @@ class StepParams(StrictModel):
     record_wording: ClassVar[Wording | None] = None
     examples: ClassVar[tuple[dict[str, Any], ...]] = ()
     in_series: ClassVar[bool] = False  # runs only in a release series (ctx.series is set)
+    logged: ClassVar[tuple[str, ...]] = ()  # facts the log shows: counts and recipe words
+
+    @classmethod
+    def log_facts(cls, facts: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts the run's log shows (``logged``), in the facts' order."""
+        return {k: v for k, v in facts.items() if any(fnmatch(k, p) for p in cls.logged)}
 
     def declare(self, columns: ColumnsSpec) -> Declaration:
         """The columns the step reads and changes; by default it reads its fields' columns."""

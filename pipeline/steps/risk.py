@@ -46,6 +46,8 @@ def _missing(params: RiskParams | LocalSuppressionParams, ctx: StepContext) -> M
 class RiskParams(StepParams):
     """Parameters of ``risk``; the key variables are ``columns.key_variables``."""
 
+    logged = ("missing", "sample_uniques", "k_violations")
+
     examples = ({"k": 3}, {"k": 5, "missing": "category"})
 
     k: int = Field(3, ge=1, le=K_MAX, description="Count records in classes smaller than k.")
@@ -66,6 +68,8 @@ class RiskParams(StepParams):
 
 class LocalSuppressionParams(StepParams):
     """Parameters of ``local_suppression``."""
+
+    logged = ("missing", "suppressed_total")
 
     wording = SUPPRESSED
     examples = ({"k": 3}, {"k": 2, "importance": ["sex", "age"], "missing": "category"})

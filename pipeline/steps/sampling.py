@@ -18,6 +18,8 @@ from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams
 class SubsampleParams(StepParams):
     """Parameters of ``subsample``."""
 
+    logged = ("units", "units_kept")
+
     column_fields = ("by",)
     wording = Wording("抽出に合わせた補正", "adjusted to the sample")
     record_wording = Wording("レコードの抽出（標本化）", "a random sample of the records")

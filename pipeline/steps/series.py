@@ -52,6 +52,8 @@ from pipeline.steps.registry import (
 class SeriesPersonParams(StepParams):
     """The person column (read, fingerprinted, then deleted)."""
 
+    logged = ("person_ids_missing",)
+
     in_series = True
     examples = ({"person": "member_id"},)
 
@@ -95,6 +97,14 @@ def _fingerprints(values: pd.Series, key: Secret) -> pd.Series:
 
 class SeriesParams(StepParams):
     """The series' k, key variables and importance, and whether records may be withheld."""
+
+    logged = (
+        "releases_before",
+        "persons_seen",
+        "records_withheld",
+        "records_below_k",
+        "values_kept_hidden",
+    )
 
     wording = SUPPRESSED
     record_wording = Wording("一部のレコードの提供の見合わせ", "some records withheld")

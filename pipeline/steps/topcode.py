@@ -27,6 +27,7 @@ from pipeline.steps.registry import (
 
 class _CodeParams(StepParams):
     column_fields = ("column",)
+    logged = ("values_changed",)
     upper: ClassVar[bool] = True
 
     column: str

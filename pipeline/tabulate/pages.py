@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.core.numbers import cell
 from pipeline.gate.model import GateReport
-from pipeline.report.render import cell, render
+from pipeline.report.render import render
 from pipeline.tabulate.model import TOTAL, TableSpec
 from pipeline.tabulate.order import View
 from pipeline.tabulate.output import HIDDEN

@@ -6,34 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.numbers import described, share
 from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.html import render_html
 from pipeline.report.model import Histogram, RiskReport
-from pipeline.report.render import described, number, share
 from tests.report import browser
 
 needs_browser = pytest.mark.skipif(browser.browser() is None, reason="no Chromium installed")
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (17072895.0, "17,072,895"),
-        (17072895, "17,072,895"),
-        (0.004042, "0.004042"),
-        (0.00004999, "0.00005"),
-        (1.249855072463768, "1.25"),
-        (20.2134, "20.21"),
-        (-0.09885, "-0.09885"),
-        (3459710.5, "3,459,710"),
-        (None, "–"),
-        (True, "yes"),
-        (float("nan"), "–"),
-        ("text", "text"),
-    ],
-)
-def test_numbers_are_formatted_for_people(value: object, text: str) -> None:
-    assert number(value) == text
 
 
 def test_shares_and_facts_in_words() -> None:

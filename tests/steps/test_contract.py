@@ -10,7 +10,8 @@ list in this file). For each of the parameter sets it gives as ``examples``:
   record, the values it held before; a column it adds is declared; a column it deletes is
   declared; only a step declaring that it removes records removes any;
 * the output and facts are the same for 1 and 3 partitions;
-* every published column whose values it changed is described for the public notice.
+* every published column whose values it changed is described for the public notice;
+* the facts it lets the log show (``logged``) are counts or words, never a figure of the data.
 """
 
 from __future__ import annotations
@@ -168,6 +169,16 @@ def test_a_step_keeps_its_contract(
         one, one_facts = _apply(call, records, 1, monkeypatch)
     assert one_facts == facts, f"{name}: facts differ between 1 and 3 partitions"
     pd.testing.assert_frame_equal(one, out, obj=f"{name}: 1 and 3 partitions")
+    _logged(name, call, facts)
+
+
+def _logged(name: str, call: StepCall, facts: dict[str, Any]) -> None:
+    """The facts a step lets the log show are counts or words of the recipe, never figures."""
+    shown = type(call.params).log_facts(facts)
+    for key, value in shown.items():
+        count = isinstance(value, int) and not isinstance(value, bool)
+        word = isinstance(value, str) and value.replace("_", "").isalpha() and len(value) <= 20
+        assert count or word, f"{name}: the log would show {key}, which is not a count"
 
 
 def _declared_changes(
