@@ -240,7 +240,21 @@ def assert_blocked(workdir: Path, result, reason: str, previous: bytes | None = 
     report = gate_report(workdir)
     assert report["outcome"] == "blocked" and not report["passed"]
     assert reason in {c["reason"] for c in report["output"]["checks"] if not c["passed"]}
+    assert_blocked_page(workdir / "out" / "run.gate_report.html", report)
     return report
+
+
+def assert_blocked_page(page: Path, report: dict) -> str:
+    """A blocked run left its page beside its gate report: marked as this tool's, saying it
+    was not published, its failed checks first (each by id and reason); return its text."""
+    text = page.read_text(encoding="utf-8")
+    assert '<meta name="anonymize-page" content="anonymize-pipeline blocked-run">' in text
+    assert "NOT PUBLISHED" in text and report["run_id"] in text
+    failed = [c for stage in ("input", "output") for c in (report[stage] or {}).get("checks", [])]
+    failed = [c for c in failed if not c["passed"]]
+    head = text.split('id="failed-checks"', 1)[1].split("</table>", 1)[0]
+    assert all(c["id"] in head and c["reason"] in head for c in failed)
+    return text
 
 
 def tree(root: Path) -> dict[str, str]:

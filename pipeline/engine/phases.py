@@ -9,6 +9,7 @@ fixed context and the steps as they ran (``pipeline.engine.context``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import uuid
@@ -47,14 +48,14 @@ from pipeline.engine.steplog import log_facts, step_label
 from pipeline.gate.catalog import kinds
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
-from pipeline.gate.stages import Gate, default_report_path, uses_row_checks
+from pipeline.gate.stages import Gate, Page, default_report_path, uses_row_checks
 from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versions
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import SeriesSummary, Snapshot
 from pipeline.report.notice import write_notice
-from pipeline.report.write import write_report
+from pipeline.report.write import write_blocked_page, write_report
 from pipeline.series.context import SeriesContext
 from pipeline.series.state import ReleaseRecord
 from pipeline.utility.aggregate import UtilityPlan, with_before
@@ -133,7 +134,8 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         read = _read_and_gate_input(ctx, ran, automatic)
         frame, plan = _apply(ctx, ran, read.frame, total)
         made = produce(ctx, ran, frame, read.rows, plan)
-        report = judge_output(ctx, made.evidence, read.gate)
+        page = _blocked_page(ctx, ran, read, made, started)
+        report = judge_output(ctx, made.evidence, read.gate, page)
         manifest = _manifest(ctx, ran, read, made, report, started)
         summary = _series_state(ctx, ran, made.outcome, manifest)
         staged = out.staging.path
@@ -165,10 +167,9 @@ def _series_state(
     ctx: RunContext, ran: Ran, outcome: SeriesOutcome | None, manifest: Manifest
 ) -> SeriesSummary:
     """Write the series' next state into the staging folder; the report's series section."""
-    last = ran.records[-1]
-    facts = {**last.facts, **last.metrics} if outcome is not None else None
     if outcome is not None:
-        seen = int((facts or {}).get("persons_seen", 0))
+        last = ran.records[-1]
+        seen = int({**last.facts, **last.metrics}.get("persons_seen", 0))
         record = ReleaseRecord(
             run_id=ctx.run_id,
             generated_at=manifest.generated_at,
@@ -177,8 +178,27 @@ def _series_state(
         )
         levels = generalize_levels(ctx.loaded, ran.records)
         outcome.write(ctx.staging.path, ctx.recipe, record, levels)
+    return _series_summary(ctx, ran, outcome)
+
+
+def _series_summary(ctx: RunContext, ran: Ran, outcome: SeriesOutcome | None) -> SeriesSummary:
+    """The report's series section (what the series' step found, the merged view's risk)."""
+    last = ran.records[-1] if ran.records else None
+    facts = {**last.facts, **last.metrics} if outcome is not None and last else None
     merged = outcome.merged if outcome is not None else None
     return summary_of(ctx.series, ctx.recipe, facts, merged)
+
+
+def _blocked_page(ctx: RunContext, ran: Ran, read: Input, made: Produced, started: float) -> Page:
+    """What writes the page of this run if the gate blocks it: the report it would have had."""
+
+    def page(gate: GateReport) -> None:
+        manifest = _manifest(ctx, ran, read, made, gate, started)
+        summary = _series_summary(ctx, ran, made.outcome)
+        run = (manifest, ctx.recipe, read.risk, made.risk, summary)
+        write_blocked_page(ctx.gate.report_path, Path(ctx.recipe.output.dir), gate, run)
+
+    return page
 
 
 def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> Input:
@@ -208,7 +228,9 @@ def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -
             found.feed(data.chunks(found.columns))
             risk = found.snapshot()
             evidence = found.measured(data, risk)
-        gate = ctx.gate.judge_input(evidence)
+        out_dir = Path(ctx.recipe.output.dir)
+        page = functools.partial(write_blocked_page, ctx.gate.report_path, out_dir, run=None)
+        gate = ctx.gate.judge_input(evidence, page)
         summary["checks"] = len(gate.checks) if gate else 0
         summary.update(risk_line(risk))
     ctx.passes.append("measure the input")

@@ -22,7 +22,7 @@ from pipeline.engine.series_run import SeriesOutcome
 from pipeline.engine.writer import order_bits, spill_partitions, write_output
 from pipeline.gate.catalog import Evidence, kinds
 from pipeline.gate.model import GateReport, GateResult
-from pipeline.gate.stages import output_dataset
+from pipeline.gate.stages import Page, output_dataset
 from pipeline.io.dataset import type_names
 from pipeline.report.model import Snapshot
 from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, without_before
@@ -173,9 +173,14 @@ def _cut_and_measure(
     return files, evidence, risk
 
 
-def judge_output(ctx: RunContext, evidence: Evidence, before: GateResult | None) -> GateReport:
-    """The output gate on the files about to be published (their measures taken as written)."""
+def judge_output(
+    ctx: RunContext, evidence: Evidence, before: GateResult | None, page: Page
+) -> GateReport:
+    """The output gate on the files about to be published (their measures taken as written).
+
+    ``page`` writes a blocked run's page beside its gate report.
+    """
     with ctx.reporter.task("gate: privacy and output contract") as summary:
-        report = ctx.gate.judge_output(evidence, before)
+        report = ctx.gate.judge_output(evidence, before, page)
         summary["checks"] = len(report.output.checks) if report.output else 0
     return report

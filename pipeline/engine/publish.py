@@ -31,7 +31,14 @@ from types import TracebackType
 
 from pipeline.core.artifact import TOOL
 from pipeline.core.errors import OutputBusyError, Problem, RecipeError
-from pipeline.io.owned import check_replaceable_file, is_gate_report, parent_problem, tool_json
+from pipeline.gate.judge import BLOCKED_PAGE, page_path
+from pipeline.io.owned import (
+    check_replaceable_file,
+    check_replaceable_page,
+    is_gate_report,
+    parent_problem,
+    tool_json,
+)
 
 MANIFEST = "manifest.json"
 REPORT_FILES = frozenset(
@@ -322,6 +329,7 @@ def check_paths(out_dir: Path, inputs: list[Path], report: Path | None = None) -
                 problems.append(f"gate report {report} is the input {given} or inside it")
         try:
             check_replaceable_file(report, is_gate_report, "gate report")
+            check_replaceable_page(page_path(report), BLOCKED_PAGE, "blocked run's page")
         except RecipeError as exc:
             problems += [p.message for p in exc.problems]
     if problems:

@@ -16,9 +16,10 @@ from pipeline.core.errors import Problem
 from pipeline.gate.catalog import CheckKind, Evidence, judged
 from pipeline.gate.gx_engine import engine_version
 from pipeline.gate.model import GateReport, GateResult
-from pipeline.io.owned import is_gate_report, remove_if_ours, replace_file
+from pipeline.io.owned import is_gate_report, remove_if_ours, remove_page_if_ours, replace_file
 
 GATE_REPORT = "gate_report.json"
+BLOCKED_PAGE = "blocked-run"  # the kind of page a blocked run leaves beside its gate report
 
 
 def stage_result(evidence: Evidence, chosen: Sequence[CheckKind]) -> GateResult:
@@ -65,5 +66,13 @@ def write_gate_report(path: Path, report: GateReport) -> Path:
 
 
 def remove_stale_report(path: Path) -> None:
-    """Remove an earlier blocked run's gate report at ``path``, if this tool wrote it."""
+    """Remove an earlier blocked run's gate report at ``path`` and its page (if ours)."""
     remove_if_ours(path, is_gate_report)
+    remove_page_if_ours(page_path(path), BLOCKED_PAGE)
+
+
+def page_path(report_path: Path) -> Path:
+    """Where a blocked run's page goes: beside its gate report (``X.gate_report.html``)."""
+    if report_path.suffix == ".json":
+        return report_path.with_suffix(".html")
+    return report_path.parent / f"{report_path.name}.html"

@@ -9,6 +9,7 @@ counts, contract rules).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from pipeline.io.dataset import Dataset
 from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
 from pipeline.steps.registry import StepParams
+
+Page = Callable[[GateReport], object]  # writes a blocked run's page from its gate report
 
 
 @dataclass(frozen=True)
@@ -58,24 +61,39 @@ class Verdict:
         )
 
     def conclude(
-        self, result: GateResult, out_dir: Path, before: GateResult | None = None
+        self,
+        result: GateResult,
+        out_dir: Path,
+        before: GateResult | None = None,
+        page: Page | None = None,
     ) -> GateReport:
-        """The output stage's report; a failure writes it and raises GateError (exit 4).
+        """The output stage's report; a failure writes it (and ``page``) and raises GateError.
 
-        On success an earlier blocked run's report at ``report_path`` is removed (only one
-        this tool wrote).
+        On success an earlier blocked run's report at ``report_path`` and its page are
+        removed (only those this tool wrote). Exit code of the failure: 4.
         """
         outcome = "published" if result.passed else "blocked"
         report = self.report(outcome, input=before, output=result)
         if not result.passed:
-            judge.write_gate_report(self.report_path, report)
+            where = self.blocked(report, page)
             raise GateError(
                 problems(report),
-                title=f"blocked by the gate: nothing published to {out_dir} "
-                f"(gate report: {self.report_path})",
+                title=f"blocked by the gate: nothing published to {out_dir} ({where})",
             )
         judge.remove_stale_report(self.report_path)
         return report
+
+    def blocked(self, report: GateReport, page: Page | None) -> str:
+        """Write a blocked run's gate report and its page; say where they are."""
+        judge.write_gate_report(self.report_path, report)
+        where = f"gate report: {self.report_path}"
+        if page is None:
+            return where
+        try:
+            page(report)
+        except Exception:  # noqa: BLE001 - the verdict stands without its page
+            return f"{where}; its page could not be written"
+        return f"{where}, page: {judge.page_path(self.report_path)}"
 
 
 @dataclass(frozen=True)
@@ -113,29 +131,34 @@ class Gate:
         """What the output stage knows before its pass (``columns``: those it must have)."""
         return output_evidence(self.loaded, self.recipe, steps, schema, rows, rows_in, columns)
 
-    def judge_input(self, evidence: Evidence) -> GateResult | None:
-        """The input stage (contract, undeclared identifiers); exit 3 on failure."""
+    def judge_input(self, evidence: Evidence, page: Page | None = None) -> GateResult | None:
+        """The input stage (contract, undeclared identifiers).
+
+        Raises:
+            InputDataError: a check fails (exit 3), after its gate report and ``page`` are
+                written.
+        """
         result = judge.stage_result(evidence, kinds("input"))
         if not result.checks:
             return None
         if result.passed:
             return result
         report = self.verdict.report("input_rejected", input=result)
-        judge.write_gate_report(self.report_path, report)
+        where = self.verdict.blocked(report, page)
         what = [f"breaks its contract {self.recipe.contracts.input}"] if evidence.contract else []
         if any(c.reason == Reason.UNDECLARED_IDENTIFIER for c in result.failures):
             what.append("holds identifiers in columns the recipe does not declare")
         raise InputDataError(
-            problems(report),
-            title=f"input {self.recipe.input.path} {' and '.join(what)} "
-            f"(gate report: {self.report_path})",
+            problems(report), title=f"input {self.recipe.input.path} {' and '.join(what)} ({where})"
         )
 
-    def judge_output(self, evidence: Evidence, before: GateResult | None) -> GateReport:
+    def judge_output(
+        self, evidence: Evidence, before: GateResult | None, page: Page | None = None
+    ) -> GateReport:
         """The output stage; raise GateError (exit 4) with every failure if anything fails."""
         result = judge.stage_result(evidence, kinds("output"))
         result.warnings = list(evidence.utility.warnings) if evidence.utility else []
-        return self.verdict.conclude(result, Path(self.recipe.output.dir), before)
+        return self.verdict.conclude(result, Path(self.recipe.output.dir), before, page)
 
     @property
     def verdict(self) -> Verdict:

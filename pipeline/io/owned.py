@@ -1,8 +1,9 @@
 """Files this tool owns: how it recognises them, and how it replaces or removes them.
 
 The tool never deletes, overwrites or follows a symlink to a file it did not write. Its JSON
-files carry ``"tool": "anonymize-pipeline"`` and a ``1.x`` schema version; only a regular file
-with that marker (and of the expected kind) may be replaced or removed. Replacing writes a new
+files carry ``"tool": "anonymize-pipeline"`` and a ``1.x`` schema version, its pages a
+``<meta name="anonymize-page">`` naming their kind; only a regular file with that marker (and
+of the expected kind) may be replaced or removed. Replacing writes a new
 file exclusively beside the old one and renames it over, so a reader never sees half a file
 and a symlink planted in between is replaced itself, never written through.
 """
@@ -135,3 +136,48 @@ def remove_if_ours(path: Path, kind: Kind) -> bool:
 def is_gate_report(data: dict) -> bool:
     """A gate report (not a manifest or a risk report)."""
     return {"outcome", "passed", "recipe_sha256"} <= data.keys() and "files" not in data
+
+
+_PAGE_HEAD = 8192  # a page's marker is in its head
+
+
+def page_marker(kind: str) -> str:
+    """The marker in the head of this tool's pages of ``kind`` (e.g. ``blocked-run``)."""
+    return f'<meta name="anonymize-page" content="{TOOL} {kind}">'
+
+
+def is_tool_page(path: Path, kind: str) -> bool:
+    """Whether ``path`` is a regular file holding this tool's page of ``kind``."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(_PAGE_HEAD)
+    except OSError:
+        return False
+    return page_marker(kind).encode() in head
+
+
+def check_replaceable_page(path: Path, kind: str, what: str) -> None:
+    """Refuse ``path`` unless it is absent or this tool's page of ``kind`` (exit 2)."""
+    reason = _obstacle(path)
+    if reason is None and os.path.lexists(path) and not is_tool_page(path, kind):
+        reason = f"exists and is not a {what} written by this tool"
+    if reason:
+        raise _refuse(f"{what} path {path}", reason)
+
+
+def replace_page(path: Path, text: str, kind: str, what: str) -> Path:
+    """Write the page ``text`` (it must carry its marker) to ``path``, atomically."""
+    if page_marker(kind) not in text[:_PAGE_HEAD]:
+        raise ValueError(f"a {what} must carry its marker")  # a bug: never written unmarked
+    check_replaceable_page(path, kind, what)
+    return _atomic_write(path, "utf-8", lambda handle: handle.write(text))
+
+
+def remove_page_if_ours(path: Path, kind: str) -> bool:
+    """Remove ``path`` if it is this tool's page of ``kind``; return whether it was."""
+    if not is_tool_page(path, kind):
+        return False
+    path.unlink(missing_ok=True)
+    return True

@@ -11,6 +11,8 @@ from typing import Any
 from markupsafe import Markup
 
 from pipeline.core.numbers import number
+from pipeline.gate.judge import BLOCKED_PAGE
+from pipeline.gate.model import GateReport
 from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.loss_html import utility_context
 from pipeline.report.model import Histogram, RiskReport
@@ -44,10 +46,10 @@ def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
     return out
 
 
-def _charts(report: RiskReport) -> list[tuple[Markup, str]]:
+def _charts(report: RiskReport, after: str) -> list[tuple[Markup, str]]:
     if report.before is None or report.after is None:
         return []
-    both = [("before the steps", report.before), ("published", report.after)]
+    both = [("before the steps", report.before), (after, report.after)]
     charts = [
         (
             bar_chart(
@@ -102,13 +104,21 @@ def _loss_chart(report: RiskReport) -> list[tuple[Markup, str]]:
     return [(chart, caption)]
 
 
-def render_html(report: RiskReport) -> str:
-    """The whole report page."""
+def render_html(report: RiskReport, blocked: str | None = None) -> str:
+    """The whole report page.
+
+    ``blocked``: where the run would have published (a blocked run's page: marked not
+    published, its failed checks first).
+    """
+    label = "not published" if blocked is not None else "published"
     context: dict[str, Any] = {
         "report": report,
+        "blocked": blocked is not None,
+        "where": blocked or "",
         "data": {"run_id": report.run_id, "schema_version": report.schema_version},
         "verdicts": _verdicts(report),
-        "charts": _charts(report),
+        "charts": _charts(report, label),
+        "after_label": label,
         "summary_rows": [],
         "loss_charts": _loss_chart(report),
         **utility_context(report.utility),
@@ -120,4 +130,12 @@ def render_html(report: RiskReport) -> str:
             for key, label in _SUMMARY_ROWS
             if getattr(before, key) is not None or getattr(after, key) is not None
         ]
+    if blocked is not None:
+        context["page_kind"] = BLOCKED_PAGE
     return render("risk_report.html.j2", **context)
+
+
+def render_blocked(gate: GateReport, where: str) -> str:
+    """A blocked run's page without a risk report (a tabulation's): its gate, failed first."""
+    data = {"run_id": gate.run_id, "schema_version": gate.schema_version}
+    return render("blocked.html.j2", gate=gate, where=where, data=data, page_kind=BLOCKED_PAGE)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline.gate.judge import BLOCKED_PAGE, page_path
 from pipeline.gate.model import GateReport
+from pipeline.io.owned import replace_page
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe, RiskSpec
-from pipeline.report.html import render_html
+from pipeline.report.html import render_blocked, render_html
 from pipeline.report.model import RiskReport, SeriesSummary, Snapshot, StepChange, Targets
+from pipeline.steps import STEPS
 
 REPORT_JSON = "risk_report.json"
 REPORT_HTML = "risk_report.html"
@@ -105,3 +108,41 @@ def write_report(
     (folder / REPORT_JSON).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (folder / REPORT_HTML).write_text(render_html(report), encoding="utf-8")
     return report
+
+
+def write_blocked_page(
+    report_path: Path,
+    where: Path,
+    gate: GateReport,
+    run: tuple[Manifest, Recipe, Snapshot | None, Snapshot | None, SeriesSummary | None] | None,
+) -> Path:
+    """Write a blocked run's page beside its gate report (never into the output).
+
+    ``run``: the manifest the run would have published, its recipe, risk before and after and
+    series section (the page then has a published run's sections); None: the gate alone.
+    Only a page this tool wrote is replaced (``pipeline.io.owned``). Like the gate report, the
+    page holds no value of the data: nothing was released, so it names no category and shows
+    of each step only the counts its log line shows.
+    """
+    if run is None:
+        page = render_blocked(gate, str(where))
+    else:
+        manifest, recipe, before, after, series = run
+        report = build_report(manifest, recipe, before, after, gate, series)
+        page = render_html(_without_values(report), blocked=str(where))
+    return replace_page(page_path(report_path), page, BLOCKED_PAGE, "blocked run's page")
+
+
+def _without_values(report: RiskReport) -> RiskReport:
+    """The report without the categories it names and the steps' figures (counts kept)."""
+    steps = [
+        s.model_copy(update={"facts": STEPS[s.name].params.log_facts(s.facts)})
+        if s.name in STEPS
+        else s.model_copy(update={"facts": {}})
+        for s in report.steps
+    ]
+    snaps = {
+        name: snap.model_copy(update={"risky_categories": {}}) if snap is not None else None
+        for name, snap in (("before", report.before), ("after", report.after))
+    }
+    return report.model_copy(update={"steps": steps, **snaps})

@@ -8,6 +8,7 @@ nothing published (the report goes beside the output, as for microdata runs).
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from pipeline.gate.model import GateReport
 from pipeline.gate.stages import Verdict, default_report_path
 from pipeline.io import csvtext
 from pipeline.manifest import RunHeader, SourceRecord, package_versions
+from pipeline.report.write import write_blocked_page
 from pipeline.steps.registry import Check
 from pipeline.tabulate.checks import Protected
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
@@ -240,7 +242,8 @@ def run_tabulation(
         evidence = Evidence("output", recipe, tables=protected)
         result = stage_result(evidence, kinds("output", scope="tables"))
         verdict = Verdict(recipe.name, loaded.sha256, run_id, report_path)
-        gate = verdict.conclude(result, out_dir)  # a failure writes the report and raises
+        page = functools.partial(write_blocked_page, report_path, out_dir, run=None)
+        gate = verdict.conclude(result, out_dir, page=page)  # a failure writes them and raises
         generated = now_utc()
         review = CheckReport(
             run_id=run_id,

@@ -26,6 +26,7 @@ from pipeline.steps.registry import Effect
 from tests.conftest import (
     REPO,
     assert_blocked,
+    assert_blocked_page,
     copy_demo,
     demo_recipe,
     gate_report,
@@ -89,6 +90,7 @@ def test_identifier_column_left_blocks(workdir: Path, monkeypatch) -> None:
     assert {"name", "my_number", "member_id"} <= failed
     census = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
     text = (workdir / "out" / "run.gate_report.json").read_text() + result.output
+    text += (workdir / "out" / "run.gate_report.html").read_text()
     assert not any(value in text for value in census["name"].head(50))
     assert not any(value in text for value in census["my_number"].head(50))
 
@@ -194,6 +196,8 @@ def test_input_contract_broken_exits_3_naming_every_check(workdir: Path) -> None
     assert not (workdir / "out" / "run").exists()
     report = gate_report(workdir)
     assert report["outcome"] == "input_rejected" and report["output"] is None
+    page = assert_blocked_page(workdir / "out" / "run.gate_report.html", report)
+    assert not re.search(r"(?<![\w.])116(?![\w.])", page)
     # the value never shows as a token of its own (timings such as "0.116 s" may hold the digits)
     assert not re.search(r"(?<![\w.])116(?![\w.])", result.output)
 
@@ -345,3 +349,19 @@ def test_a_cap_on_the_weight_gives_way_to_the_sample_that_reweights(workdir: Pat
     manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
     ids = {c["id"] for c in manifest["gate"]["output"]["checks"]}
     assert not any(i.startswith("steps[0].top_code.weight") for i in ids)
+
+
+@pytest.mark.slow
+def test_a_blocked_page_goes_when_a_run_publishes_and_a_foreign_file_is_never_replaced(
+    workdir: Path,
+) -> None:
+    blocked = demo_recipe(workdir, STEPS_TEXT, extra="risk: {k: 1000}\n")
+    assert_blocked(workdir, invoke("run", str(blocked)), "k_anonymity_violated")
+    page = workdir / "out" / "run.gate_report.html"
+    recipe = demo_recipe(workdir, STEPS_TEXT, extra=SAFE_RISK)
+    assert invoke("run", str(recipe)).exit_code == 0
+    assert not page.exists() and not (workdir / "out" / "run.gate_report.json").exists()
+    page.write_text("<html>the user's own page</html>")
+    result = invoke("run", str(blocked))
+    assert result.exit_code == 2 and "refusing" in result.output, result.output
+    assert page.read_text() == "<html>the user's own page</html>"

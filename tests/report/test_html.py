@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from pipeline.core.numbers import described, share
 from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.html import render_html
 from pipeline.report.model import Histogram, RiskReport
+from tests.conftest import assert_blocked_page, copy_demo, invoke
 from tests.report import browser
 
 needs_browser = pytest.mark.skipif(browser.browser() is None, reason="no Chromium installed")
@@ -80,6 +82,20 @@ def test_risk_report_passes_the_browser_layout_check(demo_out: Path) -> None:
     found = browser.layout(demo_out / "risk_report.html")
     assert found["charts"] == 4 and found["tables"] > 5
     assert found["problems"] == []
+
+
+@needs_browser
+def test_a_blocked_run_s_page_passes_the_browser_layout_check(workdir: Path) -> None:
+    recipe = copy_demo(workdir)
+    recipe.write_text(recipe.read_text().replace("risk: {k: 3,", "risk: {k: 5,"))
+    result = invoke("run", str(recipe), "-q")
+    assert result.exit_code == 4, result.output
+    report = json.loads((workdir / "out" / "census_demo.gate_report.json").read_text())
+    page = workdir / "out" / "census_demo.gate_report.html"
+    text = assert_blocked_page(page, report)
+    assert "not published" in text and "Risk before and after" in text
+    found = browser.layout(page)
+    assert found["charts"] == 4 and found["problems"] == []
 
 
 @needs_browser

@@ -10,7 +10,7 @@ import pytest
 
 import pipeline.tabulate.phases as run_mod
 import pipeline.tabulate.protect as protect_mod
-from tests.conftest import REPO, invoke, tables_demo
+from tests.conftest import REPO, assert_blocked_page, invoke, tables_demo
 
 
 @pytest.mark.slow
@@ -94,7 +94,8 @@ def test_gate_blocks_a_table_whose_hidden_value_leaks(workdir: Path, monkeypatch
     assert result.exit_code == 4, result.output
     assert "hidden_value_published" in result.output
     assert not (workdir / "out" / "census_tables").exists()
-    assert (workdir / "out" / "census_tables.gate_report.json").exists()
+    report = json.loads((workdir / "out" / "census_tables.gate_report.json").read_text())
+    assert_blocked_page(workdir / "out" / "census_tables.gate_report.html", report)
 
 
 @pytest.mark.slow
