@@ -18,6 +18,8 @@ from pipeline.report.loss_html import utility_context
 from pipeline.report.model import Histogram, RiskReport
 from pipeline.report.render import render
 
+SHOWN_CATEGORIES = 15  # variables and pairs shown where the risk was (5 keys: all); more: JSON
+
 _SUMMARY_ROWS = (
     ("records", "records"),
     ("classes", "key combinations"),
@@ -44,6 +46,40 @@ def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
         sign = "≤" if t.global_risk_ok else ">"
         out.append((bool(t.global_risk_ok), f"global risk {risk} {sign} {t.max_global_risk:g}"))
     return out
+
+
+def _contents(report: RiskReport) -> list[tuple[str, str]]:
+    """The page's sections present in this report: (heading id, title)."""
+    measured = report.targets is not None
+    found = [
+        ("verdict", "verdict", True),
+        ("risk", "risk before and after", measured),
+        ("series", "release series", report.series is not None),
+        ("utility", "what the protection cost", report.utility is not None),
+        ("where", "where the risk was", measured),
+        ("l-diversity", "l-diversity", measured),
+        ("gate", "data-quality gate", True),
+        ("steps", "what each step changed", True),
+    ]
+    return [(id_, title) for id_, title, present in found if present]
+
+
+def _convention(report: RiskReport) -> str:
+    """How missing key values were counted, in words (the verdict's figures depend on it)."""
+    if report.after is None:
+        return ""
+    if report.after.summary.missing == "any":
+        return (
+            "Missing key values (suppressed or not collected) match any value when records "
+            "are counted for k, sample uniques and the risk (missing: any, sdcMicro's "
+            "convention): a suppressed value protects its record. The key combinations and "
+            "l-diversity count a missing value as a value of its own."
+        )
+    return (
+        "Missing key values (suppressed or not collected) count as a category of their own "
+        "everywhere (missing: category): k, sample uniques, the risk, the key combinations "
+        "and l-diversity alike."
+    )
 
 
 def _charts(report: RiskReport, after: str) -> list[tuple[Markup, str]]:
@@ -113,6 +149,10 @@ def render_html(report: RiskReport, blocked: str | None = None) -> str:
     label = "not published" if blocked is not None else "published"
     context: dict[str, Any] = {
         "report": report,
+        "contents": _contents(report),
+        "notes": list(report.utility.warnings) if report.utility else [],
+        "convention": _convention(report),
+        "shown_categories": SHOWN_CATEGORIES,
         "blocked": blocked is not None,
         "where": blocked or "",
         "data": {"run_id": report.run_id, "schema_version": report.schema_version},

@@ -12,8 +12,9 @@ from pipeline.manifest import FileRecord
 from pipeline.risk.summary import RiskSummary
 from pipeline.utility.model import Utility
 
-# 1.3: perturbation; 1.4: step columns; 1.5: files; 1.6: series; 1.7: typed risk summary
-SCHEMA_VERSION = "1.7"
+# 1.3: perturbation; 1.4: step columns; 1.5: files; 1.6: series; 1.7: typed risk summary;
+# 1.8: a step's key path in the recipe (recipe_key)
+SCHEMA_VERSION = "1.8"
 
 
 class Histogram(BaseModel):
@@ -50,6 +51,9 @@ class StepChange(BaseModel):
 
     index: int
     name: str
+    recipe_key: str | None = Field(
+        None, description="The step's key path in the recipe (steps[i]); None: automatic."
+    )
     columns: list[str] = Field(
         default_factory=list, description="The columns the step's parameters name."
     )

@@ -75,23 +75,33 @@ def build_report(
         before=before,
         after=after,
         suppressions=suppressions,
-        steps=[
+        steps=_changes(manifest),
+        utility=manifest.utility,
+        gate=gate,
+        files=manifest.files,
+        series=series,
+    )
+
+
+def _changes(manifest: Manifest) -> list[StepChange]:
+    """What each step changed, each recipe step with its key path (``steps[i]``)."""
+    out, own = [], 0
+    for r in manifest.steps:
+        key = None if r.automatic else f"steps[{own}]"
+        own += 0 if r.automatic else 1
+        out.append(
             StepChange(
                 index=r.index,
                 name=r.name,
+                recipe_key=key,
                 columns=step_columns(r.params),
                 rows_in=r.rows_in,
                 rows_out=r.rows_out,
                 facts=r.facts,
                 metrics=r.metrics,
             )
-            for r in manifest.steps
-        ],
-        utility=manifest.utility,
-        gate=gate,
-        files=manifest.files,
-        series=series,
-    )
+        )
+    return out
 
 
 def write_report(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,35 @@ def test_page_formats_numbers_and_names_each_steps_columns(demo_out: Path) -> No
     recodes = [s for s in report.steps if s.name == "recode"]
     assert [s.columns for s in recodes] == [["age"], ["occupation"]]
     assert '<td class="l">age</td>' in page
+    own = [s.recipe_key for s in report.steps if s.recipe_key is not None]
+    assert own == [f"steps[{i}]" for i in range(len(own))]  # as the gate's check ids name them
+    assert "recode<br><small>steps[0]</small>" in page
+
+
+def test_the_page_says_how_missing_values_counted_and_warns_in_its_verdict(
+    demo_out: Path,
+) -> None:
+    report = _report(demo_out)
+    page = render_html(report)
+    verdict = page[page.index('id="verdict"') : page.index('id="risk"')]
+    assert report.utility.warnings and all(w in verdict for w in report.utility.warnings)
+    assert "missing: any" in verdict and "match any value" in verdict
+    other = report.model_copy(deep=True)
+    other.after.summary.missing = "category"
+    assert "count as a category of their own" in render_html(other)
+
+
+def test_contents_link_every_section_and_no_table_is_dropped_silently(demo_out: Path) -> None:
+    report = _report(demo_out)
+    page = render_html(report)
+    links = re.findall(r'<a href="#([\w-]+)">', page.split("</nav>")[0])
+    assert len(links) >= 7 and all(f'id="{link}"' in page for link in links)
+    shown = len(report.before.risky_categories)
+    assert shown == 15 and "more variables and pairs" not in page  # 5 keys: all 15 tables
+    many = report.model_copy(deep=True)
+    items = list(report.before.risky_categories.items())
+    many.before.risky_categories = {f"{k} {i}": v for i in range(2) for k, v in items}
+    assert "15 more variables and pairs of variables" in render_html(many)
 
 
 def test_page_is_autoescaped(demo_out: Path) -> None:
