@@ -16,6 +16,7 @@ import dask.dataframe as dd
 import pandas as pd
 
 from pipeline.core.columns import INTERNAL_PREFIX
+from pipeline.core.numbers import number
 from pipeline.recipe.models import Recipe
 from pipeline.utility.aggregate import UtilityPlan, collect
 from pipeline.utility.measures import utility, warnings
@@ -95,6 +96,6 @@ def summary_lines(found: Utility | None) -> list[str]:
     if worst is not None:
         parts.append(f"most suppressed {worst.column} {worst.suppressed_share:.1%}")
     if found.il1s is not None:
-        parts.append(f"IL1s {found.il1s:.4g} (mean {found.il1s_mean:.4g})")
+        parts.append(f"IL1s {number(found.il1s)} (mean {number(found.il1s_mean)})")
     lines = ["what the protection cost: " + ", ".join(parts)]
     return lines + [f"warning: {w}" for w in found.warnings]

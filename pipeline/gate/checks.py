@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipeline.core.numbers import number
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 
@@ -100,9 +101,9 @@ def cap_check(column: str, cap: float, upper: bool) -> RowCheck:
         id=column,
         reason=Reason.CAP_EXCEEDED if upper else Reason.FLOOR_UNDERCUT,
         column=column,
-        description=f"no value of {column} {word} {cap:g}",
+        description=f"no value of {column} {word} {number(cap)}",
         expectations=(("ExpectColumnValuesToBeBetween", {"column": column, **bound}),),
-        threshold=f"0 rows {word} {cap:g}",
+        threshold=f"0 rows {word} {number(cap)}",
     )
 
 

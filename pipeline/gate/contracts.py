@@ -22,6 +22,7 @@ import re
 import pyarrow as pa
 
 from pipeline.contracts.odcs import Contract, Property, QualityRule
+from pipeline.core.numbers import number
 from pipeline.gate.checks import RowCheck
 from pipeline.gate.contract_types import is_text
 from pipeline.gate.reasons import Reason
@@ -84,8 +85,12 @@ def _property_checks(prop: Property, arrow: pa.DataType) -> list[RowCheck]:
     lo = o.minimum if o.minimum is not None else o.exclusiveMinimum
     hi = o.maximum if o.maximum is not None else o.exclusiveMaximum
     if numeric and (lo is not None or hi is not None):
-        low = "" if lo is None else f"{lo:g} {'<' if o.exclusiveMinimum is not None else '<='} "
-        high = "" if hi is None else f" {'<' if o.exclusiveMaximum is not None else '<='} {hi:g}"
+        low = (
+            "" if lo is None else f"{number(lo)} {'<' if o.exclusiveMinimum is not None else '<='} "
+        )
+        high = (
+            "" if hi is None else f" {'<' if o.exclusiveMaximum is not None else '<='} {number(hi)}"
+        )
         out.append(
             _check(
                 prop,

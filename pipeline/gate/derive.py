@@ -29,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.core.columns import ColumnsSpec
+from pipeline.core.numbers import number
 from pipeline.core.requirements import Bound, GroupSize, OneOf
 from pipeline.gate.catalog import CheckKind, Evidence, RanStep, register
 from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
@@ -136,7 +137,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
             found = getattr(summary, f"{name[0]}_violations")
             found = -1 if found is None else found
             is_l = name == "l_diversity"
-            level = f"l = {target.l:g} ({target.kind})" if is_l else f"t = {target.t:g}"
+            level = f"l = {number(target.l)} ({target.kind})" if is_l else f"t = {number(target.t)}"
             out.append(
                 table_result(
                     stage,
@@ -158,7 +159,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
                 Reason.GLOBAL_RISK_TOO_HIGH,
                 "global risk (expected re-identifications / records)",
                 risk,
-                f"<= {spec.max_global_risk:g}",
+                f"<= {number(spec.max_global_risk)}",
                 risk <= spec.max_global_risk,
             )
         )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.core.errors import Problem
+from pipeline.core.numbers import number
 from pipeline.gate.catalog import CheckKind, Evidence, judged
 from pipeline.gate.gx_engine import engine_version
 from pipeline.gate.model import GateReport, GateResult
@@ -42,7 +43,7 @@ def problems(report: GateReport) -> list[Problem]:
     """Every failed check as a problem line (reason code, id, what, observed vs required)."""
     out = []
     for check in report.failures:
-        observed = "n/a" if check.observed is None else f"{check.observed:g}"
+        observed = "n/a" if check.observed is None else number(check.observed)
         out.append(
             Problem(
                 f"{check.description}: observed {observed}, required {check.threshold}",

@@ -7,6 +7,7 @@ is checked; the verdict still carries the warnings of ``utility.warn_share``.
 
 from __future__ import annotations
 
+from pipeline.core.numbers import number
 from pipeline.gate.catalog import CheckKind, register
 from pipeline.gate.checks import Stage, table_result
 from pipeline.gate.model import CheckResult
@@ -42,7 +43,7 @@ def utility_checks(recipe: Recipe, stage: Stage, found: Utility | None) -> list[
                 Reason.UTILITY_LOSS_TOO_HIGH,
                 what,
                 observed,
-                f"<= {limit:g}",
+                f"<= {number(limit)}",
                 ok,
                 column,
             )

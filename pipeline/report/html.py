@@ -44,7 +44,9 @@ def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
     if t.max_global_risk is not None:
         risk = number(report.after.summary.global_risk)
         sign = "≤" if t.global_risk_ok else ">"
-        out.append((bool(t.global_risk_ok), f"global risk {risk} {sign} {t.max_global_risk:g}"))
+        out.append(
+            (bool(t.global_risk_ok), f"global risk {risk} {sign} {number(t.max_global_risk)}")
+        )
     return out
 
 
