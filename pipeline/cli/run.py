@@ -119,6 +119,7 @@ def validate(recipe: Path, input: str | None, no_input: bool) -> str:  # noqa: A
     from pipeline.jobs import check_paths_given
     from pipeline.recipe.loader import load_recipe
     from pipeline.recipe.source import read_yaml
+    from pipeline.report.notice import missing_release
 
     non_empty(input=input)
     check_paths_given(input=input)
@@ -132,7 +133,12 @@ def validate(recipe: Path, input: str | None, no_input: bool) -> str:  # noqa: A
             check_input(tabulation, input_columns(tabulation.recipe.input))
         return f"{recipe}: valid tabulation ({len(tabulation.recipe.tables)} tables)"
     loaded = load_recipe(recipe)
+    verdict = f"{recipe}: valid ({len(loaded.steps)} steps)"
+    published: list[str] = []
     if not no_input:
         effective = effective_recipe(loaded, RunOptions(input_path=input))
-        check_columns(loaded, effective, input_columns(effective.input))
-    return f"{recipe}: valid ({len(loaded.steps)} steps)"
+        kept = check_columns(loaded, effective, input_columns(effective.input))
+        published = [c for c in kept if c not in set(loaded.recipe.columns.removed())]
+    if missing := missing_release(loaded.recipe, published):
+        verdict += f"\nthe public notice will lack (recipe release:): {missing}"
+    return verdict

@@ -54,7 +54,7 @@ from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versio
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import SeriesSummary, Snapshot
-from pipeline.report.notice import write_notice
+from pipeline.report.notice import missing_release, write_notice
 from pipeline.report.write import write_blocked_page, write_report
 from pipeline.series.context import SeriesContext
 from pipeline.series.state import ReleaseRecord
@@ -147,6 +147,8 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         reporter.line(f"pass {i} of {len(ctx.passes)}: {what}")
     for line in loss.summary_lines(made.utility):
         reporter.line(line)
+    if missing := missing_release(recipe, manifest.columns_out):
+        reporter.line(f"warning: the public notice lacks (recipe release:): {missing}")
     reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
     return RunResult(out_dir=out_dir, manifest=manifest)
 

@@ -21,6 +21,7 @@ from pipeline.core.columns import (
     env_key_problem,
 )
 from pipeline.io.files import is_csv_name
+from pipeline.recipe.release import ReleaseSpec
 from pipeline.risk import K_MAX
 from pipeline.risk.privacy import LDiversity, TCloseness
 from pipeline.utility.spec import UtilitySpec
@@ -239,6 +240,11 @@ class Recipe(StrictModel):
     )
     series: SeriesSpec | None = Field(
         None, description="A release series (nightly releases judged together; --previous)."
+    )
+    release: ReleaseSpec | None = Field(
+        None,
+        description="The handler, the method of provision and the columns' labels: what the "
+        "public notice and the recipients need (pipeline.recipe.release).",
     )
 
     @field_validator("name")

@@ -28,7 +28,7 @@ class ColumnRef:
         column: The column's name.
         role: What the recipe uses it for: a role of ``columns:`` (``key_variables``,
             ``linking_ids``...), ``numeric``, ``household``, ``sensitive``, ``utility``,
-            ``person`` or ``step``.
+            ``person``, ``label`` (the release block) or ``step``.
         numeric: Whether it is read as numbers.
     """
 
@@ -81,6 +81,8 @@ def column_refs(recipe: Recipe, calls: Sequence[Any] = ()) -> list[ColumnRef]:
     ]
     if recipe.series is not None:
         out.append(ColumnRef(("series", "person"), recipe.series.person, "person"))
+    if recipe.release is not None:
+        out += [ColumnRef(("release", "columns", c), c, "label") for c in recipe.release.columns]
     for call in calls:
         numeric = call.params.declare(cols).numeric
         for field, column in call.params.columns_used().items():

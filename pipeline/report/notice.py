@@ -30,14 +30,12 @@ def notice_text(
 ) -> str:
     """The notice in Markdown; ``steps`` are the recipe's steps as they ran."""
     methods = _methods(manifest, recipe, steps, base_dir)
-    day = manifest.generated_at[:10]
-    lines = [
-        "# 匿名加工情報の公表 / Public notice of anonymously processed information",
-        "",
-        f"- 作成日 / Created: {day}",
-        f"- 名称 / Name: {recipe.name}"
-        + (f" — {recipe.description}" if recipe.description else ""),
-        f"- レコード数 / Records: {manifest.rows_out:,}",
+    release = recipe.release
+    lines = ["# 匿名加工情報の公表 / Public notice of anonymously processed information", ""]
+    if missing := missing_release(recipe, manifest.columns_out):
+        lines += [f"> **未記入 / Not yet filled in** (recipe `release:`): {missing}", ""]
+    lines += _header(manifest, recipe)
+    lines += [
         "",
         "## 含まれる個人に関する情報の項目 / Categories of information about individuals",
         "",
@@ -47,7 +45,7 @@ def notice_text(
     for column in manifest.columns_out:
         ja, en = methods.get(column, ([], []))
         how = "、".join(ja) + " / " + ", ".join(en) if ja else "そのまま / as collected"
-        lines.append(f"| {column} | {how} |")
+        lines.append(f"| {_item(recipe, column)} | {how} |")
     records = [w for ran in steps if (w := _describe(ran, recipe, base_dir).records)]
     removed = len(manifest.columns_removed)
     lines += [
@@ -62,23 +60,73 @@ def notice_text(
         lines.append(
             "- " + "、".join(w.ja for w in records) + " / " + ", ".join(w.en for w in records)
         )
-    lines += [
-        "",
-        "## 提供の方法 / Method of provision",
-        "",
-        f"電子ファイル（{recipe.output.format.upper()} 形式）/ electronic files "
-        f"({recipe.output.format.upper()})",
-        "",
-        "## 受領者の方へ / To recipients",
-        "",
-        "本データは個人情報保護法に定める匿名加工情報です。本人を識別するために他の情報と照合すること、"
-        "及び加工の方法に関する情報を取得することは禁止されています。",
-        "This data is anonymously processed information under Japan's Act on the Protection of "
-        "Personal Information. Recipients must not collate it with other information to "
-        "identify any person, nor obtain information on how it was processed.",
-        "",
-    ]
+    lines += ["", "## 提供の方法 / Method of provision", ""]
+    if release is not None:
+        lines.append(f"{release.provision.ja} / {release.provision.en}")
+    else:
+        kind = recipe.output.format.upper()
+        lines.append(f"電子ファイル（{kind} 形式）/ electronic files ({kind})")
+    lines += ["", "## 受領者の方へ / To recipients", "", *RECIPIENTS, ""]
     return "\n".join(lines)
+
+
+RECIPIENTS = (
+    "本データは個人情報の保護に関する法律に定める匿名加工情報です。受領者は、本データの作成に用い"
+    "られた個人情報に係る本人を識別するために、本データを他の情報と照合すること、及び当該個人情報から"
+    "削除された記述等若しくは個人識別符号又は加工の方法に関する情報を取得することが禁止されています。",
+    "This data is anonymously processed information under Japan's Act on the Protection of "
+    "Personal Information. To identify the persons of the personal information it was created "
+    "from, recipients must not collate it with other information, nor obtain the descriptions "
+    "or identification codes deleted from that information, nor information on how it was "
+    "processed.",
+)
+
+
+def _header(manifest: Manifest, recipe: Recipe) -> list[str]:
+    """Who publishes, when, what: the handler, dates in the release's time zone, records."""
+    release = recipe.release
+    if release is None:
+        day, zone = manifest.generated_at[:10], "UTC"
+    else:
+        day, zone = release.local_date(manifest.generated_at), release.time_zone
+    lines = [f"- 作成日 / Created: {day} ({zone})"]
+    if release is not None:
+        handler = release.handler
+        lines.append(f"- 取扱事業者 / Handler: {handler.name.ja} / {handler.name.en}")
+        if handler.address is not None:
+            lines.append(f"- 所在地 / Address: {handler.address.ja} / {handler.address.en}")
+        lines.append(f"- 問い合わせ先 / Contact: {handler.contact}")
+        if handler.url is not None:
+            lines.append(f"- URL: {handler.url}")
+    description = f" — {recipe.description}" if recipe.description else ""
+    lines.append(f"- 名称 / Name: {recipe.name}{description}")
+    if release is not None and release.reference_date is not None:
+        lines.append(f"- 基準日 / Reference date: {release.reference_date.isoformat()}")
+    lines.append(f"- レコード数 / Records: {manifest.rows_out:,}")
+    return lines
+
+
+def _item(recipe: Recipe, column: str) -> str:
+    """A published column as the notice names it: its label, else its name."""
+    labels = recipe.release.columns if recipe.release is not None else {}
+    label = labels[column].label if column in labels else None
+    return f"{label.ja} / {label.en}" if label is not None else column
+
+
+def missing_release(recipe: Recipe, published: Sequence[str]) -> str:
+    """What the notice lacks that the recipe's ``release:`` block should say ("" when whole).
+
+    Without it the notice names the handler nowhere and lists items by column name.
+    """
+    if recipe.release is None:
+        return (
+            "取扱事業者、提供の方法、項目名 / the handler, the method of provision and the "
+            "items' labels"
+        )
+    unlabelled = [c for c in published if c not in recipe.release.columns]
+    if not unlabelled:
+        return ""
+    return f"項目名 / labels of {len(unlabelled)} item(s): {', '.join(unlabelled)}"
 
 
 def _methods(

@@ -116,14 +116,16 @@ class GeneralizeParams(StepParams):
         return {c for c, level in (facts.get("levels") or {}).items() if level > 0}
 
     def describe(self, facts: dict[str, Any], base_dir: Path, columns: ColumnsSpec) -> Description:
-        """Generalized columns with their level; suppressed records' keys deleted."""
+        """Generalized columns with the level they went to, by name and size.
+
+        ``generalized to regional blocks (9 categories)``; the keys of suppressed records
+        deleted.
+        """
         out: dict[str, Wording] = {}
-        for column, (level, height) in self.generalizes(facts, base_dir).items():
+        for column, (level, _) in self.generalizes(facts, base_dir).items():
             if level > 0:
-                out[column] = Wording(
-                    f"{self.wording.ja}（{height} 段階中 {level}）",
-                    f"{self.wording.en} (level {level} of {height})",
-                )
+                words = self.hierarchies[column].level_words(level, base_dir)
+                out[column] = Wording(f"{words.ja}に一般化", f"generalized to {words.en}")
         if facts.get("suppressed_records"):
             for column in columns.key_variables:
                 out.setdefault(column, SUPPRESSED)

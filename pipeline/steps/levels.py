@@ -18,10 +18,19 @@ from pipeline.core.errors import InputDataError, Problem
 from pipeline.hierarchies import JP_REGION, HierarchyError, band_labels, resolve
 from pipeline.reductions import KeyCombinations
 from pipeline.risk.lattice import Ladder, NotAHierarchy, ladder
+from pipeline.steps.declaration import Wording
 from pipeline.steps.recode import lookup_text
 from pipeline.steps.registry import StepContext
 
 TOP = "*"
+LEVEL_WORDS = {  # the levels of the built-in Japanese region hierarchy, for the public
+    "code": ("地方公共団体コード", "local government codes"),
+    "municipality": ("市区町村", "municipalities"),
+    "prefecture": ("都道府県", "prefectures"),
+    "region": ("地域ブロック", "regional blocks"),
+    "region9": ("地域ブロック", "regional blocks"),
+    "national": ("全国", "the whole country"),
+}
 JP_LADDER = ("municipality", "prefecture", "region9", "region", "national")  # nested levels
 
 
@@ -115,6 +124,24 @@ class Levels(StrictModel):
         idx = np.searchsorted(edges, number, side="right") - 1
         text = np.array([_plain(e) for e in edges] + [None], dtype=object)
         return text[np.where((idx < 0) | np.isnan(number), len(edges), idx)]
+
+    def level_words(self, level: int, base_dir: Path) -> Wording:
+        """Level ``level`` in words for the public: its name and how many categories it has.
+
+        ``地域ブロック（9区分）`` / ``regional blocks (9 categories)``; bands: ``5 区分の階級`` /
+        ``5 bands``. The counts are the hierarchy's or the bands', never the data's.
+        """
+        if self.bands is not None:
+            if level > len(self.bands):
+                return Wording("全区分を統合", "all values merged into one")
+            n = len(self.bands[level - 1])
+            return Wording(f"{n} 区分の階級", f"{n} bands")
+        hierarchy = resolve(self.hierarchy, base_dir, self.delimiter)
+        index = self.chosen(base_dir)[level - 1]
+        n = len(hierarchy.values_at(index))
+        name = hierarchy.level_names[index] if hierarchy.level_names else ""
+        ja, en = LEVEL_WORDS.get(name, (name or f"第 {level} 段階", name or f"level {level}"))
+        return Wording(f"{ja}（{n}区分）", f"{en} ({n} categories)")
 
     def allowed(self, level: int, base_dir: Path) -> tuple[Any, ...]:
         """Every label of ``level`` (what the published column may hold)."""

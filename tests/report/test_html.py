@@ -114,6 +114,7 @@ def test_risk_report_passes_the_browser_layout_check(demo_out: Path) -> None:
     assert found["problems"] == []
 
 
+@pytest.mark.slow
 @needs_browser
 def test_a_blocked_run_s_page_passes_the_browser_layout_check(workdir: Path) -> None:
     recipe = copy_demo(workdir)

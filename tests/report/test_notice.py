@@ -3,27 +3,113 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import yaml
+
+from pipeline.recipe.loader import load_recipe
+from pipeline.recipe.release import ReleaseSpec
+from pipeline.report.notice import missing_release, notice_text
+from pipeline.steps.generalize import GeneralizeParams
+from tests.conftest import copy_demo, invoke
 
 
-def test_every_run_publishes_a_notice_of_its_columns_in_japanese_and_english(
-    published_demo,
-) -> None:
-    out = published_demo / "out" / "census_demo"
-    text = (out / "public_notice.md").read_text(encoding="utf-8")
-    manifest = json.loads((out / "manifest.json").read_text())
-    rows = {
+def _rows(text: str) -> dict[str, str]:
+    return {
         line.split("|")[1].strip(): line
         for line in text.splitlines()
         if line.startswith("| ") and "Item" not in line
     }
-    assert set(rows) == set(manifest["columns_out"])  # every published column, no other
-    assert "generalized (level" in rows["municipality"] and "一般化" in rows["municipality"]
-    assert "top-coded" in rows["income"] and "random code" in rows["household_id"]
-    assert "as collected" in rows["sex"]  # no step changed it
-    assert "匿名加工情報" in text and "anonymously processed information" in text
+
+
+def test_every_run_publishes_a_notice_of_its_items_by_label_in_japanese_and_english(
+    published_demo: Path,
+) -> None:
+    out = published_demo / "out" / "census_demo"
+    text = (out / "public_notice.md").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text())
+    release = load_recipe(published_demo / "recipes" / "census_demo.yaml").recipe.release
+    rows = _rows(text)
+    labels = {
+        c: f"{release.columns[c].label.ja} / {release.columns[c].label.en}"
+        for c in manifest["columns_out"]
+    }
+    assert set(rows) == set(labels.values())  # every published column by its label, no other
+    assert not any(f"| {c} |" in text for c in manifest["columns_out"])  # never by column name
+    area = rows[labels["municipality"]]
+    assert "地域ブロック（9区分）に一般化" in area and "regional blocks (9 categories)" in area
+    assert "top-coded" in rows[labels["income"]] and "random code" in rows[labels["household_id"]]
+    assert "as collected" in rows[labels["sex"]]  # no step changed it
+    assert release.handler.name.ja in text and release.handler.contact in text
+    assert release.provision.en in text and "(Parquet)" in text
+    assert f"Reference date: {release.reference_date.isoformat()}" in text
+    assert "(Asia/Tokyo)" in text and "Not yet filled in" not in text
+    # the recipients' duties as the law states them
+    assert "識別するために" in text and "照合" in text and "個人識別符号" in text
+    assert "collate it with other information" in text and "how it was processed" in text
     assert f"{manifest['rows_out']:,}" in text
     # the processing method stays in the manifest: no threshold, seed or removed column name
     caps = [str(s["facts"]["threshold"]) for s in manifest["steps"] if "threshold" in s["facts"]]
     assert caps and not any(cap in text for cap in caps if len(cap) > 2)
     assert str(manifest["seed"]) not in text
     assert not any(column in text for column in manifest["columns_removed"])
+
+
+def test_the_date_is_the_release_s_own_day() -> None:
+    spec = ReleaseSpec.model_validate(
+        {
+            "handler": {"name": {"ja": "事業者", "en": "Handler"}, "contact": "desk"},
+            "provision": {"ja": "提供", "en": "provided"},
+        }
+    )
+    assert spec.local_date("2026-12-06T20:00:00Z") == "2026-12-07"  # 05:00 in Tokyo
+    utc = spec.model_copy(update={"time_zone": "UTC"})
+    assert utc.local_date("2026-12-06T20:00:00Z") == "2026-12-06"
+
+
+def test_without_a_release_block_the_notice_and_the_log_say_what_is_missing(
+    published_demo: Path,
+) -> None:
+    path = published_demo / "recipes" / "census_demo.yaml"
+    loaded = load_recipe(path)
+    manifest = json.loads((published_demo / "out" / "census_demo" / "manifest.json").read_text())
+    bare = loaded.recipe.model_copy(update={"release": None})
+    assert "the handler, the method of provision" in missing_release(bare, ["age"])
+    partial = loaded.recipe.release.model_copy(
+        update={"columns": {"age": loaded.recipe.release.columns["age"]}}
+    )
+    some = loaded.recipe.model_copy(update={"release": partial})
+    assert missing_release(some, ["age", "sex", "income"]) == (
+        "項目名 / labels of 2 item(s): sex, income"
+    )
+    from pipeline.manifest import Manifest
+
+    text = notice_text(Manifest.model_validate(manifest), bare, [], loaded.base_dir)
+    assert text.splitlines()[2].startswith("> **未記入 / Not yet filled in**")
+    assert "| age |" in text  # by column name, for want of a label
+
+
+def test_validate_lists_the_columns_without_a_label(workdir: Path) -> None:
+    path = copy_demo(workdir)
+    recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del recipe["release"]["columns"]["income"]
+    path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0, result.output
+    assert "the public notice will lack" in result.output and "income" in result.output
+
+
+def test_a_generalized_level_is_named_with_its_categories() -> None:
+    params = GeneralizeParams.model_validate(
+        {
+            "k": 3,
+            "hierarchies": {
+                "municipality": {
+                    "hierarchy": "jp_region",
+                    "levels": ["municipality", "prefecture", "region9", "region"],
+                }
+            },
+        }
+    )
+    words = params.hierarchies["municipality"].level_words(2, Path("."))
+    assert (words.ja, words.en) == ("都道府県（47区分）", "prefectures (47 categories)")
