@@ -113,3 +113,25 @@ def test_a_generalized_level_is_named_with_its_categories() -> None:
     )
     words = params.hierarchies["municipality"].level_words(2, Path("."))
     assert (words.ja, words.en) == ("都道府県（47区分）", "prefectures (47 categories)")
+
+
+def test_a_label_for_a_deleted_or_unknown_column_is_refused_with_its_key_path(
+    workdir: Path,
+) -> None:
+    path = copy_demo(workdir)
+    original = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def validate(edit) -> tuple[int, str]:  # noqa: ANN001 - a function editing the recipe
+        recipe = yaml.safe_load(yaml.safe_dump(original))
+        edit(recipe["release"])
+        path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
+        result = invoke("validate", str(path))
+        return result.exit_code, result.output
+
+    label = {"label": {"ja": "氏名", "en": "Name"}}
+    code, text = validate(lambda r: r.update(time_zone="Mars/Olympus"))
+    assert code == 2 and "release.time_zone" in text and "is not a time zone" in text
+    code, text = validate(lambda r: r["columns"].update(name=label))
+    assert code == 2 and "release.columns.name" in text and "deleted before the steps" in text
+    code, text = validate(lambda r: r["columns"].update(nowhere=label))
+    assert code == 3 and "nowhere" in text and "release.columns.nowhere" in text
