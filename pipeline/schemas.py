@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pipeline.gate.model import GateReport
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
+from pipeline.report.codebook import Codebook
 from pipeline.report.model import RiskReport
 from pipeline.steps import STEPS
 from pipeline.tabulate.model import TabulationRecipe
@@ -75,6 +76,7 @@ def rendered() -> dict[str, str]:
             TabulationManifest, "tabulation_manifest"
         ),
         "check_report.schema.json": artifact_schema(CheckReport, "check_report"),
+        "codebook.schema.json": artifact_schema(Codebook, "codebook"),
     }
     return {name: json.dumps(s, indent=2, ensure_ascii=False) + "\n" for name, s in schemas.items()}
 

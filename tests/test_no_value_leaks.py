@@ -848,12 +848,14 @@ def test_no_planted_value_leaks(
     if case.env:  # a secret read from the environment is never written either
         leaks += [f"output: the key of {n}" for n, v in case.env if v.lower() in output.lower()]
     # a successful run's published files, and the data copied into its package, hold released
-    # values (not a failure path's output); the package's notice and contents.json are searched
+    # values (not a failure path's output), and so does the codebook the package copies (the
+    # categories that occur in the released data); its notice and contents.json are searched
     published = [tmp_path / "out" / "leak", tmp_path / "pkg" / "data"] if code == 0 else []
+    released = {tmp_path / "pkg" / "codebook.json", tmp_path / "pkg" / "codebook.md"}
     for file in sorted(tmp_path.rglob("*")):
         if not file.is_file() or file.is_symlink() or before.get(file) == _stat(file):
             continue  # the inputs and every file the run did not write or change
-        if any(folder in file.parents for folder in published):
+        if any(folder in file.parents for folder in published) or (code == 0 and file in released):
             continue
         text = readable_text(file)
         rel = file.relative_to(tmp_path)

@@ -34,6 +34,7 @@ from pipeline.gate.stages import output_dataset, output_evidence, uses_row_check
 from pipeline.manifest import Manifest
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
+from pipeline.report.profile import ProfileStream
 
 
 def gate_only(loaded: LoadedRecipe, recipe: Recipe, out_dir: Path) -> GateReport:
@@ -72,12 +73,25 @@ def _gate_only(
     rows, columns = data.rows(), manifest.columns_out
     before = output_evidence(loaded, recipe, steps, data.schema, rows, manifest.rows_in, columns)
     chosen = kinds("output", audit=True)
-    with measures(before, chosen, None) as found:
+    profile = ProfileStream(data.schema, recipe.columns.weight)
+    with measures(before, chosen, None, [profile]) as found:
         found.feed(data.chunks(found.columns))
         after = found.snapshot()
         calls = [*first, *automatic_calls(loaded)]
         audited = Audited(
-            loaded, recipe, manifest, data, after, out_dir, steps, calls, last, listing, raw, state
+            loaded,
+            recipe,
+            manifest,
+            data,
+            after,
+            out_dir,
+            steps,
+            calls,
+            last,
+            listing,
+            raw,
+            state,
+            profile.finish(),
         )
         evidence = found.measured(
             data, after, utility=manifest.utility, series=merged, published=audited

@@ -15,6 +15,7 @@ that disagree (by key path, never a value) and fails with ``manifest_inconsisten
 * ``risk_report.json``: the report is the one rebuilt from the manifest, the recipe and the
   risk measured again (its steps, facts, utility, gate, files, targets, run and recipe);
 * ``public_notice.md``: the notice is the one written again from the manifest and the recipe;
+* ``codebook.json`` / ``codebook.md``: the codebook is the one rebuilt from the files;
 * ``series.state`` (a release of a series): its state fits the files (``audit_series``).
 
 An edit of one record is caught by another that holds the same fact; an edit of them all
@@ -38,8 +39,10 @@ from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import Manifest
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
+from pipeline.report.codebook import CODEBOOK_JSON, CODEBOOK_MD, build_codebook, codebook_markdown
 from pipeline.report.model import RiskReport, Snapshot
 from pipeline.report.notice import NOTICE, notice_text
+from pipeline.report.profile import Profile
 from pipeline.report.write import REPORT_JSON, build_report
 from pipeline.risk.summary import RiskSummary
 
@@ -60,6 +63,7 @@ class Audited:
     listing: Listing  # the output's files and folders
     raw: dict[str, Any]  # manifest.json as read (for its signature)
     series_state: CheckResult | None = None  # a release of a series: its state fits the files
+    profile: Profile | None = None  # what the files hold, column by column (the codebook's)
 
     def check(self, id_: str, description: str, wrong: list[str]) -> CheckResult:
         """A fact check: passed when nothing is ``wrong`` (key paths, shown without values)."""
@@ -260,6 +264,30 @@ def notice_facts(audit: Audited) -> CheckResult:
     )
 
 
+def codebook_facts(audit: Audited) -> CheckResult:
+    """``codebook.json`` and ``codebook.md`` are the codebook rebuilt from the files."""
+    m, data = audit.manifest, audit.data
+    profile = audit.profile or Profile()
+    rebuilt = build_codebook(
+        m, audit.recipe, audit.steps, audit.loaded.base_dir, data.schema, profile
+    )
+    wrong: list[str] = []
+    try:
+        found = json.loads((audit.out_dir / CODEBOOK_JSON).read_text(encoding="utf-8"))
+        wrong += differences(_as_json(rebuilt), found)
+    except (OSError, ValueError, RecursionError):
+        wrong.append(CODEBOOK_JSON)
+    try:
+        same = (audit.out_dir / CODEBOOK_MD).read_text(encoding="utf-8") == codebook_markdown(
+            rebuilt
+        )
+    except (OSError, ValueError):
+        same = False
+    wrong += [] if same else [CODEBOOK_MD]
+    what = "agree with the published files (columns, categories, missing values, weight)"
+    return audit.check(CODEBOOK_JSON, f"{CODEBOOK_JSON} and {CODEBOOK_MD} {what}", wrong)
+
+
 def fact_checks(audit: Audited) -> list[CheckResult]:
     """Every fact check of the manifest (see the module's documentation)."""
     return [
@@ -271,6 +299,7 @@ def fact_checks(audit: Audited) -> list[CheckResult]:
         gate_facts(audit),
         report_facts(audit),
         notice_facts(audit),
+        codebook_facts(audit),
         *([audit.series_state] if audit.series_state is not None else []),
     ]
 

@@ -34,7 +34,13 @@ from pipeline.gate.reasons import Reason
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 
-RUN_ARTIFACTS = ("risk_report.json", "risk_report.html", "public_notice.md")
+RUN_ARTIFACTS = (
+    "risk_report.json",
+    "risk_report.html",
+    "public_notice.md",
+    "codebook.json",
+    "codebook.md",
+)
 _MANIFEST_BYTES = 256 << 20
 
 

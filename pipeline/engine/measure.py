@@ -10,9 +10,9 @@ stage), or the published files (``--gate-only``). Its evidence is what the gate 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ class Measures:
     risk: SnapshotStream | None = None
     diversity: DiversityStream | None = None
     validator: RowValidator | None = None
+    extra: list[Consumer] = field(default_factory=list)  # e.g. the codebook's profile
 
     def __post_init__(self) -> None:
         checks = [c for _, kind_checks in self.rows for c in kind_checks]
@@ -64,7 +65,7 @@ class Measures:
     @property
     def consumers(self) -> list[Consumer]:
         """Every consumer of the pass."""
-        found = [self.validator, *self.streams.values(), self.risk, self.diversity]
+        found = [self.validator, *self.streams.values(), self.risk, self.diversity, *self.extra]
         return [c for c in found if c is not None]
 
     @property
@@ -118,11 +119,16 @@ class Measures:
 
 
 @contextmanager
-def measures(evidence: Evidence, chosen: list[CheckKind], spill: Path | None) -> Iterator[Measures]:
+def measures(
+    evidence: Evidence,
+    chosen: list[CheckKind],
+    spill: Path | None,
+    extra: Sequence[Consumer] = (),
+) -> Iterator[Measures]:
     """The consumers of a stage's pass.
 
     The ``chosen`` kinds' row checks and streams, and the risk snapshot when the data holds the
-    recipe's key variables.
+    recipe's key variables; ``extra`` consumers fed the same pass (the codebook's profile).
     """
     recipe, present = evidence.recipe, set(evidence.schema.names)
     rows = [(k.name, k.rows(evidence)) for k in chosen if k.rows is not None]
@@ -136,6 +142,7 @@ def measures(evidence: Evidence, chosen: list[CheckKind], spill: Path | None) ->
             {name: stream for name, stream in streams.items() if stream is not None},
             risk,
             diversity_stream(recipe, present) if risk is not None else None,
+            extra=list(extra),
         )
     finally:
         if risk is not None:

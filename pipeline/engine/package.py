@@ -3,9 +3,10 @@
 ``--package DIR`` (``pipeline.api.run(..., package=DIR)``) writes, after a publication whose gate
 passed, a copy of what recipients may receive: the published data files (``data/``, or a
 tabulation's ``tables/`` with ``tables.html``), ``public_notice.md`` when the output has one,
-and ``contents.json``: the run id and, per file, its path, rows (when known) and SHA-256. The
-manifest, the recipe, the seed, the risk report and the review files are the data holder's
-processing record and are never copied.
+the codebook of a microdata release (``codebook.md``, ``codebook.json``) and ``contents.json``:
+the run id and, per file, its path, rows (when known) and SHA-256. The manifest, the recipe,
+the seed, the risk report and the review files are the data holder's processing record and are
+never copied.
 
 Fail-closed like the output itself: the package is built in ``.DIR.package-staging-TOKEN``
 beside ``DIR`` under ``DIR``'s lock, each file copied from the output (never through a
@@ -33,6 +34,7 @@ from pipeline.io.owned import parent_problem, tool_json
 CONTENTS = "contents.json"
 KIND = "recipient_package"
 NOTICE = "public_notice.md"
+CODEBOOK = ("codebook.md", "codebook.json")  # what each published column is and holds
 _TABLES_PAGE = "tables/tables.html"
 _FOLDERS = frozenset({"data", "tables"})
 _OWNER = ".owner"
@@ -135,6 +137,8 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
         entries.append({"path": _TABLES_PAGE})
     if manifest.get("files") is not None or os.path.lexists(out_dir / NOTICE):
         entries.append({"path": NOTICE})
+    if manifest.get("files") is not None:
+        entries += [{"path": name} for name in CODEBOOK if os.path.lexists(out_dir / name)]
     recorded = {
         str(a.get("path")): a.get("sha256")
         for a in manifest.get("artifacts") or []
@@ -145,7 +149,7 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
             entry["sha256"] = recorded[entry["path"]]
     for entry in entries:
         parts = Path(entry["path"]).parts
-        if entry["path"] not in (NOTICE, _TABLES_PAGE) and (
+        if entry["path"] not in (NOTICE, _TABLES_PAGE, *CODEBOOK) and (
             len(parts) < 2 or parts[0] not in _FOLDERS or ".." in parts
         ):
             raise _refuse(f"{out_dir}/{MANIFEST} lists {entry['path']!r}, not a published file")

@@ -53,6 +53,7 @@ from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versions
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
+from pipeline.report.codebook import build_codebook, write_codebook
 from pipeline.report.model import SeriesSummary, Snapshot
 from pipeline.report.notice import missing_release, write_notice
 from pipeline.report.write import write_blocked_page, write_report
@@ -141,6 +142,12 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         staged = out.staging.path
         write_report(staged, manifest, recipe, read.risk, made.risk, report, summary)
         write_notice(staged, manifest, recipe, ran.for_gate(loaded), loaded.base_dir)
+        write_codebook(
+            staged,
+            build_codebook(
+                manifest, recipe, ran.for_gate(loaded), loaded.base_dir, made.schema, made.profile
+            ),
+        )
         manifest = out.publish(manifest, recipe.output.signing_key_env)
     reporter.line(f"passes over the data: {len(ctx.passes)}")
     for i, what in enumerate(ctx.passes, start=1):

@@ -25,6 +25,7 @@ from pipeline.gate.model import GateReport, GateResult
 from pipeline.gate.stages import Page, output_dataset
 from pipeline.io.dataset import type_names
 from pipeline.report.model import Snapshot
+from pipeline.report.profile import Profile, ProfileStream
 from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, without_before
 from pipeline.utility.model import Utility
 
@@ -41,6 +42,7 @@ class Produced:
         risk: The risk snapshot of the output (None without key variables).
         utility: What the protection cost (None without a utility plan).
         outcome: The series' outcome (a release of a series).
+        profile: What the published files hold, column by column (the codebook's).
     """
 
     schema: pa.Schema
@@ -50,6 +52,7 @@ class Produced:
     risk: Snapshot | None
     utility: Utility | None
     outcome: SeriesOutcome | None
+    profile: Profile
 
 
 def produce(
@@ -73,8 +76,11 @@ def produce(
     rows, utility = _compute_and_write(ctx, ran, final, bits, rows_in, plan, lazy)
     sink = _series_sink(ctx, schema, side_schema)
     outcome = sink[2] if sink else None
-    files, evidence, risk = _cut_and_measure(ctx, ran, schema, rows, bits, rows_in, sink, utility)
-    return Produced(schema, files, rows, evidence, risk, utility, outcome)
+    profile = ProfileStream(schema, ctx.recipe.columns.weight)
+    files, evidence, risk = _cut_and_measure(
+        ctx, ran, schema, rows, bits, rows_in, sink, utility, profile
+    )
+    return Produced(schema, files, rows, evidence, risk, utility, outcome, profile.finish())
 
 
 def _compute_and_write(
@@ -130,6 +136,7 @@ def _cut_and_measure(
     rows_in: int,
     sink: tuple | None,
     utility: Utility | None,
+    profile: ProfileStream,
 ) -> tuple[list[dict], Evidence, Snapshot | None]:
     """Cut the output files and measure them: the output stage's checks and the risk.
 
@@ -155,7 +162,7 @@ def _cut_and_measure(
     label = f"cut and measure the output {label}" if as_written else f"measure the output {label}"
     with (
         ctx.reporter.task(label) as summary,
-        measures(before, kinds("output"), work / "spill") as found,
+        measures(before, kinds("output"), work / "spill", [profile]) as found,
     ):
         if as_written:
             files = write_output(work / "final", data, spec, schema, bits, found.add, *side)

@@ -47,6 +47,8 @@ REPORT_FILES = frozenset(
         "risk_report.json",
         "risk_report.html",
         "public_notice.md",
+        "codebook.json",
+        "codebook.md",
         "tables/tables.html",
         "review/check_report.json",
         "review/check_report.html",

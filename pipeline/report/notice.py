@@ -29,7 +29,7 @@ def notice_text(
     manifest: Manifest, recipe: Recipe, steps: Sequence[RanStep], base_dir: Path
 ) -> str:
     """The notice in Markdown; ``steps`` are the recipe's steps as they ran."""
-    methods = _methods(manifest, recipe, steps, base_dir)
+    how = methods(manifest, recipe, steps, base_dir)
     release = recipe.release
     lines = ["# 匿名加工情報の公表 / Public notice of anonymously processed information", ""]
     if missing := missing_release(recipe, manifest.columns_out):
@@ -43,9 +43,9 @@ def notice_text(
         "|---|---|",
     ]
     for column in manifest.columns_out:
-        ja, en = methods.get(column, ([], []))
-        how = "、".join(ja) + " / " + ", ".join(en) if ja else "そのまま / as collected"
-        lines.append(f"| {_item(recipe, column)} | {how} |")
+        ja, en = how.get(column, ([], []))
+        words = "、".join(ja) + " / " + ", ".join(en) if ja else "そのまま / as collected"
+        lines.append(f"| {_item(recipe, column)} | {words} |")
     records = [w for ran in steps if (w := _describe(ran, recipe, base_dir).records)]
     removed = len(manifest.columns_removed)
     lines += [
@@ -129,7 +129,7 @@ def missing_release(recipe: Recipe, published: Sequence[str]) -> str:
     return f"項目名 / labels of {len(unlabelled)} item(s): {', '.join(unlabelled)}"
 
 
-def _methods(
+def methods(
     manifest: Manifest, recipe: Recipe, steps: Sequence[RanStep], base_dir: Path
 ) -> dict[str, tuple[list[str], list[str]]]:
     """Per published column, how it was processed (in order, each way once).

@@ -64,6 +64,25 @@ class RecodeParams(StepParams):
     )
     unknown_value: str | int | float | None = None
 
+    def categories(self, base_dir: Path) -> dict[str, dict[str, Wording]]:
+        """Bands as ranges: each band's value (its lower edge or label) and the range it holds."""
+        if self.bands is None or self.labels == "range":
+            return {}
+        edges = self.bands
+        whole = all(float(e).is_integer() for e in edges)
+        out: dict[str, Wording] = {}
+        for i, lo in enumerate(edges):
+            value = _edge(lo) if self.labels == "lower" else self.labels[i]
+            if i + 1 == len(edges):
+                out[value] = Wording(f"{_edge(lo)}以上", f"{_edge(lo)} and over")
+            elif whole:
+                top = _edge(edges[i + 1] - 1)
+                out[value] = Wording(f"{_edge(lo)}～{top}", f"{_edge(lo)}-{top}")
+            else:
+                nxt = _edge(edges[i + 1])
+                out[value] = Wording(f"{_edge(lo)}以上{nxt}未満", f"{_edge(lo)} to under {nxt}")
+        return {self.column: out}
+
     def declare(self, columns: ColumnsSpec) -> Declaration:
         """Reads the column (as numbers for bands) and replaces its values."""
         numeric = [self.column] if self.bands is not None else []
@@ -275,3 +294,8 @@ def _recode_partition(
     if unknown.any():
         out = out.astype("object").where(~unknown, fill)
     return pd.DataFrame({"value": out.astype(dtype), "unknown": unknown}, index=values.index)
+
+
+def _edge(edge: float) -> str:
+    """A band edge as its number's text (whole numbers without ``.0``)."""
+    return str(int(edge)) if float(edge).is_integer() else repr(float(edge))

@@ -64,6 +64,14 @@ class StepParams(StrictModel):
         """The facts the run's log shows (``logged``), in the facts' order."""
         return {k: v for k, v in facts.items() if any(fnmatch(k, p) for p in cls.logged)}
 
+    def categories(self, base_dir: Path) -> dict[str, dict[str, Wording]]:
+        """What the values it writes mean, per column (``{"age": {"15": 15-19}}``).
+
+        The codebook labels the published categories with them (bands as ranges); by default
+        a step writes no category of its own.
+        """
+        return {}
+
     def declare(self, columns: ColumnsSpec) -> Declaration:
         """The columns the step reads and changes; by default it reads its fields' columns."""
         return Declaration(reads=set(self.columns_used().values()))

@@ -146,6 +146,15 @@ def _report_and_its_sha(out: Path) -> None:
     rerecord(out, "risk_report.json")
 
 
+def _codebook_and_its_sha(out: Path) -> None:
+    def fewer(book: dict) -> None:  # a category's records changed, as if to hide a small one
+        column = next(c for c in book["columns"] if c["categories"])
+        column["categories"][0]["records"] += 1
+
+    edit_json(out / "codebook.json", fewer)
+    rerecord(out, "codebook.json")
+
+
 def _report_removed_from_the_record(out: Path) -> None:
     (out / "risk_report.html").unlink()
     edit_json(
@@ -275,6 +284,12 @@ CASES: dict[str, tuple[Callable[[Path], None], int, set[str]]] = {
         {"manifest.artifacts", "public_notice.md"},
     ),
     "report-deleted-with-its-record": (_report_removed_from_the_record, 4, {"manifest.artifacts"}),
+    "codebook-deleted": (
+        lambda out: (out / "codebook.md").unlink(),
+        4,
+        {"manifest.artifacts", "codebook.json"},
+    ),
+    "codebook-edited-with-its-sha": (_codebook_and_its_sha, 4, {"codebook.json"}),
     "data-edited-with-its-sha": (_income_and_its_sha, 4, {"risk_report.json"}),
     "notice-edited-with-its-sha": (_notice_and_its_sha, 4, {"public_notice.md"}),
     "report-edited-with-its-sha": (_report_and_its_sha, 4, {"risk_report.json"}),
@@ -301,6 +316,8 @@ def test_the_untouched_output_is_valid(
         "risk_report.json",
         "risk_report.html",
         "public_notice.md",
+        "codebook.json",
+        "codebook.md",
     }
     assert manifest["signature"] is None
 

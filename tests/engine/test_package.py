@@ -32,7 +32,7 @@ def sha(path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_the_package_is_the_data_the_notice_and_a_listing(workdir: Path) -> None:
+def test_the_package_is_the_data_the_notice_the_codebook_and_a_listing(workdir: Path) -> None:
     recipe = demo_recipe(workdir, STEPS)
     result = invoke("run", str(recipe), "-q", "--package", "bundle")
     assert result.exit_code == 0, result.output
@@ -40,13 +40,14 @@ def test_the_package_is_the_data_the_notice_and_a_listing(workdir: Path) -> None
     manifest = json.loads((out / "manifest.json").read_text())
     data = [f["path"] for f in manifest["files"]]
     assert data and all(p.startswith("data/") for p in data)
-    assert sorted(tree(bundle)) == sorted([*data, "public_notice.md", CONTENTS])
-    for path in [*data, "public_notice.md"]:
+    documents = ["public_notice.md", "codebook.md", "codebook.json"]
+    assert sorted(tree(bundle)) == sorted([*data, *documents, CONTENTS])
+    for path in [*data, *documents]:
         assert (bundle / path).read_bytes() == (out / path).read_bytes()
     listing = json.loads((bundle / CONTENTS).read_text())
     assert listing["run_id"] == manifest["run_id"] and listing["kind"] == "recipient_package"
-    notice = {"path": "public_notice.md", "sha256": sha(out / "public_notice.md")}
-    assert listing["files"] == [*manifest["files"], notice]
+    described = [{"path": p, "sha256": sha(out / p)} for p in documents]
+    assert listing["files"] == [*manifest["files"], *described]
     assert set(listing) == {"tool", "schema_version", "kind", "run_id", "created", "files"}
     assert "census.csv" not in (bundle / CONTENTS).read_text()  # no processing record
     beside = sorted(p.name for p in workdir.iterdir() if p.name.startswith(".bundle"))

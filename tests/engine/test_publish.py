@@ -64,7 +64,7 @@ def test_failing_step_leaves_previous_output(workdir: Path, monkeypatch) -> None
     # shuffle_records now raises in the middle of the computation (partition 2 of 4)
     monkeypatch.setitem(STEPS, "shuffle_records", replace(STEPS["shuffle_records"], func=_boom))
     result = runner.invoke(app, ["run", str(recipe), "-q", "--partitions", "4"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert "RuntimeError" in result.output
     assert snapshot(out) == before
     assert leftovers(out.parent) == []

@@ -1,0 +1,89 @@
+"""What the published files hold, column by column, for the codebook.
+
+One pass; no value is kept beyond the categories that occur.
+
+Per published column: its missing values; for a column of codes or categories (text, whole
+numbers, booleans) every value that occurs with its records, up to ``MAX_CATEGORIES`` (a column
+with more is free text or a measure: "many", no list); the weight's total, summed exactly
+(``pipeline.core.exact``), so it does not depend on how the files are cut. Fed the tables the
+writer cuts into files, as the gate's measures are (``pipeline.engine.measure``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.core.exact import SUM_UNIT, exact_sum, ratio
+
+MAX_CATEGORIES = 1000
+
+
+def is_categorical(kind: pa.DataType) -> bool:
+    """Whether a column of this type is listed by its values (text, codes, whole numbers)."""
+    if pa.types.is_dictionary(kind):
+        return True
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+    )
+
+
+@dataclass
+class Profile:
+    """The published files' columns as the codebook describes them.
+
+    Attributes:
+        missing: Missing values per column.
+        categories: Per categorical column, each value that occurs and its records (None: more
+            than ``MAX_CATEGORIES``, or not categorical).
+        weight_total: The weight column's total (None without one).
+    """
+
+    missing: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, dict[Any, int] | None] = field(default_factory=dict)
+    weight_total: float | None = None
+
+
+class ProfileStream:
+    """A :class:`Profile` of the files, fed their tables in order (``add``, then ``finish``)."""
+
+    def __init__(self, schema: pa.Schema, weight: str | None) -> None:
+        self.columns = list(schema.names)
+        self._missing = dict.fromkeys(self.columns, 0)
+        self._counts: dict[str, dict[Any, int] | None] = {
+            name: {} if is_categorical(schema.field(name).type) else None for name in self.columns
+        }
+        self._weight = weight if weight in self.columns else None
+        self._total = 0
+
+    def add(self, table: pa.Table | pa.RecordBatch) -> None:
+        """Count one table's missing values and categories."""
+        for name in self.columns:
+            column = table.column(name)
+            self._missing[name] += column.null_count
+            counts = self._counts[name]
+            if counts is None or len(column) == column.null_count:
+                continue
+            found = pc.value_counts(column)
+            values = found.field("values").to_pylist()
+            for value, n in zip(values, found.field("counts").to_pylist(), strict=True):
+                if value is not None:
+                    counts[value] = counts.get(value, 0) + n
+            if len(counts) > MAX_CATEGORIES:
+                self._counts[name] = None
+        if self._weight is not None:
+            weights = table.column(self._weight).to_numpy(zero_copy_only=False)
+            finite = np.asarray(weights, dtype=np.float64)
+            self._total += exact_sum(finite[np.isfinite(finite)])
+
+    def finish(self) -> Profile:
+        """The profile of every table added."""
+        total = ratio(self._total, 1, SUM_UNIT) if self._weight is not None else None
+        return Profile(dict(self._missing), dict(self._counts), total)
