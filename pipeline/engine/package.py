@@ -130,8 +130,9 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
     ]
     for table in manifest.get("tables") or []:
         if isinstance(table, dict):
-            entries += [
-                {"path": str(p), "table": table.get("name")} for p in table.get("files") or []
+            entries += [  # a table file holds one row per cell
+                {"path": str(p), "table": table.get("name"), "rows": table.get("cells")}
+                for p in table.get("files") or []
             ]
     if manifest.get("tables") is not None:
         entries.append({"path": _TABLES_PAGE})

@@ -186,3 +186,9 @@ def test_a_tabulation_package_holds_its_tables_and_listing(workdir: Path) -> Non
         p: sha(out / p) for p in [*files, "tables/tables.html"]
     }
     assert not (bundle / "review").exists() and not (bundle / "manifest.json").exists()
+    cells = {f: t.cells for t in found.manifest.tables for f in t.files}
+    rows = {f["path"]: f.get("rows") for f in listing["files"] if f["path"] in cells}
+    assert rows == cells  # every table file with its rows (one per cell)
+    for path, n in rows.items():
+        lines = (bundle / path).read_bytes().count(b"\n") if path.endswith(".csv") else None
+        assert lines is None or lines == n + 1  # a header and a row per cell
