@@ -19,7 +19,11 @@ HIDDEN = "X"
 
 
 def published(checked: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """The table as released: one row per cell and margin, hidden values removed."""
+    """The table as released: one row per cell and margin, hidden values removed.
+
+    Unweighted counts are whole numbers (``158``, never ``158.0``); other statistics keep six
+    decimals.
+    """
     grand = float(checked.loc[checked.level == "total", "value"].iloc[0])
     value = checked["value"].astype(float)
     if spec.statistic == "mean":
@@ -28,10 +32,13 @@ def published(checked: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
         value = 100 * value / grand if grand else value * float("nan")
     hidden = checked["suppression"] != "none"
     rows = checked["row"].where(checked.level.isin(["cell", "row"]), TOTAL)
+    shown = value.round(6).where(~hidden)
+    if spec.statistic == "count" and spec.weight is None:  # a number of records: a whole number
+        shown = shown.astype("Int64")
     out = pd.DataFrame(
         {
             spec.rows.column: rows.astype(str),
-            "value": value.round(6).where(~hidden),
+            "value": shown,
             "status": hidden.map({True: HIDDEN, False: ""}),
         }
     )

@@ -40,6 +40,12 @@ def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
     counts = pd.read_csv(out / "tables" / "population_by_region_and_age.csv")
     total = counts.loc[(counts.municipality == "Total") & (counts.age == "Total"), "value"]
     assert float(total.iloc[0]) == len(source)
+    text = (out / "tables" / "population_by_region_and_age.csv").read_text().splitlines()
+    assert all(not line.split(",")[2].endswith(".0") for line in text[1:])  # counts: 158
+    assert (
+        pd.read_parquet(out / "tables" / "population_by_region_and_age.parquet")["value"].dtype.kind
+        in "iu"
+    )
     page = (out / "tables" / "tables.html").read_text()
     assert "<script" not in page and "population_by_prefecture_and_sex" in page
 
