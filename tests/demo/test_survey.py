@@ -50,7 +50,8 @@ def test_the_survey_demo_publishes_with_its_contract_and_group_check(tmp_path, m
     assert found["variables"] == ["income", "expenditure", "savings"]
     assert 0 < found["record_linkage"] < 0.6  # about 1/k for groups of k
     notice = (out / "public_notice.md").read_text(encoding="utf-8")
-    assert "| income | ミクロアグリゲーション" in notice and "| tenure | 無作為化（PRAM）" in notice
+    assert "| 年間収入 / Annual income | ミクロアグリゲーション" in notice
+    assert "| 住居の所有関係 / Tenure of the dwelling | 無作為化（PRAM）" in notice
     released = pd.read_parquet(out / "data")
     assert "respondent" not in released.columns and "household_id" not in released.columns
     assert released.groupby(["income", "expenditure", "savings"]).size().min() >= 3
