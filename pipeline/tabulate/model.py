@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.recipe.models import InputSpec, StrictModel
+from pipeline.recipe.release import Words
 from pipeline.steps.recode import RecodeParams
 
 NOT_STATED = "not stated"
@@ -71,6 +73,11 @@ class TableSpec(StrictModel):
         "contributions added before the rules apply. Default: each record is a unit.",
     )
     margins: bool = Field(True, description="Publish row, column and grand totals.")
+    title: Words | None = Field(None, description="The table's title, Japanese and English.")
+    value_unit: Words | None = Field(
+        None, description="The unit of its figures (人 / persons, 円 / yen)."
+    )
+    notes: list[Words] = Field(default_factory=list, description="Footnotes of the table.")
 
     @field_validator("statistic")
     @classmethod
@@ -155,6 +162,8 @@ class TabulationRecipe(StrictModel):
     output: TabulationOutput
     rules: Rules = Field(default_factory=Rules)
     tables: list[TableSpec] = Field(min_length=1)
+    source: Words | None = Field(None, description="Where the data comes from (a survey, a year).")
+    reference_date: dt.date | None = Field(None, description="The date the data describes.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> TabulationRecipe:

@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline.core.numbers import cell
 from pipeline.gate.model import GateReport
 from pipeline.report.render import render
-from pipeline.tabulate.model import TOTAL, TableSpec
+from pipeline.tabulate.model import TOTAL, TableSpec, TabulationRecipe
 from pipeline.tabulate.order import View
 from pipeline.tabulate.output import HIDDEN
 from pipeline.tabulate.review import CheckReport
@@ -26,13 +26,37 @@ _STATISTIC = {"count": "count", "sum": "sum", "mean": "mean", "share": "share (%
 
 @dataclass(frozen=True)
 class Grid:
-    """One table as people read it: header, column labels, rows of (text, hidden) cells."""
+    """One table as people read it.
+
+    Its title, what its figures are, the header, column labels, rows of (text, hidden) cells
+    and footnotes.
+    """
 
     name: str
     what: str
     header: str
     columns: list[str]
     rows: list[tuple[str, list[tuple[str, bool]]]]
+    title: str = ""
+    notes: tuple[str, ...] = ()
+
+
+def statement(spec: TableSpec) -> str:
+    """What the table's figures are, weighted or not, in words (Japanese / English)."""
+    counted = "世帯・事業所等の単位" if spec.unit else "レコード"
+    of = f" of {spec.variable}" if spec.variable else ""
+    if spec.weight is not None:
+        ja, en = "重み付けあり", f"weighted by {spec.weight}"
+    else:
+        ja, en = "重み付けなし", "unweighted"
+    what = {
+        "count": ("件数", f"number of {'units' if spec.unit else 'records'}"),
+        "sum": ("合計", f"sum{of}"),
+        "mean": ("平均", f"mean{of}"),
+        "share": ("構成比（%）", f"share of the table total{of} (%)"),
+    }[spec.statistic]
+    unit = f"; 単位: {spec.value_unit.ja} / unit: {spec.value_unit.en}" if spec.value_unit else ""
+    return f"{what[0]}（{ja}、{counted}）/ {what[1]}, {en}{unit}"
 
 
 def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
@@ -42,10 +66,14 @@ def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
         (HIDDEN, True) if s == HIDDEN else ("–" if pd.isna(v) else cell(v), False)
         for v, s in zip(frame["value"], frame["status"], strict=True)
     ]
-    what = _STATISTIC[spec.statistic] + (f" of {spec.variable}" if spec.variable else "")
+    what = statement(spec)
+    title = f"{spec.title.ja} / {spec.title.en}" if spec.title else spec.name
+    notes = tuple(f"{n.ja} / {n.en}" for n in spec.notes)
     if spec.columns is None or layout.columns is None:
         rows = [(layout.rows.shown(a), [t]) for a, t in zip(frame[r], texts, strict=True)]
-        return Grid(spec.name, what, layout.header, [_STATISTIC[spec.statistic]], rows)
+        return Grid(
+            spec.name, what, layout.header, [_STATISTIC[spec.statistic]], rows, title, notes
+        )
     c = spec.columns.column
     cells = dict(zip(zip(frame[r], frame[c], strict=True), texts, strict=True))
     order_r, order_c = [*layout.rows.order, TOTAL], [*layout.columns.order, TOTAL]
@@ -55,17 +83,21 @@ def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
         if any((i, j) in cells for j in order_c)
     ]
     columns = [layout.columns.shown(j) for j in order_c if any((i, j) in cells for i in order_r)]
-    return Grid(spec.name, what, layout.header, columns, rows)
+    return Grid(spec.name, what, layout.header, columns, rows, title, notes)
 
 
 def tables_page(
-    review: CheckReport, sections: list[tuple[TableSpec, pd.DataFrame, View]], gate: GateReport
+    review: CheckReport,
+    sections: list[tuple[TableSpec, pd.DataFrame, View]],
+    gate: GateReport,
+    recipe: TabulationRecipe,
 ) -> str:
     """``tables/tables.html``: every table, the rules, the run id and the gate's verdict."""
     return render(
         "tables.html.j2",
         review=review,
         gate=gate,
+        recipe=recipe,
         grids=[grid(frame, spec, layout) for spec, frame, layout in sections],
         data={"run_id": review.run_id, "schema_version": review.schema_version},
     )

@@ -38,7 +38,7 @@ from pipeline.steps.registry import Check
 from pipeline.tabulate.checks import Protected
 from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
 from pipeline.tabulate.load import LoadedTabulation
-from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec
+from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec, TabulationRecipe
 from pipeline.tabulate.order import View, arrange, labelled, view
 from pipeline.tabulate.output import published, write_table
 from pipeline.tabulate.pages import review_page, tables_page
@@ -252,7 +252,7 @@ def run_tabulation(
             rules=recipe.rules,
             tables=reports,
         )
-        _write_pages(staging.path, review, sections, gate)
+        _write_pages(staging.path, review, sections, gate, recipe)
         manifest = TabulationManifest(
             run_id=run_id,
             generated_at=generated,
@@ -275,9 +275,10 @@ def _write_pages(
     review: CheckReport,
     sections: list[tuple[TableSpec, pd.DataFrame, View]],
     gate: GateReport,
+    recipe: TabulationRecipe,
 ) -> None:
     """``tables/tables.html`` for recipients; ``review/check_report.json`` and its page."""
-    page = tables_page(review, sections, gate)
+    page = tables_page(review, sections, gate, recipe)
     (folder / "tables" / "tables.html").write_text(page, encoding="utf-8")
     (folder / "review").mkdir()
     (folder / "review" / "check_report.json").write_text(report_text(review), encoding="utf-8")

@@ -47,7 +47,14 @@ def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
         in "iu"
     )
     page = (out / "tables" / "tables.html").read_text()
-    assert "<script" not in page and "population_by_prefecture_and_sex" in page
+    assert "<script" not in page and 'id="population_by_prefecture_and_sex"' in page
+    # as a statistics office publishes them: titles, units, weighted or not, source, symbols
+    assert "都道府県、男女別人口 / Population by prefecture and sex" in page
+    assert "number of records, unweighted; 単位: 人 / unit: persons" in page
+    assert "mean of income, weighted by weight; 単位: 円 / unit: yen" in page
+    assert "Source: 合成国勢調査標本（デモ用） / Synthetic census sample (demo)" in page
+    assert "Reference date: 2025-10-01" in page
+    assert page.count("秘匿 / confidential") == 4 and "households are the units" in page
 
 
 @pytest.mark.slow
