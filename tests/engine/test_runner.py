@@ -233,6 +233,14 @@ def test_plain_log_lines_name_steps_and_counts_but_no_derived_figures(workdir: P
         assert word not in text, word
     number = r"(?<![\w.])\d+(\.\d+)?[eE][+-]?\d+(?![\w.])"  # not a run id's hex digits
     assert not re.search(number, text), "scientific notation"
+    # nor do the documents recipients get: the notice and the codebook (10 step types)
+    out = workdir / "out" / "run"
+    for name in ("public_notice.md", "codebook.md", "codebook.json"):
+        document = (out / name).read_text(encoding="utf-8")
+        for figure in _derived([s["facts"] for s in manifest["steps"]]):
+            assert figure not in document, (name, figure)
+        for word in ("threshold", "replace_with", "weight_factor", "matri", "seed"):
+            assert word not in document, (name, word)
 
 
 @pytest.mark.slow
