@@ -42,7 +42,8 @@ class Produced:
         risk: The risk snapshot of the output (None without key variables).
         utility: What the protection cost (None without a utility plan).
         outcome: The series' outcome (a release of a series).
-        profile: What the published files hold, column by column (the codebook's).
+        profile: What the published files hold, column by column, as recipients read them (a
+            CSV output: its files read back): the codebook's.
     """
 
     schema: pa.Schema
@@ -76,11 +77,10 @@ def produce(
     rows, utility = _compute_and_write(ctx, ran, final, bits, rows_in, plan, lazy)
     sink = _series_sink(ctx, schema, side_schema)
     outcome = sink[2] if sink else None
-    profile = ProfileStream(schema, ctx.recipe.columns.weight)
-    files, evidence, risk = _cut_and_measure(
-        ctx, ran, schema, rows, bits, rows_in, sink, utility, profile
+    files, evidence, risk, profile = _cut_and_measure(
+        ctx, ran, schema, rows, bits, rows_in, sink, utility
     )
-    return Produced(schema, files, rows, evidence, risk, utility, outcome, profile.finish())
+    return Produced(schema, files, rows, evidence, risk, utility, outcome, profile)
 
 
 def _compute_and_write(
@@ -136,8 +136,7 @@ def _cut_and_measure(
     rows_in: int,
     sink: tuple | None,
     utility: Utility | None,
-    profile: ProfileStream,
-) -> tuple[list[dict], Evidence, Snapshot | None]:
+) -> tuple[list[dict], Evidence, Snapshot | None, Profile]:
     """Cut the output files and measure them: the output stage's checks and the risk.
 
     Parquet files hold exactly the tables the writer hands them, so those tables feed the
@@ -158,6 +157,7 @@ def _cut_and_measure(
     keep = [c for c in ctx.keep if c not in (ROW, person)]
     measured = schema if as_written else output.schema
     before = ctx.gate.output_evidence(ran.for_gate(ctx.loaded), measured, rows, rows_in, keep)
+    profile = ProfileStream(measured, ctx.recipe.columns.weight)  # as recipients read the files
     label = "(checks, scan, risk)"
     label = f"cut and measure the output {label}" if as_written else f"measure the output {label}"
     with (
@@ -177,7 +177,7 @@ def _cut_and_measure(
         summary.update(risk_line(risk))
     ctx.passes.append("cut and measure the output" if as_written else "measure the output")
     memory.release()
-    return files, evidence, risk
+    return files, evidence, risk, profile.finish()
 
 
 def judge_output(

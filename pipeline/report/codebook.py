@@ -26,7 +26,7 @@ from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 from pipeline.recipe.release import Words
 from pipeline.report.notice import methods
-from pipeline.report.profile import Profile
+from pipeline.report.profile import Profile, type_word
 
 CODEBOOK_JSON = "codebook.json"
 CODEBOOK_MD = "codebook.md"
@@ -83,18 +83,6 @@ class Codebook(Artifact):
     weight: WeightTotal | None = None
 
 
-def _type(kind: pa.DataType) -> str:
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    if pa.types.is_boolean(kind):
-        return "boolean"
-    if pa.types.is_integer(kind):
-        return "integer"
-    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return "number"
-    return "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else "other"
-
-
 def build_codebook(
     manifest: Manifest,
     recipe: Recipe,
@@ -129,7 +117,7 @@ def build_codebook(
                 label=spec.label if spec else None,
                 description=spec.description if spec else None,
                 unit=spec.unit if spec else None,
-                type=_type(schema.field(name).type),
+                type=profile.types.get(name) or type_word(schema.field(name).type),
                 processed=[Words(ja=j, en=e) for j, e in zip(ja, en, strict=True)]
                 or [AS_COLLECTED],
                 missing=Missing(

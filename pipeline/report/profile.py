@@ -35,17 +35,33 @@ def is_categorical(kind: pa.DataType) -> bool:
     )
 
 
+def type_word(kind: pa.DataType) -> str:
+    """A column's type in words for recipients."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind):
+        return "integer"
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "number"
+    return "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind) else "other"
+
+
 @dataclass
 class Profile:
     """The published files' columns as the codebook describes them.
 
     Attributes:
+        types: Each column's type in words (``integer``, ``number``, ``text``, ``boolean``,
+            ``other``), as the files are read.
         missing: Missing values per column.
         categories: Per categorical column, each value that occurs and its records (None: more
             than ``MAX_CATEGORIES``, or not categorical).
         weight_total: The weight column's total (None without one).
     """
 
+    types: dict[str, str] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
     categories: dict[str, dict[Any, int] | None] = field(default_factory=dict)
     weight_total: float | None = None
@@ -56,6 +72,7 @@ class ProfileStream:
 
     def __init__(self, schema: pa.Schema, weight: str | None) -> None:
         self.columns = list(schema.names)
+        self._types = {name: type_word(schema.field(name).type) for name in self.columns}
         self._missing = dict.fromkeys(self.columns, 0)
         self._counts: dict[str, dict[Any, int] | None] = {
             name: {} if is_categorical(schema.field(name).type) else None for name in self.columns
@@ -86,4 +103,4 @@ class ProfileStream:
     def finish(self) -> Profile:
         """The profile of every table added."""
         total = ratio(self._total, 1, SUM_UNIT) if self._weight is not None else None
-        return Profile(dict(self._missing), dict(self._counts), total)
+        return Profile(dict(self._types), dict(self._missing), dict(self._counts), total)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pipeline import api
@@ -72,7 +72,9 @@ def _recipe(folder: Path, table: pa.Table, fmt_in: str, fmt_out: str) -> Path:
     text = (
         f"version: 1\nname: wide\ninput: {{path: {folder / ('in.' + fmt_in)}}}\n"
         f"output: {{dir: {folder / 'out'}, format: {fmt_out}}}\nseed: 7\n"
-        "scan: {undeclared: warn}\nsteps:\n" + "\n".join(steps) + "\n"
+        # random whole numbers may be valid 8-digit insurer numbers: the input scan warns and
+        # the output is not scanned, so the files publish whatever the draw (tested elsewhere)
+        "scan: {undeclared: warn, output: false}\nsteps:\n" + "\n".join(steps) + "\n"
     )
     path = folder / "r.yaml"
     path.write_text(text, encoding="utf-8")
@@ -98,6 +100,10 @@ def _untouched(table: pa.Table, name: str) -> list:
 def test_any_width_publishes_and_revalidates(
     table: pa.Table, fmt_in: str, fmt_out: str, partitions: int
 ) -> None:
+    # a one-column CSV record without a value is a blank line, which no CSV reader counts as a
+    # record: such a file cannot say it holds one (pyarrow writes it so; pandas quotes it "")
+    lone = table.num_columns == 1 and table.column(0).null_count > 0
+    assume(not (fmt_in == "csv" and lone))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if fmt_in == "csv":
