@@ -37,6 +37,7 @@ class RecodeParams(StepParams):
     examples = (
         {"column": "municipality", "hierarchy": "jp_region", "level": "prefecture"},
         {"column": "age", "bands": [0, 15, 65, 75], "labels": "range"},
+        {"column": "household_size", "bands": [1, 2, 5]},
         {"column": "sex", "map": {"1": "M", "2": "F"}},
     )
 
@@ -77,7 +78,10 @@ class RecodeParams(StepParams):
                 out[value] = Wording(f"{_edge(lo)}以上", f"{_edge(lo)} and over")
             elif whole:
                 top = _edge(edges[i + 1] - 1)
-                out[value] = Wording(f"{_edge(lo)}～{top}", f"{_edge(lo)}-{top}")
+                one = top == _edge(lo)  # a band of one whole number is that number
+                out[value] = Wording(
+                    top if one else f"{_edge(lo)}～{top}", top if one else f"{_edge(lo)}-{top}"
+                )
             else:
                 nxt = _edge(edges[i + 1])
                 out[value] = Wording(f"{_edge(lo)}以上{nxt}未満", f"{_edge(lo)} to under {nxt}")

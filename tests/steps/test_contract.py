@@ -11,7 +11,8 @@ list in this file). For each of the parameter sets it gives as ``examples``:
   declared; only a step declaring that it removes records removes any;
 * the output and facts are the same for 1 and 3 partitions;
 * every published column whose values it changed is described for the public notice;
-* the facts it lets the log show (``logged``) are counts or words, never a figure of the data.
+* the facts it lets the log show (``logged``) are counts or words, never a figure of the data;
+* what it says its categories mean (``categories``) covers every value it wrote.
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ def test_a_step_keeps_its_contract(
     assert one_facts == facts, f"{name}: facts differ between 1 and 3 partitions"
     pd.testing.assert_frame_equal(one, out, obj=f"{name}: 1 and 3 partitions")
     _logged(name, call, facts)
+    _categories(name, call, declared, out)
 
 
 def _logged(name: str, call: StepCall, facts: dict[str, Any]) -> None:
@@ -179,6 +181,14 @@ def _logged(name: str, call: StepCall, facts: dict[str, Any]) -> None:
         count = isinstance(value, int) and not isinstance(value, bool)
         word = isinstance(value, str) and value.replace("_", "").isalpha() and len(value) <= 20
         assert count or word, f"{name}: the log would show {key}, which is not a count"
+
+
+def _categories(name: str, call: StepCall, declared: Declaration, out: pd.DataFrame) -> None:
+    """What a step says its values mean covers a column it writes, every value it wrote."""
+    for column, words in call.params.categories(Path(".")).items():
+        assert column in declared.writes, f"{name}: describes categories of {column} unwritten"
+        written = {str(v) for v in out[column].dropna().unique()}
+        assert written <= set(words), f"{name}: {column} holds values it does not describe"
 
 
 def _declared_changes(
