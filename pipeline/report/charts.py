@@ -1,35 +1,72 @@
-"""Charts for the HTML pages: matplotlib figures rendered offline to inline SVG.
+"""Charts for the HTML pages: grouped bar charts drawn as inline SVG by a Jinja2 template.
 
-Text stays text in the SVG (``svg.fonttype: none``), so the browser draws it with the page's
-font and it can be searched and read by screen readers. The SVG is byte-identical for the same
-data (fixed hash salt, no date).
+The geometry (scale, ticks, bars, where labels go) is computed here; ``chart.svg.j2`` draws
+it. Text stays text in the SVG, so the browser draws it with the page's font and it can be
+searched and read by screen readers; every bar carries its value as a tooltip. The SVG is
+byte-identical for the same data. A chart costs well under a millisecond (matplotlib took
+0.1-0.3 s each, most of a page's rendering time).
 """
 
 from __future__ import annotations
 
-import io
-import re
+import math
+import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from pipeline.core.numbers import number, share
 from pipeline.report.model import Histogram
+from pipeline.report.render import render
 
 COLORS = ("#b45309", "#2563eb", "#059669")
-_STYLE = {
-    "svg.fonttype": "none",
-    "svg.hashsalt": "anonymize-pipeline",
-    "font.family": "sans-serif",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 11,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-}
-_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)  # the XML declaration and doctype
-_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)  # RDF names, no content
+WIDTH, HEIGHT = 620.0, 310.0  # the viewBox; the page scales the SVG down to its width
+_FONT = 9.0  # px: tick labels (value labels 7, the title 11)
+_TOP, _RIGHT = 34.0, 12.0
+_LABEL = 28  # characters of a category label drawn (the tooltip has it whole)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: its box, colour, value label and tooltip."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+    label: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A tick on an axis: where it is and its label."""
+
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What ``chart.svg.j2`` draws: the plot area, ticks, bars, legend and texts."""
+
+    title: str
+    xlabel: str
+    ylabel: str
+    left: float
+    bottom: float
+    right: float
+    yticks: list[Tick]
+    xticks: list[Tick]
+    rotate: bool
+    bars: list[Bar]
+    legend: list[tuple[str, str]]
+    values: bool
+    width: float = WIDTH
+    height: float = HEIGHT
+    top: float = _TOP
 
 
 def bar_chart(
@@ -37,7 +74,6 @@ def bar_chart(
     title: str,
     xlabel: str,
     ylabel: str = "records",
-    width: float = 6.2,
 ) -> Markup:
     """A grouped bar chart of counts (one group per label, one bar per series) as inline SVG.
 
@@ -47,10 +83,9 @@ def bar_chart(
         title: The chart's title, drawn above it.
         xlabel: What the labels are.
         ylabel: What the counts are.
-        width: Width in inches (the SVG scales down to the page's width).
     """
     values = [(name, [float(c) for c in hist.counts]) for name, hist in series]
-    return _bars(list(series[0][1].labels), values, (title, xlabel, ylabel), number, width)
+    return _bars(list(series[0][1].labels), values, (title, xlabel, ylabel), number, True)
 
 
 def share_chart(
@@ -61,7 +96,33 @@ def share_chart(
     ylabel: str = "share",
 ) -> Markup:
     """A grouped bar chart of shares (0-1, drawn as percentages) as inline SVG."""
-    return _bars(list(labels), series, (title, xlabel, ylabel), share, 6.2, integer=False)
+    return _bars(list(labels), series, (title, xlabel, ylabel), share, False)
+
+
+def nice_ticks(top: float, integer: bool, at_least: int = 3) -> list[float]:
+    """Round tick values from 0 to at least ``top``: steps of 1, 2, 2.5 or 5 times a power of 10.
+
+    Args:
+        top: The largest value drawn (0 or more).
+        integer: Whether ticks must be whole numbers (counts).
+        at_least: The fewest ticks, 0 included.
+    """
+    if not math.isfinite(top) or top <= 0:
+        top = 1.0
+    top = max(top, 1e-300)  # a power of 10 below a subnormal value would underflow to 0
+    raw = top / 5
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
+    count = max(at_least - 1, math.ceil(top / step - 1e-9))
+    return [i * step for i in range(count + 1)]
+
+
+def _width(text: str, size: float) -> float:
+    """The drawn width of ``text`` in px, from its characters (wide CJK ones count double)."""
+    units = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+    return units * size
 
 
 def _bars(
@@ -69,44 +130,53 @@ def _bars(
     series: Sequence[tuple[str, Sequence[float]]],
     text: tuple[str, str, str],
     fmt: Callable[[float], str],
-    width: float,
-    integer: bool = True,
+    integer: bool,
 ) -> Markup:
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
     title, xlabel, ylabel = text
-    with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(width, 3.1), layout="constrained")
-        ax = fig.add_subplot()
-        step = 0.8 / len(series)
-        for s, (name, values) in enumerate(series):
-            offset = (s - (len(series) - 1) / 2) * step
-            xs = [i + offset for i in range(len(labels))]
-            bars = ax.bar(xs, values, step * 0.95, label=name, color=COLORS[s % 3])
-            if len(labels) * len(series) <= 30 and len(series) <= 2:  # room for values
-                ax.bar_label(bars, labels=[fmt(v) for v in values], fontsize=7, padding=1)
-        ax.set_xticks(range(len(labels)), labels)
-        if max((len(x) for x in labels), default=0) * len(labels) > 60:
-            ax.tick_params(axis="x", labelrotation=30)
-            for tick in ax.get_xticklabels():
-                tick.set_horizontalalignment("right")
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=integer, min_n_ticks=3))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(float(v))))
-        ax.margins(y=0.12)
-        ax.set_ylim(bottom=0)
-        ax.grid(axis="y", color="#e5e7eb", linewidth=0.8)
-        ax.set_axisbelow(True)
-        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-        if len(series) > 1:
-            ax.legend(frameon=False, fontsize=8)
-        out = io.StringIO()
-        fig.savefig(out, format="svg", metadata={"Date": None})
-    svg = _METADATA.sub("", _PROLOGUE.sub("", out.getvalue(), count=1), count=1)
-    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
-    return Markup(svg)
-
-
-def _attr(text: str) -> str:
-    return str(Markup.escape(text))
+    ticks = nice_ticks(max((v for _, vs in series for v in vs), default=0.0), integer)
+    shown = [x if len(x) <= _LABEL else x[: _LABEL - 1] + "…" for x in labels]
+    left = 30.0 + max(_width(fmt(t), _FONT) for t in ticks)
+    longest = max((_width(x, _FONT) for x in shown), default=0.0)
+    slot = (WIDTH - _RIGHT - left) / max(1, len(labels))
+    rotate = longest > slot * 0.95
+    if rotate:  # the first label, slanted, must not run off the left edge
+        left = max(left, longest * 0.87 - slot / 2 + 4)
+        slot = (WIDTH - _RIGHT - left) / max(1, len(labels))
+    bottom = HEIGHT - (34.0 + (longest * 0.5 + _FONT if rotate else _FONT))
+    legend_room = 14.0 if len(series) > 1 else 0.0
+    top, scale = _TOP + legend_room, (bottom - _TOP - legend_room) / ticks[-1]
+    step = 0.8 / len(series)
+    bars = []
+    for s, (name, values) in enumerate(series):
+        for i, value in enumerate(values):
+            x = left + slot * (i + 0.1 + s * step)
+            height = max(0.0, value) * scale
+            bars.append(
+                Bar(
+                    x,
+                    bottom - height,
+                    slot * step * 0.95,
+                    height,
+                    COLORS[s % 3],
+                    fmt(value),
+                    f"{name}, {labels[i]}: {fmt(value)}",
+                )
+            )
+    chart = Chart(
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        left=left,
+        bottom=bottom,
+        right=WIDTH - _RIGHT,
+        yticks=[Tick(bottom - t * scale, fmt(t)) for t in ticks],
+        xticks=[Tick(left + slot * (i + 0.5), x) for i, x in enumerate(shown)],
+        rotate=rotate,
+        bars=bars,
+        legend=[(name, COLORS[s % 3]) for s, (name, _) in enumerate(series)]
+        if len(series) > 1
+        else [],
+        values=len(labels) * len(series) <= 30 and len(series) <= 2,  # room for values
+        top=top,
+    )
+    return Markup(render("chart.svg.j2", chart=chart))

@@ -1,7 +1,7 @@
 """Render the risk report as one self-contained HTML page (``risk_report.html.j2``).
 
 The page is a Jinja2 template (autoescaped, :mod:`pipeline.report.render`); its charts are
-matplotlib SVG inlined into the page (:mod:`pipeline.report.charts`). Nothing is fetched.
+SVG drawn by a template too (:mod:`pipeline.report.charts`). Nothing is fetched.
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.core.numbers import described, share
-from pipeline.report.charts import bar_chart, share_chart
+from pipeline.report.charts import bar_chart, nice_ticks, share_chart
 from pipeline.report.html import render_html
 from pipeline.report.model import Histogram, RiskReport
-from tests.conftest import assert_blocked_page, copy_demo, invoke
+from tests.conftest import assert_blocked_page, copy_demo, examples, invoke
 from tests.report import browser
 
 needs_browser = pytest.mark.skipif(browser.browser() is None, reason="no Chromium installed")
@@ -100,6 +102,29 @@ def test_charts_are_deterministic_svg_with_real_axes() -> None:
     assert "1,398" in svg and "household_size" in svg and "native-country" in svg
 
 
+@given(st.floats(0, 1e15), st.booleans())
+@settings(max_examples=examples(200))
+def test_ticks_are_round_start_at_zero_and_cover_the_largest_value(
+    top: float, integer: bool
+) -> None:
+    ticks = nice_ticks(top, integer)
+    assert len(ticks) >= 3 and ticks[0] == 0 and ticks[-1] >= top
+    step = ticks[1]
+    assert all(abs(b - a - step) <= step * 1e-9 for a, b in zip(ticks, ticks[1:], strict=False))
+    assert len(ticks) <= 7 or top <= 2  # a few round steps, not one per unit
+    assert not integer or all(t == int(t) for t in ticks)
+
+
+def test_long_labels_are_shortened_and_kept_whole_in_the_tooltip() -> None:
+    long = "occupation and industry of the main job " * 3
+    hist = Histogram(labels=[long, "年齢階級（5歳）と世帯人員", "sex"], counts=[3, 2, 1])
+    svg = bar_chart([("published", hist)], "Records", "variable")
+    assert long[:27] + "…" in svg and f"published, {long}: 3" in svg
+    assert "rotate(-30)" not in svg  # three labels of 28 characters fit side by side
+    crowded = Histogram(labels=[f"{long[:20]} {i}" for i in range(8)], counts=[1] * 8)
+    assert "rotate(-30)" in bar_chart([("published", crowded)], "Records", "variable")
+
+
 def test_loss_per_variable_is_drawn_as_percentages(demo_out: Path) -> None:
     page = (demo_out / "risk_report.html").read_text()
     assert 'aria-label="What each variable lost"' in page
@@ -127,6 +152,26 @@ def test_a_blocked_run_s_page_passes_the_browser_layout_check(workdir: Path) -> 
     assert "not published" in text and "Risk before and after" in text
     found = browser.layout(page)
     assert found["charts"] == 4 and found["problems"] == []
+
+
+@needs_browser
+def test_charts_with_long_wide_and_many_labels_pass_the_layout_check(tmp_path: Path) -> None:
+    labels = ["occupation and industry of the main job " * 2, "年齢階級（5歳）と世帯人員・配偶関係"]
+    many = Histogram(labels=[f"category {i}" for i in range(40)], counts=list(range(40)))
+    figures = [
+        bar_chart([("a", Histogram(labels=labels, counts=[10**9, 1]))], "Long", "variable"),
+        bar_chart([("a", many), ("b", many)], "Many", "category"),
+        share_chart(["x"], [("zero", [0.0])], "Nothing lost", "variable"),
+    ]
+    page = tmp_path / "charts.html"
+    page.write_text(
+        "<!doctype html><html><head><title>charts</title></head><body>"
+        + "".join(f"<figure>{svg}</figure>" for svg in figures)
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    found = browser.layout(page)
+    assert found["charts"] == 3 and found["problems"] == []
 
 
 @needs_browser
