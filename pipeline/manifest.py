@@ -17,8 +17,9 @@ from pipeline.gate.model import GateReport
 from pipeline.risk.summary import RiskSummary
 from pipeline.utility.model import Utility
 
-# 1.2: utility; 1.3: perturbation; 1.4: artifacts, signature; 1.5: typed risk summaries
-SCHEMA_VERSION = "1.5"
+# 1.2: utility; 1.3: perturbation; 1.4: artifacts, signature; 1.5: typed risk summaries;
+# 1.6: the other missing-value convention's figures (risk summary other_convention)
+SCHEMA_VERSION = "1.6"
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",

@@ -17,14 +17,16 @@ from pipeline.report.charts import bar_chart, share_chart
 from pipeline.report.loss_html import utility_context
 from pipeline.report.model import Histogram, RiskReport
 from pipeline.report.render import render
+from pipeline.risk.summary import RiskSummary
 
 SHOWN_CATEGORIES = 15  # variables and pairs shown where the risk was (5 keys: all); more: JSON
 
+_COUNTED = {"any": "matching any value", "category": "as a category of its own"}
 _SUMMARY_ROWS = (
     ("records", "records"),
-    ("classes", "key combinations"),
+    ("classes", "key combinations (a missing value counted as a value)"),
     ("sample_uniques", "sample uniques (fk = 1)"),
-    ("k_violations", "records with fk < k"),
+    ("k_violations", "records with fk < k"),  # the convention's other figures follow these
     ("expected_reidentifications", "expected re-identifications"),
     ("global_risk", "global risk"),
     ("max_individual_risk", "largest individual risk"),
@@ -40,7 +42,8 @@ def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
     t = report.targets
     if t is None or report.after is None:
         return out
-    out.append((t.k_reached, f"{t.k}-anonymity {'holds' if t.k_reached else 'does NOT hold'}"))
+    held = "holds" if t.k_reached else "does NOT hold"
+    out.append((t.k_reached, f"{t.k}-anonymity {held} (missing: {report.after.summary.missing})"))
     if t.max_global_risk is not None:
         risk = number(report.after.summary.global_risk)
         sign = "≤" if t.global_risk_ok else ">"
@@ -67,20 +70,31 @@ def _contents(report: RiskReport) -> list[tuple[str, str]]:
 
 
 def _convention(report: RiskReport) -> str:
-    """How missing key values were counted, in words (the verdict's figures depend on it)."""
+    """How missing key values were counted, in words, with the other convention's figures."""
     if report.after is None:
         return ""
-    if report.after.summary.missing == "any":
-        return (
+    summary = report.after.summary
+    if summary.missing == "any":
+        said = (
             "Missing key values (suppressed or not collected) match any value when records "
             "are counted for k, sample uniques and the risk (missing: any, sdcMicro's "
             "convention): a suppressed value protects its record. The key combinations and "
             "l-diversity count a missing value as a value of its own."
         )
+    else:
+        said = (
+            "Missing key values (suppressed or not collected) count as a category of their "
+            "own everywhere (missing: category): k, sample uniques, the risk, the key "
+            "combinations and l-diversity alike."
+        )
+    other = summary.other_convention
+    if other is None:
+        return said
     return (
-        "Missing key values (suppressed or not collected) count as a category of their own "
-        "everywhere (missing: category): k, sample uniques, the risk, the key combinations "
-        "and l-diversity alike."
+        f"{said} Counted the other way (a missing value {_COUNTED[other.missing]}), the "
+        f"records would hold {number(other.sample_uniques)} sample uniques and "
+        f"{number(other.k_violations)} records in classes smaller than k; the table below "
+        "shows both."
     )
 
 
@@ -142,6 +156,23 @@ def _loss_chart(report: RiskReport) -> list[tuple[Markup, str]]:
     return [(chart, caption)]
 
 
+def _summary_rows(before: RiskSummary, after: RiskSummary) -> list[tuple[str, Any, Any]]:
+    """The risk table's rows: the figures under the run's convention, then the other's."""
+    rows = [
+        (label, getattr(before, key), getattr(after, key))
+        for key, label in _SUMMARY_ROWS
+        if getattr(before, key) is not None or getattr(after, key) is not None
+    ]
+    other_b, other_a = before.other_convention, after.other_convention
+    if other_b is not None and other_a is not None:
+        said = f"(a missing value {_COUNTED[other_a.missing]})"
+        rows[4:4] = [  # after the run's own sample uniques and records below k
+            (f"sample uniques {said}", other_b.sample_uniques, other_a.sample_uniques),
+            (f"records with fk < k {said}", other_b.k_violations, other_a.k_violations),
+        ]
+    return rows
+
+
 def render_html(report: RiskReport, blocked: str | None = None) -> str:
     """The whole report page.
 
@@ -166,12 +197,7 @@ def render_html(report: RiskReport, blocked: str | None = None) -> str:
         **utility_context(report.utility),
     }
     if report.before is not None and report.after is not None:
-        before, after = report.before.summary, report.after.summary
-        context["summary_rows"] = [
-            (label, getattr(before, key), getattr(after, key))
-            for key, label in _SUMMARY_ROWS
-            if getattr(before, key) is not None or getattr(after, key) is not None
-        ]
+        context["summary_rows"] = _summary_rows(report.before.summary, report.after.summary)
     if blocked is not None:
         context["page_kind"] = BLOCKED_PAGE
     return render("risk_report.html.j2", **context)

@@ -13,8 +13,8 @@ from pipeline.risk.summary import RiskSummary
 from pipeline.utility.model import Utility
 
 # 1.3: perturbation; 1.4: step columns; 1.5: files; 1.6: series; 1.7: typed risk summary;
-# 1.8: a step's key path in the recipe (recipe_key)
-SCHEMA_VERSION = "1.8"
+# 1.8: a step's key path in the recipe (recipe_key); 1.9: risk summary other_convention
+SCHEMA_VERSION = "1.9"
 
 
 class Histogram(BaseModel):

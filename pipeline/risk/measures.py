@@ -167,5 +167,25 @@ def distinct_risk(
         "global_risk": er / n if n else 0.0,
         "max_individual_risk": float(rk_u.max()) if n else 0.0,
         "classes": int(ucodes.shape[0]),
+        "other_convention": _other_convention(ucodes, counts, sums, k, missing, fk_u),
     }
     return fk_u, Fk_u, rk_u, summary
+
+
+def _other_convention(
+    ucodes: np.ndarray,
+    counts: np.ndarray,
+    sums: np.ndarray,
+    k: int,
+    missing: Missing,
+    fk: np.ndarray,
+) -> dict:
+    """Sample uniques and records below k under the other convention (the same without missing)."""
+    other = "category" if missing == "any" else "any"
+    if (ucodes < 0).any():
+        fk = distinct_frequencies(ucodes, counts, sums, other, distinct=True)[0]
+    return {
+        "missing": other,
+        "sample_uniques": int(counts[fk == 1].sum()),
+        "k_violations": int(counts[fk < k].sum()),
+    }

@@ -22,6 +22,16 @@ class KeyVariableSummary(BaseModel):
     missing: int = Field(description="Records where it is missing.")
 
 
+class OtherConvention(BaseModel):
+    """The k figures counted under the other missing-value convention, for comparison."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    missing: Literal["any", "category"] = Field(description="The other convention.")
+    sample_uniques: int = Field(description="Records whose class holds only them (fk = 1).")
+    k_violations: int = Field(description="Records in classes smaller than k (fk < k).")
+
+
 class RiskSummary(BaseModel):
     """Disclosure risk of a file over its key variables (sdcMicro's measures)."""
 
@@ -49,3 +59,8 @@ class RiskSummary(BaseModel):
         None, description="Records (with a key value) in classes not t-close (risk.t_closeness)."
     )
     key_variables: dict[str, KeyVariableSummary] = Field(default_factory=dict)
+    other_convention: OtherConvention | None = Field(
+        None,
+        description="Sample uniques and records below k had missing key values been counted "
+        "the other way (the classes and l-diversity always count a missing value as a value).",
+    )

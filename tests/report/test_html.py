@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.numbers import described, share
+from pipeline.core.numbers import described, number, share
 from pipeline.report.charts import bar_chart, nice_ticks, share_chart
 from pipeline.report.html import render_html
 from pipeline.report.model import Histogram, RiskReport
@@ -59,6 +59,12 @@ def test_the_page_says_how_missing_values_counted_and_warns_in_its_verdict(
     verdict = page[page.index('id="verdict"') : page.index('id="risk"')]
     assert report.utility.warnings and all(w in verdict for w in report.utility.warnings)
     assert "missing: any" in verdict and "match any value" in verdict
+    other = report.after.summary.other_convention
+    assert other.missing == "category" and other.k_violations > 0  # suppression counted as any
+    said = f"{number(other.sample_uniques)} sample uniques and {number(other.k_violations)} records"
+    assert said in verdict
+    table = page[page.index('id="risk"') : page.index("<figure")]
+    assert "records with fk &lt; k (a missing value as a category of its own)" in table
     other = report.model_copy(deep=True)
     other.after.summary.missing = "category"
     assert "count as a category of their own" in render_html(other)

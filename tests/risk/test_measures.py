@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.risk.frequencies import frequencies
 from pipeline.risk.measures import household_risk, individual_risk, measure_risk
+from tests.conftest import examples
 
 A = (2, 3, 2, 2, 3, 3, 1, 2)
 B = (3, 3, 3, 3, 3, 3, 4, 3)
@@ -89,3 +92,24 @@ def test_household_risk_in_summary() -> None:
     s = result.summary
     assert s["household_expected_reidentifications"] == pytest.approx(expected.sum(), rel=1e-12)
     assert s["household_global_risk"] == pytest.approx(expected.mean(), rel=1e-12)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 2), st.integers(-1, 2), st.integers(-1, 1)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(2, 4),
+)
+@settings(max_examples=examples(100))
+def test_each_convention_reports_the_other_one_s_figures(rows: list, k: int) -> None:
+    codes = np.array(rows, dtype=np.int32)
+    anymatch = measure_risk(codes, k=k, missing="any").summary
+    category = measure_risk(codes, k=k, missing="category").summary
+    for one, other in ((anymatch, category), (category, anymatch)):
+        assert one["other_convention"] == {
+            "missing": other["missing"],
+            "sample_uniques": other["sample_uniques"],
+            "k_violations": other["k_violations"],
+        }
