@@ -234,6 +234,30 @@ def jp_names() -> dict[str, dict[str, str]]:
     return {"prefecture": prefs, "municipality": municipality, "code": code}
 
 
+@functools.cache
+def jp_labels(level: str) -> dict[str, tuple[str, str]]:
+    """Japanese and English names of one level of the built-in ladder: value -> (ja, en).
+
+    ``prefecture``: ``13`` -> (``東京都``, ``Tokyo``); ``region``: ``Kanto`` -> (``関東``,
+    ``Kanto``); ``municipality`` and ``code``: ``13101`` -> (``東京都千代田区``, ``Chiyoda,
+    Tokyo``); ``national``: ``Japan`` -> (``日本``, ``Japan``).
+    """
+    prefs = {r["pref_code"]: r for r in _data_rows("jp_prefectures.csv")}
+    if level in ("region", "region9"):
+        return {en: (ja, en) for ja, en in REGION_EN.items()}
+    if level == "national":
+        return {"Japan": ("日本", "Japan")}
+    if level == "prefecture":
+        return {code: (r["name_ja"], r["name_en"]) for code, r in prefs.items()}
+    english = {code + "000": r["name_en"] for code, r in prefs.items()}
+    for r in _data_rows("jp_municipalities.csv"):
+        pref, city = prefs[r["prefecture_id"]]["name_en"], r["city_en"]
+        english[r["id"]] = city if city.endswith(f", {pref}") else f"{city}, {pref}"
+    english |= {c + str(jis_check_digit(c)): name for c, name in english.items()}
+    names = jp_names().get(level, {})
+    return {code: (ja, english[code]) for code, ja in names.items()}
+
+
 def resolve(hierarchy: str, base_dir: Path, delimiter: str | None = None) -> Hierarchy:
     """Return the built-in ladder for ``jp_region`` or load a file relative to ``base_dir``."""
     if hierarchy == JP_REGION:

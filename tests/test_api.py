@@ -200,6 +200,8 @@ def test_tabulate_returns_the_protected_tables_for_a_path_and_a_dict(workdir: Pa
         hierarchy = table["rows"]["recode"].get("hierarchy", "")
         if hierarchy.startswith("hierarchies/"):
             table["rows"]["recode"]["hierarchy"] = "recipes/" + hierarchy
+        if isinstance(table["rows"].get("labels"), str):
+            table["rows"]["labels"] = "recipes/" + table["rows"]["labels"]
     again = api.tabulate(recipe, output="out/tables_dict")
     assert again.manifest.recipe.path == "<dict>"
     for name, frame in found.tables.items():

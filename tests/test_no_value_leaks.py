@@ -851,7 +851,7 @@ def test_no_planted_value_leaks(
     # values (not a failure path's output), and so does the codebook the package copies (the
     # categories that occur in the released data); its notice and contents.json are searched
     published = [tmp_path / "out" / "leak", tmp_path / "pkg" / "data"] if code == 0 else []
-    released = {tmp_path / "pkg" / "codebook.json", tmp_path / "pkg" / "codebook.md"}
+    released = {tmp_path / "pkg" / f"codebook.{ext}" for ext in ("json", "md", "html")}
     for file in sorted(tmp_path.rglob("*")):
         if not file.is_file() or file.is_symlink() or before.get(file) == _stat(file):
             continue  # the inputs and every file the run did not write or change

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.core.errors import Problem, RecipeError
+from pipeline.core.numbers import number
 from pipeline.core.strict import StrictModel
 from pipeline.core.yamlpos import YamlProblem, format_path, line_of, load_with_lines
 from pipeline.io.csvtext import bad_byte_line
@@ -97,10 +98,10 @@ class QualityRule(_Open):
     def threshold(self) -> str:
         """The operators as text, for reports."""
 
-        def shown(value: float | list[float]) -> str:
+        def shown(value: float | list[float]) -> str:  # 100,000,000, never 1e+08
             if isinstance(value, list):
-                return "[" + ", ".join(f"{v:g}" for v in value) + "]"
-            return f"{value:g}"
+                return " to ".join(number(v, 6) for v in value)
+            return number(value, 6)
 
         parts = [
             f"{op} {shown(getattr(self, op))}" for op in OPERATORS if getattr(self, op) is not None

@@ -39,9 +39,16 @@ from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import Manifest
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
-from pipeline.report.codebook import CODEBOOK_JSON, CODEBOOK_MD, build_codebook, codebook_markdown
+from pipeline.report.codebook import (
+    CODEBOOK_JSON,
+    CODEBOOK_MD,
+    CODEBOOK_PAGE,
+    build_codebook,
+    codebook_markdown,
+    codebook_page,
+)
 from pipeline.report.model import RiskReport, Snapshot
-from pipeline.report.notice import NOTICE, notice_text
+from pipeline.report.notice import NOTICE, NOTICE_PAGE, notice_page, notice_text
 from pipeline.report.profile import Profile
 from pipeline.report.write import REPORT_JSON, build_report
 from pipeline.risk.summary import RiskSummary
@@ -253,15 +260,22 @@ def report_facts(audit: Audited) -> CheckResult:
 
 
 def notice_facts(audit: Audited) -> CheckResult:
-    """``public_notice.md`` is the notice written again from the manifest and the recipe."""
+    """``public_notice.md`` and its page are the notice written again from the manifest."""
     expected = notice_text(audit.manifest, audit.recipe, audit.steps, audit.loaded.base_dir)
+    wrong = _unlike(audit.out_dir / NOTICE, expected)
+    wrong += _unlike(audit.out_dir / NOTICE_PAGE, notice_page(expected, audit.manifest.run_id))
+    return audit.check(
+        NOTICE, f"{NOTICE} and its page are the notice of this run's columns and steps", wrong
+    )
+
+
+def _unlike(path: Path, expected: str) -> list[str]:
+    """``[path's name]`` unless the file holds exactly ``expected``."""
     try:
-        same = (audit.out_dir / NOTICE).read_text(encoding="utf-8") == expected
+        same = path.read_text(encoding="utf-8") == expected
     except (OSError, ValueError):
         same = False
-    return audit.check(
-        NOTICE, f"{NOTICE} is the notice of this run's columns and steps", [] if same else [NOTICE]
-    )
+    return [] if same else [path.name]
 
 
 def codebook_facts(audit: Audited) -> CheckResult:
@@ -277,15 +291,11 @@ def codebook_facts(audit: Audited) -> CheckResult:
         wrong += differences(_as_json(rebuilt), found)
     except (OSError, ValueError, RecursionError):
         wrong.append(CODEBOOK_JSON)
-    try:
-        same = (audit.out_dir / CODEBOOK_MD).read_text(encoding="utf-8") == codebook_markdown(
-            rebuilt
-        )
-    except (OSError, ValueError):
-        same = False
-    wrong += [] if same else [CODEBOOK_MD]
+    text = codebook_markdown(rebuilt)
+    wrong += _unlike(audit.out_dir / CODEBOOK_MD, text)
+    wrong += _unlike(audit.out_dir / CODEBOOK_PAGE, codebook_page(text, m.run_id))
     what = "agree with the published files (columns, categories, missing values, weight)"
-    return audit.check(CODEBOOK_JSON, f"{CODEBOOK_JSON} and {CODEBOOK_MD} {what}", wrong)
+    return audit.check(CODEBOOK_JSON, f"{CODEBOOK_JSON}, {CODEBOOK_MD} and its page {what}", wrong)
 
 
 def fact_checks(audit: Audited) -> list[CheckResult]:

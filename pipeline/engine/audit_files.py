@@ -38,8 +38,10 @@ RUN_ARTIFACTS = (
     "risk_report.json",
     "risk_report.html",
     "public_notice.md",
+    "public_notice.html",
     "codebook.json",
     "codebook.md",
+    "codebook.html",
 )
 _MANIFEST_BYTES = 256 << 20
 

@@ -2,8 +2,9 @@
 
 ``--package DIR`` (``pipeline.api.run(..., package=DIR)``) writes, after a publication whose gate
 passed, a copy of what recipients may receive: the published data files (``data/``, or a
-tabulation's ``tables/`` with ``tables.html``), ``public_notice.md`` when the output has one,
-the codebook of a microdata release (``codebook.md``, ``codebook.json``) and ``contents.json``:
+tabulation's ``tables/`` with ``tables.html``), ``public_notice.md`` (and its page) when the
+output has one, the codebook of a microdata release (``codebook.md``, ``codebook.html``,
+``codebook.json``) and ``contents.json``:
 the run id and, per file, its path, rows (when known) and SHA-256. The manifest, the recipe,
 the seed, the risk report and the review files are the data holder's processing record and are
 never copied.
@@ -34,7 +35,8 @@ from pipeline.io.owned import parent_problem, tool_json
 CONTENTS = "contents.json"
 KIND = "recipient_package"
 NOTICE = "public_notice.md"
-CODEBOOK = ("codebook.md", "codebook.json")  # what each published column is and holds
+NOTICE_PAGE = "public_notice.html"
+CODEBOOK = ("codebook.md", "codebook.html", "codebook.json")  # what each column is and holds
 _TABLES_PAGE = "tables/tables.html"
 _FOLDERS = frozenset({"data", "tables"})
 _OWNER = ".owner"
@@ -138,6 +140,8 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
         entries.append({"path": _TABLES_PAGE})
     if manifest.get("files") is not None or os.path.lexists(out_dir / NOTICE):
         entries.append({"path": NOTICE})
+        if os.path.lexists(out_dir / NOTICE_PAGE):
+            entries.append({"path": NOTICE_PAGE})
     if manifest.get("files") is not None:
         entries += [{"path": name} for name in CODEBOOK if os.path.lexists(out_dir / name)]
     recorded = {
@@ -150,7 +154,7 @@ def recipient_files(out_dir: Path, manifest: dict) -> list[dict]:
             entry["sha256"] = recorded[entry["path"]]
     for entry in entries:
         parts = Path(entry["path"]).parts
-        if entry["path"] not in (NOTICE, _TABLES_PAGE, *CODEBOOK) and (
+        if entry["path"] not in (NOTICE, NOTICE_PAGE, _TABLES_PAGE, *CODEBOOK) and (
             len(parts) < 2 or parts[0] not in _FOLDERS or ".." in parts
         ):
             raise _refuse(f"{out_dir}/{MANIFEST} lists {entry['path']!r}, not a published file")

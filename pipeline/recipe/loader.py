@@ -96,7 +96,7 @@ def load_recipe(source: str | Path | Mapping[str, Any]) -> LoadedRecipe:
         raise RecipeError(problems)
     recipe: Recipe | None = None
     try:
-        recipe = Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data, context={"base_dir": str(path.parent)})
     except ValidationError as exc:
         collect_errors(exc, (), Recipe, at)
     raw_steps = data.get("steps")

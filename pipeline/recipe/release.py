@@ -21,14 +21,24 @@ Nothing here is a value of the data, a threshold or a seed: the notice may show 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from pipeline.core.strict import StrictModel
 
 _TEXT = 500  # characters of a text in one language
+LABEL_HEADER = ("value", "ja", "en")
 
 
 class Words(StrictModel):
@@ -54,14 +64,60 @@ class Handler(StrictModel):
     )
 
 
+def load_labels(path: Path) -> dict[str, Words]:
+    """A category label file: a UTF-8 CSV with the header ``value,ja,en``, a row per category.
+
+    Raises:
+        ValueError: naming the file's line that is wrong (no value of the file is quoted).
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        raise ValueError(f"label file {path.name!r} not found (beside the recipe)") from None
+    except (OSError, UnicodeDecodeError):
+        raise ValueError(f"label file {path.name!r} is not readable UTF-8 text") from None
+    if not rows or [c.strip() for c in rows[0]] != list(LABEL_HEADER):
+        raise ValueError(f"label file {path.name!r}: line 1 must be the header value,ja,en")
+    out: dict[str, Words] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != 3 or row[0] in out:
+            what = "a value seen before" if len(row) == 3 else "not 3 fields"
+            raise ValueError(f"label file {path.name!r}: line {line}: {what}")
+        try:
+            out[row[0]] = Words(ja=row[1], en=row[2])
+        except ValidationError:
+            raise ValueError(
+                f"label file {path.name!r}: line {line}: ja and en must be non-empty texts of "
+                f"at most {_TEXT} characters"
+            ) from None
+    return out
+
+
+def _labels(value: Any, info: ValidationInfo) -> Any:
+    """A label file's path (relative to the recipe) read into its labels; a mapping as is."""
+    if not isinstance(value, str):
+        return value
+    path = Path(value)
+    base = Path((info.context or {}).get("base_dir", "."))
+    return load_labels(path if path.is_absolute() else base / path)
+
+
+# a mapping, or a label file's path read into one as the recipe is validated (always a mapping
+# afterwards; the schema shows both forms)
+CategoryLabels = Annotated[dict[str, Words] | str, BeforeValidator(_labels)]
+
+
 class ColumnLabel(StrictModel):
     """What a published column is, for the notice and the recipients."""
 
     label: Words = Field(description="The item's name (the notice lists items by it).")
     description: Words | None = Field(None, description="What it records, in a sentence.")
     unit: Words | None = Field(None, description="Its unit (numbers).")
-    categories: dict[str, Words] = Field(
-        default_factory=dict, description="A label per category value (codes)."
+    categories: CategoryLabels = Field(
+        default_factory=dict,
+        description="A label per category value (codes): a mapping, or a CSV file with the "
+        "header value,ja,en.",
     )
 
 

@@ -1,6 +1,7 @@
 """The codebook recipients get with the data: what each published column is and holds.
 
-``codebook.json`` (schema ``schemas/codebook.schema.json``) and ``codebook.md``, written beside
+``codebook.json`` (schema ``schemas/codebook.schema.json``), ``codebook.md`` and its page
+``codebook.html``, written beside
 the data and copied into the recipient package: per published column its label, description and
 unit (the recipe's ``release:`` block), its type, how it was processed (the steps' own words,
 as in the notice), what a missing value means (values the tool suppressed vs values missing
@@ -25,11 +26,13 @@ from pipeline.gate.catalog import RanStep
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 from pipeline.recipe.release import Words
+from pipeline.report.document import markdown_page
 from pipeline.report.notice import methods
 from pipeline.report.profile import Profile, type_word
 
 CODEBOOK_JSON = "codebook.json"
 CODEBOOK_MD = "codebook.md"
+CODEBOOK_PAGE = "codebook.html"  # the same as a page
 CODEBOOK_SCHEMA_VERSION = "1.0"
 AS_COLLECTED = Words(ja="そのまま", en="as collected")
 
@@ -125,12 +128,7 @@ def build_codebook(
                     suppressed=cut,
                     in_input=None if cut is None else max(missing - cut, 0),
                 ),
-                categories=None
-                if counts is None
-                else [
-                    Category(value=str(v), label=named.get(str(v)), records=n)
-                    for v, n in sorted(counts.items())  # one type per column
-                ],
+                categories=None if counts is None else _categories(counts, named),
             )
         )
     weight = recipe.columns.weight
@@ -145,6 +143,13 @@ def build_codebook(
         columns=columns,
         weight=total,
     )
+
+
+def _categories(counts: dict, named: dict[str, Words]) -> list[Category]:
+    """The categories in the order their labels come (bands, regions), then the rest sorted."""
+    rank = {value: i for i, value in enumerate(named)}
+    ordered = sorted(counts.items(), key=lambda vn: (rank.get(str(vn[0]), len(rank)), vn[0]))
+    return [Category(value=str(v), label=named.get(str(v)), records=n) for v, n in ordered]
 
 
 def codebook_markdown(book: Codebook) -> str:
@@ -200,6 +205,13 @@ def _cell(value: str) -> str:
 
 
 def write_codebook(folder: Path, book: Codebook) -> None:
-    """Write ``codebook.json`` and ``codebook.md`` into ``folder`` (the staging directory)."""
+    """Write ``codebook.json``, ``codebook.md`` and its page into ``folder`` (staging)."""
     (folder / CODEBOOK_JSON).write_text(book.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (folder / CODEBOOK_MD).write_text(codebook_markdown(book), encoding="utf-8")
+    text = codebook_markdown(book)
+    (folder / CODEBOOK_MD).write_text(text, encoding="utf-8")
+    (folder / CODEBOOK_PAGE).write_text(codebook_page(text, book.run_id), encoding="utf-8")
+
+
+def codebook_page(text: str, run_id: str) -> str:
+    """The codebook's page (``codebook.html``): its Markdown rendered."""
+    return markdown_page(text, "コードブック / Codebook", "codebook", run_id)

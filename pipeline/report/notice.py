@@ -3,7 +3,8 @@
 A business that creates anonymously processed information publishes without delay the
 categories of information about individuals it contains, and before providing it to a third
 party those categories and the method of provision, stating to the recipient that the data is
-anonymously processed information. Every run writes ``public_notice.md`` beside the data, in
+anonymously processed information. Every run writes ``public_notice.md`` (and the same as a page,
+``public_notice.html``) beside the data, in
 Japanese and English, ready to publish: the published columns and how each was processed, in
 words. It names no value, no threshold, no seed and no key: those are the processing method
 (加工方法等情報), which the handler keeps secure in ``manifest.json``. How a step changed a
@@ -19,10 +20,12 @@ from pathlib import Path
 from pipeline.gate.catalog import RanStep
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
+from pipeline.report.document import markdown_page
 from pipeline.steps.declaration import Description, UndescribedStep, Wording
 from pipeline.steps.identifiers import LinkingIdsParams
 
 NOTICE = "public_notice.md"
+NOTICE_PAGE = "public_notice.html"  # the same notice as a page to post
 
 
 def notice_text(
@@ -167,7 +170,15 @@ def _describe(ran: RanStep, recipe: Recipe, base_dir: Path) -> Description:
 def write_notice(
     folder: Path, manifest: Manifest, recipe: Recipe, steps: Sequence[RanStep], base_dir: Path
 ) -> Path:
-    """Write ``public_notice.md`` into ``folder`` (the staging directory); return its path."""
+    """Write ``public_notice.md`` and its page into ``folder`` (staging); return the .md path."""
     path = folder / NOTICE
-    path.write_text(notice_text(manifest, recipe, steps, base_dir), encoding="utf-8")
+    text = notice_text(manifest, recipe, steps, base_dir)
+    path.write_text(text, encoding="utf-8")
+    (folder / NOTICE_PAGE).write_text(notice_page(text, manifest.run_id), encoding="utf-8")
     return path
+
+
+def notice_page(text: str, run_id: str) -> str:
+    """The notice's page (``public_notice.html``): its Markdown rendered."""
+    title = "匿名加工情報の公表 / Public notice"
+    return markdown_page(text, title, "public-notice", run_id)

@@ -14,6 +14,7 @@ from pydantic import Field
 from pipeline.core.columns import ColumnsSpec
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.core.requirements import OneOf, Requirement
+from pipeline.hierarchies import JP_REGION
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
 from pipeline.risk.encode import codes_from_pandas
@@ -21,7 +22,7 @@ from pipeline.risk.lattice import search
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
 from pipeline.series.context import step_signature
 from pipeline.steps.levels import TOP, Levels, ladders_of
-from pipeline.steps.recode import apply_map
+from pipeline.steps.recode import apply_map, jp_words
 from pipeline.steps.registry import (
     SUPPRESSED,
     Declaration,
@@ -99,6 +100,10 @@ class GeneralizeParams(StepParams):
         """The key combinations (with the sensitive value when l or t is asked)."""
         keys = tuple(ctx.columns.key_variables)
         return {"keys": KeyTable((*keys, self.sensitive) if self.sensitive else keys)}
+
+    def categories(self, base_dir: Path) -> dict[str, dict[str, Wording]]:
+        """The built-in region ladder's categories by their names (``Kanto``: 関東 / Kanto)."""
+        return {c: jp_words() for c, lv in self.hierarchies.items() if lv.hierarchy == JP_REGION}
 
     def declare(self, columns: ColumnsSpec) -> Declaration:
         """Reads the keys and the sensitive column; writes the keys, replaces the generalized.

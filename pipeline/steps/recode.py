@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pipeline.core.columns import ColumnsSpec
 from pipeline.core.errors import Problem
 from pipeline.core.requirements import OneOf, Requirement
-from pipeline.hierarchies import HierarchyError, band_names, resolve
+from pipeline.hierarchies import JP_REGION, HierarchyError, band_names, jp_labels, resolve
 from pipeline.steps.registry import (
     Check,
     Declaration,
@@ -25,6 +26,19 @@ from pipeline.steps.registry import (
     Wording,
     step,
 )
+
+
+@functools.cache
+def jp_words(level: str | None = None) -> dict[str, Wording]:
+    """The built-in region ladder's names, Japanese and English, of one level or of all.
+
+    All levels' values are distinct texts (codes, ``Kanto``, ``Japan``), so one mapping serves
+    a column generalized to whichever level the search chose; regions come in code order.
+    """
+    names = [level] if level is not None else ["region", "region9", "national", "prefecture"]
+    if level is None:
+        names += ["municipality", "code"]
+    return {v: Wording(ja, en) for name in names for v, (ja, en) in jp_labels(name).items()}
 
 
 class RecodeParams(StepParams):
@@ -66,7 +80,13 @@ class RecodeParams(StepParams):
     unknown_value: str | int | float | None = None
 
     def categories(self, base_dir: Path) -> dict[str, dict[str, Wording]]:
-        """Bands as ranges: each band's value (its lower edge or label) and the range it holds."""
+        """Bands as ranges (each band's value: the range it holds); jp_region levels by name."""
+        if self.hierarchy == JP_REGION:
+            hierarchy = resolve(JP_REGION, base_dir)
+            named = dict(jp_words(hierarchy.level_names[hierarchy.level_index(self.level)]))
+            if self.on_unknown == "value":
+                named[_plain(self.unknown_value)] = Wording("区分外", "outside the classification")
+            return {self.column: named}
         if self.bands is None or self.labels == "range":
             return {}
         edges = self.bands

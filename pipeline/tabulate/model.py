@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.recipe.models import InputSpec, StrictModel
-from pipeline.recipe.release import Words
+from pipeline.recipe.release import CategoryLabels, Words
 from pipeline.steps.recode import RecodeParams
 
 NOT_STATED = "not stated"
@@ -38,6 +38,12 @@ class Variable(StrictModel):
         None,
         description="Parameters of the recode step without column (hierarchy + level, bands, "
         "or map), e.g. {hierarchy: jp_region, level: prefecture}.",
+    )
+    labels: CategoryLabels = Field(
+        default_factory=dict,
+        description="A label per category, Japanese and English: a mapping, or a CSV file "
+        "with the header value,ja,en (relative to the recipe). The built-in jp_region levels "
+        "are named without it; labels given here take precedence.",
     )
 
     @model_validator(mode="after")
@@ -162,6 +168,11 @@ class TabulationRecipe(StrictModel):
     output: TabulationOutput
     rules: Rules = Field(default_factory=Rules)
     tables: list[TableSpec] = Field(min_length=1)
+    weight: str | None = Field(
+        None,
+        description="The sampling weight of every table that names none: counts and sums "
+        "become weighted estimates (a table opts out with weight: null).",
+    )
     source: Words | None = Field(None, description="Where the data comes from (a survey, a year).")
     reference_date: dt.date | None = Field(None, description="The date the data describes.")
 
@@ -170,4 +181,20 @@ class TabulationRecipe(StrictModel):
         names = [t.name for t in self.tables]
         if len(names) != len(set(names)):
             raise ValueError("table names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _default_weight(self) -> TabulationRecipe:
+        """Tables that name no weight take the recipe's (a weight: null of their own stays)."""
+        if self.weight is None:
+            return self
+        for i, table in enumerate(self.tables):
+            if "weight" in table.model_fields_set:
+                continue
+            if self.weight in table.columns_used():
+                raise ValueError(
+                    f"weight {self.weight!r} is also a column of table {table.name!r}: "
+                    "give that table weight: null or its own weight"
+                )
+            self.tables[i] = table.model_copy(update={"weight": self.weight})
         return self

@@ -12,8 +12,10 @@ partitions (it depends only on the recipe and on which categories the table hold
   numerically when every such category is a number, otherwise sorted as text;
 * the ``not stated`` category (``missing: category``) just before the margin, ``Total`` last.
 
-Categories of the built-in Japanese region codes (levels ``prefecture``, ``municipality`` and
-``code``) are named (``13`` -> ``東京都``) wherever people read them; the files keep the codes.
+Categories are named in Japanese and English wherever people read them (``13 東京都 / Tokyo``,
+``関東 / Kanto``, ``A 管理的職業従事者 / Managers``): the built-in Japanese region levels by the
+bundled names, any classifier by the recipe's ``labels`` (which take precedence); the files keep
+the codes, with label columns beside them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.hierarchies import JP_REGION, band_names, jp_names, resolve
+from pipeline.hierarchies import JP_REGION, band_names, jp_labels, resolve
 from pipeline.steps.recode import RecodeParams
 from pipeline.tabulate.model import NOT_STATED, TableSpec, Variable
 
@@ -46,13 +48,13 @@ class Axis:
         name: What its categories are: the hierarchy level's name (``prefecture``), else the
             column.
         order: The categories (their published text) in natural order, without the margin.
-        labels: Category -> name, for the built-in Japanese region codes (else empty).
+        labels: Category -> (Japanese, English) name, where one is known.
     """
 
     column: str
     name: str
     order: tuple[str, ...]
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def rank(self, category: Any) -> int:
         """Position of a category in :attr:`order`; the margin (None) comes last."""
@@ -61,9 +63,12 @@ class Axis:
         return self._positions[str(category)]
 
     def shown(self, category: str) -> str:
-        """The category as people read it: ``13 東京都`` for a named code, else as it is."""
+        """The category as people read it: ``13 東京都 / Tokyo``, ``関東 / Kanto``, or as is."""
         label = self.labels.get(category)
-        return f"{category} {label}" if label else category
+        if label is None:
+            return category
+        ja, en = label
+        return f"{ja} / {en}" if category in (ja, en) else f"{category} {ja} / {en}"
 
     @cached_property
     def _positions(self) -> dict[str, int]:
@@ -149,12 +154,12 @@ def axis(var: Variable, categories: Iterable[Any], base_dir: Path) -> Axis:
     """One classifier laid out: its name, its categories in order and their labels."""
     order = category_order(categories, var, base_dir)
     params = var.recode_params(base_dir)
-    labels: dict[str, str] = {}
+    known: dict[str, tuple[str, str]] = {}
     if params is not None and params.hierarchy == JP_REGION:
         hierarchy = resolve(JP_REGION, base_dir)
-        level = hierarchy.level_names[hierarchy.level_index(params.level)]
-        names = jp_names().get(level, {})
-        labels = {c: names[c] for c in order if c in names}
+        known = jp_labels(hierarchy.level_names[hierarchy.level_index(params.level)])
+    known = {**known, **{c: (w.ja, w.en) for c, w in var.labels.items()}}
+    labels = {c: known[c] for c in order if c in known}
     return Axis(var.column, axis_name(var, base_dir), order, labels)
 
 
@@ -184,17 +189,23 @@ def arrange(checked: pd.DataFrame, layout: View) -> pd.DataFrame:
 
 
 def labelled(frame: pd.DataFrame, layout: View) -> pd.DataFrame:
-    """The published table with a ``<column>_label`` column beside each named classifier.
+    """The published table with label columns beside each named classifier.
 
-    The classifier column keeps the codes; the margin's label is empty. A label column whose
-    name the table already uses is left out.
+    ``<column>_label`` holds the Japanese name, ``<column>_label_en`` the English one. The
+    classifier column keeps the codes; the margin's labels are empty. Label columns whose
+    names the table already uses are left out.
     """
     out = frame
     for ax in (layout.rows, layout.columns):
-        name = f"{ax.column}_label" if ax is not None else ""
-        if ax is None or not ax.labels or name in out.columns:
+        if ax is None or not ax.labels:
             continue
         where = list(out.columns).index(ax.column) + 1
-        out = out.copy()
-        out.insert(where, name, out[ax.column].map(dict(ax.labels)).astype("string"))
+        for lang, suffix in ((0, "_label"), (1, "_label_en")):
+            name = f"{ax.column}{suffix}"
+            if name in out.columns:
+                continue
+            names = {c: pair[lang] for c, pair in ax.labels.items()}
+            out = out.copy()
+            out.insert(where, name, out[ax.column].map(names).astype("string"))
+            where += 1
     return out

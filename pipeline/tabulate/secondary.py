@@ -127,6 +127,14 @@ def protect(
     Raises:
         ValueError: no suppression pattern protects the primary cells.
 
+    A hidden cell's deviation is bounded by the primary cell's width ``w`` both ways (down also
+    by its value), not by a big-M of the table's values: in a table of rows, columns and
+    margins (a network) a deviation that moves the primary cell by at most ``w`` is a sum of
+    cycles through it, so no cell needs to move further. A big-M of the values (weighted
+    counts in the millions against a width of 10) let the solver take a hiding variable of
+    1e-6 as 0 within its integrality tolerance and protect nothing; the audit of
+    :func:`intervals` caught it. (Tables of three or more dimensions are not networks: they
+    would need the bound revisited.)
     """
     n = len(table.values)
     x = table.values
@@ -136,7 +144,6 @@ def protect(
         return hidden
     cost = x + 1.0 if cost is None else np.asarray(cost, dtype=float)
     a = table.equations()
-    big = max(float(np.abs(x).max(initial=0)) * 2, max(widths, default=1.0) * 2, 1.0)
     blocks = [(p, w, d) for p, w in zip(primary, widths, strict=True) for d in (1, -1)]
     nvar = n + len(blocks) * n
     rows = len(blocks) * (len(a) + 1 + 2 * n) + len(primary)
@@ -157,11 +164,11 @@ def protect(
         r += 1
         for cell in range(n):  # only hidden cells move, never below zero
             m[r, off + cell] = 1.0
-            m[r, cell] = x[cell]
+            m[r, cell] = min(x[cell], w)  # down: to 0 at most, and by the width at most
             lo[r], hi[r] = 0.0, np.inf
             r += 1
             m[r, off + cell] = 1.0
-            m[r, cell] = -big
+            m[r, cell] = -w  # the cell moves up by at most the primary's width (below)
             lo[r], hi[r] = -np.inf, 0.0
             r += 1
     for p in primary:

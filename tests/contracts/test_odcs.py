@@ -71,3 +71,5 @@ def test_rule_operators() -> None:
     assert rule.threshold() == "mustBeLessThan 5 %"
     between = QualityRule(metric="rowCount", mustBeBetween=[10, 20])
     assert between.passes(10, 0) and between.passes(20, 0) and not between.passes(21, 0)
+    wide = QualityRule(metric="rowCount", mustBeBetween=[1000, 100000000])
+    assert wide.threshold() == "mustBeBetween 1,000 to 100,000,000"  # never 1e+08

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.demo.survey import COLUMNS, generate_survey, write_survey_csv
 from tests.conftest import invoke
+from tests.report import browser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,10 @@ def test_the_survey_demo_publishes_with_its_contract_and_group_check(tmp_path, m
     released = pd.read_parquet(out / "data")
     assert "respondent" not in released.columns and "household_id" not in released.columns
     assert released.groupby(["income", "expenditure", "savings"]).size().min() >= 3
+    if browser.browser() is not None:  # every page it publishes, in a real browser
+        for page in ("risk_report.html", "public_notice.html", "codebook.html"):
+            found = browser.layout(out / page)
+            assert found["problems"] == [], (page, found["problems"])
 
 
 def test_demo_data_writes_the_survey_kind(tmp_path: Path) -> None:

@@ -138,6 +138,13 @@ def _notice_and_its_sha(out: Path) -> None:
     rerecord(out, "public_notice.md")
 
 
+def _pages_and_their_sha(out: Path) -> None:
+    for name in ("public_notice.html", "codebook.html"):  # a page that says other than its text
+        page = (out / name).read_text(encoding="utf-8")
+        (out / name).write_text(page.replace("</h1>", " (draft)</h1>", 1), encoding="utf-8")
+        rerecord(out, name)
+
+
 def _report_and_its_sha(out: Path) -> None:
     edit_json(
         out / "risk_report.json",
@@ -292,6 +299,7 @@ CASES: dict[str, tuple[Callable[[Path], None], int, set[str]]] = {
     "codebook-edited-with-its-sha": (_codebook_and_its_sha, 4, {"codebook.json"}),
     "data-edited-with-its-sha": (_income_and_its_sha, 4, {"risk_report.json"}),
     "notice-edited-with-its-sha": (_notice_and_its_sha, 4, {"public_notice.md"}),
+    "pages-edited-with-their-sha": (_pages_and_their_sha, 4, {"public_notice.md", "codebook.json"}),
     "report-edited-with-its-sha": (_report_and_its_sha, 4, {"risk_report.json"}),
     "data-edited": (edit_income, 4, {"manifest.files"}),
     "data-truncated": (_truncated, 4, set()),
@@ -316,8 +324,10 @@ def test_the_untouched_output_is_valid(
         "risk_report.json",
         "risk_report.html",
         "public_notice.md",
+        "public_notice.html",
         "codebook.json",
         "codebook.md",
+        "codebook.html",
     }
     assert manifest["signature"] is None
 

@@ -40,7 +40,13 @@ def test_the_package_is_the_data_the_notice_the_codebook_and_a_listing(workdir: 
     manifest = json.loads((out / "manifest.json").read_text())
     data = [f["path"] for f in manifest["files"]]
     assert data and all(p.startswith("data/") for p in data)
-    documents = ["public_notice.md", "codebook.md", "codebook.json"]
+    documents = [
+        "public_notice.md",
+        "public_notice.html",
+        "codebook.md",
+        "codebook.html",
+        "codebook.json",
+    ]
     assert sorted(tree(bundle)) == sorted([*data, *documents, CONTENTS])
     for path in [*data, *documents]:
         assert (bundle / path).read_bytes() == (out / path).read_bytes()

@@ -1,8 +1,10 @@
 // A layout check run inside a real browser on a rendered page (tests/report/browser.py and
 // bench/screenshot_reports.py inject it). It writes what it found into the page as JSON
 // (a pre element with the id layout-check), which the headless browser prints (--dump-dom).
+// Folded content (<details>) is opened first, so what an auditor unfolds is checked too.
 window.addEventListener("load", () => {
   const problems = [];
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });  // folded content too
   const svgs = [...document.querySelectorAll("svg")];
   svgs.forEach((svg, i) => {
     const box = svg.getBoundingClientRect();

@@ -145,6 +145,27 @@ def test_risk_report_passes_the_browser_layout_check(demo_out: Path) -> None:
     assert found["problems"] == []
 
 
+@needs_browser
+def test_the_notice_and_codebook_pages_pass_the_browser_layout_check(demo_out: Path) -> None:
+    for name, title in (
+        ("public_notice", "匿名加工情報の公表 / Public notice"),
+        ("codebook", "コードブック / Codebook"),
+    ):
+        found = browser.layout(demo_out / f"{name}.html")
+        assert found["title"] == title and found["tables"] >= 1 and found["problems"] == []
+        page = (demo_out / f"{name}.html").read_text(encoding="utf-8")
+        markdown = (demo_out / f"{name}.md").read_text(encoding="utf-8")
+        heading = markdown.splitlines()[0].removeprefix("# ")
+        assert f"<h1>{heading}</h1>" in page and '<html lang="ja">' in page
+
+
+def test_the_notice_page_escapes_what_the_recipe_says() -> None:
+    from pipeline.report.notice import notice_page
+
+    page = notice_page("# N\n\n| a | b |\n|---|---|\n| <script>x</script> | 1 |\n", "r")
+    assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
 @pytest.mark.slow
 @needs_browser
 def test_a_blocked_run_s_page_passes_the_browser_layout_check(workdir: Path) -> None:

@@ -135,3 +135,35 @@ def test_a_label_for_a_deleted_or_unknown_column_is_refused_with_its_key_path(
     assert code == 2 and "release.columns.name" in text and "deleted before the steps" in text
     code, text = validate(lambda r: r["columns"].update(nowhere=label))
     assert code == 3 and "nowhere" in text and "release.columns.nowhere" in text
+
+
+def test_category_labels_come_from_a_file_beside_the_recipe_or_a_named_error(
+    workdir: Path,
+) -> None:
+    path = copy_demo(workdir)
+    recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+    recipe["release"]["columns"]["occupation"]["categories"] = "hierarchies/labels.csv"
+    path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
+    labels = path.parent / "hierarchies" / "labels.csv"
+    labels.write_text("value,ja,en\nA,管理的職業従事者,Managers\n", encoding="utf-8")
+    loaded = load_recipe(path).recipe.release.columns["occupation"].categories
+    assert loaded["A"].en == "Managers" and list(loaded) == ["A"]
+    wrong = {
+        "value;ja;en\nA;x;y\n": "line 1 must be the header value,ja,en",
+        "value,ja,en\nA,x,y\nA,z,w\n": "line 3: a value seen before",
+        "value,ja,en\nA,x\n": "line 2: not 3 fields",
+        "value,ja,en\nA,,y\n": "line 2: ja and en must be non-empty",
+        b"value,ja,en\nA,\xff,y\n": "is not readable UTF-8 text",
+    }
+    for text, said in wrong.items():
+        if isinstance(text, bytes):
+            labels.write_bytes(text)
+        else:
+            labels.write_text(text, encoding="utf-8")
+        result = invoke("validate", str(path))
+        assert result.exit_code == 2, result.output
+        assert "release.columns.occupation.categories" in result.output and said in result.output
+        assert "Traceback" not in result.output
+    labels.unlink()
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2 and "label file 'labels.csv' not found" in result.output

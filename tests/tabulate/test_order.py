@@ -73,9 +73,12 @@ def test_prefectures_are_named_and_the_header_names_the_level() -> None:
     prefecture = var("municipality", recode={"hierarchy": "jp_region", "level": "prefecture"})
     rows = axis(prefecture, ["47", "13", "01"], HERE)
     assert rows.order == ("01", "13", "47") and rows.name == "prefecture"
-    assert rows.shown("13") == "13 東京都" and rows.shown("Total") == "Total"
+    assert rows.shown("13") == "13 東京都 / Tokyo" and rows.shown("Total") == "Total"
     municipality = var("municipality", recode={"hierarchy": "jp_region", "level": "municipality"})
-    assert axis(municipality, ["01100"], HERE).shown("01100") == "01100 北海道札幌市"
+    assert (
+        axis(municipality, ["01100"], HERE).shown("01100")
+        == "01100 北海道札幌市 / Sapporo, Hokkaido"
+    )
     assert axis(var("sex"), ["1"], HERE).labels == {}  # a column as it is: nothing to name
 
 
@@ -136,13 +139,22 @@ def test_files_keep_the_codes_beside_their_names_and_html_shows_both() -> None:
     spec, checked = checked_table(2)
     layout = view(checked, spec, HERE)
     frame = labelled(published(arrange(checked, layout), spec), layout)
-    assert list(frame.columns) == ["municipality", "municipality_label", "sex", "value", "status"]
+    assert list(frame.columns) == [
+        "municipality",
+        "municipality_label",
+        "municipality_label_en",
+        "sex",
+        "value",
+        "status",
+    ]
     assert frame.loc[frame.municipality == "13", "municipality_label"].eq("東京都").all()
+    assert frame.loc[frame.municipality == "13", "municipality_label_en"].eq("Tokyo").all()
     assert frame.loc[frame.municipality == "Total", "municipality_label"].isna().all()
     laid = grid(frame, spec, layout)
     assert laid.header == "prefecture \\ sex"  # was "municipality \ sex"
     labels = [label for label, _ in laid.rows]
-    assert labels.index("01 北海道") < labels.index("13 東京都") < labels.index("47 沖縄県")
+    assert labels.index("01 北海道 / Hokkaido") < labels.index("13 東京都 / Tokyo")
+    assert labels.index("13 東京都 / Tokyo") < labels.index("47 沖縄県 / Okinawa")
     assert labels[-1] == "Total" and laid.columns[-1] == "Total"
 
 

@@ -45,7 +45,7 @@ def test_review_page_renders_the_check_report_marked_not_for_recipients(tables_o
     assert primary and f"({len(primary)} primary," in page
     hidden_part = page[page.index("<h3>Hidden cells</h3>") :].split("<details>")[0]
     for c in primary:  # named with the prefecture's name, as in tables.html
-        assert re.search(rf">{c['row']} \S+県 × {c['col']}<", hidden_part), c["row"]
+        assert re.search(rf">{c['row']} \S+県 / \S+ × {c['col']}<", hidden_part), c["row"]
 
 
 @pytest.mark.slow

@@ -87,6 +87,18 @@ def test_without_secondary_suppression_the_cell_is_recomputed_from_margins() -> 
     assert hidden.sum() == 4 and values.ravel()[hidden].sum() == 20 + 3 + 15 + 35
 
 
+@pytest.mark.parametrize("scale", [1.0, 1_500.0, 2.0e6])
+def test_weighted_counts_in_the_millions_are_protected_by_a_width_of_ten(scale: float) -> None:
+    """Before: with weights (values x1,500) the solver hid the primary cell alone."""
+    inner = np.array([[COUNTS[(r, c)] for c in "xyz"] for r in "abc"], dtype=float) * scale
+    values = np.zeros((4, 4))
+    values[:3, :3] = inner
+    values[:3, 3], values[3, :3], values[3, 3] = inner.sum(1), inner.sum(0), inner.sum()
+    hidden = protect(grid(values), [1], [10.0])
+    lo, hi = intervals(grid(values), hidden, [1])[1]
+    assert hidden.sum() == 4 and hi - lo >= 10
+
+
 def test_cheapest_pattern_is_rejected_when_its_interval_is_too_narrow() -> None:
     # cell (a,y)=5 is primary; the cheapest partners (a,x)=1 and (c,x)/(c,y) bound it to +-1:
     # the solver must pay for wider partners so the interval reaches the required 10

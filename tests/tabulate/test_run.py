@@ -78,8 +78,13 @@ def test_demo_tables_are_ordered_labelled_and_reviewed_as_an_artifact(workdir: P
     }
     page = (out / "tables" / "tables.html").read_text(encoding="utf-8")
     assert "prefecture \\ sex" in page and "municipality \\ sex" not in page
-    assert ">13 東京都</th>" in page and "region \\ age" in page
-    assert page.index(">Hokkaido</th>") < page.index(">Kanto</th>")
+    assert ">13 東京都 / Tokyo</th>" in page and "region \\ age" in page
+    assert ">関東 / Kanto</th>" in page and ">Kanto</th>" not in page  # one language pair
+    assert page.index(">北海道 / Hokkaido</th>") < page.index(">関東 / Kanto</th>")
+    assert ">A 管理的職業従事者 / Managers</th>" in page  # the recipe's label file
+    jobs = pd.read_csv(out / "tables" / "mean_income_by_occupation.csv")
+    assert list(jobs.columns[:3]) == ["occupation", "occupation_label", "occupation_label_en"]
+    assert jobs["occupation_label_en"].iloc[-1] != jobs["occupation_label_en"].iloc[-1]  # Total
     text = (out / "review" / "check_report.json").read_text(encoding="utf-8")
     report = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     schema = json.loads((REPO / "schemas" / "check_report.schema.json").read_text())
@@ -251,3 +256,27 @@ def test_weighted_mean_ignores_records_without_a_value(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     table = pd.read_csv(workdir / "out" / "tables" / "tables" / "m.csv")
     assert set(table["value"].dropna()) == {1000.0}  # was 500 (weights of empty values)
+
+
+def test_the_recipe_s_weight_turns_counts_and_sums_into_estimates(workdir: Path) -> None:
+    source = pd.read_csv(workdir / "data" / "census.csv")
+    recipe = workdir / "recipes" / "weighted.yaml"
+    recipe.write_text(
+        (UNMAPPED % "").split("tables:")[0] + "weight: weight\n"
+        "rules: {threshold: 1, dominance: []}\ntables:\n"
+        "  - {name: estimated, rows: {column: sex}, statistic: count}\n"
+        "  - {name: income, rows: {column: sex}, statistic: sum, variable: income}\n"
+        "  - {name: sample, rows: {column: sex}, statistic: count, weight: null}\n"
+    )
+    result = invoke("tabulate", str(recipe), "-q")
+    assert result.exit_code == 0, result.output
+    folder = workdir / "out" / "tables" / "tables"
+    totals = {
+        name: pd.read_csv(folder / f"{name}.csv").set_index("sex")["value"]["Total"]
+        for name in ("estimated", "income", "sample")
+    }
+    assert totals["estimated"] == pytest.approx(source["weight"].sum())
+    assert totals["income"] == pytest.approx((source["income"] * source["weight"]).sum())
+    assert totals["sample"] == len(source)
+    page = (folder / "tables.html").read_text(encoding="utf-8")
+    assert page.count("weighted by weight") == 2 and page.count(", unweighted") == 1
