@@ -20,8 +20,8 @@ import pyarrow as pa
 
 from pipeline.gate.catalog import CheckKind, Evidence, Stream
 from pipeline.gate.checks import RowCheck
-from pipeline.gate.gx_engine import RowValidator
 from pipeline.gate.model import CheckResult
+from pipeline.gate.rows import RowValidators
 from pipeline.io.dataset import Dataset
 from pipeline.report.build import SnapshotStream, diversity_stream
 from pipeline.report.model import Snapshot
@@ -43,7 +43,8 @@ class Measures:
 
     Attributes:
         evidence: What the stage knows before the pass (see ``pipeline.gate.catalog``).
-        rows: Each kind's row checks, validated together by one GX validator.
+        rows: Each kind's row checks, validated together (GX for a contract's, Arrow for the
+            steps').
         streams: Each kind's consumer of the pass.
         risk: The risk snapshot (None without key variables in the data).
         diversity: The l-diversity and t-closeness of the snapshot (None without targets).
@@ -54,13 +55,13 @@ class Measures:
     streams: dict[str, Stream]
     risk: SnapshotStream | None = None
     diversity: DiversityStream | None = None
-    validator: RowValidator | None = None
+    validator: RowValidators | None = None
     extra: list[Consumer] = field(default_factory=list)  # e.g. the codebook's profile
 
     def __post_init__(self) -> None:
         checks = [c for _, kind_checks in self.rows for c in kind_checks]
         if checks:
-            self.validator = RowValidator(checks, self.evidence.stage)
+            self.validator = RowValidators(checks, self.evidence.stage)
 
     @property
     def consumers(self) -> list[Consumer]:

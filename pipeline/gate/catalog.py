@@ -4,7 +4,8 @@ A :class:`CheckKind` is the unit of the gate, as a step is the unit of the pipel
 the reason codes its checks report, the stages it judges, the fields of :class:`Evidence` it
 reads, and how its checks are measured:
 
-* ``rows``: Great Expectations row checks, validated batch by batch during the stage's pass;
+* ``rows``: row checks (GX expectations: a contract's run by GX, the steps' counted by Arrow;
+  see ``pipeline.gate.rows``), validated batch by batch during the stage's pass;
 * ``stream``: a consumer fed the same pass's tables (the identifier scan, group sizes), whose
   results are taken at the end;
 * ``table``: checks computed from whole-file facts (the risk summary, the run's utility, the
@@ -76,8 +77,8 @@ class Evidence:
     Attributes:
         data: The data's files.
         found: Each kind's results measured in the pass (row checks and streams).
-        batches: Batches validated by Great Expectations in the pass.
-        validated: Rows validated by Great Expectations in the pass.
+        batches: Tables of the pass the row checks validated.
+        validated: Rows the row checks validated in the pass.
         risk: The risk summary of the data (None without key variables).
         utility: The run's information loss (output stage).
         series: The risk of a series' merged view (a release of a series).

@@ -1,8 +1,10 @@
-"""What the gate checks, as plain data: row checks (run by Great Expectations) and results.
+"""What the gate checks, as plain data: row checks (GX expectations) and results.
 
 A :class:`RowCheck` names Great Expectations expectation classes by their class name and keyword
 arguments; the names come from this package's code, never from a recipe or a contract, so
-nothing a user writes can import or run code. Row checks run on every batch of the data and
+nothing a user writes can import or run code. A contract's checks are run by GX; the steps'
+caps and levels by Arrow compute to the same counts (``engine``: see
+:mod:`pipeline.gate.arrow_rows`). Row checks run on every batch of the data and
 their unexpected counts are added up, so a check means the same whatever the partitioning.
 """
 
@@ -18,6 +20,7 @@ from pipeline.gate.reasons import Reason
 
 Stage = Literal["input", "output"]
 Source = Literal["contract", "recipe"]
+RowEngine = Literal["great_expectations", "arrow"]
 
 
 def _none(observed: float, rows: int) -> bool:
@@ -38,6 +41,7 @@ class RowCheck:
         source: ``recipe`` (derived by the gate) or ``contract``.
         threshold: What is required of the observed count, in words.
         rule: ``(observed, rows) -> passed``; by default the observed count must be 0.
+        engine: What counts it: Great Expectations, or Arrow compute (bounds and value sets).
 
     """
 
@@ -49,9 +53,12 @@ class RowCheck:
     source: Source = "recipe"
     threshold: str = "0 rows"
     rule: Callable[[float, int], bool] = field(default=_none, compare=False)
+    engine: RowEngine = "great_expectations"
 
-    def result(self, stage: Stage, observed: float, rows: int) -> CheckResult:
-        """The check's result for an observed count over ``rows`` rows."""
+    def result(
+        self, stage: Stage, observed: float, rows: int, engine: RowEngine | None = None
+    ) -> CheckResult:
+        """The check's result for an observed count over ``rows`` rows (``engine``: who counted)."""
         return CheckResult(
             id=self.id,
             stage=stage,
@@ -59,7 +66,7 @@ class RowCheck:
             reason=self.reason,
             column=self.column,
             description=self.description,
-            engine="great_expectations",
+            engine=engine or self.engine,
             expectation=", ".join(name for name, _ in self.expectations),
             observed=observed,
             threshold=self.threshold,
@@ -104,6 +111,7 @@ def cap_check(column: str, cap: float, upper: bool) -> RowCheck:
         description=f"no value of {column} {word} {number(cap)}",
         expectations=(("ExpectColumnValuesToBeBetween", {"column": column, **bound}),),
         threshold=f"0 rows {word} {number(cap)}",
+        engine="arrow",
     )
 
 
@@ -116,4 +124,5 @@ def value_set_check(column: str, values: list[Any], what: str) -> RowCheck:
         description=f"{column} holds only values of {what} ({len(values)} allowed)",
         expectations=(("ExpectColumnValuesToBeInSet", {"column": column, "value_set": values}),),
         threshold="0 rows outside the level",
+        engine="arrow",
     )

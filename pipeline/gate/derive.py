@@ -247,8 +247,8 @@ register(
 register(
     CheckKind(
         name="step_values",
-        summary="every value a step capped or recoded is within its cap or its level (checked "
-        "on every record by Great Expectations)",
+        summary="every value a step capped or recoded is within its cap or its level (counted "
+        "on every record by Arrow compute, to GX's counts)",
         reasons=(Reason.CAP_EXCEEDED, Reason.FLOOR_UNDERCUT, Reason.RECODE_VALUE_OUTSIDE_LEVEL),
         reads=("steps", "base_dir", "schema"),
         rows=_step_rows,

@@ -238,7 +238,7 @@ class _Feed:
 
 
 def _result(check: RowCheck, stage: Stage, total: int, rows: int, broken: bool) -> CheckResult:
-    result = check.result(stage, total, rows)
+    result = check.result(stage, total, rows, engine="great_expectations")
     if not broken:
         return result
     return result.model_copy(

@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 from pipeline.core.artifact import Artifact
 from pipeline.gate.reasons import Reason
 
-# 1.2: one reason-code enum; 1.3: utility limits, warnings; 1.4: microaggregation groups
-GATE_SCHEMA_VERSION = "1.4"
+# 1.2: one reason-code enum; 1.3: utility limits, warnings; 1.4: microaggregation groups;
+# 1.5: engine "arrow" (the steps' caps and levels counted without GX)
+GATE_SCHEMA_VERSION = "1.5"
 
 
 class CheckResult(BaseModel):
@@ -22,7 +23,10 @@ class CheckResult(BaseModel):
     reason: Reason = Field(description="Reason code reported when the check fails.")
     column: str | None = None
     description: str
-    engine: Literal["great_expectations", "table"]
+    engine: Literal["great_expectations", "arrow", "table"] = Field(
+        description="great_expectations: GX validated each row; arrow: Arrow compute counted "
+        "the same expectation (a step's cap or level); table: computed from whole-file facts."
+    )
     expectation: str | None = Field(None, description="Great Expectations expectation type.")
     observed: float | int | None = Field(None, description="Count or figure measured.")
     threshold: str = Field(description="What was required of the observed figure.")
@@ -35,10 +39,12 @@ class GateResult(BaseModel):
     stage: Literal["input", "output"]
     passed: bool
     checks: list[CheckResult]
-    batches: int = Field(0, description="Pandas batches (partitions) validated with GX.")
+    batches: int = Field(0, description="Tables of the pass the row checks validated.")
     rows: int = Field(0, description="Rows validated.")
     seconds: float = 0.0
-    engine_versions: dict[str, Any] = Field(default_factory=dict)
+    engine_versions: dict[str, Any] = Field(
+        default_factory=dict, description="Great Expectations' version, when GX validated rows."
+    )
     warnings: list[str] = Field(
         default_factory=list,
         description="What passed but deserves a look (e.g. a variable "

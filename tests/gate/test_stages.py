@@ -63,7 +63,8 @@ def test_clean_run_publishes_with_gate_in_manifest_and_report(workdir: Path) -> 
     gate = manifest["gate"]
     assert gate["passed"] and gate["outcome"] == "published"
     checks = {c["id"]: c for c in gate["output"]["checks"]}
-    assert checks["steps[3].top_code.age"]["engine"] == "great_expectations"
+    assert checks["steps[3].top_code.age"]["engine"] == "arrow"  # no contract: GX not needed
+    assert gate["output"]["engine_versions"] == {}
     assert checks["steps[0].recode.municipality"]["reason"] == "recode_value_outside_level"
     assert "steps[1].recode.age" not in checks  # superseded by the later top_code of age
     assert checks["rows.reconcile"]["observed"] == manifest["rows_out"]
