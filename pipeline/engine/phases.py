@@ -307,5 +307,6 @@ def _checkpoint(ctx: RunContext, frame: dask.dataframe.DataFrame) -> tuple:
         summary["records"] = result.rows
         if result.read_as_missing:
             summary["non_finite_read_as_missing"] = result.read_as_missing
-    frame = ingest_mod.read_checkpoint(target, result.integer_columns)
+    coalesce = None if ctx.options.partitions else result.rows  # --partitions N: kept as asked
+    frame = ingest_mod.read_checkpoint(target, result.integer_columns, coalesce)
     return frame, result.rows, set(result.integer_columns)

@@ -116,7 +116,10 @@ def nice_ticks(top: float, integer: bool, at_least: int = 3) -> list[float]:
     if integer:
         step = max(1.0, float(math.ceil(step)))
     count = max(at_least - 1, math.ceil(top / step - 1e-9))
-    return [i * step for i in range(count + 1)]
+    ticks = [float(f"{i * step:.12g}") for i in range(count + 1)]  # 1e-05, not 9.99...e-06
+    if ticks[-1] < top:  # the last tick covers the largest value, whatever the rounding
+        ticks.append(float(f"{(count + 1) * step:.12g}"))
+    return ticks
 
 
 def _width(text: str, size: float) -> float:

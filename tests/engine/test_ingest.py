@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
-from tests.conftest import demo_recipe
+from tests.conftest import data_digests, demo_recipe
 
 STEPS = "  - top_code: {column: income, quantile: 0.99}\n"
 
@@ -131,3 +131,32 @@ def test_text_the_output_encoding_cannot_write_is_named_not_quoted(workdir: Path
     )
     assert "PLANT" not in result.output and "\U0001f600" not in result.output
     assert not (workdir / "out" / "run").exists()
+
+
+@pytest.mark.slow
+def test_many_small_input_files_are_read_back_as_one_partition_with_the_same_output(
+    workdir: Path, census_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.engine import ingest
+
+    folder = workdir / "data" / "parts"
+    folder.mkdir()
+    for i in range(20):
+        part = census_frame.iloc[i * 100 : (i + 1) * 100]
+        part.to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    seen: list[int] = []
+    real = ingest.read_checkpoint
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real function's arguments
+        frame = real(*args, **kwargs)
+        seen.append(frame.npartitions)
+        return frame
+
+    monkeypatch.setattr(ingest, "read_checkpoint", spy)
+    steps = STEPS + "  - local_suppression: {k: 3}\n  - shuffle_records: {}\n"
+    recipe = demo_recipe(workdir, steps, input_path="data/parts")
+    assert invoke("run", str(recipe), "-q", "--output", "out/one").exit_code == 0
+    result = invoke("run", str(recipe), "-q", "--output", "out/many", "--partitions", "20")
+    assert result.exit_code == 0, result.output
+    assert seen == [1, 20]  # 2,000 records in 20 files: one partition unless told otherwise
+    assert data_digests(workdir / "out" / "one") == data_digests(workdir / "out" / "many")
