@@ -12,6 +12,7 @@ is not a number). Whole-number columns become nullable integers, the rest nullab
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,15 +246,16 @@ def read_checkpoint(
 
     With ``rows`` (the records it holds) and partitions of fewer than :data:`SMALL_PARTITION`
     records on average, neighbouring files are read as partitions of about
-    :data:`ROWS_PER_PARTITION` records: an input of many small files (30,000 records in 20
-    Parquet files) would otherwise cost every later pass 20 partitions' tasks, most of its time
-    at that size (2.6 of 6.8 s). Larger partitions are left as they are (memory). The order is
-    kept; the output does not depend on the partitions.
+    :data:`ROWS_PER_PARTITION` records (at least one per core: the passes stay parallel): an
+    input of many small files (30,000 records in 20 Parquet files) would otherwise cost every
+    later pass 20 partitions' tasks, most of its time at that size (2.6 of 6.8 s). Larger
+    partitions are left as they are (memory). The order is kept; the output does not depend
+    on the partitions.
     """
     files = [str(p) for p in own_files(target, ".parquet")]
     ddf = dd.read_parquet(files)
     if rows is not None and rows < SMALL_PARTITION * ddf.npartitions:  # small partitions only
-        wanted = max(1, math.ceil(rows / ROWS_PER_PARTITION))
+        wanted = max(math.ceil(rows / ROWS_PER_PARTITION), os.cpu_count() or 1)
         if wanted < ddf.npartitions:
             ddf = ddf.repartition(npartitions=wanted)
     for column in integer_columns:
