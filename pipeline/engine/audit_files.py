@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from pipeline.core.artifact import TOOL
 from pipeline.core.errors import GateError, InputDataError, Problem
+from pipeline.engine.publish import RUN_ARTIFACTS
 from pipeline.engine.seal import MANIFEST, file_sha256, verified
 from pipeline.gate.catalog import CheckKind, Evidence, register
 from pipeline.gate.checks import table_result
@@ -34,15 +35,6 @@ from pipeline.gate.reasons import Reason
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
 
-RUN_ARTIFACTS = (
-    "risk_report.json",
-    "risk_report.html",
-    "public_notice.md",
-    "public_notice.html",
-    "codebook.json",
-    "codebook.md",
-    "codebook.html",
-)
 _MANIFEST_BYTES = 256 << 20
 
 

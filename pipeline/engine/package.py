@@ -31,12 +31,12 @@ from pipeline.core.artifact import TOOL
 from pipeline.core.errors import Problem, RecipeError
 from pipeline.engine.publish import MANIFEST, OutputLock
 from pipeline.io.owned import parent_problem, tool_json
+from pipeline.report.codebook import CODEBOOK_JSON, CODEBOOK_MD, CODEBOOK_PAGE
+from pipeline.report.notice import NOTICE, NOTICE_PAGE
 
 CONTENTS = "contents.json"
 KIND = "recipient_package"
-NOTICE = "public_notice.md"
-NOTICE_PAGE = "public_notice.html"
-CODEBOOK = ("codebook.md", "codebook.html", "codebook.json")  # what each column is and holds
+CODEBOOK = (CODEBOOK_MD, CODEBOOK_PAGE, CODEBOOK_JSON)  # what each column is and holds
 _TABLES_PAGE = "tables/tables.html"
 _FOLDERS = frozenset({"data", "tables"})
 _OWNER = ".owner"

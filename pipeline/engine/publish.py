@@ -39,18 +39,25 @@ from pipeline.io.owned import (
     parent_problem,
     tool_json,
 )
+from pipeline.report.codebook import CODEBOOK_JSON, CODEBOOK_MD, CODEBOOK_PAGE
+from pipeline.report.notice import NOTICE, NOTICE_PAGE
+from pipeline.report.write import REPORT_HTML, REPORT_JSON
 
 MANIFEST = "manifest.json"
+# what a microdata run writes beside its data, named where each is written
+RUN_ARTIFACTS = (
+    REPORT_JSON,
+    REPORT_HTML,
+    NOTICE,
+    NOTICE_PAGE,
+    CODEBOOK_JSON,
+    CODEBOOK_MD,
+    CODEBOOK_PAGE,
+)
 REPORT_FILES = frozenset(
     {
         MANIFEST,
-        "risk_report.json",
-        "risk_report.html",
-        "public_notice.md",
-        "public_notice.html",
-        "codebook.json",
-        "codebook.md",
-        "codebook.html",
+        *RUN_ARTIFACTS,
         "tables/tables.html",
         "review/check_report.json",
         "review/check_report.html",

@@ -26,12 +26,11 @@ import pyarrow.compute as pc
 
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
-from pipeline.gate.reasons import Reason
 
 BETWEEN = "ExpectColumnValuesToBeBetween"
 IN_SET = "ExpectColumnValuesToBeInSet"
 ARROW_EXPECTATIONS = frozenset({BETWEEN, IN_SET})
-_INT64 = (-(2**63), 2**63 - 1)
+_INT64 = (-(2**63), 2**63 - 1)  # the range of signed integers (unsigned: 0 .. 2**64 - 1)
 
 
 class Unsupported(TypeError):
@@ -76,20 +75,12 @@ class ArrowRowValidator:
 
     def finish(self) -> tuple[list[CheckResult], int, int]:
         """The results (one per check, in order), the number of tables and of rows."""
-        out = []
-        for i, check in enumerate(self.checks):
-            result = check.result(self.stage, self._totals[i], self.rows)
-            if i in self._broken:
-                result = result.model_copy(
-                    update={
-                        "passed": False,
-                        "reason": Reason.CHECK_ERROR,
-                        "observed": None,
-                        "description": f"{check.description} (the check could not run on "
-                        "this column's type)",
-                    }
-                )
-            out.append(result)
+        out = [
+            check.could_not_run(self.stage)
+            if i in self._broken
+            else check.result(self.stage, self._totals[i], self.rows)
+            for i, check in enumerate(self.checks)
+        ]
         return out, self.tables, self.rows
 
 
@@ -141,10 +132,12 @@ def _beyond(values: Any, bound: float, upper: bool) -> Any:
     if math.isnan(bound):
         return pa.scalar(False)  # nothing is above or below NaN (a NaN bound: no value fails)
     if pa.types.is_integer(values.type):
+        wide = pa.uint64() if pa.types.is_unsigned_integer(values.type) else pa.int64()
+        low, high = (0, 2**64 - 1) if wide == pa.uint64() else _INT64
         limit = math.floor(bound) if upper else math.ceil(bound)  # exact for whole numbers
-        if limit > _INT64[1] or limit < _INT64[0]:
-            return pa.scalar((limit < _INT64[0]) if upper else (limit > _INT64[1]))
-        return (pc.greater if upper else pc.less)(values, pa.scalar(int(limit), pa.int64()))
+        if limit > high or limit < low:  # beyond the column's range: all or none
+            return pa.scalar((limit < low) if upper else (limit > high))
+        return (pc.greater if upper else pc.less)(values.cast(wide), pa.scalar(int(limit), wide))
     if pa.types.is_decimal(values.type):
         values = values.cast(pa.float64())
     return (pc.greater if upper else pc.less)(values, pa.scalar(bound, pa.float64()))
@@ -156,14 +149,13 @@ def _member(values: Any, kind: str, value_set: Iterable[Any]) -> Any:
     if kind == "text":
         texts = pa.array([v for v in members if isinstance(v, str)], pa.string())
         return pc.is_in(values.cast(pa.string()), value_set=texts)
-    ints = [v for v in members if isinstance(v, int) and _INT64[0] <= v <= _INT64[1]]
+    ints = [v for v in members if isinstance(v, int)]
     floats = [v for v in members if isinstance(v, float) and not math.isnan(v)]
-    if kind == "integer":
-        whole = ints + [int(v) for v in floats if v.is_integer() and _INT64[0] <= v <= _INT64[1]]
-        try:
-            values = values.cast(pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # uint64 beyond int64
-            raise Unsupported(str(values.type)) from None
-        return pc.is_in(values, value_set=pa.array(sorted(set(whole)), pa.int64()))
+    if kind == "integer":  # compared in the column's own range (uint64 included), exactly
+        wide = pa.uint64() if pa.types.is_unsigned_integer(values.type) else pa.int64()
+        low, high = (0, 2**64 - 1) if wide == pa.uint64() else _INT64
+        whole = ints + [int(v) for v in floats if v.is_integer()]
+        kept = sorted({v for v in whole if low <= v <= high})
+        return pc.is_in(values.cast(wide), value_set=pa.array(kept, wide))
     finite = [0.0 if v == 0 else float(v) for v in ints + floats]
     return pc.is_in(values.cast(pa.float64()), value_set=pa.array(finite, pa.float64()))

@@ -73,6 +73,18 @@ class RowCheck:
             passed=bool(self.rule(observed, rows)),
         )
 
+    def could_not_run(self, stage: Stage, engine: RowEngine | None = None) -> CheckResult:
+        """The failed result of a check that could not run on its column (fails closed)."""
+        return self.result(stage, 0, 0, engine).model_copy(
+            update={
+                "passed": False,
+                "reason": Reason.CHECK_ERROR,
+                "observed": None,
+                "description": f"{self.description} (the check could not run on this column's "
+                "type)",
+            }
+        )
+
 
 def table_result(
     stage: Stage,

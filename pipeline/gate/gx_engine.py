@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
-from pipeline.gate.reasons import Reason
 from pipeline.io.dataset import NULLABLE
 
 # COMPLETE: the positions of the unexpected distinct values, to weigh them by their counts. GX
@@ -238,17 +237,9 @@ class _Feed:
 
 
 def _result(check: RowCheck, stage: Stage, total: int, rows: int, broken: bool) -> CheckResult:
-    result = check.result(stage, total, rows, engine="great_expectations")
-    if not broken:
-        return result
-    return result.model_copy(
-        update={
-            "passed": False,
-            "reason": Reason.CHECK_ERROR,
-            "observed": None,
-            "description": f"{check.description} (the check could not run on this column's type)",
-        }
-    )
+    if broken:
+        return check.could_not_run(stage, engine="great_expectations")
+    return check.result(stage, total, rows, engine="great_expectations")
 
 
 def _suite_of(flat: list[tuple[int, tuple]]) -> Any:

@@ -87,6 +87,10 @@ def test_integers_are_compared_exactly_beyond_float64() -> None:
     assert unexpected(big, IN_SET, {"value_set": [2**53 + 1, 2**62]}) == 1
     assert unexpected(pa.array([5]), BETWEEN, {"max_value": 1e300}) == 0
     assert unexpected(pa.array([5]), BETWEEN, {"min_value": 1e300}) == 1
+    unsigned = pa.array([1, 2**63 + 5, None], pa.uint64())  # beyond int64: its own range
+    assert unexpected(unsigned, BETWEEN, {"max_value": 3.0}) == 1
+    assert unexpected(unsigned, BETWEEN, {"min_value": -5.0}) == 0
+    assert unexpected(unsigned, IN_SET, {"value_set": [2**63 + 5, -1]}) == 1
 
 
 def test_the_step_checks_run_on_arrow_and_a_boolean_column_fails_closed() -> None:

@@ -184,6 +184,13 @@ tables:
 """
 
 
+def _tabulation(workdir: Path, name: str, body: str) -> Path:
+    """A tabulation recipe over the census file: the header of UNMAPPED, then ``body``."""
+    recipe = workdir / "recipes" / f"{name}.yaml"
+    recipe.write_text((UNMAPPED % "").split("tables:")[0] + body)
+    return recipe
+
+
 @pytest.mark.slow
 def test_unmapped_values_stop_the_run_instead_of_dropping_records(workdir: Path) -> None:
     """Before: exit 0, and the records outside the map were silently left out of the totals."""
@@ -216,12 +223,13 @@ def test_a_table_cannot_leave_out_records_that_another_table_counts(workdir: Pat
     frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
     frame.loc[3, "sex"] = None
     frame.to_csv(workdir / "data" / "census.csv", index=False)
-    recipe = workdir / "recipes" / "two.yaml"
-    recipe.write_text(
-        (UNMAPPED % "").split("tables:")[0] + "tables:\n"
+    recipe = _tabulation(
+        workdir,
+        "two",
+        "tables:\n"
         "  - {name: by_sex, rows: {column: sex}, statistic: sum, variable: income}\n"
         "  - {name: all, rows: {column: municipality, recode: {hierarchy: jp_region, level: "
-        "national}}, statistic: sum, variable: income}\n"
+        "national}}, statistic: sum, variable: income}\n",
     )
     result = invoke("tabulate", str(recipe), "-q")
     assert result.exit_code == 3 and "1 record(s) have no value for sex" in result.output
@@ -246,11 +254,12 @@ def test_weighted_mean_ignores_records_without_a_value(workdir: Path) -> None:
     frame["income"] = "1000"
     frame.loc[frame.index % 2 == 0, "income"] = None
     frame.to_csv(workdir / "data" / "census.csv", index=False)
-    recipe = workdir / "recipes" / "mean.yaml"
-    recipe.write_text(
-        (UNMAPPED % "").split("tables:")[0] + "rules: {threshold: 1, dominance: []}\ntables:\n"
+    recipe = _tabulation(
+        workdir,
+        "mean",
+        "rules: {threshold: 1, dominance: []}\ntables:\n"
         "  - {name: m, rows: {column: municipality, recode: {hierarchy: jp_region, level: "
-        "national}}, statistic: mean, variable: income, weight: weight, margins: false}\n"
+        "national}}, statistic: mean, variable: income, weight: weight, margins: false}\n",
     )
     result = invoke("tabulate", str(recipe), "-q")
     assert result.exit_code == 0, result.output
@@ -260,13 +269,14 @@ def test_weighted_mean_ignores_records_without_a_value(workdir: Path) -> None:
 
 def test_the_recipe_s_weight_turns_counts_and_sums_into_estimates(workdir: Path) -> None:
     source = pd.read_csv(workdir / "data" / "census.csv")
-    recipe = workdir / "recipes" / "weighted.yaml"
-    recipe.write_text(
-        (UNMAPPED % "").split("tables:")[0] + "weight: weight\n"
+    recipe = _tabulation(
+        workdir,
+        "weighted",
+        "weight: weight\n"
         "rules: {threshold: 1, dominance: []}\ntables:\n"
         "  - {name: estimated, rows: {column: sex}, statistic: count}\n"
         "  - {name: income, rows: {column: sex}, statistic: sum, variable: income}\n"
-        "  - {name: sample, rows: {column: sex}, statistic: count, weight: null}\n"
+        "  - {name: sample, rows: {column: sex}, statistic: count, weight: null}\n",
     )
     result = invoke("tabulate", str(recipe), "-q")
     assert result.exit_code == 0, result.output
