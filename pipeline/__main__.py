@@ -2,4 +2,5 @@
 
 from pipeline.cli.entry import main
 
-main()
+if __name__ == "__main__":  # a spawned worker imports this module too
+    main()

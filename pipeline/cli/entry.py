@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 
 def main() -> None:
-    """Run ``anonymize``."""
+    """Run ``anonymize``; its GX worker (if one started) ends with it, and nothing waits at exit.
+
+    What is still alive when the command is over is frozen out of the garbage collector: the
+    interpreter's collections at exit would otherwise walk every object of dask, pandas and
+    pyarrow once more (0.35 s measured), to free memory the process is about to give back.
+    """
+    try:
+        _dispatch()
+    finally:
+        worker = sys.modules.get("pipeline.gate.gx_worker")
+        if worker is not None:
+            worker.stop()
+        gc.freeze()
+
+
+def _dispatch() -> None:
     from pipeline.core.errors import quiet_library_logs
     from pipeline.engine.memory import configure
 

@@ -13,6 +13,8 @@ import hmac
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -88,18 +90,23 @@ def siphash_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
     """
     if nchars > 32:
         raise ValueError("at most 32 hex digits (128 bits)")
-    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    plain = np.asarray(uniques.astype(object), dtype=object)
+    text = pa.array(values.astype("string"))
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
+    plain = encoded.dictionary.to_numpy(zero_copy_only=False)
     halves = []
     for label in (b"siphash-1", b"siphash-2"):
         sub = base64.b64encode(hashlib.sha256(key + label).digest()[:12]).decode("ascii")
         halves.append(pd.util.hash_array(plain, hash_key=sub, categorize=False))
     raw = np.stack(halves, axis=1).astype(">u8").view(np.uint8).reshape(-1, 16)
-    hexed = np.empty((len(plain), 32), dtype=np.uint8)
-    hexed[:, 0::2], hexed[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
-    tokens = np.ascontiguousarray(hexed[:, :nchars]).view(f"S{nchars}").ravel().astype(str)
-    out = np.append(tokens.astype(object), None)  # code -1 (missing) picks the last
-    return pd.Series(out[codes], index=values.index, dtype="string", name=values.name)
+    hexed = np.empty((len(plain), nchars), dtype=np.uint8)  # the first nchars hex digits
+    half = (nchars + 1) // 2
+    hexed[:, 0::2], hexed[:, 1::2] = _HEX[raw[:, :half] >> 4], _HEX[raw[:, : nchars // 2] & 15]
+    offsets = np.arange(0, len(plain) * nchars + 1, nchars, dtype=np.int32)
+    tokens = pa.StringArray.from_buffers(len(plain), pa.py_buffer(offsets), pa.py_buffer(hexed))
+    out = pc.take(tokens, encoded.indices)  # a missing value has a missing index: stays missing
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=values.index, name=values.name)
 
 
 def fingerprints(values: pd.Series, key: bytes) -> np.ndarray:

@@ -38,6 +38,7 @@ class RunContext:
         gate: The run's gate.
         staging: The staging folder the output is written into.
         checks: The checks steps leave for the engine to settle in its passes.
+        input_sha256: The SHA-256 of the input, taken once before it is read.
         release: What makes this release itself: fresh tokens come from it.
         series: The series the release belongs to (None: judged alone).
         passes: Each pass over the data, by what it did (appended as the passes run).
@@ -53,6 +54,7 @@ class RunContext:
     gate: Gate
     staging: Staging
     checks: PendingChecks
+    input_sha256: str
     release: str
     series: SeriesContext | None = None
     passes: list[str] = field(default_factory=list)

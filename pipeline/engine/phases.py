@@ -52,7 +52,6 @@ from pipeline.gate.stages import Gate, Page, default_report_path, uses_row_check
 from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versions
 from pipeline.recipe.loader import LoadedRecipe, StepCall
-from pipeline.recipe.models import Recipe
 from pipeline.report.codebook import build_codebook, write_codebook
 from pipeline.report.model import SeriesSummary, Snapshot
 from pipeline.report.notice import missing_release, write_notice
@@ -109,6 +108,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     inputs = [Path(recipe.input.path)]
     with release(out_dir, inputs, report_path, run_id, options.scheduler, options.wait) as out:
         gate = Gate(loaded, recipe, run_id, report_path)
+        digest = sha256_of(inputs[0])  # once: the release's tokens and the manifest name it
         ctx = RunContext(
             loaded,
             recipe,
@@ -120,7 +120,8 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             gate,
             out.staging,
             out.checks,
-            _release_id(recipe, series),
+            digest,
+            _release_id(digest, series),
             series,
         )
         first, last = series_steps(loaded, recipe) if series is not None else ([], [])
@@ -160,13 +161,12 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     return RunResult(out_dir=out_dir, manifest=manifest)
 
 
-def _release_id(recipe: Recipe, series: SeriesContext | None) -> str:
+def _release_id(digest: str, series: SeriesContext | None) -> str:
     """What makes this release itself: its input (and, in a series, the release before it).
 
     Fresh tokens come from it: another input, or another night on the same file, gives other
     tokens; a rerun of the same release gives the same bytes.
     """
-    digest = sha256_of(Path(recipe.input.path))
     if series is None or series.state is None:
         return digest
     return hashlib.sha256(f"{digest}:{series.state.header.run_id}".encode()).hexdigest()
@@ -278,7 +278,7 @@ def _manifest(
         generated_at=now_utc(),
         recipe_name=recipe.name,
         recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
-        input=SourceRecord(path=recipe.input.path, sha256=sha256_of(Path(recipe.input.path))),
+        input=SourceRecord(path=recipe.input.path, sha256=ctx.input_sha256),
         seed=recipe.seed,
         scheduler=ctx.options.scheduler,
         packages=package_versions(),

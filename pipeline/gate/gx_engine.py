@@ -6,95 +6,41 @@ takes the tables of a pass over the data (``add``) and gives each check its unex
 bounds, matching a pattern, not null), so a column with few distinct values is validated on its
 distinct values, each verdict weighed by how often the value occurs; a column whose values are
 mostly distinct (ids, weights) is validated table by table. Either way the counts are those of a
-row-by-row validation, whatever the batching. The context is ephemeral (nothing on disk),
-analytics and progress bars are off, and only counts leave this module, never a data value.
+row-by-row validation, whatever the batching. GX itself runs in a worker process
+(:mod:`pipeline.gate.gx_worker`): the run goes on while it validates, and the counts are
+collected at ``finish``. Only counts leave the worker, never a data value.
 """
 
 from __future__ import annotations
 
-import os
-import threading
+import importlib.metadata
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.gate import gx_worker
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
-from pipeline.io.dataset import NULLABLE
-
-# COMPLETE: the positions of the unexpected distinct values, to weigh them by their counts. GX
-# also lists the values themselves in the result; they stay in this module, only counts leave.
-_DISTINCT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
-_RAW_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
-_LOCK = threading.Lock()  # one GX context per process; frames are validated one at a time
-_CONTEXT_LOCK = threading.Lock()
-_CONTEXT: list[Any] = []
 
 DISTINCT_LIMIT = 1 << 20  # distinct values per column held before they are validated
 DISTINCT_SHARE = 0.125  # a column is validated on its distinct values below this share
+IN_FLIGHT = 4  # validations sent to the worker and not yet answered, at most (bounds memory)
 
 
-def _batch_definition() -> Any:
-    with _CONTEXT_LOCK:
-        if not _CONTEXT:
-            _CONTEXT.append(_new_context())
-        return _CONTEXT[0]
-
-
-def _new_context() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every pandas batch it loads (a full-frame hash, twice per validation) only
-    # to label it; measured, that was 95% of the gate's time on 1M rows. Frames larger than
-    # HASH_THRESHOLD bytes are never fingerprinted, so with 0 none is. Nothing here reads it.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("anonymize_gate")
-    asset = source.add_dataframe_asset("batch")
-    return asset.add_batch_definition_whole_dataframe("whole")
-
-
-def warm_up() -> threading.Thread:
-    """Import GX and build its context in a background thread (about 3 s of imports).
-
-    A run starts this first thing, so the import overlaps reading the input; the first
-    validation waits for it.
-    """
-    thread = threading.Thread(target=_batch_definition, name="gx-warm-up", daemon=True)
-    thread.start()
-    return thread
+def warm_up() -> None:
+    """Start GX's worker process (about 4 s of imports there, beside the reading of the input)."""
+    gx_worker.warm_up()
 
 
 def engine_version() -> str:
-    """The installed Great Expectations version."""
-    import great_expectations as gx
-
-    return str(gx.__version__)
-
-
-def gx_frame(table: pa.Table) -> pd.DataFrame:
-    """A batch in the dtypes GX checks fastest: numpy numbers (NaN for missing), Arrow text.
-
-    GX compares nullable ``Int64`` values one Python object at a time but numpy columns in one
-    vectorized pass (measured: 10x on 1M rows); it skips missing values either way. An integer
-    column with missing values becomes float64 only where that is exact (|x| <= 2**53).
-    """
-    frame = table.to_pandas(ignore_metadata=True)  # no pandas metadata: no Int64 restored
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_integer(column.type) and column.null_count and len(column):
-            low, high = pc.min_max(column).values()
-            if max(abs(low.as_py() or 0), abs(high.as_py() or 0)) > 2**53:
-                frame[name] = column.to_pandas(types_mapper=NULLABLE.get)
-    return frame
+    """The installed Great Expectations version (as installed, without importing it)."""
+    return importlib.metadata.version("great_expectations")
 
 
 class RowValidator:
@@ -114,7 +60,7 @@ class RowValidator:
         ]
         self.columns = list(dict.fromkeys(col for *_, col in self._flat if col is not None))
         self._feeds = {c: _Feed() for c in self.columns}
-        self._suites: dict[str, Any] = {}  # per column, built once
+        self._sent: deque[tuple[Future, list[int], np.ndarray | None]] = deque()
         self._totals = [0] * len(checks)
         self._broken = {i for i, *_, col in self._flat if col is None}  # cannot run: fail closed
         self.tables = self.rows = 0
@@ -146,6 +92,8 @@ class RowValidator:
         for column, feed in self._feeds.items():
             if feed.rows:
                 self._validate(column, *feed.pop())
+        while self._sent:
+            self._collect()
         out = [
             _result(check, self.stage, self._totals[i], self.rows, i in self._broken)
             for i, check in enumerate(self.checks)
@@ -153,27 +101,29 @@ class RowValidator:
         return out, self.tables, self.rows
 
     def _validate(self, column: str, values: Any, weights: np.ndarray | None) -> None:
-        """Validate one column's values (distinct ones when ``weights`` gives their counts)."""
-        frame = gx_frame(pa.table({column: values}))
-        with _LOCK:
-            if column not in self._suites:
-                mine = [(k, f) for k, f in enumerate(self._flat) if f[3] == column]
-                self._suites[column] = _suite_of(mine)
-            batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-            fmt = _RAW_FORMAT if weights is None else _DISTINCT_FORMAT
-            outcome = batch.validate(self._suites[column], result_format=fmt)
-        for result in outcome.results:
-            i = self._flat[int(result.expectation_config.meta["k"])][0]
-            found = result.result or {}
-            if weights is None:
-                count = found.get("unexpected_count")
-            else:
-                where = found.get("unexpected_index_list")
-                count = None if where is None else weights[np.asarray(where, np.int64)].sum()
-            if count is None:  # the expectation raised: fail closed, never guess
+        """Send one column's values to GX (distinct ones when ``weights`` gives their counts)."""
+        mine = [(k, f[1], f[2]) for k, f in enumerate(self._flat) if f[3] == column]
+        table = pa.table({column: values})
+        future = gx_worker.submit(table, mine, weights is not None)
+        self._sent.append((future, [k for k, *_ in mine], weights))
+        while len(self._sent) > IN_FLIGHT:
+            self._collect()
+
+    def _collect(self) -> None:
+        """Add the oldest answer's counts; a check GX could not run fails closed."""
+        future, keys, weights = self._sent.popleft()
+        try:
+            counts = future.result()
+        except Exception:  # noqa: BLE001 - the worker died: fail closed, never guess
+            counts = [(k, None) for k in keys]
+        for k, found in counts:
+            i = self._flat[k][0]
+            if found is None:
                 self._broken.add(i)
-                continue
-            self._totals[i] += int(count)
+            elif weights is None:
+                self._totals[i] += int(found)
+            else:
+                self._totals[i] += int(weights[np.asarray(found, np.int64)].sum())
 
 
 def validate_tables(
@@ -240,11 +190,3 @@ def _result(check: RowCheck, stage: Stage, total: int, rows: int, broken: bool) 
     if broken:
         return check.could_not_run(stage, engine="great_expectations")
     return check.result(stage, total, rows, engine="great_expectations")
-
-
-def _suite_of(flat: list[tuple[int, tuple]]) -> Any:
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-
-    expectations = [getattr(gxe, f[1])(**f[2], meta={"k": k}) for k, f in flat]
-    return gx.ExpectationSuite(name="anonymize_gate", expectations=expectations)

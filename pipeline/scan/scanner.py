@@ -107,11 +107,11 @@ class _Values:
     digit_only: np.ndarray
 
     @classmethod
-    def of(cls, values: pa.Array) -> _Values:
-        tally = pc.value_counts(values)
-        text, digits = _normalized(tally.field("values"))
+    def of(cls, values: pa.Array, counts: np.ndarray) -> _Values:
+        """From distinct values and how often each occurs."""
+        text, digits = _normalized(values)
         return cls(
-            tally.field("counts").to_numpy(),
+            counts,
             text,
             digits,
             pc.utf8_length(text).to_numpy(zero_copy_only=False),
@@ -218,6 +218,27 @@ def _free_text(v: _Values, hints: set[str]) -> list[dict]:
     return out
 
 
+def _distinct(values: pa.Array) -> _Values | None:
+    """The distinct values as trimmed text with their counts; blank cells are missing.
+
+    Counted before any text work, so casting, trimming and normalizing touch each distinct
+    value once (values that differ only in surrounding blanks are merged after the trim).
+    """
+    tally = pc.value_counts(values.drop_null())
+    table = pa.table(
+        {
+            "v": pc.utf8_trim_whitespace(tally.field("values").cast(pa.string())),
+            "n": tally.field("counts"),
+        }
+    )
+    table = table.filter(pc.greater(pc.utf8_length(table.column("v")), 0))
+    if table.num_rows == 0:
+        return None
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        table = table.group_by("v").aggregate([("n", "sum")]).rename_columns(["v", "n"])
+    return _Values.of(table.column("v").combine_chunks(), table.column("n").to_numpy())
+
+
 def scan_array(
     column: str, values: pa.Array, min_confidence: float = MIN_CONFIDENCE
 ) -> list[Finding]:
@@ -233,11 +254,9 @@ def scan_array(
     ):
         return []
     text_column = not pa.types.is_integer(values.type)
-    values = pc.utf8_trim_whitespace(values.cast(pa.string()).drop_null())
-    values = values.filter(pc.greater(pc.utf8_length(values), 0))  # blank cells are missing
-    if len(values) == 0:
+    v = _distinct(values)
+    if v is None:
         return []
-    v = _Values.of(values)
     hints = name_hints(column)
     n = int(v.counts.sum())
     found = []
