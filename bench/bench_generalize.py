@@ -13,6 +13,8 @@ For each size, in the same run:
 * floor: read the six key columns and the sensitive one from the same Parquet files as one
   table, one group-by of the six keys, write the columns as one Parquet file (pyarrow, whole
   table), and the same in duckdb when installed (``pip install -e ".[bench]"``);
+* process: the pyarrow floor as a whole Python process (start, imports, read, group-by,
+  write), the fixed cost any Python tool pays, beside the whole ``anonymize`` process;
 * anonymize: ``anonymize run`` of the recipe as a whole process (read, measure and gate the
   input, the lattice search, generalize and suppress, write, measure and gate the output).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -132,6 +135,26 @@ def floor(folder: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def process_floor(folder: Path, out: Path) -> float:
+    """The floor as a whole Python process (start, import pyarrow, read, group-by, write).
+
+    Beside a whole ``anonymize`` process, this is the fixed cost any Python tool pays too.
+    """
+    script = (
+        "import sys, pyarrow.dataset as ds, pyarrow.parquet as pq\n"
+        f"keys, cols = {KEYS!r}, {COLUMNS!r}\n"
+        "table = ds.dataset(sys.argv[1], format='parquet').to_table(columns=cols)\n"
+        "assert table.select(keys).group_by(keys).aggregate([([], 'count_all')]).num_rows\n"
+        "pq.write_table(table, sys.argv[2])\n"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", script, str(folder), str(out / "process.parquet")], check=True
+    )
+    return time.perf_counter() - start
+
+
 def duckdb_floor(folder: Path, out: Path) -> float | None:
     """The same in duckdb (None without it)."""
     try:
@@ -212,14 +235,16 @@ def main() -> None:
     path = recipe("precision", args.k, args.max_suppression)
     print(f"k = {args.k}, max_suppression = {args.max_suppression:g}, metric precision")
     print(
-        f"{'rows':>11} {'floor s':>8} {'duckdb s':>9} {'anonymize s':>12} {'x floor':>8} "
-        f"{'peak RSS MB':>12} {'ARX s':>7} {'ARX GB':>7} {'x ARX':>6}  chosen node"
+        f"{'rows':>11} {'floor s':>8} {'duckdb s':>9} {'process s':>10} {'anonymize s':>12} "
+        f"{'x floor':>8} {'x process':>10} {'peak RSS MB':>12} {'ARX s':>7} {'ARX GB':>7} "
+        f"{'x ARX':>6}  chosen node"
     )
     for rows in args.sizes:
         folder = make_data(rows)
         out = HERE / "data" / "out" / f"adult_{rows}"
         floor_s = floor(folder, out / "floor")
         duck = duckdb_floor(folder, out / "floor")
+        process_s = process_floor(folder, out / "floor")
         cmd = [
             sys.executable,
             "-m",
@@ -239,8 +264,9 @@ def main() -> None:
             node = f"{facts['levels']} ({facts['nodes_evaluated']}/{facts['lattice_size']} nodes)"
         arx_s, arx_gb = ARX.get(rows, (None, None)) if args.k == 5 else (None, None)
         print(
-            f"{rows:>11,} {floor_s:>8.2f} {duck or 0:>9.2f} {run_s:>12.2f} "
-            f"{run_s / floor_s:>8.2f} {peak:>12.0f} {arx_s or '-':>7} {arx_gb or '-':>7} "
+            f"{rows:>11,} {floor_s:>8.2f} {duck or 0:>9.2f} {process_s:>10.2f} {run_s:>12.2f} "
+            f"{run_s / floor_s:>8.2f} {run_s / process_s:>10.2f} {peak:>12.0f} "
+            f"{arx_s or '-':>7} {arx_gb or '-':>7} "
             f"{(f'{run_s / arx_s:.2f}' if arx_s else '-'):>6}  {node}",
             flush=True,
         )

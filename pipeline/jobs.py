@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.core.errors import Problem, RecipeError
 from pipeline.engine.package import check_package_path, write_package
-from pipeline.engine.phases import RunResult, run_recipe
 from pipeline.engine.prepare import RunOptions, effective_recipe
 from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import MANIFEST, OutputLock
@@ -29,6 +28,7 @@ from pipeline.recipe.source import home_path_problem
 if TYPE_CHECKING:  # a microdata run never imports the tabulation code
     import pandas as pd
 
+    from pipeline.engine.phases import RunResult
     from pipeline.tabulate.load import LoadedTabulation
     from pipeline.tabulate.phases import TabulationManifest
 
@@ -108,6 +108,8 @@ def run_source(
     recipe = effective_recipe(loaded, options)
     if target is not None:
         check_package_path(target, Path(recipe.output.dir), [Path(recipe.input.path)])
+    from pipeline.engine.phases import run_recipe  # here: checking a recipe needs no engine
+
     result = run_recipe(loaded, options, reporter)
     if target is None:
         return result

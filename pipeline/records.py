@@ -13,14 +13,16 @@ for 10 million records and 3 variables), held once by the engine's process.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import dask
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from pipeline.core.columns import ROW
 from pipeline.reductions import Plan, Reduction
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ def replace_by_row(
     ``rows`` are sorted record positions covering every record of ``df``; ``name`` makes the
     graph key of the shared arrays (one copy in the graph, whatever the partitions).
     """
+    import dask  # here: a recipe is checked without dask
+
     shared = dask.delayed((rows, values), name=f"anon-records-{name}", pure=True)
     meta = df._meta.astype({c: "Float64" for c in columns})
     return df.map_partitions(_put, columns, shared, meta=meta)

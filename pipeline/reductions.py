@@ -16,9 +16,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
@@ -28,6 +27,9 @@ from pipeline.core.moments import ExactMoments, moment_limbs
 from pipeline.core.quantile import quantile_plan
 from pipeline.core.randomness import row_keys, value_keys
 from pipeline.risk.encode import codes_from_pandas
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 Plan = Generator[tuple, tuple, Any]
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 _SHIFT = np.uint64(48)
 _SIGN = np.uint64(1 << 63)

@@ -6,13 +6,15 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-
-import dask.dataframe as dd
+from typing import TYPE_CHECKING
 
 from pipeline.core.columns import ROW
 from pipeline.core.errors import AnonymizeError, InputDataError, Problem
 from pipeline.io import csvtext, files
 from pipeline.recipe.models import InputSpec
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 def input_columns(spec: InputSpec) -> list[str]:
@@ -44,6 +46,8 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
 
 
 def _reader(spec: InputSpec, path: Path, columns: list[str]) -> dd.DataFrame:
+    import dask.dataframe as dd  # here: checking a recipe and its input's header needs no dask
+
     if spec.resolved_format() == "csv":
         return dd.read_csv(
             str(path),

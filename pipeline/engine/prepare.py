@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import InputDataError, Problem
-from pipeline.gate.stages import contract_numeric
 from pipeline.io import csvtext, files
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
@@ -129,3 +128,16 @@ def read_secrets(recipe: Recipe) -> dict[str, bytes]:
         for column, spec in recipe.columns.linking_ids.items()
         if spec.method == "keyed_hash" and spec.key_env
     }
+
+
+def contract_numeric(loaded: LoadedRecipe) -> list[str]:
+    """Input-contract columns declared integer or number (read from CSV as numbers)."""
+    contract = loaded.input_contract
+    if contract is None:
+        return []
+    removed = set(loaded.recipe.columns.removed())
+    return [
+        p.name
+        for p in contract.table.properties
+        if p.logicalType in ("integer", "number") and p.name not in removed
+    ]

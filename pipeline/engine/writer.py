@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import dask.dataframe as dd
@@ -123,9 +124,10 @@ def write_output(
 
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    files: list[dict] = []
+    files: list[Future] = []  # each file is written in a thread while the next is measured
     pending: list[pa.RecordBatch] = []
     buffered = 0
+    writer = ThreadPoolExecutor(1, thread_name_prefix="output-file")
 
     full = pa.schema([*schema, *side], metadata=schema.metadata) if side else schema
 
@@ -135,21 +137,24 @@ def write_output(
         whole, rest = table.slice(0, rows), table.slice(rows)
         whole = whole.combine_chunks()
         chunk = whole.select(schema.names) if side else whole
-        files.append(_write_file(chunk, data_dir, len(files), spec))
+        if files:
+            files[-1].result()  # one file in the writer at a time: memory holds two at most
+        files.append(writer.submit(_write_file, chunk, data_dir, len(files), spec))
         if sink is not None:
             sink(chunk)
         if side_sink is not None and side:
             side_sink(chunk, whole.select(side.names))
         pending, buffered = rest.to_batches(), rest.num_rows
 
-    for batch in _batches(source, full, bits):
-        pending.append(batch)
-        buffered += batch.num_rows
-        while buffered >= spec.rows_per_file:
-            flush(spec.rows_per_file)
-    if buffered or not files:
-        flush(buffered)
-    return files
+    with writer:
+        for batch in _batches(source, full, bits):
+            pending.append(batch)
+            buffered += batch.num_rows
+            while buffered >= spec.rows_per_file:
+                flush(spec.rows_per_file)
+        if buffered or not files:
+            flush(buffered)
+        return [file.result() for file in files]
 
 
 def _unencodable(frame: pd.DataFrame, encoding: str, name: str) -> InputDataError:

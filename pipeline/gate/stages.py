@@ -207,19 +207,6 @@ def uses_row_checks(loaded: LoadedRecipe) -> bool:
     return loaded.input_contract is not None or loaded.output_contract is not None
 
 
-def contract_numeric(loaded: LoadedRecipe) -> list[str]:
-    """Input-contract columns declared integer or number (read from CSV as numbers)."""
-    contract = loaded.input_contract
-    if contract is None:
-        return []
-    removed = set(loaded.recipe.columns.removed())
-    return [
-        p.name
-        for p in contract.table.properties
-        if p.logicalType in ("integer", "number") and p.name not in removed
-    ]
-
-
 def output_dataset(data_dir: Path, recipe: Recipe, types: dict[str, str]) -> Dataset:
     """The data files of an output (Parquet, or CSV read with the run's column types)."""
     if recipe.output.format == "parquet":

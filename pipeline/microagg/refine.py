@@ -17,7 +17,6 @@ MDAV's, and it is a pure function of the data and its order.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 _EPS = 1e-12
 
@@ -29,6 +28,8 @@ def refine(z: np.ndarray, labels: np.ndarray, k: int, passes: int, neighbours: i
     reach = min(n - 1, neighbours)
     if reach < 1 or passes < 1:
         return labels
+    from scipy.spatial import cKDTree  # here: checking a recipe needs no scipy
+
     _, near = cKDTree(z).query(z, k=reach + 1)
     near = np.asarray(near)[:, 1:]
     groups = int(labels.max()) + 1

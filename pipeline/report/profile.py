@@ -89,6 +89,9 @@ class ProfileStream:
             if counts is None or len(column) == column.null_count:
                 continue
             found = pc.value_counts(column)
+            if len(found) > MAX_CATEGORIES:  # more than a profile lists: no value turned to Python
+                self._counts[name] = None
+                continue
             values = found.field("values").to_pylist()
             for value, n in zip(values, found.field("counts").to_pylist(), strict=True):
                 if value is not None:

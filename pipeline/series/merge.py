@@ -27,8 +27,8 @@ record gets its combination's decision through a join of its own combination.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
@@ -37,6 +37,9 @@ from pipeline.reductions import Plan, Reduction
 from pipeline.risk.frequencies import distinct_frequencies
 from pipeline.risk.suppression import TooFewRecords, importance_order, suppress
 from pipeline.series.state import SeriesState
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 COUNT = "__n__"
 HIDE = f"{INTERNAL_PREFIX}series_hidden"  # the hidden bits a record brings from the state

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -33,6 +32,9 @@ from pipeline.steps.registry import (
     Wording,
     step,
 )
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 class GeneralizeParams(StepParams):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import dask.dataframe as dd
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from pipeline.core.columns import ColumnsSpec, LinkingId, unit_column
 from pipeline.core.randomness import Secret, hmac_tokens, siphash_tokens, value_keys
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
 KEYED_HASH_HEX = 32  # HMAC-SHA-256 truncated to 128 bits

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dask.dataframe as dd
 import numpy as np
 from pydantic import Field, model_validator
 
@@ -25,6 +24,9 @@ from pipeline.steps.registry import (
     repeated,
     step,
 )
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 class MicroaggregateParams(PerturbParams):

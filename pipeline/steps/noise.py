@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy.special import ndtri
 
 from pipeline.core.columns import INTERNAL_PREFIX, ROW, ColumnsSpec
 from pipeline.core.errors import InputDataError, Problem
@@ -19,6 +17,9 @@ from pipeline.core.moments import ExactMoments
 from pipeline.core.randomness import row_keys
 from pipeline.reductions import Moments, Reduction
 from pipeline.steps.registry import Check, Effect, PerturbParams, StepContext, Wording, step
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 BEYOND = f"{INTERNAL_PREFIX}beyond_"  # + j: the record's noisy value j is beyond the floats
 _LARGEST = sys.float_info.max
@@ -69,11 +70,13 @@ class AddNoiseParams(PerturbParams):
 
 def normals(rows: np.ndarray, key: bytes, count: int) -> np.ndarray:
     """``count`` standard normal numbers per record, a pure function of key and position."""
+    from scipy import special  # here: checking a recipe needs no scipy
+
     out = np.empty((rows.size, count))
     for j in range(count):
         own = hashlib.sha256(key + j.to_bytes(2, "little")).digest()  # a key per variable
         bits = row_keys(rows, own) >> np.uint64(11)
-        out[:, j] = ndtri((bits.astype(np.float64) + 0.5) / 2.0**53)
+        out[:, j] = special.ndtri((bits.astype(np.float64) + 0.5) / 2.0**53)
     return out
 
 

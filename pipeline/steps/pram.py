@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +25,9 @@ from pipeline.steps.registry import (
     repeated,
     step,
 )
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 MAX_CATEGORIES = 1_000  # per stratum: a matrix of 1,000 x 1,000 is 8 MB (several at once)
 MAX_ENTRIES = 10_000_000  # all strata's matrices together: 80 MB, carried to every partition

@@ -20,7 +20,6 @@ from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import dask.dataframe as dd
 from pydantic import Field
 
 from pipeline.core.columns import ROW, ColumnsSpec
@@ -36,6 +35,8 @@ from pipeline.steps.declaration import (  # noqa: F401 - the steps import them f
 )
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
+
     from pipeline.reductions import Reduction
 
 
@@ -226,7 +227,7 @@ class StepContext:
         return hashlib.sha256(material).digest()
 
 
-StepFunc = Callable[[dd.DataFrame, Any, StepContext], Effect]
+StepFunc = Callable[["dd.DataFrame", Any, StepContext], Effect]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -24,6 +23,9 @@ from pipeline.steps.registry import (
     StepParams,
     step,
 )
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -13,6 +13,9 @@ from pipeline.core.columns import ORDER, PERSON, ROW, ColumnsSpec, unit_column
 from pipeline.core.randomness import order_keys
 from pipeline.reductions import Reduction, UnitKeys
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 class SubsampleParams(StepParams):

@@ -9,9 +9,8 @@ beside the data, what the next state records.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -47,6 +46,9 @@ from pipeline.steps.registry import (
     Wording,
     step,
 )
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 class SeriesPersonParams(StepParams):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import TYPE_CHECKING
 
-import dask.dataframe as dd
 import numpy as np
 from pydantic import Field
 
 from pipeline.records import Collected, Records, replace_by_row
 from pipeline.reductions import Reduction
 from pipeline.steps.registry import Effect, PerturbParams, StepContext, Wording, step
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 class RankSwapParams(PerturbParams):

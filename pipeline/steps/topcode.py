@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
@@ -23,6 +22,9 @@ from pipeline.steps.registry import (
     Wording,
     step,
 )
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
 
 
 class _CodeParams(StepParams):

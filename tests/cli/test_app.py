@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +47,24 @@ def test_validate_ok_and_errors(workdir: Path) -> None:
     assert result.exit_code == 2
     line = bad.read_text().splitlines().index("- top_code: {column: age, above: ninety}") + 1
     assert f"{bad}:{line} steps[0].top_code.above: expected a number" in result.output
+
+
+def test_validate_never_imports_the_engine(workdir: Path) -> None:
+    """Checking a recipe and its input's header loads no dask.dataframe, scipy or GX."""
+    recipe = demo_recipe(workdir, "  - top_code: {column: age, above: 90}\n")
+    code = (
+        "import sys\n"
+        "from pipeline.cli.entry import _dispatch\n"
+        f"sys.argv = ['anonymize', 'validate', {str(recipe)!r}]\n"
+        "try:\n    _dispatch()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('dask.dataframe', 'distributed', 'scipy', 'great_expectations')\n"
+        "print('loaded:', *[m for m in heavy if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=workdir
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "valid" in done.stdout and done.stdout.splitlines()[-1] == "loaded:"
 
 
 def test_validate_checks_input_columns(workdir: Path) -> None:
