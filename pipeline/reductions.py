@@ -164,8 +164,12 @@ class KeyTable(Reduction):
         """One pass: the tree-reduced group-by."""
         keys, weight = list(self.keys), self.weight
         sums = {_N: "sum"} | ({weight: "sum"} if weight else {})
-        grouped = frame[list(self.columns)].assign(**{_N: 1})
-        grouped = grouped.groupby(keys, dropna=False, observed=True, sort=False)
+        parts = frame[list(self.columns)]
+        meta = parts._meta[keys].assign(**{_N: np.int64(0)})
+        if weight:
+            meta[weight] = parts._meta[weight]
+        parts = parts.map_partitions(partition_combinations, keys, weight, meta=meta)
+        grouped = parts.groupby(keys, dropna=False, observed=True, sort=False)
         (found,) = yield (grouped.agg(sums, split_every=8),)
         table = found.reset_index()
         codes = codes_from_pandas(table, keys)
@@ -174,6 +178,34 @@ class KeyTable(Reduction):
         counts = table[_N].to_numpy(dtype="float64")
         totals = table[weight].to_numpy(dtype="float64", na_value=0.0) if weight else counts
         return KeyCombinations(table[keys], codes, counts, totals)
+
+
+def partition_combinations(
+    frame: pd.DataFrame, keys: list[str], weight: str | None
+) -> pd.DataFrame:
+    """One partition's distinct key combinations, its records and weight sum per combination.
+
+    The keys are factorized one by one into a single integer per record, so the group-by runs
+    on one integer column instead of combining several text keys (pandas' cost). A missing key
+    value is a value of its own, as in ``groupby(dropna=False)``. The weight sums are pandas'
+    group sums in record order, as a group-by over the keys gives them, to the last bit.
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    radix = 1
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key], use_na_sentinel=True)
+        if radix * (len(uniques) + 1) >= 2**62:  # would overflow: renumber densely first
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+            radix = int(combined.max()) + 1 if combined.size else 1
+        combined = combined * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
+        radix *= len(uniques) + 1
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    out = frame[keys].iloc[first].reset_index(drop=True)
+    out[_N] = np.bincount(inverse.ravel(), minlength=first.size).astype(np.int64)
+    if weight:
+        sums = frame[weight].groupby(inverse.ravel(), sort=True).sum()
+        out[weight] = sums.reset_index(drop=True)
+    return out
 
 
 def compute_now(reduction: Reduction, frame: dd.DataFrame) -> Any:

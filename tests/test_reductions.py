@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 from pipeline.core.columns import ROW
-from pipeline.reductions import KeyTable, Quantile, UnitKeys, compute_now, unit_keys
+from pipeline.reductions import (
+    KeyTable,
+    Quantile,
+    UnitKeys,
+    compute_now,
+    partition_combinations,
+    unit_keys,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +66,37 @@ def test_key_table_counts_and_weights_every_combination_in_a_fixed_order(parts: 
     assert codes == sorted(codes)  # lexicographic order of the codes, whatever the partitions
     one = compute_now(KeyTable(("age", "sex"), "w"), dd.from_pandas(pdf, npartitions=1))
     pd.testing.assert_frame_equal(found.table, one.table)
+
+
+@pytest.mark.parametrize("keys", [("age", "sex"), ("hh", "age", "sex"), ("hh", "other", "age")])
+def test_a_partition_s_combinations_equal_pandas_group_by_to_the_last_bit(keys: tuple) -> None:
+    """Counted on one integer per record, as pandas' group-by over the keys counts them."""
+    pdf = frame(3000).iloc[::-1]  # the record order is the file's, whatever the index says
+    pdf.loc[pdf.index[::13], "w"] = np.nan  # missing weights sum as nothing
+    pdf["w"] = pdf["w"].astype("Float64")
+    found = partition_combinations(pdf, list(keys), "w")
+    expected = (
+        pdf.assign(**{"__records__": 1})
+        .groupby(list(keys), dropna=False, observed=True, sort=False)
+        .agg({"__records__": "sum", "w": "sum"})
+        .reset_index()
+    )
+    order = list(keys)
+    pd.testing.assert_frame_equal(
+        found.sort_values(order).reset_index(drop=True),
+        expected.sort_values(order).reset_index(drop=True),
+        check_exact=True,
+    )
+
+
+def test_many_high_cardinality_keys_are_renumbered_instead_of_overflowing() -> None:
+    n = 4000
+    rng = np.random.default_rng(5)
+    pdf = pd.DataFrame({f"k{j}": rng.integers(0, 3000, n) for j in range(8)})
+    pdf.loc[::2, [f"k{j}" for j in range(8)]] = 7  # repeated combinations among unique ones
+    found = partition_combinations(pdf, list(pdf.columns), None)
+    assert len(found) == len(pdf.drop_duplicates())
+    assert found["__records__"].sum() == n and found["__records__"].max() == n // 2
 
 
 def test_a_reduction_reads_only_its_columns() -> None:
