@@ -7,7 +7,8 @@ there first if missing) and prints, for each progress line of the run, the stage
 (as the run reports them) and the peak RSS of the process tree while it ran (psutil, every
 50 ms). Stages that are lazy (most steps) take no time of their own: their work happens in the
 next stage that reads the data. The last line counts the passes over the data (as the run
-reports them: ingest, gates, risk, each computation a step asked for, write, cut).
+reports them: ingest, gates, risk, each computation a step asked for, write, cut), and the
+duckdb floor of ``bench_scale.py`` on the same files with the run's ratio to it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 
 import psutil
-from bench_scale import REPO, make_data
+from bench_scale import REPO, duckdb_floor, make_data
 
 LINE = re.compile(r"anonymize: (?P<label>.*?)(?:: (?P<facts>\w+=.*))? \((?P<secs>[0-9.]+) s\)$")
 
@@ -86,6 +87,14 @@ def main() -> None:
         f"{peak / 2**20:>12.0f}"
     )
     print(f"passes over the data: {passes}")
+    floor_dir = folder.parent / "out" / f"stages_floor_{args.rows}"
+    floor_dir.mkdir(parents=True, exist_ok=True)
+    duck = duckdb_floor(folder, floor_dir)
+    if duck:  # the whole run's floor: read the published columns, group by the keys, write
+        print(
+            f"duckdb floor (read, group-by over the keys, write): {duck:.2f} s; the run: "
+            f"{total / duck:.1f}x"
+        )
 
 
 if __name__ == "__main__":
