@@ -11,8 +11,6 @@ is not a number). Whole-number columns become nullable integers, the rest nullab
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +24,10 @@ import pyarrow.parquet as pq
 
 from pipeline.core.columns import ROW
 from pipeline.core.errors import InputDataError, Problem
+from pipeline.engine.inputs import coalesced
 from pipeline.io.files import own_files
 
 _FIRST = 5
-ROWS_PER_PARTITION = 1_000_000  # records of a coalesced checkpoint partition, about
-SMALL_PARTITION = 250_000  # checkpoint partitions smaller than this on average are coalesced
 _NULLABLE_NUMBERS = {
     "Int8",
     "Int16",
@@ -266,20 +263,16 @@ def read_checkpoint(
 ) -> dd.DataFrame:
     """Read the checkpoint back, in partition order, with whole-number columns as Int64.
 
-    With ``rows`` (the records it holds) and partitions of fewer than :data:`SMALL_PARTITION`
-    records on average, neighbouring files are read as partitions of about
-    :data:`ROWS_PER_PARTITION` records (at least one per core: the passes stay parallel): an
-    input of many small files (30,000 records in 20 Parquet files) would otherwise cost every
-    later pass 20 partitions' tasks, most of its time at that size (2.6 of 6.8 s). Larger
-    partitions are left as they are (memory). The order is kept; the output does not depend
-    on the partitions.
+    With ``rows`` (the records it holds), small partitions are read together
+    (:func:`pipeline.engine.inputs.coalesced`): an input of many small files (30,000 records in
+    20 Parquet files) would otherwise cost every later pass 20 partitions' tasks, most of its
+    time at that size (2.6 of 6.8 s). The order is kept; the output does not depend on the
+    partitions.
     """
     files = [str(p) for p in own_files(target, ".parquet")]
     ddf = dd.read_parquet(files)
-    if rows is not None and rows < SMALL_PARTITION * ddf.npartitions:  # small partitions only
-        wanted = max(math.ceil(rows / ROWS_PER_PARTITION), os.cpu_count() or 1)
-        if wanted < ddf.npartitions:
-            ddf = ddf.repartition(npartitions=wanted)
+    if rows is not None:
+        ddf = coalesced(ddf, rows)
     for column in integer_columns:
         ddf[column] = ddf[column].astype("Int64")
     return ddf

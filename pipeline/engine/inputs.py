@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,9 @@ from pipeline.core.columns import ROW
 from pipeline.core.errors import AnonymizeError, InputDataError, Problem
 from pipeline.io import csvtext, files
 from pipeline.recipe.models import InputSpec
+
+ROWS_PER_PARTITION = 1_000_000  # records of a coalesced partition, about
+SMALL_PARTITION = 250_000  # partitions smaller than this on average are coalesced
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -40,9 +45,25 @@ def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> 
     ddf = ddf[columns]
     if npartitions:
         ddf = ddf.repartition(npartitions=npartitions)
+    elif spec.resolved_format() == "parquet":  # many small files: read as fewer partitions
+        ddf = coalesced(ddf, files.parquet_rows(path))
     ddf = ddf.assign(**{ROW: 1})
     ddf[ROW] = ddf[ROW].cumsum() - 1
     return ddf
+
+
+def coalesced(ddf: dd.DataFrame, rows: int) -> dd.DataFrame:
+    """``ddf`` (of ``rows`` records) with small neighbouring partitions read as one.
+
+    Partitions of fewer than :data:`SMALL_PARTITION` records on average become partitions of
+    about :data:`ROWS_PER_PARTITION` records, at least one per core (the passes stay parallel):
+    every partition costs every pass its tasks, which is most of a small file's time. Larger
+    partitions are left as they are (memory). The records keep their order.
+    """
+    if rows >= SMALL_PARTITION * ddf.npartitions:
+        return ddf
+    wanted = max(math.ceil(rows / ROWS_PER_PARTITION), os.cpu_count() or 1)
+    return ddf.repartition(npartitions=wanted) if wanted < ddf.npartitions else ddf
 
 
 def _reader(spec: InputSpec, path: Path, columns: list[str]) -> dd.DataFrame:

@@ -33,7 +33,13 @@ def use_scheduler(name: str) -> Iterator[str]:
     """
     check_scheduler(name)
     if name in ("threads", "processes"):
-        with dask.config.set(scheduler=name):
+        # the scheduler's function, not its name: dask would import distributed (0.3 s) on the
+        # first compute only to see that no client is running
+        if name == "threads":
+            import dask.threaded as chosen
+        else:
+            import dask.multiprocessing as chosen
+        with dask.config.set(scheduler=chosen.get):
             yield name
         return
     from distributed import Client, LocalCluster

@@ -91,13 +91,18 @@ def parquet_files(path: Path) -> list[Path]:
     return files
 
 
-def _check_schemas(files: list[Path]) -> None:
-    """Check the files once per state of theirs (size, modification time).
+def _check_schemas(files: list[Path]) -> int:
+    """Check the files once per state of theirs (size, modification time); their records.
 
-    A run lists its input three times (columns, reader, checksum); the footers are read
+    A run lists its input several times (columns, reader, checksum); the footers are read
     again only when a file changed.
     """
-    _check_files(tuple((str(f), *_state(f)) for f in files))
+    return _check_files(tuple((str(f), *_state(f)) for f in files))
+
+
+def parquet_rows(path: Path) -> int:
+    """The records of a Parquet file or folder, from the footers (see ``parquet_files``)."""
+    return _check_schemas(parquet_files(path))
 
 
 def _state(file: Path) -> tuple[int, int]:
@@ -106,17 +111,18 @@ def _state(file: Path) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=8)
-def _check_files(states: tuple[tuple[str, int, int], ...]) -> None:
+def _check_files(states: tuple[tuple[str, int, int], ...]) -> int:
     import pyarrow.parquet as pq
 
-    problems, first = [], None
+    problems, first, rows = [], None, 0
     for name, size, _ in states:
         file = Path(name)
         if size == 0:
             problems.append(Problem(f"input file {file} is empty (0 bytes)", code="input_empty"))
             continue
         try:
-            schema = pq.read_schema(file)
+            meta = pq.read_metadata(file)
+            schema = meta.schema.to_arrow_schema()
         except (OSError, ValueError) as exc:
             problems.append(
                 Problem(
@@ -129,8 +135,10 @@ def _check_files(states: tuple[tuple[str, int, int], ...]) -> None:
             first = (file, schema)
         elif _shape(schema) != _shape(first[1]):
             problems.append(Problem(_schema_difference(file, schema, *first), code="schema"))
+        rows += meta.num_rows
     if problems:
         raise InputDataError(problems, title="the input's Parquet files cannot be read together")
+    return rows
 
 
 def _shape(schema: object) -> list[tuple[str, object]]:
