@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from pipeline.core.columns import ROW
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.engine.inputs import coalesced
+from pipeline.io.dataset import repeated
 from pipeline.io.files import own_files
 
 _FIRST = 5
@@ -221,19 +222,13 @@ def _ingest_partition(
 
 
 def _repeated_columns(table: pa.Table) -> list[str]:
-    """Columns worth a Parquet dictionary: at most half their first 65,536 values distinct.
+    """Columns worth a Parquet dictionary: at most half their first values distinct.
 
     Ids, tokens, weights and amounts are written plain (a dictionary of millions of values
     costs its hashing and is dropped by the writer anyway); the encoding is invisible to the
     reader, so the choice changes the checkpoint's speed and size, never its values.
     """
-    head = table.slice(0, 1 << 16)
-    return [
-        name
-        for name, column in zip(head.column_names, head.columns, strict=True)
-        if not pa.types.is_null(column.type)
-        and pc.count_distinct(column, mode="all").as_py() <= len(column) // 2
-    ]
+    return [name for name in table.column_names if repeated(table.column(name), 0.5)]
 
 
 def _firsts(pdf: pd.DataFrame, mask: pd.Series) -> str:

@@ -27,10 +27,10 @@ import pyarrow.compute as pc
 from pipeline.gate import gx_worker
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
+from pipeline.io.dataset import repeated
 
 DISTINCT_LIMIT = 1 << 20  # distinct values per column held before they are validated
 DISTINCT_SHARE = 0.125  # a column is validated on its distinct values below this share
-SHARE_SAMPLE = 1 << 16  # the share is taken on the first table's first values
 IN_FLIGHT = 4  # validations sent to the worker and not yet answered, at most (bounds memory)
 
 
@@ -82,7 +82,7 @@ class RowValidator:
             if pa.types.is_dictionary(values.type):
                 values = values.cast(values.type.value_type)
             if feed.distinct is None:
-                feed.distinct = _mostly_repeated(values)
+                feed.distinct = repeated(values, DISTINCT_SHARE)  # the first table's first values
             if not feed.distinct:
                 self._validate(column, values, None)
             elif feed.add(values):
@@ -114,10 +114,11 @@ class RowValidator:
         """Add the oldest answer's counts; a check GX could not run fails closed."""
         future, keys, weights = self._sent.popleft()
         try:
-            counts = future.result()
+            counts = dict(future.result())
         except Exception:  # noqa: BLE001 - the worker died: fail closed, never guess
-            counts = [(k, None) for k in keys]
-        for k, found in counts:
+            counts = {}
+        for k in keys:
+            found = counts.get(k)  # an expectation GX did not answer fails closed too
             i = self._flat[k][0]
             if found is None:
                 self._broken.add(i)
@@ -140,18 +141,6 @@ def validate_tables(
     for table in tables:
         validator.add(table)
     return validator.finish()
-
-
-def _mostly_repeated(values: pa.ChunkedArray) -> bool:
-    """True when a column's first table has few distinct values for its rows (see the module).
-
-    A column of Arrow's ``null`` type (every value missing) has no distinct-value kernel: it is
-    validated row by row.
-    """
-    if pa.types.is_null(values.type):
-        return False
-    values = values.slice(0, SHARE_SAMPLE)  # the decision is about speed only: the counts agree
-    return int(pc.count_distinct(values, mode="all").as_py()) <= DISTINCT_SHARE * len(values)
 
 
 @dataclass

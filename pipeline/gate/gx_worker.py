@@ -67,12 +67,12 @@ class _Worker:
 
     def _read(self) -> None:
         stream = self.process.stdout
-        while True:
-            try:
+        try:
+            while True:
                 answer = pickle.load(stream)
-            except Exception:  # noqa: BLE001 - EOF or a torn answer: the worker is gone
-                break
-            self.pending.popleft().set_result(answer)
+                self.pending.popleft().set_result(answer)
+        except Exception:  # noqa: BLE001 - EOF, a torn or unasked-for answer: the worker is gone
+            self.process.kill()  # nothing it says is trusted any more; no request may hang
         with _LOCK:
             if self in _WORKER:
                 _WORKER.remove(self)

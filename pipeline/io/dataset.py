@@ -41,6 +41,21 @@ _TYPES = {
 }
 
 
+def repeated(values: pa.Array | pa.ChunkedArray, share: float, sample: int = 1 << 16) -> bool:
+    """True when at most ``share`` of a column's first ``sample`` values are distinct.
+
+    A cheap look at how a column repeats, to choose how to handle it (validate its distinct
+    values, give it a Parquet dictionary); the choice changes speed, never a result. A column of
+    Arrow's ``null`` type (every value missing) has no distinct-value kernel: False.
+    """
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(values.type):
+        return False
+    head = values.slice(0, sample)
+    return int(pc.count_distinct(head, mode="all").as_py()) <= share * len(head)
+
+
 def type_names(schema: pa.Schema) -> dict[str, str]:
     """Column -> Arrow type name, as recorded in the manifest."""
     return {f.name: str(f.type) for f in schema}

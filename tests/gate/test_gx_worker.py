@@ -76,3 +76,17 @@ def test_a_script_without_a_main_guard_validates(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["ran", "observed", "2"]
+
+
+def test_an_expectation_left_unanswered_fails_closed(monkeypatch) -> None:  # noqa: ANN001
+    """An answer that leaves out an expectation never counts it as passed."""
+    from concurrent.futures import Future
+
+    def answer_nothing(table, expectations, distinct):  # noqa: ANN001, ANN202
+        done: Future = Future()
+        done.set_result([])  # no count for any expectation
+        return done
+
+    monkeypatch.setattr(gx_worker, "submit", answer_nothing)
+    (result,), _, _ = validate_tables([AGES], [cap_check("age", 90, upper=True)], "output")
+    assert not result.passed and result.reason == "check_error"
