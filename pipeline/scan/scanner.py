@@ -225,16 +225,16 @@ def _distinct(values: pa.Array) -> _Values | None:
     value once (values that differ only in surrounding blanks are merged after the trim).
     """
     tally = pc.value_counts(values.drop_null())
-    table = pa.table(
-        {
-            "v": pc.utf8_trim_whitespace(tally.field("values").cast(pa.string())),
-            "n": tally.field("counts"),
-        }
-    )
-    table = table.filter(pc.greater(pc.utf8_length(table.column("v")), 0))
+    raw = tally.field("values").cast(pa.string())
+    trimmed = pc.utf8_trim_whitespace(raw)
+    length = pc.utf8_length(trimmed)
+    table = pa.table({"v": trimmed, "n": tally.field("counts")})
+    # values that only differ in surrounding blanks are one value: merged when a trim cut any
+    merge = pc.any(pc.not_equal(length, pc.utf8_length(raw))).as_py()
+    table = table.filter(pc.greater(length, 0))
     if table.num_rows == 0:
         return None
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+    if merge:
         table = table.group_by("v").aggregate([("n", "sum")]).rename_columns(["v", "n"])
     return _Values.of(table.column("v").combine_chunks(), table.column("n").to_numpy())
 

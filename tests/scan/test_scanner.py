@@ -92,6 +92,20 @@ def test_integer_columns_and_full_width_text() -> None:
     assert best_kind("c", ids["my_number_full_width"]) == "my_number"
 
 
+def test_values_differing_only_in_surrounding_blanks_are_one_value() -> None:
+    from pipeline.scan.scanner import _distinct
+
+    padded = pa.array(["a", " a", "a ", "b", "  ", None, "b\t"], pa.large_string())
+    v = _distinct(padded)
+    assert sorted(zip(v.text.to_pylist(), v.counts.tolist(), strict=True)) == [("a", 3), ("b", 2)]
+    plain = _distinct(pa.array(["x", "y", "x"]))
+    assert sorted(zip(plain.text.to_pylist(), plain.counts.tolist(), strict=True)) == [
+        ("x", 2),
+        ("y", 1),
+    ]
+    assert _distinct(pa.array([" ", None], pa.string())) is None
+
+
 def test_scan_table_samples_deterministically() -> None:
     frame = pd.DataFrame({k: v for k, v in identifiers(3000, seed=1).items()})
     table = pa.Table.from_pandas(frame, preserve_index=False)
