@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pipeline.engine.progress import LogEvent
 from pipeline.gate.model import GateReport
 from pipeline.manifest import Manifest
 from pipeline.recipe.models import Recipe
@@ -77,6 +78,7 @@ def rendered() -> dict[str, str]:
         ),
         "check_report.schema.json": artifact_schema(CheckReport, "check_report"),
         "codebook.schema.json": artifact_schema(Codebook, "codebook"),
+        "log_event.schema.json": artifact_schema(LogEvent, "log_event"),
     }
     return {name: json.dumps(s, indent=2, ensure_ascii=False) + "\n" for name, s in schemas.items()}
 

@@ -510,6 +510,26 @@ path(
     4,
     {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS, extra="risk: {k: 5}\n")},
 )
+# JSON logs and lineage events (issue 29): every event of a run, a blocked run and a broken input
+JSON_RUN = ("run", "r.yaml", "--log-format", "json", "--lineage", "lineage")
+path(
+    "run-json-logs-and-lineage",
+    JSON_RUN,
+    0,
+    {"plant.csv": PLANT, "r.yaml": SAFE, "lineage/.keep": ""},
+)
+path(
+    "run-json-logs-and-lineage-blocked",
+    JSON_RUN,
+    4,
+    {"plant.csv": PLANT, "r.yaml": recipe(SAFE_STEPS, extra="risk: {k: 5}\n"), "lineage/.keep": ""},
+)
+path(
+    "run-json-logs-and-lineage-csv-extra-fields-debug",
+    (*JSON_RUN, "--debug"),
+    3,
+    {"plant.csv": EXTRA_FIELDS, "r.yaml": SAFE, "lineage/.keep": ""},
+)
 path("scan-fail-on-findings", ("scan", "plant.csv", "--fail-on-findings"), 5, {"plant.csv": PLANT})
 path(
     "scan-fail-on-findings-json",

@@ -5,13 +5,17 @@ from __future__ import annotations
 import signal
 import sys
 import warnings
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.core.errors import EXIT_RECIPE, did_you_mean, quiet_library_logs, report_failure
 from pipeline.engine.memory import configure
+
+if TYPE_CHECKING:
+    from pipeline.engine.progress import Reporter
 
 EXIT_CODES = """Exit codes: 0 published; 1 unexpected error (a bug); 2 recipe or usage error
 (including refusing to overwrite what this tool did not write); 3 input problem (missing file,
@@ -60,15 +64,69 @@ Package = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only print errors.")]
+
+
+class LogFormat(StrEnum):
+    """How progress and errors are written to standard error."""
+
+    text = "text"
+    json = "json"
+
+
+Logs = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        metavar="FORMAT",
+        help="text (default): lines for people; json: one JSON object per line (time, run_id, "
+        "level, event, step, counts, seconds, message; never a data value), errors included.",
+    ),
+]
+LineageTarget = Annotated[
+    str | None,
+    typer.Option(
+        "--lineage",
+        metavar="TARGET",
+        help="Send OpenLineage run events (START, then COMPLETE or FAIL; paths, column names "
+        "and counts, never a value) to TARGET: an http(s) URL (POSTed) or an existing folder "
+        "(one new file per event).",
+    ),
+]
 Debug = Annotated[
     bool, typer.Option("--debug", help="Show the frames of an unexpected error (no data).")
 ]
 
 
-def _fail(exc: BaseException, debug: bool) -> None:
-    """Print the error (never a data value) and exit with its code."""
-    code = report_failure(exc, debug, lambda text: typer.echo(text, err=True))
+def _fail(exc: BaseException, debug: bool, reporter: Reporter | None = None) -> None:
+    """Print the error (never a data value) and exit with its code.
+
+    With ``--log-format json`` the error is one ``failed`` event holding its exit code; a run
+    that started sends its lineage FAIL event (``--lineage``).
+    """
+    texts: list[str] = []
+    code = report_failure(exc, debug, texts.append)
+    if reporter is not None:
+        reporter.failed("\n".join(texts), code)
+    if reporter is None or not reporter.json:
+        for text in texts:
+            typer.echo(text, err=True)
     raise typer.Exit(code)
+
+
+def _reporter(quiet: bool, logs: LogFormat) -> Reporter:
+    """The run's reporter, writing ``logs`` lines."""
+    from pipeline.engine.progress import Reporter
+
+    return Reporter(quiet=quiet, log_format=logs.value)
+
+
+def _tell(reporter: Reporter, lineage: str | None) -> None:
+    """Have ``reporter`` send the run's lineage events to ``lineage`` (checked first)."""
+    if lineage is not None:
+        from pipeline.engine.lineage import Lineage, check_target
+
+        check_target(lineage)
+        reporter.lineage = Lineage(lineage, lambda text: reporter.line(text, "warning"))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -118,6 +176,8 @@ def run(
         ),
     ] = None,
     quiet: Quiet = False,
+    log_format: Logs = LogFormat.text,
+    lineage: LineageTarget = None,
     debug: Debug = False,
 ) -> None:
     """Run a recipe and publish the anonymized files (all or nothing).
@@ -132,9 +192,12 @@ def run(
     --wait).
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
+    reporter = None
     try:
         from pipeline.cli import run as cli_run
 
+        reporter = _reporter(quiet, log_format)
+        _tell(reporter, lineage)
         cli_run.run(
             recipe,
             input=input,
@@ -146,12 +209,12 @@ def run(
             gate_report=gate_report,
             package=package,
             previous=previous,
-            quiet=quiet,
+            reporter=reporter,
         )
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
-        _fail(exc, debug)
+        _fail(exc, debug, reporter)
 
 
 @app.command(short_help="Check a recipe and the input's columns; run nothing.")
@@ -267,6 +330,8 @@ def tabulate(
     wait: Wait = 0.0,
     package: Package = None,
     quiet: Quiet = False,
+    log_format: Logs = LogFormat.text,
+    lineage: LineageTarget = None,
     debug: Debug = False,
 ) -> None:
     """Compute tables from the records, apply output checking, publish them (all or nothing).
@@ -280,9 +345,12 @@ def tabulate(
     problem; 4 blocked by the gate; 6 the output is locked by another run.
     """
     signal.signal(signal.SIGTERM, _on_sigterm)
+    reporter = None
     try:
         from pipeline.cli import run as cli_run
 
+        reporter = _reporter(quiet, log_format)
+        _tell(reporter, lineage)
         cli_run.tabulate(
             recipe,
             input=input,
@@ -291,10 +359,10 @@ def tabulate(
             gate_report=gate_report,
             wait=wait,
             package=package,
-            quiet=quiet,
+            reporter=reporter,
         )
     except Exception as exc:  # noqa: BLE001 - every error becomes a message and an exit code
-        _fail(exc, debug)
+        _fail(exc, debug, reporter)
 
 
 @app.command(

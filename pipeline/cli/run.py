@@ -8,10 +8,14 @@ message and an exit code.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipeline.core.errors import Problem, RecipeError
+
+if TYPE_CHECKING:
+    from pipeline.engine.progress import Reporter
 
 
 def usage(*problems: str) -> RecipeError:
@@ -38,11 +42,10 @@ def run(
     gate_report: str | None,
     package: str | None,
     previous: str | None,
-    quiet: bool,
+    reporter: Reporter,
 ) -> None:
     """``anonymize run``: publish (and package), or re-validate with ``--gate-only``."""
     from pipeline.engine.prepare import RunOptions
-    from pipeline.engine.progress import Reporter
     from pipeline.jobs import run_source
 
     non_empty(
@@ -56,14 +59,19 @@ def run(
                 "--previous runs a release of a series: --gate-only checks one (its "
                 "series state is in it)"
             )
-        _gate_only(recipe, scheduler, gate_only, gate_report, output)
+        _gate_only(recipe, scheduler, gate_only, gate_report, output, reporter)
         return
     options = RunOptions(input, output, scheduler, partitions, gate_report, wait, previous)
-    run_source(recipe, options, Reporter(quiet=quiet), package)
+    run_source(recipe, options, reporter, package)
 
 
 def _gate_only(
-    recipe_path: Path, scheduler: str, out_dir: Path, report_path: str | None, output: str | None
+    recipe_path: Path,
+    scheduler: str,
+    out_dir: Path,
+    report_path: str | None,
+    output: str | None,
+    reporter: Reporter,
 ) -> None:
     from pipeline.core.errors import EXIT_GATE
     from pipeline.engine.audit import gate_only
@@ -83,8 +91,12 @@ def _gate_only(
     recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
     report = gate_only(loaded, recipe, out_dir)
     verdict = "valid" if report.passed else "INVALID"
-    typer.echo(f"{out_dir}: {verdict} against {loaded.path}")
-    typer.echo("\n".join(summary_lines(report)))
+    lines = [f"{out_dir}: {verdict} against {loaded.path}", *summary_lines(report)]
+    if reporter.json:  # the verdict is the command's answer: printed also when quiet
+        reporter.run_id = report.run_id
+        reporter.record("verdict", "\n".join(lines), passed=report.passed, output=str(out_dir))
+    else:
+        typer.echo("\n".join(lines))
     if report_path:
         write_gate_report(Path(report_path), report)
     if not report.passed:
@@ -100,16 +112,15 @@ def tabulate(
     gate_report: str | None,
     wait: float,
     package: str | None,
-    quiet: bool,
+    reporter: Reporter,
 ) -> None:
     """``anonymize tabulate``: publish the protected tables (and package them)."""
     from pipeline.engine.prepare import RunOptions
-    from pipeline.engine.progress import Reporter
     from pipeline.jobs import tabulate_source
 
     non_empty(input=input, output=output, gate_report=gate_report, package=package)
     options = RunOptions(input, output, scheduler, None, gate_report, wait)
-    tabulate_source(recipe, options, Reporter(quiet=quiet), package)
+    tabulate_source(recipe, options, reporter, package)
 
 
 def validate(recipe: Path, input: str | None, no_input: bool) -> str:  # noqa: A002

@@ -127,10 +127,17 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         first, last = series_steps(loaded, recipe) if series is not None else ([], [])
         automatic = [*first, *automatic_calls(loaded)]
         total = len(automatic) + len(loaded.steps) + len(last)
-        reporter.line(f"run {run_id[:12]} of {recipe.name} on {out.where}: {total} steps")
+        reporter.started(
+            f"run {run_id[:12]} of {recipe.name} on {out.where}: {total} steps",
+            run_id,
+            (recipe.name, out.where),
+            (recipe.input.path, keep, out_dir),
+            steps=total,
+        )
         if series is None and recipe.series is not None:
             reporter.line(
-                f"no series state kept: {recipe.series.key_env} is not set (judged alone)"
+                f"no series state kept: {recipe.series.key_env} is not set (judged alone)",
+                "warning",
             )
         ran = Ran(last=last)
         read = _read_and_gate_input(ctx, ran, automatic)
@@ -150,14 +157,24 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             ),
         )
         manifest = out.publish(manifest, recipe.output.signing_key_env)
-    reporter.line(f"passes over the data: {len(ctx.passes)}")
+    reporter.line(
+        f"passes over the data: {len(ctx.passes)}", "passes", counts={"passes": len(ctx.passes)}
+    )
     for i, what in enumerate(ctx.passes, start=1):
-        reporter.line(f"pass {i} of {len(ctx.passes)}: {what}")
+        reporter.line(
+            f"pass {i} of {len(ctx.passes)}: {what}", "passes", position=[i, len(ctx.passes)]
+        )
     for line in loss.summary_lines(made.utility):
-        reporter.line(line)
+        reporter.line(line, "warning" if line.startswith("warning: ") else "cost")
     if missing := missing_release(recipe, manifest.columns_out):
-        reporter.line(f"warning: the public notice lacks (recipe release:): {missing}")
-    reporter.line(f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}")
+        reporter.line(f"warning: the public notice lacks (recipe release:): {missing}", "warning")
+    reporter.line(
+        f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}",
+        "published",
+        counts={"rows_in": manifest.rows_in, "rows_out": manifest.rows_out},
+        output=str(out_dir),
+        columns=list(manifest.columns_out),
+    )
     return RunResult(out_dir=out_dir, manifest=manifest)
 
 

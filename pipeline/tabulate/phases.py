@@ -208,7 +208,13 @@ def run_tabulation(
     inputs = [Path(recipe.input.path)]
     with release(out_dir, inputs, report_path, run_id, scheduler, wait) as out:
         staging, deferred = out.staging, out.checks  # whole-file checks, settled with the tables
-        reporter.line(f"tabulation {run_id[:12]} of {recipe.name} on {out.where}")
+        reporter.started(
+            f"tabulation {run_id[:12]} of {recipe.name} on {out.where}",
+            run_id,
+            (recipe.name, out.where),
+            (recipe.input.path, columns, out_dir),
+            tables=len(recipe.tables),
+        )
         ddf = _numbers(read_input(recipe.input, columns, None), loaded, deferred)
         plans = {
             s.name: plan_cells(
@@ -266,7 +272,12 @@ def run_tabulation(
             seconds=round(time.perf_counter() - started, 3),
         )
         manifest = out.publish(manifest)
-    reporter.line(f"published {len(records)} tables to {out_dir}")
+    reporter.line(
+        f"published {len(records)} tables to {out_dir}",
+        "published",
+        counts={"tables": len(records)},
+        output=str(out_dir),
+    )
     return manifest
 
 
