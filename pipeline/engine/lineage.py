@@ -19,9 +19,9 @@ run's id as a UUID, ``job.namespace`` is ``anonymize``, dataset namespaces are `
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
-import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -43,6 +43,10 @@ def check_target(target: str) -> None:
     """Refuse a target that cannot take events before anything runs (usage error, exit 2)."""
     parts = urlsplit(target)
     if parts.scheme in ("http", "https"):
+        try:
+            parts.port  # noqa: B018 - raises on a port that is no number or out of range
+        except ValueError:
+            raise _usage("--lineage: the URL's port is not a number from 0 to 65535") from None
         if not parts.hostname:
             raise _usage("--lineage: the URL names no host")
         return
@@ -128,7 +132,7 @@ class Lineage:
             else:
                 name = f"{self._run['run']['runId']}.{self._sent}.{event_type}.json"
                 _write_new(Path(self.target) / name, body)
-        except (OSError, urllib.error.URLError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
             self.warn(
                 f"warning: lineage event {event_type} not delivered to {shown(self.target)} "
                 f"({type(exc).__name__}{_status(exc)})"

@@ -125,6 +125,7 @@ def test_an_event_not_delivered_is_a_warning_and_the_run_publishes(
         ("missing-folder", "an existing folder"),
         ("ftp://host/x", "ftp:// is not supported"),
         ("http:///x", "names no host"),
+        ("http://u:pw-XYZ@host:99999/x", "port is not a number"),
     ],
 )
 def test_a_target_that_cannot_take_events_is_refused_before_the_run(
@@ -148,6 +149,29 @@ def test_an_existing_event_file_is_never_replaced_nor_followed(tmp_path: Path) -
     assert victim.read_text() == "precious"
     assert len(warned) == 1 and "START not delivered" in warned[0]
     assert [p.name.split(".")[2] for p in tmp_path.glob("*.COMPLETE.json")] == ["COMPLETE"]
+
+
+def test_a_server_that_breaks_the_protocol_is_a_warning(tmp_path: Path) -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def garbage() -> None:  # answers anything with bytes that are no HTTP
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"\x00\x01 not http at all\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=garbage, daemon=True)
+    thread.start()
+    warned: list[str] = []
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/lineage"
+    Lineage(url, warned.append).start(uuid.uuid4().hex, "test", [{"path": "in.csv"}], [])
+    thread.join(5)
+    listener.close()
+    assert len(warned) == 1 and "START not delivered" in warned[0], warned
 
 
 def test_a_printed_url_has_no_user_password_or_query() -> None:
