@@ -281,3 +281,30 @@ def tables_demo(workdir: Path) -> Path:
     copy_demo(workdir)
     shutil.copy(REPO / "recipes" / "census_tables.yaml", workdir / "recipes")
     return workdir / "recipes" / "census_tables.yaml"
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL server's URL (password in it): ANON_TEST_PG_URL (``.ci/run`` starts one),
+    else a throwaway cluster started with ``.ci/postgres``; skipped with the reason without."""
+    url = os.environ.get("ANON_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    import subprocess
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="anon-pg-"))  # in /tmp: the server's user can reach it
+    base.chmod(0o755)
+    folder = base / "cluster"
+    script = REPO / ".ci" / "postgres"
+    started = subprocess.run(
+        ["bash", str(script), "start", str(folder)], capture_output=True, text=True, check=False
+    )
+    if started.returncode != 0:
+        pytest.skip(f"no PostgreSQL server could be started: {started.stderr.strip()[:200]}")
+    try:
+        yield started.stdout.strip().split("=", 1)[1]
+    finally:
+        subprocess.run(["bash", str(script), "stop", str(folder)], check=False)
+        shutil.rmtree(base, ignore_errors=True)

@@ -42,6 +42,7 @@ class RunContext:
         release: What makes this release itself: fresh tokens come from it.
         series: The series the release belongs to (None: judged alone).
         passes: Each pass over the data, by what it did (appended as the passes run).
+        source: The input as the manifest names it (empty: its path).
     """
 
     loaded: LoadedRecipe
@@ -58,6 +59,7 @@ class RunContext:
     release: str
     series: SeriesContext | None = None
     passes: list[str] = field(default_factory=list)
+    source: str = ""  # the input as the manifest names it (a database: URL without secrets)
 
     def __post_init__(self) -> None:
         self.checks.passes = self.passes  # the engine's computes for steps are passes too

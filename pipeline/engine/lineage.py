@@ -140,7 +140,13 @@ class Lineage:
 
 
 def _dataset(found: dict) -> dict:
-    out: dict[str, Any] = {"namespace": "file", "name": str(Path(found["path"]).absolute())}
+    path = str(found["path"])
+    if "://" in path:  # a database: postgresql://host:port/db table t (no secrets)
+        parts = urlsplit(path.split(" ", 1)[0])
+        name = f"{parts.path.lstrip('/')}{path[len(path.split(' ', 1)[0]) :]}"
+        out: dict[str, Any] = {"namespace": f"{parts.scheme}://{parts.netloc}", "name": name}
+    else:
+        out = {"namespace": "file", "name": str(Path(path).absolute())}
     if found.get("columns"):
         out["facets"] = {"schema": _schema(found["columns"])}
     return out

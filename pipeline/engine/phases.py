@@ -25,7 +25,7 @@ from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
 from pipeline.engine.apply import Planned, apply_steps, call_step
 from pipeline.engine.context import Ran, RunContext
-from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
+from pipeline.engine.inputs import from_database, input_columns, read_input, reading, sha256_of
 from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
     RunOptions,
@@ -52,6 +52,7 @@ from pipeline.gate.stages import Gate, Page, default_report_path, uses_row_check
 from pipeline.io.dataset import Dataset, type_names
 from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versions
 from pipeline.recipe.loader import LoadedRecipe, StepCall
+from pipeline.recipe.models import Recipe
 from pipeline.report.codebook import build_codebook, write_codebook
 from pipeline.report.model import SeriesSummary, Snapshot
 from pipeline.report.notice import missing_release, write_notice
@@ -102,6 +103,26 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     keep = check_columns(loaded, recipe, header)
     if series is not None and series.person not in keep:
         keep = [*keep, series.person]  # read to be fingerprinted, then deleted
+    with from_database(recipe, keep) as (files_recipe, source):
+        return _run(
+            loaded, options, reporter, files_recipe, (header, keep, source, series), started
+        )
+
+
+def _run(
+    loaded: LoadedRecipe,
+    options: RunOptions,
+    reporter: Reporter,
+    recipe: Recipe,
+    read: tuple[list[str], list[str], str, SeriesContext | None],
+    started: float,
+) -> RunResult:
+    """``run_recipe`` once the input is files.
+
+    ``read`` is the input's header, the columns kept, the name the manifest gives the input
+    and the series.
+    """
+    header, keep, source, series = read
     out_dir = Path(recipe.output.dir)
     run_id = uuid.uuid4().hex
     report_path = Path(options.gate_report) if options.gate_report else default_report_path(out_dir)
@@ -123,6 +144,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             digest,
             _release_id(digest, series),
             series,
+            source=source,
         )
         first, last = series_steps(loaded, recipe) if series is not None else ([], [])
         automatic = [*first, *automatic_calls(loaded)]
@@ -131,7 +153,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
             f"run {run_id[:12]} of {recipe.name} on {out.where}: {total} steps",
             run_id,
             (recipe.name, out.where),
-            (recipe.input.path, keep, out_dir),
+            (source, keep, out_dir),
             steps=total,
         )
         if series is None and recipe.series is not None:
@@ -295,7 +317,7 @@ def _manifest(
         generated_at=now_utc(),
         recipe_name=recipe.name,
         recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
-        input=SourceRecord(path=recipe.input.path, sha256=ctx.input_sha256),
+        input=SourceRecord(path=ctx.source or recipe.input.path, sha256=ctx.input_sha256),
         seed=recipe.seed,
         scheduler=ctx.options.scheduler,
         packages=package_versions(),

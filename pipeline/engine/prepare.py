@@ -82,7 +82,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     present = set(header)
     split = csvtext.delimiter_hint(header, recipe.input.delimiter)
     if split:
-        raise InputDataError([Problem(f"input {recipe.input.path}: {split}", code="delimiter")])
+        raise InputDataError([Problem(f"input {recipe.input.label}: {split}", code="delimiter")])
     named = first_mentions(column_refs(recipe, loaded.steps))
     problems, shown = csvtext.missing_columns(header, named, recipe.input.delimiter)
     if len(present) != len(header):
@@ -93,7 +93,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
         import pyarrow.parquet as pq
 
         kept = [c for c in header if c not in removed]
-        schema = pq.read_schema(files.parquet_files(Path(recipe.input.path))[0])
+        schema = pq.read_schema(files.parquet_files(Path(recipe.input.path or ""))[0])
         for column, what in unflat(schema, kept):
             problems.append(
                 Problem(
@@ -105,7 +105,7 @@ def check_columns(loaded: LoadedRecipe, recipe: Recipe, header: list[str]) -> li
     if problems:
         raise InputDataError(
             problems,
-            title=f"input {recipe.input.path} does not fit the recipe "
+            title=f"input {recipe.input.label} does not fit the recipe "
             f"(columns found: {csvtext.columns_found(header, shown)})",
         )
     return [c for c in header if c not in removed]

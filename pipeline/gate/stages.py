@@ -148,7 +148,8 @@ class Gate:
         if any(c.reason == Reason.UNDECLARED_IDENTIFIER for c in result.failures):
             what.append("holds identifiers in columns the recipe does not declare")
         raise InputDataError(
-            problems(report), title=f"input {self.recipe.input.path} {' and '.join(what)} ({where})"
+            problems(report),
+            title=f"input {self.recipe.input.label} {' and '.join(what)} ({where})",
         )
 
     def judge_output(

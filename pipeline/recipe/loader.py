@@ -104,7 +104,9 @@ def load_recipe(source: str | Path | Mapping[str, Any]) -> LoadedRecipe:
     contracts: dict[str, Contract] = {}
     if recipe is not None:
         _semantic_checks(recipe, calls, at)
-        home_paths({("input", "path"): recipe.input.path, ("output", "dir"): recipe.output.dir}, at)
+        home_paths(
+            {("input", "path"): recipe.input.path or "", ("output", "dir"): recipe.output.dir}, at
+        )
         contracts = _load_contracts(recipe, path.parent, at, problems)
     if problems:
         raise RecipeError(problems)

@@ -10,7 +10,7 @@ import codecs
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.core.columns import (
     ENV_NAME,
@@ -30,15 +30,38 @@ __all__ = ["INTERNAL_PREFIX", "ColumnsSpec", "LinkingId", "Recipe", "StrictModel
 
 
 class InputSpec(StrictModel):
-    """Where the microdata comes from."""
+    """Where the microdata comes from: a file or folder, or a database (``format: sql``)."""
 
-    path: str = Field(
+    path: str | None = Field(
+        None,
         min_length=1,
         pattern=r"\S",
-        description="CSV file, Parquet file or directory of Parquet files.",
+        description="CSV file, Parquet file or directory of Parquet files (not with sql).",
     )
-    format: Literal["csv", "parquet"] | None = Field(
-        None, description="Defaults to the file extension (.csv/.txt -> csv, otherwise parquet)."
+    format: Literal["csv", "parquet", "sql"] | None = Field(
+        None,
+        description="Defaults to the file extension (.csv/.txt -> csv, otherwise parquet); sql "
+        "reads a PostgreSQL table or query (url or url_env, and table or query).",
+    )
+    url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="sql: postgresql://USER@HOST:PORT/DB. A password may be given here, in "
+        "PGPASSWORD or ~/.pgpass; it is never printed or recorded.",
+    )
+    url_env: str | None = Field(
+        None, pattern=ENV_NAME, description="sql: the environment variable holding the URL."
+    )
+    table: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$",
+        description="sql: the table (or view) to read, optionally schema.table.",
+    )
+    query: str | None = Field(
+        None,
+        min_length=1,
+        description="sql: one SELECT (or WITH ... SELECT) statement, read in a read-only "
+        "session; the manifest records its SHA-256, not its text.",
     )
     encoding: str = Field("utf-8", description="Text encoding of a CSV file, e.g. utf-8, cp932.")
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator.")
@@ -71,11 +94,36 @@ class InputSpec(StrictModel):
         except LookupError:
             raise ValueError(f"unknown text encoding {value!r} (e.g. utf-8, cp932)") from None
 
-    def resolved_format(self) -> Literal["csv", "parquet"]:
+    @model_validator(mode="after")
+    def _one_source(self) -> InputSpec:
+        sql = {"url": self.url, "url_env": self.url_env, "table": self.table, "query": self.query}
+        if self.format != "sql":
+            given = [k for k, v in sql.items() if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only with format: sql")
+            if self.path is None:
+                raise ValueError("path is required (a file or folder; or format: sql)")
+            return self
+        if self.path is not None:
+            raise ValueError("format: sql reads a database: no path")
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("format: sql needs exactly one of url and url_env")
+        if (self.table is None) == (self.query is None):
+            raise ValueError("format: sql needs exactly one of table and query")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The input as messages name it: its path, or the database table or query."""
+        if self.path is not None:
+            return self.path
+        return f"(database) table {self.table}" if self.table else "(database) query"
+
+    def resolved_format(self) -> Literal["csv", "parquet", "sql"]:
         """Return the declared format or the one implied by the file extension."""
         if self.format:
             return self.format
-        return "csv" if is_csv_name(self.path) else "parquet"
+        return "csv" if is_csv_name(self.path or "") else "parquet"
 
 
 class OutputSpec(StrictModel):
