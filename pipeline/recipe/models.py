@@ -10,7 +10,7 @@ import codecs
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.core.columns import (
     ENV_NAME,
@@ -32,16 +32,17 @@ __all__ = ["INTERNAL_PREFIX", "ColumnsSpec", "LinkingId", "Recipe", "StrictModel
 class InputSpec(StrictModel):
     """Where the microdata comes from: a file or folder, or a database (``format: sql``)."""
 
-    path: str | None = Field(
-        None,
-        min_length=1,
-        pattern=r"\S",
-        description="CSV file, Parquet file or directory of Parquet files (not with sql).",
-    )
     format: Literal["csv", "parquet", "sql"] | None = Field(
         None,
         description="Defaults to the file extension (.csv/.txt -> csv, otherwise parquet); sql "
         "reads a PostgreSQL table or query (url or url_env, and table or query).",
+    )
+    path: str | None = Field(
+        None,
+        min_length=1,
+        pattern=r"\S",
+        validate_default=True,
+        description="CSV file, Parquet file or directory of Parquet files (not with sql).",
     )
     url: str | None = Field(
         None,
@@ -94,6 +95,16 @@ class InputSpec(StrictModel):
         except LookupError:
             raise ValueError(f"unknown text encoding {value!r} (e.g. utf-8, cp932)") from None
 
+    @field_validator("path")
+    @classmethod
+    def _path_for_files(cls, value: str | None, info: ValidationInfo) -> str | None:
+        sql = info.data.get("format") == "sql"
+        if value is None and not sql:
+            raise ValueError("required key is missing (a file or folder; or format: sql)")
+        if value is not None and sql:
+            raise ValueError("format: sql reads a database: no path")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> InputSpec:
         sql = {"url": self.url, "url_env": self.url_env, "table": self.table, "query": self.query}
@@ -101,11 +112,7 @@ class InputSpec(StrictModel):
             given = [k for k, v in sql.items() if v is not None]
             if given:
                 raise ValueError(f"{', '.join(given)}: only with format: sql")
-            if self.path is None:
-                raise ValueError("path is required (a file or folder; or format: sql)")
             return self
-        if self.path is not None:
-            raise ValueError("format: sql reads a database: no path")
         if (self.url is None) == (self.url_env is None):
             raise ValueError("format: sql needs exactly one of url and url_env")
         if (self.table is None) == (self.query is None):

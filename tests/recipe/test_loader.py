@@ -286,7 +286,7 @@ def test_missing_nested_key_points_at_its_parent(workdir):
         """,
     )
     assert problems(RECIPE) == [
-        f"{RECIPE}:3 input: path is required (a file or folder; or format: sql)",
+        f"{RECIPE}:3 input.path: required key is missing (a file or folder; or format: sql)",
         f"{RECIPE}:9 steps[1].top_code.column: required key is missing",
     ]
 
