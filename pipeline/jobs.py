@@ -22,6 +22,7 @@ from pipeline.engine.progress import Reporter
 from pipeline.engine.publish import MANIFEST, OutputLock
 from pipeline.engine.schedulers import check_scheduler
 from pipeline.io.owned import tool_json
+from pipeline.io.remote import is_remote
 from pipeline.recipe.loader import load_recipe
 from pipeline.recipe.source import home_path_problem
 
@@ -107,7 +108,13 @@ def run_source(
     loaded = load_recipe(source)
     recipe = effective_recipe(loaded, options)
     if target is not None:
-        check_package_path(target, Path(recipe.output.dir), [Path(recipe.input.path)])
+        if is_remote(recipe.output.dir):
+            raise RecipeError(
+                [Problem("--package: an output in object storage is not packaged yet", "usage")],
+                title="usage error",
+            )
+        local = [Path(p) for p in [recipe.input.path] if p is not None and not is_remote(p)]
+        check_package_path(target, Path(recipe.output.dir), local)
     from pipeline.engine.phases import run_recipe  # here: checking a recipe needs no engine
 
     result = run_recipe(loaded, options, reporter)

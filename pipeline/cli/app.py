@@ -147,11 +147,12 @@ def run(
     ] = None,
     wait: Wait = 0.0,
     gate_only: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--gate-only",
             metavar="OUT",
-            help="Re-validate an already published output directory: its files against the "
+            help="Re-validate an already published output directory (or s3:// prefix): its "
+            "files against the "
             "manifest (SHA-256, nothing unlisted, no symlink, the signature), the manifest's "
             "facts recomputed, and the recipe's gate; runs no step, writes nothing (exit 0 "
             "valid; 4 invalid, no or a damaged manifest included; 3 no such folder).",

@@ -7,6 +7,7 @@ message and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ def run(
     scheduler: str,
     partitions: int | None,
     wait: float,
-    gate_only: Path | None,
+    gate_only: str | None,
     gate_report: str | None,
     package: str | None,
     previous: str | None,
@@ -49,7 +50,12 @@ def run(
     from pipeline.jobs import run_source
 
     non_empty(
-        input=input, output=output, gate_report=gate_report, package=package, previous=previous
+        input=input,
+        output=output,
+        gate_report=gate_report,
+        package=package,
+        previous=previous,
+        gate_only=gate_only,
     )
     if gate_only is not None:
         if package is not None:
@@ -68,7 +74,7 @@ def run(
 def _gate_only(
     recipe_path: Path,
     scheduler: str,
-    out_dir: Path,
+    audited: str,
     report_path: str | None,
     output: str | None,
     reporter: Reporter,
@@ -80,21 +86,26 @@ def _gate_only(
     from pipeline.engine.schedulers import check_scheduler
     from pipeline.gate.judge import write_gate_report
     from pipeline.gate.stages import summary_lines
+    from pipeline.io import remote
     from pipeline.jobs import check_paths_given
     from pipeline.recipe.loader import load_recipe
 
-    check_paths_given(gate_only=out_dir, output=output, gate_report=report_path)
+    check_paths_given(gate_only=audited, output=output, gate_report=report_path)
     check_scheduler(scheduler)
     loaded = load_recipe(recipe_path)
-    if report_path:  # before anything runs; never into the audited output
-        check_paths(out_dir, [], Path(report_path))
-    recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
-    report = gate_only(loaded, recipe, out_dir)
+    with contextlib.ExitStack() as stack:
+        out_dir, shown = Path(audited), audited
+        if remote.is_remote(audited):  # a private copy of every object under the prefix
+            out_dir, shown = stack.enter_context(remote.fetched(audited)), remote.shown(audited)
+        if report_path:  # before anything runs; never into the audited output
+            check_paths(out_dir, [], Path(report_path))
+        recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))
+        report = gate_only(loaded, recipe, out_dir)
     verdict = "valid" if report.passed else "INVALID"
-    lines = [f"{out_dir}: {verdict} against {loaded.path}", *summary_lines(report)]
+    lines = [f"{shown}: {verdict} against {loaded.path}", *summary_lines(report)]
     if reporter.json:  # the verdict is the command's answer: printed also when quiet
         reporter.run_id = report.run_id
-        reporter.record("verdict", "\n".join(lines), passed=report.passed, output=str(out_dir))
+        reporter.record("verdict", "\n".join(lines), passed=report.passed, output=shown)
     else:
         typer.echo("\n".join(lines))
     if report_path:

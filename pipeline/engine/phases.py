@@ -9,6 +9,7 @@ fixed context and the steps as they ran (``pipeline.engine.context``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import time
@@ -45,6 +46,7 @@ from pipeline.engine.series_run import (
     summary_of,
 )
 from pipeline.engine.steplog import log_facts, step_label
+from pipeline.engine.stores import Where, local_input, local_output, refuse_remote
 from pipeline.gate.catalog import kinds
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
@@ -66,7 +68,7 @@ from pipeline.utility.aggregate import UtilityPlan, with_before
 class RunResult:
     """A published run (``package``: its recipient package folder, when one was written)."""
 
-    out_dir: Path
+    out_dir: Path | str  # a store's release: its URL
     manifest: Manifest
     package: Path | None = None
 
@@ -98,15 +100,20 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
     if uses_row_checks(loaded):
         warm_up()  # GX's imports overlap the reading of the input
     recipe = effective_recipe(loaded, options)
-    series = series_context(recipe, options.previous)
-    header = input_columns(recipe.input)
-    keep = check_columns(loaded, recipe, header)
-    if series is not None and series.person not in keep:
-        keep = [*keep, series.person]  # read to be fingerprinted, then deleted
-    with from_database(recipe, keep) as (files_recipe, source):
-        return _run(
-            loaded, options, reporter, files_recipe, (header, keep, source, series), started
-        )
+    refuse_remote(previous=options.previous)
+    with (
+        local_input(recipe) as (recipe, fetched),
+        local_output(recipe, options) as (recipe, options, output),
+    ):
+        series = series_context(recipe, options.previous)
+        header = input_columns(recipe.input)
+        keep = check_columns(loaded, recipe, header)
+        if series is not None and series.person not in keep:
+            keep = [*keep, series.person]  # read to be fingerprinted, then deleted
+        with from_database(recipe, keep) as (files_recipe, source):
+            where = Where(header, keep, fetched or source, series, output)
+            result = _run(loaded, options, reporter, files_recipe, where, started)
+        return result if output.url is None else dataclasses.replace(result, out_dir=output.url)
 
 
 def _run(
@@ -114,15 +121,11 @@ def _run(
     options: RunOptions,
     reporter: Reporter,
     recipe: Recipe,
-    read: tuple[list[str], list[str], str, SeriesContext | None],
+    where: Where,
     started: float,
 ) -> RunResult:
-    """``run_recipe`` once the input is files.
-
-    ``read`` is the input's header, the columns kept, the name the manifest gives the input
-    and the series.
-    """
-    header, keep, source, series = read
+    """``run_recipe`` once the input is local files and the output a local folder."""
+    header, keep, source, series = where.header, where.keep, where.source, where.series
     out_dir = Path(recipe.output.dir)
     run_id = uuid.uuid4().hex
     report_path = Path(options.gate_report) if options.gate_report else default_report_path(out_dir)
@@ -153,7 +156,7 @@ def _run(
             f"run {run_id[:12]} of {recipe.name} on {out.where}: {total} steps",
             run_id,
             (recipe.name, out.where),
-            (source, keep, out_dir),
+            (source, keep, where.output.shown),
             steps=total,
         )
         if series is None and recipe.series is not None:
@@ -179,6 +182,7 @@ def _run(
             ),
         )
         manifest = out.publish(manifest, recipe.output.signing_key_env)
+    where.output.finish()  # a store: the files, then the manifest (its commit point)
     reporter.line(
         f"passes over the data: {len(ctx.passes)}", "passes", counts={"passes": len(ctx.passes)}
     )
@@ -191,10 +195,10 @@ def _run(
     if missing := missing_release(recipe, manifest.columns_out):
         reporter.line(f"warning: the public notice lacks (recipe release:): {missing}", "warning")
     reporter.line(
-        f"published {manifest.rows_out} of {manifest.rows_in} rows to {out_dir}",
+        f"published {manifest.rows_out} of {manifest.rows_in} rows to {where.output.shown}",
         "published",
         counts={"rows_in": manifest.rows_in, "rows_out": manifest.rows_out},
-        output=str(out_dir),
+        output=where.output.shown,
         columns=list(manifest.columns_out),
     )
     return RunResult(out_dir=out_dir, manifest=manifest)

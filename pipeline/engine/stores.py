@@ -1,0 +1,110 @@
+"""A run whose input or output is in object storage: local stand-ins, then the store.
+
+The engine reads and writes local folders (its guarantees - staging, the gate, the rename, the
+lock - are made there); an ``s3://``-like input is first copied into a private folder and an
+``s3://``-like output is published into a private folder, then written to the store with the
+manifest last (``pipeline.io.remote``). Both folders are removed when the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipeline.core.errors import Problem, RecipeError
+from pipeline.engine.prepare import RunOptions
+from pipeline.gate.stages import GATE_REPORT
+from pipeline.io import remote
+from pipeline.recipe.models import Recipe
+from pipeline.series.context import SeriesContext
+
+
+@contextlib.contextmanager
+def local_input(recipe: Recipe) -> Iterator[tuple[Recipe, str]]:
+    """The recipe reading a local copy of a remote input, and the input's name ("": local)."""
+    url = recipe.input.path
+    if not remote.is_remote(url):
+        yield recipe, ""
+        return
+    assert url is not None
+    fmt = recipe.input.resolved_format()  # from the URL: a folder of objects is Parquet
+    with remote.fetched(url) as local:
+        fmt = "parquet" if local.is_dir() else fmt
+        spec = recipe.input.model_copy(update={"path": str(local), "format": fmt})
+        yield recipe.model_copy(update={"input": spec}), remote.shown(url)
+
+
+@dataclasses.dataclass
+class Output:
+    """Where a run publishes: ``shown`` names it; ``finish`` writes a remote one to its store."""
+
+    shown: str
+    url: str | None = None
+    local: Path | None = None
+
+    def finish(self) -> None:
+        """Write the locally published release to the store (nothing for a local output)."""
+        if self.url is not None and self.local is not None:
+            remote.publish(self.local, self.url)
+
+
+@dataclasses.dataclass(frozen=True)
+class Where:
+    """What a run reads and where it publishes, once its input is local files.
+
+    Attributes:
+        header: The input's columns.
+        keep: The columns read.
+        source: The input as the manifest names it (a database or store: no secrets).
+        series: The release series (None: judged alone).
+        output: Where the release goes (a store: written there once published locally).
+    """
+
+    header: list[str]
+    keep: list[str]
+    source: str
+    series: SeriesContext | None
+    output: Output
+
+
+@contextlib.contextmanager
+def local_output(
+    recipe: Recipe, options: RunOptions
+) -> Iterator[tuple[Recipe, RunOptions, Output]]:
+    """The recipe publishing into a private folder when its output is in a store.
+
+    The store's prefix is checked first (empty, or a release of this tool). A blocked run's
+    gate report goes to ``--gate-report`` or, by default, ``<name>.gate_report.json`` in the
+    working folder (a store has no "beside the output" the tool owns).
+    """
+    url = recipe.output.dir
+    if not remote.is_remote(url):
+        yield recipe, options, Output(url)
+        return
+    remote.check_output(url)
+    folder = Path(tempfile.mkdtemp(prefix="anonymize-publish-"))
+    try:
+        local = folder / "release"
+        report = options.gate_report or str(Path(Path(url.rstrip("/")).name + f".{GATE_REPORT}"))
+        recipe = recipe.model_copy(
+            update={"output": recipe.output.model_copy(update={"dir": str(local)})}
+        )
+        options = dataclasses.replace(options, output_dir=str(local), gate_report=report)
+        yield recipe, options, Output(remote.shown(url), url, local)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above
+
+
+def refuse_remote(**paths: str | None) -> None:
+    """Options that cannot name object storage yet (``--package``, ``--previous``)."""
+    problems = [
+        Problem(f"--{name}: object storage is not supported here yet (a local folder)", "usage")
+        for name, value in paths.items()
+        if remote.is_remote(value)
+    ]
+    if problems:
+        raise RecipeError(problems, title="usage error")
