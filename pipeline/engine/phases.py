@@ -46,7 +46,13 @@ from pipeline.engine.series_run import (
     summary_of,
 )
 from pipeline.engine.steplog import log_facts, step_label
-from pipeline.engine.stores import Where, local_input, local_output, refuse_remote
+from pipeline.engine.stores import (
+    Where,
+    database_target,
+    local_input,
+    local_output,
+    refuse_remote,
+)
 from pipeline.gate.catalog import kinds
 from pipeline.gate.gx_engine import warm_up
 from pipeline.gate.model import GateReport, GateResult
@@ -110,8 +116,9 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         keep = check_columns(loaded, recipe, header)
         if series is not None and series.person not in keep:
             keep = [*keep, series.person]  # read to be fingerprinted, then deleted
+        table = database_target(recipe)
         with from_database(recipe, keep) as (files_recipe, source):
-            where = Where(header, keep, fetched or source, series, output)
+            where = Where(header, keep, fetched or source, series, output, table)
             result = _run(loaded, options, reporter, files_recipe, where, started)
         return result if output.url is None else dataclasses.replace(result, out_dir=output.url)
 
@@ -181,6 +188,8 @@ def _run(
                 manifest, recipe, ran.for_gate(loaded), loaded.base_dir, made.schema, made.profile
             ),
         )
+        if where.table is not None:  # staged, checked, swapped in one commit; before the rename
+            where.table.load(staged / "data", manifest.rows_out, manifest.columns_out, run_id)
         manifest = out.publish(manifest, recipe.output.signing_key_env)
     where.output.finish()  # a store: the files, then the manifest (its commit point)
     reporter.line(
@@ -194,6 +203,8 @@ def _run(
         reporter.line(line, "warning" if line.startswith("warning: ") else "cost")
     if missing := missing_release(recipe, manifest.columns_out):
         reporter.line(f"warning: the public notice lacks (recipe release:): {missing}", "warning")
+    if where.table is not None:
+        reporter.line(f"loaded {manifest.rows_out} rows into {where.table.shown}")
     reporter.line(
         f"published {manifest.rows_out} of {manifest.rows_in} rows to {where.output.shown}",
         "published",

@@ -22,13 +22,15 @@ import textwrap
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from dask.callbacks import Callback
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.core.numbers import number
-from pipeline.engine.lineage import Lineage
+
+if TYPE_CHECKING:
+    from pipeline.engine.lineage import Lineage  # loaded only by a run that sends events
 
 WIDTH = 160  # characters of a plain log line, its timestamp included
 _PREFIX = len("2026-01-01T00:00:00Z anonymize: ")

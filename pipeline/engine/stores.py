@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.core.errors import Problem, RecipeError
 from pipeline.engine.prepare import RunOptions
@@ -21,6 +22,9 @@ from pipeline.gate.stages import GATE_REPORT
 from pipeline.io import remote
 from pipeline.recipe.models import Recipe
 from pipeline.series.context import SeriesContext
+
+if TYPE_CHECKING:
+    from pipeline.io.sql_out import SqlTarget
 
 
 @contextlib.contextmanager
@@ -62,6 +66,7 @@ class Where:
         source: The input as the manifest names it (a database or store: no secrets).
         series: The release series (None: judged alone).
         output: Where the release goes (a store: written there once published locally).
+        table: The database table that also receives the records (``output.database``).
     """
 
     header: list[str]
@@ -69,6 +74,7 @@ class Where:
     source: str
     series: SeriesContext | None
     output: Output
+    table: SqlTarget | None = None
 
 
 @contextlib.contextmanager
@@ -97,6 +103,19 @@ def local_output(
         yield recipe, options, Output(remote.shown(url), url, local)
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above
+
+
+def database_target(recipe: Recipe) -> SqlTarget | None:
+    """The table a run also loads its release into (checked: absent or this tool's)."""
+    spec = recipe.output.database
+    if spec is None:
+        return None
+    from pipeline.io.sql import SqlSource
+    from pipeline.io.sql_out import SqlTarget
+
+    target = SqlTarget(SqlSource.of(spec.url, spec.url_env, spec.table), spec.table)
+    target.check()
+    return target
 
 
 def refuse_remote(**paths: str | None) -> None:

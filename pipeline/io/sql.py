@@ -65,7 +65,8 @@ def shown_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{parts.hostname or ''}{port}", parts.path, "", ""))
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """``name`` as a PostgreSQL identifier (double quotes, inner quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -109,13 +110,13 @@ class SqlSource:
 
     def _from(self) -> str:
         if self.table is not None:
-            return ".".join(_quoted(part) for part in self.table.split("."))
+            return ".".join(quoted(part) for part in self.table.split("."))
         assert self.query is not None
         return f"({self.query.strip().rstrip(';')}) AS q"
 
     def columns(self) -> list[str]:
         """The source's column names, in order (no record is read)."""
-        with self._cursor() as cursor:
+        with self.transaction() as cursor:
             cursor.execute(f"SELECT * FROM {self._from()} LIMIT 0")  # noqa: S608 - quoted
             return list(cursor.fetch_arrow_table().schema.names)
 
@@ -124,10 +125,10 @@ class SqlSource:
 
         Memory holds one record batch and one row group; each file holds ``ROWS_PER_FILE``.
         """
-        select = ", ".join(_quoted(c) for c in columns)
+        select = ", ".join(quoted(c) for c in columns)
         folder.mkdir(mode=0o700)
         rows = 0
-        with self._cursor() as cursor:
+        with self.transaction() as cursor:
             cursor.execute(f"SELECT {select} FROM {self._from()}")  # noqa: S608 - quoted
             reader = cursor.fetch_record_batch()
             schema = _plain_schema(reader.schema)
@@ -147,17 +148,18 @@ class SqlSource:
             writer.close()
         return rows
 
-    def _connect(self) -> Any:
+    def _connect(self, read_only: bool) -> Any:
         import adbc_driver_postgresql.dbapi as pg  # here: a recipe of files never loads it
 
         try:
-            return pg.connect(_with_options(self.url))
+            return pg.connect(_with_options(self.url, read_only))
         except Exception as exc:  # noqa: BLE001 - every driver error is named, never quoted
             raise self._problem(exc, "connect to") from None
 
     @contextlib.contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        connection = self._connect()
+    def transaction(self, read_only: bool = True) -> Iterator[Any]:
+        """A cursor in one transaction (rolled back unless the caller commits)."""
+        connection = self._connect(read_only)
         try:
             cursor = connection.cursor()
             try:
@@ -167,7 +169,7 @@ class SqlSource:
         except InputDataError:
             raise
         except Exception as exc:  # noqa: BLE001 - every driver error is named, never quoted
-            raise self._problem(exc, "read") from None
+            raise self._problem(exc, "read" if read_only else "write") from None
         finally:
             connection.close()
 
@@ -182,11 +184,12 @@ class SqlSource:
         )
 
 
-def _with_options(url: str) -> str:
+def _with_options(url: str, read_only: bool = True) -> str:
     """The URL with a read-only session and a connect timeout (unless it sets one)."""
     parts = urlsplit(url)
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    params["options"] = f"{params['options']} {_READ_ONLY}" if "options" in params else _READ_ONLY
+    if read_only:
+        params["options"] = f"{params.get('options', '')} {_READ_ONLY}".strip()
     params.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
     query = urlencode(params, quote_via=quote)  # libpq reads %20 as a space, not +
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -133,6 +133,28 @@ class InputSpec(StrictModel):
         return "csv" if is_csv_name(self.path or "") else "parquet"
 
 
+class DatabaseOutput(StrictModel):
+    """A PostgreSQL table that receives the published records too (internal releases)."""
+
+    url: str | None = Field(
+        None, pattern=r"^postgres(ql)?://", description="postgresql://USER@HOST:PORT/DB."
+    )
+    url_env: str | None = Field(
+        None, pattern=ENV_NAME, description="The environment variable holding the URL."
+    )
+    table: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$",
+        description="The table (schema.table) to create or replace; never one this tool "
+        "did not create.",
+    )
+
+    @model_validator(mode="after")
+    def _one_url(self) -> DatabaseOutput:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("exactly one of url and url_env")
+        return self
+
+
 class OutputSpec(StrictModel):
     """Where the anonymized files are published."""
 
@@ -148,6 +170,11 @@ class OutputSpec(StrictModel):
         description="Sign manifest.json (HMAC-SHA-256) with the key in this environment "
         "variable (at least 16 bytes; never written): --gate-only then detects any edit.",
     )
+    database: DatabaseOutput | None = Field(
+        None,
+        description="Also load the published records into a PostgreSQL table: staged, checked "
+        "against the files the gate judged, and renamed into place in one transaction.",
+    )
 
     _known_encoding = field_validator("encoding")(InputSpec._known_encoding.__func__)
 
@@ -157,6 +184,12 @@ class OutputSpec(StrictModel):
         if value is not None and (problem := env_key_problem(value)):
             raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _database_from_parquet(self) -> OutputSpec:
+        if self.database is not None and self.format != "parquet":
+            raise ValueError("database: the table is loaded from Parquet files (format: parquet)")
+        return self
 
 
 class RiskSpec(StrictModel):

@@ -180,7 +180,7 @@ def test_several_errors_are_all_reported_at_once_with_their_lines(workdir):
     assert [str(p) for p in error.problems] == [
         f"{RECIPE}:5 input.delimiter: expected a text value",
         f"{RECIPE}:8 output.fromat: unknown key; did you mean 'format'? "
-        "(valid keys: dir, format, encoding, rows_per_file, signing_key_env)",
+        "(valid keys: dir, format, encoding, rows_per_file, signing_key_env, database)",
         f"{RECIPE}:9 seed: expected an integer",
         f"{RECIPE}:14 steps[1].top_code.above: expected a number",
         f"{RECIPE}:16 steps[3].top_code.abvoe: unknown key; did you mean 'above'? "
