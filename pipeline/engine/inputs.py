@@ -40,7 +40,9 @@ def input_columns(spec: InputSpec) -> list[str]:
 
 
 @contextlib.contextmanager
-def from_database(recipe: Recipe, keep: list[str]) -> Iterator[tuple[Recipe, str]]:
+def from_database(
+    recipe: Recipe, keep: list[str], header: list[str]
+) -> Iterator[tuple[Recipe, str]]:
     """The recipe reading its input from files, and the input's name for the manifest.
 
     A ``format: sql`` input has its ``keep`` columns streamed into Parquet files in a private
@@ -53,7 +55,14 @@ def from_database(recipe: Recipe, keep: list[str]) -> Iterator[tuple[Recipe, str
         return
     from pipeline.io.sql import SqlSource
 
-    source = SqlSource.of(spec.url, spec.url_env, spec.table, spec.query)
+    absent = [
+        Problem(f"input.order_by[{i}]: column {c!r} is not in the input", code="missing_column")
+        for i, c in enumerate(spec.order_by)
+        if c not in header
+    ]
+    if absent:
+        raise InputDataError(absent)
+    source = SqlSource.of(spec.url, spec.url_env, spec.table, spec.query, tuple(spec.order_by))
     folder = Path(tempfile.mkdtemp(prefix="anonymize-sql-"))
     try:
         source.spool(keep, folder / "records")

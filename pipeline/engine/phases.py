@@ -117,7 +117,7 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         if series is not None and series.person not in keep:
             keep = [*keep, series.person]  # read to be fingerprinted, then deleted
         table = database_target(recipe)
-        with from_database(recipe, keep) as (files_recipe, source):
+        with from_database(recipe, keep, header) as (files_recipe, source):
             where = Where(header, keep, fetched or source, series, output, table)
             result = _run(loaded, options, reporter, files_recipe, where, started)
         return result if output.url is None else dataclasses.replace(result, out_dir=output.url)

@@ -77,6 +77,7 @@ class SqlSource:
     url: str
     table: str | None
     query: str | None
+    order_by: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -85,6 +86,7 @@ class SqlSource:
         url_env: str | None = None,
         table: str | None = None,
         query: str | None = None,
+        order_by: tuple[str, ...] = (),
     ) -> SqlSource:
         """The source of a ``format: sql`` input (the variable ``url_env`` names read now)."""
         if url_env is not None:
@@ -97,7 +99,7 @@ class SqlSource:
                 )
         if url is None:
             raise ValueError("a database input needs url or url_env")  # the recipe checks it
-        return cls(url, table, query)
+        return cls(url, table, query, tuple(order_by))
 
     @property
     def name(self) -> str:
@@ -129,7 +131,9 @@ class SqlSource:
         folder.mkdir(mode=0o700)
         rows = 0
         with self.transaction() as cursor:
-            cursor.execute(f"SELECT {select} FROM {self._from()}")  # noqa: S608 - quoted
+            order = ", ".join(quoted(c) for c in self.order_by)
+            order = f" ORDER BY {order}" if order else ""
+            cursor.execute(f"SELECT {select} FROM {self._from()}{order}")  # noqa: S608 - quoted
             reader = cursor.fetch_record_batch()
             schema = _plain_schema(reader.schema)
             writer: pq.ParquetWriter | None = None

@@ -64,6 +64,11 @@ class InputSpec(StrictModel):
         description="sql: one SELECT (or WITH ... SELECT) statement, read in a read-only "
         "session; the manifest records its SHA-256, not its text.",
     )
+    order_by: list[str] = Field(
+        default_factory=list,
+        description="sql: columns the records are read in the order of (row numbers, and so "
+        "every draw, depend on the order; a table is otherwise read in its stored order).",
+    )
     encoding: str = Field("utf-8", description="Text encoding of a CSV file, e.g. utf-8, cp932.")
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator.")
     na_values: list[str] = Field(
@@ -108,6 +113,7 @@ class InputSpec(StrictModel):
     @model_validator(mode="after")
     def _one_source(self) -> InputSpec:
         sql = {"url": self.url, "url_env": self.url_env, "table": self.table, "query": self.query}
+        sql["order_by"] = self.order_by or None
         if self.format != "sql":
             given = [k for k, v in sql.items() if v is not None]
             if given:

@@ -149,6 +149,28 @@ def test_numbers_come_typed_from_the_database_and_codes_keep_their_zeros(
     ]
 
 
+def test_order_by_sets_the_records_order_and_is_checked(
+    workdir: Path, capfd, pg_url: str, census_table: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("TEST_PG", pg_url)
+    shuffled = f"shuffled_{census_table}"
+    execute(pg_url, f"CREATE TABLE {shuffled} AS SELECT * FROM {census_table} ORDER BY random()")
+    source = f"{{format: sql, url_env: TEST_PG, table: {shuffled}, order_by: [member_id]}}"
+    code, output = run_entry(["run", str(recipe(workdir, source, "out/ordered")), "-q"], capfd)
+    assert code == 0, output
+    ordered = recipe(
+        workdir,
+        f"{{format: sql, url_env: TEST_PG, table: {census_table}, order_by: [member_id]}}",
+        "out/ordered2",
+    )
+    assert run_entry(["run", str(ordered), "-q"], capfd)[0] == 0
+    one, two = published(workdir / "out" / "ordered"), published(workdir / "out" / "ordered2")
+    assert one.to_pylist() == two.to_pylist()  # the stored order no longer matters
+    bad = f"{{format: sql, url_env: TEST_PG, table: {census_table}, order_by: [nope]}}"
+    code, output = run_entry(["run", str(recipe(workdir, bad, "out/bad")), "-q"], capfd)
+    assert code == 3 and "input.order_by[0]: column 'nope' is not in the input" in output
+
+
 def _failing_cases(pg_url: str, table: str) -> list[tuple[str, dict, str]]:
     parts = urlsplit(pg_url)
     wrong = with_password(pg_url, parts.username or "", "not-the-password-QX7")
@@ -234,6 +256,7 @@ def test_validate_reads_the_columns_from_the_database(
         ("{format: sql, url: 'postgresql://h/db'}", "exactly one of table and query"),
         ("{format: sql, url: 'postgresql://h/db', table: t, path: x.csv}", "no path"),
         ("{path: x.csv, table: t}", "only with format: sql"),
+        ("{path: x.csv, order_by: [a]}", "order_by: only with format: sql"),
         ("{format: sql, url: 'mysql://h/db', table: t}", "postgres"),
         ("{format: sql, url: 'postgresql://h/db', table: 't; drop'}", "pattern"),
     ],
