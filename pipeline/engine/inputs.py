@@ -66,7 +66,10 @@ def from_database(
     folder = Path(tempfile.mkdtemp(prefix="anonymize-sql-"))
     try:
         source.spool(keep, folder / "records")
-        files_input = InputSpec(path=str(folder / "records"), format="parquet")
+        files_input = spec.model_copy(  # its other settings (non_finite, numeric) kept
+            update={"path": str(folder / "records"), "format": "parquet", "url": None}
+            | {"url_env": None, "table": None, "query": None, "order_by": []}
+        )
         yield recipe.model_copy(update={"input": files_input}), source.name
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above

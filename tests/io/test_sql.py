@@ -171,6 +171,41 @@ def test_order_by_sets_the_records_order_and_is_checked(
     assert code == 3 and "input.order_by[0]: column 'nope' is not in the input" in output
 
 
+def test_the_input_settings_hold_for_a_database_input(
+    workdir: Path, capfd, pg_url: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("TEST_PG", pg_url)
+    name = f"inf_{uuid.uuid4().hex[:8]}"
+    execute(
+        pg_url,
+        f"CREATE TABLE {name} AS SELECT age, sex, municipality, occupation, household_size, "
+        "income::float8 AS income, weight FROM (SELECT 1) AS one, LATERAL (VALUES "
+        "(30, '1', '13101', 'A01', 2, 'Infinity'::float8, 1.0), "
+        "(31, '2', '13101', 'A01', 2, 5.0, 1.0)) AS v(age, sex, municipality, occupation, "
+        "household_size, income, weight)",
+    )
+    columns = (
+        "columns:\n  key_variables: [age, sex, municipality, occupation, household_size]\n"
+        "  sensitive: [income]\n  weight: weight\n"
+    )
+    body = (
+        "version: 1\nname: test\noutput: {dir: out/inf, format: parquet}\nseed: 1\n"
+        f"{columns}steps:\n  - top_code: {{column: income, above: 4}}\n"
+    )
+    refused = write_recipe(
+        workdir, f"input: {{format: sql, url_env: TEST_PG, table: {name}}}\n" + body, "a.yaml"
+    )
+    code, output = run_entry(["run", str(refused), "-q"], capfd)
+    assert code == 3 and "finite" in output, output
+    allowed = write_recipe(
+        workdir,
+        f"input: {{format: sql, url_env: TEST_PG, table: {name}, non_finite: missing}}\n" + body,
+        "b.yaml",
+    )
+    code, output = run_entry(["run", str(allowed), "-q"], capfd)
+    assert code == 0, output  # non_finite: missing holds for the records read from the table
+
+
 def _failing_cases(pg_url: str, table: str) -> list[tuple[str, dict, str]]:
     parts = urlsplit(pg_url)
     wrong = with_password(pg_url, parts.username or "", "not-the-password-QX7")
