@@ -87,6 +87,7 @@ def _gate_only(
     from pipeline.gate.judge import write_gate_report
     from pipeline.gate.stages import summary_lines
     from pipeline.io import remote
+    from pipeline.io.urls import shown_url
     from pipeline.jobs import check_paths_given
     from pipeline.recipe.loader import load_recipe
 
@@ -96,7 +97,7 @@ def _gate_only(
     with contextlib.ExitStack() as stack:
         out_dir, shown = Path(audited), audited
         if remote.is_remote(audited):  # a private copy of every object under the prefix
-            out_dir, shown = stack.enter_context(remote.fetched(audited)), remote.shown(audited)
+            out_dir, shown = stack.enter_context(remote.fetched(audited)), shown_url(audited)
         if report_path:  # before anything runs; never into the audited output
             check_paths(out_dir, [], Path(report_path))
         recipe = effective_recipe(loaded, RunOptions(output_dir=output or str(out_dir)))

@@ -6,8 +6,6 @@ import contextlib
 import hashlib
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING
 from pipeline.core.columns import ROW
 from pipeline.core.errors import AnonymizeError, InputDataError, Problem
 from pipeline.io import csvtext, files
-from pipeline.recipe.models import InputSpec, Recipe
+from pipeline.recipe.models import InputSpec
 
 ROWS_PER_PARTITION = 1_000_000  # records of a coalesced partition, about
 SMALL_PARTITION = 250_000  # partitions smaller than this on average are coalesced
@@ -37,42 +35,6 @@ def input_columns(spec: InputSpec) -> list[str]:
         return SqlSource.of(spec.url, spec.url_env, spec.table, spec.query).columns()
     csv_format = spec.resolved_format() == "csv"
     return csvtext.columns_of(Path(spec.path or ""), csv_format, spec.encoding, spec.delimiter)
-
-
-@contextlib.contextmanager
-def from_database(
-    recipe: Recipe, keep: list[str], header: list[str]
-) -> Iterator[tuple[Recipe, str]]:
-    """The recipe reading its input from files, and the input's name for the manifest.
-
-    A ``format: sql`` input has its ``keep`` columns streamed into Parquet files in a private
-    folder (owner only) that is removed when the block ends, whatever happens: the run then
-    reads them as a Parquet input (row numbers are the query's order). Other inputs pass.
-    """
-    spec = recipe.input
-    if spec.resolved_format() != "sql":
-        yield recipe, spec.path or ""
-        return
-    from pipeline.io.sql import SqlSource
-
-    absent = [
-        Problem(f"input.order_by[{i}]: column {c!r} is not in the input", code="missing_column")
-        for i, c in enumerate(spec.order_by)
-        if c not in header
-    ]
-    if absent:
-        raise InputDataError(absent)
-    source = SqlSource.of(spec.url, spec.url_env, spec.table, spec.query, tuple(spec.order_by))
-    folder = Path(tempfile.mkdtemp(prefix="anonymize-sql-"))
-    try:
-        source.spool(keep, folder / "records")
-        files_input = spec.model_copy(  # its other settings (non_finite, numeric) kept
-            update={"path": str(folder / "records"), "format": "parquet", "url": None}
-            | {"url_env": None, "table": None, "query": None, "order_by": []}
-        )
-        yield recipe.model_copy(update={"input": files_input}), source.name
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above
 
 
 def read_input(spec: InputSpec, columns: list[str], npartitions: int | None) -> dd.DataFrame:

@@ -28,9 +28,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pipeline.core.errors import Problem, RecipeError
+from pipeline.io.urls import shown_url
 
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
 FACET_URL = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
@@ -59,16 +60,6 @@ def check_target(target: str) -> None:
 
 def _usage(text: str) -> RecipeError:
     return RecipeError([Problem(text, code="usage")], title="usage error")
-
-
-def shown(target: str, query: bool = False) -> str:
-    """The target as it may be printed: a URL without its user and password (nor query)."""
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https"):
-        return target
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query if query else "", ""))
 
 
 class Lineage:
@@ -134,7 +125,7 @@ class Lineage:
                 _write_new(Path(self.target) / name, body)
         except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
             self.warn(
-                f"warning: lineage event {event_type} not delivered to {shown(self.target)} "
+                f"warning: lineage event {event_type} not delivered to {shown_url(self.target)} "
                 f"({type(exc).__name__}{_status(exc)})"
             )
 
@@ -181,7 +172,7 @@ def _post(url: str, body: bytes) -> None:
         secret = f"{parts.username}:{parts.password or ''}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(secret).decode("ascii")
     request = urllib.request.Request(
-        shown(url, query=True), data=body, headers=headers, method="POST"
+        shown_url(url, query=True), data=body, headers=headers, method="POST"
     )
     with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310 - http(s) only
         answer.read()

@@ -26,7 +26,7 @@ from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
 from pipeline.engine.apply import Planned, apply_steps, call_step
 from pipeline.engine.context import Ran, RunContext
-from pipeline.engine.inputs import from_database, input_columns, read_input, reading, sha256_of
+from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
     RunOptions,
@@ -48,6 +48,7 @@ from pipeline.engine.series_run import (
 from pipeline.engine.steplog import log_facts, step_label
 from pipeline.engine.stores import (
     Where,
+    database_input,
     database_target,
     local_input,
     local_output,
@@ -107,17 +108,17 @@ def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) ->
         warm_up()  # GX's imports overlap the reading of the input
     recipe = effective_recipe(loaded, options)
     refuse_remote(previous=options.previous)
+    table = database_target(recipe)  # the outputs are checked before any input is fetched
     with (
-        local_input(recipe) as (recipe, fetched),
         local_output(recipe, options) as (recipe, options, output),
+        local_input(recipe) as (recipe, fetched),
     ):
         series = series_context(recipe, options.previous)
         header = input_columns(recipe.input)
         keep = check_columns(loaded, recipe, header)
         if series is not None and series.person not in keep:
             keep = [*keep, series.person]  # read to be fingerprinted, then deleted
-        table = database_target(recipe)
-        with from_database(recipe, keep, header) as (files_recipe, source):
+        with database_input(recipe, keep, header) as (files_recipe, source):
             where = Where(header, keep, fetched or source, series, output, table)
             result = _run(loaded, options, reporter, files_recipe, where, started)
         return result if output.url is None else dataclasses.replace(result, out_dir=output.url)

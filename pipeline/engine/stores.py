@@ -1,9 +1,11 @@
-"""A run whose input or output is in object storage: local stand-ins, then the store.
+"""A run whose input or output is elsewhere: local stand-ins, then the database or store.
 
 The engine reads and writes local folders (its guarantees - staging, the gate, the rename, the
-lock - are made there); an ``s3://``-like input is first copied into a private folder and an
+lock - are made there). A database input is streamed into a private folder of Parquet files
+(``pipeline.io.sql``); an ``s3://``-like input is copied into a private folder and an
 ``s3://``-like output is published into a private folder, then written to the store with the
-manifest last (``pipeline.io.remote``). Both folders are removed when the run ends.
+manifest last (``pipeline.io.remote``); a database output is loaded from the staged release
+(``pipeline.io.sql_out``). Every private folder is removed when the run ends.
 """
 
 from __future__ import annotations
@@ -16,15 +18,52 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.core.errors import Problem, RecipeError
+from pipeline.core.errors import InputDataError, Problem, RecipeError
 from pipeline.engine.prepare import RunOptions
 from pipeline.gate.stages import GATE_REPORT
 from pipeline.io import remote
+from pipeline.io.urls import shown_url
 from pipeline.recipe.models import Recipe
 from pipeline.series.context import SeriesContext
 
 if TYPE_CHECKING:
     from pipeline.io.sql_out import SqlTarget
+
+
+@contextlib.contextmanager
+def database_input(
+    recipe: Recipe, keep: list[str], header: list[str]
+) -> Iterator[tuple[Recipe, str]]:
+    """The recipe reading its input from files, and the input's name for the manifest.
+
+    A ``format: sql`` input has its ``keep`` columns streamed into Parquet files in a private
+    folder (owner only) that is removed when the block ends, whatever happens: the run then
+    reads them as a Parquet input (row numbers are the query's order). Other inputs pass.
+    """
+    spec = recipe.input
+    if spec.resolved_format() != "sql":
+        yield recipe, spec.path or ""
+        return
+    from pipeline.io.sql import SqlSource
+
+    absent = [
+        Problem(f"input.order_by[{i}]: column {c!r} is not in the input", code="missing_column")
+        for i, c in enumerate(spec.order_by)
+        if c not in header
+    ]
+    if absent:
+        raise InputDataError(absent)
+    source = SqlSource.of(spec.url, spec.url_env, spec.table, spec.query, tuple(spec.order_by))
+    folder = Path(tempfile.mkdtemp(prefix="anonymize-sql-"))
+    try:
+        source.spool(keep, folder / "records")
+        files_input = spec.model_copy(  # its other settings (non_finite, numeric) kept
+            update={"path": str(folder / "records"), "format": "parquet", "url": None}
+            | {"url_env": None, "table": None, "query": None, "order_by": []}
+        )
+        yield recipe.model_copy(update={"input": files_input}), source.name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above
 
 
 @contextlib.contextmanager
@@ -39,7 +78,7 @@ def local_input(recipe: Recipe) -> Iterator[tuple[Recipe, str]]:
     with remote.fetched(url) as local:
         fmt = "parquet" if local.is_dir() else fmt
         spec = recipe.input.model_copy(update={"path": str(local), "format": fmt})
-        yield recipe.model_copy(update={"input": spec}), remote.shown(url)
+        yield recipe.model_copy(update={"input": spec}), shown_url(url)
 
 
 @dataclasses.dataclass
@@ -95,12 +134,12 @@ def local_output(
     folder = Path(tempfile.mkdtemp(prefix="anonymize-publish-"))
     try:
         local = folder / "release"
-        report = options.gate_report or str(Path(Path(url.rstrip("/")).name + f".{GATE_REPORT}"))
+        report = options.gate_report or f"{url.rstrip('/').rsplit('/', 1)[-1]}.{GATE_REPORT}"
         recipe = recipe.model_copy(
             update={"output": recipe.output.model_copy(update={"dir": str(local)})}
         )
         options = dataclasses.replace(options, output_dir=str(local), gate_report=report)
-        yield recipe, options, Output(remote.shown(url), url, local)
+        yield recipe, options, Output(shown_url(url), url, local)
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above
 

@@ -30,10 +30,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pipeline.core.artifact import TOOL
 from pipeline.core.errors import AnonymizeError, InputDataError, Problem, RecipeError
+from pipeline.io.urls import shown_url
 
 SCHEMES = {
     "s3": "s3fs",
@@ -51,12 +52,6 @@ def is_remote(path: str | os.PathLike | None) -> bool:
     return isinstance(path, str) and urlsplit(path).scheme in SCHEMES
 
 
-def shown(url: str) -> str:
-    """``url`` without user, password or parameters."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
-
-
 def _filesystem(url: str, error: type[AnonymizeError]) -> tuple[Any, str]:
     scheme = urlsplit(url).scheme
     try:
@@ -66,7 +61,7 @@ def _filesystem(url: str, error: type[AnonymizeError]) -> tuple[Any, str]:
     except ImportError:
         package = SCHEMES.get(scheme, "its fsspec backend")
         raise error(
-            [Problem(f"{shown(url)}: {scheme}:// needs {package} (pip install it)", "storage")]
+            [Problem(f"{shown_url(url)}: {scheme}:// needs {package} (pip install it)", "storage")]
         ) from None
 
 
@@ -83,7 +78,7 @@ def _named(exc: BaseException, url: str, doing: str, error: type[AnonymizeError]
         what = "storage unreachable"
     else:
         what = f"the storage refused the request ({kind})"
-    return error([Problem(f"{shown(url)}: could not {doing}: {what}", code="storage")])
+    return error([Problem(f"{shown_url(url)}: could not {doing}: {what}", code="storage")])
 
 
 @contextlib.contextmanager
@@ -123,7 +118,7 @@ def _inside(relative: str, url: str) -> str:
     """``relative`` if it stays inside the copy's folder (a key with ``..`` is refused)."""
     if not _plain_name(relative.replace(os.sep, "/")):
         raise InputDataError(
-            [Problem(f"{shown(url)}: an object's key leaves its prefix (..)", code="storage")]
+            [Problem(f"{shown_url(url)}: an object's key leaves its prefix (..)", code="storage")]
         )
     return relative
 
@@ -144,7 +139,7 @@ def _old_release(fs: Any, root: str, url: str) -> dict | None:
     raise RecipeError(
         [
             Problem(
-                f"output {shown(url)} holds objects this tool did not write (no manifest of "
+                f"output {shown_url(url)} holds objects this tool did not write (no manifest of "
                 "its own): refusing to write there",
                 code="not_ours",
             )

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.core.errors import InputDataError, Problem
+from pipeline.io.urls import shown_url
 
 ROWS_PER_FILE = 1_000_000  # records per spooled Parquet file: the run's partitions
 CONNECT_TIMEOUT = 10  # seconds; libpq's connect_timeout unless the URL sets one
@@ -53,16 +54,6 @@ _CAUSES = (
     ("no route to host", "unreachable", "host unreachable (no route)"),
     ("network is unreachable", "unreachable", "host unreachable (network)"),
 )
-
-
-def shown_url(url: str) -> str:
-    """``url`` as it may be printed: scheme, host, port and database only."""
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return urlunsplit((parts.scheme, f"{parts.hostname or ''}{port}", parts.path, "", ""))
 
 
 def quoted(name: str) -> str:

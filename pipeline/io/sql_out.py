@@ -18,6 +18,7 @@ import pyarrow.dataset as ds
 from pipeline.core.artifact import TOOL
 from pipeline.core.errors import InputDataError, Problem, RecipeError
 from pipeline.io.sql import SqlSource, quoted
+from pipeline.io.urls import shown_url
 
 MARK = f"{TOOL} release"
 
@@ -41,7 +42,7 @@ class SqlTarget:
     @property
     def shown(self) -> str:
         """The target as messages name it (no secrets)."""
-        return f"{self.source.name.split(' ', 1)[0]} table {self.table}"
+        return f"{shown_url(self.source.url)} table {self.table}"
 
     def _comment(self, cursor: Any) -> str | None | bool:
         """The table's comment; False when the table does not exist."""

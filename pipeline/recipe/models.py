@@ -29,6 +29,16 @@ from pipeline.utility.spec import UtilitySpec
 __all__ = ["INTERNAL_PREFIX", "ColumnsSpec", "LinkingId", "Recipe", "StrictModel"]
 
 
+POSTGRES_URL = r"^postgres(ql)?://"
+TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$"  # table or schema.table
+
+
+def _exactly_one(values: dict[str, Any], where: str) -> None:
+    """Raise unless exactly one of ``values`` is given (not None)."""
+    if sum(v is not None for v in values.values()) != 1:
+        raise ValueError(f"{where}needs exactly one of {' and '.join(values)}")
+
+
 class InputSpec(StrictModel):
     """Where the microdata comes from: a file or folder, or a database (``format: sql``)."""
 
@@ -46,7 +56,7 @@ class InputSpec(StrictModel):
     )
     url: str | None = Field(
         None,
-        pattern=r"^postgres(ql)?://",
+        pattern=POSTGRES_URL,
         description="sql: postgresql://USER@HOST:PORT/DB. A password may be given here, in "
         "PGPASSWORD or ~/.pgpass; it is never printed or recorded.",
     )
@@ -55,7 +65,7 @@ class InputSpec(StrictModel):
     )
     table: str | None = Field(
         None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$",
+        pattern=TABLE_NAME,
         description="sql: the table (or view) to read, optionally schema.table.",
     )
     query: str | None = Field(
@@ -119,10 +129,8 @@ class InputSpec(StrictModel):
             if given:
                 raise ValueError(f"{', '.join(given)}: only with format: sql")
             return self
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("format: sql needs exactly one of url and url_env")
-        if (self.table is None) == (self.query is None):
-            raise ValueError("format: sql needs exactly one of table and query")
+        _exactly_one({"url": self.url, "url_env": self.url_env}, "format: sql ")
+        _exactly_one({"table": self.table, "query": self.query}, "format: sql ")
         return self
 
     @property
@@ -143,21 +151,20 @@ class DatabaseOutput(StrictModel):
     """A PostgreSQL table that receives the published records too (internal releases)."""
 
     url: str | None = Field(
-        None, pattern=r"^postgres(ql)?://", description="postgresql://USER@HOST:PORT/DB."
+        None, pattern=POSTGRES_URL, description="postgresql://USER@HOST:PORT/DB."
     )
     url_env: str | None = Field(
         None, pattern=ENV_NAME, description="The environment variable holding the URL."
     )
     table: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$",
+        pattern=TABLE_NAME,
         description="The table (schema.table) to create or replace; never one this tool "
         "did not create.",
     )
 
     @model_validator(mode="after")
     def _one_url(self) -> DatabaseOutput:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("exactly one of url and url_env")
+        _exactly_one({"url": self.url, "url_env": self.url_env}, "")
         return self
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine.lineage import SCHEMA_URL, Lineage, shown
+from pipeline.engine.lineage import SCHEMA_URL, Lineage
+from pipeline.io.urls import shown_url as shown
 from tests.conftest import demo_recipe, run_entry
 
 STEPS = "  - top_code: {column: age, above: 90}\n"
