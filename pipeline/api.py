@@ -216,6 +216,52 @@ def risk(
 
 
 @_guarded
+def suda2(
+    data: Data,
+    key_vars: Sequence[str],
+    *,
+    dis_fraction: float = 0.01,
+    missing: Literal["any", "category", "unmatched"] = "any",
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> pd.DataFrame:
+    """SUDA2 special uniques over ``key_vars``, as ``anonymize risk --suda2`` (sdcMicro's suda2).
+
+    Args:
+        data: A CSV or Parquet path, a pandas DataFrame or a pyarrow Table.
+        key_vars: The key variables (read as categories; at most 20).
+        dis_fraction: The sampling fraction the DIS-SUDA score assumes, in (0, 1].
+        missing: ``any``: a missing key value matches any value; ``category``: a value of its
+            own; ``unmatched``: it matches nothing (sdcMicro's ``missing = -999``). Under
+            ``any`` and ``unmatched`` a record's missing value is in none of its MSUs.
+        encoding: Of a CSV file.
+        delimiter: Of a CSV file.
+
+    Returns:
+        One row per record, in input order: ``score`` (SUDA), ``dis_score`` (DIS-SUDA) and,
+        per key variable ``V``, ``V_contribution`` (the share of the record's score from the
+        MSUs holding ``V``, as sdcMicro's ``contributionPercent``). ``attrs["summary"]`` holds
+        the file's figures (``anonymize risk --suda2``'s ``suda2`` section).
+
+    Raises:
+        RecipeError: no key variable, a fraction outside (0, 1], an unknown ``missing``.
+        InputDataError: a missing file or column; past SUDA2's limits (named, before any work).
+    """
+    from pipeline.risk.suda2 import MISSING, check_fraction, records_of_table
+
+    keys = _names(key_vars, "key_vars")
+    problems = check_fraction(dis_fraction)
+    if missing not in MISSING:
+        problems.append(f"missing must be one of {', '.join(MISSING)}")
+    if problems:
+        raise RecipeError([Problem(p) for p in problems], title="usage error")
+    from pipeline.risk.table import table_of
+
+    table = table_of(data, keys, keys, encoding, delimiter)
+    return records_of_table(table, keys, float(dis_fraction), missing)
+
+
+@_guarded
 def utility(
     original: Data,
     released: Data,

@@ -16,7 +16,8 @@ from pipeline.risk import K_MAX
 DESCRIPTION = """Measure disclosure risk of a CSV or Parquet file over its key variables:
 sample uniques, records violating k, expected re-identifications, global and largest individual
 risk (as sdcMicro's measure_risk), and per-key-variable counts. Missing key values match any
-value (sdcMicro) unless --missing category.
+value (sdcMicro) unless --missing category. With --suda2, also SUDA2's special uniques (records
+unique on few of the key variables; per record with --records FILE), as sdcMicro's suda2.
 
 Exit codes: 0 measured; 1 unexpected error (a bug); 2 usage error; 3 input problem."""
 
@@ -40,10 +41,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--missing",
-        choices=["any", "category"],
+        choices=["any", "category", "unmatched"],
         default="any",
-        help="a missing key value matches any value (default, sdcMicro) or is a category",
+        help="a missing key value matches any value (default, sdcMicro) or is a category; "
+        "with --suda2 also unmatched: it matches nothing (sdcMicro's suda2)",
     )
+    parser.add_argument(
+        "--suda2", action="store_true", help="add SUDA2 special uniques (sdcMicro's suda2)"
+    )
+    parser.add_argument(
+        "--dis-fraction",
+        type=float,
+        default=0.01,
+        metavar="F",
+        help="sampling fraction of the DIS-SUDA score, in (0, 1] (default 0.01)",
+    )
+    parser.add_argument(
+        "--records",
+        metavar="FILE",
+        help="with --suda2: write each record's scores to this new CSV file",
+    )
+    parser.add_argument("--force", action="store_true", help="replace the --records file")
     return parser
 
 
@@ -58,17 +76,47 @@ def measure(args: argparse.Namespace) -> dict:
 
     if not [c for c in args.key_vars.split(",") if c.strip()]:
         raise RecipeError([Problem("--key-vars names no column")], title="usage error")
+    if not args.suda2 and (args.missing == "unmatched" or args.records):
+        raise RecipeError(
+            [Problem("--missing unmatched and --records need --suda2")], title="usage error"
+        )
+    special = _suda2(args) if args.suda2 else None
     found = risk(
         args.path,
         args.key_vars,
         weight=args.weight,
         k=args.k,
         household=args.household,
+        missing="any" if args.missing == "unmatched" else args.missing,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+    )
+    return found.summary if special is None else {**found.summary, "suda2": special}
+
+
+def _suda2(args: argparse.Namespace) -> dict:
+    """SUDA2's figures (``pipeline.api.suda2``); each record's written to ``--records``."""
+    from pathlib import Path
+
+    from pipeline.api import suda2
+    from pipeline.io.owned import write_new_file
+
+    frame = suda2(
+        args.path,
+        args.key_vars,
+        dis_fraction=args.dis_fraction,
         missing=args.missing,
         encoding=args.encoding,
         delimiter=args.delimiter,
     )
-    return found.summary
+    if args.records:
+        frame.index += 1  # records numbered from 1, as in every message
+
+        def fill(handle: object) -> None:
+            frame.to_csv(handle, index_label="record", float_format="%.17g")
+
+        write_new_file(Path(args.records), "utf-8", fill, args.force)
+    return frame.attrs["summary"]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -77,10 +125,12 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     for name, value in summary.items():
-        if name != "key_variables":
+        if name not in ("key_variables", "suda2"):
             print(f"{name:>28}: {value}")
     for name, info in summary["key_variables"].items():
         print(f"{name:>28}: {info['categories']} categories, {info['missing']} missing")
+    for name, value in summary.get("suda2", {}).items():
+        print(f"{'suda2 ' + name:>28}: {value}")
     return 0
 
 

@@ -14,6 +14,8 @@ Reason codes:
 * ``l_diversity_violated`` / ``t_closeness_violated`` — records (with a key value) sit in
   classes that are not l-diverse / t-close in the named column (``risk.l_diversity``,
   ``risk.t_closeness``);
+* ``special_uniques_too_many`` / ``dis_score_too_high`` — more SUDA2 special uniques than
+  ``risk.max_special_uniques``, or a record's DIS-SUDA score above ``risk.max_dis_score``;
 * ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows;
 * ``microaggregation_group_too_small`` — a released combination of microaggregated variables
   is shared by fewer than k records (``pipeline.gate.groups``).
@@ -150,6 +152,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
                     target.column,
                 )
             )
+    out += _suda2_checks(recipe, stage, summary)
     if spec.max_global_risk is not None:
         risk = summary.global_risk
         out.append(
@@ -163,6 +166,36 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
                 risk <= spec.max_global_risk,
             )
         )
+    return out
+
+
+def _suda2_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[CheckResult]:
+    """SUDA2 special uniques and DIS-SUDA scores against their targets (whole file)."""
+    spec, found = recipe.risk, summary.suda2
+    assert spec is not None  # noqa: S101 - risk_checks returns before without targets
+    out = []
+    for target, reason, what, figure in (
+        (
+            spec.max_special_uniques,
+            Reason.SPECIAL_UNIQUES_TOO_MANY,
+            "records unique on fewer variables than all the keys (SUDA2 special uniques)",
+            "special_uniques",
+        ),
+        (
+            spec.max_dis_score,
+            Reason.DIS_SCORE_TOO_HIGH,
+            f"largest DIS-SUDA score (sampling fraction {number(spec.dis_fraction)})",
+            "max_dis_score",
+        ),
+    ):
+        if target is not None:
+            value = getattr(found, figure) if found is not None else -1
+            ok = found is not None and value <= target
+            out.append(
+                table_result(
+                    stage, f"risk.{figure}", reason, what, value, f"<= {number(target)}", ok
+                )
+            )
     return out
 
 
@@ -270,12 +303,14 @@ register(
     CheckKind(
         name="risk_targets",
         summary="the whole file meets the recipe's risk targets: k-anonymity, global risk, "
-        "l-diversity and t-closeness",
+        "l-diversity, t-closeness and SUDA2's special uniques and DIS-SUDA scores",
         reasons=(
             Reason.K_ANONYMITY_VIOLATED,
             Reason.GLOBAL_RISK_TOO_HIGH,
             Reason.L_DIVERSITY_VIOLATED,
             Reason.T_CLOSENESS_VIOLATED,
+            Reason.SPECIAL_UNIQUES_TOO_MANY,
+            Reason.DIS_SCORE_TOO_HIGH,
         ),
         reads=("risk",),
         table=_risk_results,

@@ -22,6 +22,7 @@ from pipeline.core.yamlpos import Path_, parse_path
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.refs import column_refs
 from pipeline.recipe.source import Lines, home_paths, locate, read_source, reporter
+from pipeline.risk.suda2 import MAX_KEYS as SUDA2_MAX_KEYS
 from pipeline.steps import STEPS, StepParams, StepSpec
 from pipeline.steps.declaration import undescribed
 
@@ -298,6 +299,14 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             )
     if recipe.risk is not None and not cols.key_variables:
         at(("risk",), "risk targets need columns.key_variables")
+    suda2 = recipe.risk is not None and recipe.risk.suda2_fraction() is not None
+    if suda2 and len(cols.key_variables) > SUDA2_MAX_KEYS:
+        at(
+            ("risk",),
+            f"SUDA2 targets serve at most {SUDA2_MAX_KEYS} key variables "
+            f"({len(cols.key_variables)} declared)",
+            code="suda2_limit",
+        )
     _reference_checks(recipe, calls, at)
     for where, message in recipe.series.problems(recipe) if recipe.series else []:
         at(where, message)

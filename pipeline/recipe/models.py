@@ -229,6 +229,26 @@ class RiskSpec(StrictModel):
     t_closeness: TCloseness | None = Field(
         None, description="Every class (records with a key value) is t-close in a column."
     )
+    max_special_uniques: int | None = Field(
+        None,
+        ge=0,
+        description="Most records allowed to be SUDA2 special uniques (unique on fewer "
+        "variables than all the keys); measures SUDA2 before and after.",
+    )
+    max_dis_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Largest DIS-SUDA score allowed for any record; measures SUDA2.",
+    )
+    dis_fraction: float = Field(
+        0.01, gt=0, le=1, description="Sampling fraction the DIS-SUDA score assumes."
+    )
+
+    def suda2_fraction(self) -> float | None:
+        """The DIS fraction when a SUDA2 target is set (None: SUDA2 is not measured)."""
+        wanted = self.max_special_uniques is not None or self.max_dis_score is not None
+        return self.dis_fraction if wanted else None
 
 
 class ContractsSpec(StrictModel):

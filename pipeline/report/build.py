@@ -38,6 +38,7 @@ class SnapshotStream:
             tuple(name for name in recipe.columns.sensitive if name in present),
             spec.missing,
             workdir,
+            spec.suda2_fraction(),
         )
         self.columns = self._stream.columns
 

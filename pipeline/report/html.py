@@ -32,6 +32,12 @@ _SUMMARY_ROWS = (
     ("max_individual_risk", "largest individual risk"),
     ("household_global_risk", "household global risk"),
 )
+_SUDA2_ROWS = (
+    ("special_uniques", "SUDA2 special uniques (unique on fewer variables than the keys)"),
+    ("scored", "records with a SUDA score (a minimal sample unique)"),
+    ("max_score", "largest SUDA score"),
+    ("max_dis_score", "largest DIS-SUDA score"),
+)
 
 
 def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
@@ -50,6 +56,18 @@ def _verdicts(report: RiskReport) -> list[tuple[bool, str]]:
         out.append(
             (bool(t.global_risk_ok), f"global risk {risk} {sign} {number(t.max_global_risk)}")
         )
+    found = report.after.summary.suda2
+    if t.suda2_ok is not None and found is not None:
+        said = [
+            f"{found.special_uniques} special uniques (at most {t.max_special_uniques})"
+            if t.max_special_uniques is not None
+            else "",
+            f"largest DIS-SUDA score {number(found.max_dis_score)} (at most "
+            f"{number(t.max_dis_score)})"
+            if t.max_dis_score is not None
+            else "",
+        ]
+        out.append((bool(t.suda2_ok), "SUDA2: " + "; ".join(s for s in said if s)))
     return out
 
 
@@ -169,6 +187,11 @@ def _summary_rows(before: RiskSummary, after: RiskSummary) -> list[tuple[str, An
         rows[4:4] = [  # after the run's own sample uniques and records below k
             (f"sample uniques {said}", other_b.sample_uniques, other_a.sample_uniques),
             (f"records with fk < k {said}", other_b.k_violations, other_a.k_violations),
+        ]
+    if before.suda2 is not None and after.suda2 is not None:
+        rows += [
+            (label, getattr(before.suda2, key), getattr(after.suda2, key))
+            for key, label in _SUDA2_ROWS
         ]
     return rows
 

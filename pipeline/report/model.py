@@ -70,6 +70,11 @@ class Targets(BaseModel):
     k_reached: bool
     max_global_risk: float | None = None
     global_risk_ok: bool | None = None
+    max_special_uniques: int | None = None
+    max_dis_score: float | None = None
+    suda2_ok: bool | None = Field(
+        None, description="Whether SUDA2's special uniques and DIS-SUDA scores meet the targets."
+    )
 
 
 class SeriesSummary(BaseModel):

@@ -40,6 +40,18 @@ def step_columns(params: dict[str, Any]) -> list[str]:
     return out
 
 
+def _suda2_ok(spec: RiskSpec, after: Snapshot) -> bool | None:
+    """Whether the output meets the SUDA2 targets (None: the recipe sets none)."""
+    if spec.suda2_fraction() is None:
+        return None
+    found = after.summary.suda2
+    return (
+        found is not None
+        and (spec.max_special_uniques is None or found.special_uniques <= spec.max_special_uniques)
+        and (spec.max_dis_score is None or found.max_dis_score <= spec.max_dis_score)
+    )
+
+
 def build_report(
     manifest: Manifest,
     recipe: Recipe,
@@ -62,6 +74,9 @@ def build_report(
             k_reached=after.summary.k_violations == 0,
             max_global_risk=spec.max_global_risk,
             global_risk_ok=None if spec.max_global_risk is None else risk <= spec.max_global_risk,
+            max_special_uniques=spec.max_special_uniques,
+            max_dis_score=spec.max_dis_score,
+            suda2_ok=_suda2_ok(spec, after),
         )
     return RiskReport(
         run_id=manifest.run_id,

@@ -37,6 +37,7 @@ from pipeline.risk.groups import distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash
+from pipeline.risk.suda2 import suda2_summary
 
 _THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
 
@@ -127,7 +128,9 @@ class RiskStream:
         sensitive: tuple[str, ...] = (),
         missing: Missing = "any",
         workdir: Path | None = None,
+        suda2: float | None = None,
     ) -> None:
+        self.suda2 = suda2  # SUDA2's DIS fraction (None: SUDA2 is not measured)
         self.keys, self.k, self.weight, self.household = keys, k, weight, household
         self.sensitive, self.missing, self.workdir = list(sensitive), missing, workdir
         self.dictionaries = [Dictionary() for _ in keys]
@@ -193,6 +196,7 @@ class RiskStream:
                 self.sensitive,
                 self.missing,
                 self.workdir,
+                self.suda2,
             )
         finally:
             self.close()
@@ -217,6 +221,7 @@ def _measure(
     sensitive: list[str],
     missing: Missing,
     workdir: Path | None,
+    suda2: float | None = None,
 ) -> StreamedRisk:
     m = len(dictionaries)
     # the table of combinations is the memory that grows with the file: the narrowest codes
@@ -263,6 +268,8 @@ def _measure(
         total = _household(spill, pool, rk_u, offsets, m, workdir)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
+    if suda2 is not None:
+        summary["suda2"] = suda2_summary(all_codes, all_counts, keys, suda2, missing)
     labels = [d.labels() for d in dictionaries]
     summary["key_variables"] = {
         key: {"categories": len(labels[j]), "missing": int(all_counts[all_codes[:, j] < 0].sum())}

@@ -32,6 +32,25 @@ class OtherConvention(BaseModel):
     k_violations: int = Field(description="Records in classes smaller than k (fk < k).")
 
 
+class Suda2Summary(BaseModel):
+    """SUDA2 special uniques of a file (``pipeline.risk.suda2``; sdcMicro's ``suda2``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dis_fraction: float = Field(description="Sampling fraction the DIS-SUDA score assumes.")
+    scored: int = Field(description="Records with a minimal sample unique (SUDA score > 0).")
+    special_uniques: int = Field(
+        description="Records unique on fewer variables than all the key variables."
+    )
+    max_score: float = Field(description="Largest SUDA score.")
+    max_dis_score: float = Field(description="Largest DIS-SUDA score.")
+    dis_above: dict[str, int] = Field(description="Records with a DIS-SUDA score above each.")
+    contributions: dict[str, float] = Field(
+        description="Per key variable, the score of the MSUs it belongs to, in percent of all "
+        "scores (sdcMicro's attribute_contributions; they add up to more than 100)."
+    )
+
+
 class RiskSummary(BaseModel):
     """Disclosure risk of a file over its key variables (sdcMicro's measures)."""
 
@@ -59,6 +78,9 @@ class RiskSummary(BaseModel):
         None, description="Records (with a key value) in classes not t-close (risk.t_closeness)."
     )
     key_variables: dict[str, KeyVariableSummary] = Field(default_factory=dict)
+    suda2: Suda2Summary | None = Field(
+        None, description="SUDA2 special uniques (when the recipe sets a SUDA2 target)."
+    )
     other_convention: OtherConvention | None = Field(
         None,
         description="Sample uniques and records below k had missing key values been counted "

@@ -14,6 +14,8 @@ from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import distinct_risk
+from pipeline.risk.suda2 import MAX_KEYS as SUDA2_MAX_KEYS
+from pipeline.risk.suda2 import suda2_summary
 from pipeline.risk.suppression import TooFewRecords, importance_order, suppress
 from pipeline.steps.registry import (
     SUPPRESSED,
@@ -48,16 +50,25 @@ def _missing(params: RiskParams | LocalSuppressionParams, ctx: StepContext) -> M
 class RiskParams(StepParams):
     """Parameters of ``risk``; the key variables are ``columns.key_variables``."""
 
-    logged = ("missing", "sample_uniques", "k_violations")
+    logged = ("missing", "sample_uniques", "k_violations", "special_uniques")
 
-    examples = ({"k": 3}, {"k": 5, "missing": "category"})
+    examples = ({"k": 3}, {"k": 5, "missing": "category"}, {"k": 3, "suda2": True})
 
     k: int = Field(3, ge=1, le=K_MAX, description="Count records in classes smaller than k.")
     missing: Literal["any", "category"] | None = Field(None, description=_MISSING_DESCRIPTION)
+    suda2: bool = Field(
+        False, description="Also SUDA2's special uniques and largest DIS-SUDA score."
+    )
+    dis_fraction: float = Field(
+        0.01, gt=0, le=1, description="Sampling fraction the DIS-SUDA score assumes."
+    )
 
     def recipe_problems(self, columns: ColumnsSpec) -> list[tuple[str, str]]:
-        """The key variables must be declared."""
-        return _needs_keys(columns)
+        """The key variables must be declared (at most 20 with ``suda2``)."""
+        problems = _needs_keys(columns)
+        if self.suda2 and len(columns.key_variables) > SUDA2_MAX_KEYS:
+            problems.append(("suda2", f"SUDA2 serves at most {SUDA2_MAX_KEYS} key variables"))
+        return problems
 
     def needs(self, ctx: StepContext) -> dict[str, Reduction]:
         """The key combinations with their weight sums."""
@@ -125,14 +136,22 @@ def risk(df: dd.DataFrame, params: RiskParams, ctx: StepContext) -> Effect:
     violating k, expected re-identifications, global risk and the largest individual risk, as
     sdcMicro's measure_risk computes them. Missing key values follow ``missing``, by default
     the recipe's ``risk.missing`` (else ``any``: a missing value matches every value;
-    ``category``: missing is a value of its own). The figures go to the manifest and the log.
+    ``category``: missing is a value of its own). With ``suda2: true`` also SUDA2's special
+    uniques (records unique on fewer variables than all the keys) and the largest DIS-SUDA score
+    (sampling fraction ``dis_fraction``), as sdcMicro's suda2. The figures go to the manifest
+    and the log.
     """
     missing = _missing(params, ctx)
     found: KeyCombinations = ctx.values["keys"]
     weighted = ctx.columns.weight is not None
     summary = distinct_risk(found.codes, found.counts, found.sums, params.k, weighted, missing)[3]
     names = ("sample_uniques", "k_violations", "global_risk", "max_individual_risk")
-    return Effect(df, {"missing": missing, **{k: summary[k] for k in names}})
+    facts = {"missing": missing, **{k: summary[k] for k in names}}
+    if params.suda2:
+        keys = list(ctx.columns.key_variables)
+        special = suda2_summary(found.codes, found.counts, keys, params.dis_fraction, missing)
+        facts.update({k: special[k] for k in ("special_uniques", "max_dis_score")})
+    return Effect(df, facts)
 
 
 @step("local_suppression", params=LocalSuppressionParams)
