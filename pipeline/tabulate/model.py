@@ -131,6 +131,44 @@ class Dominance(StrictModel):
     k: float = Field(gt=0, le=100)
 
 
+class PPercent(StrictModel):
+    """The p% rule (and its prior-knowledge variant, the (p, q) rule) of magnitude cells."""
+
+    p: float = Field(
+        gt=0,
+        le=100,
+        description="No contributor's value may be estimated by another to within p% of it.",
+    )
+    q: float = Field(
+        100,
+        gt=0,
+        le=100,
+        description="What every contributor already knows of "
+        "the others' values, within q% (100: nothing; the plain p% rule).",
+    )
+
+    @model_validator(mode="after")
+    def _p_within_q(self) -> PPercent:
+        if self.p > self.q:
+            raise ValueError("p must not exceed q (the (p, q) rule)")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The rule as a failed cell names it (``p_percent_10``, ``p_percent_10_50``)."""
+        q = "" if self.q == 100 else f"_{self.q:g}"
+        return f"p_percent_{self.p:g}{q}"
+
+    def protection(self, x1: float, x2: float, total: float) -> float:
+        """The upper protection a cell needs (> 0: the cell is sensitive).
+
+        The second largest contributor knows its own value and, within q%, the rest: it must
+        not bound the largest's value within p% of it, so the cell's upper bound must reach
+        ``total + (p x1 - q (total - x1 - x2)) / 100`` (Hundepool et al., 4.2-4.3).
+        """
+        return (self.p * x1 - self.q * (total - x1 - x2)) / 100.0
+
+
 class Rules(StrictModel):
     """Output-checking rules (defaults: the Ministry of Finance annex)."""
 
@@ -139,6 +177,12 @@ class Rules(StrictModel):
     )
     dominance: list[Dominance] = Field(
         default_factory=lambda: [Dominance(n=1, k=70), Dominance(n=2, k=85)]
+    )
+    p_percent: PPercent | None = Field(
+        None,
+        description="Magnitude tables: a cell is sensitive when its total less its two largest "
+        "contributions is below p% (or p/q) of the largest; its hidden interval must reach "
+        "the protection the rule derives.",
     )
     concentration: float | None = Field(
         None, gt=0, le=100, description="Largest share (%) of a cell in its row/column total."

@@ -2,12 +2,15 @@
 
 Primary rules (each cell and margin): ``threshold`` (a non-zero cell from fewer units than the
 threshold), ``dominance_n_k`` (magnitude tables: the n largest units hold more than k% of the
-cell), ``concentration`` (when enabled: an inner cell holds more than the given share of its
-row or column total). Secondary suppression then hides the cheapest further cells so that every
-primary cell's interval, as an attacker derives it from the published table by linear
-programming, is at least the required width: ``min_interval_units`` for count tables,
-``min_interval_share`` x the cell value for magnitude tables (computed on the additive sums;
-mean and share tables hide the same cells).
+cell), ``p_percent_p[_q]`` (when enabled, magnitude tables: the total less the two largest
+contributions is below p% - or p/q - of the largest), ``concentration`` (when enabled: an inner
+cell holds more than the given share of its row or column total). Secondary suppression then
+hides the cheapest further cells so that every primary cell's interval, as an attacker derives
+it from the published table by linear programming, reaches its protection levels above and
+below the value: half the required width each way (``min_interval_units`` for count tables,
+``min_interval_share`` x the cell value for magnitude tables; below, never past zero), and for a
+p%-sensitive cell at least the rule's own protection ``(p x1 - q (X - x1 - x2)) / 100`` each way
+(computed on the additive sums; mean and share tables hide the same cells).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ def primary_rules(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> list[li
                 top = cell.top1 + (cell.top2 if d.n >= 2 else 0.0)
                 if top > d.k / 100 * cell.absum + TOLERANCE:
                     failed[i].append(f"dominance_{d.n}_{d.k:g}")
+            rule = rules.p_percent
+            if rule is not None and rule.protection(cell.top1, cell.top2, cell.absum) > TOLERANCE:
+                failed[i].append(rule.name)
         if rules.concentration and cell.level == "cell" and spec.columns is not None:
             row_total, col_total = totals[("row", cell.row)], totals[("col", cell.col)]
             share = rules.concentration / 100
@@ -117,17 +123,15 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
     cells, lay = layout(cells, spec)
     failed = primary_rules(cells, spec, rules)
     additive = lay.table.values
-    if spec.magnitude:
-        required = rules.min_interval_share * np.abs(cells["value"].to_numpy(dtype=float))
-    else:
-        required = np.full(len(cells), float(rules.min_interval_units))
+    up, down = protection_levels(cells, spec, rules, additive[lay.position])
     primary_rows = [i for i, f in enumerate(failed) if f]
     primary_cells = [int(lay.position[i]) for i in primary_rows]
     hidden = protect(
         lay.table,
         primary_cells,
-        [float(required[i]) for i in primary_rows],
+        [float(up[i] + down[i]) for i in primary_rows],
         cost=np.abs(additive) + 1.0,
+        levels=[(float(up[i]), float(down[i])) for i in primary_rows],
     )
     hidden_rows = [i for i in range(len(cells)) if hidden[lay.position[i]]]
     bounds = intervals(lay.table, hidden, [int(lay.position[i]) for i in hidden_rows])
@@ -137,7 +141,9 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
         "primary" if failed[i] else "secondary" if hidden[lay.position[i]] else "none"
         for i in range(len(cells))
     ]
-    out["required"] = [float(required[i]) if failed[i] else None for i in range(len(cells))]
+    out["required"] = [float(up[i] + down[i]) if failed[i] else None for i in range(len(cells))]
+    out["required_up"] = [float(up[i]) if failed[i] else None for i in range(len(cells))]
+    out["required_down"] = [float(down[i]) if failed[i] else None for i in range(len(cells))]
     out["lo"] = [
         bounds[int(lay.position[i])][0] if i in hidden_rows else None for i in range(len(cells))
     ]
@@ -145,6 +151,29 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
         bounds[int(lay.position[i])][1] if i in hidden_rows else None for i in range(len(cells))
     ]
     return out
+
+
+def protection_levels(
+    cells: pd.DataFrame, spec: TableSpec, rules: Rules, additive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's protection above and below its additive value, were it a primary cell.
+
+    Half the required width each way (below: never past zero, the rest above); for a cell
+    the p% rule finds sensitive, at least the rule's protection each way (below: to zero).
+    """
+    if spec.magnitude:
+        width = rules.min_interval_share * np.abs(cells["value"].to_numpy(dtype=float))
+    else:
+        width = np.full(len(cells), float(rules.min_interval_units))
+    floor = np.maximum(additive, 0.0)
+    down = np.minimum(width / 2, floor)
+    up = width - down
+    rule = rules.p_percent
+    if spec.magnitude and rule is not None:
+        top1, top2 = cells["top1"].to_numpy(float), cells["top2"].to_numpy(float)
+        needed = np.maximum(rule.protection(top1, top2, cells["absum"].to_numpy(float)), 0.0)
+        up, down = np.maximum(up, needed), np.maximum(down, np.minimum(needed, floor))
+    return up, down
 
 
 def unprotected(checked: pd.DataFrame) -> list[str]:
@@ -160,4 +189,8 @@ def unprotected(checked: pd.DataFrame) -> list[str]:
         if width + TOLERANCE < cell.required:
             share = width / cell.required if cell.required else 0.0
             bad.append(f"{cell.level} cell #{position}: interval {share:.0%} of the required width")
+        elif cell.hi + TOLERANCE < cell.value + cell.required_up or (
+            cell.lo - TOLERANCE > cell.value - cell.required_down
+        ):
+            bad.append(f"{cell.level} cell #{position}: interval not wide enough on one side")
     return bad

@@ -38,6 +38,14 @@ class CellCheck(BaseModel):
     required_interval: float | None = Field(
         description="Least width of a primary cell's interval (null: not a primary cell)."
     )
+    required_above: float | None = Field(
+        None,
+        description="How far above the value a primary cell's interval must reach (its upper "
+        "protection level; the p% rule's own where it asks more); null: not a primary cell.",
+    )
+    required_below: float | None = Field(
+        None, description="How far below the value it must reach (lower protection level)."
+    )
     interval: tuple[float, float | None] | None = Field(
         description="A hidden cell's [lo, hi] as an attacker derives it from the published "
         "table (hi null: unbounded); null for a published cell."
@@ -84,6 +92,8 @@ def cell_checks(checked: pd.DataFrame) -> list[CellCheck]:
                 rules_failed=list(cell.rules_failed),
                 suppression=cell.suppression,
                 required_interval=_number(cell.required),
+                required_above=_number(cell.required_up),
+                required_below=_number(cell.required_down),
                 interval=_interval(cell.lo, cell.hi),
             )
         )

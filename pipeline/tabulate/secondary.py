@@ -113,6 +113,7 @@ def protect(
     widths: Sequence[float],
     cost: np.ndarray | None = None,
     time_limit: float = 60.0,
+    levels: Sequence[tuple[float, float]] | None = None,
 ) -> np.ndarray:
     """Hidden-cell mask: the primary cells plus the cheapest set protecting them.
 
@@ -123,6 +124,8 @@ def protect(
         cost: Cost of hiding each cell (default: its value + 1, i.e. the least total value,
             then the fewest cells).
         time_limit: Seconds for the solver.
+        levels: Each primary cell's protection (above, below) its value; by default half its
+            width each way (below never past zero, the rest above).
 
     Raises:
         ValueError: no suppression pattern protects the primary cells.
@@ -144,7 +147,15 @@ def protect(
         return hidden
     cost = x + 1.0 if cost is None else np.asarray(cost, dtype=float)
     a = table.equations()
-    blocks = [(p, w, d) for p, w in zip(primary, widths, strict=True) for d in (1, -1)]
+    if levels is None:
+        levels = [
+            (w - min(w / 2, x[p]), min(w / 2, x[p])) for p, w in zip(primary, widths, strict=True)
+        ]
+    blocks = [
+        (p, up if d > 0 else down, d)
+        for p, (up, down) in zip(primary, levels, strict=True)
+        for d in (1, -1)
+    ]
     nvar = n + len(blocks) * n
     rows = len(blocks) * (len(a) + 1 + 2 * n) + len(primary)
     m = lil_matrix((rows, nvar))
@@ -157,10 +168,8 @@ def protect(
             for cell in np.flatnonzero(a[g]):
                 m[r, off + cell] = a[g, cell]
             r += 1
-        down = min(w / 2, x[p])
-        level = (w - down) if d > 0 else -down  # up + down >= required width
-        m[r, off + p] = 1.0
-        lo[r] = hi[r] = level
+        m[r, off + p] = 1.0  # the primary cell moves by its level, up then down
+        lo[r] = hi[r] = w * d
         r += 1
         for cell in range(n):  # only hidden cells move, never below zero
             m[r, off + cell] = 1.0
@@ -168,7 +177,7 @@ def protect(
             lo[r], hi[r] = 0.0, np.inf
             r += 1
             m[r, off + cell] = 1.0
-            m[r, cell] = -w  # the cell moves up by at most the primary's width (below)
+            m[r, cell] = -w  # the cell moves up by at most the primary's level (below)
             lo[r], hi[r] = -np.inf, 0.0
             r += 1
     for p in primary:

@@ -26,7 +26,7 @@ def records(counts: dict[tuple[str, str], int], values: dict | None = None) -> p
     return pd.DataFrame(rows, columns=["r", "c", "income"])
 
 
-def table(frame: pd.DataFrame, **spec) -> pd.DataFrame:
+def table(frame: pd.DataFrame, rules: Rules | None = None, **spec) -> pd.DataFrame:
     spec = TableSpec.model_validate(
         {"name": "t", "rows": {"column": "r"}, "columns": {"column": "c"}, **spec}
     )
@@ -34,7 +34,7 @@ def table(frame: pd.DataFrame, **spec) -> pd.DataFrame:
         prepared = prepare(dd.from_pandas(frame, npartitions=3), spec, Path("."), checks)
     (computed,) = dask.compute(plan_cells(prepared, spec))
     cells = assemble_cells(computed, spec)
-    return suppress(cells, spec, Rules())
+    return suppress(cells, spec, rules or Rules())
 
 
 def cell(checked: pd.DataFrame, level: str, row=None, col=None) -> pd.Series:

@@ -122,7 +122,7 @@ def test_gate_blocks_primary_cells_without_secondary_suppression(
 ) -> None:
     recipe = tables_demo(workdir)
     monkeypatch.setattr(
-        protect_mod, "protect", lambda table, primary, widths, cost=None: _only(table, primary)
+        protect_mod, "protect", lambda table, primary, widths, **_: _only(table, primary)
     )
     result = invoke("tabulate", str(recipe))
     assert result.exit_code == 4 and "interval_too_narrow" in result.output, result.output
