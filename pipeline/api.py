@@ -177,6 +177,8 @@ def risk(
     missing: Literal["any", "category"] = "any",
     encoding: str = "utf-8",
     delimiter: str = ",",
+    model: str | bool | None = None,
+    bound: float | None = None,
 ) -> RiskResult:
     """Disclosure risk over ``key_vars``, as ``anonymize risk`` (sdcMicro's ``measure_risk``).
 
@@ -190,14 +192,22 @@ def risk(
             a category of its own.
         encoding: Of a CSV file.
         delimiter: Of a CSV file.
+        model: The model-based risk too (sdcMicro's modRisk; needs ``weight``): ``True`` for
+            a log-linear model of main effects, or its interactions (``"a:b + c:d"``);
+            ``summary["model_risk"]``.
+        bound: The model risk leaves out combinations of more records.
 
     Raises:
-        RecipeError: no key variable, k out of range or an unknown ``missing``.
+        RecipeError: no key variable, k out of range, an unknown ``missing``, a model
+            without weights or a bound that is not positive.
         InputDataError: a missing file or column, weights that are not numbers.
     """
+    import math
+
     import pandas as pd
 
     from pipeline.risk import K_MAX
+    from pipeline.risk.extras import Extras
     from pipeline.risk.table import numeric_weights, risk_of_table, table_of
 
     keys = _names(key_vars, "key_vars")
@@ -207,10 +217,18 @@ def risk(
         )
     text = [*keys, *([household] if household else [])]
     wanted = list(dict.fromkeys([*text, *([weight] if weight else [])]))
+    extras = None
+    if model is not None and model is not False:
+        if not weight or (bound is not None and not bound > 0):
+            raise RecipeError(
+                [Problem("a model-based risk needs weight, and bound > 0")], title="usage error"
+            )
+        terms = model if isinstance(model, str) else None
+        extras = Extras(model=True, terms=terms, bound=bound or math.inf)
     table = table_of(data, wanted, text, encoding, delimiter)
     if weight:
         table = numeric_weights(table, weight)
-    result, summary = risk_of_table(table, keys, k, weight, household, missing)
+    result, summary = risk_of_table(table, keys, k, weight, household, missing, extras)
     records = pd.DataFrame({"fk": result.fk, "Fk": result.Fk, "rk": result.rk})
     return RiskResult(summary, records)
 

@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --suda2: write each record's scores to this new CSV file",
     )
     parser.add_argument("--force", action="store_true", help="replace the --records file")
+    parser.add_argument(
+        "--model",
+        nargs="?",
+        const="",
+        metavar="TERMS",
+        help="add the model-based risk of a log-linear model (sdcMicro's modRisk; needs "
+        "--weight): main effects, plus interactions given as 'a:b + c:d'",
+    )
+    parser.add_argument(
+        "--bound", type=float, metavar="B", help="the model risk leaves out classes above B"
+    )
     return parser
 
 
@@ -90,6 +101,8 @@ def measure(args: argparse.Namespace) -> dict:
         missing="any" if args.missing == "unmatched" else args.missing,
         encoding=args.encoding,
         delimiter=args.delimiter,
+        model=None if args.model is None else (args.model or True),
+        bound=args.bound,
     )
     return found.summary if special is None else {**found.summary, "suda2": special}
 
@@ -129,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name:>28}: {value}")
     for name, info in summary["key_variables"].items():
         print(f"{name:>28}: {info['categories']} categories, {info['missing']} missing")
+    for name, value in summary.get("model_risk", {}).items():
+        print(f"{'model ' + name:>28}: {value}")
     for name, value in summary.get("suda2", {}).items():
         print(f"{'suda2 ' + name:>28}: {value}")
     return 0

@@ -16,6 +16,8 @@ Reason codes:
   ``risk.t_closeness``);
 * ``special_uniques_too_many`` / ``dis_score_too_high`` — more SUDA2 special uniques than
   ``risk.max_special_uniques``, or a record's DIS-SUDA score above ``risk.max_dis_score``;
+* ``model_risk_too_high`` — the log-linear model's unique or match risk is above
+  ``risk.model.max_unique_risk`` / ``max_match_risk``;
 * ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows;
 * ``microaggregation_group_too_small`` — a released combination of microaggregated variables
   is shared by fewer than k records (``pipeline.gate.groups``).
@@ -31,14 +33,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.core.columns import ColumnsSpec
-from pipeline.core.numbers import number
 from pipeline.core.requirements import Bound, GroupSize, OneOf
 from pipeline.gate.catalog import CheckKind, Evidence, RanStep, register
 from pipeline.gate.checks import RowCheck, Stage, cap_check, table_result, value_set_check
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.gate.risk_targets import risk_checks
 from pipeline.recipe.models import Recipe
-from pipeline.risk.summary import RiskSummary
 
 
 def row_checks(steps: Sequence[RanStep], base_dir: Path, columns: ColumnsSpec) -> list[RowCheck]:
@@ -110,93 +111,6 @@ def column_set_check(stage: Stage, columns: list[str], expected: list[str]) -> C
         "0 columns added or missing",
         not (extra or missing),
     )
-
-
-def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> list[CheckResult]:
-    """k-anonymity and global risk against the recipe's ``risk:`` targets (whole file)."""
-    spec = recipe.risk
-    if spec is None or summary is None:
-        return []
-    keys = ", ".join(recipe.columns.key_variables)
-    violations = summary.k_violations
-    out = [
-        table_result(
-            stage,
-            "risk.k",
-            Reason.K_ANONYMITY_VIOLATED,
-            f"every record's class over ({keys}) has at least k = {spec.k} records",
-            violations,
-            "0 records below k",
-            violations == 0,
-        )
-    ]
-    for name, reason, what in (
-        ("l_diversity", Reason.L_DIVERSITY_VIOLATED, "l-diverse"),
-        ("t_closeness", Reason.T_CLOSENESS_VIOLATED, "t-close"),
-    ):
-        target = getattr(spec, name)
-        if target is not None:
-            found = getattr(summary, f"{name[0]}_violations")
-            found = -1 if found is None else found
-            is_l = name == "l_diversity"
-            level = f"l = {number(target.l)} ({target.kind})" if is_l else f"t = {number(target.t)}"
-            out.append(
-                table_result(
-                    stage,
-                    f"risk.{name}",
-                    reason,
-                    f"every class over ({keys}) is {what} in {target.column}, {level}",
-                    found,
-                    "0 records in classes that are not",
-                    found == 0,
-                    target.column,
-                )
-            )
-    out += _suda2_checks(recipe, stage, summary)
-    if spec.max_global_risk is not None:
-        risk = summary.global_risk
-        out.append(
-            table_result(
-                stage,
-                "risk.max_global_risk",
-                Reason.GLOBAL_RISK_TOO_HIGH,
-                "global risk (expected re-identifications / records)",
-                risk,
-                f"<= {number(spec.max_global_risk)}",
-                risk <= spec.max_global_risk,
-            )
-        )
-    return out
-
-
-def _suda2_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[CheckResult]:
-    """SUDA2 special uniques and DIS-SUDA scores against their targets (whole file)."""
-    spec, found = recipe.risk, summary.suda2
-    assert spec is not None  # noqa: S101 - risk_checks returns before without targets
-    out = []
-    for target, reason, what, figure in (
-        (
-            spec.max_special_uniques,
-            Reason.SPECIAL_UNIQUES_TOO_MANY,
-            "records unique on fewer variables than all the keys (SUDA2 special uniques)",
-            "special_uniques",
-        ),
-        (
-            spec.max_dis_score,
-            Reason.DIS_SCORE_TOO_HIGH,
-            f"largest DIS-SUDA score (sampling fraction {number(spec.dis_fraction)})",
-            "max_dis_score",
-        ),
-    ):
-        if target is not None:
-            value = getattr(found, figure) if found is not None else -1
-            ok = found is not None and value <= target
-            out.append(
-                table_result(
-                    stage, f"risk.{figure}", reason, what, value, f"<= {number(target)}", ok
-                )
-            )
-    return out
 
 
 def row_count_check(
@@ -303,7 +217,7 @@ register(
     CheckKind(
         name="risk_targets",
         summary="the whole file meets the recipe's risk targets: k-anonymity, global risk, "
-        "l-diversity, t-closeness and SUDA2's special uniques and DIS-SUDA scores",
+        "l-diversity, t-closeness, SUDA2's special uniques and DIS-SUDA scores, model-based risk",
         reasons=(
             Reason.K_ANONYMITY_VIOLATED,
             Reason.GLOBAL_RISK_TOO_HIGH,
@@ -311,6 +225,7 @@ register(
             Reason.T_CLOSENESS_VIOLATED,
             Reason.SPECIAL_UNIQUES_TOO_MANY,
             Reason.DIS_SCORE_TOO_HIGH,
+            Reason.MODEL_RISK_TOO_HIGH,
         ),
         reads=("risk",),
         table=_risk_results,

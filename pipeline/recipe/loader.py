@@ -22,6 +22,7 @@ from pipeline.core.yamlpos import Path_, parse_path
 from pipeline.recipe.models import INTERNAL_PREFIX, Recipe
 from pipeline.recipe.refs import column_refs
 from pipeline.recipe.source import Lines, home_paths, locate, read_source, reporter
+from pipeline.risk.modrisk import parse_terms
 from pipeline.risk.suda2 import MAX_KEYS as SUDA2_MAX_KEYS
 from pipeline.steps import STEPS, StepParams, StepSpec
 from pipeline.steps.declaration import undescribed
@@ -299,6 +300,7 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
             )
     if recipe.risk is not None and not cols.key_variables:
         at(("risk",), "risk targets need columns.key_variables")
+    _model_checks(recipe, at)
     suda2 = recipe.risk is not None and recipe.risk.suda2_fraction() is not None
     if suda2 and len(cols.key_variables) > SUDA2_MAX_KEYS:
         at(
@@ -310,6 +312,20 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
     _reference_checks(recipe, calls, at)
     for where, message in recipe.series.problems(recipe) if recipe.series else []:
         at(where, message)
+
+
+def _model_checks(recipe: Recipe, at: Any) -> None:
+    """A model-based risk needs the weights and names key variables in its terms."""
+    model = recipe.risk.model if recipe.risk is not None else None
+    if model is None:
+        return
+    if recipe.columns.weight is None:
+        at(("risk", "model"), "model-based risk needs the sampling weights (columns.weight)")
+    try:
+        parse_terms(model.terms, list(recipe.columns.key_variables))
+    except RecipeError as exc:
+        for problem in exc.problems:
+            at(("risk", "model", "terms"), problem.message)
 
 
 def _reference_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:

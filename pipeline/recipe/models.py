@@ -205,6 +205,25 @@ class OutputSpec(StrictModel):
         return self
 
 
+class ModelRiskSpec(StrictModel):
+    """Model-based risk: a log-linear model of the key variables (sdcMicro's modRisk)."""
+
+    terms: str | None = Field(
+        None,
+        description="Interactions beyond the main effects, as 'a:b + c:d' (key variables); "
+        "default: main effects only.",
+    )
+    bound: float | None = Field(
+        None, gt=0, description="Combinations of more records are not counted (default: none)."
+    )
+    max_unique_risk: float | None = Field(
+        None, ge=0, description="Largest acceptable unique_risk (sdcMicro's Risk-Measure 1)."
+    )
+    max_match_risk: float | None = Field(
+        None, ge=0, description="Largest acceptable match_risk (sdcMicro's Risk-Measure 2)."
+    )
+
+
 class RiskSpec(StrictModel):
     """Disclosure-risk targets: measured before and after the steps, enforced by the gate."""
 
@@ -243,6 +262,10 @@ class RiskSpec(StrictModel):
     )
     dis_fraction: float = Field(
         0.01, gt=0, le=1, description="Sampling fraction the DIS-SUDA score assumes."
+    )
+
+    model: ModelRiskSpec | None = Field(
+        None, description="Model-based risk, measured before and after (needs columns.weight)."
     )
 
     def suda2_fraction(self) -> float | None:

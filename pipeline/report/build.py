@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
 from pipeline.risk.diversity import DiversityStream
+from pipeline.risk.extras import Extras
 from pipeline.risk.groups import distinct_rows
 from pipeline.risk.stream import RiskStream
 
@@ -38,7 +40,7 @@ class SnapshotStream:
             tuple(name for name in recipe.columns.sensitive if name in present),
             spec.missing,
             workdir,
-            spec.suda2_fraction(),
+            _extras(spec),
         )
         self.columns = self._stream.columns
 
@@ -65,6 +67,14 @@ class SnapshotStream:
             ),
             l_diversity=result.l_diversity,
         )
+
+
+def _extras(spec: RiskSpec) -> Extras:
+    """The measures the recipe's risk targets ask for beyond the frequencies."""
+    model = spec.model
+    if model is None:
+        return Extras(spec.suda2_fraction())
+    return Extras(spec.suda2_fraction(), True, model.terms, model.bound or math.inf)
 
 
 def diversity_stream(recipe: Recipe, present: set[str]) -> DiversityStream | None:

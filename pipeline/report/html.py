@@ -32,6 +32,10 @@ _SUMMARY_ROWS = (
     ("max_individual_risk", "largest individual risk"),
     ("household_global_risk", "household global risk"),
 )
+_MODEL_ROWS = (
+    ("unique_risk", "model risk: sample uniques unique in the population (log-linear)"),
+    ("match_risk", "model risk: a match of a sample unique is correct (log-linear)"),
+)
 _SUDA2_ROWS = (
     ("special_uniques", "SUDA2 special uniques (unique on fewer variables than the keys)"),
     ("scored", "records with a SUDA score (a minimal sample unique)"),
@@ -187,6 +191,11 @@ def _summary_rows(before: RiskSummary, after: RiskSummary) -> list[tuple[str, An
         rows[4:4] = [  # after the run's own sample uniques and records below k
             (f"sample uniques {said}", other_b.sample_uniques, other_a.sample_uniques),
             (f"records with fk < k {said}", other_b.k_violations, other_a.k_violations),
+        ]
+    if before.model_risk is not None and after.model_risk is not None:
+        rows += [
+            (label, getattr(before.model_risk, key), getattr(after.model_risk, key))
+            for key, label in _MODEL_ROWS
         ]
     if before.suda2 is not None and after.suda2 is not None:
         rows += [

@@ -32,12 +32,12 @@ from pipeline.risk.encode import (
     label_of,
     weights_from_arrow,
 )
+from pipeline.risk.extras import Extras
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.groups import distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash
-from pipeline.risk.suda2 import suda2_summary
 
 _THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
 
@@ -128,9 +128,9 @@ class RiskStream:
         sensitive: tuple[str, ...] = (),
         missing: Missing = "any",
         workdir: Path | None = None,
-        suda2: float | None = None,
+        extras: Extras | None = None,
     ) -> None:
-        self.suda2 = suda2  # SUDA2's DIS fraction (None: SUDA2 is not measured)
+        self.extras = extras or Extras()  # SUDA2, model risk: only when asked
         self.keys, self.k, self.weight, self.household = keys, k, weight, household
         self.sensitive, self.missing, self.workdir = list(sensitive), missing, workdir
         self.dictionaries = [Dictionary() for _ in keys]
@@ -196,7 +196,7 @@ class RiskStream:
                 self.sensitive,
                 self.missing,
                 self.workdir,
-                self.suda2,
+                self.extras,
             )
         finally:
             self.close()
@@ -221,7 +221,7 @@ def _measure(
     sensitive: list[str],
     missing: Missing,
     workdir: Path | None,
-    suda2: float | None = None,
+    extras: Extras,
 ) -> StreamedRisk:
     m = len(dictionaries)
     # the table of combinations is the memory that grows with the file: the narrowest codes
@@ -236,16 +236,23 @@ def _measure(
             for i in range(len(sensitive))
             if codes.shape[0]
         ]
+        inclusion = None
+        if extras.model and weighted:  # each combination's sum of inclusion probabilities
+            with np.errstate(divide="ignore"):
+                inclusion = np.bincount(inverse, weights=1.0 / part["w"], minlength=first.size)
         return (
             codes[first].astype(narrow),
             np.bincount(inverse, minlength=first.size).astype(np.float64),
             np.bincount(inverse, weights=part["w"], minlength=first.size),
             ldiv,
+            inclusion,
         )
 
-    ucodes, counts, sums, offsets = [], [], [], [0]
+    ucodes, counts, sums, offsets, inclusions = [], [], [], [0], []
     ldiv: dict[str, list[dict]] = {name: [] for name in sensitive}
-    for b, (u, c, w, parts) in enumerate(_ordered(pool, bucket, range(spill.buckets))):
+    for b, (u, c, w, parts, inclusion) in enumerate(_ordered(pool, bucket, range(spill.buckets))):
+        if inclusion is not None:
+            inclusions.append(inclusion)
         ucodes.append(u)
         counts.append(c)
         sums.append(w)
@@ -268,8 +275,8 @@ def _measure(
         total = _household(spill, pool, rk_u, offsets, m, workdir)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
-    if suda2 is not None:
-        summary["suda2"] = suda2_summary(all_codes, all_counts, keys, suda2, missing)
+    inclusion = np.concatenate(inclusions) if inclusions else None
+    summary.update(extras.summaries(all_codes, all_counts, inclusion, keys, missing))
     labels = [d.labels() for d in dictionaries]
     summary["key_variables"] = {
         key: {"categories": len(labels[j]), "missing": int(all_counts[all_codes[:, j] < 0].sum())}

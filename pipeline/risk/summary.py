@@ -51,6 +51,24 @@ class Suda2Summary(BaseModel):
     )
 
 
+class ModelRiskSummary(BaseModel):
+    """Model-based risk (``pipeline.risk.modrisk``; sdcMicro's ``modRisk``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unique_risk: float = Field(
+        description="Sum over sample uniques of exp(-v)/m: that they are population uniques "
+        "(sdcMicro's Risk-Measure 1)."
+    )
+    match_risk: float = Field(
+        description="Sum over sample uniques of (1 - exp(-v))/v/m: that a match is correct "
+        "(sdcMicro's Risk-Measure 2)."
+    )
+    cells: int = Field(description="Key combinations counted (m).")
+    model: str = Field(description="The log-linear model's terms.")
+    rounds: int = Field(description="Rounds of proportional fitting (0: closed form).")
+
+
 class RiskSummary(BaseModel):
     """Disclosure risk of a file over its key variables (sdcMicro's measures)."""
 
@@ -80,6 +98,9 @@ class RiskSummary(BaseModel):
     key_variables: dict[str, KeyVariableSummary] = Field(default_factory=dict)
     suda2: Suda2Summary | None = Field(
         None, description="SUDA2 special uniques (when the recipe sets a SUDA2 target)."
+    )
+    model_risk: ModelRiskSummary | None = Field(
+        None, description="Model-based risk (when the recipe sets risk.model)."
     )
     other_convention: OtherConvention | None = Field(
         None,

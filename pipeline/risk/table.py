@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.io import csvtext, files
 from pipeline.risk.encode import codes_from_arrow, weights_from_arrow
+from pipeline.risk.extras import Extras
 from pipeline.risk.frames import arrow_table, check_flat
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.measures import RiskResult, measure_risk
@@ -153,8 +154,12 @@ def risk_of_table(
     weight: str | None = None,
     household: str | None = None,
     missing: Missing = "any",
+    extras: Extras | None = None,
 ) -> tuple[RiskResult, dict]:
-    """Measure risk over a whole Arrow table; return the result and a JSON-ready summary."""
+    """Measure risk over a whole Arrow table; return the result and a JSON-ready summary.
+
+    ``extras``: SUDA2 or the model-based risk too (its ``model`` needs ``weight``).
+    """
     codes, cards = codes_from_arrow(table, keys)
     weights = weights_from_arrow(table, weight) if weight else None
     hh = None
@@ -167,6 +172,16 @@ def risk_of_table(
         key: {"categories": cards[j], "missing": int((codes[:, j] < 0).sum())}
         for j, key in enumerate(keys)
     }
+    if extras is not None:
+        import numpy as np
+
+        first = np.unique(result.inverse, return_index=True)[1]
+        inclusion = None
+        if weights is not None:
+            with np.errstate(divide="ignore"):
+                inclusion = np.bincount(result.inverse, weights=1.0 / np.asarray(weights))
+        found = extras.summaries(codes[first], result.counts, inclusion, keys, missing)
+        summary.update(found)
     return result, summary
 
 

@@ -1,0 +1,53 @@
+"""The measures a run adds to the frequency-based risk when its recipe asks (SUDA2, model risk).
+
+Both are computed from the whole file's key table (distinct combinations, their record counts
+and, for the model, the sums of their records' inclusion probabilities ``1 / weight``), so they
+cost no pass of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.risk.frequencies import Missing
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What to measure beyond the frequencies (the defaults: nothing).
+
+    Attributes:
+        suda2: SUDA2's DIS fraction (None: no SUDA2).
+        model: Whether to fit the log-linear model of the key variables (model risk).
+        terms: The model's interactions (``"a:b + c:d"``; None: main effects).
+        bound: Combinations of more records are not counted by the model risk.
+    """
+
+    suda2: float | None = None
+    model: bool = False
+    terms: str | None = None
+    bound: float = math.inf
+
+    def summaries(
+        self,
+        codes: np.ndarray,
+        counts: np.ndarray,
+        inclusion: np.ndarray | None,
+        keys: list[str],
+        missing: Missing,
+    ) -> dict:
+        """The ``suda2`` and ``model_risk`` sections of a risk summary (those asked for)."""
+        out: dict = {}
+        if self.suda2 is not None:
+            from pipeline.risk.suda2 import suda2_summary
+
+            out["suda2"] = suda2_summary(codes, counts, keys, self.suda2, missing)
+        if self.model and inclusion is not None:
+            from pipeline.risk.modrisk import model_risk
+
+            found = model_risk(codes, counts, inclusion, keys, self.terms, self.bound)
+            out["model_risk"] = found.summary()
+        return out
