@@ -85,6 +85,47 @@ class TableLoss(BaseModel):
     cells_after: int
 
 
+class ModelAccuracy(BaseModel):
+    """One classifier trained on the original and on the released records."""
+
+    model: str
+    original: float = Field(description="Accuracy of the model learnt from the original.")
+    released: float = Field(description="Accuracy of the model learnt from the released.")
+    relative: float | None = Field(description="released / original (1: nothing lost).")
+
+
+class Coefficient(BaseModel):
+    """One coefficient of the regression, on both files, and the overlap of its intervals."""
+
+    term: str
+    original: float
+    released: float
+    overlap: float = Field(description="Karr et al.'s interval overlap J (1: identical).")
+
+
+class Regression(BaseModel):
+    """The formula's least-squares fit on both files."""
+
+    formula: str
+    coefficients: list[Coefficient]
+    mean_overlap: float | None = Field(description="Mean J over the shared coefficients.")
+    not_comparable: list[str] = Field(
+        default_factory=list, description="Terms of only one fit (e.g. generalized categories)."
+    )
+
+
+class AnalysisUtility(BaseModel):
+    """What the protection cost an analyst (``anonymize utility --model / --formula``)."""
+
+    records: int = Field(description="Matched records used (a seeded sample past the limit).")
+    test_records: int = Field(description="Held-out records the classifiers are scored on.")
+    target: str | None = None
+    features: list[str] = Field(default_factory=list)
+    majority: float | None = Field(None, description="Accuracy of the majority class.")
+    classification: list[ModelAccuracy] = Field(default_factory=list)
+    regression: Regression | None = None
+
+
 class Utility(BaseModel):
     """What the protection cost, over the released records' values before and after the steps.
 
@@ -115,6 +156,9 @@ class Utility(BaseModel):
     )
     correlation_change: float | None = Field(
         None, description="Largest absolute change of a correlation between numeric variables."
+    )
+    analysis: AnalysisUtility | None = Field(
+        None, description="What the protection cost an analyst (classifiers, regression)."
     )
     tables: list[TableLoss] = Field(default_factory=list)
     perturbation: Perturbation | None = Field(
