@@ -14,6 +14,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from pipeline.core.errors import InputDataError, Problem
 from pipeline.engine.apply import PendingChecks
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import recode
@@ -147,3 +148,18 @@ def _best_two(top: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     wide = wide.reindex(columns=[0, 1]).fillna(0.0)
     wide.columns = ["top1", "top2"]
     return wide.reset_index()
+
+
+def check_finite(cells: pd.DataFrame, spec: TableSpec) -> None:
+    """Sums beyond the range of 64-bit floats overflow to inf: stop instead of publishing it."""
+    sums = cells[["value", "weight", "absum"]].to_numpy(dtype="float64", na_value=0.0)
+    if not np.isfinite(sums).all():
+        raise InputDataError(
+            [
+                Problem(
+                    f"table {spec.name}: a sum overflows (values of "
+                    f"{spec.variable or spec.weight!r} too large for 64-bit floats)",
+                    code="overflow",
+                )
+            ]
+        )

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
@@ -36,7 +35,8 @@ from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.report.write import write_blocked_page
 from pipeline.steps.registry import Check
 from pipeline.tabulate.checks import Protected
-from pipeline.tabulate.compute import assemble_cells, plan_cells, prepare
+from pipeline.tabulate.compute import assemble_cells, check_finite, plan_cells, prepare
+from pipeline.tabulate.linked import families, finest_plan, protect_linked
 from pipeline.tabulate.load import LoadedTabulation
 from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec, TabulationRecipe
 from pipeline.tabulate.order import View, arrange, labelled, view
@@ -142,21 +142,6 @@ def _check_classified(loaded: LoadedTabulation, computed: dict) -> None:
         raise InputDataError(problems_)
 
 
-def _check_finite(cells: pd.DataFrame, spec: TableSpec) -> None:
-    """Sums beyond the range of 64-bit floats overflow to inf: stop instead of publishing it."""
-    sums = cells[["value", "weight", "absum"]].to_numpy(dtype="float64", na_value=0.0)
-    if not np.isfinite(sums).all():
-        raise InputDataError(
-            [
-                Problem(
-                    f"table {spec.name}: a sum overflows (values of "
-                    f"{spec.variable or spec.weight!r} too large for 64-bit floats)",
-                    code="overflow",
-                )
-            ]
-        )
-
-
 def banded(spec: TableSpec, base_dir: Path) -> list[str]:
     """Columns a table recodes into numeric bands (they must hold numbers, as in a run)."""
     out = []
@@ -216,19 +201,26 @@ def run_tabulation(
             tables=len(recipe.tables),
         )
         ddf = _numbers(read_input(recipe.input, columns, None), loaded, deferred)
-        plans = {
-            s.name: plan_cells(
-                prepare(ddf, s, loaded.base_dir, deferred, f"{loaded.path} tables[{i}]"), s
-            )
+        prepared = {
+            s.name: prepare(ddf, s, loaded.base_dir, deferred, f"{loaded.path} tables[{i}]")
             for i, s in enumerate(recipe.tables)
         }
-        with reporter.task(f"compute {len(plans)} tables in one pass"), reading(recipe.input):
+        plans: dict = {s.name: plan_cells(prepared[s.name], s) for s in recipe.tables}
+        linked = families(recipe.tables)
+        plans["__finest"] = [finest_plan(prepared, family) for family in linked]
+        with (
+            reporter.task(f"compute {len(recipe.tables)} tables in one pass"),
+            reading(recipe.input),
+        ):
             (computed,) = deferred.settle(plans)
         _check_classified(loaded, computed)
+        joint = protect_linked(computed, linked, recipe.rules)
         records, protected, sections, reports = [], [], [], {}
         for spec in recipe.tables:
             with reporter.task(f"table {spec.name}") as summary:
-                checked, layout = _protected(computed[spec.name], spec, recipe.rules, loaded)
+                checked, layout = _protected(
+                    computed[spec.name], spec, recipe.rules, loaded, joint.get(spec.name)
+                )
                 frame = labelled(published(checked, spec), layout)
                 files = write_table(frame, staging.path / "tables", spec.name)
                 protected.append(Protected(spec.name, checked, files))
@@ -257,6 +249,7 @@ def run_tabulation(
             recipe_name=recipe.name,
             rules=recipe.rules,
             tables=reports,
+            linked=[[s.name for s in family] for family in linked],
         )
         _write_pages(staging.path, review, sections, gate, recipe)
         manifest = TabulationManifest(
@@ -298,21 +291,30 @@ def _write_pages(
 
 
 def _protected(
-    computed: dict, spec: TableSpec, rules: Rules, loaded: LoadedTabulation
+    computed: dict,
+    spec: TableSpec,
+    rules: Rules,
+    loaded: LoadedTabulation,
+    joint: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, View]:
     """A table's cells with their verdicts, in the published order, and its layout.
+
+    ``joint``: its verdicts already taken with the tables it is linked with.
 
     Raises:
         InputDataError: a sum overflows.
         GateError: no suppression pattern protects the primary cells.
     """
-    cells = assemble_cells(computed, spec)
-    _check_finite(cells, spec)
-    try:
-        checked = suppress(cells, spec, rules)
-    except Unprotectable as exc:
-        raise GateError(
-            [Problem(str(exc), location=f"table {spec.name}:", code="unprotectable")]
-        ) from None
+    if joint is not None:
+        checked = joint
+    else:
+        cells = assemble_cells(computed, spec)
+        check_finite(cells, spec)
+        try:
+            checked = suppress(cells, spec, rules)
+        except Unprotectable as exc:
+            raise GateError(
+                [Problem(str(exc), location=f"table {spec.name}:", code="unprotectable")]
+            ) from None
     layout = view(checked, spec, loaded.base_dir)
     return arrange(checked, layout), layout

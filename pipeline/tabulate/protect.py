@@ -111,6 +111,30 @@ def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
     return keyed.drop(columns="key"), Layout(Table(values, table.groups), position)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A table laid out with its primary cells and their protection levels."""
+
+    cells: pd.DataFrame
+    lay: Layout
+    failed: list[list[str]]
+    up: np.ndarray
+    down: np.ndarray
+
+    @property
+    def primary(self) -> list[int]:
+        """Rows of ``cells`` that fail a primary rule."""
+        return [i for i, f in enumerate(self.failed) if f]
+
+
+def judge(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> Judged:
+    """Lay the table out and apply the primary rules (no suppression pattern yet)."""
+    cells, lay = layout(cells, spec)
+    failed = primary_rules(cells, spec, rules)
+    up, down = protection_levels(cells, spec, rules, lay.table.values[lay.position])
+    return Judged(cells, lay, failed, up, down)
+
+
 def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame:
     """Apply the rules: the cells with their verdicts.
 
@@ -120,35 +144,40 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
     Raises:
         ValueError: the primary cells cannot be protected.
     """
-    cells, lay = layout(cells, spec)
-    failed = primary_rules(cells, spec, rules)
-    additive = lay.table.values
-    up, down = protection_levels(cells, spec, rules, additive[lay.position])
-    primary_rows = [i for i, f in enumerate(failed) if f]
-    primary_cells = [int(lay.position[i]) for i in primary_rows]
+    judged = judge(cells, spec, rules)
+    lay, up, down = judged.lay, judged.up, judged.down
+    primary_rows = judged.primary
     hidden = protect(
         lay.table,
-        primary_cells,
+        [int(lay.position[i]) for i in primary_rows],
         [float(up[i] + down[i]) for i in primary_rows],
-        cost=np.abs(additive) + 1.0,
+        cost=np.abs(lay.table.values) + 1.0,
         levels=[(float(up[i]), float(down[i])) for i in primary_rows],
     )
-    hidden_rows = [i for i in range(len(cells)) if hidden[lay.position[i]]]
+    hidden_rows = [i for i in range(len(judged.cells)) if hidden[lay.position[i]]]
     bounds = intervals(lay.table, hidden, [int(lay.position[i]) for i in hidden_rows])
+    return verdicts(judged, hidden[lay.position], bounds, lay.position)
+
+
+def verdicts(
+    judged: Judged, hidden: np.ndarray, bounds: dict[int, tuple], position: np.ndarray
+) -> pd.DataFrame:
+    """The cells with their verdicts: ``hidden`` per row of cells, ``bounds`` by ``position``."""
+    cells, failed, up, down = judged.cells, judged.failed, judged.up, judged.down
+    hidden_rows = [i for i in range(len(cells)) if hidden[i]]
     out = cells.copy()
     out["rules_failed"] = failed
     out["suppression"] = [
-        "primary" if failed[i] else "secondary" if hidden[lay.position[i]] else "none"
-        for i in range(len(cells))
+        "primary" if failed[i] else "secondary" if hidden[i] else "none" for i in range(len(cells))
     ]
     out["required"] = [float(up[i] + down[i]) if failed[i] else None for i in range(len(cells))]
     out["required_up"] = [float(up[i]) if failed[i] else None for i in range(len(cells))]
     out["required_down"] = [float(down[i]) if failed[i] else None for i in range(len(cells))]
     out["lo"] = [
-        bounds[int(lay.position[i])][0] if i in hidden_rows else None for i in range(len(cells))
+        bounds[int(position[i])][0] if i in hidden_rows else None for i in range(len(cells))
     ]
     out["hi"] = [
-        bounds[int(lay.position[i])][1] if i in hidden_rows else None for i in range(len(cells))
+        bounds[int(position[i])][1] if i in hidden_rows else None for i in range(len(cells))
     ]
     return out
 

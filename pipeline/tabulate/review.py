@@ -60,6 +60,11 @@ class CheckReport(Artifact):
     tables: dict[str, list[CellCheck]] = Field(
         description="Per table (recipe order), its cells and margins in the published order."
     )
+    linked: list[list[str]] = Field(
+        default_factory=list,
+        description="Tables protected together (counting the same records or adding up the "
+        "same variable): their hidden cells' intervals are over all of them.",
+    )
 
 
 def _number(value: Any) -> float | None:

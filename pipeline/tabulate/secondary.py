@@ -114,6 +114,8 @@ def protect(
     cost: np.ndarray | None = None,
     time_limit: float = 60.0,
     levels: Sequence[tuple[float, float]] | None = None,
+    latent: Sequence[int] = (),
+    gap: float | None = None,
 ) -> np.ndarray:
     """Hidden-cell mask: the primary cells plus the cheapest set protecting them.
 
@@ -126,6 +128,10 @@ def protect(
         time_limit: Seconds for the solver.
         levels: Each primary cell's protection (above, below) its value; by default half its
             width each way (below never past zero, the rest above).
+        latent: Cells that are never published (the finest cells of linked tables): always
+            hidden at no cost, free to move up and down to zero.
+        gap: The relative gap to the cheapest pattern the solver may stop at (None: HiGHS's
+            default, 1e-4); every pattern it returns protects the primary cells.
 
     Raises:
         ValueError: no suppression pattern protects the primary cells.
@@ -143,8 +149,11 @@ def protect(
     x = table.values
     hidden = np.zeros(n, dtype=bool)
     hidden[list(primary)] = True
+    hidden[list(latent)] = True
     if not len(primary):
         return hidden
+    unseen = np.zeros(n, dtype=bool)
+    unseen[list(latent)] = True
     cost = x + 1.0 if cost is None else np.asarray(cost, dtype=float)
     a = table.equations()
     if levels is None:
@@ -157,7 +166,7 @@ def protect(
         for d in (1, -1)
     ]
     nvar = n + len(blocks) * n
-    rows = len(blocks) * (len(a) + 1 + 2 * n) + len(primary)
+    rows = len(blocks) * (len(a) + 1 + 2 * n) + len(primary) + len(latent)
     m = lil_matrix((rows, nvar))
     lo = np.zeros(rows)
     hi = np.zeros(rows)
@@ -173,6 +182,10 @@ def protect(
         r += 1
         for cell in range(n):  # only hidden cells move, never below zero
             m[r, off + cell] = 1.0
+            if unseen[cell]:  # never published: down to zero, up freely (no binary bound)
+                lo[r], hi[r] = -x[cell], np.inf
+                r += 2
+                continue
             m[r, cell] = min(x[cell], w)  # down: to 0 at most, and by the width at most
             lo[r], hi[r] = 0.0, np.inf
             r += 1
@@ -180,7 +193,7 @@ def protect(
             m[r, cell] = -w  # the cell moves up by at most the primary's level (below)
             lo[r], hi[r] = -np.inf, 0.0
             r += 1
-    for p in primary:
+    for p in [*primary, *latent]:
         m[r, p] = 1.0
         lo[r] = hi[r] = 1.0
         r += 1
@@ -196,7 +209,8 @@ def protect(
             constraints=LinearConstraint(m.tocsr(), lo, hi),
             integrality=integrality,
             bounds=bounds,
-            options={"time_limit": time_limit, "disp": False},
+            options={"time_limit": time_limit, "disp": False}
+            | ({} if gap is None else {"mip_rel_gap": gap}),
         )
     if result.x is None:
         raise Unprotectable("no suppression pattern protects the primary cells")

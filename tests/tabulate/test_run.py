@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import pipeline.tabulate.linked as linked_mod
 import pipeline.tabulate.phases as run_mod
 import pipeline.tabulate.protect as protect_mod
 from tests.conftest import REPO, assert_blocked_page, invoke, tables_demo
@@ -121,9 +122,10 @@ def test_gate_blocks_primary_cells_without_secondary_suppression(
     workdir: Path, monkeypatch
 ) -> None:
     recipe = tables_demo(workdir)
-    monkeypatch.setattr(
-        protect_mod, "protect", lambda table, primary, widths, **_: _only(table, primary)
-    )
+    for module in (protect_mod, linked_mod):  # tables alone, and linked tables together
+        monkeypatch.setattr(
+            module, "protect", lambda table, primary, widths, **_: _only(table, primary)
+        )
     result = invoke("tabulate", str(recipe))
     assert result.exit_code == 4 and "interval_too_narrow" in result.output, result.output
 

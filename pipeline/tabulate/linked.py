@@ -1,0 +1,199 @@
+"""Linked tables, protected as one system: no hidden cell recoverable from all tables together.
+
+Tables of one recipe that count the same records (count tables with the same weight) or add up
+the same variable (sum tables with the same variable and weight), without a ``unit`` (a unit
+counted once per cell is not a sum of finer cells), are *linked*: a region's total in one is the
+sum of its prefectures' totals in another, and two tables of the same population share their
+grand total. Published separately, their cells can be combined to narrow a cell hidden in one
+of them.
+
+The system's unknowns are the *finest cells*: every combination of all the linked tables'
+categories that the records hold (one group-by over the records in the tables' pass). Each
+cell and margin of each table is the sum of the finest cells that fall in it. An attacker knows
+the published cells and that the finest cells are at least zero; the finest cells that hold no
+record are taken as known to be empty, which only narrows the attacker's intervals (the audit
+errs on the side of protection). Secondary suppression is one mixed-integer program over the
+system (the finest cells are never published, so they are always hidden at no cost), and each
+hidden cell's interval is two linear programs over the whole system: what the review shows and
+the gate audits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from pipeline.core.errors import GateError, Problem
+from pipeline.tabulate.compute import V, assemble_cells, check_finite
+from pipeline.tabulate.model import Rules, TableSpec
+from pipeline.tabulate.protect import Judged, judge, verdicts
+from pipeline.tabulate.secondary import Table, intervals, protect
+
+VALUE = "__value"
+GAP = 0.05  # the joint pattern may cost 5% more than the cheapest (seconds, not minutes)
+MAX_FINEST = 5_000  # finest cells of one system (its program grows with them)
+
+
+def families(specs: Sequence[TableSpec]) -> list[list[TableSpec]]:
+    """The groups of two or more linked tables (recipe order)."""
+    groups: dict[tuple, list[TableSpec]] = {}
+    for spec in specs:
+        if spec.unit or spec.statistic not in ("count", "sum"):
+            continue
+        key = (spec.statistic, spec.variable, spec.weight)
+        groups.setdefault(key, []).append(spec)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _axes(spec: TableSpec) -> list[str]:
+    return [spec.rows.column, *([spec.columns.column] if spec.columns else [])]
+
+
+def finest_plan(prepared: dict[str, dd.DataFrame], family: list[TableSpec]) -> dd.DataFrame:
+    """The lazy group-by of the records over every category of the family's tables."""
+    first = prepared[family[0].name]
+    joint = first[[V]].rename(columns={V: VALUE})
+    names = []
+    for i, spec in enumerate(family):
+        for j, column in enumerate(_axes(spec)):
+            name = f"t{i}_{j}"
+            joint = joint.assign(**{name: prepared[spec.name][column]})
+            names.append(name)
+    return joint.dropna(subset=names).groupby(names, dropna=False)[VALUE].sum()
+
+
+def suppress_family(
+    cells: dict[str, pd.DataFrame], family: list[TableSpec], rules: Rules, finest: pd.Series
+) -> dict[str, pd.DataFrame]:
+    """Protect the family's tables together; each table's cells with verdicts (system intervals).
+
+    Raises:
+        Unprotectable: no suppression pattern protects the primary cells of the system.
+        ValueError: more finest cells than :data:`MAX_FINEST`.
+    """
+    judged = {s.name: judge(cells[s.name], s, rules) for s in family}
+    table, offsets = _system(judged, family, finest)
+    primary = [(s.name, i) for s in family for i in judged[s.name].primary]
+    at = [offsets[name] + int(judged[name].lay.position[i]) for name, i in primary]
+    latent = list(range(offsets["__finest"], len(table.values)))
+    hidden = protect(
+        table,
+        at,
+        [float(judged[n].up[i] + judged[n].down[i]) for n, i in primary],
+        cost=np.concatenate([np.abs(table.values[: latent[0]]) + 1.0, np.zeros(len(latent))])
+        if latent
+        else None,
+        levels=[(float(judged[n].up[i]), float(judged[n].down[i])) for n, i in primary],
+        latent=latent,
+        gap=GAP,
+    )
+    shown = [c for c in np.flatnonzero(hidden) if c < offsets["__finest"]]
+    bounds = intervals(table, hidden, shown)
+    out = {}
+    for spec in family:
+        j = judged[spec.name]
+        place = offsets[spec.name] + j.lay.position
+        out[spec.name] = verdicts(j, hidden[place], bounds, place)
+    return out
+
+
+def _system(
+    judged: dict[str, Judged], family: list[TableSpec], finest: pd.Series
+) -> tuple[Table, dict[str, int]]:
+    """Every table's cells, then the finest cells; each cell the sum of its finest cells."""
+    if len(finest) > MAX_FINEST:
+        raise ValueError(f"{len(finest)} finest cells, at most {MAX_FINEST}")
+    offsets, values, groups, start = {}, [], [], 0
+    for spec in family:
+        j = judged[spec.name]
+        offsets[spec.name] = start
+        values.append(j.lay.table.values)
+        start += len(j.lay.table.values)
+    offsets["__finest"] = start
+    combos = finest.index.to_frame(index=False)
+    members: dict[int, list[int]] = {}
+    for i, spec in enumerate(family):
+        lookup = _positions(judged[spec.name], offsets[spec.name])
+        two = spec.columns is not None
+        for b, combo in enumerate(combos.itertuples(index=False)):
+            r = getattr(combo, f"t{i}_0")
+            c = getattr(combo, f"t{i}_1") if two else None
+            keys = [("row", r, None), ("total", None, None)]
+            if two:
+                keys += [("cell", r, c), ("col", None, c)]
+            for key in keys:
+                members.setdefault(lookup[key], []).append(start + b)
+    groups = [(finer, cell) for cell, finer in members.items()]
+    values.append(finest.to_numpy(dtype=float))
+    return Table(np.concatenate(values), groups), offsets
+
+
+def _positions(judged: Judged, offset: int) -> dict[tuple, int]:
+    """Each cell's (level, row, col) key and its place in the system."""
+    cells = judged.cells
+    out = {}
+    for i, (level, row, col) in enumerate(zip(cells.level, cells.row, cells.col, strict=True)):
+        key = (
+            level,
+            row if level in ("cell", "row") else None,
+            col if level in ("cell", "col") else None,
+        )
+        out[key] = offset + int(judged.lay.position[i])
+    return out
+
+
+def protect_linked(computed: dict, linked: list[list[TableSpec]], rules: Rules) -> dict:
+    """The linked tables' cells with their verdicts, protected family by family.
+
+    Raises:
+        InputDataError: a sum overflows.
+        GateError: a family's primary cells cannot be protected together (its tables named).
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for family, finest in zip(linked, computed["__finest"], strict=True):
+        cells = {s.name: assemble_cells(computed[s.name], s) for s in family}
+        for spec in family:
+            check_finite(cells[spec.name], spec)
+        try:
+            out.update(suppress_family(cells, family, rules, finest))
+        except ValueError as exc:  # Unprotectable, or a system too large (no value in it)
+            names = ", ".join(s.name for s in family)
+            raise GateError(
+                [
+                    Problem(
+                        f"the linked tables {names} cannot be protected together: {exc}",
+                        code="unprotectable",
+                    )
+                ]
+            ) from None
+    return out
+
+
+def system_widths(
+    cells: dict[str, pd.DataFrame],
+    family: list[TableSpec],
+    rules: Rules,
+    checked: dict[str, pd.DataFrame],
+    finest: pd.Series,
+) -> list[float]:
+    """Each primary cell's interval width over all the family's published tables.
+
+    ``checked``: each table's verdicts (however they were taken: alone or together); this is
+    the attack on them with every table at hand.
+    """
+    judged = {s.name: judge(cells[s.name], s, rules) for s in family}
+    table, offsets = _system(judged, family, finest)
+    hidden = np.zeros(len(table.values), dtype=bool)
+    hidden[offsets["__finest"] :] = True
+    primary = []
+    for spec in family:
+        j = judged[spec.name]
+        for i, kind in enumerate(checked[spec.name]["suppression"]):
+            place = offsets[spec.name] + int(j.lay.position[i])
+            hidden[place] = kind != "none"
+            primary += [place] if kind == "primary" else []
+    bounds = intervals(table, hidden, primary)
+    return [bounds[p][1] - bounds[p][0] for p in primary]
