@@ -30,7 +30,7 @@ from pipeline.core.errors import GateError, Problem
 from pipeline.tabulate.compute import V, assemble_cells, check_finite
 from pipeline.tabulate.model import Rules, TableSpec
 from pipeline.tabulate.protect import Judged, judge, verdicts
-from pipeline.tabulate.secondary import Table, intervals, protect
+from pipeline.tabulate.secondary import Table, Unprotectable, intervals, protect
 
 VALUE = "__value"
 GAP = 0.05  # the joint pattern may cost 5% more than the cheapest (seconds, not minutes)
@@ -79,17 +79,20 @@ def suppress_family(
     primary = [(s.name, i) for s in family for i in judged[s.name].primary]
     at = [offsets[name] + int(judged[name].lay.position[i]) for name, i in primary]
     latent = list(range(offsets["__finest"], len(table.values)))
-    hidden = protect(
-        table,
-        at,
-        [float(judged[n].up[i] + judged[n].down[i]) for n, i in primary],
-        cost=np.concatenate([np.abs(table.values[: latent[0]]) + 1.0, np.zeros(len(latent))])
-        if latent
-        else None,
-        levels=[(float(judged[n].up[i]), float(judged[n].down[i])) for n, i in primary],
-        latent=latent,
-        gap=GAP,
-    )
+    try:
+        hidden = protect(
+            table,
+            at,
+            [float(judged[n].up[i] + judged[n].down[i]) for n, i in primary],
+            cost=np.concatenate([np.abs(table.values[: latent[0]]) + 1.0, np.zeros(len(latent))])
+            if latent
+            else None,
+            levels=[(float(judged[n].up[i]), float(judged[n].down[i])) for n, i in primary],
+            latent=latent,
+            gap=GAP,
+        )
+    except Unprotectable:
+        raise Unprotectable(f"no suppression pattern protects {_primaries(judged)}") from None
     shown = [c for c in np.flatnonzero(hidden) if c < offsets["__finest"]]
     bounds = intervals(table, hidden, shown)
     out = {}
@@ -98,6 +101,16 @@ def suppress_family(
         place = offsets[spec.name] + j.lay.position
         out[spec.name] = verdicts(j, hidden[place], bounds, place)
     return out
+
+
+def _primaries(judged: dict[str, Judged]) -> str:
+    """The primary cells of each table, by level and count (never a label or a value)."""
+    parts = []
+    for name, j in judged.items():
+        levels = pd.Series([j.cells.level.iloc[i] for i in j.primary]).value_counts()
+        said = ", ".join(f"{n} {level}" for level, n in levels.items())
+        parts.append(f"{name} ({said or 'none'})")
+    return "the primary cells of " + "; ".join(parts)
 
 
 def _system(

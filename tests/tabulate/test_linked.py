@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dask.dataframe as dd
 import pandas as pd
+import pytest
 
 from pipeline.engine.apply import PendingChecks
 from pipeline.tabulate import linked
@@ -105,3 +106,19 @@ def test_a_tabulation_run_links_them_and_the_review_says_so(workdir: Path) -> No
     (small,) = [c for c in review["tables"]["by_prefecture"] if c["suppression"] == "primary"]
     low, high = small["interval"]
     assert high is None or high - low >= 10
+
+
+def test_tables_that_cannot_be_protected_together_are_named(monkeypatch) -> None:
+    specs = [spec("by_region", "region"), spec("by_prefecture", "prefecture")]
+    cells, finest = computed(specs)
+
+    def none(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the solver finds no pattern
+        raise linked.Unprotectable("no suppression pattern protects the primary cells")
+
+    monkeypatch.setattr(linked, "protect", none)
+    with pytest.raises(linked.Unprotectable) as raised:
+        linked.suppress_family(cells, specs, RULES, finest)
+    assert str(raised.value) == (
+        "no suppression pattern protects the primary cells of by_region (none); "
+        "by_prefecture (1 cell)"
+    )
