@@ -179,6 +179,7 @@ def risk(
     delimiter: str = ",",
     model: str | bool | None = None,
     bound: float | None = None,
+    sampling_fraction: float | None = None,
 ) -> RiskResult:
     """Disclosure risk over ``key_vars``, as ``anonymize risk`` (sdcMicro's ``measure_risk``).
 
@@ -196,18 +197,17 @@ def risk(
             a log-linear model of main effects, or its interactions (``"a:b + c:d"``);
             ``summary["model_risk"]``.
         bound: The model risk leaves out combinations of more records.
+        sampling_fraction: Estimate the population uniques too (ARX's Zayatz, Pitman, SNB and
+            Dankar's rule; ``summary["population"]``), for a sample of this share.
 
     Raises:
         RecipeError: no key variable, k out of range, an unknown ``missing``, a model
             without weights or a bound that is not positive.
         InputDataError: a missing file or column, weights that are not numbers.
     """
-    import math
-
     import pandas as pd
 
     from pipeline.risk import K_MAX
-    from pipeline.risk.extras import Extras
     from pipeline.risk.table import numeric_weights, risk_of_table, table_of
 
     keys = _names(key_vars, "key_vars")
@@ -217,20 +217,44 @@ def risk(
         )
     text = [*keys, *([household] if household else [])]
     wanted = list(dict.fromkeys([*text, *([weight] if weight else [])]))
-    extras = None
-    if model is not None and model is not False:
-        if not weight or (bound is not None and not bound > 0):
-            raise RecipeError(
-                [Problem("a model-based risk needs weight, and bound > 0")], title="usage error"
-            )
-        terms = model if isinstance(model, str) else None
-        extras = Extras(model=True, terms=terms, bound=bound or math.inf)
+    extras = _risk_extras(weight, model, bound, sampling_fraction)
     table = table_of(data, wanted, text, encoding, delimiter)
     if weight:
         table = numeric_weights(table, weight)
     result, summary = risk_of_table(table, keys, k, weight, household, missing, extras)
     records = pd.DataFrame({"fk": result.fk, "Fk": result.Fk, "rk": result.rk})
     return RiskResult(summary, records)
+
+
+def _risk_extras(
+    weight: str | None, model: str | bool | None, bound: float | None, fraction: float | None
+) -> Any:
+    """The measures ``risk`` adds (model risk, population uniques); None: neither.
+
+    Raises:
+        RecipeError: a model without weights, a bound or a fraction out of range.
+    """
+    import math
+
+    from pipeline.risk.extras import Extras
+
+    wanted = model is not None and model is not False
+    if (wanted and not weight) or (bound is not None and not bound > 0):
+        raise RecipeError(
+            [Problem("a model-based risk needs weight, and bound > 0")], title="usage error"
+        )
+    if fraction is not None and not 0 < fraction <= 1:
+        raise RecipeError([Problem("sampling_fraction must be in (0, 1]")], title="usage error")
+    if not wanted and fraction is None:
+        return None
+    terms = model if isinstance(model, str) else None
+    return Extras(
+        model=wanted,
+        terms=terms,
+        bound=bound or math.inf,
+        population=fraction is not None,
+        fraction=fraction,
+    )
 
 
 @_guarded

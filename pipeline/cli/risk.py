@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bound", type=float, metavar="B", help="the model risk leaves out classes above B"
     )
+    parser.add_argument(
+        "--sampling-fraction",
+        type=float,
+        metavar="PI",
+        help="estimate the population uniques of a sample of this share of the population "
+        "(ARX's Zayatz, Pitman, SNB, Dankar's rule)",
+    )
     return parser
 
 
@@ -103,6 +110,7 @@ def measure(args: argparse.Namespace) -> dict:
         delimiter=args.delimiter,
         model=None if args.model is None else (args.model or True),
         bound=args.bound,
+        sampling_fraction=args.sampling_fraction,
     )
     return found.summary if special is None else {**found.summary, "suda2": special}
 
@@ -142,6 +150,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name:>28}: {value}")
     for name, info in summary["key_variables"].items():
         print(f"{name:>28}: {info['categories']} categories, {info['missing']} missing")
+    for name, value in summary.get("population", {}).items():
+        print(f"{'population ' + name:>28}: {value}")
     for name, value in summary.get("model_risk", {}).items():
         print(f"{'model ' + name:>28}: {value}")
     for name, value in summary.get("suda2", {}).items():

@@ -18,6 +18,8 @@ Reason codes:
   ``risk.max_special_uniques``, or a record's DIS-SUDA score above ``risk.max_dis_score``;
 * ``model_risk_too_high`` — the log-linear model's unique or match risk is above
   ``risk.model.max_unique_risk`` / ``max_match_risk``;
+* ``population_uniques_too_many`` — the estimated share of population uniques (Dankar et al.'s
+  rule over ARX's estimators) is above ``risk.population.max_share``;
 * ``row_count_mismatch`` — input rows - subsampled - deleted records != output rows;
 * ``microaggregation_group_too_small`` — a released combination of microaggregated variables
   is shared by fewer than k records (``pipeline.gate.groups``).
@@ -226,6 +228,7 @@ register(
             Reason.SPECIAL_UNIQUES_TOO_MANY,
             Reason.DIS_SCORE_TOO_HIGH,
             Reason.MODEL_RISK_TOO_HIGH,
+            Reason.POPULATION_UNIQUES_TOO_MANY,
         ),
         reads=("risk",),
         table=_risk_results,

@@ -26,6 +26,7 @@ class Reason(StrEnum):
     SPECIAL_UNIQUES_TOO_MANY = "special_uniques_too_many"
     DIS_SCORE_TOO_HIGH = "dis_score_too_high"
     MODEL_RISK_TOO_HIGH = "model_risk_too_high"
+    POPULATION_UNIQUES_TOO_MANY = "population_uniques_too_many"
     ROW_COUNT_MISMATCH = "row_count_mismatch"
     MICROAGGREGATION_GROUP_TOO_SMALL = "microaggregation_group_too_small"
     # a release series: the merged view of every release (pipeline.engine.series_run)

@@ -56,6 +56,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
                 )
             )
     out += _suda2_checks(recipe, stage, summary) + _model_checks(recipe, stage, summary)
+    out += _population_checks(recipe, stage, summary)
     if spec.max_global_risk is not None:
         risk = summary.global_risk
         out.append(
@@ -100,6 +101,29 @@ def _suda2_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[Ch
                 )
             )
     return out
+
+
+def _population_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[CheckResult]:
+    """The estimated population uniques (Dankar's rule) against ``risk.population.max_share``."""
+    spec = recipe.risk.population if recipe.risk is not None else None
+    if spec is None or spec.max_share is None:
+        return []
+    found = summary.population
+    value = found.dankar if found is not None and found.dankar is not None else -1.0
+    what = "estimated share of population uniques (Dankar et al.'s rule"
+    if found is not None:
+        what += f": {found.dankar_model}, sampling fraction {number(found.sampling_fraction)}"
+    return [
+        table_result(
+            stage,
+            "risk.population.max_share",
+            Reason.POPULATION_UNIQUES_TOO_MANY,
+            what + ")",
+            value,
+            f"<= {number(spec.max_share)}",
+            0 <= value <= spec.max_share,
+        )
+    ]
 
 
 def _model_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[CheckResult]:

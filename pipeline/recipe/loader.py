@@ -315,7 +315,13 @@ def _semantic_checks(recipe: Recipe, calls: list[StepCall], at: Any) -> None:
 
 
 def _model_checks(recipe: Recipe, at: Any) -> None:
-    """A model-based risk needs the weights and names key variables in its terms."""
+    """A model-based risk needs the weights and key variables in its terms.
+
+    Population uniques need a sampling fraction or the weights.
+    """
+    people = recipe.risk.population if recipe.risk is not None else None
+    if people is not None and people.sampling_fraction is None and not recipe.columns.weight:
+        at(("risk", "population"), "needs sampling_fraction, or the weights (columns.weight)")
     model = recipe.risk.model if recipe.risk is not None else None
     if model is None:
         return

@@ -224,6 +224,21 @@ class ModelRiskSpec(StrictModel):
     )
 
 
+class PopulationSpec(StrictModel):
+    """Population uniques estimated from the sample (ARX's Zayatz, Pitman, SNB; Dankar's rule)."""
+
+    sampling_fraction: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="The sample's share of the population (default: the "
+        "records over the sum of columns.weight).",
+    )
+    max_share: float | None = Field(
+        None, ge=0, le=1, description="Largest acceptable share of population uniques (Dankar)."
+    )
+
+
 class RiskSpec(StrictModel):
     """Disclosure-risk targets: measured before and after the steps, enforced by the gate."""
 
@@ -266,6 +281,9 @@ class RiskSpec(StrictModel):
 
     model: ModelRiskSpec | None = Field(
         None, description="Model-based risk, measured before and after (needs columns.weight)."
+    )
+    population: PopulationSpec | None = Field(
+        None, description="Population uniques estimated before and after (ARX's estimators)."
     )
 
     def suda2_fraction(self) -> float | None:

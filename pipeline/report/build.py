@@ -71,10 +71,15 @@ class SnapshotStream:
 
 def _extras(spec: RiskSpec) -> Extras:
     """The measures the recipe's risk targets ask for beyond the frequencies."""
-    model = spec.model
-    if model is None:
-        return Extras(spec.suda2_fraction())
-    return Extras(spec.suda2_fraction(), True, model.terms, model.bound or math.inf)
+    model, people = spec.model, spec.population
+    return Extras(
+        spec.suda2_fraction(),
+        model is not None,
+        model.terms if model else None,
+        (model.bound or math.inf) if model else math.inf,
+        people is not None,
+        people.sampling_fraction if people else None,
+    )
 
 
 def diversity_stream(recipe: Recipe, present: set[str]) -> DiversityStream | None:

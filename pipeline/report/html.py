@@ -197,6 +197,14 @@ def _summary_rows(before: RiskSummary, after: RiskSummary) -> list[tuple[str, An
             (label, getattr(before.model_risk, key), getattr(after.model_risk, key))
             for key, label in _MODEL_ROWS
         ]
+    if before.population is not None and after.population is not None:
+        rows.append(
+            (
+                f"population uniques, estimated ({after.population.dankar_model}; Dankar's rule)",
+                before.population.dankar,
+                after.population.dankar,
+            )
+        )
     if before.suda2 is not None and after.suda2 is not None:
         rows += [
             (label, getattr(before.suda2, key), getattr(after.suda2, key))

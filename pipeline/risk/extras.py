@@ -24,12 +24,16 @@ class Extras:
         model: Whether to fit the log-linear model of the key variables (model risk).
         terms: The model's interactions (``"a:b + c:d"``; None: main effects).
         bound: Combinations of more records are not counted by the model risk.
+        population: Whether to estimate the population uniques (ARX's estimators).
+        fraction: Their sampling fraction (None: records / the sum of the weights).
     """
 
     suda2: float | None = None
     model: bool = False
     terms: str | None = None
     bound: float = math.inf
+    population: bool = False
+    fraction: float | None = None
 
     def summaries(
         self,
@@ -38,9 +42,19 @@ class Extras:
         inclusion: np.ndarray | None,
         keys: list[str],
         missing: Missing,
+        weight_total: float | None = None,
     ) -> dict:
-        """The ``suda2`` and ``model_risk`` sections of a risk summary (those asked for)."""
+        """The ``suda2``, ``model_risk`` and ``population`` sections of a risk summary (asked)."""
         out: dict = {}
+        if self.population:
+            from pipeline.risk.population import uniqueness
+
+            records = float(np.sum(counts))
+            fraction = self.fraction
+            if fraction is None and weight_total:
+                fraction = min(1.0, records / weight_total)
+            if fraction is not None and records > 0:
+                out["population"] = uniqueness(counts, fraction)
         if self.suda2 is not None:
             from pipeline.risk.suda2 import suda2_summary
 

@@ -270,13 +270,15 @@ def _measure(
     fk_u, Fk_u, rk_u, summary = distinct_risk(  # noqa: N806
         all_codes, all_counts, all_sums if weighted else all_counts, k, weighted, missing
     )
+    total_weight = float(all_sums.sum()) if weighted else None
     del Fk_u, all_sums
     if household:
         total = _household(spill, pool, rk_u, offsets, m, workdir)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
     inclusion = np.concatenate(inclusions) if inclusions else None
-    summary.update(extras.summaries(all_codes, all_counts, inclusion, keys, missing))
+    found = extras.summaries(all_codes, all_counts, inclusion, keys, missing, total_weight)
+    summary.update(found)
     labels = [d.labels() for d in dictionaries]
     summary["key_variables"] = {
         key: {"categories": len(labels[j]), "missing": int(all_counts[all_codes[:, j] < 0].sum())}

@@ -69,6 +69,23 @@ class ModelRiskSummary(BaseModel):
     rounds: int = Field(description="Rounds of proportional fitting (0: closed form).")
 
 
+class PopulationSummary(BaseModel):
+    """Population uniques estimated from the class sizes (``pipeline.risk.population``; ARX)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sampling_fraction: float = Field(description="The sample's share of the population (pi).")
+    population: int = Field(description="N = round(records / pi).")
+    sample_uniques: float = Field(description="Share of the records that are sample uniques.")
+    zayatz: float | None = Field(description="Zayatz's population uniques, a share of N.")
+    pitman: float | None = Field(description="Pitman's (None: no solution).")
+    snb: float | None = Field(description="The slide negative binomial's (only for pi > 0.1).")
+    dankar: float | None = Field(description="Dankar et al.'s rule's choice among them.")
+    dankar_model: Literal["pitman", "zayatz", "snb", "none"] = Field(
+        description="The model the rule chose (none: no sample unique, 0)."
+    )
+
+
 class RiskSummary(BaseModel):
     """Disclosure risk of a file over its key variables (sdcMicro's measures)."""
 
@@ -101,6 +118,9 @@ class RiskSummary(BaseModel):
     )
     model_risk: ModelRiskSummary | None = Field(
         None, description="Model-based risk (when the recipe sets risk.model)."
+    )
+    population: PopulationSummary | None = Field(
+        None, description="Estimated population uniques (when the recipe sets risk.population)."
     )
     other_convention: OtherConvention | None = Field(
         None,

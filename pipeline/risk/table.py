@@ -180,7 +180,8 @@ def risk_of_table(
         if weights is not None:
             with np.errstate(divide="ignore"):
                 inclusion = np.bincount(result.inverse, weights=1.0 / np.asarray(weights))
-        found = extras.summaries(codes[first], result.counts, inclusion, keys, missing)
+        total = float(np.sum(weights)) if weights is not None else None
+        found = extras.summaries(codes[first], result.counts, inclusion, keys, missing, total)
         summary.update(found)
     return result, summary
 
