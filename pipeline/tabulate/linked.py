@@ -12,10 +12,11 @@ categories that the records hold (one group-by over the records in the tables' p
 cell and margin of each table is the sum of the finest cells that fall in it. An attacker knows
 the published cells and that the finest cells are at least zero; the finest cells that hold no
 record are taken as known to be empty, which only narrows the attacker's intervals (the audit
-errs on the side of protection). Secondary suppression is one mixed-integer program over the
-system (the finest cells are never published, so they are always hidden at no cost), and each
-hidden cell's interval is two linear programs over the whole system: what the review shows and
-the gate audits.
+errs on the side of protection). Each table first hides what it would alone; the primary cells
+whose interval over the whole system is still too narrow then get one mixed-integer program
+over the system (the finest cells are never published: always hidden at no cost). Each hidden
+cell's interval is two linear programs over the whole system: what the review shows and the
+gate audits.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pandas as pd
 from pipeline.core.errors import GateError, Problem
 from pipeline.tabulate.compute import V, assemble_cells, check_finite
 from pipeline.tabulate.model import Rules, TableSpec
-from pipeline.tabulate.protect import Judged, judge, verdicts
+from pipeline.tabulate.protect import TOLERANCE, Judged, judge, own_pattern, verdicts
 from pipeline.tabulate.secondary import Table, Unprotectable, intervals, protect
 
 VALUE = "__value"
@@ -76,21 +77,8 @@ def suppress_family(
     """
     judged = {s.name: judge(cells[s.name], s, rules) for s in family}
     table, offsets = _system(judged, family, finest)
-    primary = [(s.name, i) for s in family for i in judged[s.name].primary]
-    at = [offsets[name] + int(judged[name].lay.position[i]) for name, i in primary]
-    latent = list(range(offsets["__finest"], len(table.values)))
     try:
-        hidden = protect(
-            table,
-            at,
-            [float(judged[n].up[i] + judged[n].down[i]) for n, i in primary],
-            cost=np.concatenate([np.abs(table.values[: latent[0]]) + 1.0, np.zeros(len(latent))])
-            if latent
-            else None,
-            levels=[(float(judged[n].up[i]), float(judged[n].down[i])) for n, i in primary],
-            latent=latent,
-            gap=GAP,
-        )
+        hidden = _together(judged, family, table, offsets)
     except Unprotectable:
         raise Unprotectable(f"no suppression pattern protects {_primaries(judged)}") from None
     shown = [c for c in np.flatnonzero(hidden) if c < offsets["__finest"]]
@@ -101,6 +89,47 @@ def suppress_family(
         place = offsets[spec.name] + j.lay.position
         out[spec.name] = verdicts(j, hidden[place], bounds, place)
     return out
+
+
+def _together(
+    judged: dict[str, Judged], family: list[TableSpec], table: Table, offsets: dict[str, int]
+) -> np.ndarray:
+    """The system's hidden cells: each table's own pattern, widened where the others leak.
+
+    Each table first hides what it would alone. The system's intervals of its primary cells are
+    then taken over all the tables; only the primary cells still too narrow get a program of
+    their own, with every cell hidden so far kept hidden (hiding more never narrows an
+    interval, so the other primary cells stay protected). Tables that do not leak into each
+    other keep the patterns they would have alone.
+    """
+    start = offsets["__finest"]
+    hidden = np.zeros(len(table.values), dtype=bool)
+    hidden[start:] = True  # the finest cells are never published
+    primary = []  # (system place, up, down)
+    for spec in family:
+        j = judged[spec.name]
+        hidden[offsets[spec.name] : offsets[spec.name] + len(j.lay.table.values)] = own_pattern(j)
+        for i in j.primary:
+            primary.append((offsets[spec.name] + int(j.lay.position[i]), j.up[i], j.down[i]))
+    bounds = intervals(table, hidden, [p for p, _, _ in primary])
+    values = table.values
+    short = [
+        (p, up, down)
+        for p, up, down in primary
+        if bounds[p][1] + TOLERANCE < values[p] + up or bounds[p][0] - TOLERANCE > values[p] - down
+    ]
+    if not short:
+        return hidden
+    cost = np.concatenate([np.abs(values[:start]) + 1.0, np.zeros(len(values) - start)])
+    return protect(
+        table,
+        [p for p, _, _ in short],
+        [float(up + down) for _, up, down in short],
+        cost=cost,
+        levels=[(float(up), float(down)) for _, up, down in short],
+        latent=list(np.flatnonzero(hidden)),
+        gap=GAP,
+    )
 
 
 def _primaries(judged: dict[str, Judged]) -> str:

@@ -145,18 +145,27 @@ def suppress(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> pd.DataFrame
         ValueError: the primary cells cannot be protected.
     """
     judged = judge(cells, spec, rules)
-    lay, up, down = judged.lay, judged.up, judged.down
-    primary_rows = judged.primary
-    hidden = protect(
-        lay.table,
-        [int(lay.position[i]) for i in primary_rows],
-        [float(up[i] + down[i]) for i in primary_rows],
-        cost=np.abs(lay.table.values) + 1.0,
-        levels=[(float(up[i]), float(down[i])) for i in primary_rows],
-    )
+    lay = judged.lay
+    hidden = own_pattern(judged)
     hidden_rows = [i for i in range(len(judged.cells)) if hidden[lay.position[i]]]
     bounds = intervals(lay.table, hidden, [int(lay.position[i]) for i in hidden_rows])
     return verdicts(judged, hidden[lay.position], bounds, lay.position)
+
+
+def own_pattern(judged: Judged) -> np.ndarray:
+    """The cheapest cells to hide in the table alone (a mask over its laid-out cells).
+
+    Raises:
+        Unprotectable: no suppression pattern protects the primary cells.
+    """
+    lay, up, down, rows = judged.lay, judged.up, judged.down, judged.primary
+    return protect(
+        lay.table,
+        [int(lay.position[i]) for i in rows],
+        [float(up[i] + down[i]) for i in rows],
+        cost=np.abs(lay.table.values) + 1.0,
+        levels=[(float(up[i]), float(down[i])) for i in rows],
+    )
 
 
 def verdicts(

@@ -122,3 +122,17 @@ def test_tables_that_cannot_be_protected_together_are_named(monkeypatch) -> None
         "no suppression pattern protects the primary cells of by_region (none); "
         "by_prefecture (1 cell)"
     )
+
+
+def test_tables_that_do_not_leak_keep_their_own_patterns(monkeypatch) -> None:
+    # Kanagawa is now the cheapest partner of Tokyo's small cell, in the same region: the
+    # prefecture table's own pattern is safe over both tables and is kept as it is
+    monkeypatch.setitem(PEOPLE, "14100", (12, 11))
+    monkeypatch.setitem(PEOPLE, "26100", (50, 60))
+    specs = [spec("by_region", "region"), spec("by_prefecture", "prefecture")]
+    cells, finest = computed(specs)
+    alone = {s.name: suppress(cells[s.name], s, RULES) for s in specs}
+    assert all(w >= 10 for w in linked.system_widths(cells, specs, RULES, alone, finest))
+    together = linked.suppress_family(cells, specs, RULES, finest)
+    for s in specs:
+        assert together[s.name]["suppression"].tolist() == alone[s.name]["suppression"].tolist()
