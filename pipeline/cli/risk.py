@@ -98,7 +98,6 @@ def measure(args: argparse.Namespace) -> dict:
         raise RecipeError(
             [Problem("--missing unmatched and --records need --suda2")], title="usage error"
         )
-    special = _suda2(args) if args.suda2 else None
     found = risk(
         args.path,
         args.key_vars,
@@ -112,7 +111,9 @@ def measure(args: argparse.Namespace) -> dict:
         bound=args.bound,
         sampling_fraction=args.sampling_fraction,
     )
-    return found.summary if special is None else {**found.summary, "suda2": special}
+    if not args.suda2:
+        return found.summary
+    return {**found.summary, "suda2": _suda2(args)}  # --records written once all is measured
 
 
 def _suda2(args: argparse.Namespace) -> dict:
@@ -146,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     for name, value in summary.items():
-        if name not in ("key_variables", "suda2"):
+        if name not in ("key_variables", "suda2", "model_risk", "population"):
             print(f"{name:>28}: {value}")
     for name, info in summary["key_variables"].items():
         print(f"{name:>28}: {info['categories']} categories, {info['missing']} missing")

@@ -15,7 +15,7 @@ from typing import Any
 import dask.dataframe as dd
 import pandas as pd
 
-from pipeline.core.columns import INTERNAL_PREFIX
+from pipeline.core.columns import INTERNAL_PREFIX, ROW
 from pipeline.core.numbers import number
 from pipeline.recipe.models import Recipe
 from pipeline.utility.aggregate import UtilityPlan, collect
@@ -53,7 +53,16 @@ def plan_for(recipe: Recipe, frame: dd.DataFrame, params: Sequence[Any] = ()) ->
     numeric = tuple(dict.fromkeys([*numeric, *perturbed]))
     if not categorical and not numeric:
         return None
-    return UtilityPlan(keys, categorical, numeric, tables, perturbed, randomized)
+    analysis: tuple[str, ...] = ()
+    if spec.analysis is not None:
+        from pipeline.utility.analysis import analysis_columns
+
+        features = spec.analysis.features or None
+        used = analysis_columns(
+            keys, numeric, spec.analysis.target, features, spec.analysis.formula
+        )
+        analysis = tuple(c for c in used.columns if c in frame.columns)
+    return UtilityPlan(keys, categorical, numeric, tables, perturbed, randomized, analysis)
 
 
 def levels_of(steps: Sequence[tuple[Any, dict[str, Any]]], base_dir: Path) -> dict:
@@ -87,6 +96,33 @@ def measured(
     return found.model_copy(update={"warnings": warnings(found, recipe.utility.warn_share)})
 
 
+def analysed(recipe: Recipe, plan: UtilityPlan, found: Utility, sample: Any) -> Utility:
+    """``found`` with what the protection cost an analyst (``utility.analysis``), if asked.
+
+    ``sample``: the released records' analysis columns before and after (a seeded sample).
+    """
+    spec = recipe.utility.analysis
+    if spec is None or sample is None:
+        return found
+    from pipeline.utility.aggregate import before
+    from pipeline.utility.analysis import analyse
+
+    sample = sample.sort_values(ROW, kind="stable").reset_index(drop=True)
+    columns = list(plan.analysis)
+    original = sample[[before(c) for c in columns]].set_axis(columns, axis=1)
+    features = _features(recipe, plan)
+    figures = analyse(original, sample[columns], spec.target, features, spec.formula, spec.seed)
+    return found.model_copy(update={"analysis": figures})
+
+
+def _features(recipe: Recipe, plan: UtilityPlan) -> list[str]:
+    """The classifiers' features: the recipe's, else the key and numeric variables."""
+    spec = recipe.utility.analysis
+    if spec is not None and spec.features:
+        return list(spec.features)
+    return [c for c in (*plan.keys, *plan.numeric) if spec is None or c != spec.target]
+
+
 def summary_lines(found: Utility | None) -> list[str]:
     """What the protection cost, in a line, and each warning (for the run's log)."""
     if found is None:
@@ -98,4 +134,23 @@ def summary_lines(found: Utility | None) -> list[str]:
     if found.il1s is not None:
         parts.append(f"IL1s {number(found.il1s)} (mean {number(found.il1s_mean)})")
     lines = ["what the protection cost: " + ", ".join(parts)]
+    if found.analysis is not None:
+        lines += analysis_lines(found)
     return lines + [f"warning: {w}" for w in found.warnings]
+
+
+def analysis_lines(found: Utility) -> list[str]:
+    """The analyst's figures, a line each (accuracies and the regression's overlap)."""
+    a = found.analysis
+    if a is None:
+        return []
+    out = [
+        f"{m.model}: accuracy {m.original:.3f} learnt from the original, {m.released:.3f} "
+        f"from the released (majority class {a.majority:.3f})"
+        for m in a.classification
+    ]
+    if a.regression is not None and a.regression.mean_overlap is not None:
+        out.append(
+            f"regression {a.regression.formula}: interval overlap {a.regression.mean_overlap:.3f}"
+        )
+    return out

@@ -26,7 +26,7 @@ from pipeline.gate.stages import Page, output_dataset
 from pipeline.io.dataset import type_names
 from pipeline.report.model import Snapshot
 from pipeline.report.profile import Profile, ProfileStream
-from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, without_before
+from pipeline.utility.aggregate import UtilityPlan, lazy_aggregates, lazy_sample, without_before
 from pipeline.utility.model import Utility
 
 
@@ -67,7 +67,7 @@ def produce(
     final = frame.drop(columns=[ROW, *[c for c in frame.columns if c.startswith(UNIT_PREFIX)]])
     lazy: tuple = ()
     if plan is not None:
-        lazy = lazy_aggregates(final, plan)
+        lazy = (lazy_aggregates(final, plan), lazy_sample(frame, plan, rows_in, ROW))
         final = without_before(final, plan)
     side = [c for c in final.columns if c in (PERSON, HIDDEN) or c.startswith(MERGED_PREFIX)]
     published = final._meta.drop(columns=[ORDER, *side], errors="ignore")
@@ -113,7 +113,9 @@ def _compute_and_write(
     utility = None
     if plan is not None:
         calls = [(c.params, r.facts) for c, (r, _) in zip(ctx.loaded.steps, steps, strict=False)]
-        utility = loss.measured(ctx.recipe, plan, aggregates, calls, ctx.loaded.base_dir, rows_in)
+        found, sample = aggregates
+        utility = loss.measured(ctx.recipe, plan, found, calls, ctx.loaded.base_dir, rows_in)
+        utility = loss.analysed(ctx.recipe, plan, utility, sample)
     return int(counts["rows"].sum()), utility
 
 

@@ -79,6 +79,13 @@ def column_refs(recipe: Recipe, calls: Sequence[Any] = ()) -> list[ColumnRef]:
         for i, table in enumerate(recipe.utility.tables)
         for j, c in enumerate(table)
     ]
+    analysis = recipe.utility.analysis
+    if analysis is not None:  # the formula's response is a number (parsed as the input is read)
+        response = analysis.formula_columns()[:1]
+        out += [
+            ColumnRef(("utility", "analysis"), c, "utility", c in response)
+            for c in analysis.columns()
+        ]
     if recipe.series is not None:
         out.append(ColumnRef(("series", "person"), recipe.series.person, "person"))
     if recipe.release is not None:

@@ -75,6 +75,7 @@ def utility_context(found: Utility | None) -> dict[str, Any]:
             if items
         ],
         "perturbed": [] if p is None else [(label, getattr(p, key)) for key, label in _PERTURBED],
+        "analysis": found.analysis,
         "randomised": [v for v in found.variables if v.changed_share is not None],
         "shares": _SHARES,
     }

@@ -1,8 +1,9 @@
-"""The measures a run adds to the frequency-based risk when its recipe asks (SUDA2, model risk).
+"""What a run adds to the frequency-based risk when its recipe asks for it.
 
-Both are computed from the whole file's key table (distinct combinations, their record counts
-and, for the model, the sums of their records' inclusion probabilities ``1 / weight``), so they
-cost no pass of their own.
+These are SUDA2, the model risk, and the population uniques. Each is computed from the whole
+file's key table, so none costs a pass of its own. The key table holds the distinct
+combinations and their record counts; for the model it also holds the sums of their records'
+inclusion probabilities ``1 / weight``, and for the population uniques the sum of the weights.
 """
 
 from __future__ import annotations

@@ -129,15 +129,16 @@ def model_risk(
         fitted, rounds = _proportional_fit(codes, counts, cards, terms)
     keep = (counts > 0) & (counts <= bound) & (fitted > 0)
     cells = int(keep.sum())
-    v = (1.0 - inclusion[keep]) * fitted[keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    unique = counts[keep] == 1  # only sample uniques count (their 1 / w is at most 1)
+    v = ((1.0 - inclusion[keep]) * fitted[keep])[unique]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         second = np.where(v == 0, 1.0, -np.expm1(-v) / v)
-    unique = counts[keep] == 1
+        first = np.exp(-v)
     scale = 1.0 / cells if cells else 0.0
     names = [[keys[j] for j in term] for term in terms]
     return ModelRisk(
-        float(np.exp(-v)[unique].sum() * scale),
-        float(second[unique].sum() * scale),
+        float(first.sum() * scale),
+        float(second.sum() * scale),
         cells,
         names,
         rounds,

@@ -51,11 +51,12 @@ class UtilityPlan:
     tables: tuple[tuple[str, str], ...] = ()
     perturbed: tuple[str, ...] = ()  # numeric variables a step perturbs (among ``numeric``)
     randomized: tuple[str, ...] = ()  # categorical ones a step randomises (PRAM)
+    analysis: tuple[str, ...] = ()  # what an analyst's models read (utility.analysis)
 
     @property
     def columns(self) -> list[str]:
         """Every column whose value before the steps is kept."""
-        return list(dict.fromkeys([*self.categorical, *self.numeric]))
+        return list(dict.fromkeys([*self.categorical, *self.numeric, *self.analysis]))
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,35 @@ def lazy_aggregates(frame: dd.DataFrame, plan: UtilityPlan) -> tuple:
     cols = [*plan.perturbed, *map(before, plan.perturbed)]
     values = frame[cols].astype("float64") if plan.perturbed else None
     return pairs, classes, suppressed.sum(), moments, tables, records, values
+
+
+SAMPLE = 100_000  # records an analyst's models are trained on, at most (about)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def lazy_sample(frame: dd.DataFrame, plan: UtilityPlan, rows: int, row: str) -> Any:
+    """The released records' analysis columns before and after, a seeded sample of them.
+
+    A record is kept when a hash of its row number (``row``, numbered as read) falls below
+    ``SAMPLE / rows``: the same records whatever the partitions. None without an analysis.
+    """
+    if not plan.analysis:
+        return None
+    cols = [row, *plan.analysis, *map(before, plan.analysis)]
+    share = min(1.0, SAMPLE / max(rows, 1))
+    return frame[cols].map_partitions(_sampled, row, share, meta=frame._meta[cols])
+
+
+def _sampled(part: pd.DataFrame, row: str, share: float) -> pd.DataFrame:
+    if share >= 1.0:
+        return part
+    x = part[row].to_numpy().astype(np.uint64) * _GOLDEN  # splitmix64's finish: well mixed
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return part[x < np.uint64(share * 2.0**64)]
 
 
 def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:

@@ -23,6 +23,7 @@ frequent categories (the rest are one category), so memory stays bounded whateve
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -133,7 +134,9 @@ def _classify(
             learnt = _labels(frame[target]).iloc[test:]
             learnt = learnt[learnt != MISSING]  # a released target may be suppressed
             x = _design(frame[features], learnt.index, test)
-            model = make().fit(x.train, learnt.to_numpy())
+            with warnings.catch_warnings():  # a model that stops short is scored as it is
+                warnings.simplefilter("ignore")
+                model = make().fit(x.train, learnt.to_numpy())
             scores.append(float((model.predict(x.test) == truth.iloc[:test].to_numpy()).mean()))
         relative = scores[1] / scores[0] if scores[0] else None
         found.classification.append(
@@ -218,7 +221,8 @@ def regression(before: pd.DataFrame, after: pd.DataFrame, formula: str) -> Regre
         )
         for t in shared
     ]
-    others = sorted((set(fits[0]) | set(fits[1])) - set(shared))
+    # named by variable, never by category: a category only the input holds is not published
+    others = sorted({t.split("[")[0] for t in (set(fits[0]) | set(fits[1])) - set(shared)})
     mean = float(np.mean([c.overlap for c in coefficients])) if coefficients else None
     return Regression(
         formula=formula, coefficients=coefficients, mean_overlap=mean, not_comparable=others

@@ -110,7 +110,9 @@ class Regression(BaseModel):
     coefficients: list[Coefficient]
     mean_overlap: float | None = Field(description="Mean J over the shared coefficients.")
     not_comparable: list[str] = Field(
-        default_factory=list, description="Terms of only one fit (e.g. generalized categories)."
+        default_factory=list,
+        description="Predictors not compared: their categories differ between the files "
+        "(generalized, recoded, suppressed); named by variable, never by category.",
     )
 
 

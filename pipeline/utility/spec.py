@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.core.columns import StrictModel
 
@@ -32,6 +32,42 @@ class UtilityLimits(StrictModel):
     )
 
 
+class AnalysisSpec(StrictModel):
+    """What the protection cost an analyst: models learnt from the input and from the release."""
+
+    target: str | None = Field(
+        None, description="Classifiers (logistic regression, gradient boosting) learn this column."
+    )
+    features: list[str] | None = Field(
+        None, description="Their features (default: the key variables and numeric variables)."
+    )
+    formula: str | None = Field(
+        None, description="Least squares 'y ~ a + b' on both: Karr et al.'s interval overlap."
+    )
+    seed: int = Field(0, ge=0, description="Of the held-out records.")
+
+    @model_validator(mode="after")
+    def _something(self) -> AnalysisSpec:
+        if self.target is None and self.formula is None:
+            raise ValueError("give target or formula (or both)")
+        if self.target is not None and self.target in (self.features or []):
+            raise ValueError("the target may not be a feature")
+        if self.formula is not None and not self.formula_columns():
+            raise ValueError("the formula must read 'y ~ a + b' (column names)")
+        return self
+
+    def formula_columns(self) -> list[str]:
+        """The formula's response and predictors (empty: not of the form ``y ~ a + b``)."""
+        left, sep, right = (self.formula or "").partition("~")
+        names = [left.strip(), *(p.strip() for p in right.split("+"))]
+        return names if sep and all(n and " " not in n for n in names) else []
+
+    def columns(self) -> list[str]:
+        """Every column the analysis names (the default features aside)."""
+        named = [self.target, *(self.features or []), *self.formula_columns()]
+        return list(dict.fromkeys(c for c in named if c))
+
+
 class UtilitySpec(StrictModel):
     """Information-loss measures of a run (always taken) and the limits on them."""
 
@@ -51,6 +87,11 @@ class UtilitySpec(StrictModel):
         "values to suppression, even without limits.",
     )
     limits: UtilityLimits = Field(default_factory=UtilityLimits)
+    analysis: AnalysisSpec | None = Field(
+        None,
+        description="Models an analyst would fit, on the input and on the release (a sample "
+        "of at most about 100,000 released records).",
+    )
 
     @field_validator("tables")
     @classmethod
