@@ -112,6 +112,8 @@ def analysed(recipe: Recipe, plan: UtilityPlan, found: Utility, sample: Any) -> 
     original = sample[[before(c) for c in columns]].set_axis(columns, axis=1)
     features = _features(recipe, plan)
     figures = analyse(original, sample[columns], spec.target, features, spec.formula, spec.seed)
+    if figures.regression is not None:  # published: aggregates only, no fit of the input
+        figures.regression = figures.regression.model_copy(update={"coefficients": []})
     return found.model_copy(update={"analysis": figures})
 
 

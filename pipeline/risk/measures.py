@@ -82,6 +82,7 @@ class RiskResult:
     k: int
     household_rk: np.ndarray | None = None
     summary: dict = field(default_factory=dict)
+    first: np.ndarray | None = None  # the first record of each distinct combination
 
     @property
     def fk(self) -> np.ndarray:
@@ -121,7 +122,7 @@ def measure_risk(
     fk_u, Fk_u, rk_u, summary = distinct_risk(  # noqa: N806
         codes[first], counts, sums, k, weights is not None, missing
     )
-    result = RiskResult(inverse, counts, fk_u, Fk_u, rk_u, k, None, summary)
+    result = RiskResult(inverse, counts, fk_u, Fk_u, rk_u, k, None, summary, first)
     if household is not None:
         hh = household_risk(result.rk, household)
         result.household_rk = hh

@@ -130,6 +130,16 @@ def model_risk(
     keep = (counts > 0) & (counts <= bound) & (fitted > 0)
     cells = int(keep.sum())
     unique = counts[keep] == 1  # only sample uniques count (their 1 / w is at most 1)
+    if not np.isfinite(inclusion[keep][unique]).all():
+        raise InputDataError(
+            [
+                Problem(
+                    "the model-based risk needs a positive weight for every sample unique "
+                    "(a weight of 0 has no inclusion probability)",
+                    code="bad_weight",
+                )
+            ]
+        )
     v = ((1.0 - inclusion[keep]) * fitted[keep])[unique]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         second = np.where(v == 0, 1.0, -np.expm1(-v) / v)

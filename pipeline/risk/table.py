@@ -175,7 +175,7 @@ def risk_of_table(
     if extras is not None:
         import numpy as np
 
-        first = np.unique(result.inverse, return_index=True)[1]
+        first = result.first
         inclusion = None
         if weights is not None:
             with np.errstate(divide="ignore"):

@@ -225,7 +225,11 @@ def regression(before: pd.DataFrame, after: pd.DataFrame, formula: str) -> Regre
     others = sorted({t.split("[")[0] for t in (set(fits[0]) | set(fits[1])) - set(shared)})
     mean = float(np.mean([c.overlap for c in coefficients])) if coefficients else None
     return Regression(
-        formula=formula, coefficients=coefficients, mean_overlap=mean, not_comparable=others
+        formula=formula,
+        coefficients=coefficients,
+        compared=len(coefficients),
+        mean_overlap=mean,
+        not_comparable=others,
     )
 
 

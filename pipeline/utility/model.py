@@ -107,7 +107,11 @@ class Regression(BaseModel):
     """The formula's least-squares fit on both files."""
 
     formula: str
-    coefficients: list[Coefficient]
+    coefficients: list[Coefficient] = Field(
+        description="Each shared coefficient on both files (empty in a run's published files: "
+        "a category's coefficient on the input is its records' own values)."
+    )
+    compared: int = Field(0, description="Coefficients compared (shared by both fits).")
     mean_overlap: float | None = Field(description="Mean J over the shared coefficients.")
     not_comparable: list[str] = Field(
         default_factory=list,

@@ -115,3 +115,11 @@ def test_a_run_measures_the_model_and_the_gate_enforces_it(workdir: Path) -> Non
     assert result.exit_code == 2, result.output
     assert "needs the sampling weights (columns.weight)" in result.output
     assert "region, which is not a key variable" in result.output
+
+
+def test_a_sample_unique_of_weight_zero_is_named() -> None:
+    data = pd.read_csv(DATA / "sdcmicro_testdata.csv")
+    fk = data.groupby(KEYS)["sex"].transform("size")
+    data.loc[data.index[fk == 1][:1], "sampling_weight"] = 0.0
+    with pytest.raises(InputDataError, match="positive weight for every sample unique"):
+        risk(data, KEYS, weight="sampling_weight", model=True)

@@ -139,3 +139,17 @@ def test_a_run_measures_it_on_a_sample_independent_of_the_partitions(workdir: Pa
     path = demo_recipe(workdir, steps, extra="utility:\n  analysis: {target: nowhere}\n")
     result = invoke("run", str(path))
     assert result.exit_code in (2, 3) and "nowhere" in result.output, result.output
+
+
+def test_a_run_publishes_no_coefficient_of_the_input(workdir: Path) -> None:
+    """A category held by one record: its coefficient on the input is that record's income."""
+    from tests.conftest import demo_recipe, invoke
+
+    extra = "utility:\n  analysis: {formula: 'income ~ municipality'}\n"
+    path = demo_recipe(workdir, "  - top_code: {column: income, above: 10000000}\n", extra=extra)
+    result = invoke("run", str(path))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
+    regression = manifest["utility"]["analysis"]["regression"]
+    assert regression["coefficients"] == [] and regression["compared"] > 100
+    assert 0 < regression["mean_overlap"] <= 1
