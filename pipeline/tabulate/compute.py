@@ -19,7 +19,7 @@ from pipeline.engine.apply import PendingChecks
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.steps.recode import recode
 from pipeline.steps.registry import StepContext
-from pipeline.tabulate.model import NOT_STATED, TableSpec
+from pipeline.tabulate.model import NOT_STATED, STATS, TableSpec
 
 V, W, A = "__v", "__w", "__a"  # contribution, weight, |contribution|
 LEVELS = ("cell", "row", "col", "total")
@@ -39,7 +39,7 @@ def prepare(
     with ``on_unknown: error`` an unmapped value stops the run instead of dropping records.
     """
     frame = ddf[list(dict.fromkeys(spec.columns_used()))]
-    for axis, var in (("rows", spec.rows), ("columns", spec.columns)):
+    for axis, var in (("rows", spec.rows), ("columns", spec.columns), ("layers", spec.layers)):
         params = var.recode_params(base_dir) if var else None
         if params is not None:
             where = f"{location or 'table ' + spec.name}.{axis}.recode".lstrip(".")
@@ -54,8 +54,8 @@ def prepare(
             effect = recode(frame, params, ctx)
             checks.add(effect.checks, effect.facts)
             frame = effect.frame
-    for var in (spec.rows, spec.columns):
-        if var is not None and var.missing == "category":  # "not stated": a cell like any other
+    for var in spec.axes:
+        if var.missing == "category":  # "not stated": a cell like any other
             frame = frame.assign(**{var.column: frame[var.column].astype("string")})
             frame = frame.assign(**{var.column: frame[var.column].fillna(NOT_STATED)})
     weight = frame[spec.weight].astype("float64") if spec.weight else 1.0
@@ -89,11 +89,15 @@ def _level(frame: dd.DataFrame, keys: list[str], unit: str | None) -> tuple:
 
 
 def _levels(spec: TableSpec) -> dict[str, list[str]]:
+    """The group-by keys of each level; ``LEVEL@`` is that level within each layer."""
     r = spec.rows.column
     c = spec.columns.column if spec.columns else None
     plans = {"cell": [r, c] if c else [r], "row": [r], "total": []}
     if c:
         plans["col"] = [c]
+    if spec.layers is not None:
+        layer = spec.layers.column
+        plans |= {f"{level}@": [*keys, layer] for level, keys in list(plans.items())}
     return plans
 
 
@@ -103,7 +107,7 @@ def plan_cells(frame: dd.DataFrame, spec: TableSpec) -> dict:
     Records whose row or column category is missing cannot be placed in a cell: they are
     counted (``unclassified``) and the run stops when there are any (see ``Variable.missing``).
     """
-    keys = _levels(spec)["cell"]
+    keys = [v.column for v in spec.axes]
     placed = frame.dropna(subset=keys)
     plan: dict = {level: _level(placed, k, spec.unit) for level, k in _levels(spec).items()}
     plan["unclassified"] = frame[keys].isna().any(axis=1).sum()
@@ -111,12 +115,18 @@ def plan_cells(frame: dd.DataFrame, spec: TableSpec) -> dict:
 
 
 def assemble_cells(computed: dict, spec: TableSpec) -> pd.DataFrame:
-    """Every cell and margin: level, row, col, units, value, weight, absum, top1, top2."""
+    """Every cell and margin: level, row, col, layer, units, value, weight, absum, top1, top2.
+
+    ``layer`` is the layer's category in a table of three dimensions, None in its Total layer
+    (and in a table of one or two).
+    """
     r = spec.rows.column
     c = spec.columns.column if spec.columns else None
+    lay = spec.layers.column if spec.layers else None
     parts = []
-    for level, keys in _levels(spec).items():
-        stats, top = computed[level]
+    for plan, keys in _levels(spec).items():
+        level = plan.rstrip("@")
+        stats, top = computed[plan]
         if keys:
             stats.columns = ["units", "value", "weight", "absum"]
             stats = stats.reset_index()
@@ -127,9 +137,8 @@ def assemble_cells(computed: dict, spec: TableSpec) -> pd.DataFrame:
         table["level"] = level
         table["row"] = table[r] if r in keys else None
         table["col"] = table[c] if c and c in keys else None
-        parts.append(
-            table[["level", "row", "col", "units", "value", "weight", "absum", "top1", "top2"]]
-        )
+        table["layer"] = table[lay] if lay and lay in keys else None
+        parts.append(table[["level", "row", "col", "layer", *STATS]])
     out = pd.concat(parts, ignore_index=True)
     out[["top1", "top2"]] = out[["top1", "top2"]].fillna(0.0)
     out["units"] = out["units"].astype("int64")

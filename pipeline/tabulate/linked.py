@@ -30,8 +30,8 @@ import pandas as pd
 from pipeline.core.errors import GateError, Problem
 from pipeline.tabulate.compute import V, assemble_cells, check_finite
 from pipeline.tabulate.model import Rules, TableSpec
-from pipeline.tabulate.protect import TOLERANCE, Judged, judge, own_pattern, verdicts
-from pipeline.tabulate.secondary import Table, Unprotectable, intervals, protect
+from pipeline.tabulate.protect import Judged, judge, own_pattern, verdicts
+from pipeline.tabulate.secondary import Table, Unprotectable, intervals, protect, too_narrow
 
 VALUE = "__value"
 GAP = 0.05  # the joint pattern may cost 5% more than the cheapest (seconds, not minutes)
@@ -50,7 +50,7 @@ def families(specs: Sequence[TableSpec]) -> list[list[TableSpec]]:
 
 
 def _axes(spec: TableSpec) -> list[str]:
-    return [spec.rows.column, *([spec.columns.column] if spec.columns else [])]
+    return [v.column for v in spec.axes]
 
 
 def finest_plan(prepared: dict[str, dd.DataFrame], family: list[TableSpec]) -> dd.DataFrame:
@@ -114,9 +114,7 @@ def _together(
     bounds = intervals(table, hidden, [p for p, _, _ in primary])
     values = table.values
     short = [
-        (p, up, down)
-        for p, up, down in primary
-        if bounds[p][1] + TOLERANCE < values[p] + up or bounds[p][0] - TOLERANCE > values[p] - down
+        (p, up, down) for p, up, down in primary if too_narrow(bounds[p], values[p], (up, down))
     ]
     if not short:
         return hidden
@@ -129,6 +127,7 @@ def _together(
         levels=[(float(up), float(down)) for _, up, down in short],
         latent=list(np.flatnonzero(hidden)),
         gap=GAP,
+        reach=max(judged[s.name].lay.reach for s in family),
     )
 
 
@@ -159,29 +158,33 @@ def _system(
     members: dict[int, list[int]] = {}
     for i, spec in enumerate(family):
         lookup = _positions(judged[spec.name], offsets[spec.name])
-        two = spec.columns is not None
+        dims = len(spec.axes)
         for b, combo in enumerate(combos.itertuples(index=False)):
             r = getattr(combo, f"t{i}_0")
-            c = getattr(combo, f"t{i}_1") if two else None
-            keys = [("row", r, None), ("total", None, None)]
-            if two:
-                keys += [("cell", r, c), ("col", None, c)]
-            for key in keys:
-                members.setdefault(lookup[key], []).append(start + b)
+            c = getattr(combo, f"t{i}_1") if dims > 1 else None
+            layers = [getattr(combo, f"t{i}_2"), None] if dims > 2 else [None]
+            for layer in layers:  # a cube's cell is in its layer and in the Total layer
+                keys = [("row", r, None, layer), ("total", None, None, layer)]
+                if dims > 1:
+                    keys += [("cell", r, c, layer), ("col", None, c, layer)]
+                for key in keys:
+                    members.setdefault(lookup[key], []).append(start + b)
     groups = [(finer, cell) for cell, finer in members.items()]
     values.append(finest.to_numpy(dtype=float))
     return Table(np.concatenate(values), groups), offsets
 
 
 def _positions(judged: Judged, offset: int) -> dict[tuple, int]:
-    """Each cell's (level, row, col) key and its place in the system."""
+    """Each cell's (level, row, col, layer) key and its place in the system."""
     cells = judged.cells
     out = {}
-    for i, (level, row, col) in enumerate(zip(cells.level, cells.row, cells.col, strict=True)):
+    rows = zip(cells.level, cells.row, cells.col, cells.layer, strict=True)
+    for i, (level, row, col, layer) in enumerate(rows):
         key = (
             level,
             row if level in ("cell", "row") else None,
             col if level in ("cell", "col") else None,
+            None if layer is None or pd.isna(layer) else layer,
         )
         out[key] = offset + int(judged.lay.position[i])
     return out

@@ -17,6 +17,7 @@ from pipeline.steps.recode import RecodeParams
 
 NOT_STATED = "not stated"
 TOTAL = "Total"  # the margins' category, always last
+STATS = ["units", "value", "weight", "absum", "top1", "top2"]  # what a cell holds
 NEVER_RELEASED = {
     "max": "maxima are never released (output-checking rules)",
     "min": "minima are never released (output-checking rules)",
@@ -63,11 +64,17 @@ class Variable(StrictModel):
 
 
 class TableSpec(StrictModel):
-    """One table: rows x columns (or rows only) of a count or a magnitude."""
+    """One table: rows x columns (or rows only) of a count or a magnitude, in layers or not."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     rows: Variable
     columns: Variable | None = Field(None, description="Omit for a one-way table.")
+    layers: Variable | None = Field(
+        None,
+        description="A third classifier (needs columns): a table of three dimensions, "
+        "published as one rows x columns grid per category and a Total grid, protected as "
+        "one table (every cell, margin and layer total).",
+    )
     statistic: str = Field(
         "count", description="count | sum | mean | share (of the table total, in percent)."
     )
@@ -98,9 +105,14 @@ class TableSpec(StrictModel):
     def _variable_rules(self) -> TableSpec:
         if (self.statistic == "count") != (self.variable is None):
             raise ValueError("sum, mean and share need variable; count takes none")
+        if self.layers is not None and self.columns is None:
+            raise ValueError(
+                "layers need columns: a table of three dimensions has rows, columns and layers"
+            )
         roles = [
             ("rows", self.rows.column),
             ("columns", self.columns and self.columns.column),
+            ("layers", self.layers and self.layers.column),
             ("variable", self.variable),
             ("weight", self.weight),
             ("unit", self.unit),
@@ -118,9 +130,14 @@ class TableSpec(StrictModel):
         """True for sum, mean and share tables (dominance rules apply)."""
         return self.statistic != "count"
 
+    @property
+    def axes(self) -> list[Variable]:
+        """The classifiers: rows, then columns and layers where the table has them."""
+        return [v for v in (self.rows, self.columns, self.layers) if v is not None]
+
     def columns_used(self) -> list[str]:
         """Every input column the table reads."""
-        cols = [self.rows.column, self.columns.column if self.columns else None]
+        cols = [v.column for v in self.axes]
         return [c for c in (*cols, self.variable, self.weight, self.unit) if c]
 
 

@@ -77,10 +77,14 @@ class Axis:
 
 @dataclass(frozen=True)
 class View:
-    """A table's classifiers as people read them (columns is None for a one-way table)."""
+    """A table's classifiers as people read them (columns is None for a one-way table).
+
+    ``layers``: the third classifier of a table of three dimensions (None: two or fewer).
+    """
 
     rows: Axis
     columns: Axis | None
+    layers: Axis | None = None
 
     @property
     def header(self) -> str:
@@ -169,13 +173,18 @@ def view(checked: pd.DataFrame, spec: TableSpec, base_dir: Path) -> View:
     if spec.columns is None:
         return View(rows, None)
     cols = checked.loc[~checked.level.isin(_COL_MARGIN), "col"]
-    return View(rows, axis(spec.columns, cols, base_dir))
+    layers = None
+    if spec.layers is not None:
+        layers = axis(spec.layers, checked["layer"].dropna(), base_dir)
+    return View(rows, axis(spec.columns, cols, base_dir), layers)
 
 
 def arrange(checked: pd.DataFrame, layout: View) -> pd.DataFrame:
     """The cells row by row in natural order, each row's margin last, the column margins last.
 
-    The index is reset: a cell's position is its place in the check report.
+    A table of three dimensions lists its layers so, one after the other in natural order,
+    the Total layer last. The index is reset: a cell's position is its place in the check
+    report.
     """
     rows = layout.rows.rank
     levels = checked.level.tolist()
@@ -185,7 +194,11 @@ def arrange(checked: pd.DataFrame, layout: View) -> pd.DataFrame:
         cols = layout.columns.rank
         pairs = zip(levels, checked.col, strict=True)
         c = [cols(None if lv in _COL_MARGIN else x) for lv, x in pairs]
-    return checked.iloc[np.lexsort((c, r))].reset_index(drop=True)
+    if layout.layers is None:
+        return checked.iloc[np.lexsort((c, r))].reset_index(drop=True)
+    rank = layout.layers.rank
+    layer = [rank(None if x is None or pd.isna(x) else x) for x in checked["layer"]]
+    return checked.iloc[np.lexsort((c, r, layer))].reset_index(drop=True)
 
 
 def labelled(frame: pd.DataFrame, layout: View) -> pd.DataFrame:
@@ -196,7 +209,7 @@ def labelled(frame: pd.DataFrame, layout: View) -> pd.DataFrame:
     names the table already uses are left out.
     """
     out = frame
-    for ax in (layout.rows, layout.columns):
+    for ax in (layout.layers, layout.rows, layout.columns):
         if ax is None or not ax.labels:
             continue
         where = list(out.columns).index(ax.column) + 1

@@ -21,10 +21,13 @@ HIDDEN = "X"
 def published(checked: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """The table as released: one row per cell and margin, hidden values removed.
 
+    A table of three dimensions has its layer column first (``Total`` on the Total layer).
+
     Unweighted counts are whole numbers (``158``, never ``158.0``); other statistics keep six
     decimals.
     """
-    grand = float(checked.loc[checked.level == "total", "value"].iloc[0])
+    overall = (checked.level == "total") & checked["layer"].isna()  # a cube: the Total layer's
+    grand = float(checked.loc[overall, "value"].iloc[0])
     value = checked["value"].astype(float)
     if spec.statistic == "mean":
         value = value / checked["weight"].where(checked["weight"] != 0)
@@ -45,6 +48,9 @@ def published(checked: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     if spec.columns is not None:
         cols = checked["col"].where(checked.level.isin(["cell", "col"]), TOTAL)
         out.insert(1, spec.columns.column, cols.astype(str))
+    if spec.layers is not None:  # a table of three dimensions: its layer first
+        layers = checked["layer"].where(checked["layer"].notna(), TOTAL)
+        out.insert(0, spec.layers.column, layers.astype(str))
     return out
 
 

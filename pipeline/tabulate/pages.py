@@ -24,21 +24,42 @@ from pipeline.tabulate.review import CheckReport
 _STATISTIC = {"count": "count", "sum": "sum", "mean": "mean", "share": "share (%)"}
 
 
+Rows = list[tuple[str, list[tuple[str, bool]]]]  # (label, (text, hidden) per column) per row
+
+
+@dataclass(frozen=True)
+class Part:
+    """One grid of a table: a caption (a layer of a table of three dimensions), columns, rows."""
+
+    caption: str
+    columns: list[str]
+    rows: Rows
+
+
 @dataclass(frozen=True)
 class Grid:
     """One table as people read it.
 
-    Its title, what its figures are, the header, column labels, rows of (text, hidden) cells
-    and footnotes.
+    Its title, what its figures are, the header, its grids (one; a table of three dimensions
+    has one per layer and its Total layer last) and footnotes.
     """
 
     name: str
     what: str
     header: str
-    columns: list[str]
-    rows: list[tuple[str, list[tuple[str, bool]]]]
+    parts: list[Part]
     title: str = ""
     notes: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        """The last grid's column labels (a table of three dimensions: its Total layer's)."""
+        return self.parts[-1].columns
+
+    @property
+    def rows(self) -> Rows:
+        """The last grid's rows."""
+        return self.parts[-1].rows
 
 
 def statement(spec: TableSpec) -> str:
@@ -60,20 +81,41 @@ def statement(spec: TableSpec) -> str:
 
 
 def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
-    """The published table laid out as rows x columns (``layout``'s order, totals last)."""
+    """The published table laid out as rows x columns (``layout``'s order, totals last).
+
+    A table of three dimensions gives one grid per layer, captioned with the layer's name and
+    category, its Total layer last.
+    """
+    what = statement(spec)
+    title = f"{spec.title.ja} / {spec.title.en}" if spec.title else spec.name
+    notes = tuple(f"{n.ja} / {n.en}" for n in spec.notes)
+    if spec.layers is None or layout.layers is None:
+        parts = [_part(frame, spec, layout, "")]
+    else:
+        shown = frame[spec.layers.column]
+        parts = [
+            _part(
+                frame[shown == layer],
+                spec,
+                layout,
+                f"{layout.layers.name}: {layout.layers.shown(layer)}",
+            )
+            for layer in [*layout.layers.order, TOTAL]
+            if (shown == layer).any()
+        ]
+    return Grid(spec.name, what, layout.header, parts, title, notes)
+
+
+def _part(frame: pd.DataFrame, spec: TableSpec, layout: View, caption: str) -> Part:
+    """One rows x columns grid of the published cells in ``frame``."""
     r = spec.rows.column
     texts = [
         (HIDDEN, True) if s == HIDDEN else ("–" if pd.isna(v) else cell(v), False)
         for v, s in zip(frame["value"], frame["status"], strict=True)
     ]
-    what = statement(spec)
-    title = f"{spec.title.ja} / {spec.title.en}" if spec.title else spec.name
-    notes = tuple(f"{n.ja} / {n.en}" for n in spec.notes)
     if spec.columns is None or layout.columns is None:
         rows = [(layout.rows.shown(a), [t]) for a, t in zip(frame[r], texts, strict=True)]
-        return Grid(
-            spec.name, what, layout.header, [_STATISTIC[spec.statistic]], rows, title, notes
-        )
+        return Part(caption, [_STATISTIC[spec.statistic]], rows)
     c = spec.columns.column
     cells = dict(zip(zip(frame[r], frame[c], strict=True), texts, strict=True))
     order_r, order_c = [*layout.rows.order, TOTAL], [*layout.columns.order, TOTAL]
@@ -83,7 +125,7 @@ def grid(frame: pd.DataFrame, spec: TableSpec, layout: View) -> Grid:
         if any((i, j) in cells for j in order_c)
     ]
     columns = [layout.columns.shown(j) for j in order_c if any((i, j) in cells for i in order_r)]
-    return Grid(spec.name, what, layout.header, columns, rows, title, notes)
+    return Part(caption, columns, rows)
 
 
 def tables_page(
@@ -103,6 +145,13 @@ def tables_page(
     )
 
 
+def _layer_shown(layout: View, layer: str | None) -> str:
+    """A cell's layer as the review names it before its row (empty: no layers)."""
+    if layout.layers is None:
+        return ""
+    return f"{TOTAL if layer is None else layout.layers.shown(layer)} | "
+
+
 def review_page(review: CheckReport, sections: list[tuple[TableSpec, pd.DataFrame, View]]) -> str:
     """``review/check_report.html``: the check report rendered, marked not for recipients."""
     views = {spec.name: layout for spec, _, layout in sections}
@@ -111,7 +160,8 @@ def review_page(review: CheckReport, sections: list[tuple[TableSpec, pd.DataFram
         layout = views[name]
         rows = [
             (
-                TOTAL if c.row is None else layout.rows.shown(c.row),
+                _layer_shown(layout, c.layer)
+                + (TOTAL if c.row is None else layout.rows.shown(c.row)),
                 TOTAL if c.col is None else layout.columns.shown(c.col) if layout.columns else "",
                 c,
             )

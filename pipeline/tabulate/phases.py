@@ -128,7 +128,7 @@ def _check_classified(loaded: LoadedTabulation, computed: dict) -> None:
     for i, spec in enumerate(loaded.recipe.tables):
         n = int(computed[spec.name]["unclassified"])
         if n:
-            names = " or ".join(v.column for v in (spec.rows, spec.columns) if v is not None)
+            names = " or ".join(v.column for v in spec.axes)
             problems_.append(
                 Problem(
                     f"{n} record(s) have no value for {names}: leaving them out of the totals "
@@ -145,8 +145,8 @@ def _check_classified(loaded: LoadedTabulation, computed: dict) -> None:
 def banded(spec: TableSpec, base_dir: Path) -> list[str]:
     """Columns a table recodes into numeric bands (they must hold numbers, as in a run)."""
     out = []
-    for var in (spec.rows, spec.columns):
-        params = var.recode_params(base_dir) if var else None
+    for var in spec.axes:
+        params = var.recode_params(base_dir)
         out += sorted(params.declare(ColumnsSpec()).numeric) if params is not None else []
     return out
 

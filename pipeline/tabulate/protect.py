@@ -20,10 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline.tabulate.cube import REACH, cube_layout, hypercube
 from pipeline.tabulate.model import Rules, TableSpec
-from pipeline.tabulate.secondary import Table, grid, intervals, protect
-
-TOLERANCE = 1e-6
+from pipeline.tabulate.secondary import TOLERANCE, Table, grid, intervals, protect
 
 
 def primary_rules(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> list[list[str]]:
@@ -42,7 +41,8 @@ def primary_rules(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> list[li
             if rule is not None and rule.protection(cell.top1, cell.top2, cell.absum) > TOLERANCE:
                 failed[i].append(rule.name)
         if rules.concentration and cell.level == "cell" and spec.columns is not None:
-            row_total, col_total = totals[("row", cell.row)], totals[("col", cell.col)]
+            row_total = totals[("row", cell.row, cell.layer)]
+            col_total = totals[("col", cell.col, cell.layer)]
             share = rules.concentration / 100
             if (row_total > 0 and cell.value > share * row_total + TOLERANCE) or (
                 col_total > 0 and cell.value > share * col_total + TOLERANCE
@@ -52,12 +52,13 @@ def primary_rules(cells: pd.DataFrame, spec: TableSpec, rules: Rules) -> list[li
 
 
 def _totals(cells: pd.DataFrame) -> dict[tuple, float]:
+    """Each row and column total by (level, category, layer): a cell's, within its layer."""
     out = {}
     for cell in cells.itertuples(index=False):
         if cell.level == "row":
-            out[("row", cell.row)] = cell.value
+            out[("row", cell.row, cell.layer)] = cell.value
         elif cell.level == "col":
-            out[("col", cell.col)] = cell.value
+            out[("col", cell.col, cell.layer)] = cell.value
     return out
 
 
@@ -67,10 +68,17 @@ class Layout:
 
     table: Table
     position: np.ndarray  # index into table.values for each row of ``cells``
+    reach: float = 1.0  # how far a hidden cell may move in a deviation, in protection levels
+    shape: tuple[int, int, int] | None = None  # a cube's (None: a table of one or two dimensions)
 
 
 def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
     """Complete the cells (missing combinations are zero cells) and lay them out."""
+    if spec.layers is not None:
+        keyed, table, position, shape = cube_layout(cells)
+        values = np.zeros(len(table.values))
+        values[position] = keyed["value"].to_numpy(dtype=float)
+        return keyed, Layout(Table(values, table.groups), position, REACH, shape)
     rows = sorted(cells.loc[cells.level == "row", "row"].tolist(), key=str)
     if spec.columns is None:
         values = np.zeros(len(rows) + 1)
@@ -86,7 +94,7 @@ def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
         cols = sorted(cells.loc[cells.level == "col", "col"].tolist(), key=str)
         full = pd.MultiIndex.from_product([rows, cols], names=["row", "col"]).to_frame(index=False)
         inner = full.merge(cells[cells.level == "cell"], on=["row", "col"], how="left")
-        inner["level"] = "cell"
+        inner["level"], inner["layer"] = "cell", None
         inner = inner.fillna(
             {"units": 0, "value": 0.0, "weight": 0.0, "absum": 0.0, "top1": 0.0, "top2": 0.0}
         )
@@ -159,13 +167,23 @@ def own_pattern(judged: Judged) -> np.ndarray:
         Unprotectable: no suppression pattern protects the primary cells.
     """
     lay, up, down, rows = judged.lay, judged.up, judged.down, judged.primary
-    return protect(
-        lay.table,
-        [int(lay.position[i]) for i in rows],
-        [float(up[i] + down[i]) for i in rows],
-        cost=np.abs(lay.table.values) + 1.0,
-        levels=[(float(up[i]), float(down[i])) for i in rows],
-    )
+    places = [int(lay.position[i]) for i in rows]
+    levels = [(float(up[i]), float(down[i])) for i in rows]
+    cost = np.abs(lay.table.values) + 1.0
+    if lay.shape is not None:  # a cube: boxes, then a program for what no box protects
+        hidden, left = hypercube(lay.shape, lay.table.values, places, levels, cost)
+        if not left:
+            return hidden
+        return protect(
+            lay.table,
+            [places[i] for i in left],
+            [sum(levels[i]) for i in left],
+            cost=cost,
+            levels=[levels[i] for i in left],
+            latent=list(np.flatnonzero(hidden)),
+            reach=lay.reach,
+        )
+    return protect(lay.table, places, [sum(v) for v in levels], cost=cost, levels=levels)
 
 
 def verdicts(
@@ -223,6 +241,9 @@ def unprotected(checked: pd.DataFrame) -> list[str]:
     bad = []
     primary = checked[checked.suppression == "primary"]
     for position, cell in zip(primary.index, primary.itertuples(index=False), strict=True):
+        if cell.lo is None or pd.isna(cell.lo):  # left out of the pattern the audit took
+            bad.append(f"{cell.level} cell #{position}: not hidden in the suppression pattern")
+            continue
         width = cell.hi - cell.lo
         if width + TOLERANCE < cell.required:
             share = width / cell.required if cell.required else 0.0

@@ -28,6 +28,11 @@ class CellCheck(BaseModel):
     )
     row: str | None = Field(description="Row category as published; null on a column margin.")
     col: str | None = Field(description="Column category as published; null on a row margin.")
+    layer: str | None = Field(
+        None,
+        description="A table of three dimensions: the layer's category as published; null on "
+        "its Total layer (and in tables of one or two dimensions).",
+    )
     units: int = Field(description="Units (records, or the table's unit) in the cell.")
     top1_share: float | None = Field(
         description="Largest unit's share of the cell's absolute contributions (null: none)."
@@ -91,6 +96,7 @@ def cell_checks(checked: pd.DataFrame) -> list[CellCheck]:
                 level=cell.level,
                 row=None if cell.level in ("col", "total") else str(cell.row),
                 col=None if cell.level in ("row", "total") else str(cell.col),
+                layer=None if cell.layer is None or pd.isna(cell.layer) else str(cell.layer),
                 units=int(cell.units),
                 top1_share=round(cell.top1 / absum, 6) if absum else None,
                 top2_share=round((cell.top1 + cell.top2) / absum, 6) if absum else None,

@@ -25,6 +25,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import lil_matrix
 
+TOLERANCE = 1e-6  # of an interval against a protection level
+
 
 @contextlib.contextmanager
 def silenced() -> Iterator[None]:
@@ -107,6 +109,12 @@ def intervals(table: Table, hidden: np.ndarray, cells: Sequence[int]) -> dict[in
     return out
 
 
+def too_narrow(bound: tuple[float, float], value: float, level: tuple[float, float]) -> bool:
+    """True when an interval does not reach a primary cell's level above or below its value."""
+    up, down = level
+    return bound[1] + TOLERANCE < value + up or bound[0] - TOLERANCE > value - down
+
+
 def protect(
     table: Table,
     primary: Sequence[int],
@@ -116,6 +124,7 @@ def protect(
     levels: Sequence[tuple[float, float]] | None = None,
     latent: Sequence[int] = (),
     gap: float | None = None,
+    reach: float = 1.0,
 ) -> np.ndarray:
     """Hidden-cell mask: the primary cells plus the cheapest set protecting them.
 
@@ -132,6 +141,8 @@ def protect(
             hidden at no cost, free to move up and down to zero.
         gap: The relative gap to the cheapest pattern the solver may stop at (None: HiGHS's
             default, 1e-4); every pattern it returns protects the primary cells.
+        reach: How far a hidden cell may move in a deviation, in multiples of the primary
+            cell's level (1 for tables of one or two dimensions; see below).
 
     Raises:
         ValueError: no suppression pattern protects the primary cells.
@@ -142,8 +153,10 @@ def protect(
     cycles through it, so no cell needs to move further. A big-M of the values (weighted
     counts in the millions against a width of 10) let the solver take a hiding variable of
     1e-6 as 0 within its integrality tolerance and protect nothing; the audit of
-    :func:`intervals` caught it. (Tables of three or more dimensions are not networks: they
-    would need the bound revisited.)
+    :func:`intervals` caught it. Tables of three dimensions are not networks: their deviations
+    may need a cell to move by twice the level, so they are given ``reach`` 2
+    (:mod:`pipeline.tabulate.cube`); any pattern found is audited by :func:`intervals` all the
+    same.
     """
     n = len(table.values)
     x = table.values
@@ -186,11 +199,11 @@ def protect(
                 lo[r], hi[r] = -x[cell], np.inf
                 r += 2
                 continue
-            m[r, cell] = min(x[cell], w)  # down: to 0 at most, and by the width at most
+            m[r, cell] = min(x[cell], reach * w)  # down: to 0 at most, and by the reach at most
             lo[r], hi[r] = 0.0, np.inf
             r += 1
             m[r, off + cell] = 1.0
-            m[r, cell] = -w  # the cell moves up by at most the primary's level (below)
+            m[r, cell] = -reach * w  # the cell moves up by at most the reach (below)
             lo[r], hi[r] = -np.inf, 0.0
             r += 1
     for p in [*primary, *latent]:

@@ -21,7 +21,7 @@ def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     out = workdir / "out" / "census_tables"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["gate"]["passed"] and len(manifest["tables"]) == 4
+    assert manifest["gate"]["passed"] and len(manifest["tables"]) == 5
     report = json.loads((out / "review" / "check_report.json").read_text())
     source = pd.read_csv(workdir / "examples" / "census_sample.csv", dtype=str)
     for record in manifest["tables"]:
@@ -55,7 +55,12 @@ def test_demo_tabulation_publishes_protected_tables(workdir: Path) -> None:
     assert "mean of income, weighted by weight; 単位: 円 / unit: yen" in page
     assert "Source: 合成国勢調査標本（デモ用） / Synthetic census sample (demo)" in page
     assert "Reference date: 2025-10-01" in page
-    assert page.count("秘匿 / confidential") == 4 and "households are the units" in page
+    assert page.count("秘匿 / confidential") == 5 and "households are the units" in page
+    cube = pd.read_csv(out / "tables" / "population_by_region_sex_and_age.csv", dtype=str)
+    assert list(dict.fromkeys(cube["age"])) == ["0-14", "15-64", "65-74", "75+", "Total"]
+    grand = cube[(cube.age == "Total") & (cube.municipality == "Total") & (cube.sex == "Total")]
+    assert int(grand["value"].iloc[0]) == len(source)
+    assert "<h3>age: 0-14</h3>" in page and "<h3>age: Total</h3>" in page
 
 
 @pytest.mark.slow
@@ -165,7 +170,7 @@ def test_missing_column_is_an_input_error(workdir: Path) -> None:
 def test_validate_knows_tabulation_recipes(workdir: Path) -> None:
     recipe = tables_demo(workdir)
     result = invoke("validate", str(recipe))
-    assert result.exit_code == 0 and "valid tabulation (4 tables)" in result.output
+    assert result.exit_code == 0 and "valid tabulation (5 tables)" in result.output
     bad = recipe.read_text().replace("{n: 2, k: 85}", "{n: 3, k: 85}")
     recipe.write_text(bad)
     result = invoke("validate", str(recipe))
