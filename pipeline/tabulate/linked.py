@@ -1,11 +1,13 @@
 """Linked tables, protected as one system: no hidden cell recoverable from all tables together.
 
 Tables of one recipe that count the same records (count tables with the same weight) or add up
-the same variable (sum tables with the same variable and weight), without a ``unit`` (a unit
-counted once per cell is not a sum of finer cells), are *linked*: a region's total in one is the
-sum of its prefectures' totals in another, and two tables of the same population share their
-grand total. Published separately, their cells can be combined to narrow a cell hidden in one
-of them.
+the same variable (sum, mean and share tables with the same variable and weight), without a
+``unit`` (a unit counted once per cell is not a sum of finer cells), are *linked*: a region's
+total in one is the sum of its prefectures' totals in another, and two tables of the same
+population share their grand total. Published separately, their cells can be combined to narrow
+a cell hidden in one of them. A mean or a share table is protected on its sums (as alone): a
+mean times a cell's weighted count from a count table, or a share times the grand total, gives
+the sum back, so its sums are taken as known wherever its cells are published.
 
 The system's unknowns are the *finest cells*: every combination of all the linked tables'
 categories that the records hold (one group-by over the records in the tables' pass). Each
@@ -42,9 +44,9 @@ def families(specs: Sequence[TableSpec]) -> list[list[TableSpec]]:
     """The groups of two or more linked tables (recipe order)."""
     groups: dict[tuple, list[TableSpec]] = {}
     for spec in specs:
-        if spec.unit or spec.statistic not in ("count", "sum"):
+        if spec.unit:
             continue
-        key = (spec.statistic, spec.variable, spec.weight)
+        key = (spec.magnitude, spec.variable, spec.weight)  # a mean or share: its sums
         groups.setdefault(key, []).append(spec)
     return [group for group in groups.values() if len(group) > 1]
 

@@ -67,8 +67,9 @@ class CheckReport(Artifact):
     )
     linked: list[list[str]] = Field(
         default_factory=list,
-        description="Tables protected together (counting the same records or adding up the "
-        "same variable): their hidden cells' intervals are over all of them.",
+        description="Tables protected together (counting the same records, or adding up the "
+        "same variable: sums, means and shares): their hidden cells' intervals are over all "
+        "of them.",
     )
 
 

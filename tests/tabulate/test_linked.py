@@ -136,3 +136,64 @@ def test_tables_that_do_not_leak_keep_their_own_patterns(monkeypatch) -> None:
     together = linked.suppress_family(cells, specs, RULES, finest)
     for s in specs:
         assert together[s.name]["suppression"].tolist() == alone[s.name]["suppression"].tolist()
+
+
+def magnitude(name: str, level: str, statistic: str) -> TableSpec:
+    return TableSpec.model_validate(
+        {
+            "name": name,
+            "rows": {
+                "column": "municipality",
+                "recode": {"hierarchy": "jp_region", "level": level},
+            },
+            "columns": {"column": "sex"},
+            "statistic": statistic,
+            "variable": "income",
+        }
+    )
+
+
+def test_a_mean_table_beside_a_sum_table_gives_its_hidden_cell_away_unless_linked() -> None:
+    # the attack: Kanto's men in the sum table, less Kanagawa's men as the mean table's mean
+    # times the count table's count, is Tokyo's three men's income
+    frame = people().assign(income=lambda f: 300.0 + 7.0 * (f.index % 11))
+    sums, means = (
+        magnitude("sum_by_region", "region", "sum"),
+        magnitude("mean_by_pref", "prefecture", "mean"),
+    )
+    counts = spec("count_by_pref", "prefecture")
+    specs = [sums, means, counts]
+    assert [[s.name for s in f] for f in linked.families(specs)] == [
+        ["sum_by_region", "mean_by_pref"]
+    ]
+    rules = Rules(threshold=10, dominance=[], min_interval_share=0.3)
+    ddf = dd.from_pandas(frame, npartitions=2)
+    with PendingChecks() as checks:
+        prepared = {s.name: prepare(ddf, s, Path("."), checks) for s in specs}
+        plans = {s.name: plan_cells(prepared[s.name], s) for s in specs}
+        found, finest = checks.settle((plans, linked.finest_plan(prepared, specs[:2])))[0]
+    cells = {s.name: assemble_cells(found[s.name], s) for s in specs}
+    alone = {s.name: suppress(cells[s.name], s, rules) for s in specs}
+
+    def shown(name: str, row: str, col: str) -> float | None:
+        t = alone[name]
+        (cell,) = t[(t.level == "cell") & (t.row == row) & (t.col == col)].itertuples()
+        if cell.suppression != "none":
+            return None
+        return cell.value / cell.weight if name == "mean_by_pref" else cell.value
+
+    tokyo_men = frame[(frame.municipality == "13101") & (frame.sex == "1")].income.sum()
+    kanagawa = shown("mean_by_pref", "14", "1") * shown("count_by_pref", "14", "1")
+    assert shown("mean_by_pref", "13", "1") is None  # hidden in the mean table ...
+    assert shown("sum_by_region", "Kanto", "1") - kanagawa == pytest.approx(
+        tokyo_men
+    )  # ... given away
+    family = specs[:2]
+    assert min(linked.system_widths(cells, family, rules, alone, finest)) == pytest.approx(
+        0.0, abs=1e-6
+    )
+    together = linked.suppress_family(cells, family, rules, finest)
+    widths = linked.system_widths(cells, family, rules, together, finest)
+    primary = together["mean_by_pref"]
+    required = primary.loc[primary.suppression == "primary", "required"].tolist()
+    assert widths and all(w >= r - 1e-6 for w, r in zip(widths, required, strict=True))
