@@ -31,6 +31,7 @@ class Reason(StrEnum):
     MICROAGGREGATION_GROUP_TOO_SMALL = "microaggregation_group_too_small"
     # a release series: the merged view of every release (pipeline.engine.series_run)
     SERIES_K_VIOLATED = "series_k_violated"
+    SERIES_RISK_TOO_HIGH = "series_risk_too_high"
     # the recipe's utility limits (pipeline.gate.utility)
     UTILITY_LOSS_TOO_HIGH = "utility_loss_too_high"
     # the identifier scanner (pipeline.gate.scanning)

@@ -55,8 +55,7 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
                     target.column,
                 )
             )
-    out += _suda2_checks(recipe, stage, summary) + _model_checks(recipe, stage, summary)
-    out += _population_checks(recipe, stage, summary)
+    out += estimate_checks(recipe, stage, summary)
     if spec.max_global_risk is not None:
         risk = summary.global_risk
         out.append(
@@ -71,6 +70,12 @@ def risk_checks(recipe: Recipe, stage: Stage, summary: RiskSummary | None) -> li
             )
         )
     return out
+
+
+def estimate_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[CheckResult]:
+    """SUDA2's, the model's and the population uniques' targets (those the recipe sets)."""
+    out = _suda2_checks(recipe, stage, summary) + _model_checks(recipe, stage, summary)
+    return out + _population_checks(recipe, stage, summary)
 
 
 def _suda2_checks(recipe: Recipe, stage: Stage, summary: RiskSummary) -> list[CheckResult]:

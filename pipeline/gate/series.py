@@ -2,8 +2,11 @@
 
 Reason code ``series_k_violated``: in the merged view of the series (every release linked person
 by person, each key showing what any release revealed), some record's class is below the
-recipe's k (or not l-diverse / t-close). Measured by the run's series recorder, or by
-``--gate-only`` from the series state published with the release.
+recipe's k (or not l-diverse / t-close). Reason code ``series_risk_too_high``: the merged view
+exceeds one of the recipe's SUDA2, model-risk or population-uniques targets (the check's id
+names it: ``series.special_uniques``, ``series.max_dis_score``, ``series.model.unique_risk``,
+...). Measured by the run's series recorder, or by ``--gate-only`` from the series state
+published with the release.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pipeline.gate.catalog import CheckKind, Evidence, register
 from pipeline.gate.checks import table_result
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
+from pipeline.gate.risk_targets import estimate_checks
 from pipeline.recipe.models import Recipe
 from pipeline.risk.summary import RiskSummary
 
@@ -52,6 +56,11 @@ def merged_checks(recipe: Recipe, summary: RiskSummary) -> list[CheckResult]:
                     target.column,
                 )
             )
+    for check in estimate_checks(recipe, "output", summary):  # SUDA2, model, population
+        name = check.id.removeprefix("risk.")
+        said = f"the merged view of the series: {check.description}"
+        update = {"id": f"series.{name}", "description": said}
+        out.append(check.model_copy(update=update | {"reason": Reason.SERIES_RISK_TOO_HIGH}))
     return out
 
 
@@ -62,9 +71,9 @@ def _series(ev: Evidence) -> list[CheckResult]:
 register(
     CheckKind(
         name="series_merged_view",
-        summary="a release of a series keeps k (and l / t) in the merged view of every release "
-        "of the series",
-        reasons=(Reason.SERIES_K_VIOLATED,),
+        summary="a release of a series keeps k (and l / t, and the SUDA2, model and population "
+        "targets) in the merged view of every release of the series",
+        reasons=(Reason.SERIES_K_VIOLATED, Reason.SERIES_RISK_TOO_HIGH),
         reads=("series",),
         table=_series,
     )

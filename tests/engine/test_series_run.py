@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pipeline
 from pipeline.demo.census import generate_census, write_occupation_hierarchy
-from tests.conftest import examples
+from tests.conftest import examples, invoke
 from tests.series.attack import attack, load
 
 KEY_ENV = "ANON_TEST_SERIES_KEY"
@@ -220,3 +221,31 @@ def monkeypatch_module() -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(KEY_ENV, "a series key of at least sixteen bytes")
         yield
+
+
+@pytest.mark.slow
+def test_suda2_and_population_targets_are_judged_on_the_merged_view(nightly: Path) -> None:
+    first = population(600, 1)
+    nights = [first, next_night(first, 2, leave=0.1, arrive=60, change=0.05)]
+    targets = {"max_special_uniques": 10_000, "max_dis_score": 1.0}
+    targets["population"] = {"max_share": 1.0}
+    outs: list[Path] = []
+    for i, frame in enumerate(nights):
+        frame.to_csv("night.csv", index=False)
+        body = recipe(f"out/t{i}")
+        body["risk"].update(targets)
+        Path(f"t{i}.yaml").write_text(yaml.safe_dump(body), encoding="utf-8")
+        previous = str(outs[-1]) if outs else None
+        outs.append(pipeline.run(f"t{i}.yaml", previous=previous).out_dir)
+    report = json.loads((outs[1] / "risk_report.json").read_text())
+    checks = {c["id"]: c for c in report["gate"]["output"]["checks"]}
+    for name in ("special_uniques", "max_dis_score", "population.max_share"):
+        merged = checks[f"series.{name}"]
+        assert merged["passed"] and merged["reason"] == "series_risk_too_high"
+        assert merged["description"].startswith("the merged view of the series: ")
+    audit = Path("audit.json")
+    result = invoke("run", "t1.yaml", "--gate-only", str(outs[1]), "--gate-report", str(audit))
+    assert result.exit_code == 0, result.output
+    again = {c["id"]: c for c in json.loads(audit.read_text())["output"]["checks"]}
+    for name in ("special_uniques", "max_dis_score", "population.max_share"):
+        assert again[f"series.{name}"]["observed"] == checks[f"series.{name}"]["observed"]

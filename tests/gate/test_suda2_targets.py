@@ -58,3 +58,47 @@ def test_more_keys_than_suda2_serves_is_a_recipe_error(workdir: Path) -> None:
     path.write_text(text.replace("dis_score: 0.1}", "dis_score: 0.1, dis_fraction: 0}"))
     result = invoke("run", str(path))
     assert result.exit_code == 2 and "risk.dis_fraction" in result.output, result.output
+
+
+def test_a_series_release_is_judged_on_the_merged_view_s_special_uniques() -> None:
+    from pipeline.gate.series import merged_checks
+    from pipeline.recipe.models import Recipe
+    from pipeline.risk.summary import RiskSummary, Suda2Summary
+
+    body = {
+        "version": 1,
+        "name": "nightly",
+        "input": {"path": "night.csv"},
+        "output": {"dir": "out"},
+        "seed": 1,
+        "columns": {"key_variables": KEYS},
+        "risk": {"k": 3, "max_special_uniques": 5},
+        "steps": [],
+    }
+    spec = Recipe.model_validate(body)
+    found = Suda2Summary(
+        dis_fraction=0.01,
+        scored=9,
+        special_uniques=9,  # each night alone may have had fewer: the merged view has 9
+        max_score=2.0,
+        max_dis_score=0.01,
+        dis_above={},
+        contributions={},
+    )
+    summary = RiskSummary(
+        records=100,
+        k=3,
+        missing="any",
+        weighted=False,
+        sample_uniques=0,
+        k_violations=0,
+        expected_reidentifications=1.0,
+        global_risk=0.01,
+        max_individual_risk=0.5,
+        classes=40,
+        suda2=found,
+    )
+    checks = {c.id: c for c in merged_checks(spec, summary)}
+    merged = checks["series.special_uniques"]
+    assert not merged.passed and merged.observed == 9
+    assert merged.reason == "series_risk_too_high" and checks["series.k"].passed
