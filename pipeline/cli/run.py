@@ -148,8 +148,8 @@ def validate(recipe: Path, input: str | None, no_input: bool) -> str:  # noqa: A
     check_paths_given(input=input)
     _, data, _, _ = read_yaml(recipe)
     if isinstance(data, dict) and data.get("kind") == "tabulation":
+        from pipeline.tabulate.inputs import check_input
         from pipeline.tabulate.load import load_tabulation
-        from pipeline.tabulate.phases import check_input
 
         tabulation = load_tabulation(recipe)
         if not no_input:

@@ -23,7 +23,7 @@ from pipeline.engine.prepare import RunOptions
 from pipeline.gate.stages import GATE_REPORT
 from pipeline.io import remote
 from pipeline.io.urls import shown_url
-from pipeline.recipe.models import Recipe
+from pipeline.recipe.models import InputSpec, Recipe
 from pipeline.series.context import SeriesContext
 
 if TYPE_CHECKING:
@@ -36,13 +36,22 @@ def database_input(
 ) -> Iterator[tuple[Recipe, str]]:
     """The recipe reading its input from files, and the input's name for the manifest.
 
+    See :func:`spooled`; other inputs pass.
+    """
+    with spooled(recipe.input, keep, header) as (files_input, source):
+        yield recipe.model_copy(update={"input": files_input}), source
+
+
+@contextlib.contextmanager
+def spooled(spec: InputSpec, keep: list[str], header: list[str]) -> Iterator[tuple[InputSpec, str]]:
+    """The input as files, and its name for the manifest (a run's or a tabulation's).
+
     A ``format: sql`` input has its ``keep`` columns streamed into Parquet files in a private
     folder (owner only) that is removed when the block ends, whatever happens: the run then
     reads them as a Parquet input (row numbers are the query's order). Other inputs pass.
     """
-    spec = recipe.input
     if spec.resolved_format() != "sql":
-        yield recipe, spec.path or ""
+        yield spec, spec.path or ""
         return
     from pipeline.io.sql import SqlSource
 
@@ -61,7 +70,7 @@ def database_input(
             update={"path": str(folder / "records"), "format": "parquet", "url": None}
             | {"url_env": None, "table": None, "query": None, "order_by": []}
         )
-        yield recipe.model_copy(update={"input": files_input}), source.name
+        yield files_input, source.name
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # made by this run alone, above
 

@@ -237,13 +237,6 @@ class TabulationRecipe(StrictModel):
     source: Words | None = Field(None, description="Where the data comes from (a survey, a year).")
     reference_date: dt.date | None = Field(None, description="The date the data describes.")
 
-    @field_validator("input")
-    @classmethod
-    def _files_only(cls, value: InputSpec) -> InputSpec:
-        if value.format == "sql":
-            raise ValueError("tabulation recipes read files (CSV or Parquet); format: sql not yet")
-        return value
-
     @model_validator(mode="after")
     def _unique_names(self) -> TabulationRecipe:
         names = [t.name for t in self.tables]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +19,23 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from pipeline.core.artifact import now_utc
-from pipeline.core.columns import ColumnsSpec
-from pipeline.core.errors import GateError, InputDataError, Problem
-from pipeline.engine.apply import PendingChecks
-from pipeline.engine.ingest import checked_numbers, number_dtype
+from pipeline.core.errors import GateError, Problem
 from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
 from pipeline.engine.progress import Reporter
 from pipeline.engine.release import release
+from pipeline.engine.stores import spooled
 from pipeline.gate.catalog import Evidence, kinds
 from pipeline.gate.judge import stage_result
 from pipeline.gate.model import GateReport
 from pipeline.gate.stages import Verdict, default_report_path
-from pipeline.io import csvtext
 from pipeline.manifest import RunHeader, SourceRecord, package_versions
 from pipeline.report.write import write_blocked_page
-from pipeline.steps.registry import Check
 from pipeline.tabulate.checks import Protected
 from pipeline.tabulate.compute import assemble_cells, check_finite, plan_cells, prepare
+from pipeline.tabulate.inputs import check_classified, check_input, numbers
 from pipeline.tabulate.linked import families, finest_plan, protect_linked
 from pipeline.tabulate.load import LoadedTabulation
-from pipeline.tabulate.model import NOT_STATED, Rules, TableSpec, TabulationRecipe
+from pipeline.tabulate.model import Rules, TableSpec, TabulationRecipe
 from pipeline.tabulate.order import View, arrange, labelled, view
 from pipeline.tabulate.output import published, write_table
 from pipeline.tabulate.pages import review_page, tables_page
@@ -68,113 +65,6 @@ class TabulationManifest(RunHeader):
     seconds: float
 
 
-def check_input(loaded: LoadedTabulation, header: list[str]) -> list[str]:
-    """Check every column the tables name is in the input; return the columns to read.
-
-    Raises:
-        InputDataError: every missing column, with a hint and the columns found.
-    """
-    named: dict[str, str] = {}
-    for i, spec in enumerate(loaded.recipe.tables):
-        for column in spec.columns_used():
-            named.setdefault(column, f"tables[{i}] {spec.name}")
-    problems_, shown = csvtext.missing_columns(header, named, loaded.recipe.input.delimiter)
-    if problems_:
-        raise InputDataError(
-            problems_,
-            title=f"input {loaded.recipe.input.path} does not fit "
-            f"(columns found: {csvtext.columns_found(header, shown)})",
-        )
-    return list(dict.fromkeys(c for s in loaded.recipe.tables for c in s.columns_used()))
-
-
-def _numbers(ddf: Any, loaded: LoadedTabulation, pending: PendingChecks) -> Any:
-    """Magnitude and weight columns as numbers.
-
-    Values that are not numbers, and non-finite ones unless ``input.non_finite: missing``, are
-    counted lazily into ``pending`` and settled in the pass that computes the tables.
-    """
-    wanted = sorted(
-        {c for s in loaded.recipe.tables for c in (s.variable, s.weight) if c}
-        | {c for s in loaded.recipe.tables for c in banded(s, loaded.base_dir)}
-    )
-    keep_infinite = loaded.recipe.input.non_finite == "missing"
-    facts: dict[str, int] = {}
-    for column in wanted:
-        kind = number_dtype(ddf[column].dtype)
-        both = ddf[column].map_partitions(_checked, kind, meta=_CHECKED)
-        parsed, infinite = both["value"], both["infinite"]
-        checks = [(both["invalid"].sum(), "are not numbers")]
-        if keep_infinite:
-            parsed = parsed.mask(infinite)
-        else:
-            checks.append((infinite.sum(), "are not finite (inf or -inf)"))
-        for count, what in checks:
-            pending.add((Check(count, f"{column} {what}", _problem(column, what)),), facts)
-        ddf = ddf.assign(**{column: parsed})
-    return ddf
-
-
-def _check_classified(loaded: LoadedTabulation, computed: dict) -> None:
-    """Records without a category would be left out of a table's totals: stop instead.
-
-    Two tables' totals would otherwise differ by exactly those records (disclosure by
-    difference, never checked by the rules).
-
-    Raises:
-        InputDataError: per table, the records without a category (counts only).
-    """
-    problems_ = []
-    for i, spec in enumerate(loaded.recipe.tables):
-        n = int(computed[spec.name]["unclassified"])
-        if n:
-            names = " or ".join(v.column for v in spec.axes)
-            problems_.append(
-                Problem(
-                    f"{n} record(s) have no value for {names}: leaving them out of the totals "
-                    f"would reveal them by difference; set missing: category on the variable "
-                    f"(a '{NOT_STATED}' category) or complete the input",
-                    location=f"{loaded.path} tables[{i}] {spec.name}:",
-                    code="unclassified",
-                )
-            )
-    if problems_:
-        raise InputDataError(problems_)
-
-
-def banded(spec: TableSpec, base_dir: Path) -> list[str]:
-    """Columns a table recodes into numeric bands (they must hold numbers, as in a run)."""
-    out = []
-    for var in spec.axes:
-        params = var.recode_params(base_dir)
-        out += sorted(params.declare(ColumnsSpec()).numeric) if params is not None else []
-    return out
-
-
-_CHECKED = pd.DataFrame(
-    {
-        "value": pd.Series(dtype="Float64"),
-        "invalid": pd.Series(dtype="bool"),
-        "infinite": pd.Series(dtype="bool"),
-    }
-)
-
-
-def _checked(values: pd.Series, kind: str | None) -> pd.DataFrame:
-    parsed, invalid, infinite = checked_numbers(values, kind)
-    frame = {"value": parsed.astype("Float64"), "invalid": invalid, "infinite": infinite}
-    return pd.DataFrame(frame, index=values.index)
-
-
-def _problem(column: str, what: str) -> Callable[[int], Problem | None]:
-    def problem(n: int) -> Problem | None:
-        if not n:
-            return None
-        return Problem(f"column {column!r}: {n} value(s) {what}", code="not_numeric")
-
-    return problem
-
-
 def run_tabulation(
     loaded: LoadedTabulation,
     output_dir: str | None,
@@ -185,10 +75,38 @@ def run_tabulation(
 ) -> TabulationManifest:
     """Compute, protect, check and publish every table of the recipe (all or nothing)."""
     started = time.perf_counter()
-    recipe = loaded.recipe
-    out_dir = Path(output_dir or recipe.output.dir)
+    header = input_columns(loaded.recipe.input)
+    columns = check_input(loaded, header)
+    with spooled(loaded.recipe.input, columns, header) as (files, source):
+        recipe = loaded.recipe.model_copy(update={"input": files})
+        where = _Where(columns, source, output_dir, gate_report, started)
+        return _tabulate(loaded, recipe, where, scheduler, reporter, wait)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """A tabulation's input columns and name, where it publishes, and when it started."""
+
+    columns: list[str]
+    source: str  # the input as the manifest names it (a database: URL without secrets)
+    output_dir: str | None
+    gate_report: str | None
+    started: float
+
+
+def _tabulate(
+    loaded: LoadedTabulation,
+    recipe: TabulationRecipe,
+    where: _Where,
+    scheduler: str,
+    reporter: Reporter,
+    wait: float,
+) -> TabulationManifest:
+    """``run_tabulation`` once the input is files (``recipe.input``)."""
+    columns, started = where.columns, where.started
+    out_dir = Path(where.output_dir or recipe.output.dir)
+    gate_report = where.gate_report
     report_path = Path(gate_report) if gate_report else default_report_path(out_dir)
-    columns = check_input(loaded, input_columns(recipe.input))
     run_id = uuid.uuid4().hex
     inputs = [Path(recipe.input.path)]
     with release(out_dir, inputs, report_path, run_id, scheduler, wait) as out:
@@ -197,10 +115,10 @@ def run_tabulation(
             f"tabulation {run_id[:12]} of {recipe.name} on {out.where}",
             run_id,
             (recipe.name, out.where),
-            (recipe.input.path, columns, out_dir),
+            (where.source, columns, out_dir),
             tables=len(recipe.tables),
         )
-        ddf = _numbers(read_input(recipe.input, columns, None), loaded, deferred)
+        ddf = numbers(read_input(recipe.input, columns, None), loaded, deferred)
         prepared = {
             s.name: prepare(ddf, s, loaded.base_dir, deferred, f"{loaded.path} tables[{i}]")
             for i, s in enumerate(recipe.tables)
@@ -213,7 +131,7 @@ def run_tabulation(
             reading(recipe.input),
         ):
             (computed,) = deferred.settle(plans)
-        _check_classified(loaded, computed)
+        check_classified(loaded, computed)
         joint = protect_linked(computed, linked, recipe.rules)
         records, protected, sections, reports = [], [], [], {}
         for spec in recipe.tables:
@@ -257,7 +175,7 @@ def run_tabulation(
             generated_at=generated,
             recipe_name=recipe.name,
             recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
-            input=SourceRecord(path=recipe.input.path, sha256=sha256_of(Path(recipe.input.path))),
+            input=SourceRecord(path=where.source, sha256=sha256_of(Path(recipe.input.path))),
             packages=package_versions(),
             rules=recipe.rules.model_dump(),
             tables=records,

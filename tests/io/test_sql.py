@@ -303,3 +303,63 @@ def test_a_database_input_is_checked_before_anything_runs(
         ["validate", str(recipe(workdir, source, "out/r")), "--no-input"], capfd
     )
     assert code == 2 and says in output, output
+
+
+TABLES = """\
+version: 1
+kind: tabulation
+name: from_db
+input: {source}
+output: {{dir: {output}}}
+rules: {{threshold: 10, min_interval_units: 10}}
+tables:
+  - name: people_by_prefecture_and_sex
+    rows: {{column: municipality, recode: {{hierarchy: jp_region, level: prefecture}}}}
+    columns: {{column: sex}}
+  - name: people_by_region_sex_and_age
+    rows: {{column: municipality, recode: {{hierarchy: jp_region, level: region}}}}
+    columns: {{column: sex}}
+    layers: {{column: age, recode: {{bands: [0, 15, 65, 75]}}}}
+  - name: mean_income_by_occupation
+    rows: {{column: occupation, recode: {{hierarchy: hierarchies/occupation.csv, level: 1}}}}
+    statistic: mean
+    variable: income
+    weight: weight
+"""
+
+
+def test_a_tabulation_from_a_table_publishes_the_tables_of_its_csv_export(
+    workdir: Path, capfd, pg_url: str, census_table: str
+) -> None:
+    password = f"Pw-{uuid.uuid4().hex[:10]}"
+    user = f"tables_{uuid.uuid4().hex[:6]}"
+    execute(
+        pg_url,
+        f"CREATE ROLE {user} LOGIN PASSWORD '{password}'",
+        f"GRANT SELECT ON {census_table} TO {user}",
+    )
+    url = with_password(pg_url, user, password)
+    sources = {
+        "csv": "{path: data/census.csv}",
+        "db": json.dumps({"format": "sql", "url": url, "table": census_table}),
+    }
+    for name, source in sources.items():
+        body = TABLES.format(source=source, output=f"out/{name}")
+        path = write_recipe(workdir, body, f"tables_{name}.yaml")
+        code, output = run_entry(["tabulate", str(path)], capfd)
+        assert code == 0, output
+        assert password not in output
+    out = workdir / "out"
+    names = sorted(p.name for p in (out / "csv" / "tables").glob("*.csv"))
+    assert len(names) == 3
+    for table in names:
+        assert (out / "db" / "tables" / table).read_bytes() == (
+            out / "csv" / "tables" / table
+        ).read_bytes()
+    manifest = json.loads((out / "db" / "manifest.json").read_text())
+    assert (
+        manifest["input"]["path"].startswith("postgresql://")
+        and census_table in manifest["input"]["path"]
+    )
+    written = [p for p in (out / "db").rglob("*") if p.is_file()]
+    assert not [p for p in written if password in p.read_text(encoding="utf-8", errors="ignore")]
