@@ -43,6 +43,18 @@ def with_password(url: str, user: str, password: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def reader(url: str, table: str) -> tuple[str, str]:
+    """A new role that may read ``table``: its URL (with the password) and the password."""
+    password = f"Pw-{uuid.uuid4().hex[:10]}"
+    user = f"reader_{uuid.uuid4().hex[:6]}"
+    execute(
+        url,
+        f"CREATE ROLE {user} LOGIN PASSWORD '{password}'",
+        f"GRANT SELECT ON {table} TO {user}",
+    )
+    return with_password(url, user, password), password
+
+
 @pytest.fixture
 def census_table(pg_url: str, census_frame) -> str:
     """The test census in a table of its own (typed: integers, a float weight, text codes)."""
@@ -94,14 +106,7 @@ def test_a_table_publishes_the_same_data_as_its_csv_export(
 def test_a_query_with_a_password_in_the_url_never_shows_it(
     workdir: Path, capfd, pg_url: str, census_table: str
 ) -> None:
-    password = f"Pw-{uuid.uuid4().hex[:10]}"
-    user = f"reader_{uuid.uuid4().hex[:6]}"
-    execute(
-        pg_url,
-        f"CREATE ROLE {user} LOGIN PASSWORD '{password}'",
-        f"GRANT SELECT ON {census_table} TO {user}",
-    )
-    url = with_password(pg_url, user, password)
+    url, password = reader(pg_url, census_table)
     query = f"SELECT * FROM {census_table} WHERE age >= 20"
     source = json.dumps({"format": "sql", "url": url, "query": query})
     path = recipe(workdir, source, "out/query")
@@ -331,14 +336,7 @@ tables:
 def test_a_tabulation_from_a_table_publishes_the_tables_of_its_csv_export(
     workdir: Path, capfd, pg_url: str, census_table: str
 ) -> None:
-    password = f"Pw-{uuid.uuid4().hex[:10]}"
-    user = f"tables_{uuid.uuid4().hex[:6]}"
-    execute(
-        pg_url,
-        f"CREATE ROLE {user} LOGIN PASSWORD '{password}'",
-        f"GRANT SELECT ON {census_table} TO {user}",
-    )
-    url = with_password(pg_url, user, password)
+    url, password = reader(pg_url, census_table)
     sources = {
         "csv": "{path: data/census.csv}",
         "db": json.dumps({"format": "sql", "url": url, "table": census_table}),
