@@ -2,12 +2,14 @@
 
     python bench/bench_linked.py [--sizes 5000 50000]
 
-Data: the demo census generator's N records. Tables: the demo tabulation recipe's two count
-tables of the same people (population by regional block x age group, by prefecture x sex;
-threshold 10, intervals of 10 units). Printed per size: the cells hidden (primary + secondary)
-when each table is protected alone and when both are protected as one system, the narrowest
-primary cell's interval as an attacker derives it from both published tables (alone: what the
-pattern leaks; together: at least 10), and the seconds of each protection.
+Data: the demo census generator's N records. Tables: the demo tabulation recipe's count tables
+of the same people (population by regional block x age group, by prefecture x sex, and by
+regional block x sex x age group in three dimensions; threshold 10, intervals of 10 units).
+Printed per size: the cells hidden (primary + secondary) when each table is protected alone and
+when all are protected as one system, the narrowest primary cell's interval as an attacker
+derives it from all the published tables (alone: what the patterns leak; together: at least
+10), and the seconds of each protection. The protection has no floor of an engine: duckdb and
+pyarrow compute tables but do not protect them.
 """
 
 from __future__ import annotations
