@@ -58,6 +58,11 @@ class SourceRecord(BaseModel):
 
     path: str
     sha256: str
+    records_sha256: str | None = Field(
+        None,
+        description="The input's records in canonical form (input.identity: records; see "
+        "pipeline.io.identity): the release's draws come from it, not from the bytes.",
+    )
 
 
 class ArtifactRecord(BaseModel):

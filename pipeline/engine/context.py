@@ -43,6 +43,7 @@ class RunContext:
         series: The series the release belongs to (None: judged alone).
         passes: Each pass over the data, by what it did (appended as the passes run).
         source: The input as the manifest names it (empty: its path).
+        records_sha256: The records' digest when the release is identified by its records.
     """
 
     loaded: LoadedRecipe
@@ -60,6 +61,7 @@ class RunContext:
     series: SeriesContext | None = None
     passes: list[str] = field(default_factory=list)
     source: str = ""  # the input as the manifest names it (a database: URL without secrets)
+    records_sha256: str | None = None  # input.identity: records: the records' digest
 
     def __post_init__(self) -> None:
         self.checks.passes = self.passes  # the engine's computes for steps are passes too

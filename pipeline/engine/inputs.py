@@ -136,3 +136,31 @@ def sha256_of(path: Path) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def input_digests(spec: InputSpec, columns: list[str]) -> tuple[str, str | None]:
+    """The input's SHA-256, and its records' (``input.identity: records``; else None).
+
+    The records' digest reads ``columns`` once more (``pipeline.io.identity``); a reader
+    error names the file and line, never a value.
+    """
+    path = Path(spec.path or "")
+    digest = sha256_of(path)
+    if spec.resolved_identity() != "records":
+        return digest, None
+    from pipeline.io.identity import csv_batches, records_sha256
+
+    with reading(spec):
+        if spec.resolved_format() == "csv":
+            batches = csv_batches(path, columns, spec.encoding, spec.delimiter, spec.na_values)
+            return digest, records_sha256(batches, columns)
+        import pyarrow.parquet as pq
+
+        return digest, records_sha256(
+            (
+                batch
+                for file in files.parquet_files(path)
+                for batch in pq.ParquetFile(file).iter_batches(columns=columns)
+            ),
+            columns,
+        )

@@ -26,7 +26,7 @@ from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
 from pipeline.engine.apply import Planned, apply_steps, call_step
 from pipeline.engine.context import Ran, RunContext
-from pipeline.engine.inputs import input_columns, read_input, reading, sha256_of
+from pipeline.engine.inputs import input_columns, input_digests, read_input, reading
 from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
     RunOptions,
@@ -140,7 +140,7 @@ def _run(
     inputs = [Path(recipe.input.path)]
     with release(out_dir, inputs, report_path, run_id, options.scheduler, options.wait) as out:
         gate = Gate(loaded, recipe, run_id, report_path)
-        digest = sha256_of(inputs[0])  # once: the release's tokens and the manifest name it
+        digest, records = input_digests(recipe.input, keep)  # once: tokens, the manifest
         ctx = RunContext(
             loaded,
             recipe,
@@ -153,9 +153,10 @@ def _run(
             out.staging,
             out.checks,
             digest,
-            _release_id(digest, series),
+            _release_id(records or digest, series),
             series,
             source=source,
+            records_sha256=records,
         )
         first, last = series_steps(loaded, recipe) if series is not None else ([], [])
         automatic = [*first, *automatic_calls(loaded)]
@@ -333,7 +334,11 @@ def _manifest(
         generated_at=now_utc(),
         recipe_name=recipe.name,
         recipe=SourceRecord(path=str(loaded.path), sha256=loaded.sha256),
-        input=SourceRecord(path=ctx.source or recipe.input.path, sha256=ctx.input_sha256),
+        input=SourceRecord(
+            path=ctx.source or recipe.input.path,
+            sha256=ctx.input_sha256,
+            records_sha256=ctx.records_sha256,
+        ),
         seed=recipe.seed,
         scheduler=ctx.options.scheduler,
         packages=package_versions(),

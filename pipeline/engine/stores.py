@@ -69,6 +69,7 @@ def spooled(spec: InputSpec, keep: list[str], header: list[str]) -> Iterator[tup
         files_input = spec.model_copy(  # its other settings (non_finite, numeric) kept
             update={"path": str(folder / "records"), "format": "parquet", "url": None}
             | {"url_env": None, "table": None, "query": None, "order_by": []}
+            | {"identity": spec.resolved_identity()}
         )
         yield files_input, source.name
     finally:

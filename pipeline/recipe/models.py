@@ -89,11 +89,25 @@ class InputSpec(StrictModel):
         description="CSV columns to read as numbers although no step uses them as numbers. "
         "All other CSV columns stay text unless a step needs a number (leading zeros survive).",
     )
+    identity: Literal["bytes", "records"] | None = Field(
+        None,
+        description="What makes a release itself, its draws (surrogate tokens, subsample, "
+        "shuffle_records) coming from it: bytes, the input's SHA-256 (the default for files); "
+        "or records, the SHA-256 of the records read, numbers compared as numbers, so a table "
+        "and its CSV export give the same release (the default for format: sql). records "
+        "costs one more read of the input's columns.",
+    )
     non_finite: Literal["error", "missing"] = Field(
         "error",
         description="inf / -inf in a column read as a number: an input error (exit 3), or read "
         "as missing. Text such as 'nan' is never a number.",
     )
+
+    def resolved_identity(self) -> Literal["bytes", "records"]:
+        """``identity``, or its default: records for a database, bytes for files."""
+        if self.identity is not None:
+            return self.identity
+        return "records" if self.format == "sql" else "bytes"
 
     @field_validator("delimiter")
     @classmethod

@@ -103,6 +103,48 @@ def test_a_table_publishes_the_same_data_as_its_csv_export(
     assert not list(Path(tempfile.gettempdir()).glob("anonymize-sql-*"))  # the spool is gone
 
 
+KEYED = """\
+  - top_code: {column: age, above: 90}
+  - recode: {column: occupation, hierarchy: hierarchies/occupation.csv, level: 1}
+  - subsample: {fraction: 0.8, by: household_id}
+  - local_suppression: {k: 2}
+  - shuffle_records: {}
+"""
+
+
+def test_a_release_keyed_by_its_records_is_the_same_from_the_table_and_its_export(
+    workdir: Path, capfd, pg_url: str, census_table: str, monkeypatch
+) -> None:
+    # surrogate household tokens, a subsample by household and a shuffle: every draw comes
+    # from the release's identity, here the records (the default for a database)
+    monkeypatch.setenv("TEST_PG", pg_url)
+    numbers = "numeric: [household_size, income]"
+    columns = DEMO_COLUMNS  # household_id: surrogate
+    sources = {
+        "db": f"{{format: sql, url_env: TEST_PG, table: {census_table}}}",
+        "csv": f"{{path: data/census.csv, {numbers}, identity: records}}",
+        "bytes": f"{{path: data/census.csv, {numbers}}}",
+    }
+    for name, source in sources.items():
+        body = (
+            f"version: 1\nname: test\ninput: {source}\n"
+            f"output: {{dir: out/{name}, format: parquet}}\nseed: 42\n{columns}steps:\n{KEYED}"
+        )
+        code, output = run_entry(
+            ["run", str(write_recipe(workdir, body, f"{name}.yaml")), "-q"], capfd
+        )
+        assert code == 0, output
+    db, csv, by_bytes = (published(workdir / "out" / n) for n in sources)
+    assert 1000 < db.num_rows < 2000 and "household_id" in db.column_names
+    assert db.to_pylist() == csv.to_pylist()  # rows, order, tokens and values
+    assert by_bytes.to_pylist() != csv.to_pylist()  # the file's bytes: another release
+    manifests = {
+        n: json.loads((workdir / "out" / n / "manifest.json").read_text()) for n in sources
+    }
+    assert manifests["db"]["input"]["records_sha256"] == manifests["csv"]["input"]["records_sha256"]
+    assert manifests["bytes"]["input"]["records_sha256"] is None
+
+
 def test_a_query_with_a_password_in_the_url_never_shows_it(
     workdir: Path, capfd, pg_url: str, census_table: str
 ) -> None:
