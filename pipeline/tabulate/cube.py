@@ -9,8 +9,8 @@ layers' figures or the Total layer.
 
 A cube's own secondary suppression is the hypercube method (:func:`hypercube`): each primary
 cell gets the cheapest box of 8 cells that protects it. A cube is not a network (a 2-D table
-with margins is), and the mixed-integer program that protects a 2-D table did not finish within
-its time limit on a cube of a few hundred cells. Where a cube is linked with other tables, the
+with margins is), and the mixed-integer program that protects a 2-D table ran into its 60 s time
+limit on a cube of a few hundred cells. Where a cube is linked with other tables, the
 primary cells still too narrow over the system get that program all the same; there a hidden
 cell may move by ``REACH`` times the level (three-way tables have circuits with entries of 2).
 """
@@ -94,7 +94,7 @@ def hypercube(
     hold at least its level below, the cells moving against it at least its level above. Each
     primary cell, in order, gets the feasible box hiding the least value not hidden yet; the
     interval audit checks the whole pattern afterwards. One program over a cube's cells, as
-    for a 2-D table, took minutes for four primary cells of a 351-cell cube.
+    for a 2-D table, ran into its 60 s limit for four primary cells of a 351-cell cube.
 
     Returns:
         The mask, and the primary cells (their indices in ``primary``) that no box protects
