@@ -68,8 +68,12 @@ class Layout:
 
     table: Table
     position: np.ndarray  # index into table.values for each row of ``cells``
-    reach: float = 1.0  # how far a hidden cell may move in a deviation, in protection levels
     shape: tuple[int, int, int] | None = None  # a cube's (None: a table of one or two dimensions)
+
+    @property
+    def reach(self) -> float:
+        """How far a hidden cell may move in a deviation, in protection levels (a cube: 2)."""
+        return REACH if self.shape is not None else 1.0
 
 
 def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
@@ -78,7 +82,7 @@ def layout(cells: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, Layout]:
         keyed, table, position, shape = cube_layout(cells)
         values = np.zeros(len(table.values))
         values[position] = keyed["value"].to_numpy(dtype=float)
-        return keyed, Layout(Table(values, table.groups), position, REACH, shape)
+        return keyed, Layout(Table(values, table.groups), position, shape)
     rows = sorted(cells.loc[cells.level == "row", "row"].tolist(), key=str)
     if spec.columns is None:
         values = np.zeros(len(rows) + 1)

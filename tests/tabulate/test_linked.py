@@ -38,7 +38,9 @@ def people() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["municipality", "sex"])
 
 
-def spec(name: str, level: str) -> TableSpec:
+def spec(name: str, level: str, statistic: str = "count") -> TableSpec:
+    """A table of municipality (at ``level``) x sex; a magnitude one adds up income."""
+    magnitude = {"statistic": statistic, "variable": "income"} if statistic != "count" else {}
     return TableSpec.model_validate(
         {
             "name": name,
@@ -47,6 +49,7 @@ def spec(name: str, level: str) -> TableSpec:
                 "recode": {"hierarchy": "jp_region", "level": level},
             },
             "columns": {"column": "sex"},
+            **magnitude,
         }
     )
 
@@ -138,28 +141,13 @@ def test_tables_that_do_not_leak_keep_their_own_patterns(monkeypatch) -> None:
         assert together[s.name]["suppression"].tolist() == alone[s.name]["suppression"].tolist()
 
 
-def magnitude(name: str, level: str, statistic: str) -> TableSpec:
-    return TableSpec.model_validate(
-        {
-            "name": name,
-            "rows": {
-                "column": "municipality",
-                "recode": {"hierarchy": "jp_region", "level": level},
-            },
-            "columns": {"column": "sex"},
-            "statistic": statistic,
-            "variable": "income",
-        }
-    )
-
-
 def test_a_mean_table_beside_a_sum_table_gives_its_hidden_cell_away_unless_linked() -> None:
     # the attack: Kanto's men in the sum table, less Kanagawa's men as the mean table's mean
     # times the count table's count, is Tokyo's three men's income
     frame = people().assign(income=lambda f: 300.0 + 7.0 * (f.index % 11))
     sums, means = (
-        magnitude("sum_by_region", "region", "sum"),
-        magnitude("mean_by_pref", "prefecture", "mean"),
+        spec("sum_by_region", "region", "sum"),
+        spec("mean_by_pref", "prefecture", "mean"),
     )
     counts = spec("count_by_pref", "prefecture")
     specs = [sums, means, counts]
