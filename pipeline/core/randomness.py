@@ -59,9 +59,23 @@ def row_keys(rows: np.ndarray, key: bytes) -> np.ndarray:
 
 
 def value_keys(values: pd.Series, key: bytes) -> np.ndarray:
-    """Random-looking uint64 keys of values (equal values get equal keys); keyed SipHash."""
-    hashed = pd.util.hash_pandas_object(values, index=False, hash_key=key[8:16].hex()[:16])
-    return splitmix64(hashed.to_numpy(dtype=np.uint64) ^ key_u64(key))
+    """Random-looking uint64 keys of values (equal values get equal keys); keyed SipHash.
+
+    Text without missing values is hashed once per distinct value found by Arrow (the same
+    keys as pandas' ``hash_pandas_object``, without a Python string per record).
+    """
+    hash_key = key[8:16].hex()[:16]
+    text = pa.array(values) if isinstance(values.dtype, pd.StringDtype) else None
+    if isinstance(text, pa.ChunkedArray):  # one dictionary for the whole partition
+        text = text.combine_chunks() if text.num_chunks else pa.array([], pa.string())
+    if text is not None and text.null_count == 0:
+        encoded = pc.dictionary_encode(text)
+        plain = encoded.dictionary.to_numpy(zero_copy_only=False)
+        hashed = pd.util.hash_array(plain, hash_key=hash_key, categorize=False)
+        hashed = hashed[encoded.indices.to_numpy()]
+    else:
+        hashed = pd.util.hash_pandas_object(values, index=False, hash_key=hash_key).to_numpy()
+    return splitmix64(hashed.astype(np.uint64, copy=False) ^ key_u64(key))
 
 
 def hmac_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:

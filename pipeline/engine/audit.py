@@ -76,7 +76,7 @@ def _gate_only(
     profile = ProfileStream(data.schema, recipe.columns.weight)
     with measures(before, chosen, None, [profile]) as found:
         found.feed(data.chunks(found.columns))
-        after = found.snapshot()
+        after, results = found.finish(data)
         calls = [*first, *automatic_calls(loaded)]
         audited = Audited(
             loaded,
@@ -94,7 +94,7 @@ def _gate_only(
             profile.finish(),
         )
         evidence = found.measured(
-            data, after, utility=manifest.utility, series=merged, published=audited
+            data, after, results, utility=manifest.utility, series=merged, published=audited
         )
     result = stage_result(evidence, chosen)
     outcome = "valid" if result.passed else "invalid"

@@ -11,6 +11,7 @@ stage), or the published files (``--gate-only``). Its evidence is what the gate 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,15 @@ class Consumer(Protocol):
 
     def add(self, table: pa.Table) -> None:
         """Take one table of records."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """Each check kind's results of a pass, and the tables and rows its row checks saw."""
+
+    results: dict[str, list[CheckResult]]
+    batches: int
+    rows: int
 
 
 @dataclass
@@ -93,8 +103,19 @@ class Measures:
             snap.summary = snap.summary.model_copy(update=self.diversity.finish())
         return snap
 
-    def measured(self, data: Dataset, snapshot: Snapshot | None, **more: Any) -> Evidence:
-        """The stage's evidence: each kind's results of the pass, the risk and ``more``."""
+    def finish(self, data: Dataset) -> tuple[Snapshot | None, Found]:
+        """The risk snapshot and every check's results of the pass, taken side by side.
+
+        Both are mostly single-threaded and independent (the risk's buckets; the scanner's
+        sample, GX's answers, the other streams): the snapshot is taken in a thread of its own.
+        """
+        with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
+            snapshot = pool.submit(self.snapshot)
+            found = self.results(data)
+            return snapshot.result(), found
+
+    def results(self, data: Dataset) -> Found:
+        """Each kind's results of the pass (``data`` for the streams that read it again)."""
         found: dict[str, list[CheckResult]] = {}
         batches = rows = 0
         if self.validator is not None:
@@ -107,13 +128,20 @@ class Measures:
                 start += len(checks)
         for name, stream in self.streams.items():
             found[name] = [*found.get(name, []), *stream.results(data)]
+        return Found(found, batches, rows)
+
+    def measured(
+        self, data: Dataset, snapshot: Snapshot | None, found: Found | None = None, **more: Any
+    ) -> Evidence:
+        """The stage's evidence: each kind's results (``found``, else taken now), risk, ``more``."""
+        found = found if found is not None else self.results(data)
         risk = snapshot.summary if snapshot is not None else None
         return replace(
             self.evidence,
             data=data,
-            found=found,
-            batches=batches,
-            validated=rows,
+            found=found.results,
+            batches=found.batches,
+            validated=found.rows,
             risk=risk,
             **more,
         )

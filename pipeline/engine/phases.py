@@ -291,8 +291,8 @@ def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -
         before = ctx.gate.input_evidence(data, ctx.header, whole)
         with measures(before, kinds("input"), work / "spill") as found:
             found.feed(data.chunks(found.columns))
-            risk = found.snapshot()
-            evidence = found.measured(data, risk)
+            risk, results = found.finish(data)
+            evidence = found.measured(data, risk, results)
         out_dir = Path(ctx.recipe.output.dir)
         page = functools.partial(write_blocked_page, ctx.gate.report_path, out_dir, run=None)
         gate = ctx.gate.judge_input(evidence, page)

@@ -173,9 +173,9 @@ def _cut_and_measure(
         else:
             found.feed(output.chunks(found.columns))
         shutil.rmtree(work / "final")
-        risk = found.snapshot()
+        risk, results = found.finish(output)
         merged = sink[2].finish().summary if sink else None
-        evidence = found.measured(output, risk, utility=utility, series=merged)
+        evidence = found.measured(output, risk, results, utility=utility, series=merged)
         summary.update(risk_line(risk))
     ctx.passes.append("cut and measure the output" if as_written else "measure the output")
     memory.release()

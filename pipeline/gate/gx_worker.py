@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import threading
@@ -46,7 +47,11 @@ class WorkerDied(RuntimeError):
 
 
 class _Worker:
-    """The parent's side: the process, the requests waiting for answers, their reader."""
+    """The parent's side: the process, the requests waiting for answers, their writer and reader.
+
+    Requests are written by a thread of their own: a worker still importing GX reads nothing,
+    and a request larger than the pipe's buffer would hold the run's thread until it does.
+    """
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -56,14 +61,25 @@ class _Worker:
             stderr=subprocess.DEVNULL,
         )
         self.pending: deque[Future] = deque()
+        self.outbox: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
+        threading.Thread(target=self._write, name="gx-requests", daemon=True).start()
         threading.Thread(target=self._read, name="gx-answers", daemon=True).start()
 
     def send(self, request: tuple) -> Future:
+        """Queue ``request``; its answer comes as the future's result (under ``_LOCK``)."""
         future: Future = Future()
         self.pending.append(future)
-        pickle.dump(request, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.process.stdin.flush()
+        self.outbox.put(request)
         return future
+
+    def _write(self) -> None:
+        stdin = self.process.stdin
+        try:
+            while (request := self.outbox.get()) is not None:
+                pickle.dump(request, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                stdin.flush()
+        except Exception:  # noqa: BLE001 - the pipe broke: the worker is gone (the reader says so)
+            self.process.kill()
 
     def _read(self) -> None:
         stream = self.process.stdout
@@ -73,13 +89,15 @@ class _Worker:
                 self.pending.popleft().set_result(answer)
         except Exception:  # noqa: BLE001 - EOF, a torn or unasked-for answer: the worker is gone
             self.process.kill()  # nothing it says is trusted any more; no request may hang
-        with _LOCK:
+        with _LOCK:  # a request sent from now on goes to a new worker
             if self in _WORKER:
                 _WORKER.remove(self)
             while self.pending:
                 self.pending.popleft().set_exception(WorkerDied("GX's worker ended"))
+        self.outbox.put(None)  # the writer stops
 
     def kill(self) -> None:
+        self.outbox.put(None)
         self.process.kill()
         self.process.wait()
 
@@ -94,15 +112,7 @@ def submit(table: pa.Table, expectations: list[Expectation], distinct: bool) -> 
 
     """
     with _LOCK:
-        worker = _worker()
-        try:
-            return worker.send((table, expectations, distinct))
-        except OSError:  # the pipe broke: the worker died; the next request starts another
-            if worker in _WORKER:
-                _WORKER.remove(worker)
-            future = worker.pending.pop()
-            future.set_exception(WorkerDied("GX's worker ended"))
-            return future
+        return _worker().send((table, expectations, distinct))
 
 
 def warm_up() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.risk.encode import (
     dictionary_encoded,
@@ -37,7 +38,7 @@ from pipeline.risk.frequencies import Missing
 from pipeline.risk.groups import distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
-from pipeline.risk.spill import Spill, bucket_of, row_hash
+from pipeline.risk.spill import Spill, bucket_of, row_hash, text_hashes
 
 _THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
 
@@ -85,8 +86,17 @@ def _ordered(pool: ThreadPoolExecutor, func: Callable, items: Iterable, ahead: i
 def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity.
 
-    A missing value hashes to 0 and is not valid (the column may hold no value at all).
+    Text is hashed from its bytes (``text_hashes``: ids have about as many values as records);
+    other values once per distinct value. A missing value hashes to 0 and is not valid (the
+    column may hold no value at all).
     """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(valid, text_hashes(column), np.uint64(0)), valid
     column = dictionary_encoded(column)
     values = column.dictionary.to_numpy(zero_copy_only=False)
     if values.dtype == object:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from pipeline.utility.model import Perturbation
 
@@ -63,6 +62,8 @@ def perturbation(
 
 def _linked(zx: np.ndarray, zy: np.ndarray, tried: np.ndarray) -> float:
     """Share of ``tried`` released records whose own original is (one of) the nearest."""
+    from scipy.spatial import cKDTree  # imported by the runs that perturb values only
+
     nearest, _ = cKDTree(zx).query(zy[tried], k=1)
     own = np.sqrt(((zx[tried] - zy[tried]) ** 2).sum(axis=1))
     return float((own <= nearest * (1 + 1e-9) + 1e-12).mean())

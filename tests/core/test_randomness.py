@@ -133,3 +133,20 @@ def test_siphash_tokens_are_keyed_stable_and_keep_missing() -> None:
     # a token depends on the value only, not on the partition it sits in
     assert siphash_tokens(values.iloc[2:], KEY, 24).tolist() == out.iloc[2:].tolist()
     assert siphash_tokens(values, KEY, 32).str[:24].tolist()[0] == out[0]
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_value_keys_of_text_are_pandas_keyed_hashes(storage: str) -> None:
+    """The Arrow path for text gives the keys pandas' hash_pandas_object gives."""
+    rng = np.random.default_rng(5)
+    text = [f"h{n}" for n in rng.integers(0, 3_000, 10_000)] + ["", "é", "x" * 50]
+    for values in (text, text[:1], []):
+        series = pd.Series(values, dtype=pd.StringDtype(storage))
+        hashed = pd.util.hash_pandas_object(
+            series.astype(object), index=False, hash_key=KEY[8:16].hex()[:16]
+        )
+        expected = splitmix64(hashed.to_numpy(np.uint64) ^ key_u64(KEY))
+        assert value_keys(series, KEY).tolist() == expected.tolist()
+    with_missing = pd.Series(["a", None, "a"], dtype=pd.StringDtype(storage))
+    keys = value_keys(with_missing, KEY)
+    assert keys[0] == keys[2] != keys[1]

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import pipeline.engine.phases as runner
-from pipeline.core.columns import ROW
+from pipeline.core.columns import INTERNAL_PREFIX, ROW
 from pipeline.steps import STEPS
 from pipeline.steps import recode as recode_mod
 from pipeline.steps import topcode as topcode_mod
@@ -366,3 +366,22 @@ def test_a_blocked_page_goes_when_a_run_publishes_and_a_foreign_file_is_never_re
     result = invoke("run", str(blocked))
     assert result.exit_code == 2 and "refusing" in result.output, result.output
     assert page.read_text() == "<html>the user's own page</html>"
+
+
+def test_the_input_scan_reads_no_internal_column(workdir: Path, monkeypatch) -> None:
+    """Row numbers and a linking ID's hashed units are the run's own: never scanned."""
+    from pipeline.gate import scanning
+
+    scanned: list[str] = []
+    original = scanning.scan_array
+
+    def spy(column: str, values: pa.ChunkedArray, *rest: object) -> list:
+        scanned.append(column)
+        return original(column, values, *rest)
+
+    monkeypatch.setattr(scanning, "scan_array", spy)
+    recipe = demo_recipe(workdir, "  - subsample: {fraction: 0.5, by: household_id}\n")
+    result = invoke("run", str(recipe), "-q")
+    assert result.exit_code == 0, result.output
+    assert {"age", "income", "household_id"} <= set(scanned)  # input and output stages ran
+    assert not [c for c in scanned if c.startswith(INTERNAL_PREFIX)]
