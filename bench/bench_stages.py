@@ -6,15 +6,18 @@ Runs ``anonymize run recipes/census_demo.yaml`` on the data of ``bench_scale.py`
 there first if missing) and prints, for each progress line of the run, the stage, its seconds
 (as the run reports them) and the peak RSS of the process tree while it ran (psutil, every
 50 ms). Stages that are lazy (most steps) take no time of their own: their work happens in the
-next stage that reads the data. The last line counts the passes over the data (as the run
-reports them: ingest, gates, risk, each computation a step asked for, write, cut), and the
-duckdb floor of ``bench_scale.py`` on the same files with the run's ratio to it.
+next stage that reads the data. The last lines give the CPU seconds of the run's process tree
+(the run and GX's worker: less moved by the machine's load than the seconds), count the passes
+over the data (as the run reports them: ingest, gates, risk, each computation a step asked for,
+write, cut), and the duckdb floor of ``bench_scale.py`` on the same files with the run's ratio
+to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -82,9 +85,15 @@ def main() -> None:
     proc.wait()
     total = time.perf_counter() - start
     peak = max((r for _, r in samples), default=0)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run and the GX worker it waited for
     print(
         f"{'whole process (exit ' + str(proc.returncode) + ')':<58} {total:>8.2f} "
         f"{peak / 2**20:>12.0f}"
+    )
+    print(
+        f"CPU of the process tree: {used.ru_utime + used.ru_stime:.1f} s "
+        f"(user {used.ru_utime:.1f} s, system {used.ru_stime:.1f} s; less moved by the machine's "
+        "load than the seconds)"
     )
     print(f"passes over the data: {passes}")
     floor_dir = folder.parent / "out" / f"stages_floor_{args.rows}"
