@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -58,21 +59,40 @@ def row_keys(rows: np.ndarray, key: bytes) -> np.ndarray:
     return splitmix64(rows.astype(np.uint64) ^ key_u64(key))
 
 
-def value_keys(values: pd.Series, key: bytes) -> np.ndarray:
+@dataclass(frozen=True)
+class Distinct:
+    """A partition's values as text, once: the distinct ones and each value's index among them.
+
+    ``value_keys`` and ``siphash_tokens`` of the same column (a ``subsample`` unit that is also
+    a surrogate linking ID) share it: one dictionary and one Python text per distinct value.
+    """
+
+    plain: np.ndarray  # the distinct values (Python text)
+    indices: pa.Array  # each value's index in ``plain`` (null: missing)
+
+    @classmethod
+    def of(cls, values: pd.Series) -> Distinct:
+        """The distinct values of ``values`` (read as text)."""
+        text = pa.array(values.astype("string"))
+        if isinstance(text, pa.ChunkedArray):  # one dictionary for the whole partition
+            text = text.combine_chunks() if text.num_chunks else pa.array([], pa.string())
+        encoded = pc.dictionary_encode(text)
+        return cls(encoded.dictionary.to_numpy(zero_copy_only=False), encoded.indices)
+
+
+def value_keys(values: pd.Series, key: bytes, distinct: Distinct | None = None) -> np.ndarray:
     """Random-looking uint64 keys of values (equal values get equal keys); keyed SipHash.
 
     Text without missing values is hashed once per distinct value found by Arrow (the same
-    keys as pandas' ``hash_pandas_object``, without a Python string per record).
+    keys as pandas' ``hash_pandas_object``, without a Python string per record); ``distinct``
+    is that text's :class:`Distinct` when the caller has it already.
     """
     hash_key = key[8:16].hex()[:16]
-    text = pa.array(values) if isinstance(values.dtype, pd.StringDtype) else None
-    if isinstance(text, pa.ChunkedArray):  # one dictionary for the whole partition
-        text = text.combine_chunks() if text.num_chunks else pa.array([], pa.string())
-    if text is not None and text.null_count == 0:
-        encoded = pc.dictionary_encode(text)
-        plain = encoded.dictionary.to_numpy(zero_copy_only=False)
-        hashed = pd.util.hash_array(plain, hash_key=hash_key, categorize=False)
-        hashed = hashed[encoded.indices.to_numpy()]
+    if distinct is None and isinstance(values.dtype, pd.StringDtype):
+        distinct = Distinct.of(values)
+    if distinct is not None and distinct.indices.null_count == 0:
+        hashed = pd.util.hash_array(distinct.plain, hash_key=hash_key, categorize=False)
+        hashed = hashed[distinct.indices.to_numpy()]
     else:
         hashed = pd.util.hash_pandas_object(values, index=False, hash_key=hash_key).to_numpy()
     return splitmix64(hashed.astype(np.uint64, copy=False) ^ key_u64(key))
@@ -94,21 +114,21 @@ def hmac_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def siphash_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
+def siphash_tokens(
+    values: pd.Series, key: bytes, nchars: int, distinct: Distinct | None = None
+) -> pd.Series:
     """Replace each value by ``nchars`` hex digits of a 128-bit keyed SipHash-2-4 of it.
 
     Two SipHash-2-4 outputs under two independent 96-bit keys derived from ``key`` are joined
     into 128 bits: a keyed pseudo-random function, computed in C over the distinct values
     (pandas' ``hash_array``), so millions of IDs take well under a second. Without the key the
-    tokens cannot be turned back or recomputed. Missing values stay missing.
+    tokens cannot be turned back or recomputed. Missing values stay missing. ``distinct``:
+    the values' :class:`Distinct` when the caller has it already.
     """
     if nchars > 32:
         raise ValueError("at most 32 hex digits (128 bits)")
-    text = pa.array(values.astype("string"))
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    encoded = pc.dictionary_encode(text)
-    plain = encoded.dictionary.to_numpy(zero_copy_only=False)
+    distinct = distinct if distinct is not None else Distinct.of(values)
+    plain = distinct.plain
     halves = []
     for label in (b"siphash-1", b"siphash-2"):
         sub = base64.b64encode(hashlib.sha256(key + label).digest()[:12]).decode("ascii")
@@ -119,7 +139,7 @@ def siphash_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
     hexed[:, 0::2], hexed[:, 1::2] = _HEX[raw[:, :half] >> 4], _HEX[raw[:, : nchars // 2] & 15]
     offsets = np.arange(0, len(plain) * nchars + 1, nchars, dtype=np.int32)
     tokens = pa.StringArray.from_buffers(len(plain), pa.py_buffer(offsets), pa.py_buffer(hexed))
-    out = pc.take(tokens, encoded.indices)  # a missing value has a missing index: stays missing
+    out = pc.take(tokens, distinct.indices)  # a missing value has a missing index: stays missing
     return pd.Series(pd.arrays.ArrowStringArray(out), index=values.index, name=values.name)
 
 

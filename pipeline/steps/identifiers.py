@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipeline.core.columns import ColumnsSpec, LinkingId, unit_column
-from pipeline.core.randomness import Secret, hmac_tokens, siphash_tokens, value_keys
+from pipeline.core.randomness import (
+    Distinct,
+    Secret,
+    hmac_tokens,
+    siphash_tokens,
+    value_keys,
+)
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
 if TYPE_CHECKING:
@@ -88,10 +94,13 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
     Missing IDs stay missing.
     """
     facts = {}
+    together = {c for c, spec in params.ids.items() if spec.method == "surrogate"}
+    together &= set(params.units)  # units and tokens of one column from one dictionary
     for column in params.units:  # before the tokens: the same units in every release
-        key = Secret(ctx.derive_key(f"unit:{column}"))
-        units = df[column].map_partitions(_units, key, meta=(unit_column(column), "uint64"))
-        df = df.assign(**{unit_column(column): units})
+        if column not in together:
+            key = _unit_key(ctx, column)
+            units = df[column].map_partitions(_units, key, meta=(unit_column(column), "uint64"))
+            df = df.assign(**{unit_column(column): units})
     for column, spec in params.ids.items():
         facts[column] = spec.method
         if spec.method == "keyed_hash":
@@ -99,11 +108,37 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
         else:
             key, nchars = ctx.derive_key(f"surrogate:{column}:{ctx.release}"), SURROGATE_HEX
             func = siphash_tokens
+        if column in together:
+            meta = pd.DataFrame(
+                {unit_column(column): pd.Series(dtype="uint64"), column: pd.Series(dtype="string")}
+            )
+            both = df[column].map_partitions(
+                _units_and_tokens, _unit_key(ctx, column), Secret(key), nchars, meta=meta
+            )
+            df = df.assign(**{unit_column(column): both[unit_column(column)], column: both[column]})
+            continue
         tokens = df[column].map_partitions(
             _tokens, func, Secret(key), nchars, meta=(column, "string")
         )
         df = df.assign(**{column: tokens})
     return Effect(df, facts)
+
+
+def _unit_key(ctx: StepContext, column: str) -> Secret:
+    return Secret(ctx.derive_key(f"unit:{column}"))
+
+
+def _units_and_tokens(values, unit: Secret, token: Secret, nchars: int):  # noqa: ANN001, ANN202
+    """A partition's sampling units and surrogate tokens of one column (one dictionary)."""
+    distinct = Distinct.of(values)
+    units = value_keys(values.astype("string"), unit.value, distinct)
+    tokens = siphash_tokens(values, token.value, nchars, distinct)
+    return pd.DataFrame(
+        {
+            unit_column(values.name): pd.Series(units, index=values.index, dtype="uint64"),
+            values.name: tokens,
+        }
+    )
 
 
 def _units(values, secret: Secret):  # noqa: ANN001, ANN202 (pandas partition)

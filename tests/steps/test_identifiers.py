@@ -157,3 +157,25 @@ def test_surrogate_with_duplicate_index_labels() -> None:
     out = linking_ids(ddf, params, make_ctx()).frame.compute()["household_id"].tolist()
     assert out[1] is pd.NA
     assert len({out[0], out[2], out[3]}) == 3
+
+
+@pytest.mark.parametrize("households", [HOUSEHOLDS, [h for h in HOUSEHOLDS if h]])
+def test_units_and_tokens_of_one_column_are_those_computed_apart(households: list) -> None:
+    """A surrogate ID that is also a sampling unit: one dictionary, the same units and tokens."""
+    from pipeline.core.columns import unit_column
+    from pipeline.core.randomness import siphash_tokens, value_keys
+
+    pdf = pd.DataFrame({"household_id": pd.array(households, dtype="string")})
+    pdf[ROW] = pd.array(range(len(pdf)), dtype="int64")
+    ddf = dd.from_pandas(pdf, npartitions=2, sort=False)
+    params = LinkingIdsParams(
+        ids={"household_id": LinkingId(method="surrogate")}, units=["household_id"]
+    )
+    ctx = make_ctx(7, release="r1")
+    out = linking_ids(ddf, params, ctx).frame.compute().sort_values(ROW)
+    assert list(out.columns) == ["household_id", ROW, unit_column("household_id")]
+    values = pdf["household_id"]
+    units = value_keys(values, ctx.derive_key("unit:household_id"))
+    assert out[unit_column("household_id")].tolist() == units.tolist()
+    tokens = siphash_tokens(values, ctx.derive_key("surrogate:household_id:r1"), 24)
+    assert out["household_id"].tolist() == tokens.tolist()
