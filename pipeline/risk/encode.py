@@ -1,4 +1,8 @@
-"""Encode key variables as integer codes (-1 = missing) from pandas or Arrow columns."""
+"""Encode key variables as integer codes (-1 = missing) from pandas or Arrow columns.
+
+Values that are compared only for equality (households, sensitive values) are hashed into 64
+bits instead (``value_hashes``).
+"""
 
 from __future__ import annotations
 
@@ -111,3 +115,61 @@ def label_of(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity.
+
+    Text is hashed from its bytes (``text_hashes``: ids have about as many values as records);
+    other values once per distinct value. A missing value hashes to 0 and is not valid (the
+    column may hold no value at all).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        return np.where(valid, text_hashes(column), np.uint64(0)), valid
+    column = dictionary_encoded(column)
+    values = column.dictionary.to_numpy(zero_copy_only=False)
+    if values.dtype == object:
+        hashed = pd.util.hash_array(values, categorize=False)
+    else:
+        hashed = pd.util.hash_array(values)
+    hashed = np.append(hashed.astype(np.uint64), np.uint64(0))  # -1 (missing) picks the 0
+    idx = dictionary_indices(column.indices)
+    return hashed[idx], idx >= 0
+
+
+def text_hashes(values: Any) -> np.ndarray:
+    """A 64-bit hash of each value of a string array, read from its bytes (equal text, equal hash).
+
+    Eight bytes at a time (little-endian words), each mixed in (``splitmix64``), then the length:
+    no dictionary of the values and no Python string is made, so millions of distinct ids
+    (households) cost a few vectorised passes. Missing values hash as the empty text.
+    """
+    import pyarrow as pa
+
+    from pipeline.core.randomness import splitmix64
+
+    n = len(values)
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    bounds = np.frombuffer(values.buffers()[1], dtype=width)[values.offset : values.offset + n + 1]
+    data = values.buffers()[2]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    starts, lengths = bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64)
+    padded = np.concatenate([data[: int(bounds[-1]) if n else 0], np.zeros(8, np.uint8)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 8)  # the 8 bytes at each offset
+    out = np.zeros(n, dtype=np.uint64)
+    for word in range(int(-(-lengths.max() // 8)) if n else 0):
+        left = np.clip(lengths - 8 * word, 0, 8).astype(np.uint64)  # bytes of the value in it
+        at = np.minimum(starts + 8 * word, windows.shape[0] - 1)
+        chunk = np.ascontiguousarray(windows[at]).view("<u8").ravel()
+        with np.errstate(over="ignore"):  # keep the value's bytes only: 2^(8 left) - 1
+            keep = np.where(left == 8, ~np.uint64(0), (np.uint64(1) << (left * 8)) - 1)
+        out = np.where(left > 0, splitmix64(out ^ (chunk & keep)), out)  # its words only
+    return splitmix64(out ^ lengths.astype(np.uint64))

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from pipeline.core.randomness import splitmix64
 
@@ -32,32 +31,6 @@ def row_hash(codes: np.ndarray) -> np.ndarray:
         for j in range(codes.shape[1]):
             out = splitmix64(out ^ (codes[:, j].astype(np.int64) + 1).astype(np.uint64))
     return out
-
-
-def text_hashes(values: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each value of a string array, read from its bytes (equal text, equal hash).
-
-    Eight bytes at a time (little-endian words), each mixed in (``splitmix64``), then the length:
-    no dictionary of the values and no Python string is made, so millions of distinct ids
-    (households) cost a few vectorised passes. Missing values hash as the empty text.
-    """
-    n = len(values)
-    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    bounds = np.frombuffer(values.buffers()[1], dtype=width)[values.offset : values.offset + n + 1]
-    data = values.buffers()[2]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    starts, lengths = bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64)
-    padded = np.concatenate([data[: int(bounds[-1]) if n else 0], np.zeros(8, np.uint8)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 8)  # the 8 bytes at each offset
-    out = np.zeros(n, dtype=np.uint64)
-    for word in range(int(-(-lengths.max() // 8)) if n else 0):
-        left = np.clip(lengths - 8 * word, 0, 8).astype(np.uint64)  # bytes of the value in it
-        at = np.minimum(starts + 8 * word, windows.shape[0] - 1)
-        chunk = np.ascontiguousarray(windows[at]).view("<u8").ravel()
-        with np.errstate(over="ignore"):  # keep the value's bytes only: 2^(8 left) - 1
-            keep = np.where(left == 8, ~np.uint64(0), (np.uint64(1) << (left * 8)) - 1)
-        out = np.where(left > 0, splitmix64(out ^ (chunk & keep)), out)  # its words only
-    return splitmix64(out ^ lengths.astype(np.uint64))
 
 
 class Spill:

@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
 from pipeline.risk.encode import (
     dictionary_encoded,
     dictionary_indices,
     label_of,
+    value_hashes,
     weights_from_arrow,
 )
 from pipeline.risk.extras import Extras
@@ -38,7 +37,7 @@ from pipeline.risk.frequencies import Missing
 from pipeline.risk.groups import distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
-from pipeline.risk.spill import Spill, bucket_of, row_hash, text_hashes
+from pipeline.risk.spill import Spill, bucket_of, row_hash
 
 _THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
 
@@ -81,31 +80,6 @@ def _ordered(pool: ThreadPoolExecutor, func: Callable, items: Iterable, ahead: i
             yield waiting.popleft().result()
     while waiting:
         yield waiting.popleft().result()
-
-
-def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity.
-
-    Text is hashed from its bytes (``text_hashes``: ids have about as many values as records);
-    other values once per distinct value. A missing value hashes to 0 and is not valid (the
-    column may hold no value at all).
-    """
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        valid = column.is_valid().to_numpy(zero_copy_only=False)
-        return np.where(valid, text_hashes(column), np.uint64(0)), valid
-    column = dictionary_encoded(column)
-    values = column.dictionary.to_numpy(zero_copy_only=False)
-    if values.dtype == object:
-        hashed = pd.util.hash_array(values, categorize=False)
-    else:
-        hashed = pd.util.hash_array(values)
-    hashed = np.append(hashed.astype(np.uint64), np.uint64(0))  # -1 (missing) picks the 0
-    idx = dictionary_indices(column.indices)
-    return hashed[idx], idx >= 0
 
 
 @dataclass

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pipeline.risk.encode import encode_arrow
 from pipeline.risk.ldiversity import l_diversity
@@ -131,46 +129,3 @@ def test_a_household_column_missing_in_every_record(tmp_path, kind):
     assert got.summary["household_global_risk"] == pytest.approx(
         expected.summary["household_global_risk"], rel=1e-9
     )
-
-
-def test_value_hashes_of_missing_values_are_zero_and_invalid():
-    from pipeline.risk.stream import value_hashes
-
-    hashed, valid = value_hashes(pa.array([None, None], pa.string()))
-    assert hashed.tolist() == [0, 0] and valid.tolist() == [False, False]
-    hashed, valid = value_hashes(pa.array(["a", None, "a"]))
-    assert hashed[0] == hashed[2] != 0 and hashed[1] == 0 and valid.tolist() == [True, False, True]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.one_of(st.none(), st.text(max_size=20)), min_size=1, max_size=60),
-    st.integers(0, 59),
-    st.booleans(),
-)
-def test_text_hashes_follow_equality_whatever_the_container(values, cut, large):
-    """Equal text, equal hash; different text (a NUL, one more byte), different hash."""
-    from pipeline.risk.stream import value_hashes
-
-    kind = pa.large_string() if large else pa.string()
-    whole, valid = value_hashes(pa.array(values, kind))
-    cut = min(cut, len(values))
-    parts = pa.chunked_array([pa.array(values[:cut], kind), pa.array(values[cut:], kind)])
-    assert value_hashes(parts)[0].tolist() == whole.tolist()  # cuts do not change it
-    assert value_hashes(pa.array(values, kind).slice(cut))[0].tolist() == whole[cut:].tolist()
-    as_dictionary = pa.array(values, pa.string()).dictionary_encode()
-    assert value_hashes(as_dictionary)[0].tolist() == whole.tolist()
-    assert valid.tolist() == [v is not None for v in values]
-    texts = {v: h for v, h in zip(values, whole.tolist(), strict=True) if v is not None}
-    assert len(set(texts.values())) == len(texts)  # distinct text, distinct hashes
-    assert all(h == 0 for v, h in zip(values, whole.tolist(), strict=True) if v is None)
-
-
-def test_text_hashes_tell_apart_what_a_word_of_bytes_could_merge():
-    from pipeline.risk.spill import text_hashes
-
-    values = ["", "a", "a\x00", "\x00", "abcdefgh", "abcdefgh\x00", "abcdefghi", "x" * 100, "é"]
-    hashed = text_hashes(pa.array(values))
-    assert np.unique(hashed).size == len(values)
-    ids = pa.array([f"{i:024x}" for i in np.random.default_rng(1).permutation(300_000)])
-    assert np.unique(text_hashes(ids)).size == 300_000  # a household id per record
