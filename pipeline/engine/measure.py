@@ -131,10 +131,9 @@ class Measures:
         return Found(found, batches, rows)
 
     def measured(
-        self, data: Dataset, snapshot: Snapshot | None, found: Found | None = None, **more: Any
+        self, data: Dataset, snapshot: Snapshot | None, found: Found, **more: Any
     ) -> Evidence:
-        """The stage's evidence: each kind's results (``found``, else taken now), risk, ``more``."""
-        found = found if found is not None else self.results(data)
+        """The stage's evidence: each kind's results (``found``), the risk and ``more``."""
         risk = snapshot.summary if snapshot is not None else None
         return replace(
             self.evidence,
