@@ -137,6 +137,22 @@ def demo_recipe(
     return write_recipe(workdir, body)
 
 
+def imported_by_a_run(workdir: Path, recipe: Path, module: str) -> bool:
+    """Whether a run of ``recipe`` (``api.run``, in a process of its own) imports ``module``."""
+    import subprocess
+
+    code = (
+        "import sys\nfrom pipeline.api import run\n"
+        f"run({str(recipe)!r}, quiet=True)\n"
+        f"print({module!r} in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=workdir
+    )
+    assert done.stdout.strip() in ("True", "False"), done.stderr[-2000:]
+    return done.stdout.strip() == "True"
+
+
 def copy_demo(workdir: Path) -> Path:
     """Copy the bundled demo recipe, hierarchy and sample into workdir; return the recipe path."""
     shutil.copytree(REPO / "recipes", workdir / "recipes", dirs_exist_ok=True)

@@ -197,6 +197,8 @@ def run(
     try:
         from pipeline.cli import run as cli_run
 
+        if gate_only is None:
+            cli_run.start_early(recipe)
         reporter = _reporter(quiet, log_format)
         _tell(reporter, lineage)
         cli_run.run(

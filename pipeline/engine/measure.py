@@ -11,7 +11,7 @@ stage), or the published files (``--gate-only``). Its evidence is what the gate 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -67,6 +67,8 @@ class Measures:
     diversity: DiversityStream | None = None
     validator: RowValidators | None = None
     extra: list[Consumer] = field(default_factory=list)  # e.g. the codebook's profile
+    _lanes: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _taking: list[Future] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         checks = [c for _, kind_checks in self.rows for c in kind_checks]
@@ -85,17 +87,42 @@ class Measures:
         return list(dict.fromkeys(name for c in self.consumers for name in c.columns))
 
     def add(self, table: pa.Table) -> None:
-        """Give one table to every consumer."""
-        for consumer in self.consumers:
-            consumer.add(table)
+        """Give one table to every consumer, side by side, while the caller makes the next.
+
+        Each consumer takes the table in a thread (most of their work is Arrow's, which lets
+        go of the interpreter); the previous table is first taken by all, so every consumer
+        takes the tables in order, one at a time, and at most two tables are held.
+        """
+        self.drain()
+        if self._lanes is None:
+            self._lanes = ThreadPoolExecutor(len(self.consumers), thread_name_prefix="measure")
+        self._taking = [self._lanes.submit(c.add, table) for c in self.consumers]
+
+    def drain(self) -> None:
+        """Wait until every table given is taken; raise the first consumer's error, if any."""
+        taking, self._taking = self._taking, []
+        errors = [future.exception() for future in taking]
+        for error in errors:
+            if error is not None:
+                raise error
+
+    def close(self) -> None:
+        """Wait for the consumers and end their threads (errors are the pass's to raise)."""
+        taking, self._taking = self._taking, []
+        for future in taking:
+            future.exception()
+        if self._lanes is not None:
+            self._lanes.shutdown()
 
     def feed(self, tables: Iterable[pa.Table]) -> None:
         """Give every table to every consumer, in order."""
         for table in tables:
             self.add(table)
+        self.drain()
 
     def snapshot(self) -> Snapshot | None:
         """The risk snapshot of the pass (None without key variables), with l and t."""
+        self.drain()
         if self.risk is None:
             return None
         snap = self.risk.finish()
@@ -109,6 +136,7 @@ class Measures:
         Both are mostly single-threaded and independent (the risk's buckets; the scanner's
         sample, GX's answers, the other streams): the snapshot is taken in a thread of its own.
         """
+        self.drain()
         with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
             snapshot = pool.submit(self.snapshot)
             found = self.results(data)
@@ -116,6 +144,7 @@ class Measures:
 
     def results(self, data: Dataset) -> Found:
         """Each kind's results of the pass (``data`` for the streams that read it again)."""
+        self.drain()
         found: dict[str, list[CheckResult]] = {}
         batches = rows = 0
         if self.validator is not None:
@@ -163,16 +192,18 @@ def measures(
     streams = {k.name: k.stream(evidence) for k in chosen if k.stream is not None}
     keys = recipe.columns.key_variables
     risk = SnapshotStream(recipe, present, spill) if keys and set(keys) <= present else None
+    found = Measures(
+        evidence,
+        [(name, checks) for name, checks in rows if checks],
+        {name: stream for name, stream in streams.items() if stream is not None},
+        risk,
+        diversity_stream(recipe, present) if risk is not None else None,
+        extra=list(extra),
+    )
     try:
-        yield Measures(
-            evidence,
-            [(name, checks) for name, checks in rows if checks],
-            {name: stream for name, stream in streams.items() if stream is not None},
-            risk,
-            diversity_stream(recipe, present) if risk is not None else None,
-            extra=list(extra),
-        )
+        yield found
     finally:
+        found.close()
         if risk is not None:
             risk.__exit__(None, None, None)
 

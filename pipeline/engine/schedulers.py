@@ -32,14 +32,24 @@ def use_scheduler(name: str) -> Iterator[str]:
     ``tcp://HOST:PORT`` connects to an existing scheduler (workers must see the same files).
     """
     check_scheduler(name)
+    # dask's "tune" stage reads the checkpoint's files of a pass that needs few of their
+    # columns together, sqrt(files) to a task: a pass over a 2-partition checkpoint then ran on
+    # one core. Off, a partition stays a task (the partitions are the engine's to choose).
+    with dask.config.set({"optimization.tune.active": False}):
+        yield from _chosen(name)
+
+
+def _chosen(name: str) -> Iterator[str]:
+    """The body of :func:`use_scheduler` with the scheduler ``name`` active."""
     if name in ("threads", "processes"):
-        # the scheduler's function, not its name: dask would import distributed (0.3 s) on the
-        # first compute only to see that no client is running
+        # the scheduler's function, not its name, and the shuffle method it implies without a
+        # client ("disk"): dask would import distributed (0.25 s of the run's thread) on the
+        # first compute or tree reduction only to see that no client is running
         if name == "threads":
             import dask.threaded as chosen
         else:
             import dask.multiprocessing as chosen
-        with dask.config.set(scheduler=chosen.get):
+        with dask.config.set({"scheduler": chosen.get, "dataframe.shuffle.method": "disk"}):
             yield name
         return
     from distributed import Client, LocalCluster

@@ -92,13 +92,22 @@ def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.R
         return
     # plain reads, not memory maps: mapped pages of every spill file would count as resident
     readers = [pa.ipc.open_file(pa.OSFile(str(f))) for f in own_files(source, ".arrow")]
-    for bucket in range(2**bits):  # the whole file in ORDER, one bucket in memory at a time
+
+    def sort(bucket: int) -> pa.Table:
         parts = [r.get_batch(bucket) for r in readers]
         table = pa.Table.from_batches([b for b in parts if b.num_rows] or parts[:1])
-        if table.num_rows == 0:
-            continue
         table = table.take(pc.sort_indices(table, [(ORDER, "ascending")])).drop_columns([ORDER])
-        yield from table.cast(schema).to_batches(max_chunksize=65536)
+        return table.cast(schema)
+
+    # the whole file in ORDER, a bucket at a time: the next one is read and sorted in a thread
+    # while this one is cut, written and measured (two buckets in memory at most)
+    with ThreadPoolExecutor(1, thread_name_prefix="output-sort") as pool:
+        ahead = pool.submit(sort, 0)
+        for bucket in range(2**bits):
+            table = ahead.result()
+            if bucket + 1 < 2**bits:
+                ahead = pool.submit(sort, bucket + 1)
+            yield from table.to_batches(max_chunksize=65536)
 
 
 def write_output(

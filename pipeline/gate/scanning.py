@@ -8,7 +8,7 @@ scanned one at a time on a seeded sample, so memory stays at one column.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -48,10 +48,15 @@ class ScanStream:
             rng = np.random.default_rng(seed)
             self._picked = np.sort(rng.choice(rows, spec.sample, replace=False))
         self._parts: dict[str, list] = {c: [] for c in self.columns}
-        self._start = 0
+        self._start, self._rows = 0, rows
+        self._early: list[Future] | None = None
 
     def add(self, table: pa.Table) -> None:
-        """Keep the sampled rows of one table (in file order)."""
+        """Keep the sampled rows of one table (in file order).
+
+        The table that completes the ``rows`` announced starts the scan in the background: it
+        goes on while the pass ends (the last file written, the other measures finished).
+        """
         rows, kept = table.num_rows, table
         if self._picked is not None:
             lo, hi = np.searchsorted(self._picked, [self._start, self._start + rows])
@@ -59,19 +64,26 @@ class ScanStream:
         self._start += rows
         for column in self.columns:
             self._parts[column] += kept.column(column).chunks
+        if self._early is not None:  # more rows than announced: the early scan missed some
+            self._early = None
+        elif self._start == self._rows and rows:
+            self._early = self._scan()
 
     def findings(self) -> list[Finding]:
-        """What the scanner finds in the sample, column by column (in the columns' order).
+        """What the scanner finds in the sample, column by column (in the columns' order)."""
+        scans = self._early if self._early is not None else self._scan()
+        self._parts.clear()
+        return [finding for future in scans for finding in future.result()]
 
-        Columns are scanned on two threads: Arrow's kernels release the interpreter's lock.
-        """
-        sampled = [(c, pa.chunked_array(self._parts.pop(c), self.types[c])) for c in self.columns]
-
-        def scan(item: tuple[str, pa.ChunkedArray]) -> list[Finding]:
-            return scan_array(*item, self.spec.min_confidence)
-
-        with ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="scan") as pool:
-            return [finding for found in pool.map(scan, sampled) for finding in found]
+    def _scan(self) -> list[Future]:
+        """Each column's findings, scanned on two threads (Arrow's kernels release the lock)."""
+        sampled = [(c, pa.chunked_array(self._parts[c], self.types[c])) for c in self.columns]
+        spec = self.spec
+        pool = ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="scan")
+        try:
+            return [pool.submit(scan_array, *item, spec.min_confidence) for item in sampled]
+        finally:
+            pool.shutdown(wait=False)  # its threads end with the last scan
 
 
 def scan_dataset(data: Dataset, columns: list[str], spec: ScanSpec, seed: int) -> list[Finding]:

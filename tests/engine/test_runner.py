@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.app import app
 from pipeline.hierarchies import REGION_EN
-from tests.conftest import copy_demo, data_digests, demo_recipe
+from tests.conftest import copy_demo, data_digests, demo_recipe, imported_by_a_run
 
 IDENTIFIERS = ["name", "address", "phone", "email", "my_number", "drivers_licence", "member_id"]
 DEMO_STEPS = """\
@@ -122,6 +122,14 @@ def test_output_is_byte_identical_across_partitions(workdir: Path, scheduler: st
         assert result.exit_code == 0, result.output
         digests.append(data_digests(workdir / out))
     assert digests[0] == digests[1] == digests[2]
+
+
+@pytest.mark.slow
+def test_a_local_run_never_imports_distributed(workdir: Path) -> None:
+    # dask asks distributed for a client before a tree reduction unless told the shuffle method
+    recipe = demo_recipe(workdir, DEMO_STEPS)
+    assert not imported_by_a_run(workdir, recipe, "distributed")
+    assert (workdir / "out" / "run" / "manifest.json").is_file()
 
 
 @pytest.mark.slow

@@ -76,3 +76,19 @@ def test_the_profile_lists_categories_up_to_the_limit_and_sums_the_weight_exactl
     assert one.finish().weight_total == 1.5  # exact, where a float sum gives 0.5 or 2.0
     assert one.finish().categories["c"] == {"a": 2, "b": 1}
     assert one.finish().missing == {"w": 0, "c": 1}
+
+
+def test_a_long_column_is_judged_on_all_its_values_whatever_its_head_shows() -> None:
+    n = 20_000
+    few_then_many = [str(i % 500) if i < n // 2 else str(i) for i in range(n)]
+    few = [None if i % 7 == 0 else str(i % MAX_CATEGORIES) for i in range(n)]
+    table = pa.table({"late": few_then_many, "ids": [str(i) for i in range(n)], "few": few})
+    stream = ProfileStream(table.schema, None)
+    stream.add(table)
+    found = stream.finish()
+    assert found.categories["late"] is None and found.categories["ids"] is None
+    expected: dict[str, int] = {}
+    for value in few:
+        if value is not None:
+            expected[value] = expected.get(value, 0) + 1
+    assert found.categories["few"] == expected and found.missing["few"] == len(range(0, n, 7))
