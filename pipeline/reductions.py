@@ -161,17 +161,28 @@ class KeyTable(Reduction):
         return f"combinations of {len(self.keys)} key variables"
 
     def plan(self, frame: dd.DataFrame) -> Plan:
-        """One pass: the tree-reduced group-by."""
+        """One pass: each partition's combinations, then tree-reduced (8 tables at a time).
+
+        A partition's table has each combination once, so it goes to the tree as it is: a
+        group-by of it would give it back (0.3 s per million records at 2M).
+        """
         keys, weight = list(self.keys), self.weight
-        sums = {_N: "sum"} | ({weight: "sum"} if weight else {})
         parts = frame[list(self.columns)]
         meta = parts._meta[keys].assign(**{_N: np.int64(0)})
         if weight:
             meta[weight] = parts._meta[weight]
-        parts = parts.map_partitions(partition_combinations, keys, weight, meta=meta)
-        grouped = parts.groupby(keys, dropna=False, observed=True, sort=False)
-        (found,) = yield (grouped.agg(sums, split_every=8),)
-        table = found.reset_index()
+        regroup = {"keys": keys, "weight": weight}
+        found = parts.reduction(
+            chunk=partition_combinations,
+            chunk_kwargs={"keys": keys, "weight": weight},
+            combine=regrouped,
+            combine_kwargs=regroup,
+            aggregate=regrouped,
+            aggregate_kwargs=regroup,
+            meta=meta,
+            split_every=8,
+        )
+        (table,) = yield (found,)
         codes = codes_from_pandas(table, keys)
         order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
         table, codes = table.iloc[order].reset_index(drop=True), codes[order]
@@ -181,7 +192,7 @@ class KeyTable(Reduction):
 
 
 def partition_combinations(
-    frame: pd.DataFrame, keys: list[str], weight: str | None
+    frame: pd.DataFrame, keys: list[str], weight: str | None, records: str | None = None
 ) -> pd.DataFrame:
     """One partition's distinct key combinations, its records and weight sum per combination.
 
@@ -189,7 +200,24 @@ def partition_combinations(
     on one integer column instead of combining several text keys (pandas' cost). A missing key
     value is a value of its own, as in ``groupby(dropna=False)``. The weight sums are pandas'
     group sums in record order, as a group-by over the keys gives them, to the last bit.
+    ``records``: a column of records per row (tables of combinations added up), else one each.
     """
+    first, inverse = _combination_ids(frame, keys)
+    out = frame[keys].iloc[first].reset_index(drop=True)
+    if records is None:
+        out[_N] = np.bincount(inverse, minlength=first.size).astype(np.int64)
+    else:
+        added = np.zeros(first.size, dtype=np.int64)
+        np.add.at(added, inverse, frame[records].to_numpy(dtype=np.int64))
+        out[_N] = added
+    if weight:
+        sums = frame[weight].groupby(inverse, sort=True).sum()
+        out[weight] = sums.reset_index(drop=True)
+    return out
+
+
+def _combination_ids(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct combination's first row, and each row's combination (in code order)."""
     combined = np.zeros(len(frame), dtype=np.int64)
     radix = 1
     for key in keys:
@@ -200,12 +228,16 @@ def partition_combinations(
         combined = combined * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
         radix *= len(uniques) + 1
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    out = frame[keys].iloc[first].reset_index(drop=True)
-    out[_N] = np.bincount(inverse.ravel(), minlength=first.size).astype(np.int64)
-    if weight:
-        sums = frame[weight].groupby(inverse.ravel(), sort=True).sum()
-        out[weight] = sums.reset_index(drop=True)
-    return out
+    return first, inverse.ravel()
+
+
+def regrouped(tables: pd.DataFrame, keys: list[str], weight: str | None) -> pd.DataFrame:
+    """Tables of combinations (records and weight per combination) summed per combination.
+
+    The sums of a combination are taken in the tables' order, as a group-by over the keys
+    takes them (the same bits).
+    """
+    return partition_combinations(tables, keys, weight, records=_N)
 
 
 def compute_now(reduction: Reduction, frame: dd.DataFrame) -> Any:

@@ -16,6 +16,7 @@ from pipeline.reductions import (
     UnitKeys,
     compute_now,
     partition_combinations,
+    regrouped,
     unit_keys,
 )
 
@@ -68,6 +69,25 @@ def test_key_table_counts_and_weights_every_combination_in_a_fixed_order(parts: 
     pd.testing.assert_frame_equal(found.table, one.table)
 
 
+def test_the_tree_of_combination_tables_counts_as_one_partition() -> None:
+    # the tables of 20 partitions go up a tree of two levels (8 at a time), each partition's
+    # taken as it is (its combinations are distinct): the same combinations, records and
+    # weights as one partition (the weights to rounding: sums in another grouping)
+    pdf = frame(6000)
+    rng = np.random.default_rng(9)
+    pdf["w"] = pd.array(rng.choice([1e12, 1e-7, 3.3, -0.0], len(pdf)) * rng.uniform(1, 2, len(pdf)))
+    pdf.loc[pdf.index[::7], "w"] = np.nan
+    pdf["w"] = pdf["w"].astype("Float64")
+    table = KeyTable(("hh", "age", "sex"), "w")
+    many = compute_now(table, dd.from_pandas(pdf, npartitions=20))
+    one = compute_now(table, dd.from_pandas(pdf, npartitions=1))
+    pd.testing.assert_frame_equal(many.table, one.table)
+    assert (many.codes == one.codes).all() and (many.counts == one.counts).all()
+    np.testing.assert_allclose(many.sums, one.sums, rtol=1e-13, atol=0)
+    grouped = pdf.groupby(["hh", "age", "sex"], dropna=False, sort=True)["w"].sum()
+    assert len(many.table) == len(grouped) and many.counts.sum() == len(pdf)
+
+
 @pytest.mark.parametrize("keys", [("age", "sex"), ("hh", "age", "sex"), ("hh", "other", "age")])
 def test_a_partition_s_combinations_equal_pandas_group_by_to_the_last_bit(keys: tuple) -> None:
     """Counted on one integer per record, as pandas' group-by over the keys counts them."""
@@ -87,6 +107,27 @@ def test_a_partition_s_combinations_equal_pandas_group_by_to_the_last_bit(keys: 
         expected.sort_values(order).reset_index(drop=True),
         check_exact=True,
     )
+
+
+def test_tables_of_combinations_add_up_as_pandas_group_by_to_the_last_bit() -> None:
+    pdf = frame(6000)
+    pdf["w"] = pdf["w"].astype("Float64") * np.where(np.arange(len(pdf)) % 3, 1e9, 1e-9)
+    pdf.loc[pdf.index[::13], "w"] = np.nan
+    keys = ["hh", "age", "sex"]
+    tables = pd.concat(
+        [partition_combinations(pdf.iloc[i::4], keys, "w") for i in range(4)], ignore_index=True
+    )
+    found = regrouped(tables, keys, "w")
+    expected = (
+        tables.groupby(keys, dropna=False, observed=True, sort=False)
+        .agg({"__records__": "sum", "w": "sum"})
+        .reset_index()
+    )
+    both = found.merge(expected, on=keys, how="outer", indicator=True)
+    assert (both["_merge"] == "both").all() and len(both) == len(found) == len(expected)
+    assert (both["__records___x"] == both["__records___y"]).all()
+    mine, pandas_s = both["w_x"].to_numpy(np.float64), both["w_y"].to_numpy(np.float64)
+    assert (mine.view(np.uint64) == pandas_s.view(np.uint64)).all()
 
 
 def test_many_high_cardinality_keys_are_renumbered_instead_of_overflowing() -> None:

@@ -186,7 +186,7 @@ def _ingest_partition(
     partition_info=None,  # noqa: ANN001
 ) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
-    out = pdf.copy()
+    out = pdf.copy(deep=False)  # copy on write: the parsed columns replace their arrays
     empty = {"invalid": 0, "fractional": 0, "first_invalid": "", "nonfinite": 0}
     records = [{"column": "", "rows": len(pdf), **empty, "first_nonfinite": ""}]
     for column, kind in targets.items():

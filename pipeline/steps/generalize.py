@@ -299,11 +299,11 @@ def _apply(
     part: pd.DataFrame, maps: dict[str, tuple], masks: pd.DataFrame, keys: list[str]
 ) -> pd.DataFrame:
     """Generalize the mapped columns and suppress every key value of the records in ``masks``."""
-    out = part.copy()
+    out = part.copy(deep=False)  # copy on write: the columns replaced below are new arrays
     hit = None
     if len(masks) and len(part):
         matched = part[keys].merge(masks, on=keys, how="left", sort=False)
-        hit = matched[_HIT].fillna(False).to_numpy(dtype=bool)
+        hit = matched[_HIT].to_numpy(dtype=bool, na_value=False)
     for column, (text, labels, dtype) in maps.items():
         mapped = apply_map(part[column], text, labels)[0]
         if dtype != "string":  # lower band edges; the top level '*' is released as missing

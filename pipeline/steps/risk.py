@@ -220,16 +220,28 @@ def _mask(column: str) -> str:
     return f"__suppress__{column}"
 
 
+_ROW = "__suppress_row__"  # a record's row of the masks
+
+
 def _apply_masks(
     part: pd.DataFrame, masks: pd.DataFrame, keys: list[str], columns: list[str]
 ) -> pd.DataFrame:
-    """Suppress the values of the records whose key combination is in ``masks``."""
+    """Suppress the values of the records whose key combination is in ``masks``.
+
+    Each record is matched to its row of ``masks`` once (a float row number, NaN: none), then
+    each column's mask is taken from that row (one numeric column merged, not one per mask).
+    """
     if not columns or part.empty:
         return part
-    matched = part[keys].merge(masks, on=keys, how="left", sort=False)
-    out = part.copy()
+    numbered = masks[keys].assign(**{_ROW: np.arange(len(masks), dtype=np.float64)})
+    matched = part[keys].merge(numbered, on=keys, how="left", sort=False)
+    rows = matched[_ROW].to_numpy(dtype=np.float64)
+    found = ~np.isnan(rows)
+    at = rows[found].astype(np.int64)
+    out = part.copy(deep=False)  # copy on write: the columns replaced below are new arrays
     for column in columns:
-        hit = matched[_mask(column)].fillna(False).to_numpy(dtype=bool)
+        hit = np.zeros(len(part), dtype=bool)
+        hit[found] = masks[_mask(column)].to_numpy(dtype=bool)[at]
         if hit.any():
             out[column] = out[column].mask(hit)
     return out
