@@ -171,14 +171,14 @@ class KeyTable(Reduction):
         meta = parts._meta[keys].assign(**{_N: np.int64(0)})
         if weight:
             meta[weight] = parts._meta[weight]
-        regroup = {"keys": keys, "weight": weight}
-        found = parts.reduction(
+        given = {"keys": keys, "weight": weight}
+        found = parts.reduction(  # chunk, then up the tree 8 tables at a time
             chunk=partition_combinations,
-            chunk_kwargs={"keys": keys, "weight": weight},
+            chunk_kwargs=given,
             combine=regrouped,
-            combine_kwargs=regroup,
+            combine_kwargs=given,
             aggregate=regrouped,
-            aggregate_kwargs=regroup,
+            aggregate_kwargs=given,
             meta=meta,
             split_every=8,
         )
