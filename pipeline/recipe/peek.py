@@ -26,38 +26,42 @@ def declares_contracts(path: Path) -> bool:
             return False
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         return _names_a_contract(yaml.parse(data.decode("utf-8"), Loader=loader))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+    except Exception:  # noqa: BLE001 - a hint only: what cannot be peeked at names nothing
         return False
 
 
 def _names_a_contract(events: object) -> bool:
     """Whether the top mapping's ``contracts`` mapping has a non-null ``input`` or ``output``.
 
-    ``path`` holds, per open mapping or list, the key being read (None: a key comes next).
+    Per open mapping or list: the key of the item being read (None: a mapping's key comes
+    next), whether it is a mapping, and whether it is itself a key (a complex key: the
+    mapping holding it reads the value next when it ends).
     """
     import yaml
 
-    path: list[str | None] = []  # the key of each open collection's current item
-    kinds: list[bool] = []  # per open collection: whether it is a mapping
+    path: list[str | None] = []
+    mapping: list[bool] = []
+    is_key: list[bool] = []
     for event in events:  # type: ignore[attr-defined]
         if isinstance(event, yaml.DocumentEndEvent):
             return False  # the first document is the recipe
         if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             path.pop()
-            kinds.pop()
-            _item_done(path, kinds)
+            mapping.pop()
+            if not is_key.pop():
+                _item_done(path, mapping)
             continue
-        in_key = bool(kinds) and kinds[-1] and path[-1] is None
-        if in_key:
+        key = bool(mapping) and mapping[-1] and path[-1] is None
+        if key:
             path[-1] = event.value if isinstance(event, yaml.ScalarEvent) else ""
-            continue
-        if _is_contract(path, event):
+        elif _is_contract(path, event):
             return True
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-            kinds.append(isinstance(event, yaml.MappingStartEvent))
             path.append(None)
-        elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
-            _item_done(path, kinds)
+            mapping.append(isinstance(event, yaml.MappingStartEvent))
+            is_key.append(key)
+        elif not key and isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            _item_done(path, mapping)
     return False
 
 
@@ -73,7 +77,7 @@ def _is_contract(path: list[str | None], event: object) -> bool:
     return not isinstance(event, yaml.AliasEvent)
 
 
-def _item_done(path: list[str | None], kinds: list[bool]) -> None:
+def _item_done(path: list[str | None], mapping: list[bool]) -> None:
     """The current collection's item ended: a mapping expects its next key."""
-    if kinds and kinds[-1]:
+    if mapping and mapping[-1]:
         path[-1] = None

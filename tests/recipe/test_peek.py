@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.recipe import peek
 from pipeline.recipe.peek import declares_contracts
@@ -38,6 +40,8 @@ def _recipe(tmp_path: Path, text: str) -> Path:
         ("contracts: [input, output]\n", False),
         ("{[\ncontracts:\n  input: a.yaml\n", False),  # a syntax error first
         ("steps: []\n---\ncontracts: {input: a.yaml}\n", False),  # a second document
+        ("? [a, b]\n: 1\ncontracts: {input: a.yaml}\n", True),  # a complex key before
+        ("? {a: [b]}\n: {c: d}\n? [x]\n: [y]\n", False),
     ],
 )
 def test_a_recipe_names_a_contract_or_not(tmp_path: Path, text: str, named: bool) -> None:
@@ -67,3 +71,37 @@ def test_what_cannot_be_read_peeks_as_nothing(tmp_path: Path, monkeypatch) -> No
     assert not declares_contracts(_recipe(tmp_path, f"steps: {deeper}\ncontracts: {{input: a}}"))
     monkeypatch.setattr(peek, "MAX_BYTES", 10)
     assert not declares_contracts(_recipe(tmp_path, "contracts: {input: a.yaml}\n"))
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["input", "output", "contracts", "x", ""]), inner, max_size=3
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.sampled_from(["contracts", "steps", "input", "output", "release"]), _VALUES, max_size=4
+    ),
+    flow=st.booleans(),
+)
+def test_the_peek_agrees_with_the_loaded_document(document: dict, flow: bool) -> None:
+    import tempfile
+
+    import yaml
+
+    contracts = document.get("contracts")
+    named = isinstance(contracts, dict) and any(
+        contracts.get(side) is not None for side in ("input", "output")
+    )
+    text = yaml.safe_dump(document, default_flow_style=flow, allow_unicode=True)
+    with tempfile.TemporaryDirectory() as folder:
+        assert declares_contracts(_recipe(Path(folder), text)) is named, text
