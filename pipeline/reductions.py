@@ -184,14 +184,21 @@ class KeyTable(Reduction):
             split_every=8,
         )
         (table,) = yield (found,)
-        codes = codes_from_pandas(table, keys)
-        # lexicographic order of the code rows: one integer per row keeps it (0.05 s for 1M
-        # rows where np.lexsort over the columns took 0.29 s)
-        order = np.argsort(combine(codes), kind="stable")
-        table, codes = table.iloc[order].reset_index(drop=True), codes[order]
+        table, codes = in_code_order(table, keys)
         counts = table[_N].to_numpy(dtype="float64")
         totals = table[weight].to_numpy(dtype="float64", na_value=0.0) if weight else counts
         return KeyCombinations(table[keys], codes, counts, totals)
+
+
+def in_code_order(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """A table of distinct combinations in the lexicographic order of its codes, and the codes.
+
+    The order is taken on one integer per row (``risk.groups.combine`` keeps it): 0.05 s for
+    1M rows, where ``np.lexsort`` over the columns took 0.29 s.
+    """
+    codes = codes_from_pandas(table, keys)
+    order = np.argsort(combine(codes), kind="stable")
+    return table.iloc[order].reset_index(drop=True), codes[order]
 
 
 def partition_combinations(

@@ -14,9 +14,8 @@ from pipeline.core.columns import ColumnsSpec
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.core.requirements import OneOf, Requirement
 from pipeline.hierarchies import JP_REGION
-from pipeline.reductions import KeyCombinations, KeyTable, Reduction
+from pipeline.reductions import KeyCombinations, KeyTable, Reduction, in_code_order
 from pipeline.risk import K_MAX
-from pipeline.risk.encode import codes_from_pandas
 from pipeline.risk.lattice import search
 from pipeline.risk.privacy import LDiversity, Model, TCloseness, violating
 from pipeline.series.context import step_signature
@@ -339,9 +338,6 @@ def _after(
     table.loc[hit, keys] = None
     table = table.astype(meta[keys].dtypes.to_dict())
     grouped = table.assign(n=found.counts).groupby(keys, dropna=False, sort=False)["n"].sum()
-    table = grouped.reset_index()
-    codes = codes_from_pandas(table, keys)
-    order = np.lexsort(codes.T[::-1]) if len(table) else np.zeros(0, dtype=np.int64)
-    table, codes = table.iloc[order].reset_index(drop=True), codes[order]
+    table, codes = in_code_order(grouped.reset_index(), keys)
     counts = table["n"].to_numpy(dtype="float64")
     return KeyCombinations(table[keys], codes, counts, counts)
