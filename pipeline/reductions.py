@@ -227,17 +227,15 @@ def partition_combinations(
 
 
 def _combination_ids(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each distinct combination's first row, and each row's combination (in code order)."""
-    combined = np.zeros(len(frame), dtype=np.int64)
-    radix = 1
-    for key in keys:
-        codes, uniques = pd.factorize(frame[key], use_na_sentinel=True)
-        if radix * (len(uniques) + 1) >= 2**62:  # would overflow: renumber densely first
-            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
-            radix = int(combined.max()) + 1 if combined.size else 1
-        combined = combined * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
-        radix *= len(uniques) + 1
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    """Each distinct combination's first row, and each row's combination (in code order).
+
+    The keys' codes (first-seen order, -1 missing) become one integer per row with
+    ``risk.groups.combine`` (renumbered before it would overflow).
+    """
+    codes = np.empty((len(frame), len(keys)), dtype=np.int32)
+    for j, key in enumerate(keys):
+        codes[:, j] = pd.factorize(frame[key], use_na_sentinel=True)[0]
+    _, first, inverse = np.unique(combine(codes), return_index=True, return_inverse=True)
     return first, inverse.ravel()
 
 
