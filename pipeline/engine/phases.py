@@ -1,7 +1,8 @@
 """Run a validated recipe, phase by phase (see the README's Development section).
 
-prepare -> read (typed checkpoint) -> measure and gate the input -> plan and apply the steps
-(the engine computes their reductions in shared passes) -> compute and write -> cut the
+prepare -> read (typed checkpoint) -> plan and apply the steps (the engine computes their
+reductions in shared passes) while the input is measured beside them
+(``pipeline.engine.input_stage``) -> the input's verdict -> compute and write -> cut the
 output files and measure them as they are written (``pipeline.engine.produce``) -> gate ->
 report, manifest, publish. Each phase returns what it found; what the phases share is the run's
 fixed context and the steps as they ran (``pipeline.engine.context``).
@@ -10,7 +11,6 @@ fixed context and the steps as they ran (``pipeline.engine.context``).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import time
 import uuid
@@ -21,13 +21,12 @@ import dask
 import dask.dataframe
 
 from pipeline.core.artifact import now_utc
-from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
 from pipeline.engine.apply import Planned, apply_steps, call_step
 from pipeline.engine.context import Ran, RunContext
+from pipeline.engine.input_stage import Input, InputStage
 from pipeline.engine.inputs import input_columns, input_digests, read_input, reading
-from pipeline.engine.measure import measures, risk_line
 from pipeline.engine.prepare import (
     RunOptions,
     automatic_calls,
@@ -54,16 +53,15 @@ from pipeline.engine.stores import (
     local_output,
     refuse_remote,
 )
-from pipeline.gate.catalog import kinds
 from pipeline.gate.gx_engine import warm_up
-from pipeline.gate.model import GateReport, GateResult
+from pipeline.gate.model import GateReport
 from pipeline.gate.stages import Gate, Page, default_report_path, uses_row_checks
-from pipeline.io.dataset import Dataset, type_names
+from pipeline.io.dataset import type_names
 from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versions
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.codebook import build_codebook, write_codebook
-from pipeline.report.model import SeriesSummary, Snapshot
+from pipeline.report.model import SeriesSummary
 from pipeline.report.notice import missing_release, write_notice
 from pipeline.report.write import write_blocked_page, write_report
 from pipeline.series.context import SeriesContext
@@ -78,23 +76,6 @@ class RunResult:
     out_dir: Path | str  # a store's release: its URL
     manifest: Manifest
     package: Path | None = None
-
-
-@dataclass(frozen=True)
-class Input:
-    """The input as read and judged.
-
-    Attributes:
-        frame: The frame of the checkpoint (identifier steps applied).
-        rows: Its records.
-        gate: The input stage's result (None when it has no checks).
-        risk: The risk before the steps (None without key variables).
-    """
-
-    frame: dask.dataframe.DataFrame
-    rows: int
-    gate: GateResult | None
-    risk: Snapshot | None
 
 
 def run_recipe(loaded: LoadedRecipe, options: RunOptions, reporter: Reporter) -> RunResult:
@@ -174,8 +155,11 @@ def _run(
                 "warning",
             )
         ran = Ran(last=last)
-        read = _read_and_gate_input(ctx, ran, automatic)
-        frame, plan = _apply(ctx, ran, read.frame, total)
+        stage = _read_input(ctx, ran, automatic)
+        with stage:  # the input is measured beside the steps; its verdict comes first
+            frame, plan = _apply(ctx, ran, stage.frame, total)
+        read = stage.verdict()
+        memory.release()
         made = produce(ctx, ran, frame, read.rows, plan)
         page = _blocked_page(ctx, ran, read, made, started)
         report = judge_output(ctx, made.evidence, read.gate, page)
@@ -266,8 +250,8 @@ def _blocked_page(ctx: RunContext, ran: Ran, read: Input, made: Produced, starte
     return page
 
 
-def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> Input:
-    """Read the input (identifier steps applied), checkpoint it, gate it, measure its risk."""
+def _read_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> InputStage:
+    """Read the input (identifier steps applied), checkpoint it, start measuring it."""
     frame = read_input(ctx.recipe.input, ctx.keep, ctx.options.partitions)
     total = len(automatic) + len(ctx.loaded.steps)
     for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
@@ -283,24 +267,7 @@ def _read_and_gate_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -
     for record in ran.records:
         record.rows_in = record.rows_out = rows
     memory.release()
-    work = ctx.staging.work
-    internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
-    data = Dataset.parquet(work / "ingest", hidden=internal)
-    label = "measure and gate the input (contract, scan, risk)"
-    with ctx.reporter.task(label) as summary:
-        before = ctx.gate.input_evidence(data, ctx.header, whole)
-        with measures(before, kinds("input"), work / "spill") as found:
-            found.feed(data.chunks(found.columns))
-            risk, results = found.finish(data)
-            evidence = found.measured(data, risk, results)
-        out_dir = Path(ctx.recipe.output.dir)
-        page = functools.partial(write_blocked_page, ctx.gate.report_path, out_dir, run=None)
-        gate = ctx.gate.judge_input(evidence, page)
-        summary["checks"] = len(gate.checks) if gate else 0
-        summary.update(risk_line(risk))
-    ctx.passes.append("measure the input")
-    memory.release()
-    return Input(frame, rows, gate, risk)
+    return InputStage(ctx, frame, rows, whole)
 
 
 def _apply(

@@ -185,6 +185,8 @@ class Reporter:
         """Show progress of the dask computations run inside the block (local schedulers).
 
         Yields a dict; whatever the block puts in it is printed after the label when it ends.
+        Two keys are not facts: ``warnings`` (lines of their own) and ``seconds`` (the work's
+        own seconds, for work done beside others and only collected in the block).
         """
         summary: dict[str, Any] = {}
         if self.quiet:
@@ -208,7 +210,8 @@ class Reporter:
                 with _DaskProgress(bar, task_id):
                     yield summary
         warned = summary.pop("warnings", None) or []  # a step's warnings: lines of their own
-        seconds = time.perf_counter() - start
+        own = summary.pop("seconds", None)
+        seconds = time.perf_counter() - start if own is None else own
         facts = ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items())
         message = f"{label}{': ' + facts if facts else ''} ({seconds:.2f} s)"
         if self.json:

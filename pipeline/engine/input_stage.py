@@ -1,0 +1,139 @@
+"""The input stage: measured beside the steps, judged before anything is written.
+
+The input's measure pass (the contract's row checks, the identifier scan, the risk before the
+steps) reads the checkpoint in a thread of its own while the steps are planned and their
+passes run: neither needs the other, and each alone leaves a core idle for much of its time
+(at 2M rows the pass took 2.5 s beside 3.6 s of steps, half of it on one core). Its verdict is
+taken before the output is computed, so a rejected input still stops the run before a record is
+written, and it comes first: when a step fails on an input the gate rejects, the rejection is
+what the run reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import dask.dataframe
+
+from pipeline.core.columns import INTERNAL_PREFIX
+from pipeline.engine.context import RunContext
+from pipeline.engine.measure import measures, risk_line
+from pipeline.gate.catalog import Evidence, kinds
+from pipeline.gate.model import GateResult
+from pipeline.io.dataset import Dataset
+from pipeline.report.model import Snapshot
+from pipeline.report.write import write_blocked_page
+
+LABEL = "measure and gate the input (contract, scan, risk)"
+
+
+@dataclass(frozen=True)
+class Input:
+    """The input as read and judged.
+
+    Attributes:
+        frame: The frame of the checkpoint (identifier steps applied).
+        rows: Its records.
+        gate: The input stage's result (None when it has no checks).
+        risk: The risk before the steps (None without key variables).
+    """
+
+    frame: dask.dataframe.DataFrame
+    rows: int
+    gate: GateResult | None
+    risk: Snapshot | None
+
+
+class _Stopped(Exception):
+    """The run stopped (interrupted) while the input was being measured."""
+
+
+@dataclass(frozen=True)
+class _Measured:
+    evidence: Evidence
+    risk: Snapshot | None
+    seconds: float
+
+
+class InputStage:
+    """The input's measure pass, running in a thread from construction; ``verdict`` judges it.
+
+    Attributes:
+        frame: The frame of the checkpoint (what the steps read).
+        rows: Its records.
+
+    Use as a context manager around the work done beside it: leaving it with an error takes
+    the input's verdict first (a rejection is then the error raised); an interruption stops
+    the pass at its next table and waits for its thread.
+    """
+
+    def __init__(
+        self, ctx: RunContext, frame: dask.dataframe.DataFrame, rows: int, whole: set[str]
+    ) -> None:
+        self.frame, self.rows, self._ctx = frame, rows, ctx
+        internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
+        self._data = Dataset.parquet(ctx.staging.work / "ingest", hidden=internal)
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="input-stage")
+        self._measured: Future[_Measured] = self._pool.submit(self._measure, whole)
+        ctx.passes.append("measure the input")
+
+    def _measure(self, whole: set[str]) -> _Measured:
+        started = time.perf_counter()
+        ctx, data = self._ctx, self._data
+        before = ctx.gate.input_evidence(data, ctx.header, whole)
+        with measures(before, kinds("input"), ctx.staging.work / "spill") as found:
+            found.feed(self._until_stopped(data.chunks(found.columns)))
+            risk, results = found.finish(data)
+            evidence = found.measured(data, risk, results)
+        return _Measured(evidence, risk, time.perf_counter() - started)
+
+    def _until_stopped(self, tables: Iterable) -> Iterator:
+        for table in tables:
+            if self._stop.is_set():
+                raise _Stopped
+            yield table
+
+    def verdict(self) -> Input:
+        """Wait for the pass and judge the input.
+
+        Raises:
+            InputDataError: the input stage fails (after its gate report and page are written).
+        """
+        ctx = self._ctx
+        with ctx.reporter.task(LABEL) as summary:
+            try:
+                measured = self._measured.result()
+            finally:
+                self._pool.shutdown()
+            out_dir = Path(ctx.recipe.output.dir)
+            page = functools.partial(write_blocked_page, ctx.gate.report_path, out_dir, run=None)
+            gate = ctx.gate.judge_input(measured.evidence, page)
+            summary["checks"] = len(gate.checks) if gate else 0
+            summary.update(risk_line(measured.risk))
+            summary["seconds"] = measured.seconds
+        return Input(self.frame, self.rows, gate, measured.risk)
+
+    def __enter__(self) -> InputStage:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            return
+        if isinstance(error, Exception):  # the input's verdict first: a rejection replaces it
+            self.verdict()
+            return
+        self._stop.set()  # interrupted: no verdict, the pass ends at its next table
+        self._pool.shutdown(wait=True)
