@@ -142,9 +142,13 @@ class RiskStream:
         self._spill.close()
 
     def add(self, chunk: Any) -> None:
-        """Take one chunk of records (its heavy part runs in a thread, two chunks ahead)."""
+        """Take one chunk of records (its heavy part runs in a thread, two chunks ahead).
+
+        Chunks already prepared are taken at once: when the last chunk comes, only its own
+        work is left for ``finish`` (a measure pass of two files had both left).
+        """
         self._waiting.append(self._pool.submit(self._prepare, chunk))
-        while len(self._waiting) > 2:
+        while self._waiting and (len(self._waiting) > 2 or self._waiting[0].done()):
             self._take(self._waiting.popleft().result())
 
     def _prepare(self, chunk: Any) -> dict[str, Any]:

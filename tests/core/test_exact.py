@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline.core.exact import (
     DOT_UNIT,
     SUM_UNIT,
+    dot,
     exact_dot,
     exact_sum,
     from_limbs,
@@ -51,6 +52,39 @@ def test_order_and_partitions_do_not_matter(values: list[float], parts: int, rnd
     assert exact_dot(x, x) == sum(exact_dot(c, c) for c in cuts)
     whole = split(x)
     assert total(whole.take(x > 0)) + total(whole.take(x <= 0)) == exact_sum(x)
+
+
+WHOLE = st.one_of(
+    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.integers(-300, 300),
+    st.sampled_from([0, 2**18 - 1, 2**18, 2**36, 2**53 - 1, -(2**53) + 1]),
+).map(float)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    st.lists(WHOLE, max_size=60),
+    st.lists(st.one_of(WHOLE, st.floats(allow_nan=False, allow_infinity=False)), max_size=60),
+)
+def test_whole_numbers_split_as_integers_sum_to_the_same(a: list[float], b: list[float]) -> None:
+    x = np.asarray(a, dtype=np.float64)
+    y = np.resize(np.asarray(b, dtype=np.float64), x.size) if b else np.zeros(x.size)
+    fast, plain = split(x), split(x, whole=False)
+    assert fast.uniform is not None or not x.size
+    assert total(fast) == total(plain) == sum(int(v) for v in a) << SUM_UNIT
+    for other in (split(y), split(y, whole=False)):  # whole with whole, or with any float
+        assert dot(fast, other) == dot(plain, other)
+        assert Fraction(dot(fast, other), 2**DOT_UNIT) == sum(
+            Fraction(p) * Fraction(q) for p, q in zip(x.tolist(), y.tolist(), strict=True)
+        )
+    mask = x > 0
+    assert total(fast.take(mask)) == total(plain.take(mask))
+
+
+def test_a_value_at_or_beyond_two_to_the_53_is_not_split_as_an_integer() -> None:
+    assert split(np.array([2.0**53, 1.0])).uniform is None
+    assert split(np.array([0.5, 1.0])).uniform is None
+    assert split(np.array([2.0**53 - 1, -3.0])).uniform is not None
 
 
 def test_limbs_carry_any_int_between_tasks() -> None:

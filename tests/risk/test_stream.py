@@ -129,3 +129,16 @@ def test_a_household_column_missing_in_every_record(tmp_path, kind):
     assert got.summary["household_global_risk"] == pytest.approx(
         expected.summary["household_global_risk"], rel=1e-9
     )
+
+
+def test_a_prepared_chunk_is_taken_when_the_next_one_comes(tmp_path):
+    # a measure pass of two tables had both left for ``finish``: the first is now taken (its
+    # key values numbered) as soon as the second arrives, if its heavy part is done
+    chunk = pa.table({"a": ["x", "y"], "b": ["1", "2"]})
+    with RiskStream(["a", "b"], workdir=tmp_path) as stream:
+        stream.add(chunk)
+        stream._waiting[0].result()  # the first chunk prepared
+        assert stream.dictionaries[0].index == {}
+        stream.add(pa.table({"a": ["z"], "b": ["3"]}))
+        assert list(stream.dictionaries[0].index) == ["x", "y"]
+        assert stream.finish().summary["records"] == 3
