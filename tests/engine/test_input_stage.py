@@ -68,6 +68,7 @@ def test_the_input_stage_line_gives_its_own_seconds(workdir: Path) -> None:
     (entry,) = [e for e in lines if e["message"].startswith(LABEL)]
     shown = float(entry["message"].rsplit("(", 1)[1].removesuffix(" s)"))
     assert entry["seconds"] > 0 and abs(shown - entry["seconds"]) <= 0.006
+    assert "seconds=" not in entry["message"]  # the work's own seconds, not a fact
 
 
 def test_a_rejected_input_is_reported_before_a_step_error(workdir: Path, monkeypatch) -> None:
