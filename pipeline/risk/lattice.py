@@ -112,6 +112,8 @@ class SearchResult:
 
 @dataclass
 class _Table:
+    """A node's table: distinct rows (key codes, with the sensitive code when there is one)."""
+
     codes: np.ndarray  # rows x m, codes at the node's levels (-1 missing)
     counts: np.ndarray
     sensitive: np.ndarray | None
@@ -234,7 +236,7 @@ def search(
             scorer,
             start,
             bottom,
-            violating(start.codes, start.counts, start.sensitive, model),
+            violating(start.codes, start.counts, start.sensitive, model, distinct=True),
             model,
         )
         if node.feasible:
@@ -249,7 +251,7 @@ def search(
         if prune and any(p in bounded for p in preds if min(p) >= 0):
             bounded.add(levels)
             continue
-        bad = violating(table.codes, table.counts, table.sensitive, model)
+        bad = violating(table.codes, table.counts, table.sensitive, model, distinct=True)
         node = _node(scorer, table, levels, bad, model)
         nodes.append(node)
         if node.feasible and (best is None or better.order(node) < better.order(best)):

@@ -70,9 +70,19 @@ class Model:
 
 
 def violating(
-    codes: np.ndarray, counts: np.ndarray, sensitive: np.ndarray | None, model: Model
+    codes: np.ndarray,
+    counts: np.ndarray,
+    sensitive: np.ndarray | None,
+    model: Model,
+    distinct: bool = False,
 ) -> np.ndarray:
-    """Rows whose class breaks the model (they would be suppressed)."""
+    """Rows whose class breaks the model (they would be suppressed).
+
+    ``distinct``: the rows are known to be distinct key combinations (a lattice node's table
+    without a sensitive column), each a class of its own, so they are not grouped again.
+    """
+    if distinct and sensitive is None:
+        return counts < model.k
     cls, size = factorize(combine(codes)) if codes.shape[0] else (np.zeros(0, np.int64), 0)
     sizes = np.bincount(cls, weights=counts, minlength=size)
     bad = sizes < model.k

@@ -12,6 +12,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import wasserstein_distance
 
 from pipeline.risk.groups import distinct_rows
@@ -19,6 +21,7 @@ from pipeline.risk.lattice import METRICS, NotAHierarchy, ladder, search
 from pipeline.risk.privacy import Model, violating
 from pipeline.utility.aggregate import UtilityPlan
 from pipeline.utility.compare import compare
+from tests.conftest import examples
 
 AGE = np.arange(60)
 AGE_MAPS = [AGE // 5, AGE // 15, AGE * 0]  # 5 years, 15 years, *
@@ -229,3 +232,17 @@ def test_no_records_keeps_every_variable_at_level_0(metric: str, sensitive: bool
     assert result.best is not None and result.best.levels == (0, 0, 0)
     assert result.best.loss == 0.0 and result.best.suppressed == 0.0
     assert result.evaluated == 1  # nothing above the bottom can do better
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-1, 3), st.integers(-1, 2)), max_size=40, unique=True),
+    st.integers(1, 6),
+)
+def test_a_table_of_distinct_rows_is_not_grouped_again(rows: list, k: int) -> None:
+    # a lattice node's table holds each key combination once: its rows are its classes
+    codes = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    counts = np.arange(1, len(rows) + 1, dtype=np.float64) % 7
+    model = Model(k=k, max_suppressed=np.inf)
+    grouped = violating(codes, counts, None, model)
+    assert np.array_equal(violating(codes, counts, None, model, distinct=True), grouped)
