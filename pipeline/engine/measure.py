@@ -181,17 +181,20 @@ def measures(
     chosen: list[CheckKind],
     spill: Path | None,
     extra: Sequence[Consumer] = (),
+    spill_bytes: int | None = None,
 ) -> Iterator[Measures]:
     """The consumers of a stage's pass.
 
     The ``chosen`` kinds' row checks and streams, and the risk snapshot when the data holds the
     recipe's key variables; ``extra`` consumers fed the same pass (the codebook's profile).
+    ``spill_bytes``: what the risk's buckets hold in memory before they go to ``spill``.
     """
     recipe, present = evidence.recipe, set(evidence.schema.names)
     rows = [(k.name, k.rows(evidence)) for k in chosen if k.rows is not None]
     streams = {k.name: k.stream(evidence) for k in chosen if k.stream is not None}
     keys = recipe.columns.key_variables
-    risk = SnapshotStream(recipe, present, spill) if keys and set(keys) <= present else None
+    with_keys = keys and set(keys) <= present
+    risk = SnapshotStream(recipe, present, spill, spill_bytes) if with_keys else None
     found = Measures(
         evidence,
         [(name, checks) for name, checks in rows if checks],

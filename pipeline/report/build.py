@@ -26,10 +26,17 @@ class SnapshotStream:
 
     Over the recipe's key variables (``present``: the columns the file has; the weight,
     household and sensitive columns are used when present). Chunks must come in file order;
-    see ``pipeline.risk.stream`` for the memory it holds. Use as a context manager.
+    see ``pipeline.risk.stream`` for the memory it holds (``spill_bytes``: its buckets' share
+    in memory). Use as a context manager.
     """
 
-    def __init__(self, recipe: Recipe, present: set[str], workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        present: set[str],
+        workdir: Path | None = None,
+        spill_bytes: int | None = None,
+    ) -> None:
         self.recipe = recipe
         spec = recipe.risk or RiskSpec()
         self._stream = RiskStream(
@@ -41,6 +48,7 @@ class SnapshotStream:
             spec.missing,
             workdir,
             _extras(spec),
+            spill_bytes,
         )
         self.columns = self._stream.columns
 

@@ -101,6 +101,8 @@ class RiskStream:
     Chunks (Arrow tables or record batches holding ``columns``) must come in file order: key
     codes are numbered as values first appear, so the result does not depend on how the file
     is cut into chunks. Use as a context manager (the spill folder is removed on leaving).
+    ``spill_bytes``: what the buckets hold in memory before they go to disk (default
+    ``SPILL_BYTES``); the figures are the same whatever it is.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class RiskStream:
         missing: Missing = "any",
         workdir: Path | None = None,
         extras: Extras | None = None,
+        spill_bytes: int | None = None,
     ) -> None:
         self.extras = extras or Extras()  # SUDA2, model risk: only when asked
         self.keys, self.k, self.weight, self.household = keys, k, weight, household
@@ -126,7 +129,8 @@ class RiskStream:
             dtypes.update({f"s{i}": np.uint64, f"sv{i}": np.bool_})
         names = list(dict.fromkeys([*keys, *([weight] if weight else []), *sensitive]))
         self.columns = names + ([household] if household and household not in names else [])
-        self._spill = Spill(dtypes, workdir)
+        self._spill = Spill(dtypes, workdir, limit=spill_bytes)
+        self._spill_bytes = spill_bytes
         self._pool = ThreadPoolExecutor(_THREADS)
         self._waiting: deque = deque()
 
@@ -185,6 +189,7 @@ class RiskStream:
                 self.missing,
                 self.workdir,
                 self.extras,
+                self._spill_bytes,
             )
         finally:
             self.close()
@@ -210,6 +215,7 @@ def _measure(
     missing: Missing,
     workdir: Path | None,
     extras: Extras,
+    spill_bytes: int | None = None,
 ) -> StreamedRisk:
     m = len(dictionaries)
     # the table of combinations is the memory that grows with the file: the narrowest codes
@@ -261,7 +267,7 @@ def _measure(
     total_weight = float(all_sums.sum()) if weighted else None
     del Fk_u, all_sums
     if household:
-        total = _household(spill, pool, rk_u, offsets, m, workdir)
+        total = _household(spill, pool, rk_u, offsets, m, workdir, spill_bytes)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
     inclusion = np.concatenate(inclusions) if inclusions else None
@@ -318,6 +324,7 @@ def _household(
     offsets: list[int],
     m: int,
     workdir: Path | None,
+    spill_bytes: int | None = None,
 ) -> float:
     """Sum over records of their household's risk ``1 - prod(1 - rk)`` (ER of households)."""
 
@@ -339,7 +346,7 @@ def _household(
         return float((members * -np.expm1(logs)).sum())
 
     total = 0.0
-    with Spill({"h": np.uint64, "l": np.float64}, workdir) as homes:
+    with Spill({"h": np.uint64, "l": np.float64}, workdir, limit=spill_bytes) as homes:
         for b, (hashes, logs, alone) in enumerate(_ordered(pool, risks, range(spill.buckets))):
             spill.drop(b)
             total += alone

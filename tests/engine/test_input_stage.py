@@ -114,3 +114,26 @@ def test_an_interrupted_run_stops_the_input_stage(workdir: Path, monkeypatch, co
     assert not (workdir / "out" / "run.gate_report.json").exists()
     assert not list((workdir / "out").glob(".run.staging-*"))
     assert not _stage_threads()
+
+
+def test_beside_the_steps_the_risk_spills_sooner_with_the_same_figures(
+    workdir: Path, monkeypatch
+) -> None:
+    import pipeline.engine.input_stage as stage
+    from pipeline.risk.spill import Spill
+
+    recipe = demo_recipe(workdir, STEPS, extra="risk: {k: 1, household: household_id}\n")
+    assert invoke("run", str(recipe)).exit_code == 0
+    before = json.loads((workdir / "out" / "run" / "manifest.json").read_text())["risk_before"]
+    flushed: list[int] = []
+    flush = Spill._flush
+
+    def counted(self: Spill) -> None:
+        flushed.append(self._bytes)
+        flush(self)
+
+    monkeypatch.setattr(Spill, "_flush", counted)
+    monkeypatch.setattr(stage, "BESIDE_SPILL_BYTES", 4096)  # 2,000 records: about 90 kB
+    assert invoke("run", str(recipe), "--output", "out/again").exit_code == 0
+    again = json.loads((workdir / "out" / "again" / "manifest.json").read_text())["risk_before"]
+    assert flushed and again == before
