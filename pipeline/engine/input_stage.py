@@ -23,6 +23,7 @@ from types import TracebackType
 import dask.dataframe
 
 from pipeline.core.columns import INTERNAL_PREFIX
+from pipeline.core.errors import InputDataError
 from pipeline.engine.context import RunContext
 from pipeline.engine.measure import measures, risk_line
 from pipeline.gate.catalog import Evidence, kinds
@@ -74,8 +75,9 @@ class InputStage:
         rows: Its records.
 
     Use as a context manager around the work done beside it: leaving it with an error takes
-    the input's verdict first (a rejection is then the error raised); an interruption stops
-    the pass at its next table and waits for its thread.
+    the input's verdict first (a rejection is then the error raised; the pass's own failure
+    leaves the error as it was); an interruption stops the pass at its next table and waits
+    for its thread.
     """
 
     def __init__(
@@ -138,7 +140,12 @@ class InputStage:
         if kind is None:
             return
         if isinstance(error, Exception):  # the input's verdict first: a rejection replaces it
-            self.verdict()
+            try:
+                self.verdict()
+            except InputDataError:
+                raise
+            except Exception:  # noqa: BLE001 - the step's error is the one to report
+                return
             return
         self._stop.set()  # interrupted: no verdict, the pass ends at its next table
         self._pool.shutdown(wait=True)

@@ -137,3 +137,20 @@ def test_beside_the_steps_the_risk_spills_sooner_with_the_same_figures(
     assert invoke("run", str(recipe), "--output", "out/again").exit_code == 0
     again = json.loads((workdir / "out" / "again" / "manifest.json").read_text())["risk_before"]
     assert flushed and again == before
+
+
+def test_a_failed_input_pass_leaves_a_step_error_as_it_was(workdir: Path, monkeypatch) -> None:
+    import pipeline.engine.input_stage as stage
+
+    def broken(self, whole):  # noqa: ANN001, ANN202
+        raise RuntimeError("the measure pass broke")
+
+    def failing(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise ValueError("a bug in a step")
+
+    monkeypatch.setattr(stage.InputStage, "_measure", broken)
+    monkeypatch.setattr(runner, "_apply", failing)
+    result = invoke("run", str(demo_recipe(workdir, STEPS)))
+    assert "ValueError" in result.output and "RuntimeError" not in result.output
+    assert not (workdir / "out" / "run").exists()
+    assert not _stage_threads()
