@@ -37,6 +37,10 @@ LABEL = "measure and gate the input (contract, scan, risk)"
 # alone holds 256 MiB): the key table of 10M records is built at the same time, and the
 # process tree's peak went from 1.8-1.9 GB to 1.9-2.1 GB with the larger share
 BESIDE_SPILL_BYTES = 64 << 20
+# above this many records the input is measured and judged before the steps, as a pass alone:
+# beside the steps the two stages' peaks stack (100M records: 5.4 GB against 3.2 GB in turn;
+# 10M: 1.8-1.9 GB, the same as in turn)
+BESIDE_MAX_ROWS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class InputStage:
     Attributes:
         frame: The frame of the checkpoint (what the steps read).
         rows: Its records.
+        beside: Whether the pass runs beside the steps (else the run takes the verdict first:
+            inputs of more than ``BESIDE_MAX_ROWS`` records).
 
     Use as a context manager around the work done beside it: leaving it with an error takes
     the input's verdict first (a rejection is then the error raised; the pass's own failure
@@ -84,6 +90,8 @@ class InputStage:
         self, ctx: RunContext, frame: dask.dataframe.DataFrame, rows: int, whole: set[str]
     ) -> None:
         self.frame, self.rows, self._ctx = frame, rows, ctx
+        self.beside = rows <= BESIDE_MAX_ROWS
+        self._judged: Input | None = None
         internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
         self._data = Dataset.parquet(ctx.staging.work / "ingest", hidden=internal)
         self._stop = threading.Event()
@@ -95,8 +103,8 @@ class InputStage:
         started = time.perf_counter()
         ctx, data = self._ctx, self._data
         before = ctx.gate.input_evidence(data, ctx.header, whole)
-        spill = ctx.staging.work / "spill"
-        with measures(before, kinds("input"), spill, spill_bytes=BESIDE_SPILL_BYTES) as found:
+        spill, share = ctx.staging.work / "spill", BESIDE_SPILL_BYTES if self.beside else None
+        with measures(before, kinds("input"), spill, spill_bytes=share) as found:
             found.feed(self._until_stopped(data.chunks(found.columns)))
             risk, results = found.finish(data)
             evidence = found.measured(data, risk, results)
@@ -109,11 +117,13 @@ class InputStage:
             yield table
 
     def verdict(self) -> Input:
-        """Wait for the pass and judge the input.
+        """Wait for the pass and judge the input (once: a later call gives the same).
 
         Raises:
             InputDataError: the input stage fails (after its gate report and page are written).
         """
+        if self._judged is not None:
+            return self._judged
         ctx = self._ctx
         with ctx.reporter.task(LABEL) as summary:
             try:
@@ -126,7 +136,8 @@ class InputStage:
             summary["checks"] = len(gate.checks) if gate else 0
             summary.update(risk_line(measured.risk))
             summary["seconds"] = measured.seconds
-        return Input(self.frame, self.rows, gate, measured.risk)
+        self._judged = Input(self.frame, self.rows, gate, measured.risk)
+        return self._judged
 
     def __enter__(self) -> InputStage:
         return self
@@ -137,7 +148,7 @@ class InputStage:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if kind is None:
+        if kind is None or self._judged is not None:
             return
         if isinstance(error, Exception):  # the input's verdict first: a rejection replaces it
             try:

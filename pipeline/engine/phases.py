@@ -156,6 +156,8 @@ def _run(
             )
         ran = Ran(last=last)
         stage = _read_input(ctx, ran, automatic)
+        if not stage.beside:  # a large input: measured alone, its peak not on the steps'
+            stage.verdict()
         with stage:  # the input is measured beside the steps; its verdict comes first
             frame, plan = _apply(ctx, ran, stage.frame, total)
         read = stage.verdict()

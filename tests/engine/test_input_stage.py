@@ -40,7 +40,8 @@ def _broken_input(workdir: Path) -> Path:
     return demo_recipe(workdir, STEPS, extra="risk: {k: 1}\ncontracts: {input: in.yaml}\n")
 
 
-def test_the_steps_are_applied_while_the_input_is_measured(workdir: Path, monkeypatch) -> None:
+def _watch_apply(monkeypatch) -> list[list[str]]:  # noqa: ANN001
+    """The input stage's threads alive each time the steps are applied."""
     seen: list[list[str]] = []
     apply = runner._apply
 
@@ -49,6 +50,11 @@ def test_the_steps_are_applied_while_the_input_is_measured(workdir: Path, monkey
         return apply(*args, **kwargs)
 
     monkeypatch.setattr(runner, "_apply", watched)
+    return seen
+
+
+def test_the_steps_are_applied_while_the_input_is_measured(workdir: Path, monkeypatch) -> None:
+    seen = _watch_apply(monkeypatch)
     result = invoke("run", str(demo_recipe(workdir, STEPS, extra="risk: {k: 1}\n")))
     assert result.exit_code == 0, result.output
     assert len(seen) == 1 and seen[0], "the input's measure pass ran before the steps"
@@ -154,3 +160,35 @@ def test_a_failed_input_pass_leaves_a_step_error_as_it_was(workdir: Path, monkey
     assert "ValueError" in result.output and "RuntimeError" not in result.output
     assert not (workdir / "out" / "run").exists()
     assert not _stage_threads()
+
+
+def test_a_large_input_is_judged_before_the_steps(workdir: Path, monkeypatch) -> None:
+    import pipeline.engine.input_stage as stage
+
+    recipe = demo_recipe(workdir, STEPS, extra="risk: {k: 1}\n")
+    assert invoke("run", str(recipe)).exit_code == 0
+    monkeypatch.setattr(stage, "BESIDE_MAX_ROWS", 1000)  # the census: 2,000 records
+    seen = _watch_apply(monkeypatch)
+    result = invoke("run", str(recipe), "--output", "out/alone")
+    assert result.exit_code == 0, result.output
+    assert seen == [[]]  # the pass and its thread ended before the steps
+    messages = log_messages(result.output)
+    verdict = next(i for i, m in enumerate(messages) if m.startswith(LABEL))
+    assert verdict < next(i for i, m in enumerate(messages) if m.startswith("[3/5]"))
+    assert sum(m.startswith(LABEL) for m in messages) == 1
+    manifests = [
+        json.loads((workdir / o / "manifest.json").read_text()) for o in ("out/run", "out/alone")
+    ]
+    assert manifests[0]["risk_before"] == manifests[1]["risk_before"]
+    assert manifests[0]["files"] == manifests[1]["files"]
+
+
+def test_a_rejected_large_input_stops_before_the_steps(workdir: Path, monkeypatch) -> None:
+    import pipeline.engine.input_stage as stage
+
+    monkeypatch.setattr(stage, "BESIDE_MAX_ROWS", 1000)
+    called: list[bool] = []
+    monkeypatch.setattr(runner, "_apply", lambda *a, **k: called.append(True))
+    result = invoke("run", str(_broken_input(workdir)))
+    assert result.exit_code == 3 and "out_of_range" in reasons(result), result.output
+    assert not called and not _stage_threads()
