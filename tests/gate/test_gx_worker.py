@@ -90,3 +90,63 @@ def test_an_expectation_left_unanswered_fails_closed(monkeypatch) -> None:  # no
     monkeypatch.setattr(gx_worker, "submit", answer_nothing)
     (result,), _, _ = validate_tables([AGES], [cap_check("age", 90, upper=True)], "output")
     assert not result.passed and result.reason == "check_error"
+
+
+KINDS = [  # every GX expectation the gate asks for, with the count each must give on TEXTS
+    ("ExpectColumnValuesToBeBetween", {"column": "n", "min_value": 0, "max_value": 90}, 2),
+    ("ExpectColumnValuesToBeInSet", {"column": "t", "value_set": ["a", "b"]}, 1),
+    ("ExpectColumnValuesToNotBeInSet", {"column": "t", "value_set": ["c"]}, 1),
+    ("ExpectColumnValuesToMatchRegex", {"column": "t", "regex": "^[ab]$"}, 1),
+    ("ExpectColumnValuesToNotBeNull", {"column": "n"}, 1),
+    ("ExpectColumnValueLengthsToBeBetween", {"column": "t", "min_value": 1, "max_value": 1}, 0),
+]
+
+
+def _in_a_fresh_worker(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter started as the worker starts; its printed words."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
+def test_the_worker_answers_every_kind_without_running_what_gx_imports_for_nothing() -> None:
+    """scipy.stats and altair are imported by GX but never run for the gate's expectations."""
+    kinds = [(k, name, kwargs) for k, (name, kwargs, _) in enumerate(KINDS)]
+    words = _in_a_fresh_worker(
+        f"""
+        import sys
+        import pyarrow as pa
+        from pipeline.gate import gx_worker
+
+        gx_worker._start()
+        table = pa.table({{"n": [1, 95, None, 120], "t": ["a", "b", "c", "a"]}})
+        print(*[count for _, count in gx_worker._validate(table, {kinds!r}, False)])
+        print(*[name in sys.modules for name in gx_worker.DEFERRED])
+        print(*[m in sys.modules for m in ("scipy.stats._stats_py", "altair.vegalite")])
+        """
+    )
+    assert words == [*(str(count) for _, _, count in KINDS), "True", "True", "False", "False"]
+
+
+def test_a_deferred_module_runs_when_first_used() -> None:
+    words = _in_a_fresh_worker(
+        """
+        from pipeline.gate import gx_worker
+
+        gx_worker.defer_unused_imports()
+        gx_worker.defer_unused_imports()  # once is enough: no second finder
+        import sys
+        import scipy.stats
+        import altair
+
+        print(sum(type(f).__name__ == "_OnFirstUse" for f in sys.meta_path))
+        print(scipy.stats.norm.cdf(0.0), callable(altair.Chart))
+        """
+    )
+    assert words == ["1", "0.5", "True"]
