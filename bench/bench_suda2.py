@@ -69,8 +69,8 @@ def in_process(path: Path, keys: list[str]) -> tuple[float, int]:
     """Seconds of the SUDA2 search alone (the distinct combinations are given) and its uniques."""
     import pyarrow.csv as c
 
+    from pipeline.core.groups import distinct_rows
     from pipeline.risk.encode import codes_from_arrow
-    from pipeline.risk.groups import distinct_rows
     from pipeline.risk.suda2 import suda2
 
     table = c.read_csv(path, convert_options=c.ConvertOptions(include_columns=keys))

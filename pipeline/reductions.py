@@ -23,11 +23,11 @@ import pandas as pd
 
 from pipeline.core import exact
 from pipeline.core.columns import PERSON, ROW, UNIT_PREFIX
+from pipeline.core.groups import combine
 from pipeline.core.moments import ExactMoments, moment_limbs
 from pipeline.core.quantile import quantile_plan
 from pipeline.core.randomness import row_keys, value_keys
 from pipeline.risk.encode import codes_from_pandas
-from pipeline.risk.groups import combine
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -193,7 +193,7 @@ class KeyTable(Reduction):
 def in_code_order(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """A table of distinct combinations in the lexicographic order of its codes, and the codes.
 
-    The order is taken on one integer per row (``risk.groups.combine`` keeps it): 0.05 s for
+    The order is taken on one integer per row (``core.groups.combine`` keeps it): 0.05 s for
     1M rows, where ``np.lexsort`` over the columns took 0.29 s.
     """
     codes = codes_from_pandas(table, keys)
@@ -230,7 +230,7 @@ def _combination_ids(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, 
     """Each distinct combination's first row, and each row's combination (in code order).
 
     The keys' codes (first-seen order, -1 missing) become one integer per row with
-    ``risk.groups.combine`` (renumbered before it would overflow).
+    ``core.groups.combine`` (renumbered before it would overflow).
     """
     codes = np.empty((len(frame), len(keys)), dtype=np.int32)
     for j, key in enumerate(keys):

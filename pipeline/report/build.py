@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.core.groups import distinct_rows
 from pipeline.recipe.models import Recipe, RiskSpec
 from pipeline.report.model import CategoryCount, Histogram, Snapshot
 from pipeline.risk.diversity import DiversityStream
 from pipeline.risk.extras import Extras
-from pipeline.risk.groups import distinct_rows
 from pipeline.risk.stream import RiskStream
 
 _RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]

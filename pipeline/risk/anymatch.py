@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.risk.groups import distinct_rows
+from pipeline.core.groups import distinct_rows
 
 BLOCK = 1 << 22  # rows streamed through a lookup table at a time
 DENSE_SLACK = 4096  # a dense table may be this much larger than 4x the rows it counts

@@ -19,8 +19,8 @@ from typing import Literal
 
 import numpy as np
 
+from pipeline.core.groups import combine, distinct_rows, factorize
 from pipeline.risk.anymatch import any_frequencies
-from pipeline.risk.groups import combine, distinct_rows, factorize
 
 __all__ = ["Frequencies", "Missing", "combine", "distinct_rows", "factorize", "frequencies"]
 

@@ -28,8 +28,8 @@ from typing import Literal
 
 import numpy as np
 
+from pipeline.core.groups import combine, factorize
 from pipeline.risk.encode import name_ranks
-from pipeline.risk.groups import combine, factorize
 from pipeline.risk.privacy import Model, violating
 
 Metric = Literal["precision", "discernibility", "entropy", "loss"]

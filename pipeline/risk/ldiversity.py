@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.risk.groups import distinct_rows
+from pipeline.core.groups import distinct_rows
 
 
 def l_diversity(

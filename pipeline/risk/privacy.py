@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 from pipeline.core.columns import StrictModel
-from pipeline.risk.groups import combine, factorize
+from pipeline.core.groups import combine, factorize
 
 
 class LDiversity(StrictModel):

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.core.groups import distinct_rows, factorize
 from pipeline.risk.encode import (
     dictionary_encoded,
     dictionary_indices,
@@ -34,7 +35,6 @@ from pipeline.risk.encode import (
 )
 from pipeline.risk.extras import Extras
 from pipeline.risk.frequencies import Missing
-from pipeline.risk.groups import distinct_rows, factorize
 from pipeline.risk.ldiversity import l_diversity
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash

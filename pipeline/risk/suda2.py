@@ -42,8 +42,8 @@ from typing import Any, Literal
 import numpy as np
 
 from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.groups import combine, distinct_rows, factorize
 from pipeline.risk.anymatch import any_frequencies
-from pipeline.risk.groups import combine, distinct_rows, factorize
 
 MAX_KEYS = 20  # more key variables are refused before any work (2^20 sets)
 MAX_WORK = 2**33  # sets x distinct combinations visited (~minutes on one core)

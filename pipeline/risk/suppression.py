@@ -42,9 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.core.groups import combine, distinct_rows
 from pipeline.risk.encode import name_ranks
 from pipeline.risk.frequencies import Missing, distinct_frequencies
-from pipeline.risk.groups import combine, distinct_rows
 from pipeline.risk.suppression_nearest import nearest_passes
 
 

@@ -4,7 +4,8 @@ A run copies each utility variable before the steps into an internal column (``b
 steps never read or write those, so at the end every released record carries its values
 before and after. One pass then gathers, tree-reduced and partition-independent:
 
-* per categorical variable, the counts of (value before, value after) pairs;
+* per categorical variable, the counts of (value before, value after) pairs (these counts, the
+  classes' and the tables' are counted together: ``pipeline.utility.counts``);
 * the sizes of the classes of the released key values (missing as a category), and the records
   whose key values were all suppressed;
 * per numeric variable, exact sums (``pipeline.core.moments``) of values, squares and
@@ -31,8 +32,8 @@ import pandas as pd
 from pipeline.core import exact
 from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.core.moments import OWN, ExactMoments, moment_sums, numbers, term
+from pipeline.utility.counts import COUNT, TABLES, count_tables
 
-_N = f"{INTERNAL_PREFIX}n"
 _SUPPRESSED = f"{INTERNAL_PREFIX}suppressed"
 
 
@@ -82,28 +83,28 @@ def without_before(frame: dd.DataFrame, plan: UtilityPlan) -> dd.DataFrame:
     return frame.drop(columns=[before(c) for c in plan.columns])
 
 
-def _counts(frame: dd.DataFrame, columns: list[str]) -> Any:
-    grouped = frame[columns].assign(**{_N: 1})
-    grouped = grouped.groupby(columns, dropna=False, observed=True, sort=False)
-    return grouped.agg({_N: "sum"}, split_every=8)
+def _groups(plan: UtilityPlan) -> list[list[str]]:
+    """The columns of each count table: the pairs, the classes (with keys), the 2-way tables."""
+    pairs = [[before(c), c] for c in plan.categorical]
+    classes = [list(plan.keys)] if plan.keys else []
+    return [*pairs, *classes, *([before(a), before(b), a, b] for a, b in plan.tables)]
 
 
 def lazy_aggregates(frame: dd.DataFrame, plan: UtilityPlan) -> tuple:
     """The lazy aggregates of ``frame`` (with its ``before`` copies), to compute in one pass."""
-    pairs = tuple(_counts(frame, [before(c), c]) for c in plan.categorical)
+    groups = _groups(plan)
+    counted = count_tables(frame, groups) if groups else None
     keys = list(plan.keys)
-    classes = _counts(frame, keys) if keys else None
     cols = [*keys, *map(before, keys)]
     suppressed = frame[cols].map_partitions(_all_suppressed, keys, meta=(_SUPPRESSED, "int64"))
     cols = [*plan.numeric, *map(before, plan.numeric)]
     moments = exact.add_limbs(
         frame[cols].map_partitions(_moments, list(plan.numeric), meta=exact.limbs_meta())
     )
-    tables = tuple(_counts(frame, [before(a), before(b), a, b]) for a, b in plan.tables)
     records = frame[plan.columns[:1]].map_partitions(len).sum()
     cols = [*plan.perturbed, *map(before, plan.perturbed)]
     values = frame[cols].astype("float64") if plan.perturbed else None
-    return pairs, classes, suppressed.sum(), moments, tables, records, values
+    return counted, suppressed.sum(), moments, records, values
 
 
 SAMPLE = 100_000  # records an analyst's models are trained on, at most (about)
@@ -137,14 +138,15 @@ def _sampled(part: pd.DataFrame, row: str, share: float) -> pd.DataFrame:
 
 def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:
     """The aggregates from the computed values of :func:`lazy_aggregates`."""
-    pairs, classes, suppressed, moments, tables, records, values = computed
+    counted, suppressed, moments, records, values = computed
+    found = iter(counted[TABLES].iloc[0] if counted is not None else [])  # ``_groups``' order
     named = {}
-    for column, found in zip(plan.categorical, pairs, strict=True):
-        named[column] = _frame(found, ["before", "after"])
+    for column in plan.categorical:
+        named[column] = _frame(next(found), ["before", "after"])
     sizes = np.zeros(0, dtype=np.float64)
-    if classes is not None:
-        table = classes.reset_index()
-        sizes = table[_N].to_numpy(dtype=np.float64)
+    if plan.keys:
+        table = next(found)
+        sizes = table[COUNT].to_numpy(dtype=np.float64)
         empty = table[list(plan.keys)].isna().all(axis=1).to_numpy()
         sizes[empty] -= float(suppressed)
         sizes = sizes[sizes > 0]
@@ -154,9 +156,7 @@ def collect(plan: UtilityPlan, computed: Sequence[Any]) -> Aggregates:
         classes=sizes,
         suppressed_records=int(suppressed),
         moments=ExactMoments(2 * len(plan.numeric), exact.from_limbs(moments), blocks=2),
-        tables={
-            t: _frame(f, ["b0", "b1", "a0", "a1"]) for t, f in zip(plan.tables, tables, strict=True)
-        },
+        tables={t: _frame(next(found), ["b0", "b1", "a0", "a1"]) for t in plan.tables},
         perturbed=_values(values, plan.perturbed),
     )
 
@@ -170,7 +170,7 @@ def _values(found: pd.DataFrame | None, names: tuple[str, ...]) -> tuple | None:
 
 
 def _frame(found: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    table = found.reset_index()
+    table = found.copy(deep=False)
     table.columns = [*names, "n"]
     return table
 

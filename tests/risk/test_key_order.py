@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.columns import ROW
+from pipeline.core.groups import distinct_rows
 from pipeline.recipe.models import ColumnsSpec
 from pipeline.risk.encode import codes_from_pandas
-from pipeline.risk.groups import distinct_rows
 from pipeline.risk.lattice import ladder, search
 from pipeline.risk.privacy import Model
 from pipeline.risk.suppression import default_order, importance_order, suppress

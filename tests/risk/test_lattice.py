@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import wasserstein_distance
 
-from pipeline.risk.groups import distinct_rows
+from pipeline.core.groups import distinct_rows
 from pipeline.risk.lattice import METRICS, NotAHierarchy, ladder, search
 from pipeline.risk.privacy import Model, violating
 from pipeline.utility.aggregate import UtilityPlan
@@ -205,7 +205,7 @@ def test_ordered_emd_is_the_wasserstein_distance_over_ranks() -> None:
     first, inverse = distinct_rows(codes)
     counts = np.bincount(inverse).astype(float)
     rows = codes[first]
-    from pipeline.risk.groups import factorize
+    from pipeline.core.groups import factorize
     from pipeline.risk.privacy import emd
 
     cls, size = factorize(rows[:, 0])

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.api import risk
 from pipeline.core.errors import InputDataError, RecipeError
+from pipeline.core.groups import distinct_rows
 from pipeline.risk import modrisk
-from pipeline.risk.groups import distinct_rows
 from tests.conftest import demo_recipe, invoke, reasons
 
 DATA = Path(__file__).parents[1] / "data"

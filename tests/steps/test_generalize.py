@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.core.groups import distinct_rows
 from pipeline.risk.frequencies import distinct_frequencies
-from pipeline.risk.groups import distinct_rows
 from tests.conftest import demo_recipe, invoke
 
 LADDER = (

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.risk.groups import combine
+from pipeline.core.groups import combine
 
 
 @settings(max_examples=200, deadline=None)
