@@ -1,0 +1,53 @@
+"""The allocators of a run: glibc's settings and Arrow's pool (jemalloc on Linux)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or "jemalloc" not in pa.supported_memory_backends(),
+    reason="Arrow's jemalloc pool is chosen on Linux builds that have it",
+)
+
+
+def _fresh(code: str, **env: str) -> str:
+    """What ``code`` prints in a fresh interpreter (``env`` added, Arrow's variable unset)."""
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**environ, **env},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""  # no warning of Arrow's about an unknown pool
+    return done.stdout.strip()
+
+
+POOL = (
+    "import os; from pipeline.engine.memory import configure; configure(); import pyarrow as pa; "
+    "print(pa.default_memory_pool().backend_name, os.environ['ARROW_DEFAULT_MEMORY_POOL'])"
+)
+
+
+def test_a_run_s_arrow_buffers_come_from_jemalloc_and_its_processes_inherit_it() -> None:
+    assert _fresh(POOL) == "jemalloc jemalloc"
+    child = "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    started = f"import subprocess, sys; {POOL}; subprocess.run([sys.executable, '-c', {child!r}])"
+    assert _fresh(started).split() == ["jemalloc", "jemalloc", "jemalloc"]
+
+
+def test_a_pyarrow_imported_before_is_switched_too() -> None:
+    code = "import pyarrow as pa; pa.array([1, 2]); " + POOL
+    assert _fresh(code) == "jemalloc jemalloc"
+
+
+def test_a_pool_the_environment_names_is_kept() -> None:
+    assert _fresh(POOL, ARROW_DEFAULT_MEMORY_POOL="system") == "system system"
