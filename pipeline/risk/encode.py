@@ -162,6 +162,8 @@ def text_hashes(values: Any) -> np.ndarray:
     data = values.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     starts, lengths = bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64)
+    if n and lengths.min() == lengths.max():  # one width (tokens, codes): the words in place
+        return _same_width_hashes(data[int(bounds[0]) : int(bounds[-1])], n, int(lengths[0]))
     padded = np.concatenate([data[: int(bounds[-1]) if n else 0], np.zeros(8, np.uint8)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, 8)  # the 8 bytes at each offset
     out = np.zeros(n, dtype=np.uint64)
@@ -173,3 +175,21 @@ def text_hashes(values: Any) -> np.ndarray:
             keep = np.where(left == 8, ~np.uint64(0), (np.uint64(1) << (left * 8)) - 1)
         out = np.where(left > 0, splitmix64(out ^ (chunk & keep)), out)  # its words only
     return splitmix64(out ^ lengths.astype(np.uint64))
+
+
+def _same_width_hashes(data: np.ndarray, n: int, width: int) -> np.ndarray:
+    """``text_hashes`` of ``n`` values of ``width`` bytes each, back to back in ``data``.
+
+    The same words as the general way (a value's last word padded with zero bytes), read as
+    a matrix instead of gathered one offset at a time: 24-character tokens of 1M households
+    hash in a few vectorised passes.
+    """
+    from pipeline.core.randomness import splitmix64
+
+    words = -(-width // 8)
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :width] = data.reshape(n, width)
+    out = np.zeros(n, dtype=np.uint64)
+    for word in padded.view("<u8").T:
+        out = splitmix64(out ^ word)
+    return splitmix64(out ^ np.uint64(width))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.groups import combine
+from pipeline.core.groups import combine, factorize
 
 
 @settings(max_examples=200, deadline=None)
@@ -26,3 +27,19 @@ def test_the_ids_sort_as_the_rows_do(cards: list[int], rows: int, seed: int) -> 
     by_ids = np.argsort(ids, kind="stable")
     assert (by_ids == np.lexsort(shuffled.T[::-1])).all()
     assert len(np.unique(ids)) == len(shuffled)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=80),
+    st.sampled_from([np.int64, np.uint64, np.int32]),
+    st.integers(1, 5),
+)
+def test_factorize_numbers_by_first_appearance_as_arrow_s_dictionary(values, dtype, spread):
+    """Dense ids in order of first appearance: the ids Arrow's dictionary encoding gives."""
+    info = np.iinfo(dtype)
+    array = np.array([min(max(v // spread, info.min), info.max) for v in values], dtype=dtype)
+    ids, size = factorize(array)
+    encoded = pa.array(array).dictionary_encode()
+    assert ids.dtype == np.int64 and size == len(encoded.dictionary)
+    assert ids.tolist() == encoded.indices.to_pylist()

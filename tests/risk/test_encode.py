@@ -45,3 +45,34 @@ def test_text_hashes_tell_apart_what_a_word_of_bytes_could_merge():
     assert np.unique(hashed).size == len(values)
     ids = pa.array([f"{i:024x}" for i in np.random.default_rng(1).permutation(300_000)])
     assert np.unique(text_hashes(ids)).size == 300_000  # a household id per record
+
+
+def _reference(text: str) -> int:
+    """The hash as documented: 8-byte little-endian words (the last one padded), then the length."""
+    from pipeline.core.randomness import splitmix64
+
+    raw, out = text.encode(), np.uint64(0)
+    for at in range(0, len(raw), 8):
+        out = splitmix64(np.array([out ^ np.uint64(int.from_bytes(raw[at : at + 8], "little"))]))[0]
+    return int(splitmix64(np.array([out ^ np.uint64(len(raw))]))[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 30).flatmap(
+        lambda width: st.lists(
+            st.text(alphabet="ab\x00~", min_size=width, max_size=width), min_size=1, max_size=40
+        )
+    ),
+    st.integers(0, 40),
+    st.booleans(),
+)
+def test_values_of_one_width_hash_as_documented_and_as_among_other_widths(values, cut, large):
+    """Tokens of one width are read as a matrix of words: the same hashes as the general way."""
+    kind = pa.large_string() if large else pa.string()
+    cut = min(cut, len(values))
+    alone = text_hashes(pa.array(values, kind).slice(cut))  # one width
+    width = len(values[0].encode())
+    mixed = text_hashes(pa.array([*values, "~" * (width + 1)], kind))  # two widths
+    assert alone.tolist() == mixed[cut : len(values)].tolist()
+    assert alone.tolist() == [_reference(v) for v in values[cut:]]
