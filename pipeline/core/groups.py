@@ -1,4 +1,4 @@
-"""Dense group ids of integer code rows: the grouping every risk measure is built on.
+"""Dense group ids of integer code rows: the grouping of the risk measures and of utility's counts.
 
 Key variables are integer codes per column (``-1`` = missing). Equal rows get equal ids; the
 ids are dense (0..g-1) and numbered by first appearance, so results do not depend on sorting.

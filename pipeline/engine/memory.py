@@ -67,10 +67,12 @@ def arrow_pool() -> None:
     milliseconds, so the next table's buffers fault in fresh zeroed pages: on the 2-core VM
     of the benchmarks most of a run's system time (2M rows: 14-19 s of it, against 6-9 s with
     jemalloc, which keeps freed pages for reuse about a second; 10M rows: 79 -> 64 s, the
-    peak 1.71 -> 1.47 GB). The variable is set for this process (read when Arrow first
-    allocates) and the ones it starts (GX's worker, dask's); a pyarrow already imported is
-    switched too. Linux only: the pyarrow wheels of other systems may lack jemalloc (Arrow
-    would warn and keep its default).
+    peak 1.71 -> 1.47 GB). Arrow reads the variable when pyarrow is imported, so the command
+    line calls this first (``configure``); the processes the run starts (GX's worker, dask's)
+    inherit it. A pyarrow imported before (a caller's process) has only its Python-level
+    default switched: Arrow's C++ internals keep the pool chosen at its import. Linux only:
+    the pyarrow wheels of other systems may lack jemalloc; a Linux build without it warns once
+    and keeps its default.
     """
     if os.environ.get(ARROW_POOL) or not sys.platform.startswith("linux"):
         return

@@ -5,7 +5,7 @@ A step's requirements are two kinds of row check: every value within a bound
 They are counted here with pyarrow's vectorised kernels on the tables of the pass, to the same
 unexpected counts Great Expectations gives on those tables (``tests/gate/test_arrow_rows.py``
 compares both on random columns), so a run whose data contract asks for nothing else never
-starts GX (4-5 s of imports, in its worker process) and validates at Arrow's speed.
+starts GX (2-3 s of imports, in its worker process) and validates at Arrow's speed.
 Contract checks stay GX expectations (:mod:`pipeline.gate.gx_engine`).
 
 The counts follow GX's pandas semantics, made exact: a missing value (null, or NaN in a float

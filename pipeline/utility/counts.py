@@ -7,8 +7,9 @@ appears in several of them (a key variable's released values are in its pair and
 classes), so each partition factorizes every column once and counts every table from those
 codes (``pipeline.core.groups``: one integer per combination). The partitions' tables then go
 up one dask tree together, 8 at a time, added up per combination. The counts are exact
-integers; the tables' row order follows the partitions (the figures taken from them are
-rounded, and the tests hold them the same whatever the partitions).
+integers, and a table's rows come in the order their combinations first appear in the file,
+whatever the partitions (as a group-by with ``sort=False`` gives them): the figures taken from
+them break ties by that order (which released value an original value maps to).
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def _counted(
 ) -> pd.DataFrame:
     """The distinct combinations of ``group`` with their records (one each, or ``records``)."""
     first, inverse = distinct_rows(np.column_stack([codes[c] for c in group]))
-    table = frame[group].iloc[first].reset_index(drop=True)
     counts = np.bincount(inverse, weights=records, minlength=first.size)
-    table[COUNT] = counts.astype(np.int64)  # whole numbers below 2**53: exact as floats
+    order = np.argsort(first, kind="stable")  # the order the combinations first appear in
+    table = frame[group].iloc[first[order]].reset_index(drop=True)
+    table[COUNT] = counts[order].astype(np.int64)  # whole numbers below 2**53: exact as floats
     return table
 
 

@@ -31,7 +31,7 @@ def test_the_ids_sort_as_the_rows_do(cards: list[int], rows: int, seed: int) -> 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=80),
+    st.lists(st.integers(-(2**63), 2**64 - 1), max_size=80),
     st.sampled_from([np.int64, np.uint64, np.int32]),
     st.integers(1, 5),
 )

@@ -44,7 +44,20 @@ def test_a_run_s_arrow_buffers_come_from_jemalloc_and_its_processes_inherit_it()
     assert _fresh(started).split() == ["jemalloc", "jemalloc", "jemalloc"]
 
 
-def test_a_pyarrow_imported_before_is_switched_too() -> None:
+def test_the_command_line_chooses_the_pool_before_pyarrow_is_imported() -> None:
+    """Arrow reads the variable at import: the entry point sets it before anything loads it."""
+    code = (
+        "import sys; from pipeline.cli import entry; from pipeline.engine import memory; "
+        "seen = []; real = memory.configure; "
+        "memory.configure = lambda: (seen.append('pyarrow' in sys.modules), real()); "
+        "sys.argv = ['anonymize', '--help']\n"
+        "try:\n    entry._dispatch()\nexcept SystemExit:\n    pass\n"
+        "print(seen[0], __import__('os').environ['ARROW_DEFAULT_MEMORY_POOL'])"
+    )
+    assert _fresh(code).splitlines()[-1] == "False jemalloc"
+
+
+def test_a_pyarrow_imported_before_has_its_python_default_switched() -> None:
     code = "import pyarrow as pa; pa.array([1, 2]); " + POOL
     assert _fresh(code) == "jemalloc jemalloc"
 

@@ -1,12 +1,14 @@
-"""``anonymize utility``'s checks of its options: generalization levels and numeric columns."""
+"""``anonymize utility``: its checks of the options (levels, numeric columns) and its figures."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
 from pipeline.core.errors import InputDataError, RecipeError
-from pipeline.utility.compare import checked_levels, numbers_only
+from pipeline.utility.aggregate import UtilityPlan
+from pipeline.utility.compare import checked_levels, compare, numbers_only
 
 
 def test_a_level_runs_from_0_to_its_height_of_a_categorical_column() -> None:
@@ -38,3 +40,15 @@ def test_numeric_columns_must_hold_numbers_in_both_files() -> None:
         "--perturbed: column 'n' of the released file holds bool values, not numbers",
     ]
     assert found.value.exit_code == 3 and "SECRET" not in str(found.value)
+
+
+def test_tied_released_values_give_the_same_figures_whatever_the_partitions() -> None:
+    """An original value released as two values as often each: the tie is broken the same way."""
+    original = pd.DataFrame({"job": ["x", "y", "x", "x", "w", "w"] * 3})
+    released = pd.DataFrame({"job": ["q", "r", "s", "r", "r", "s"] * 3})
+    plan = UtilityPlan(keys=("job",), categorical=("job",), numeric=())
+    figures = {
+        parts: compare(original, released, plan, partitions=parts).model_dump_json()
+        for parts in (1, 2, 3, 6)
+    }
+    assert len(set(figures.values())) == 1

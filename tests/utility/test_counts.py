@@ -33,6 +33,10 @@ def _key(value: object) -> object:
     return None if pd.isna(value) else value
 
 
+def _rows(table: pd.DataFrame, group: list[str]) -> list[tuple]:
+    return [tuple(map(_key, row)) for row in zip(*(table[c] for c in group), strict=True)]
+
+
 def _as_counter(table: pd.DataFrame, group: list[str], count: str) -> Counter:
     rows = zip(*(table[c] for c in group), table[count], strict=True)
     return Counter({tuple(_key(v) for v in row[:-1]): int(row[-1]) for row in rows})
@@ -62,6 +66,7 @@ def test_each_table_is_pandas_group_by_counts_whatever_the_partitions(rows, part
         expected = frame.assign(n=1).groupby(group, dropna=False, observed=True).agg({"n": "sum"})
         assert _as_counter(table, group, COUNT) == _as_counter(expected.reset_index(), group, "n")
         assert table[COUNT].dtype == np.int64 and int(table[COUNT].sum()) == len(frame)
+        assert _rows(table, group) == list(dict.fromkeys(_rows(frame, group)))  # first seen
 
 
 def test_a_column_is_factorized_once_per_partition_for_every_table(monkeypatch) -> None:
@@ -69,7 +74,8 @@ def test_a_column_is_factorized_once_per_partition_for_every_table(monkeypatch) 
     real = pd.factorize
 
     def counting(values, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        seen.append(values.name)
+        if isinstance(values, pd.Series):  # a column (not an array of group ids)
+            seen.append(values.name)
         return real(values, *args, **kwargs)
 
     monkeypatch.setattr(counts.pd, "factorize", counting)
