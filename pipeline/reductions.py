@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipeline.core import exact
 from pipeline.core.columns import PERSON, ROW, UNIT_PREFIX
-from pipeline.core.groups import combine
+from pipeline.core.groups import combinations, combine
 from pipeline.core.moments import ExactMoments, moment_limbs
 from pipeline.core.quantile import quantile_plan
 from pipeline.core.randomness import row_keys, value_keys
@@ -212,7 +212,7 @@ def partition_combinations(
     group sums in record order, as a group-by over the keys gives them, to the last bit.
     ``records``: a column of records per row (tables of combinations added up), else one each.
     """
-    first, inverse = _combination_ids(frame, keys)
+    first, inverse = combinations(frame, keys)
     out = frame[keys].iloc[first].reset_index(drop=True)
     if records is None:
         out[_N] = np.bincount(inverse, minlength=first.size).astype(np.int64)
@@ -224,19 +224,6 @@ def partition_combinations(
         sums = frame[weight].groupby(inverse, sort=True).sum()
         out[weight] = sums.reset_index(drop=True)
     return out
-
-
-def _combination_ids(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each distinct combination's first row, and each row's combination (in code order).
-
-    The keys' codes (first-seen order, -1 missing) become one integer per row with
-    ``core.groups.combine`` (renumbered before it would overflow).
-    """
-    codes = np.empty((len(frame), len(keys)), dtype=np.int32)
-    for j, key in enumerate(keys):
-        codes[:, j] = pd.factorize(frame[key], use_na_sentinel=True)[0]
-    _, first, inverse = np.unique(combine(codes), return_index=True, return_inverse=True)
-    return first, inverse.ravel()
 
 
 def regrouped(tables: pd.DataFrame, keys: list[str], weight: str | None) -> pd.DataFrame:

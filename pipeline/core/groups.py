@@ -55,6 +55,27 @@ def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse
 
 
+def combinations(
+    frame: pd.DataFrame, columns: list[str], codes: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct combination of ``columns``, and each row's combination.
+
+    Combinations are numbered in the order they first appear (as a group-by with
+    ``sort=False`` gives them); a missing value is a value of its own (``dropna=False``).
+    ``codes``: the columns' ``pd.factorize`` codes when the caller has them already.
+    """
+    codes = codes or {}
+    matrix = np.empty((len(frame), len(columns)), dtype=np.int64)
+    for j, column in enumerate(columns):
+        found = codes.get(column)
+        matrix[:, j] = found if found is not None else pd.factorize(frame[column])[0]
+    first, inverse = distinct_rows(matrix)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return first[order], rank[inverse]
+
+
 def factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense ids 0..g-1 of integer values, in order of first appearance (hashing, no sort).
 

@@ -80,9 +80,9 @@ def arrow_pool() -> None:
     if "pyarrow" in sys.modules:  # too late for the variable: set the pool itself
         import pyarrow as pa
 
-        try:
+        if "jemalloc" in pa.supported_memory_backends():
             pa.set_memory_pool(pa.jemalloc_memory_pool())
-        except NotImplementedError:  # a build without jemalloc: keep its default
+        else:  # this build has none: the variable would only make Arrow warn in the children
             os.environ.pop(ARROW_POOL)
 
 

@@ -5,11 +5,12 @@ released classes, and chosen 2-way tables: each a count of the distinct combinat
 columns (a missing value is a value of its own, as in ``groupby(dropna=False)``). A column
 appears in several of them (a key variable's released values are in its pair and in the
 classes), so each partition factorizes every column once and counts every table from those
-codes (``pipeline.core.groups``: one integer per combination). The partitions' tables then go
-up one dask tree together, 8 at a time, added up per combination. The counts are exact
-integers, and a table's rows come in the order their combinations first appear in the file,
-whatever the partitions (as a group-by with ``sort=False`` gives them): the figures taken from
-them break ties by that order (which released value an original value maps to).
+codes (``pipeline.core.groups.combinations``, as the key table's reduction does). The
+partitions' tables then go up one dask tree together, 8 at a time, added up per combination.
+The counts are exact integers, and a table's rows come in the order their combinations first
+appear in the file, whatever the partitions (as a group-by with ``sort=False`` gives them):
+the figures taken from them break ties by that order (which released value an original value
+maps to).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.columns import INTERNAL_PREFIX
-from pipeline.core.groups import distinct_rows
+from pipeline.core.groups import combinations
 
 COUNT = f"{INTERNAL_PREFIX}n"  # records per combination, in every table
 TABLES = f"{INTERNAL_PREFIX}tables"  # the one column of the reduction: a list of tables per row
@@ -67,11 +68,10 @@ def _counted(
     frame: pd.DataFrame, codes: dict[str, np.ndarray], group: list[str], records: Any
 ) -> pd.DataFrame:
     """The distinct combinations of ``group`` with their records (one each, or ``records``)."""
-    first, inverse = distinct_rows(np.column_stack([codes[c] for c in group]))
+    first, inverse = combinations(frame, group, codes)  # in the order they first appear
+    table = frame[group].iloc[first].reset_index(drop=True)
     counts = np.bincount(inverse, weights=records, minlength=first.size)
-    order = np.argsort(first, kind="stable")  # the order the combinations first appear in
-    table = frame[group].iloc[first[order]].reset_index(drop=True)
-    table[COUNT] = counts[order].astype(np.int64)  # whole numbers below 2**53: exact as floats
+    table[COUNT] = counts.astype(np.int64)  # whole numbers below 2**53: exact as floats
     return table
 
 
