@@ -1,4 +1,4 @@
-"""The ingest pass: one read of the input into a typed Parquet checkpoint in staging.
+"""The ingest pass: one read of the input into a typed checkpoint (``engine.checkpoint``).
 
 Identifier columns are never read (only the columns that survive are requested from the
 reader); linking IDs are replaced before anything is written. CSV columns stay text unless a
@@ -12,7 +12,6 @@ is not a number). Whole-number columns become nullable integers, the rest nullab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import dask
 import dask.dataframe as dd
@@ -20,13 +19,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.core.columns import ROW
 from pipeline.core.errors import InputDataError, Problem
-from pipeline.engine.inputs import coalesced
-from pipeline.io.dataset import repeated
-from pipeline.io.files import own_files
+from pipeline.engine.checkpoint import Checkpoint
 
 _FIRST = 5
 _NULLABLE_NUMBERS = {
@@ -64,16 +60,16 @@ class IngestResult:
 
 
 def ingest(
-    ddf: dd.DataFrame, numeric: list[str], target: Path, non_finite: str = "error"
+    ddf: dd.DataFrame, numeric: list[str], target: Checkpoint, non_finite: str = "error"
 ) -> IngestResult:
-    """Convert ``numeric`` columns, write the checkpoint to ``target`` and check the values.
+    """Convert ``numeric`` columns, put each partition in ``target`` and check the values.
 
     Raises:
         InputDataError: a numeric column holds values that are not numbers, or non-finite
             numbers while ``non_finite`` is ``error`` (every column listed).
 
     """
-    target.mkdir(parents=True, exist_ok=True)
+    target.folder.mkdir(parents=True, exist_ok=True)
     meta = ddf._meta.copy()
     numeric = [c for c in numeric if c in meta.columns]
     targets = {c: number_dtype(meta[c].dtype) for c in numeric}
@@ -83,7 +79,7 @@ def ingest(
             meta[column] = meta[column].astype(kind)
     schema = pa.Schema.from_pandas(meta, preserve_index=False)
     stats = ddf.map_partitions(
-        _ingest_partition, targets, str(target), schema, non_finite, meta=_STATS_META
+        _ingest_partition, targets, target, schema, non_finite, meta=_STATS_META
     )
     (table,) = dask.compute(stats)
     rows = int(table.loc[table["column"] == "", "rows"].sum())
@@ -180,7 +176,7 @@ def checked_numbers(values: pd.Series, kind: str | None) -> tuple[pd.Series, ...
 def _ingest_partition(
     pdf: pd.DataFrame,
     targets: dict[str, str | None],
-    target: str,
+    target: Checkpoint,
     schema: pa.Schema,
     non_finite: str,
     partition_info=None,  # noqa: ANN001
@@ -210,25 +206,8 @@ def _ingest_partition(
                 "first_nonfinite": _firsts(pdf, infinite),
             }
         )
-    table = pa.Table.from_pandas(out, schema=schema, preserve_index=False)
-    pq.write_table(  # a checkpoint read back by this run only: no statistics (half the time)
-        table,
-        Path(target) / f"part-{number:05d}.parquet",
-        compression="lz4",
-        use_dictionary=_repeated_columns(table),
-        write_statistics=False,
-    )
+    target.put(number, pa.Table.from_pandas(out, schema=schema, preserve_index=False))
     return pd.DataFrame(records).astype(_STATS_META.dtypes.to_dict())
-
-
-def _repeated_columns(table: pa.Table) -> list[str]:
-    """Columns worth a Parquet dictionary: at most half their first values distinct.
-
-    Ids, tokens, weights and amounts are written plain (a dictionary of millions of values
-    costs its hashing and is dropped by the writer anyway); the encoding is invisible to the
-    reader, so the choice changes the checkpoint's speed and size, never its values.
-    """
-    return [name for name in table.column_names if repeated(table.column(name), 0.5)]
 
 
 def _firsts(pdf: pd.DataFrame, mask: pd.Series) -> str:
@@ -251,23 +230,3 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         index=values.index,
         name=values.name,
     )
-
-
-def read_checkpoint(
-    target: Path, integer_columns: list[str], rows: int | None = None
-) -> dd.DataFrame:
-    """Read the checkpoint back, in partition order, with whole-number columns as Int64.
-
-    With ``rows`` (the records it holds), small partitions are read together
-    (:func:`pipeline.engine.inputs.coalesced`): an input of many small files (30,000 records in
-    20 Parquet files) would otherwise cost every later pass 20 partitions' tasks, most of its
-    time at that size (2.6 of 6.8 s). The order is kept; the output does not depend on the
-    partitions.
-    """
-    files = [str(p) for p in own_files(target, ".parquet")]
-    ddf = dd.read_parquet(files)
-    if rows is not None:
-        ddf = coalesced(ddf, rows)
-    for column in integer_columns:
-        ddf[column] = ddf[column].astype("Int64")
-    return ddf

@@ -24,11 +24,11 @@ import dask.dataframe
 
 from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.core.errors import InputDataError
+from pipeline.engine.checkpoint import Checkpoint
 from pipeline.engine.context import RunContext
 from pipeline.engine.measure import measures, risk_line
 from pipeline.gate.catalog import Evidence, kinds
 from pipeline.gate.model import GateResult
-from pipeline.io.dataset import Dataset
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_blocked_page
 
@@ -87,13 +87,18 @@ class InputStage:
     """
 
     def __init__(
-        self, ctx: RunContext, frame: dask.dataframe.DataFrame, rows: int, whole: set[str]
+        self,
+        ctx: RunContext,
+        checkpoint: Checkpoint,
+        frame: dask.dataframe.DataFrame,
+        rows: int,
+        whole: set[str],
     ) -> None:
         self.frame, self.rows, self._ctx = frame, rows, ctx
         self.beside = rows <= BESIDE_MAX_ROWS
         self._judged: Input | None = None
         internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
-        self._data = Dataset.parquet(ctx.staging.work / "ingest", hidden=internal)
+        self._data = checkpoint.dataset(internal)
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="input-stage")
         self._measured: Future[_Measured] = self._pool.submit(self._measure, whole)

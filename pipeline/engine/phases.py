@@ -24,6 +24,7 @@ from pipeline.core.artifact import now_utc
 from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
 from pipeline.engine.apply import Planned, apply_steps, call_step
+from pipeline.engine.checkpoint import HELD_BYTES, Checkpoint
 from pipeline.engine.context import Ran, RunContext
 from pipeline.engine.input_stage import Input, InputStage
 from pipeline.engine.inputs import input_columns, input_digests, read_input, reading
@@ -264,12 +265,12 @@ def _read_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> InputSt
         ctx.checks.add(effect.checks, effect.facts)
         frame = effect.frame
     ran.initial = len(automatic)
-    frame, rows, whole = _checkpoint(ctx, frame)
+    store, frame, rows, whole = _checkpoint(ctx, frame)
     ctx.passes.append("read input")
     for record in ran.records:
         record.rows_in = record.rows_out = rows
     memory.release()
-    return InputStage(ctx, frame, rows, whole)
+    return InputStage(ctx, store, frame, rows, whole)
 
 
 def _apply(
@@ -327,8 +328,13 @@ def _manifest(
 
 
 def _checkpoint(ctx: RunContext, frame: dask.dataframe.DataFrame) -> tuple:
-    """The ingest pass: (the checkpoint as a frame, records, whole-number columns)."""
-    target = ctx.staging.work / "ingest"
+    """The ingest pass: (the checkpoint, it as a frame, records, whole-number columns).
+
+    Held in memory under ``HELD_BYTES`` with the threads scheduler (the others' workers are
+    other processes), else Parquet files in staging.
+    """
+    in_process = ctx.options.scheduler == "threads"
+    target = Checkpoint(ctx.staging.work / "ingest", HELD_BYTES if in_process else 0)
     recipe = ctx.recipe
     with ctx.reporter.task("read input") as summary, reading(recipe.input):
         numeric = numeric_columns(ctx.loaded, recipe)
@@ -337,5 +343,5 @@ def _checkpoint(ctx: RunContext, frame: dask.dataframe.DataFrame) -> tuple:
         if result.read_as_missing:
             summary["non_finite_read_as_missing"] = result.read_as_missing
     coalesce = None if ctx.options.partitions else result.rows  # --partitions N: kept as asked
-    frame = ingest_mod.read_checkpoint(target, result.integer_columns, coalesce)
-    return frame, result.rows, set(result.integer_columns)
+    frame = target.frame(result.integer_columns, coalesce)
+    return target, frame, result.rows, set(result.integer_columns)

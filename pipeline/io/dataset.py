@@ -1,8 +1,8 @@
-"""Data files of one schema read in bounded Arrow tables: checkpoints, outputs, published files.
+"""Data of one schema read in bounded Arrow tables: checkpoints, outputs, published files.
 
-The engine reads its ingest checkpoint through it, and ``--gate-only`` the files that were
-published. CSV files are read with the column types of the run (from the manifest), so codes
-keep their leading zeros.
+The engine reads its ingest checkpoint through it (files, or tables held in memory), and
+``--gate-only`` the files that were published. CSV files are read with the column types of the
+run (from the manifest), so codes keep their leading zeros.
 """
 
 from __future__ import annotations
@@ -67,11 +67,11 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A set of data files of one schema.
+    """A set of data files of one schema (or of Arrow tables held in memory).
 
     Attributes:
         files: The files, in order.
-        format: ``parquet`` or ``csv``.
+        format: ``parquet``, ``csv`` or ``memory`` (the tables of ``held``).
         schema: Arrow schema (for CSV: the types to read the text as).
         encoding: Text encoding of CSV files.
         hidden: Internal columns that are not part of the data (e.g. the engine's row number).
@@ -83,6 +83,7 @@ class Dataset:
     schema: pa.Schema
     encoding: str = "utf-8"
     hidden: tuple[str, ...] = field(default=())
+    held: tuple[pa.Table, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def parquet(cls, folder: Path, hidden: tuple[str, ...] = ()) -> Dataset:
@@ -102,6 +103,11 @@ class Dataset:
         return cls(files, "parquet", schema, hidden=hidden)
 
     @classmethod
+    def memory(cls, tables: tuple[pa.Table, ...], hidden: tuple[str, ...] = ()) -> Dataset:
+        """Tables of one schema held in memory, in order (at least one)."""
+        return cls([], "memory", tables[0].schema, hidden=hidden, held=tables)
+
+    @classmethod
     def csv(cls, folder: Path, types: dict[str, str], encoding: str) -> Dataset:
         """The CSV files directly in ``folder``, read with the recorded column types."""
         files = sorted(folder.glob("*.csv"))
@@ -114,13 +120,27 @@ class Dataset:
         """The data's columns (internal ones left out)."""
         return [n for n in self.schema.names if n not in self.hidden]
 
-    def _arrow(self, file: Path, columns: list[str]) -> Iterator[pa.Table]:
+    def __dask_tokenize__(self) -> tuple:
+        """Names, not data: held tables are named by identity (dask would hash their bytes)."""
+        files = [str(f) for f in self.files]
+        held = [id(t) for t in self.held]
+        return ("Dataset", files, self.format, str(self.schema), self.encoding, self.hidden, held)
+
+    def _parts(self) -> list[Path] | tuple[pa.Table, ...]:
+        return self.held if self.format == "memory" else self.files
+
+    def _arrow(self, file: Path | pa.Table, columns: list[str]) -> Iterator[pa.Table]:
         """The file in tables of about a million rows.
 
         Raises:
             InputDataError: the file cannot be read with the recorded types (the reader's own
                 message quotes the value, so only the file and the reason's type are named).
         """
+        if isinstance(file, pa.Table):  # held: sliced, nothing to decode
+            held = file.select(columns)
+            for start in range(0, held.num_rows, BATCH_ROWS):
+                yield held.slice(start, BATCH_ROWS)
+            return
         try:
             yield from self._read(file, columns)
         except (pa.ArrowInvalid, OSError, ValueError) as exc:
@@ -154,17 +174,19 @@ class Dataset:
 
     def chunks(self, columns: list[str]) -> Iterator[pa.Table]:
         """Arrow tables of at most about a million rows holding ``columns``, file by file."""
-        for file in self.files:
+        for file in self._parts():
             yield from self._arrow(file, columns)
 
     def _empty(self, columns: list[str]) -> pa.Table:
         return pa.table({c: pa.array([], self.schema.field(c).type) for c in columns})
 
-    def table(self, columns: list[str], files: list[Path] | None = None) -> pa.Table:
+    def table(
+        self, columns: list[str], files: list[Path] | tuple[pa.Table, ...] | None = None
+    ) -> pa.Table:
         """``columns`` of all files (or of ``files``) as one Arrow table."""
         parts = [
             t
-            for file in (self.files if files is None else files)
+            for file in (self._parts() if files is None else files)
             for t in self._arrow(file, columns)
         ]
         return pa.concat_tables(parts) if parts else self._empty(columns)
@@ -181,16 +203,19 @@ class Dataset:
 
     @cached_property
     def _rows(self) -> int:
+        if self.format == "memory":
+            return sum(t.num_rows for t in self.held)
         return sum(self.file_rows(f) for f in self.files)
 
     def dask_frame(self, columns: list[str]):  # noqa: ANN201 - dask is imported lazily
-        """``columns`` as a dask DataFrame with one partition per file."""
+        """``columns`` as a dask DataFrame with one partition per file (or held table)."""
         import dask.dataframe as dd
 
         meta = _to_pandas(self._empty(columns))
-        if not self.files:
+        if not self._parts():
             return dd.from_pandas(meta, npartitions=1)
-        return dd.from_map(partial(self._load, columns=columns), self.files, meta=meta)
+        parts = range(len(self._parts()))
+        return dd.from_map(partial(self._load, columns=columns), parts, meta=meta)
 
-    def _load(self, file: Path, columns: list[str]) -> pd.DataFrame:
-        return _to_pandas(self.table(columns, [file]))
+    def _load(self, part: int, columns: list[str]) -> pd.DataFrame:
+        return _to_pandas(self.table(columns, [self._parts()[part]]))

@@ -138,7 +138,7 @@ def test_text_the_output_encoding_cannot_write_is_named_not_quoted(workdir: Path
 def test_many_small_input_files_are_read_back_as_one_partition_with_the_same_output(
     workdir: Path, census_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.engine import ingest
+    from pipeline.engine.checkpoint import Checkpoint
 
     folder = workdir / "data" / "parts"
     folder.mkdir()
@@ -146,14 +146,14 @@ def test_many_small_input_files_are_read_back_as_one_partition_with_the_same_out
         part = census_frame.iloc[i * 100 : (i + 1) * 100]
         part.to_parquet(folder / f"part-{i:02d}.parquet", index=False)
     seen: list[int] = []
-    real = ingest.read_checkpoint
+    real = Checkpoint.frame
 
-    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real function's arguments
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real method's arguments
         frame = real(*args, **kwargs)
         seen.append(frame.npartitions)
         return frame
 
-    monkeypatch.setattr(ingest, "read_checkpoint", spy)
+    monkeypatch.setattr(Checkpoint, "frame", spy)
     steps = STEPS + "  - local_suppression: {k: 3}\n  - shuffle_records: {}\n"
     recipe = demo_recipe(workdir, steps, input_path="data/parts")
     assert invoke("run", str(recipe), "-q", "--output", "out/one").exit_code == 0
