@@ -14,6 +14,8 @@ import yaml
 Path_ = tuple[str | int, ...]
 MAX_DEPTH = 100  # mappings and lists nested deeper are refused (no recipe needs 10)
 MAX_VALUES = 1_000_000  # values a document may expand to through its aliases
+# what PyYAML's safe constructors raise for a tagged value they cannot read (!!bool maybe: KeyError)
+_UNREADABLE = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError)
 
 
 class YamlProblem(Exception):
@@ -32,9 +34,11 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
         (data, lines, problems): ``problems`` lists duplicate keys; syntax errors raise.
 
     Raises:
-        YamlProblem: the text is not valid YAML or uses a tag that is not plain data.
+        YamlProblem: the text is not valid YAML, uses a tag that is not plain data, or gives a
+            tag a value it cannot read (``!!int ten``).
 
     """
+    node = None
     try:
         shape = _shape_problem(text)  # before composing: PyYAML recurses once per level
         if shape is not None:
@@ -52,11 +56,39 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
         raise YamlProblem(line, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, f"YAML error: {exc}") from None
+    except _UNREADABLE:
+        raise _unreadable_value(node) from None
     lines: dict[Path_, int] = {}
     problems: list[YamlProblem] = []
     if node is not None:
         _walk(node, (), lines, problems)
     return data, lines, problems
+
+
+def _unreadable_value(node: yaml.Node | None) -> YamlProblem:
+    """The first value whose tag cannot read it (``!!int ten``, ``!!timestamp 2020-13-01``).
+
+    Each value is read alone to find its line; the message names the tag, never the value.
+    """
+    constructor = yaml.constructor.SafeConstructor()
+    pending = [node] if node is not None else []
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, yaml.MappingNode):
+            pending[:0] = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            pending[:0] = list(current.value)
+        else:
+            try:
+                constructor.construct_object(current)
+            except _UNREADABLE:
+                tag = current.tag.replace("tag:yaml.org,2002:", "!!")
+                return YamlProblem(
+                    current.start_mark.line + 1,
+                    f"YAML value error: a value tagged {tag} is not one (tags are not needed: "
+                    "write the value plainly)",
+                )
+    return YamlProblem(1, "YAML value error: a tagged value cannot be read as its tag says")
 
 
 @dataclass

@@ -337,6 +337,23 @@ def test_python_tags_are_rejected_without_running_anything(workdir, tag):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["!!int SECRETTEN", "!!float SECRETX", "!!timestamp 2020-13-45", "!!bool SECRETMAYBE", "!!int"],
+)
+def test_a_tagged_value_its_tag_cannot_read_is_an_error_at_its_line(workdir, value):
+    # PyYAML's constructors raise ValueError, KeyError... for these: it was an unexpected error
+    write_recipe(workdir, f"version: 1\nname: test\nseed: {value}\ninput: {{path: a.csv}}\n")
+    error = failure(RECIPE)
+    tag = value.split()[0]
+    assert [str(p) for p in error.problems] == [
+        f"{RECIPE}:3 YAML value error: a value tagged {tag} is not one (tags are not needed: "
+        "write the value plainly)"
+    ]
+    assert error.problems[0].code == "yaml"
+    assert "SECRET" not in str(error.problems[0])
+
+
 def test_duplicate_keys_are_errors_at_their_lines(workdir):
     path = recipe(
         workdir,
