@@ -343,5 +343,7 @@ def _checkpoint(ctx: RunContext, frame: dask.dataframe.DataFrame) -> tuple:
         if result.read_as_missing:
             summary["non_finite_read_as_missing"] = result.read_as_missing
     coalesce = None if ctx.options.partitions else result.rows  # --partitions N: kept as asked
+    if target.held:
+        memory.small_run()
     frame = target.frame(result.integer_columns, coalesce)
     return target, frame, result.rows, set(result.integer_columns)

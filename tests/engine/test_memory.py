@@ -64,3 +64,43 @@ def test_a_pyarrow_imported_before_has_its_python_default_switched() -> None:
 
 def test_a_pool_the_environment_names_is_kept() -> None:
     assert _fresh(POOL, ARROW_DEFAULT_MEMORY_POOL="system") == "system system"
+
+
+# where 16 MiB arrays come from: bytes in mappings of their own (glibc's mallinfo2: hblkhd)
+MAPPED = """
+import ctypes, ctypes.util
+import numpy as np
+from pipeline.engine import memory
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+def mapped_by(size):
+    before = libc.mallinfo2().hblkhd
+    kept.append(np.ones(size // 8))
+    return libc.mallinfo2().hblkhd - before >= size
+kept = []
+{setup}
+first = mapped_by(16 << 20)
+memory.small_run()
+print(first, mapped_by(16 << 20))
+"""
+
+
+def _has_mallinfo2() -> bool:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    return bool(name) and hasattr(ctypes.CDLL(name), "mallinfo2")
+
+
+@pytest.mark.skipif(not _has_mallinfo2(), reason="glibc 2.33 or later (mallinfo2)")
+def test_a_small_run_keeps_large_freed_blocks_for_reuse_once_configured() -> None:
+    # configured (the command line): a 16 MiB array is a mapping of its own, faulted in and
+    # zeroed by the kernel each time, until the run is known to be small
+    assert _fresh(MAPPED.format(setup="memory.configure()")) == "True False"
+    # a caller's process (the Python API) is left as it is: glibc maps large blocks itself
+    assert _fresh(MAPPED.format(setup="")) == "True True"
