@@ -38,13 +38,12 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
             tag a value it cannot read (``!!int ten``).
 
     """
-    node = None
     try:
         shape = _shape_problem(text)  # before composing: PyYAML recurses once per level
         if shape is not None:
             raise shape
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = _constructed(text, node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -56,8 +55,6 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
         raise YamlProblem(line, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, f"YAML error: {exc}") from None
-    except _UNREADABLE:
-        raise _unreadable_value(node) from None
     lines: dict[Path_, int] = {}
     problems: list[YamlProblem] = []
     if node is not None:
@@ -65,8 +62,23 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
     return data, lines, problems
 
 
+def _constructed(text: str, node: yaml.Node | None) -> Any:
+    """The plain data of ``text`` (``node``: its composed tree, to locate a value it cannot read).
+
+    Raises:
+        YamlProblem: a value its tag (written or read from its form) cannot construct.
+    """
+    try:
+        return yaml.safe_load(text)
+    except _UNREADABLE:
+        raise _unreadable_value(node) from None
+
+
+_READ_AS = {"timestamp": "a date", "int": "a whole number", "float": "a number", "bool": "yes/no"}
+
+
 def _unreadable_value(node: yaml.Node | None) -> YamlProblem:
-    """The first value whose tag cannot read it (``!!int ten``, ``!!timestamp 2020-13-01``).
+    """The first value its tag cannot read (``!!int ten``; ``2020-13-45``, read as a date).
 
     Each value is read alone to find its line; the message names the tag, never the value.
     """
@@ -81,14 +93,27 @@ def _unreadable_value(node: yaml.Node | None) -> YamlProblem:
         else:
             try:
                 constructor.construct_object(current)
+            except yaml.YAMLError:
+                continue  # not this kind of problem: the one PyYAML raised comes later
             except _UNREADABLE:
-                tag = current.tag.replace("tag:yaml.org,2002:", "!!")
-                return YamlProblem(
-                    current.start_mark.line + 1,
-                    f"YAML value error: a value tagged {tag} is not one (tags are not needed: "
-                    "write the value plainly)",
-                )
-    return YamlProblem(1, "YAML value error: a tagged value cannot be read as its tag says")
+                return _unreadable(current)
+    return YamlProblem(1, "YAML value error: a value cannot be read as its tag says")
+
+
+def _unreadable(node: yaml.Node) -> YamlProblem:
+    """The problem of one value its tag cannot read (the tag written, or read from its form)."""
+    line, short = node.start_mark.line + 1, node.tag.replace("tag:yaml.org,2002:", "")
+    implicit = yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False))
+    if node.style is None and implicit == node.tag:  # written plainly: read as a date...
+        kind = _READ_AS.get(short, f"!!{short}")
+        return YamlProblem(
+            line, f"YAML value error: a value YAML reads as {kind} is not one (quote it for text)"
+        )
+    return YamlProblem(
+        line,
+        f"YAML value error: a value tagged !!{short} is not one (tags are not needed: "
+        "write the value plainly)",
+    )
 
 
 @dataclass

@@ -17,10 +17,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import dask
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from dask.dataframe.io.parquet.arrow import ArrowDatasetEngine
+from dask.dataframe.utils import pyarrow_strings_enabled
 
 from pipeline.engine.inputs import coalesced
 from pipeline.io.dataset import Dataset, repeated
@@ -43,7 +46,7 @@ class Checkpoint:
         self.folder, self.budget = folder, budget
         self._held: dict[int, pa.Table] = {}
         self._bytes = 0
-        self._written = False
+        self._written = self._released = False
         self._lock = threading.Lock()
 
     def __dask_tokenize__(self) -> tuple:
@@ -64,7 +67,8 @@ class Checkpoint:
         if self.budget and not self._written:
             table = table.combine_chunks()
         with self._lock:
-            if not self._written and self._bytes + table.nbytes <= self.budget:
+            fits = self._bytes + table.nbytes <= self.budget
+            if self.budget and not self._written and fits and number not in self._held:
                 self._held[number] = table
                 self._bytes += table.nbytes
                 return
@@ -78,6 +82,21 @@ class Checkpoint:
     def held(self) -> bool:
         """Whether the whole checkpoint is in memory (after the ingest pass)."""
         return not self._written and bool(self._held)
+
+    def release(self) -> None:
+        """Let the held tables go (the last pass that reads them is done); a later read raises."""
+        with self._lock:
+            self._held, self._bytes, self._released = {}, 0, True
+
+    def table(self, number: int) -> pa.Table:
+        """Held partition ``number``.
+
+        Raises:
+            RuntimeError: the checkpoint was released (a pass planned too late: a bug).
+        """
+        if self._released:
+            raise RuntimeError("the run's checkpoint was read after it was released")
+        return self._held[number]
 
     def _tables(self) -> tuple[pa.Table, ...]:
         return tuple(self._held[n] for n in sorted(self._held))
@@ -98,10 +117,10 @@ class Checkpoint:
         not depend on the partitions.
         """
         if self.held:
-            tables = self._tables()
-            read = _Held(tables)
-            meta = read.convert(tables[0].schema.empty_table())  # not a slice: no data buffers
-            ddf = dd.from_map(read, range(len(tables)), meta=meta)
+            read = _Held(self, sorted(self._held))
+            meta = read.convert(self._held[read.numbers[0]].schema.empty_table())  # no buffers
+            with dask.config.set({"dataframe.convert-string": False}):  # done by ``convert``
+                ddf = dd.from_map(read, range(len(read.numbers)), meta=meta)
         else:
             ddf = dd.read_parquet([str(p) for p in own_files(self.folder, ".parquet")])
         if rows is not None:
@@ -132,25 +151,25 @@ def _repeated_columns(table: pa.Table) -> list[str]:
 
 
 class _Held:
-    """Reads held partition ``i`` as pandas, only the ``columns`` a pass asks for (projection)."""
+    """Reads held partition ``i`` as pandas, only the ``columns`` a pass asks for (projection).
 
-    def __init__(self, tables: tuple[pa.Table, ...]) -> None:
-        self._tables = tables
+    The conversion is dask's Parquet reader's, text included; dask's own conversion of a
+    ``from_map`` frame is left out (it would also turn a column with no values, Arrow's
+    ``null`` type, into text where the Parquet reader leaves it as objects).
+    """
+
+    def __init__(self, checkpoint: Checkpoint, numbers: list[int]) -> None:
+        self._checkpoint, self.numbers = checkpoint, numbers
+        self._strings = pyarrow_strings_enabled()
         self._token = object()  # one checkpoint's reader (its tables are never hashed)
 
     def __dask_tokenize__(self) -> tuple:
         return ("held-checkpoint", id(self._token))
 
-    def __call__(self, number: int, columns: list[str] | None = None) -> pd.DataFrame:
-        table = self._tables[number]
+    def __call__(self, i: int, columns: list[str] | None = None) -> pd.DataFrame:
+        table = self._checkpoint.table(self.numbers[i])
         return self.convert(table if columns is None else table.select(list(columns)))
 
-    @staticmethod
-    def convert(table: pa.Table) -> pd.DataFrame:
+    def convert(self, table: pa.Table) -> pd.DataFrame:
         """The pandas frame dask's Parquet reader makes of the same table (types, strings)."""
-        from dask.dataframe.io.parquet.arrow import ArrowDatasetEngine
-        from dask.dataframe.utils import pyarrow_strings_enabled
-
-        return ArrowDatasetEngine._arrow_table_to_pandas(
-            table, None, convert_string=pyarrow_strings_enabled()
-        )
+        return ArrowDatasetEngine._arrow_table_to_pandas(table, None, convert_string=self._strings)

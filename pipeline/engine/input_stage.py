@@ -29,6 +29,7 @@ from pipeline.engine.context import RunContext
 from pipeline.engine.measure import measures, risk_line
 from pipeline.gate.catalog import Evidence, kinds
 from pipeline.gate.model import GateResult
+from pipeline.io.dataset import Dataset
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_blocked_page
 
@@ -98,15 +99,18 @@ class InputStage:
         self.beside = rows <= BESIDE_MAX_ROWS
         self._judged: Input | None = None
         internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
-        self._data = checkpoint.dataset(internal)
+        self._checkpoint = checkpoint
+        self._data: Dataset | None = checkpoint.dataset(internal)
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="input-stage")
-        self._measured: Future[_Measured] = self._pool.submit(self._measure, whole)
+        self._measured: Future[_Measured] | None = self._pool.submit(
+            self._measure, self._data, whole
+        )
         ctx.passes.append("measure the input")
 
-    def _measure(self, whole: set[str]) -> _Measured:
+    def _measure(self, data: Dataset, whole: set[str]) -> _Measured:
         started = time.perf_counter()
-        ctx, data = self._ctx, self._data
+        ctx = self._ctx
         before = ctx.gate.input_evidence(data, ctx.header, whole)
         spill, share = ctx.staging.work / "spill", BESIDE_SPILL_BYTES if self.beside else None
         with measures(before, kinds("input"), spill, spill_bytes=share) as found:
@@ -127,7 +131,7 @@ class InputStage:
         Raises:
             InputDataError: the input stage fails (after its gate report and page are written).
         """
-        if self._judged is not None:
+        if self._judged is not None or self._measured is None:  # released: judged before
             return self._judged
         ctx = self._ctx
         with ctx.reporter.task(LABEL) as summary:
@@ -143,6 +147,15 @@ class InputStage:
             summary["seconds"] = measured.seconds
         self._judged = Input(self.frame, self.rows, gate, measured.risk)
         return self._judged
+
+    def release(self) -> None:
+        """The input is read for the last time: its held tables may go (after the verdict).
+
+        The output stage, which reads none of it, then peaks without the input beside it.
+        """
+        self.verdict()
+        self._data = self._measured = None
+        self._checkpoint.release()
 
     def __enter__(self) -> InputStage:
         return self

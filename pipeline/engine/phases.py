@@ -163,7 +163,7 @@ def _run(
             frame, plan = _apply(ctx, ran, stage.frame, total)
         read = stage.verdict()
         memory.release()
-        made = produce(ctx, ran, frame, read.rows, plan)
+        made = produce(ctx, ran, frame, read.rows, plan, stage.release)
         page = _blocked_page(ctx, ran, read, made, started)
         report = judge_output(ctx, made.evidence, read.gate, page)
         manifest = _manifest(ctx, ran, read, made, report, started)

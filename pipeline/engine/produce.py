@@ -8,6 +8,7 @@ text such as ``N/A`` is read as missing); the output gate judges what the pass m
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dask.dataframe
@@ -62,8 +63,12 @@ def produce(
     frame: dask.dataframe.DataFrame,
     rows_in: int,
     plan: UtilityPlan | None,
+    computed: Callable[[], None] | None = None,
 ) -> Produced:
-    """Compute the steps (with every pending check), cut the output files and measure them."""
+    """Compute the steps (with every pending check), cut the output files and measure them.
+
+    ``computed`` is called once the steps are computed (the input is not read after that).
+    """
     final = frame.drop(columns=[ROW, *[c for c in frame.columns if c.startswith(UNIT_PREFIX)]])
     lazy: tuple = ()
     if plan is not None:
@@ -75,6 +80,8 @@ def produce(
     side_schema = pa.Schema.from_pandas(final._meta[side], preserve_index=False) if side else None
     bits = order_bits(rows_in) if ORDER in final.columns else None
     rows, utility = _compute_and_write(ctx, ran, final, bits, rows_in, plan, lazy)
+    if computed is not None:
+        computed()
     sink = _series_sink(ctx, schema, side_schema)
     outcome = sink[2] if sink else None
     files, evidence, risk, profile = _cut_and_measure(

@@ -39,6 +39,7 @@ def typed_frame(rows: int = ROWS) -> pd.DataFrame:
             "when": pd.Series(
                 pd.date_range("1900-01-01", periods=rows, freq="h", tz="Asia/Tokyo")
             ).mask(holes),
+            "nothing": pd.Series([None] * rows, dtype=object),  # Arrow's null type: no values
             "amount": pd.Series(
                 [decimal.Decimal(f"{i}.25") for i in range(rows)],
                 dtype=pd.ArrowDtype(pa.decimal128(12, 2)),
@@ -101,11 +102,23 @@ def test_a_checkpoint_over_its_budget_goes_to_files_whole(tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(partly.frame([]).compute().reset_index(drop=True), frame)
 
 
-def test_a_checkpoint_sent_to_a_worker_process_writes_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rows", [30, 0])
+def test_a_checkpoint_sent_to_a_worker_process_writes_files(tmp_path: Path, rows: int) -> None:
+    # an empty partition too: with no budget nothing is held, not even zero bytes
     sent = pickle.loads(pickle.dumps(Checkpoint(tmp_path / "c", 1 << 30)))
     assert sent.folder == tmp_path / "c" and sent.budget == 0
-    put_in(sent, typed_frame(30), parts=1)
+    put_in(sent, typed_frame(rows), parts=1)
     assert not sent.held and (tmp_path / "c" / "part-00000.parquet").is_file()
+
+
+def test_a_released_checkpoint_lets_its_tables_go_and_refuses_a_read(tmp_path: Path) -> None:
+    held, _ = both(tmp_path, typed_frame())
+    frame = held.frame([])
+    assert len(frame.compute()) == ROWS
+    held.release()
+    assert held._held == {}
+    with pytest.raises(RuntimeError, match="read after it was released"):
+        frame.compute()
 
 
 def test_a_held_checkpoint_is_named_in_graphs_without_hashing_its_data(

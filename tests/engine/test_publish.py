@@ -97,8 +97,12 @@ def test_killed_run_leaves_previous_output_and_next_run_cleans_up(
     proc = subprocess.Popen(cmd, cwd=workdir)
     deadline = time.monotonic() + 60
     staging: list[Path] = []
-    while time.monotonic() < deadline and not staging:
-        staging = list((workdir / "out").glob(".run.staging-*/.work/ingest/part-*"))
+    while time.monotonic() < deadline and not staging:  # the checkpoint (written when too
+        # large to hold) or the final pass's spill: the run is writing its staging folder
+        staging = [
+            *(workdir / "out").glob(".run.staging-*/.work/ingest/part-*"),
+            *(workdir / "out").glob(".run.staging-*/.work/final/part-*"),
+        ]
         time.sleep(0.02)
     assert staging, "the run never started writing"
     os.kill(proc.pid, signal.SIGKILL)
