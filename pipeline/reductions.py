@@ -23,11 +23,11 @@ import pandas as pd
 
 from pipeline.core import exact
 from pipeline.core.columns import PERSON, ROW, UNIT_PREFIX
-from pipeline.core.groups import combinations, combine
+from pipeline.core.groups import combinations, combine, hashed_groups
 from pipeline.core.moments import ExactMoments, moment_limbs
 from pipeline.core.quantile import quantile_plan
 from pipeline.core.randomness import row_keys, value_keys
-from pipeline.risk.encode import codes_from_pandas
+from pipeline.risk.encode import codes_from_pandas, combination_hashes, hashable
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -138,6 +138,7 @@ class KeyCombinations:
 
 
 _N = "__records__"
+_H = "__combination__"  # each combination's 64-bit hash, carried up the key table's tree
 
 
 @dataclass(frozen=True)
@@ -165,17 +166,22 @@ class KeyTable(Reduction):
         """One pass: each partition's combinations, then tree-reduced (8 tables at a time).
 
         A partition's table has each combination once, so it goes to the tree as it is: a
-        group-by of it would give it back (0.3 s per million records at 2M).
+        group-by of it would give it back (0.3 s per million records at 2M). Keys of text,
+        integers or bools carry a hash of each combination up the tree, where tables are
+        regrouped by it (see ``regrouped``).
         """
         keys, weight = list(self.keys), self.weight
         parts = frame[list(self.columns)]
         meta = parts._meta[keys].assign(**{_N: np.int64(0)})
         if weight:
             meta[weight] = parts._meta[weight]
+        hashed = all(hashable(parts._meta[key].dtype) for key in keys)
+        if hashed:
+            meta[_H] = np.zeros(0, dtype=np.uint64)
         given = {"keys": keys, "weight": weight}
         found = parts.reduction(  # chunk, then up the tree 8 tables at a time
             chunk=partition_combinations,
-            chunk_kwargs=given,
+            chunk_kwargs={**given, "hashed": hashed},
             combine=regrouped,
             combine_kwargs=given,
             aggregate=regrouped,
@@ -184,7 +190,7 @@ class KeyTable(Reduction):
             split_every=8,
         )
         (table,) = yield (found,)
-        table, codes = in_code_order(table, keys)
+        table, codes = in_code_order(table.drop(columns=[_H], errors="ignore"), keys)
         counts = table[_N].to_numpy(dtype="float64")
         totals = table[weight].to_numpy(dtype="float64", na_value=0.0) if weight else counts
         return KeyCombinations(table[keys], codes, counts, totals)
@@ -202,7 +208,11 @@ def in_code_order(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, n
 
 
 def partition_combinations(
-    frame: pd.DataFrame, keys: list[str], weight: str | None, records: str | None = None
+    frame: pd.DataFrame,
+    keys: list[str],
+    weight: str | None,
+    records: str | None = None,
+    hashed: bool = False,
 ) -> pd.DataFrame:
     """One partition's distinct key combinations, its records and weight sum per combination.
 
@@ -211,8 +221,15 @@ def partition_combinations(
     value is a value of its own, as in ``groupby(dropna=False)``. The weight sums are pandas'
     group sums in record order, as a group-by over the keys gives them, to the last bit.
     ``records``: a column of records per row (tables of combinations added up), else one each.
+    ``hashed``: add each combination's hash (``_H``) for the tree above; when the tables given
+    carry it, they are grouped by it, every merge checked value by value (a hash shared by
+    unequal values, or a row without one, and they are grouped by their values instead).
     """
-    first, inverse = combinations(frame, keys)
+    carried = frame[_H].to_numpy(dtype=np.uint64) if _H in frame.columns else None
+    found = None
+    if carried is not None and carried.all():  # 0: a row that could not be hashed
+        found = hashed_groups(frame, keys, carried)
+    first, inverse = found if found is not None else combinations(frame, keys)
     out = frame[keys].iloc[first].reset_index(drop=True)
     if records is None:
         out[_N] = np.bincount(inverse, minlength=first.size).astype(np.int64)
@@ -223,6 +240,11 @@ def partition_combinations(
     if weight:
         sums = frame[weight].groupby(inverse, sort=True).sum()
         out[weight] = sums.reset_index(drop=True)
+    if carried is not None:
+        out[_H] = carried[first]
+    elif hashed:  # a partition's own columns may differ from the frame's: 0, not hashed
+        typed = all(hashable(frame[key].dtype) for key in keys)
+        out[_H] = combination_hashes(out, keys) if typed else np.zeros(len(out), np.uint64)
     return out
 
 

@@ -170,3 +170,42 @@ def test_moments_equal_numpy() -> None:
     assert found.complete == len(full)
     assert np.allclose(mean, full.mean()) and np.allclose(cov, full.cov())
     assert np.allclose(sd, frame.std())
+
+
+@pytest.mark.parametrize("hashes", ["values", "one for all", "none in one partition"])
+def test_the_key_table_s_tree_groups_by_hash_only_where_the_values_agree(hashes, monkeypatch):
+    """Tables go up the tree with a hash per combination; any doubt, and they group by values."""
+    import pipeline.reductions as reductions
+
+    pdf = frame(6000)
+    table = KeyTable(("hh", "age", "sex"), "w")
+    exact = compute_now(table, dd.from_pandas(pdf, npartitions=1))
+    real = reductions.combination_hashes
+    calls: list[int] = []
+
+    def fake(part: pd.DataFrame, keys: list[str]) -> np.ndarray:
+        calls.append(len(part))
+        if hashes == "one for all":  # every combination shares one hash: merges are checked
+            return np.ones(len(part), dtype=np.uint64)
+        if hashes == "none in one partition" and len(calls) == 2:
+            return np.zeros(len(part), dtype=np.uint64)  # 0: not hashed
+        return real(part, keys)
+
+    grouped: list[bool] = []
+
+    def spy(*args: object) -> object:
+        found = real_groups(*args)
+        grouped.append(found is not None)
+        return found
+
+    real_groups = reductions.hashed_groups
+    monkeypatch.setattr(reductions, "combination_hashes", fake)
+    monkeypatch.setattr(reductions, "hashed_groups", spy)
+    many = compute_now(table, dd.from_pandas(pdf, npartitions=20))
+    assert len(calls) == 20  # every partition's table was hashed
+    expected = {"values": [True] * 4, "one for all": [False] * 4, "none in one partition": []}
+    assert grouped == expected[hashes] or (hashes == "none in one partition" and all(grouped))
+    pd.testing.assert_frame_equal(many.table, exact.table)
+    assert (many.codes == exact.codes).all() and (many.counts == exact.counts).all()
+    np.testing.assert_allclose(many.sums, exact.sums, rtol=1e-13, atol=0)
+    assert "__combination__" not in many.table.columns

@@ -84,3 +84,30 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
     """
     ids, uniques = pd.factorize(values, use_na_sentinel=False)
     return ids.astype(np.int64, copy=False), len(uniques)
+
+
+def hashed_groups(
+    frame: pd.DataFrame, columns: list[str], hashes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``combinations`` of ``columns`` read from each row's 64-bit hash of its values, verified.
+
+    Equal values must have equal hashes (the caller's hashes are a function of the values);
+    unequal values may share one, so every row is compared with the first row of its hash:
+    any difference, and None is returned (the caller groups by the values themselves). The
+    same ids, in the same order of first appearance, as ``combinations`` gives then.
+    """
+    inverse, size = factorize(hashes.view(np.int64))
+    first = np.full(size, -1, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)
+    rep = first[inverse]
+    merged = np.flatnonzero(rep != np.arange(rep.size))  # rows that are not their group's first
+    for column in columns if merged.size else ():
+        values = frame[column].array
+        mine, theirs = values.take(merged), values.take(rep[merged])
+        equal = mine == theirs
+        if hasattr(equal, "to_numpy"):  # a masked comparison: missing against anything is NA
+            equal = equal.to_numpy(dtype=bool, na_value=False)
+        both = np.asarray(mine.isna(), dtype=bool) & np.asarray(theirs.isna(), dtype=bool)
+        if not (np.asarray(equal, dtype=bool) | both).all():
+            return None
+    return first, inverse

@@ -120,12 +120,15 @@ def label_of(value: Any) -> str:
 def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of an Arrow column's values (equal values, equal hashes) and validity.
 
-    Text is hashed from its bytes (``text_hashes``: ids have about as many values as records);
-    other values once per distinct value. A missing value hashes to 0 and is not valid (the
+    Text is hashed from its bytes (``text_hashes``: ids have about as many values as records),
+    floating-point numbers (amounts, mostly distinct) value by value with pandas' elementwise
+    hash (the same hashes, 5-30x faster than a dictionary of 2M amounts first), other values
+    once per distinct value. A missing value hashes to 0 and is not valid (the
     column may hold no value at all).
     """
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
@@ -134,6 +137,10 @@ def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         return np.where(valid, text_hashes(column), np.uint64(0)), valid
+    if pa.types.is_floating(column.type):  # amounts: mostly distinct, so hashed value by value
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        values = (pc.fill_null(column, 0.0) if column.null_count else column).to_numpy()
+        return np.where(valid, pd.util.hash_array(values).astype(np.uint64), np.uint64(0)), valid
     column = dictionary_encoded(column)
     values = column.dictionary.to_numpy(zero_copy_only=False)
     if values.dtype == object:
@@ -193,3 +200,50 @@ def _same_width_hashes(data: np.ndarray, n: int, width: int) -> np.ndarray:
     for word in padded.view("<u8").T:
         out = splitmix64(out ^ word)
     return splitmix64(out ^ np.uint64(width))
+
+
+def hashable(dtype: Any) -> bool:
+    """Whether ``combination_hashes`` reads a pandas column of ``dtype`` (text, integers, bools).
+
+    Those values are equal exactly when their bytes or numbers are; floats (``-0.0 == 0.0``),
+    categories and Python objects are left to an exact grouping.
+    """
+    import pandas as pd
+
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype):
+        return False
+    return pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+_ODD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def combination_hashes(frame: Any, keys: list[str]) -> np.ndarray:
+    """A 64-bit hash of each row's values of ``keys`` (equal values, equal hash), never 0.
+
+    Each column's values are hashed as the risk hashes them (``value_hashes``: text from its
+    bytes, integers widened to 64 bits first, so a column's hash does not depend on its width),
+    the columns' hashes combined in order and mixed. 0 is kept to mean "not hashed": a row
+    whose hash would be 0 gets 1 (a shared hash only costs a comparison, see
+    ``core.groups.hashed_groups``). Columns must be ``hashable``.
+    """
+    import pyarrow as pa
+
+    from pipeline.core.randomness import splitmix64
+
+    out = np.zeros(len(frame), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for key in keys:
+            column = pa.array(frame[key])
+            if pa.types.is_signed_integer(column.type):
+                column = column.cast(pa.int64())
+            elif pa.types.is_unsigned_integer(column.type):
+                column = column.cast(pa.uint64())
+            hashed, valid = value_hashes(column)
+            out *= _ODD
+            out += np.where(valid, hashed, np.uint64(0x5851F42D4C957F2D))  # missing: its own
+    out = splitmix64(out)
+    out[out == 0] = 1
+    return out

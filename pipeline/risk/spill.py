@@ -24,13 +24,25 @@ def bucket_of(hashes: np.ndarray, bits: int = BUCKET_BITS) -> np.ndarray:
     return (hashes.astype(np.uint64, copy=False) >> np.uint64(64 - bits)).astype(np.int64)
 
 
+_ODD = np.uint64(0x9E3779B97F4A7C15)  # a row's codes are the digits of a number in this base
+
+
 def row_hash(codes: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of an integer code matrix (equal rows, equal hashes)."""
-    out = np.zeros(codes.shape[0], dtype=np.uint64)
+    """A 64-bit hash of each row of an integer code matrix (equal rows, equal hashes).
+
+    It only spreads rows over buckets (equal rows must share one; unequal rows may too): the
+    codes (+1, so missing is 0) read as the digits of a number in an odd base, modulo 2**64,
+    mixed once (``splitmix64``). A mix per column cost 2-3x as much (0.25-0.45 s against
+    0.12-0.17 s for 2M rows of five keys).
+    """
+    n = codes.shape[0]
+    out, digit = np.zeros(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(codes.shape[1]):
-            out = splitmix64(out ^ (codes[:, j].astype(np.int64) + 1).astype(np.uint64))
-    return out
+            np.add(codes[:, j], 1, out=digit, casting="unsafe")  # codes >= -1: never negative
+            out *= _ODD
+            out += digit
+    return splitmix64(out)
 
 
 class Spill:

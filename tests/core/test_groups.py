@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.groups import combine, factorize
+from pipeline.core.groups import combinations, combine, factorize, hashed_groups
 
 
 @settings(max_examples=200, deadline=None)
@@ -43,3 +44,27 @@ def test_factorize_numbers_by_first_appearance_as_arrow_s_dictionary(values, dty
     encoded = pa.array(array).dictionary_encode()
     assert ids.dtype == np.int64 and size == len(encoded.dictionary)
     assert ids.tolist() == encoded.indices.to_pylist()
+
+
+def _frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    text = pd.array(rng.choice(["a", "b", "", "ab"], n), dtype="string")
+    text[rng.random(n) < 0.2] = pd.NA
+    number = pd.array(rng.integers(-2, 3, n), dtype="Int64")
+    number[rng.random(n) < 0.2] = pd.NA
+    return pd.DataFrame({"t": text, "i": number, "b": rng.random(n) < 0.5})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 2**32 - 1))
+def test_hashed_groups_are_the_exact_groups_whatever_the_hashes_merge(n: int, seed: int) -> None:
+    """Hashes of the values give the exact groups; hashes that merge unequal rows give None."""
+    rng = np.random.default_rng(seed)
+    frame = _frame(rng, n)
+    columns = ["t", "i", "b"]
+    first, inverse = combinations(frame, columns)
+    exact = hashed_groups(frame, columns, (inverse + 1).astype(np.uint64) * np.uint64(7919))
+    assert exact is not None
+    assert exact[0].tolist() == first.tolist() and exact[1].tolist() == inverse.tolist()
+    if first.size > 1:  # two groups share a hash: seen, and left to the caller
+        shared = np.minimum(inverse, 1).astype(np.uint64) + np.uint64(1)
+        assert hashed_groups(frame, columns, shared if first.size > 2 else shared * 0 + 1) is None

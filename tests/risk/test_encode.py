@@ -76,3 +76,82 @@ def test_values_of_one_width_hash_as_documented_and_as_among_other_widths(values
     mixed = text_hashes(pa.array([*values, "~" * (width + 1)], kind))  # two widths
     assert alone.tolist() == mixed[cut : len(values)].tolist()
     assert alone.tolist() == [_reference(v) for v in values[cut:]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.0, -0.0, 1e308, -1e-308, 5e-324]),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([pa.float64(), pa.float32()]),
+)
+def test_amounts_hash_value_by_value_as_their_distinct_values_would(values, kind):
+    """Floating-point values skip the dictionary: each gets the hash of its distinct value."""
+    import pandas as pd
+
+    column = pa.array(values, kind)
+    hashed, valid = value_hashes(column)
+    assert valid.tolist() == [v is not None for v in values]
+    encoded = column.dictionary_encode()  # the way every other type is hashed
+    distinct = pd.util.hash_array(encoded.dictionary.to_numpy(zero_copy_only=False))
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    expected = [
+        int(distinct[int(i)]) if v is not None else 0 for v, i in zip(values, indices, strict=True)
+    ]
+    assert hashed.tolist() == expected
+    assert value_hashes(pa.chunked_array([column[:1], column[1:]]))[0].tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(-3, 3)),
+            st.one_of(st.none(), st.text("ab", max_size=3)),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["Int8", "Int64", "int64", "UInt16"]),
+    st.sampled_from(["string[python]", "string[pyarrow]"]),
+)
+def test_combination_hashes_follow_the_values_not_their_types(rows, ints, text):
+    """Equal combinations hash alike whatever the integer width or text storage; never 0."""
+    import pandas as pd
+
+    from pipeline.risk.encode import combination_hashes, hashable
+
+    numbers = [r[0] for r in rows]
+    if ints == "int64" or ints.startswith("U"):  # no missing value / no negative one there
+        numbers = [abs(v) if v is not None else 0 for v in numbers]
+    frame = pd.DataFrame(
+        {"n": pd.array(numbers, dtype=ints), "t": pd.array([r[1] for r in rows], dtype=text)}
+    )
+    assert hashable(frame["n"].dtype) and hashable(frame["t"].dtype)
+    wide = frame.astype({"n": "Int64", "t": "string[pyarrow]"})
+    hashed = combination_hashes(frame, ["n", "t"])
+    assert hashed.tolist() == combination_hashes(wide, ["n", "t"]).tolist()
+    assert (hashed != 0).all()
+    pairs = list(zip(wide["n"].astype(object), wide["t"].astype(object), strict=True))
+    seen: dict = {}
+    for pair, h in zip(pairs, hashed.tolist(), strict=True):
+        key = tuple("<NA>" if v is pd.NA else v for v in pair)
+        assert seen.setdefault(key, h) == h  # equal values, equal hash
+    assert len(set(seen.values())) == len(seen)  # and these few differ
+
+
+def test_floats_categories_and_objects_are_not_hashed():
+    import pandas as pd
+
+    from pipeline.risk.encode import hashable
+
+    unhashed = (pd.Series([0.5]), pd.Series(["x"], dtype=object), pd.Categorical(["x"]))
+    assert not any(hashable(s.dtype) for s in unhashed)
+    hashed = (pd.Series([1]), pd.Series([True]), pd.Series(["x"]), pd.Series(["x"], dtype="string"))
+    assert all(hashable(s.dtype) for s in hashed)  # text: pandas' default str dtype too

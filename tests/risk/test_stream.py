@@ -143,3 +143,21 @@ def test_a_prepared_chunk_is_taken_when_the_next_one_comes(tmp_path):
         stream.add(pa.table({"a": ["z"], "b": ["3"]}))
         assert list(stream.dictionaries[0].index)[:2] == ["x", "y"]
         assert stream.finish().summary["records"] == 3
+
+
+def test_row_hash_follows_row_equality_and_spreads_rows_over_buckets():
+    """Equal code rows share a hash (and so a bucket); distinct rows spread evenly."""
+    from pipeline.risk.spill import BUCKET_BITS, bucket_of, row_hash
+
+    rng = np.random.default_rng(3)
+    codes = np.column_stack([rng.integers(-1, k, 200_000) for k in (90, 3, 1900, 12, 9)])
+    codes = codes.astype(np.int32)
+    hashed = row_hash(codes)
+    again = row_hash(np.asfortranarray(codes[::-1]))[::-1]  # layout and order do not matter
+    assert hashed.tolist() == again.tolist()
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    assert (hashed == hashed[first][inverse.ravel()]).all()  # equal rows, equal hashes
+    assert np.unique(hashed).size == first.size  # distinct rows: no collision here
+    sizes = np.bincount(bucket_of(hashed), minlength=1 << BUCKET_BITS)
+    assert sizes.min() > 0.9 * sizes.mean() and sizes.max() < 1.1 * sizes.mean()
+    assert len({row_hash(np.array([[a, b]], np.int32))[0] for a in (-1, 0) for b in (-1, 0)}) == 4
