@@ -1,4 +1,4 @@
-"""The input stage: measured beside the steps, judged before anything is written.
+"""The input stage: read into a checkpoint, measured beside the steps, judged before any write.
 
 The input's measure pass (the contract's row checks, the identifier scan, the risk before the
 steps) reads the checkpoint in a thread of its own while the steps are planned and their
@@ -24,12 +24,18 @@ import dask.dataframe
 
 from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.core.errors import InputDataError
-from pipeline.engine.checkpoint import Checkpoint
-from pipeline.engine.context import RunContext
+from pipeline.engine import ingest, memory
+from pipeline.engine.apply import call_step
+from pipeline.engine.checkpoint import HELD_BYTES, Checkpoint
+from pipeline.engine.context import Ran, RunContext
+from pipeline.engine.inputs import read_input, reading
 from pipeline.engine.measure import measures, risk_line
+from pipeline.engine.prepare import numeric_columns
+from pipeline.engine.steplog import log_facts, step_label
 from pipeline.gate.catalog import Evidence, kinds
 from pipeline.gate.model import GateResult
 from pipeline.io.dataset import Dataset
+from pipeline.recipe.loader import StepCall
 from pipeline.report.model import Snapshot
 from pipeline.report.write import write_blocked_page
 
@@ -178,3 +184,45 @@ class InputStage:
             return
         self._stop.set()  # interrupted: no verdict, the pass ends at its next table
         self._pool.shutdown(wait=True)
+
+
+def read_input_stage(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> InputStage:
+    """Read the input (identifier steps applied), checkpoint it, start measuring it."""
+    frame = read_input(ctx.recipe.input, ctx.keep, ctx.options.partitions)
+    total = len(automatic) + len(ctx.loaded.steps)
+    for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
+        with ctx.reporter.task(step_label(call, i, total)) as summary:
+            effect = call_step(call, frame, ctx.step_context(i, call))
+            summary.update(log_facts(call, effect.facts))
+        ran.add(call, i, effect)
+        ctx.checks.add(effect.checks, effect.facts)
+        frame = effect.frame
+    ran.initial = len(automatic)
+    stage = _checkpointed(ctx, frame)
+    ctx.passes.append("read input")
+    for record in ran.records:
+        record.rows_in = record.rows_out = stage.rows
+    memory.release()
+    return stage
+
+
+def _checkpointed(ctx: RunContext, frame: dask.dataframe.DataFrame) -> InputStage:
+    """The ingest pass into a checkpoint, and the stage that measures it (started).
+
+    Held in memory under ``HELD_BYTES`` with the threads scheduler (the others' workers are
+    other processes), else Parquet files in staging.
+    """
+    in_process = ctx.options.scheduler == "threads"
+    target = Checkpoint(ctx.staging.work / "ingest", HELD_BYTES if in_process else 0)
+    recipe = ctx.recipe
+    with ctx.reporter.task("read input") as summary, reading(recipe.input):
+        numeric = numeric_columns(ctx.loaded, recipe)
+        result = ingest.ingest(frame, numeric, target, recipe.input.non_finite)
+        summary["records"] = result.rows
+        if result.read_as_missing:
+            summary["non_finite_read_as_missing"] = result.read_as_missing
+    coalesce = None if ctx.options.partitions else result.rows  # --partitions N: kept as asked
+    if target.held:
+        memory.small_run()
+    checkpointed = target.frame(result.integer_columns, coalesce)
+    return InputStage(ctx, target, checkpointed, result.rows, set(result.integer_columns))

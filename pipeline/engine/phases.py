@@ -21,19 +21,16 @@ import dask
 import dask.dataframe
 
 from pipeline.core.artifact import now_utc
-from pipeline.engine import ingest as ingest_mod
 from pipeline.engine import loss, memory
-from pipeline.engine.apply import Planned, apply_steps, call_step
-from pipeline.engine.checkpoint import HELD_BYTES, Checkpoint
+from pipeline.engine.apply import Planned, apply_steps
 from pipeline.engine.context import Ran, RunContext
-from pipeline.engine.input_stage import Input, InputStage
-from pipeline.engine.inputs import input_columns, input_digests, read_input, reading
+from pipeline.engine.input_stage import Input, read_input_stage
+from pipeline.engine.inputs import input_columns, input_digests
 from pipeline.engine.prepare import (
     RunOptions,
     automatic_calls,
     check_columns,
     effective_recipe,
-    numeric_columns,
 )
 from pipeline.engine.produce import Produced, judge_output, produce
 from pipeline.engine.progress import Reporter
@@ -45,7 +42,7 @@ from pipeline.engine.series_run import (
     series_steps,
     summary_of,
 )
-from pipeline.engine.steplog import log_facts, step_label
+from pipeline.engine.steplog import step_label
 from pipeline.engine.stores import (
     Where,
     database_input,
@@ -59,7 +56,7 @@ from pipeline.gate.model import GateReport
 from pipeline.gate.stages import Gate, Page, default_report_path, uses_row_checks
 from pipeline.io.dataset import type_names
 from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versions
-from pipeline.recipe.loader import LoadedRecipe, StepCall
+from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
 from pipeline.report.codebook import build_codebook, write_codebook
 from pipeline.report.model import SeriesSummary
@@ -156,7 +153,7 @@ def _run(
                 "warning",
             )
         ran = Ran(last=last)
-        stage = _read_input(ctx, ran, automatic)
+        stage = read_input_stage(ctx, ran, automatic)
         if not stage.beside:  # a large input: measured alone, its peak not on the steps'
             stage.verdict()
         with stage:  # the input is measured beside the steps; its verdict comes first
@@ -253,26 +250,6 @@ def _blocked_page(ctx: RunContext, ran: Ran, read: Input, made: Produced, starte
     return page
 
 
-def _read_input(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> InputStage:
-    """Read the input (identifier steps applied), checkpoint it, start measuring it."""
-    frame = read_input(ctx.recipe.input, ctx.keep, ctx.options.partitions)
-    total = len(automatic) + len(ctx.loaded.steps)
-    for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
-        with ctx.reporter.task(step_label(call, i, total)) as summary:
-            effect = call_step(call, frame, ctx.step_context(i, call))
-            summary.update(log_facts(call, effect.facts))
-        ran.add(call, i, effect)
-        ctx.checks.add(effect.checks, effect.facts)
-        frame = effect.frame
-    ran.initial = len(automatic)
-    store, frame, rows, whole = _checkpoint(ctx, frame)
-    ctx.passes.append("read input")
-    for record in ran.records:
-        record.rows_in = record.rows_out = rows
-    memory.release()
-    return InputStage(ctx, store, frame, rows, whole)
-
-
 def _apply(
     ctx: RunContext, ran: Ran, frame: dask.dataframe.DataFrame, total: int
 ) -> tuple[dask.dataframe.DataFrame, UtilityPlan | None]:
@@ -325,25 +302,3 @@ def _manifest(
         gate=gate,
         seconds=round(time.perf_counter() - started, 3),
     )
-
-
-def _checkpoint(ctx: RunContext, frame: dask.dataframe.DataFrame) -> tuple:
-    """The ingest pass: (the checkpoint, it as a frame, records, whole-number columns).
-
-    Held in memory under ``HELD_BYTES`` with the threads scheduler (the others' workers are
-    other processes), else Parquet files in staging.
-    """
-    in_process = ctx.options.scheduler == "threads"
-    target = Checkpoint(ctx.staging.work / "ingest", HELD_BYTES if in_process else 0)
-    recipe = ctx.recipe
-    with ctx.reporter.task("read input") as summary, reading(recipe.input):
-        numeric = numeric_columns(ctx.loaded, recipe)
-        result = ingest_mod.ingest(frame, numeric, target, recipe.input.non_finite)
-        summary["records"] = result.rows
-        if result.read_as_missing:
-            summary["non_finite_read_as_missing"] = result.read_as_missing
-    coalesce = None if ctx.options.partitions else result.rows  # --partitions N: kept as asked
-    if target.held:
-        memory.small_run()
-    frame = target.frame(result.integer_columns, coalesce)
-    return target, frame, result.rows, set(result.integer_columns)
