@@ -183,13 +183,14 @@ def test_the_key_table_s_tree_groups_by_hash_only_where_the_values_agree(hashes,
     real = reductions.combination_hashes
     calls: list[int] = []
 
-    def fake(part: pd.DataFrame, keys: list[str]) -> np.ndarray:
-        calls.append(len(part))
+    def fake(columns: list[np.ndarray]) -> np.ndarray:
+        rows = columns[0].size
+        calls.append(rows)
         if hashes == "one for all":  # every combination shares one hash: merges are checked
-            return np.ones(len(part), dtype=np.uint64)
+            return np.ones(rows, dtype=np.uint64)
         if hashes == "none in one partition" and len(calls) == 2:
-            return np.zeros(len(part), dtype=np.uint64)  # 0: not hashed
-        return real(part, keys)
+            return np.zeros(rows, dtype=np.uint64)  # 0: not hashed
+        return real(columns)
 
     grouped: list[bool] = []
 
@@ -209,3 +210,22 @@ def test_the_key_table_s_tree_groups_by_hash_only_where_the_values_agree(hashes,
     assert (many.codes == exact.codes).all() and (many.counts == exact.counts).all()
     np.testing.assert_allclose(many.sums, exact.sums, rtol=1e-13, atol=0)
     assert "__combination__" not in many.table.columns
+
+
+def test_a_table_in_code_order_keeps_the_file_order_of_repeated_rows() -> None:
+    """Distinct rows sort one way whatever the sort; repeated ones keep their order (stable)."""
+    from pipeline.reductions import in_code_order
+
+    rng = np.random.default_rng(2)
+    table = frame(3000)[["hh", "age", "sex"]].drop_duplicates().reset_index(drop=True)
+    found, codes = in_code_order(table, ["hh", "age", "sex"])
+    rows = [tuple(c) for c in codes]
+    assert rows == sorted(rows) and len(set(rows)) == len(rows) == len(table)
+    twice = pd.concat([table, table.iloc[rng.permutation(len(table))]], ignore_index=True)
+    twice["at"] = np.arange(len(twice))
+    found, codes = in_code_order(twice, ["hh", "age", "sex"])
+    rows = [tuple(c) for c in codes]
+    assert rows == sorted(rows)
+    at = found["at"].to_numpy()
+    same = (codes[1:] == codes[:-1]).all(axis=1)
+    assert same.sum() == len(table) and (at[1:][same] > at[:-1][same]).all()  # file order kept

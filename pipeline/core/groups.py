@@ -70,7 +70,9 @@ def combinations(
         found = codes.get(column)
         matrix[:, j] = found if found is not None else pd.factorize(frame[column])[0]
     first, inverse = distinct_rows(matrix)
-    order = np.argsort(first, kind="stable")
+    if first.size < 2 or bool((first[1:] > first[:-1]).all()):  # numbered as they appear already
+        return first, inverse
+    order = np.argsort(first)  # distinct row numbers: every sort gives the same order
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return first[order], rank[inverse]

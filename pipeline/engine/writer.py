@@ -68,7 +68,7 @@ def _spill(
         pq.write_table(table, Path(target) / (PART.format(number) + ".parquet"), compression="lz4")
     else:  # one Arrow file per partition, record batch b = bucket b (possibly empty)
         buckets = pdf[ORDER].to_numpy(dtype=np.int64) >> (53 - bits)
-        order = np.argsort(buckets, kind="stable")
+        order = np.argsort(buckets.astype(np.uint16), kind="stable")  # at most 2**8: a radix sort
         bounds = np.searchsorted(buckets[order], np.arange(2**bits + 1))
         whole = table.take(pa.array(order)).combine_chunks()
         batch = whole.to_batches()[0] if whole.num_rows else _empty_batch(schema)

@@ -218,32 +218,44 @@ def hashable(dtype: Any) -> bool:
 
 
 _ODD = np.uint64(0x9E3779B97F4A7C15)
+_MISSING = np.uint64(0x5851F42D4C957F2D)  # the hash of a missing key value
 
 
-def combination_hashes(frame: Any, keys: list[str]) -> np.ndarray:
-    """A 64-bit hash of each row's values of ``keys`` (equal values, equal hash), never 0.
+def key_hashes(values: Any, codes: np.ndarray | None = None) -> np.ndarray:
+    """Each value's 64-bit hash as ``combination_hashes`` combines it (missing: a constant).
 
-    Each column's values are hashed as the risk hashes them (``value_hashes``: text from its
-    bytes, integers widened to 64 bits first, so a column's hash does not depend on its width),
-    the columns' hashes combined in order and mixed. 0 is kept to mean "not hashed": a row
-    whose hash would be 0 gets 1 (a shared hash only costs a comparison, see
-    ``core.groups.hashed_groups``). Columns must be ``hashable``.
+    Values are hashed as the risk hashes them (``value_hashes``: text from its bytes), integers
+    widened to 64 bits first, so a value's hash does not depend on its column's width or
+    storage. ``values``: a pandas column (or array) of a ``hashable`` type. With ``codes``
+    (``pd.factorize``'s: -1 missing), ``values`` are the distinct values and the hashes are
+    those of ``values[codes]``: each distinct value hashed once.
     """
     import pyarrow as pa
 
+    column = pa.array(values)
+    if pa.types.is_signed_integer(column.type):
+        column = column.cast(pa.int64())
+    elif pa.types.is_unsigned_integer(column.type):
+        column = column.cast(pa.uint64())
+    hashed, valid = value_hashes(column)
+    hashed = np.where(valid, hashed, _MISSING)
+    return hashed if codes is None else np.append(hashed, _MISSING)[codes]
+
+
+def combination_hashes(columns: list[np.ndarray]) -> np.ndarray:
+    """One 64-bit hash per row from its key values' ``key_hashes`` (in key order), never 0.
+
+    Equal values give equal hashes; unequal ones may share one (see
+    ``core.groups.hashed_groups``, which checks). 0 is kept to mean "not hashed": a row whose
+    hash would be 0 gets 1.
+    """
     from pipeline.core.randomness import splitmix64
 
-    out = np.zeros(len(frame), dtype=np.uint64)
+    out = np.zeros(columns[0].size if columns else 0, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for key in keys:
-            column = pa.array(frame[key])
-            if pa.types.is_signed_integer(column.type):
-                column = column.cast(pa.int64())
-            elif pa.types.is_unsigned_integer(column.type):
-                column = column.cast(pa.uint64())
-            hashed, valid = value_hashes(column)
+        for hashed in columns:
             out *= _ODD
-            out += np.where(valid, hashed, np.uint64(0x5851F42D4C957F2D))  # missing: its own
+            out += hashed
     out = splitmix64(out)
     out[out == 0] = 1
     return out

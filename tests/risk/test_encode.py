@@ -125,7 +125,7 @@ def test_combination_hashes_follow_the_values_not_their_types(rows, ints, text):
     """Equal combinations hash alike whatever the integer width or text storage; never 0."""
     import pandas as pd
 
-    from pipeline.risk.encode import combination_hashes, hashable
+    from pipeline.risk.encode import combination_hashes, hashable, key_hashes
 
     numbers = [r[0] for r in rows]
     if ints == "int64" or ints.startswith("U"):  # no missing value / no negative one there
@@ -135,8 +135,13 @@ def test_combination_hashes_follow_the_values_not_their_types(rows, ints, text):
     )
     assert hashable(frame["n"].dtype) and hashable(frame["t"].dtype)
     wide = frame.astype({"n": "Int64", "t": "string[pyarrow]"})
-    hashed = combination_hashes(frame, ["n", "t"])
-    assert hashed.tolist() == combination_hashes(wide, ["n", "t"]).tolist()
+    hashed = combination_hashes([key_hashes(frame[c]) for c in ("n", "t")])
+    assert hashed.tolist() == combination_hashes([key_hashes(wide[c]) for c in ("n", "t")]).tolist()
+    coded = []  # each distinct value hashed once, picked by its code: the same hashes
+    for column in ("n", "t"):
+        codes, uniques = pd.factorize(frame[column])
+        coded.append(key_hashes(uniques, codes))
+    assert combination_hashes(coded).tolist() == hashed.tolist()
     assert (hashed != 0).all()
     pairs = list(zip(wide["n"].astype(object), wide["t"].astype(object), strict=True))
     seen: dict = {}
