@@ -233,7 +233,9 @@ def partition_combinations(
     """
     carried = frame[_H].to_numpy(dtype=np.uint64) if _H in frame.columns else None
     found = None
-    if carried is not None and carried.all():  # 0: a row that could not be hashed
+    # 0: a row that could not be hashed; a column of another type: partitions of different
+    # types met (int64 and uint64 make float64, whose values are no longer the hashed ones)
+    if carried is not None and carried.all() and all(hashable(frame[k].dtype) for k in keys):
         found = hashed_groups(frame, keys, carried)
     typed = hashed and carried is None and all(hashable(frame[k].dtype) for k in keys)
     factorized = {k: pd.factorize(frame[k]) for k in keys} if typed else {}

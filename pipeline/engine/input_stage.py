@@ -198,16 +198,26 @@ def read_input_stage(ctx: RunContext, ran: Ran, automatic: list[StepCall]) -> In
         ctx.checks.add(effect.checks, effect.facts)
         frame = effect.frame
     ran.initial = len(automatic)
-    stage = _checkpointed(ctx, frame)
+    done = _checkpoint(ctx, frame)
     ctx.passes.append("read input")
     for record in ran.records:
-        record.rows_in = record.rows_out = stage.rows
+        record.rows_in = record.rows_out = done.rows
     memory.release()
-    return stage
+    return InputStage(ctx, done.checkpoint, done.frame, done.rows, done.whole)
 
 
-def _checkpointed(ctx: RunContext, frame: dask.dataframe.DataFrame) -> InputStage:
-    """The ingest pass into a checkpoint, and the stage that measures it (started).
+@dataclass(frozen=True)
+class _Checkpointed:
+    """The ingest pass's checkpoint, it as a frame, its records and its whole-number columns."""
+
+    checkpoint: Checkpoint
+    frame: dask.dataframe.DataFrame
+    rows: int
+    whole: set[str]
+
+
+def _checkpoint(ctx: RunContext, frame: dask.dataframe.DataFrame) -> _Checkpointed:
+    """The ingest pass into a checkpoint.
 
     Held in memory under ``HELD_BYTES`` with the threads scheduler (the others' workers are
     other processes), else Parquet files in staging.
@@ -225,4 +235,4 @@ def _checkpointed(ctx: RunContext, frame: dask.dataframe.DataFrame) -> InputStag
     if target.held:
         memory.small_run()
     checkpointed = target.frame(result.integer_columns, coalesce)
-    return InputStage(ctx, target, checkpointed, result.rows, set(result.integer_columns))
+    return _Checkpointed(target, checkpointed, result.rows, set(result.integer_columns))

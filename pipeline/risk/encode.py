@@ -202,19 +202,26 @@ def _same_width_hashes(data: np.ndarray, n: int, width: int) -> np.ndarray:
     return splitmix64(out ^ np.uint64(width))
 
 
+_MASKED = {f"{kind}{bits}" for kind in ("Int", "UInt") for bits in (8, 16, 32, 64)} | {"boolean"}
+
+
 def hashable(dtype: Any) -> bool:
     """Whether ``combination_hashes`` reads a pandas column of ``dtype`` (text, integers, bools).
 
     Those values are equal exactly when their bytes or numbers are; floats (``-0.0 == 0.0``),
-    categories and Python objects are left to an exact grouping.
+    categories, sparse and Arrow-backed numbers and Python objects are left to an exact
+    grouping.
     """
     import pandas as pd
 
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "iub"
     if isinstance(dtype, pd.StringDtype):
         return True
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype):
-        return False
-    return pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    masked = pd.api.extensions.ExtensionDtype  # pandas' integers and booleans with missing values
+    return isinstance(dtype, masked) and not isinstance(dtype, pd.ArrowDtype) and (
+        dtype.name in _MASKED
+    )
 
 
 _ODD = np.uint64(0x9E3779B97F4A7C15)

@@ -160,3 +160,6 @@ def test_floats_categories_and_objects_are_not_hashed():
     assert not any(hashable(s.dtype) for s in unhashed)
     hashed = (pd.Series([1]), pd.Series([True]), pd.Series(["x"]), pd.Series(["x"], dtype="string"))
     assert all(hashable(s.dtype) for s in hashed)  # text: pandas' default str dtype too
+    others = ("Sparse[int64]", "int64[pyarrow]", "Float64", "datetime64[ns]")
+    assert not any(hashable(pd.Series([1], dtype=d).dtype) for d in others)
+    assert all(hashable(pd.Series([1], dtype=d).dtype) for d in ("UInt8", "Int64", "boolean"))
