@@ -218,10 +218,7 @@ def hashable(dtype: Any) -> bool:
         return dtype.kind in "iub"
     if isinstance(dtype, pd.StringDtype):
         return True
-    masked = pd.api.extensions.ExtensionDtype  # pandas' integers and booleans with missing values
-    return isinstance(dtype, masked) and not isinstance(dtype, pd.ArrowDtype) and (
-        dtype.name in _MASKED
-    )
+    return getattr(dtype, "name", None) in _MASKED  # pandas' masked integers and booleans
 
 
 _ODD = np.uint64(0x9E3779B97F4A7C15)
