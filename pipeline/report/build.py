@@ -180,6 +180,7 @@ def _risky_categories(
     if total == 0:
         return out
     cards = [len(names) + 1 for names in labels]  # code + 1: 0 is missing
+    plus = [np.ascontiguousarray(ucodes[:, j]) + 1 for j in range(len(keys))]  # each read once
 
     def name(j: int, code: int) -> str:
         return "(missing)" if code < 0 else labels[j][code]
@@ -196,9 +197,10 @@ def _risky_categories(
             first[key[::-1]] = picked[::-1]
             values = [ucodes[first, j] for j in cols]
         else:
-            key = np.zeros(ucodes.shape[0], dtype=np.int64)
-            for j in cols:
-                key = key * cards[j] + ucodes[:, j] + 1
+            key = plus[cols[0]].astype(np.int64)
+            for j in cols[1:]:
+                key *= cards[j]
+                key += plus[j]
             tally = np.bincount(key, weights=records, minlength=size)
             cells = np.arange(size)
             values = []

@@ -81,18 +81,37 @@ def _normalized(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     """NFKC text, and the same with separators removed (+81 read as a leading 0)."""
     if pc.all(pc.string_is_ascii(raw)).as_py():  # NFKC leaves ASCII as it is: skip the work
         text = digits = raw
-        for sep in ("-", " ", "(", ")", "\t"):
-            if pc.any(pc.match_substring(digits, sep)).as_py():
-                digits = pc.replace_substring(digits, sep, "")
+        if pc.any(pc.match_substring_regex(raw, r"[- ()\t]")).as_py():  # one scan for all five
+            for sep in ("-", " ", "(", ")", "\t"):
+                if pc.any(pc.match_substring(digits, sep)).as_py():
+                    digits = pc.replace_substring(digits, sep, "")
     else:
         text = pc.utf8_normalize(raw, "NFKC")
         digits = pc.replace_substring_regex(text, _SEPARATORS, "")
     if pc.any(pc.starts_with(digits, "+81")).as_py():
         digits = pc.replace_substring_regex(digits, r"^\+81", "0")
-    dated = pc.match_substring_regex(raw, _DATE)
-    if pc.any(dated).as_py():  # 1967-03-12 is a date, not the 8-digit code 19670312
+    dated = _dates(raw)
+    if dated is not None:  # 1967-03-12 is a date, not the 8-digit code 19670312
         digits = pc.if_else(dated, raw, digits)
     return text, digits
+
+
+def _dates(raw: pa.Array) -> pa.Array | None:
+    """Which values are calendar dates (None: none is).
+
+    A date as ``_DATE`` writes it has 8-10 bytes (RE2's digit class is ASCII): the regex reads
+    those values only (a column of 24-character tokens has none to read).
+    """
+    size = pc.binary_length(raw).to_numpy(zero_copy_only=False)
+    sized = np.flatnonzero((size >= 8) & (size <= 10))
+    if not sized.size:
+        return None
+    hit = pc.match_substring_regex(raw.take(pa.array(sized)), _DATE).to_numpy(zero_copy_only=False)
+    if not hit.any():
+        return None
+    dated = np.zeros(len(raw), dtype=bool)
+    dated[sized[hit]] = True
+    return pa.array(dated)
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,27 @@ def test_a_calendar_date_is_not_a_digit_code() -> None:
     assert [f.kind for f in found] == ["insurer_number"]
     # the same digits cut otherwise are not a date: still read as the code they are
     assert [f.kind for f in scan_array("insurer", pa.array(["1950-0107"]))] == ["insurer_number"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.dates().map(lambda d: d.strftime(f"%Y{'-/.'[d.day % 3]}%m{'-/.'[d.month % 3]}%d")),
+            st.dates().map(lambda d: f"{d.year}-{d.month}-{d.day}"),
+            st.text("0123456789-/. ()+８a", max_size=12),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_dates_are_found_by_their_size_first_as_the_regex_finds_them(values: list[str]) -> None:
+    """The date regex runs on values of 8-10 bytes only: the same dates as on every value."""
+    import pyarrow.compute as pc
+
+    from pipeline.scan.scanner import _DATE, _dates
+
+    raw = pa.array(values)
+    everywhere = pc.match_substring_regex(raw, _DATE).to_pylist()
+    found = _dates(raw)
+    assert (found.to_pylist() if found is not None else [False] * len(values)) == everywhere
