@@ -232,12 +232,13 @@ def partition_combinations(
     unequal values, or a row without one, and they are grouped by their values instead).
     """
     carried = frame[_H].to_numpy(dtype=np.uint64) if _H in frame.columns else None
+    # a column of another type: partitions of different types met (int64 and uint64 make
+    # float64, whose values are no longer the hashed ones); 0: a row that could not be hashed
+    typed = all(hashable(frame[k].dtype) for k in keys)
     found = None
-    # 0: a row that could not be hashed; a column of another type: partitions of different
-    # types met (int64 and uint64 make float64, whose values are no longer the hashed ones)
-    if carried is not None and carried.all() and all(hashable(frame[k].dtype) for k in keys):
+    if carried is not None and typed and carried.all():
         found = hashed_groups(frame, keys, carried)
-    typed = hashed and carried is None and all(hashable(frame[k].dtype) for k in keys)
+    typed = typed and hashed and carried is None  # a partition's table: hash it
     factorized = {k: pd.factorize(frame[k]) for k in keys} if typed else {}
     given = {k: codes for k, (codes, _) in factorized.items()}
     first, inverse = found if found is not None else combinations(frame, keys, given)

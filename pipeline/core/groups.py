@@ -46,13 +46,16 @@ def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         present[group] = True
         rank = np.cumsum(present) - 1
         inverse = rank[group]
-        first = np.full(int(present.sum()), -1, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
-        return first, inverse
+        return first_rows(inverse, int(present.sum())), inverse
     inverse, size = factorize(group)
+    return first_rows(inverse, size), inverse
+
+
+def first_rows(inverse: np.ndarray, size: int) -> np.ndarray:
+    """The first row of each of ``size`` groups, from each row's group id (0..size-1)."""
     first = np.full(size, -1, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(group.size - 1, -1, -1)
-    return first, inverse
+    first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)
+    return first
 
 
 def combinations(
@@ -99,8 +102,7 @@ def hashed_groups(
     same ids, in the same order of first appearance, as ``combinations`` gives then.
     """
     inverse, size = factorize(hashes.view(np.int64))
-    first = np.full(size, -1, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)
+    first = first_rows(inverse, size)
     rep = first[inverse]
     merged = np.flatnonzero(rep != np.arange(rep.size))  # rows that are not their group's first
     for column in columns if merged.size else ():

@@ -221,7 +221,6 @@ def hashable(dtype: Any) -> bool:
     return getattr(dtype, "name", None) in _MASKED  # pandas' masked integers and booleans
 
 
-_ODD = np.uint64(0x9E3779B97F4A7C15)
 _MISSING = np.uint64(0x5851F42D4C957F2D)  # the hash of a missing key value
 
 
@@ -253,13 +252,8 @@ def combination_hashes(columns: list[np.ndarray]) -> np.ndarray:
     ``core.groups.hashed_groups``, which checks). 0 is kept to mean "not hashed": a row whose
     hash would be 0 gets 1.
     """
-    from pipeline.core.randomness import splitmix64
+    from pipeline.core.randomness import mixed
 
-    out = np.zeros(columns[0].size if columns else 0, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for hashed in columns:
-            out *= _ODD
-            out += hashed
-    out = splitmix64(out)
+    out = mixed(columns, columns[0].size if columns else 0)
     out[out == 0] = 1
     return out

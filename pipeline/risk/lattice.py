@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from pipeline.core.groups import combine, factorize
+from pipeline.core.groups import combine, factorize, first_rows
 from pipeline.risk.encode import name_ranks
 from pipeline.risk.privacy import Model, violating
 
@@ -125,8 +125,7 @@ def _rolled(table: _Table, j: int, step: np.ndarray) -> _Table:
     codes[:, j] = step[codes[:, j]]
     cols = [codes] if table.sensitive is None else [codes, table.sensitive[:, None]]
     ids, size = factorize(combine(np.column_stack(cols)))
-    first = np.full(size, -1, dtype=np.int64)
-    first[ids[::-1]] = np.arange(ids.size - 1, -1, -1)
+    first = first_rows(ids, size)
     sens = None if table.sensitive is None else table.sensitive[first]
     return _Table(codes[first], np.bincount(ids, weights=table.counts, minlength=size), sens)
 

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 from pipeline.core.columns import StrictModel
-from pipeline.core.groups import combine, factorize
+from pipeline.core.groups import combine, factorize, first_rows
 
 
 class LDiversity(StrictModel):
@@ -98,8 +98,7 @@ def _diversity_bad(
     ok = sensitive >= 0
     pc, ps, pn = cls[ok], sensitive[ok].astype(np.int64), counts[ok]
     pair, _ = factorize(pc * (int(ps.max(initial=0)) + 1) + ps)  # rows may repeat after a roll
-    first = np.full(int(pair.max(initial=-1)) + 1, -1, dtype=np.int64)
-    first[pair[::-1]] = np.arange(pair.size - 1, -1, -1)
+    first = first_rows(pair, int(pair.max(initial=-1)) + 1)
     pc, ps, pn = pc[first], ps[first], np.bincount(pair, weights=pn)
     total = np.bincount(pc, weights=pn, minlength=size)
     bad = np.zeros(size, dtype=bool)

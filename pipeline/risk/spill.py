@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.randomness import splitmix64
+from pipeline.core.randomness import mixed
 
 BUCKET_BITS = 5  # 32 buckets: about 3M records each at 100M rows
 SPILL_BYTES = 256 << 20  # in-memory share before the buckets go to disk
@@ -24,25 +24,15 @@ def bucket_of(hashes: np.ndarray, bits: int = BUCKET_BITS) -> np.ndarray:
     return (hashes.astype(np.uint64, copy=False) >> np.uint64(64 - bits)).astype(np.int64)
 
 
-_ODD = np.uint64(0x9E3779B97F4A7C15)  # a row's codes are the digits of a number in this base
-
-
 def row_hash(codes: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each row of an integer code matrix (equal rows, equal hashes).
 
-    It only spreads rows over buckets (equal rows must share one; unequal rows may too): the
-    codes (+1, so missing is 0) read as the digits of a number in an odd base, modulo 2**64,
-    mixed once (``splitmix64``). A mix per column cost 2-3x as much (0.25-0.45 s against
-    0.12-0.17 s for 2M rows of five keys).
+    It only spreads rows over buckets (equal rows must share one): the codes + 1 (missing is
+    0) as ``mixed`` reads them, one mix per row (0.25-0.45 s -> 0.10-0.16 s for 2M rows of
+    five keys against a mix per column).
     """
-    n = codes.shape[0]
-    out, digit = np.zeros(n, dtype=np.uint64), np.empty(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(codes.shape[1]):
-            np.add(codes[:, j], 1, out=digit, casting="unsafe")  # codes >= -1: never negative
-            out *= _ODD
-            out += digit
-    return splitmix64(out)
+    digits = ((codes[:, j] + 1).astype(np.uint64) for j in range(codes.shape[1]))  # >= 0
+    return mixed(digits, codes.shape[0])
 
 
 class Spill:

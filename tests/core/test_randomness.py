@@ -150,3 +150,17 @@ def test_value_keys_of_text_are_pandas_keyed_hashes(storage: str) -> None:
     with_missing = pd.Series(["a", None, "a"], dtype=pd.StringDtype(storage))
     keys = value_keys(with_missing, KEY)
     assert keys[0] == keys[2] != keys[1]
+
+
+def test_mixed_reads_columns_as_digits_of_one_number_then_mixes_it_once() -> None:
+    """The documented form (odd base, modulo 2**64, one splitmix64); column order matters."""
+    from pipeline.core.randomness import mixed, splitmix64
+
+    a = np.array([0, 1, 2**64 - 1, 7], dtype=np.uint64)
+    b = np.array([5, 0, 3, 7], dtype=np.uint64)
+    base = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        expected = splitmix64(a * base + b)
+    assert mixed([a, b], 4).tolist() == expected.tolist()
+    assert mixed(iter([a, b]), 4).tolist() != mixed([b, a], 4).tolist()
+    assert mixed([], 3).tolist() == splitmix64(np.zeros(3, np.uint64)).tolist()
