@@ -57,7 +57,11 @@ class SourceRecord(BaseModel):
     """The recipe or the input file."""
 
     path: str
-    sha256: str
+    sha256: str = Field(
+        description="SHA-256 of the file; of a folder, the SHA-256 of its data files' "
+        "sha256sum listing (a line '<hex>  <path relative to the folder>' per file, in the "
+        "order they are read)."
+    )
     records_sha256: str | None = Field(
         None,
         description="The input's records in canonical form (input.identity: records; see "

@@ -20,6 +20,7 @@ published files; ``--gate-only`` adds the kinds that audit what an output says o
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,16 @@ class CheckKind:
 
 
 KINDS: dict[str, CheckKind] = {}
+# the gate's modules that declare kinds (the engine's, the audit's and the tabulation's declare
+# theirs when the engine imports them)
+DECLARING = ("contract_table", "derive", "groups", "scanning", "series", "utility")
+
+
+def loaded() -> dict[str, CheckKind]:
+    """The catalogue, the gate's declaring modules imported first (whichever ran before)."""
+    for name in DECLARING:
+        importlib.import_module(f"pipeline.gate.{name}")
+    return KINDS
 
 
 def register(kind: CheckKind) -> CheckKind:
@@ -189,7 +200,7 @@ def kinds(stage: Stage, audit: bool = False, scope: Scope = "microdata") -> list
     """The kinds that judge ``stage`` (with the audit's own when ``audit``), by name."""
     return [
         kind
-        for name, kind in sorted(KINDS.items())
+        for name, kind in sorted(loaded().items())
         if stage in kind.stages and kind.scope == scope and (audit or not kind.audit)
     ]
 
@@ -202,7 +213,7 @@ def judged(chosen: Sequence[CheckKind], evidence: Evidence) -> list[CheckResult]
 def describe() -> list[dict[str, Any]]:
     """The catalogue as plain data: name, scope, stages, reasons, how measured, summary."""
     out = []
-    for name, kind in sorted(KINDS.items()):
+    for name, kind in sorted(loaded().items()):
         how = [
             what
             for what, used in (

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import pipeline
-from pipeline.gate.catalog import KINDS
+from pipeline.gate.catalog import loaded
 from tests.conftest import copy_demo, run_entry
 
 KEY_ENV = "ANON_TEST_SIGNING_KEY"
@@ -342,7 +342,7 @@ def test_gate_only_of_a_fresh_output_gives_the_run_s_checks_and_verdicts(
     audited = json.loads((out.parent.parent / "audit.json").read_text())["output"]["checks"]
     # every check the run judged, judged again with the same reason and verdict, and no other
     # but those of the kinds only --gate-only judges (integrity, listing, the manifest's facts)
-    own = {str(r) for kind in KINDS.values() if kind.audit for r in kind.reasons}
+    own = {str(r) for kind in loaded().values() if kind.audit for r in kind.reasons}
     again = {c["id"]: (c["reason"], c["passed"]) for c in audited if c["reason"] not in own}
     assert {c["id"]: (c["reason"], c["passed"]) for c in ran} == again
     assert {c["reason"] for c in audited} & own

@@ -22,13 +22,14 @@ from pipeline import api
 from pipeline.engine.audit import gate_only
 from pipeline.engine.prepare import RunOptions, effective_recipe
 from pipeline.gate import judge
-from pipeline.gate.catalog import BEFORE_PASS, KINDS, CheckKind, Evidence, kinds
+from pipeline.gate.catalog import BEFORE_PASS, CheckKind, Evidence, kinds, loaded
 from pipeline.gate.gx_engine import validate_tables
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 from pipeline.recipe.loader import load_recipe
 from tests.conftest import REPO, copy_demo, invoke
 
+KINDS = loaded()  # every kind: the gate's, the engine's, the audit's, the tabulation's
 FIELDS = {f.name for f in dataclasses.fields(Evidence)}
 ALWAYS = {"stage", "recipe"}
 
