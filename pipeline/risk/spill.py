@@ -95,10 +95,28 @@ class Spill:
                     parts.clear()
         self._bytes = 0
 
-    def read(self, b: int) -> dict[str, np.ndarray]:
-        """The arrays of bucket ``b`` (spilled parts first, then those still in memory)."""
+    def put(self, b: int, name: str, values: np.ndarray) -> None:
+        """Append ``values`` to bucket ``b``'s array ``name`` alone (what was learnt of it).
+
+        On disk when the buckets are (the memory held stays bounded), else in memory; read
+        back in order with the bucket's other arrays. Not counted towards the limit: it is
+        what a bucket already read gives, one bucket at a time.
+        """
+        values = np.asarray(values, dtype=self.dtypes[name])
+        if self._dir is not None:
+            with (self._dir / f"{b}.{name}").open("ab") as handle:
+                handle.write(values.tobytes())
+        else:
+            self._held[b][name].append(values)
+
+    def read(self, b: int, names: list[str] | None = None) -> dict[str, np.ndarray]:
+        """The arrays of bucket ``b`` (spilled parts first, then those still in memory).
+
+        ``names``: only these arrays (default: all).
+        """
         out = {}
-        for name, dtype in self.dtypes.items():
+        for name in self.dtypes if names is None else names:
+            dtype = self.dtypes[name]
             parts = []
             path = self._dir / f"{b}.{name}" if self._dir is not None else None
             if path is not None and path.exists():

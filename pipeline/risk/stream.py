@@ -123,8 +123,8 @@ class RiskStream:
         self.dictionaries = [Dictionary() for _ in keys]
         dtypes: dict[str, Any] = {f"c{j}": np.int32 for j in range(len(keys))}
         dtypes["w"] = np.float64
-        if household:
-            dtypes.update(h=np.uint64, hv=np.bool_)
+        if household:  # i: the record's combination in its bucket, put by ``finish``
+            dtypes.update(h=np.uint64, hv=np.bool_, i=np.int32)
         for i, _ in enumerate(sensitive):
             dtypes.update({f"s{i}": np.uint64, f"sv{i}": np.bool_})
         names = list(dict.fromkeys([*keys, *([weight] if weight else []), *sensitive]))
@@ -221,8 +221,11 @@ def _measure(
     # the table of combinations is the memory that grows with the file: the narrowest codes
     narrow = np.int16 if max((len(d.index) for d in dictionaries), default=0) < 2**15 else np.int32
 
+    read = [f"c{j}" for j in range(m)] + ["w"]
+    read += [f"{a}{i}" for i in range(len(sensitive)) for a in ("s", "sv")]
+
     def bucket(b: int) -> tuple:  # one bucket's combinations and l-diversity, in a thread
-        part = spill.read(b)
+        part = spill.read(b, read)
         codes = _codes(part, m)
         first, inverse = distinct_rows(codes)
         ldiv = [
@@ -240,11 +243,16 @@ def _measure(
             np.bincount(inverse, weights=part["w"], minlength=first.size),
             ldiv,
             inclusion,
+            inverse.astype(np.int32) if household else None,  # the households' pass reads it
         )
 
     ucodes, counts, sums, offsets, inclusions = [], [], [], [0], []
     ldiv: dict[str, list[dict]] = {name: [] for name in sensitive}
-    for b, (u, c, w, parts, inclusion) in enumerate(_ordered(pool, bucket, range(spill.buckets))):
+    for b, (u, c, w, parts, inclusion, inverse) in enumerate(
+        _ordered(pool, bucket, range(spill.buckets))
+    ):
+        if inverse is not None:
+            spill.put(b, "i", inverse)
         if inclusion is not None:
             inclusions.append(inclusion)
         ucodes.append(u)
@@ -267,7 +275,7 @@ def _measure(
     total_weight = float(all_sums.sum()) if weighted else None
     del Fk_u, all_sums
     if household:
-        total = _household(spill, pool, rk_u, offsets, m, workdir, spill_bytes)
+        total = _household(spill, pool, rk_u, offsets, workdir, spill_bytes)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
     inclusion = np.concatenate(inclusions) if inclusions else None
@@ -322,15 +330,17 @@ def _household(
     pool: ThreadPoolExecutor,
     rk_u: np.ndarray,
     offsets: list[int],
-    m: int,
     workdir: Path | None,
     spill_bytes: int | None = None,
 ) -> float:
-    """Sum over records of their household's risk ``1 - prod(1 - rk)`` (ER of households)."""
+    """Sum over records of their household's risk ``1 - prod(1 - rk)`` (ER of households).
+
+    Each record's combination is the one its bucket's pass found (``i``), not grouped again.
+    """
 
     def risks(b: int) -> tuple[np.ndarray, np.ndarray, float]:  # a bucket's records, in a thread
-        part = spill.read(b)
-        rk = rk_u[offsets[b] + distinct_rows(_codes(part, m))[1]]
+        part = spill.read(b, ["i", "h", "hv"])
+        rk = rk_u[offsets[b] + part["i"]]
         alone = ~part["hv"]  # no household id: a household of its own
         with np.errstate(divide="ignore"):
             log_safe = np.log1p(-np.clip(rk[~alone], 0.0, 1.0))

@@ -92,6 +92,29 @@ def test_spill_keeps_every_record_in_its_bucket(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("limit", [1 << 30, 1000])
+def test_spill_puts_what_a_bucket_gave_beside_its_records(tmp_path, limit):
+    rng = np.random.default_rng(4)
+    dtypes = {"x": np.int64, "y": np.float64, "i": np.int32}
+    with Spill(dtypes, tmp_path, bits=2, limit=limit) as spill:
+        for _ in range(10):
+            values = rng.integers(0, 1 << 40, 300)
+            spill.add(values % 4, {"x": values, "y": values / 7})
+        on_disk = any(tmp_path.iterdir())
+        assert on_disk == (limit == 1000)
+        for b in range(4):  # what a pass over the bucket learnt, one value per record
+            spill.put(b, "i", np.arange(spill.read(b, ["x"])["x"].size) % 5)
+        for b in range(4):
+            part = spill.read(b, ["i", "x"])
+            assert list(part) == ["i", "x"], "only the arrays asked for, in that order"
+            assert part["i"].dtype == np.int32
+            assert (part["i"] == np.arange(part["x"].size) % 5).all()
+            assert (part["x"] % 4 == b).all()
+            spill.drop(b)
+            assert spill.read(b)["i"].size == 0
+    assert not any(tmp_path.iterdir())
+
+
 def test_merge_l_diversity_of_disjoint_parts():
     a = {
         "classes": 2,
