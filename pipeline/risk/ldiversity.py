@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.core.groups import distinct_rows
+from pipeline.core.groups import distinct_rows, factorize
 
 
 def l_diversity(
@@ -74,3 +74,37 @@ def _recursive(
         cls_sorted, weights=np.where(rank >= ell - 1, cnt_sorted, 0.0), minlength=n_classes
     )
     return r1 < c * tail
+
+
+def hashed_l_diversity(
+    codes: np.ndarray, classes: np.ndarray, hashes: np.ndarray, valid: np.ndarray
+) -> dict:
+    """``l_diversity`` of a sensitive variable read as 64-bit hashes of its values.
+
+    ``valid``: where a value is present; ``classes``: the dense class of each row of ``codes``.
+    """
+    values = np.full(hashes.size, -1, dtype=np.int64)
+    if valid.any():
+        values[valid] = factorize(hashes[valid].view(np.int64))[0]
+    return l_diversity(codes, values, classes=classes)
+
+
+def merge_l_diversity(parts: list[dict]) -> dict:
+    """Combine l-diversity summaries of disjoint sets of classes."""
+    parts = [p for p in parts if p.get("classes")]
+    if not parts:
+        return {"classes": 0}
+    classes = sum(p["classes"] for p in parts)
+    recursive = sum(p["classes_recursive_cl"] for p in parts)
+    return {
+        "classes": classes,
+        "min_distinct_l": min(p["min_distinct_l"] for p in parts),
+        "records_in_classes_with_distinct_l_1": sum(
+            p["records_in_classes_with_distinct_l_1"] for p in parts
+        ),
+        "min_entropy_l": min(p["min_entropy_l"] for p in parts),
+        "recursive_c": parts[0]["recursive_c"],
+        "recursive_l": parts[0]["recursive_l"],
+        "classes_recursive_cl": recursive,
+        "share_classes_recursive_cl": recursive / classes,
+    }

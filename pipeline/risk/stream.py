@@ -35,7 +35,7 @@ from pipeline.risk.encode import (
 )
 from pipeline.risk.extras import Extras
 from pipeline.risk.frequencies import Missing
-from pipeline.risk.ldiversity import l_diversity
+from pipeline.risk.ldiversity import hashed_l_diversity, merge_l_diversity
 from pipeline.risk.measures import distinct_risk
 from pipeline.risk.spill import Spill, bucket_of, row_hash
 
@@ -203,6 +203,90 @@ def _codes(part: dict[str, np.ndarray], m: int) -> np.ndarray:
     return codes
 
 
+@dataclass
+class _Combinations:
+    """The distinct combinations of every bucket, one after the other (see ``_combinations``)."""
+
+    codes: np.ndarray  # distinct key-code vectors (g x m)
+    counts: np.ndarray  # records per combination
+    sums: np.ndarray  # weight per combination
+    offsets: list[int]  # where each bucket's combinations start
+    inclusion: np.ndarray | None  # sum of inclusion probabilities (model risk only)
+    l_diversity: dict[str, dict]
+
+
+def _combinations(
+    spill: Spill,
+    pool: ThreadPoolExecutor,
+    dictionaries: list[Dictionary],
+    sensitive: list[str],
+    household: bool,
+    inclusion: bool,
+) -> _Combinations:
+    """Each bucket's combinations with record counts, weight sums and l-diversity, in threads.
+
+    With ``household``, each record's combination is put beside its bucket (``i``) for the
+    households' pass, and the buckets are kept; else each is dropped once read.
+    """
+    m = len(dictionaries)
+    # the table of combinations is the memory that grows with the file: the narrowest codes
+    narrow = np.int16 if max((len(d.index) for d in dictionaries), default=0) < 2**15 else np.int32
+    read = [f"c{j}" for j in range(m)] + ["w"]
+    read += [f"{a}{i}" for i in range(len(sensitive)) for a in ("s", "sv")]
+
+    def bucket(b: int) -> tuple:  # one bucket's combinations and l-diversity, in a thread
+        part = spill.read(b, read)
+        codes = _codes(part, m)
+        first, inverse = distinct_rows(codes)
+        ldiv = [
+            hashed_l_diversity(codes, inverse, part[f"s{i}"], part[f"sv{i}"])
+            for i in range(len(sensitive))
+            if codes.shape[0]
+        ]
+        probabilities = None
+        if inclusion:  # each combination's sum of inclusion probabilities
+            with np.errstate(divide="ignore"):
+                probabilities = np.bincount(inverse, 1.0 / part["w"], minlength=first.size)
+        return (
+            codes[first].astype(narrow),
+            np.bincount(inverse, minlength=first.size).astype(np.float64),
+            np.bincount(inverse, weights=part["w"], minlength=first.size),
+            ldiv,
+            probabilities,
+            inverse.astype(np.int32) if household else None,  # the households' pass reads it
+        )
+
+    ucodes, counts, sums, offsets, inclusions = [], [], [], [0], []
+    ldiv: dict[str, list[dict]] = {name: [] for name in sensitive}
+    for b, (u, c, w, parts, probabilities, inverse) in enumerate(
+        _ordered(pool, bucket, range(spill.buckets))
+    ):
+        if inverse is not None:
+            spill.put(b, "i", inverse)
+        else:
+            spill.drop(b)
+        if probabilities is not None:
+            inclusions.append(probabilities)
+        ucodes.append(u)
+        counts.append(c)
+        sums.append(w)
+        offsets.append(offsets[-1] + u.shape[0])
+        for name, summary in zip(sensitive, parts, strict=False):
+            ldiv[name].append(summary)
+    all_codes = np.concatenate(ucodes) if ucodes else np.zeros((0, m), np.int32)
+    del ucodes  # one list at a time: the peak is one copy of the table, not two
+    all_counts = np.concatenate(counts) if counts else np.zeros(0)
+    del counts
+    return _Combinations(
+        all_codes,
+        all_counts,
+        np.concatenate(sums) if sums else np.zeros(0),
+        offsets,
+        np.concatenate(inclusions) if inclusions else None,
+        {name: merge_l_diversity(parts) for name, parts in ldiv.items()},
+    )
+
+
 def _measure(
     spill: Spill,
     pool: ThreadPoolExecutor,
@@ -217,112 +301,27 @@ def _measure(
     extras: Extras,
     spill_bytes: int | None = None,
 ) -> StreamedRisk:
-    m = len(dictionaries)
-    # the table of combinations is the memory that grows with the file: the narrowest codes
-    narrow = np.int16 if max((len(d.index) for d in dictionaries), default=0) < 2**15 else np.int32
-
-    read = [f"c{j}" for j in range(m)] + ["w"]
-    read += [f"{a}{i}" for i in range(len(sensitive)) for a in ("s", "sv")]
-
-    def bucket(b: int) -> tuple:  # one bucket's combinations and l-diversity, in a thread
-        part = spill.read(b, read)
-        codes = _codes(part, m)
-        first, inverse = distinct_rows(codes)
-        ldiv = [
-            _l_div(codes, inverse, part[f"s{i}"], part[f"sv{i}"])
-            for i in range(len(sensitive))
-            if codes.shape[0]
-        ]
-        inclusion = None
-        if extras.model and weighted:  # each combination's sum of inclusion probabilities
-            with np.errstate(divide="ignore"):
-                inclusion = np.bincount(inverse, weights=1.0 / part["w"], minlength=first.size)
-        return (
-            codes[first].astype(narrow),
-            np.bincount(inverse, minlength=first.size).astype(np.float64),
-            np.bincount(inverse, weights=part["w"], minlength=first.size),
-            ldiv,
-            inclusion,
-            inverse.astype(np.int32) if household else None,  # the households' pass reads it
-        )
-
-    ucodes, counts, sums, offsets, inclusions = [], [], [], [0], []
-    ldiv: dict[str, list[dict]] = {name: [] for name in sensitive}
-    for b, (u, c, w, parts, inclusion, inverse) in enumerate(
-        _ordered(pool, bucket, range(spill.buckets))
-    ):
-        if inverse is not None:
-            spill.put(b, "i", inverse)
-        if inclusion is not None:
-            inclusions.append(inclusion)
-        ucodes.append(u)
-        counts.append(c)
-        sums.append(w)
-        offsets.append(offsets[-1] + u.shape[0])
-        for name, summary in zip(sensitive, parts, strict=False):
-            ldiv[name].append(summary)
-        if not household:
-            spill.drop(b)
-    all_codes = np.concatenate(ucodes) if ucodes else np.zeros((0, m), np.int32)
-    del ucodes  # one list at a time: the peak is one copy of the table, not two
-    all_counts = np.concatenate(counts) if counts else np.zeros(0)
-    del counts
-    all_sums = np.concatenate(sums) if sums else np.zeros(0)
-    del sums
-    fk_u, Fk_u, rk_u, summary = distinct_risk(  # noqa: N806
-        all_codes, all_counts, all_sums if weighted else all_counts, k, weighted, missing
+    found = _combinations(
+        spill, pool, dictionaries, sensitive, household, extras.model and weighted
     )
-    total_weight = float(all_sums.sum()) if weighted else None
-    del Fk_u, all_sums
+    codes, counts = found.codes, found.counts
+    fk_u, Fk_u, rk_u, summary = distinct_risk(  # noqa: N806
+        codes, counts, found.sums if weighted else counts, k, weighted, missing
+    )
+    total_weight = float(found.sums.sum()) if weighted else None
+    del Fk_u
+    found.sums = np.zeros(0)
     if household:
-        total = _household(spill, pool, rk_u, offsets, workdir, spill_bytes)
+        total = _household(spill, pool, rk_u, found.offsets, workdir, spill_bytes)
         summary["household_expected_reidentifications"] = total
         summary["household_global_risk"] = total / summary["records"] if summary["records"] else 0.0
-    inclusion = np.concatenate(inclusions) if inclusions else None
-    found = extras.summaries(all_codes, all_counts, inclusion, keys, missing, total_weight)
-    summary.update(found)
+    summary.update(extras.summaries(codes, counts, found.inclusion, keys, missing, total_weight))
     labels = [d.labels() for d in dictionaries]
     summary["key_variables"] = {
-        key: {"categories": len(labels[j]), "missing": int(all_counts[all_codes[:, j] < 0].sum())}
+        key: {"categories": len(labels[j]), "missing": int(counts[codes[:, j] < 0].sum())}
         for j, key in enumerate(keys)
     }
-    return StreamedRisk(
-        all_codes,
-        all_counts,
-        fk_u,
-        rk_u,
-        labels,
-        summary,
-        {name: merge_l_diversity(parts) for name, parts in ldiv.items()},
-    )
-
-
-def _l_div(codes: np.ndarray, classes: np.ndarray, hashes: np.ndarray, valid: np.ndarray) -> dict:
-    values = np.full(hashes.size, -1, dtype=np.int64)
-    if valid.any():
-        values[valid] = factorize(hashes[valid].view(np.int64))[0]
-    return l_diversity(codes, values, classes=classes)
-
-
-def merge_l_diversity(parts: list[dict]) -> dict:
-    """Combine l-diversity summaries of disjoint sets of classes."""
-    parts = [p for p in parts if p.get("classes")]
-    if not parts:
-        return {"classes": 0}
-    classes = sum(p["classes"] for p in parts)
-    recursive = sum(p["classes_recursive_cl"] for p in parts)
-    return {
-        "classes": classes,
-        "min_distinct_l": min(p["min_distinct_l"] for p in parts),
-        "records_in_classes_with_distinct_l_1": sum(
-            p["records_in_classes_with_distinct_l_1"] for p in parts
-        ),
-        "min_entropy_l": min(p["min_entropy_l"] for p in parts),
-        "recursive_c": parts[0]["recursive_c"],
-        "recursive_l": parts[0]["recursive_l"],
-        "classes_recursive_cl": recursive,
-        "share_classes_recursive_cl": recursive / classes,
-    }
+    return StreamedRisk(codes, counts, fk_u, rk_u, labels, summary, found.l_diversity)
 
 
 def _household(

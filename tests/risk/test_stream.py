@@ -7,10 +7,10 @@ import pyarrow as pa
 import pytest
 
 from pipeline.risk.encode import encode_arrow
-from pipeline.risk.ldiversity import l_diversity
+from pipeline.risk.ldiversity import l_diversity, merge_l_diversity
 from pipeline.risk.measures import measure_risk
 from pipeline.risk.spill import Spill
-from pipeline.risk.stream import RiskStream, merge_l_diversity
+from pipeline.risk.stream import RiskStream
 
 KEYS = ["age", "sex", "area"]
 
