@@ -8,11 +8,13 @@ import math
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.core.columns import ROW
 from pipeline.core.errors import AnonymizeError, InputDataError, Problem
+from pipeline.engine.seal import file_sha256
 from pipeline.io import csvtext, files
 from pipeline.recipe.models import InputSpec
 
@@ -137,20 +139,15 @@ def sha256_of(path: Path) -> str:
     (hashlib lets go of the interpreter lock): a folder of files hashes on every core.
     """
     if path.is_file():
-        return _file_sha256(path)
+        return file_sha256(path, follow_symlinks=True)
     found = files.parquet_files(path)
     with ThreadPoolExecutor(min(DIGEST_THREADS, len(found))) as pool:
-        digests = list(pool.map(_file_sha256, found))
+        digests = list(pool.map(partial(file_sha256, follow_symlinks=True), found))
     listing = "".join(
         f"{digest}  {file.relative_to(path).as_posix()}\n"
         for file, digest in zip(found, digests, strict=True)
     )
     return hashlib.sha256(listing.encode()).hexdigest()
-
-
-def _file_sha256(file: Path) -> str:
-    with file.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def input_digests(spec: InputSpec, columns: list[str]) -> tuple[str, str | None]:

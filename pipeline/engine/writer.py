@@ -7,7 +7,6 @@ with the scheduler). Phase B streams those files in order and writes output file
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 
 from pipeline.core.columns import ORDER
 from pipeline.core.errors import InputDataError, Problem
+from pipeline.engine.seal import file_sha256
 from pipeline.io.dataset import NULLABLE
 from pipeline.io.files import own_files
 from pipeline.recipe.models import OutputSpec
@@ -207,5 +207,4 @@ def _write_file(table: pa.Table, data_dir: Path, index: int, spec: OutputSpec) -
             frame.to_csv(path, index=False, encoding=spec.encoding, lineterminator="\n")
         except UnicodeEncodeError:  # its message quotes the character and its text
             raise _unencodable(frame, spec.encoding, name) from None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"path": f"data/{name}", "rows": table.num_rows, "sha256": digest}
+    return {"path": f"data/{name}", "rows": table.num_rows, "sha256": file_sha256(path)}

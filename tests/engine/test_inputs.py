@@ -56,3 +56,10 @@ def test_a_folder_without_data_files_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputDataError):
         sha256_of(tmp_path / "empty")
+
+
+def test_an_input_named_through_a_symlink_is_read_through_it(tmp_path: Path) -> None:
+    path = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"x": list(range(100))}), path)
+    (tmp_path / "link.parquet").symlink_to(path)
+    assert sha256_of(tmp_path / "link.parquet") == sha256_of(path)
