@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.core.arrow import one_array
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -89,9 +91,7 @@ class Distinct:
     @classmethod
     def of(cls, values: pd.Series) -> Distinct:
         """The distinct values of ``values`` (read as text)."""
-        text = pa.array(values.astype("string"))
-        if isinstance(text, pa.ChunkedArray):  # one dictionary for the whole partition
-            text = text.combine_chunks() if text.num_chunks else pa.array([], pa.string())
+        text = one_array(pa.array(values.astype("string")))  # one dictionary for the partition
         encoded = pc.dictionary_encode(text)
         return cls(encoded.dictionary.to_numpy(zero_copy_only=False), encoded.indices)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.core.arrow import one_array
+
 
 def codes_from_pandas(frame: Any, keys: list[str]) -> np.ndarray:
     """Return an (n x len(keys)) int32 matrix of category codes of a pandas DataFrame."""
@@ -64,13 +66,13 @@ def dictionary_encoded(column: Any) -> Any:
     import pyarrow.compute as pc
 
     if not pa.types.is_dictionary(column.type):
-        if isinstance(column, pa.ChunkedArray):  # one dictionary: unifying many is slow
-            column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-        return pc.dictionary_encode(column)
+        return pc.dictionary_encode(one_array(column))  # one dictionary: unifying many is slow
     if isinstance(column, pa.ChunkedArray):
         if column.num_chunks == 0:
             return pc.dictionary_encode(pa.array([], column.type.value_type))
-        column = column.unify_dictionaries().combine_chunks()
+        if column.num_chunks > 1:
+            column = column.unify_dictionaries()
+        column = one_array(column)
     return column
 
 
@@ -87,9 +89,7 @@ def weights_from_arrow(table: Any, name: str) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    column = pc.cast(table.column(name), pa.float64())
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+    column = one_array(pc.cast(table.column(name), pa.float64()))
     if column.null_count:
         column = pc.fill_null(column, 0.0)
     # the buffer itself: to_numpy() is needlessly slow on large arrays here
@@ -130,8 +130,7 @@ def value_hashes(column: Any) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    column = one_array(column)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):

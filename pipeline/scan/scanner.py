@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
+from pipeline.core.arrow import one_array
 from pipeline.scan.kinds import KINDS, Kind, Shape, my_number_ok
 
 MIN_CONFIDENCE = 0.5
@@ -255,15 +256,14 @@ def _distinct(values: pa.Array) -> _Values | None:
         return None
     if merge:
         table = table.group_by("v").aggregate([("n", "sum")]).rename_columns(["v", "n"])
-    return _Values.of(table.column("v").combine_chunks(), table.column("n").to_numpy())
+    return _Values.of(one_array(table.column("v")), table.column("n").to_numpy())
 
 
 def scan_array(
     column: str, values: pa.Array, min_confidence: float = MIN_CONFIDENCE
 ) -> list[Finding]:
     """Findings of one column (text or integers; other types do not carry identifiers)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = one_array(values)
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
     if not (
