@@ -18,8 +18,9 @@ from pipeline.risk.summary import RiskSummary
 from pipeline.utility.model import Utility
 
 # 1.2: utility; 1.3: perturbation; 1.4: artifacts, signature; 1.5: typed risk summaries;
-# 1.6: the other missing-value convention's figures (risk summary other_convention)
-SCHEMA_VERSION = "1.6"
+# 1.6: the other missing-value convention's figures (risk summary other_convention); 1.7: a
+# folder input's sha256 is that of its files' sha256sum listing (its surrogate tokens change)
+SCHEMA_VERSION = "1.7"
 _PACKAGES = (
     "anonymize-pipeline",
     "pandas",
@@ -58,9 +59,10 @@ class SourceRecord(BaseModel):
 
     path: str
     sha256: str = Field(
-        description="SHA-256 of the file; of a folder, the SHA-256 of its data files' "
-        "sha256sum listing (a line '<hex>  <path relative to the folder>' per file, in the "
-        "order they are read)."
+        description="SHA-256 of the file (of a recipe given as data: of its canonical JSON); "
+        "of an input folder, the SHA-256 of its data files' sha256sum listing: a line "
+        "'<hex>  <path relative to the folder>' per file, sorted by path in byte order "
+        "(LC_ALL=C), names escaped as sha256sum escapes them."
     )
     records_sha256: str | None = Field(
         None,

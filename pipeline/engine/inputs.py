@@ -133,21 +133,30 @@ def translate_read_error(exc: BaseException, spec: InputSpec) -> InputDataError 
 def sha256_of(path: Path) -> str:
     """SHA-256 of a file; of a folder, the SHA-256 of its files' ``sha256sum`` listing.
 
-    The listing has one line ``<hex digest>  <path relative to the folder>`` per data file, in
-    the order the files are read (``files.parquet_files``): what ``sha256sum`` prints, so an
-    auditor can recompute it with standard tools. The files are hashed on threads of their own
-    (hashlib lets go of the interpreter lock): a folder of files hashes on every core.
+    The listing is what ``sha256sum`` prints for the data files (``files.parquet_files``) named
+    by their paths relative to the folder, sorted in byte order (``LC_ALL=C sort``): one line
+    ``<hex digest>  <path>`` per file, a name holding a backslash or a line break escaped as
+    ``sha256sum`` escapes it. An auditor recomputes it with standard tools. The files are hashed
+    on threads of their own (hashlib lets go of the interpreter lock): on every core.
     """
     if path.is_file():
         return file_sha256(path, follow_symlinks=True)
     found = files.parquet_files(path)
     with ThreadPoolExecutor(min(DIGEST_THREADS, len(found))) as pool:
         digests = list(pool.map(partial(file_sha256, follow_symlinks=True), found))
-    listing = "".join(
-        f"{digest}  {file.relative_to(path).as_posix()}\n"
-        for file, digest in zip(found, digests, strict=True)
+    names = [file.relative_to(path).as_posix() for file in found]
+    listing = sorted(
+        zip((name.encode("utf-8", "surrogateescape") for name in names), digests, strict=True)
     )
-    return hashlib.sha256(listing.encode()).hexdigest()
+    return hashlib.sha256(b"".join(_sum_line(name, d) for name, d in listing)).hexdigest()
+
+
+def _sum_line(name: bytes, digest: str) -> bytes:
+    """One line of ``sha256sum``'s output (GNU coreutils; an escaped name: a leading backslash)."""
+    if any(c in name for c in b"\\\n\r"):
+        name = name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+        return b"\\" + digest.encode() + b"  " + name + b"\n"
+    return digest.encode() + b"  " + name + b"\n"
 
 
 def input_digests(spec: InputSpec, columns: list[str]) -> tuple[str, str | None]:

@@ -339,7 +339,7 @@ def _household(
 
     def risks(b: int) -> tuple[np.ndarray, np.ndarray, float]:  # a bucket's records, in a thread
         part = spill.read(b, ["i", "h", "hv"])
-        rk = rk_u[offsets[b] + part["i"]]
+        rk = rk_u[offsets[b] + part["i"].astype(np.int64)]  # past 2^31 combinations too
         alone = ~part["hv"]  # no household id: a household of its own
         with np.errstate(divide="ignore"):
             log_safe = np.log1p(-np.clip(rk[~alone], 0.0, 1.0))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,12 +35,29 @@ def test_a_file_digest_is_its_sha256(tmp_path: Path) -> None:
 @pytest.mark.parametrize("parts", [1, 2, 7])
 def test_a_folder_digest_is_that_of_its_sha256sum_listing(tmp_path: Path, parts: int) -> None:
     folder = _folder(tmp_path, parts)
-    files = sorted(folder.rglob("*.parquet"), key=lambda f: f.relative_to(folder).as_posix())
+    names = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*.parquet"))
     listing = "".join(
-        f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.relative_to(folder).as_posix()}\n"
-        for f in files
+        f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}\n" for n in names
     )
     assert sha256_of(folder) == hashlib.sha256(listing.encode()).hexdigest()
+
+
+@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="no sha256sum on this machine")
+def test_sha256sum_over_the_files_sorted_in_byte_order_gives_the_digest(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    (folder / "x").mkdir(parents=True)
+    table = pa.table({"n": [1, 2, 3]})
+    # "x/y" sorts before "x-1" as path parts, after it as bytes; escaped names too
+    for name in ["x/y.parquet", "x-1.parquet", "back\\slash.parquet", "line\nbreak.parquet"]:
+        pq.write_table(table.append_column("s", pa.array([name] * 3)), folder / name)
+    names = sorted(f.relative_to(folder).as_posix().encode() for f in folder.rglob("*.parquet"))
+    listed = subprocess.run(
+        ["sha256sum", "--", *[n.decode() for n in names]],
+        cwd=folder,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert sha256_of(folder) == hashlib.sha256(listed).hexdigest()
 
 
 def test_a_folder_digest_changes_with_a_byte_or_a_name(tmp_path: Path) -> None:
