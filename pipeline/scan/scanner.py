@@ -262,8 +262,11 @@ def _distinct(values: pa.Array) -> _Values | None:
 def scan_array(
     column: str, values: pa.Array, min_confidence: float = MIN_CONFIDENCE
 ) -> list[Finding]:
-    """Findings of one column (text or integers; other types do not carry identifiers)."""
-    values = one_array(values)
+    """Findings of one column (text or integers; other types do not carry identifiers).
+
+    A chunked column is counted chunk by chunk (never joined: its distinct values are what the
+    scan reads).
+    """
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
     if not (

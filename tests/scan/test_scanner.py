@@ -173,3 +173,18 @@ def test_dates_are_found_by_their_size_first_as_the_regex_finds_them(values: lis
     everywhere = pc.match_substring_regex(raw, _DATE).to_pylist()
     found = _dates(raw)
     assert (found.to_pylist() if found is not None else [False] * len(values)) == everywhere
+
+
+def test_a_chunked_column_scans_as_the_same_column_in_one_piece() -> None:
+    decoy = next(iter(decoys(200, seed=6).values())).tolist()
+    for kind, found in identifiers(300, seed=5).items():
+        values = [*found.tolist(), *decoy, None, "  "]
+        whole = scan_array(kind, pa.array(values, pa.large_string()))
+        cuts = [0, 1, 101, 250, 499, len(values)]
+        chunked = pa.chunked_array(
+            [pa.array(values[a:b], pa.large_string()) for a, b in zip(cuts, cuts[1:], strict=False)]
+        )
+        assert scan_array(kind, chunked) == whole, kind
+        own = pa.chunked_array([c.dictionary_encode() for c in chunked.chunks])  # a dictionary each
+        assert scan_array(kind, own) == whole, kind
+        assert whole, kind
