@@ -131,23 +131,23 @@ def translate_read_error(exc: BaseException, spec: InputSpec) -> InputDataError 
 
 
 def sha256_of(path: Path) -> str:
-    """SHA-256 of a file; of a folder, the SHA-256 of its files' ``sha256sum`` listing.
+    r"""SHA-256 of a file; of a folder, the SHA-256 of its files' ``sha256sum`` listing.
 
     The listing is what ``sha256sum`` prints for the data files (``files.parquet_files``) named
     by their paths relative to the folder, sorted in byte order (``LC_ALL=C sort``): one line
     ``<hex digest>  <path>`` per file, a name holding a backslash or a line break escaped as
-    ``sha256sum`` escapes it. An auditor recomputes it with standard tools. The files are hashed
-    on threads of their own (hashlib lets go of the interpreter lock): on every core.
+    ``sha256sum`` escapes it. An auditor recomputes it with standard tools: ``find . -type f
+    -iname '*.parquet' ! -path '*/[._]*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 sha256sum
+    -- | sha256sum`` (names starting with ``.`` or ``_`` are not data). The files are hashed on a
+    pool of threads, one per core (hashlib lets go of the interpreter lock).
     """
     if path.is_file():
         return file_sha256(path, follow_symlinks=True)
     found = files.parquet_files(path)
     with ThreadPoolExecutor(min(DIGEST_THREADS, len(found))) as pool:
         digests = list(pool.map(partial(file_sha256, follow_symlinks=True), found))
-    names = [file.relative_to(path).as_posix() for file in found]
-    listing = sorted(
-        zip((name.encode("utf-8", "surrogateescape") for name in names), digests, strict=True)
-    )
+    names = [os.fsencode(file.relative_to(path).as_posix()) for file in found]
+    listing = sorted(zip(names, digests, strict=True))
     return hashlib.sha256(b"".join(_sum_line(name, d) for name, d in listing)).hexdigest()
 
 

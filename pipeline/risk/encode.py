@@ -163,6 +163,8 @@ def text_hashes(values: Any) -> np.ndarray:
     from pipeline.core.randomness import splitmix64
 
     n = len(values)
+    if n == 0:  # a valid empty array may have no offsets buffer at all
+        return np.zeros(0, dtype=np.uint64)
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
     bounds = np.frombuffer(values.buffers()[1], dtype=width)[values.offset : values.offset + n + 1]
     data = values.buffers()[2]

@@ -260,7 +260,7 @@ def _distinct(values: pa.Array) -> _Values | None:
 
 
 def scan_array(
-    column: str, values: pa.Array, min_confidence: float = MIN_CONFIDENCE
+    column: str, values: pa.Array | pa.ChunkedArray, min_confidence: float = MIN_CONFIDENCE
 ) -> list[Finding]:
     """Findings of one column (text or integers; other types do not carry identifiers).
 

@@ -188,3 +188,10 @@ def test_a_chunked_column_scans_as_the_same_column_in_one_piece() -> None:
         own = pa.chunked_array([c.dictionary_encode() for c in chunked.chunks])  # a dictionary each
         assert scan_array(kind, own) == whole, kind
         assert whole, kind
+    for empty in (pa.chunked_array([], pa.large_string()), pa.chunked_array([], pa.int64())):
+        assert scan_array("col", empty) == []
+    digits = [v.replace("-", "").replace(" ", "") for v in identifiers(300, seed=5)["my_number"]]
+    numbers = [int(v) for v in digits if not v.startswith("0")]  # twelve digits as integers
+    as_one = scan_array("col", pa.array(numbers))
+    assert as_one, "twelve-digit numbers with their check digit"
+    assert scan_array("col", pa.chunked_array([numbers[:7], numbers[7:]])) == as_one
