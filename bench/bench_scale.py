@@ -141,7 +141,7 @@ def compiled() -> None:
 
     An editable install compiles a module when it is first imported, unless the environment
     says not to write bytecode (``PYTHONDONTWRITEBYTECODE``, set on this project's machines):
-    each run then compiled its 150 modules again, 0.3-0.5 s before its first line.
+    each run then compiled the modules it imports again, 0.3-0.5 s before its first line.
     """
     compileall.compile_dir(REPO / "pipeline", quiet=1)
 

@@ -169,14 +169,14 @@ def text_hashes(values: Any) -> np.ndarray:
     bounds = np.frombuffer(values.buffers()[1], dtype=width)[values.offset : values.offset + n + 1]
     data = values.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    base = int(bounds[0]) if n else 0  # a slice's values start past the buffer's first byte
+    base = int(bounds[0])  # a slice's values start past the buffer's first byte
     starts, lengths = bounds[:-1].astype(np.int64) - base, np.diff(bounds).astype(np.int64)
-    if n and lengths.min() == lengths.max():  # one width (tokens, codes): the words in place
+    if lengths.min() == lengths.max():  # one width (tokens, codes): the words in place
         return _same_width_hashes(data[base : int(bounds[-1])], n, int(lengths[0]))
-    padded = np.concatenate([data[base : int(bounds[-1]) if n else 0], np.zeros(8, np.uint8)])
+    padded = np.concatenate([data[base : int(bounds[-1])], np.zeros(8, np.uint8)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, 8)  # the 8 bytes at each offset
     out = np.zeros(n, dtype=np.uint64)
-    for word in range(int(-(-lengths.max() // 8)) if n else 0):
+    for word in range(int(-(-lengths.max() // 8))):
         left = np.clip(lengths - 8 * word, 0, 8).astype(np.uint64)  # bytes of the value in it
         at = np.minimum(starts + 8 * word, windows.shape[0] - 1)
         chunk = np.ascontiguousarray(windows[at]).view("<u8").ravel()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -92,6 +94,23 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> list[Seen]:
         api.run(root / "recipes" / "survey_demo.yaml", quiet=True)
         api.tabulate(root / "recipes" / "census_tables.yaml", quiet=True)
     return seen
+
+
+def test_the_catalogue_first_read_holds_every_kind_the_gate_declares() -> None:
+    """``loaded()`` in a fresh process names every gate module that registers a kind."""
+    probe = (
+        "import importlib, pkgutil\n"
+        "import pipeline.gate as gate\n"
+        "from pipeline.gate import catalog\n"
+        "first = set(catalog.loaded())\n"
+        "for module in pkgutil.iter_modules(gate.__path__):\n"
+        "    importlib.import_module('pipeline.gate.' + module.name)\n"
+        "print(sorted(set(catalog.KINDS) - first))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert done.stdout.strip() == "[]", "a gate module registers kinds outside DECLARING"
 
 
 def test_each_reason_code_belongs_to_one_kind() -> None:
