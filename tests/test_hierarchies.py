@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.hierarchies import (
     JP_LEVELS,
+    LOOKUP_SPAN,
     HierarchyError,
+    band_index,
     jp_region,
     load_arx,
     resolve,
@@ -166,3 +170,28 @@ def test_load_arx_not_utf8_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"a;x\nb;y\n" + "東京;関東\n".encode("cp932"))
     with pytest.raises(HierarchyError, match=r"h.csv:3: the hierarchy file is not UTF-8"):
         load_arx(path)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [3, 17, None, -4, 80, 81, 0, 5, None],  # around the edges, below the first, missing
+        [2**62, 2**62 + 3, None, 2**62 + 1],  # far from the edges: one float for several
+        [7] * 5,  # one value
+        [None, None],  # nothing present: the float path
+        [],
+        [-(2**63), 2**63 - 1],  # a span wider than the table: the float path
+    ],
+)
+def test_whole_numbers_are_banded_as_their_floats_would_be(values: list) -> None:
+    """The lookup table gives every record the band a binary search of its float gives."""
+    edges = np.array([0.0, 5.0, 17.5, 80.0, 2.0**62 + 2])
+    column = pd.Series(pd.array(values, dtype="Int64"))
+    idx, present = band_index(column, edges)
+    as_float = column.to_numpy(dtype="float64", na_value=np.nan)
+    assert idx.tolist() == (np.searchsorted(edges, as_float, side="right") - 1).tolist()
+    assert present.tolist() == (~np.isnan(as_float)).tolist()
+    wide = pd.Series(np.arange(LOOKUP_SPAN + 1, dtype=np.int64) - 7)  # just past the table
+    assert (
+        band_index(wide, edges)[0].tolist() == (np.searchsorted(edges, wide, "right") - 1).tolist()
+    )

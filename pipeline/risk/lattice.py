@@ -149,33 +149,48 @@ class _Scorer:
             recs = np.exp2(f[np.isfinite(f)])
             self.entropy0 -= float((recs * f[np.isfinite(f)]).sum())
 
-    def score(self, table: _Table, levels: tuple[int, ...], bad_rows: np.ndarray) -> float:
-        """The node's loss with ``bad_rows`` suppressed (all False: its lower bound).
+    def scores(
+        self, table: _Table, levels: tuple[int, ...], bad_rows: np.ndarray
+    ) -> tuple[float, float]:
+        """The node's loss with ``bad_rows`` suppressed, and with none (its lower bound).
 
-        Without records (a header-only input) nothing is lost at any node: 0.
+        Both from one look at each column: the bound's terms are the loss's, over the rows
+        ``bad_rows`` leaves out too, so each sum runs over the same values in the same order
+        as it would alone. Without records (a header-only input) nothing is lost: 0, 0.
         """
         n, counts, codes = self.n, table.counts, table.codes
         if n == 0:
-            return 0.0
+            return 0.0, 0.0
         if self.metric == "discernibility":
             cls, size = factorize(combine(codes))
-            sizes = np.bincount(cls[~bad_rows], weights=counts[~bad_rows], minlength=size)
-            return float((sizes * sizes).sum()) + float(counts[bad_rows].sum()) * n
-        total = self.entropy0 if self.metric == "entropy" else 0.0
+            kept = np.bincount(cls[~bad_rows], weights=counts[~bad_rows], minlength=size)
+            every = np.bincount(cls, weights=counts, minlength=size)
+            cut = float(counts[bad_rows].sum()) * n
+            return float((kept * kept).sum()) + cut, float((every * every).sum()) + 0.0 * n
+        loss = bound = self.entropy0 if self.metric == "entropy" else 0.0
         for j in self.sequence:
             lad, col, level = self.ladders[j], codes[:, j], levels[j]
-            keep = (col >= 0) & ~bad_rows
-            cut = float(counts[(col >= 0) & bad_rows].sum())
+            present = col >= 0
+            spared = ~bad_rows[present]  # the present rows the loss keeps
+            mine = counts[present]
+            cut = float(counts[present & bad_rows].sum())
             if self.metric == "precision":
                 share = level / lad.height if lad.height else 0.0
-                total += (cut + float(counts[keep].sum()) * share) / n / self.m
-            elif self.metric == "loss":
-                under = (lad.leaves[level][col[keep]] - 1) / max(1.0, self.domain[j] - 1)
-                total += (cut + float((counts[keep] * under).sum())) / n / self.m
-            else:
-                total += float((counts[keep] * lad.log_f[level][col[keep]]).sum())
-                total += cut * math.log2(self.present[j]) if cut else 0.0
-        return total
+                loss += (cut + float(mine[spared].sum()) * share) / n / self.m
+                bound += (0.0 + float(mine.sum()) * share) / n / self.m
+                continue
+            if self.metric == "loss":
+                under = (lad.leaves[level][col[present]] - 1) / max(1.0, self.domain[j] - 1)
+                terms = mine * under
+                loss += (cut + float(terms[spared].sum())) / n / self.m
+                bound += (0.0 + float(terms.sum())) / n / self.m
+                continue
+            terms = mine * lad.log_f[level][col[present]]
+            loss += float(terms[spared].sum())
+            loss += cut * math.log2(self.present[j]) if cut else 0.0
+            bound += float(terms.sum())
+            bound += 0.0  # the loss's term of no record cut, as it would add it alone
+        return loss, bound
 
 
 def _key(value: float) -> float:
@@ -288,8 +303,7 @@ def _node(
     scorer: _Scorer, table: _Table, levels: tuple[int, ...], bad: np.ndarray, model: Model
 ) -> Node:
     suppressed = float(table.counts[bad].sum())
-    loss = scorer.score(table, levels, bad)
-    bound = scorer.score(table, levels, np.zeros_like(bad))
+    loss, bound = scorer.scores(table, levels, bad)
     feasible = suppressed <= model.max_suppressed and model.suppression_allowed(
         table.codes, table.counts, bad
     )

@@ -15,7 +15,14 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pipeline.core.columns import ColumnsSpec
 from pipeline.core.errors import Problem
 from pipeline.core.requirements import OneOf, Requirement
-from pipeline.hierarchies import JP_REGION, HierarchyError, band_names, jp_labels, resolve
+from pipeline.hierarchies import (
+    JP_REGION,
+    HierarchyError,
+    band_index,
+    band_names,
+    jp_labels,
+    resolve,
+)
 from pipeline.steps.registry import (
     Check,
     Declaration,
@@ -284,12 +291,7 @@ def _apply_bands(
     values: pd.Series, edges: np.ndarray, labels: Any, dtype: str
 ) -> tuple[pd.Series, np.ndarray]:
     """The band of each value (the last lower edge <= value); values below the first flagged."""
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        arr = values.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    idx = np.searchsorted(edges, arr, side="right") - 1
-    present = ~np.isnan(arr)
+    idx, present = band_index(values, edges)
     valid = (idx >= 0) & present
     picked = np.clip(idx, 0, None)
     if isinstance(labels, np.ndarray):  # the lower edges, as numbers

@@ -246,3 +246,51 @@ def test_a_table_of_distinct_rows_is_not_grouped_again(rows: list, k: int) -> No
     model = Model(k=k, max_suppressed=np.inf)
     grouped = violating(codes, counts, None, model)
     assert np.array_equal(violating(codes, counts, None, model, distinct=True), grouped)
+
+
+def _score_alone(scorer, table, levels: tuple, bad: np.ndarray) -> float:  # noqa: ANN001
+    """One node's loss with ``bad`` suppressed, each sum taken over its own rows alone."""
+    import math
+
+    from pipeline.core.groups import combine, factorize
+
+    n, counts, codes = scorer.n, table.counts, table.codes
+    if scorer.metric == "discernibility":
+        cls, size = factorize(combine(codes))
+        sizes = np.bincount(cls[~bad], weights=counts[~bad], minlength=size)
+        return float((sizes * sizes).sum()) + float(counts[bad].sum()) * n
+    total = scorer.entropy0 if scorer.metric == "entropy" else 0.0
+    for j in scorer.sequence:
+        lad, col, level = scorer.ladders[j], codes[:, j], levels[j]
+        keep = (col >= 0) & ~bad
+        cut = float(counts[(col >= 0) & bad].sum())
+        if scorer.metric == "precision":
+            total += (cut + float(counts[keep].sum()) * (level / lad.height)) / n / scorer.m
+        elif scorer.metric == "loss":
+            under = (lad.leaves[level][col[keep]] - 1) / max(1.0, scorer.domain[j] - 1)
+            total += (cut + float((counts[keep] * under).sum())) / n / scorer.m
+        else:
+            total += float((counts[keep] * lad.log_f[level][col[keep]]).sum())
+            total += cut * math.log2(scorer.present[j]) if cut else 0.0
+    return total
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_loss_and_bound_are_the_figures_each_gives_alone(metric: str) -> None:
+    """One look at a node's table gives its loss and its bound to the last bit."""
+    from pipeline.risk.lattice import _Scorer, _Table
+
+    codes, counts, ladders, _ = _table(_records(5, 4000), sensitive=False)
+    scorer = _Scorer(_Table(codes, counts, None), ladders, metric, [2, 0, 1])
+    rng = np.random.default_rng(3)
+    for levels in [(0, 0, 0), (1, 0, 1), (3, 1, 2)]:
+        at = np.column_stack(
+            [MAPS[j][lv - 1][codes[:, j]] if lv else codes[:, j] for j, lv in enumerate(levels)]
+        )
+        at[::11, 2] = -1  # missing values: neither kept nor cut
+        table = _Table(at, counts, None)
+        for share in (0.0, 0.3, 1.0):
+            bad = rng.random(len(counts)) < share
+            loss, bound = scorer.scores(table, levels, bad)
+            assert loss == _score_alone(scorer, table, levels, bad)
+            assert bound == _score_alone(scorer, table, levels, np.zeros_like(bad))
