@@ -6,9 +6,9 @@ buffers; held in the process, it is neither written nor read back once per pass.
 :data:`HELD_BYTES` the whole checkpoint goes to Arrow IPC files in staging (memory stays
 bounded), and so it does for a scheduler whose workers are other processes (``processes``, a
 local or remote cluster): they cannot read this process's memory. The files are uncompressed
-and each pass maps the columns it reads (no decoding; measured at 10M records against lz4
-Parquet: 2.8 s less CPU, 0.9 s less time), at the cost of staging space: about 2.4 times the
-demo's zstd input (1.13 GB at 10M records).
+and each pass maps the columns it reads (no decoding; at 10M records, in seven pairs of runs
+alternating with lz4 Parquet: 1.4 s less CPU, 0.6 s less time), at the cost of staging space:
+about 2.4 times the demo's zstd input (1.13 GB at 10M records).
 
 Either way the later passes see the same values, types and order: the tables become pandas
 frames through the same conversion as dask's Parquet reader, and the output does not depend

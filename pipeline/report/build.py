@@ -19,6 +19,7 @@ from pipeline.risk.stream import RiskStream
 _RISK_EDGES = [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0]
 _TOP = 10
 _DENSE = 1 << 26  # largest table of category pairs counted densely
+_CUBE = 1 << 22  # cells of a table over several key variables whose groups are counted at once
 
 
 class SnapshotStream:
@@ -187,6 +188,7 @@ def _risky_categories(
 
     groups = [(key, (j,)) for j, key in enumerate(keys)]
     groups += [(f"{keys[a]} x {keys[b]}", (a, b)) for a, b in combinations(range(len(keys)), 2)]
+    dense = _dense_tallies(plus, cards, records, [cols for _, cols in groups])
     for title, cols in groups:
         size = int(np.prod([cards[j] for j in cols]))
         if size > _DENSE:  # too many pairs to count densely: count the risky ones only
@@ -197,11 +199,7 @@ def _risky_categories(
             first[key[::-1]] = picked[::-1]
             values = [ucodes[first, j] for j in cols]
         else:
-            key = plus[cols[0]].astype(np.int64)
-            for j in cols[1:]:
-                key *= cards[j]
-                key += plus[j]
-            tally = np.bincount(key, weights=records, minlength=size)
+            tally = dense[cols]
             cells = np.arange(size)
             values = []
             for j in cols[::-1]:
@@ -223,4 +221,47 @@ def _risky_categories(
         if rest:
             items.append(CategoryCount(value="(all other categories)", records=rest))
         out[title] = items
+    return out
+
+
+def _dense_tallies(
+    plus: list[np.ndarray], cards: list[int], records: np.ndarray, groups: list[tuple[int, ...]]
+) -> dict[tuple[int, ...], np.ndarray]:
+    """Each group's records per cell (cells in row-major order), for groups counted densely.
+
+    Several groups are counted at once: one table over the variables they share (at most
+    :data:`_CUBE` cells, or one group's own), summed over the others for each group. The
+    records are whole numbers, so every sum is exact whatever its order: the same tallies as a
+    count of each group alone, in a third of the passes over the combinations (5 key
+    variables: 3 tables instead of 15 counts).
+    """
+
+    def size(cols: set[int] | tuple[int, ...]) -> int:
+        return int(np.prod([cards[j] for j in cols]))
+
+    pending = [g for g in groups if size(g) <= _DENSE]
+    out: dict[tuple[int, ...], np.ndarray] = {}
+    while pending:
+        chosen = set(max(pending, key=size))
+        limit = max(_CUBE, size(chosen))
+        while True:  # add the variable that brings in the most groups still to count
+            gains = {
+                j: sum(set(g) <= chosen | {j} for g in pending)
+                for j in range(len(cards))
+                if j not in chosen and size(chosen | {j}) <= limit
+            }
+            if not gains or max(gains.values()) <= sum(set(g) <= chosen for g in pending):
+                break
+            chosen.add(max(gains, key=lambda j: (gains[j], -j)))
+        order = sorted(chosen)
+        key = plus[order[0]].astype(np.int64)
+        for j in order[1:]:
+            key *= cards[j]
+            key += plus[j]
+        table = np.bincount(key, weights=records, minlength=size(chosen))
+        table = table.reshape([cards[j] for j in order])
+        for g in [g for g in pending if set(g) <= chosen]:
+            others = tuple(i for i, j in enumerate(order) if j not in g)
+            out[g] = (table.sum(axis=others) if others else table).ravel()
+            pending.remove(g)
     return out

@@ -61,3 +61,24 @@ def test_class_size_histogram_stays_small_for_any_k():
     big = _class_sizes(fk, np.ones(7), 100_000)
     assert len(big.labels) <= 13 and sum(big.counts) == 7
     assert big.labels[-3:] == ["100000", "100001", "100002+"] and big.counts[-1] == 1
+
+
+def test_groups_counted_together_are_counted_as_each_alone(monkeypatch):
+    """A table over several variables, summed per group, gives each group's own count."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(5)
+    cards = [4, 3, 60, 9, 7, 2]  # categories + 1 (0: missing)
+    plus = [rng.integers(0, c, 20_000) for c in cards]
+    records = np.where(rng.random(20_000) < 0.6, rng.integers(1, 50, 20_000), 0).astype(float)
+    groups = [(j,) for j in range(6)] + list(combinations(range(6), 2))
+    for cube in (1 << 22, 200, 1):  # every table at once; several; each group its own
+        monkeypatch.setattr(build, "_CUBE", cube)
+        found = build._dense_tallies(plus, cards, records, groups)
+        assert set(found) == set(groups)
+        for cols in groups:
+            key = np.ravel_multi_index([plus[j] for j in cols], [cards[j] for j in cols])
+            alone = np.bincount(
+                key, weights=records, minlength=int(np.prod([cards[j] for j in cols]))
+            )
+            assert np.array_equal(found[cols], alone), (cube, cols)
