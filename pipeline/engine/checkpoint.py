@@ -1,18 +1,15 @@
-"""The ingest's checkpoint: the typed input, held in memory while small, else files in staging.
+"""The ingest's checkpoint: the typed input, held in memory while small, else Parquet in staging.
 
 Every later pass reads the checkpoint: the steps' passes, the input's measures beside them, the
 final computation. A file of a couple of million records is a couple of hundred MB of Arrow
-buffers; held in the process, it is neither written nor read back once per pass. Past
-:data:`HELD_BYTES` the whole checkpoint goes to Arrow IPC files in staging (memory stays
-bounded), and so it does for a scheduler whose workers are other processes (``processes``, a
-local or remote cluster): they cannot read this process's memory. The files are uncompressed
-and each pass maps the columns it reads (no decoding; at 10M records, in seven pairs of runs
-alternating with lz4 Parquet: 1.4 s less CPU, 0.6 s less time), at the cost of staging space:
-about 2.4 times the demo's zstd input (1.13 GB at 10M records).
+buffers; held in the process, it is neither written (lz4 Parquet) nor read back and decoded
+once per pass. Past :data:`HELD_BYTES` the whole checkpoint goes to Parquet files in staging
+(memory stays bounded), and so it does for a scheduler whose workers are other processes
+(``processes``, a local or remote cluster): they cannot read this process's memory.
 
-Either way the later passes see the same values, types and order: the tables become pandas
-frames through the same conversion as dask's Parquet reader, and the output does not depend
-on where the checkpoint was kept.
+Either way the later passes see the same values, types and order: the held tables become
+pandas frames through the same conversion as dask's Parquet reader, and the output does not
+depend on where the checkpoint was kept.
 """
 
 from __future__ import annotations
@@ -24,25 +21,24 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from dask.dataframe.io.parquet.arrow import ArrowDatasetEngine
 from dask.dataframe.utils import pyarrow_strings_enabled
 
 from pipeline.engine.inputs import coalesced
-from pipeline.io.dataset import Dataset
+from pipeline.io.dataset import Dataset, repeated
 from pipeline.io.files import own_files
 
 # Arrow bytes of the checkpoint held in memory (the demo recipe at 2M records: 227 MB); a
 # larger one is written to staging whole
 HELD_BYTES = 320 << 20
-PART, SUFFIX = "part-{:05d}", ".arrow"
-_OPTIONS = pa.ipc.IpcWriteOptions(compression=None)
 
 
 class Checkpoint:
     """Where the ingest puts each partition's table, and how later passes read them back.
 
     Attributes:
-        folder: The staging folder of the Arrow IPC files (``part-NNNNN.arrow``).
+        folder: The staging folder of the Parquet files (``part-NNNNN.parquet``).
         budget: Arrow bytes that may be held in memory (0: always files).
     """
 
@@ -92,18 +88,15 @@ class Checkpoint:
         with self._lock:
             self._held, self._bytes, self._released = {}, 0, True
 
-    def table(self, number: int, columns: list[str] | None = None) -> pa.Table:
-        """Partition ``number`` (only ``columns``, if given), held or read from its file.
+    def table(self, number: int) -> pa.Table:
+        """Held partition ``number``.
 
         Raises:
             RuntimeError: the checkpoint was released (a pass planned too late: a bug).
         """
         if self._released:
             raise RuntimeError("the run's checkpoint was read after it was released")
-        if number not in self._held:  # written (or a worker process's copy): its file
-            return read_part(self.folder / (PART.format(number) + SUFFIX), columns)
-        held = self._held[number]
-        return held if columns is None else held.select(columns)
+        return self._held[number]
 
     def _tables(self) -> tuple[pa.Table, ...]:
         return tuple(self._held[n] for n in sorted(self._held))
@@ -112,7 +105,7 @@ class Checkpoint:
         """The checkpoint as a :class:`Dataset` (the input's measures read it in tables)."""
         if self.held:
             return Dataset.memory(self._tables(), hidden)
-        return Dataset.arrow(self.folder, hidden)
+        return Dataset.parquet(self.folder, hidden)
 
     def frame(self, integer_columns: list[str], rows: int | None = None) -> dd.DataFrame:
         """The checkpoint as a dask frame, in partition order, whole-number columns as Int64.
@@ -124,16 +117,12 @@ class Checkpoint:
         not depend on the partitions.
         """
         if self.held:
-            numbers = sorted(self._held)
-            schema = self._held[numbers[0]].schema
+            read = _Held(self, sorted(self._held))
+            meta = read.convert(self._held[read.numbers[0]].schema.empty_table())  # no buffers
+            with dask.config.set({"dataframe.convert-string": False}):  # done by ``convert``
+                ddf = dd.from_map(read, range(len(read.numbers)), meta=meta)
         else:
-            files = own_files(self.folder, SUFFIX)
-            numbers = [int(f.stem.removeprefix("part-")) for f in files]
-            schema = pa.ipc.open_file(pa.OSFile(str(files[0]))).schema
-        read = _Parts(self, numbers)
-        meta = read.convert(schema.empty_table())  # no buffers
-        with dask.config.set({"dataframe.convert-string": False}):  # done by ``convert``
-            ddf = dd.from_map(read, range(len(numbers)), meta=meta)
+            ddf = dd.read_parquet([str(p) for p in own_files(self.folder, ".parquet")])
         if rows is not None:
             ddf = coalesced(ddf, rows)
         if integer_columns:  # one expression for every column (a wide file has hundreds)
@@ -142,32 +131,30 @@ class Checkpoint:
 
 
 def _write(folder: Path, number: int, table: pa.Table) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (PART.format(number) + SUFFIX)
-    with (
-        pa.OSFile(str(path), "wb") as sink,
-        pa.ipc.new_file(sink, table.schema, options=_OPTIONS) as out,
-    ):
-        out.write_table(table, max_chunksize=1 << 20)
+    pq.write_table(  # read back by this run only: no statistics (half the time)
+        table,
+        folder / f"part-{number:05d}.parquet",
+        compression="lz4",
+        use_dictionary=_repeated_columns(table),
+        write_statistics=False,
+    )
 
 
-def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """A checkpoint file's table (only ``columns``, read alone, if given), memory-mapped.
+_LOOK = 1 << 12  # values looked at per column and partition (65,536: 0.37 s of a 10M run)
 
-    Arrow's IPC file holds the table as the run made it, uncompressed: the table's buffers are
-    the file's pages (no copy, no decoding, the types exact), resident only while a pass holds
-    the partition. The buffers keep the mapping alive after the file is closed.
+
+def _repeated_columns(table: pa.Table) -> list[str]:
+    """Columns worth a Parquet dictionary: at most half their first values distinct.
+
+    Ids, tokens, weights and amounts are written plain (a dictionary of millions of values
+    costs its hashing and is dropped by the writer anyway); the encoding is invisible to the
+    reader, so the choice changes the checkpoint's speed and size, never its values.
     """
-    with pa.memory_map(str(path)) as source:
-        schema = pa.ipc.open_file(source).schema
-        fields = None if columns is None else [schema.get_field_index(c) for c in columns]
-        options = pa.ipc.IpcReadOptions(included_fields=fields)
-        table = pa.ipc.open_file(source, options=options).read_all()
-    return table if columns is None else table.select(columns)
+    return [name for name in table.column_names if repeated(table.column(name), 0.5, _LOOK)]
 
 
-class _Parts:
-    """Reads partition ``i`` (held, or its file) as pandas, only the ``columns`` a pass asks for.
+class _Held:
+    """Reads held partition ``i`` as pandas, only the ``columns`` a pass asks for (projection).
 
     The conversion is dask's Parquet reader's, text included; dask's own conversion of a
     ``from_map`` frame is left out (it would also turn a column with no values, Arrow's
@@ -180,11 +167,11 @@ class _Parts:
         self._token = object()  # one checkpoint's reader (its tables are never hashed)
 
     def __dask_tokenize__(self) -> tuple:
-        return ("checkpoint-parts", id(self._token))
+        return ("held-checkpoint", id(self._token))
 
     def __call__(self, i: int, columns: list[str] | None = None) -> pd.DataFrame:
-        wanted = None if columns is None else list(columns)
-        return self.convert(self._checkpoint.table(self.numbers[i], wanted))
+        table = self._checkpoint.table(self.numbers[i])
+        return self.convert(table if columns is None else table.select(list(columns)))
 
     def convert(self, table: pa.Table) -> pd.DataFrame:
         """The pandas frame dask's Parquet reader makes of the same table (types, strings)."""

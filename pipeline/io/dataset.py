@@ -71,8 +71,7 @@ class Dataset:
 
     Attributes:
         files: The files, in order.
-        format: ``parquet``, ``csv``, ``arrow`` (a run's checkpoint: IPC files, mapped) or
-            ``memory`` (the tables of ``held``).
+        format: ``parquet``, ``csv`` or ``memory`` (the tables of ``held``).
         schema: Arrow schema (for CSV: the types to read the text as).
         encoding: Text encoding of CSV files.
         hidden: Internal columns that are not part of the data (e.g. the engine's row number).
@@ -102,13 +101,6 @@ class Dataset:
                 ]
             ) from None
         return cls(files, "parquet", schema, hidden=hidden)
-
-    @classmethod
-    def arrow(cls, folder: Path, hidden: tuple[str, ...] = ()) -> Dataset:
-        """The Arrow IPC files directly in ``folder`` (a run's own checkpoint), sorted by name."""
-        files = own_files(folder, ".arrow")
-        schema = pa.ipc.open_file(pa.OSFile(str(files[0]))).schema if files else pa.schema([])
-        return cls(files, "arrow", schema, hidden=hidden)
 
     @classmethod
     def memory(cls, tables: tuple[pa.Table, ...], hidden: tuple[str, ...] = ()) -> Dataset:
@@ -163,14 +155,6 @@ class Dataset:
             ) from None
 
     def _read(self, file: Path, columns: list[str]) -> Iterator[pa.Table]:
-        if self.format == "arrow":
-            with pa.memory_map(str(file)) as source:
-                fields = [self.schema.get_field_index(c) for c in columns]
-                options = pa.ipc.IpcReadOptions(included_fields=fields)
-                reader = pa.ipc.open_file(source, options=options)
-                for i in range(reader.num_record_batches):
-                    yield pa.Table.from_batches([reader.get_batch(i)]).select(columns)
-            return
         if self.format == "parquet":
             handle = pq.ParquetFile(file)
             for batch in handle.iter_batches(batch_size=BATCH_ROWS, columns=columns):
@@ -211,10 +195,6 @@ class Dataset:
         """Rows of one file (Parquet metadata, or a streamed CSV read)."""
         if self.format == "parquet":
             return pq.ParquetFile(file).metadata.num_rows
-        if self.format == "arrow":
-            with pa.OSFile(str(file)) as source:
-                reader = pa.ipc.open_file(source)
-                return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
         return sum(t.num_rows for t in self._arrow(file, self.columns[:1]))
 
     def rows(self) -> int:

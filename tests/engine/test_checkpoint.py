@@ -61,7 +61,7 @@ def both(tmp_path: Path, frame: pd.DataFrame) -> tuple[Checkpoint, Checkpoint]:
     put_in(held, frame)
     put_in(written, frame)
     assert held.held and not list(held.folder.iterdir())
-    assert not written.held and len(list(written.folder.glob("*.arrow"))) == 3
+    assert not written.held and len(list(written.folder.glob("*.parquet"))) == 3
     return held, written
 
 
@@ -79,7 +79,7 @@ def test_a_held_checkpoint_reads_back_as_the_written_one(tmp_path: Path) -> None
 def test_the_measures_read_a_held_checkpoint_as_the_written_one(tmp_path: Path) -> None:
     held, written = both(tmp_path, typed_frame())
     a, b = held.dataset(("flag",)), written.dataset(("flag",))
-    assert a.format == "memory" and b.format == "arrow"
+    assert a.format == "memory" and b.format == "parquet"
     assert a.columns == b.columns and "flag" not in a.columns
     assert a.schema.equals(b.schema) and a.rows() == b.rows() == ROWS
     columns = ["u64", "text", "when"]
@@ -95,9 +95,9 @@ def test_a_checkpoint_over_its_budget_goes_to_files_whole(tmp_path: Path) -> Non
     put_in(partly, frame)
     assert not partly.held
     assert [p.name for p in sorted(partly.folder.iterdir())] == [
-        "part-00000.arrow",
-        "part-00001.arrow",
-        "part-00002.arrow",
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
     ]
     pd.testing.assert_frame_equal(partly.frame([]).compute().reset_index(drop=True), frame)
 
@@ -108,7 +108,7 @@ def test_a_checkpoint_sent_to_a_worker_process_writes_files(tmp_path: Path, rows
     sent = pickle.loads(pickle.dumps(Checkpoint(tmp_path / "c", 1 << 30)))
     assert sent.folder == tmp_path / "c" and sent.budget == 0
     put_in(sent, typed_frame(rows), parts=1)
-    assert not sent.held and (tmp_path / "c" / "part-00000.arrow").is_file()
+    assert not sent.held and (tmp_path / "c" / "part-00000.parquet").is_file()
 
 
 def test_a_released_checkpoint_lets_its_tables_go_and_refuses_a_read(tmp_path: Path) -> None:
@@ -185,18 +185,3 @@ def test_a_run_publishes_the_same_with_its_checkpoint_held_or_written(
     )
     for key in ("risk_before", "risk_after", "utility", "rows_in", "rows_out"):
         assert held[key] == files[key]
-
-
-def test_a_mapped_partition_outlives_its_file_handle(tmp_path: Path) -> None:
-    """A pass keeps reading a partition's columns after the file it was mapped from closed."""
-    import gc
-
-    from pipeline.engine.checkpoint import read_part
-
-    frame = typed_frame()
-    _, written = both(tmp_path, frame)
-    part = read_part(written.folder / "part-00001.arrow", ["text", "amount"])
-    gc.collect()
-    assert part.column_names == ["text", "amount"]
-    expected = pa.Table.from_pandas(frame.iloc[2000:4000], preserve_index=False)
-    assert part.equals(expected.select(["text", "amount"]))
