@@ -111,7 +111,7 @@ def band_labels(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return names[idx]
 
 
-LOOKUP_SPAN = 1 << 16  # whole numbers spanning fewer values are banded by a lookup table
+LOOKUP_SPAN = 1 << 16  # whole numbers spanning at most this many values: banded by a table
 
 
 def band_index(values: pd.Series, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

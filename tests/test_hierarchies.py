@@ -172,26 +172,51 @@ def test_load_arx_not_utf8_names_the_line(tmp_path: Path) -> None:
         load_arx(path)
 
 
+EDGES = np.array([0.0, 5.0, 17.5, 80.0, 2.0**62 + 1024])
+
+
 @pytest.mark.parametrize(
     "values",
     [
         [3, 17, None, -4, 80, 81, 0, 5, None],  # around the edges, below the first, missing
-        [2**62, 2**62 + 3, None, 2**62 + 1],  # far from the edges: one float for several
+        [2**62, 2**62 + 600, None, 2**62 + 1],  # 2**62 + 600 is below the last edge, its float not
         [7] * 5,  # one value
         [None, None],  # nothing present: the float path
         [],
         [-(2**63), 2**63 - 1],  # a span wider than the table: the float path
     ],
 )
-def test_whole_numbers_are_banded_as_their_floats_would_be(values: list) -> None:
+@pytest.mark.parametrize("dtype", ["Int64", "Int8", "int64[pyarrow]"])
+def test_whole_numbers_are_banded_as_their_floats_would_be(values: list, dtype: str) -> None:
     """The lookup table gives every record the band a binary search of its float gives."""
-    edges = np.array([0.0, 5.0, 17.5, 80.0, 2.0**62 + 2])
-    column = pd.Series(pd.array(values, dtype="Int64"))
-    idx, present = band_index(column, edges)
+    try:
+        column = pd.Series(pd.array(values, dtype=dtype))
+    except (OverflowError, TypeError, ValueError):
+        pytest.skip("the values do not fit the type")
+    idx, present = band_index(column, EDGES)
     as_float = column.to_numpy(dtype="float64", na_value=np.nan)
-    assert idx.tolist() == (np.searchsorted(edges, as_float, side="right") - 1).tolist()
+    assert idx.tolist() == (np.searchsorted(EDGES, as_float, side="right") - 1).tolist()
     assert present.tolist() == (~np.isnan(as_float)).tolist()
-    wide = pd.Series(np.arange(LOOKUP_SPAN + 1, dtype=np.int64) - 7)  # just past the table
-    assert (
-        band_index(wide, edges)[0].tolist() == (np.searchsorted(edges, wide, "right") - 1).tolist()
-    )
+
+
+@pytest.mark.parametrize(
+    ("span", "searched"), [(LOOKUP_SPAN, LOOKUP_SPAN), (LOOKUP_SPAN + 1, None)]
+)
+def test_the_lookup_table_serves_spans_up_to_its_size(
+    span: int, searched: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A span of the table's size is banded through it; one value more, by the floats."""
+    looked: list[int] = []
+    real = np.searchsorted
+
+    def spy(a: np.ndarray, v: np.ndarray, side: str = "left") -> np.ndarray:
+        if a is EDGES:
+            looked.append(len(v))
+        return real(a, v, side)
+
+    monkeypatch.setattr(np, "searchsorted", spy)
+    whole = np.tile(np.arange(span, dtype=np.int64) - 7, 2)  # each value twice: 2 x span records
+    idx, present = band_index(pd.Series(whole), EDGES)
+    assert looked == [searched or whole.size]  # the span's values, or every record's float
+    assert idx.tolist() == (real(EDGES, whole.astype(np.float64), "right") - 1).tolist()
+    assert present.all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from pipeline.recipe.models import ColumnsSpec, Recipe
 from pipeline.report import build
@@ -63,7 +64,7 @@ def test_class_size_histogram_stays_small_for_any_k():
     assert big.labels[-3:] == ["100000", "100001", "100002+"] and big.counts[-1] == 1
 
 
-def test_groups_counted_together_are_counted_as_each_alone(monkeypatch):
+def test_groups_counted_together_are_counted_as_each_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """A table over several variables, summed per group, gives each group's own count."""
     from itertools import combinations
 
@@ -74,7 +75,7 @@ def test_groups_counted_together_are_counted_as_each_alone(monkeypatch):
     groups = [(j,) for j in range(6)] + list(combinations(range(6), 2))
     for cube in (1 << 22, 200, 1):  # every table at once; several; each group its own
         monkeypatch.setattr(build, "_CUBE", cube)
-        found = build._dense_tallies(plus, cards, records, groups)
+        found = dict(build._dense_tallies(plus, cards, records, groups))
         assert set(found) == set(groups)
         for cols in groups:
             key = np.ravel_multi_index([plus[j] for j in cols], [cards[j] for j in cols])
@@ -82,3 +83,16 @@ def test_groups_counted_together_are_counted_as_each_alone(monkeypatch):
                 key, weights=records, minlength=int(np.prod([cards[j] for j in cols]))
             )
             assert np.array_equal(found[cols], alone), (cube, cols)
+
+
+def test_groups_past_the_dense_limit_are_counted_sparsely_beside_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Some groups counted in tables, the others risky combination by risky combination."""
+    dense = build.snapshot(_table(), _recipe())
+    monkeypatch.setattr(build, "_DENSE", 0)
+    sparse = build.snapshot(_table(), _recipe())
+    monkeypatch.setattr(build, "_DENSE", 400)  # a x b, a x c dense (164, 364 cells); b x c not
+    monkeypatch.setattr(build, "_CUBE", 1)
+    mixed = build.snapshot(_table(), _recipe())
+    assert mixed.risky_categories == dense.risky_categories == sparse.risky_categories

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy.stats import wasserstein_distance
 
 from pipeline.core.groups import distinct_rows
-from pipeline.risk.lattice import METRICS, NotAHierarchy, ladder, search
+from pipeline.risk.lattice import METRICS, NotAHierarchy, _Scorer, _Table, ladder, search
 from pipeline.risk.privacy import Model, violating
 from pipeline.utility.aggregate import UtilityPlan
 from pipeline.utility.compare import compare
@@ -248,7 +248,7 @@ def test_a_table_of_distinct_rows_is_not_grouped_again(rows: list, k: int) -> No
     assert np.array_equal(violating(codes, counts, None, model, distinct=True), grouped)
 
 
-def _score_alone(scorer, table, levels: tuple, bad: np.ndarray) -> float:  # noqa: ANN001
+def _score_alone(scorer: _Scorer, table: _Table, levels: tuple, bad: np.ndarray) -> float:
     """One node's loss with ``bad`` suppressed, each sum taken over its own rows alone."""
     import math
 
@@ -278,8 +278,6 @@ def _score_alone(scorer, table, levels: tuple, bad: np.ndarray) -> float:  # noq
 @pytest.mark.parametrize("metric", METRICS)
 def test_loss_and_bound_are_the_figures_each_gives_alone(metric: str) -> None:
     """One look at a node's table gives its loss and its bound to the last bit."""
-    from pipeline.risk.lattice import _Scorer, _Table
-
     codes, counts, ladders, _ = _table(_records(5, 4000), sensitive=False)
     scorer = _Scorer(_Table(codes, counts, None), ladders, metric, [2, 0, 1])
     rng = np.random.default_rng(3)
