@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipeline.core import exact
 from pipeline.core.columns import PERSON, ROW, UNIT_PREFIX
-from pipeline.core.groups import combinations, combine, hashed_groups
+from pipeline.core.groups import combinations, combine, hashed_groups, stable_order
 from pipeline.core.moments import ExactMoments, moment_limbs
 from pipeline.core.quantile import quantile_plan
 from pipeline.core.randomness import row_keys, value_keys
@@ -205,11 +205,7 @@ def in_code_order(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, n
     with a repeated row is sorted stably.
     """
     codes = codes_from_pandas(table, keys)
-    key = combine(codes)
-    order = np.argsort(key)
-    ordered = key[order]
-    if ordered.size > 1 and bool((ordered[1:] == ordered[:-1]).any()):
-        order = np.argsort(key, kind="stable")
+    order = stable_order(combine(codes))
     return table.iloc[order].reset_index(drop=True), codes[order]
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.groups import combinations, combine, factorize, hashed_groups
+from pipeline.core.groups import combinations, combine, factorize, hashed_groups, stable_order
+from pipeline.core.randomness import order_keys
+from tests.conftest import examples
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,3 +71,19 @@ def test_hashed_groups_are_the_exact_groups_whatever_the_hashes_merge(n: int, se
     if first.size > 1:  # two groups share a hash: seen, and left to the caller
         shared = np.minimum(inverse, 1).astype(np.uint64) + np.uint64(1)
         assert hashed_groups(frame, columns, shared if first.size > 2 else shared * 0 + 1) is None
+
+
+def test_order_keys_come_out_ascending_across_chunks() -> None:
+    """The writer's bucket of order keys (chunks joined) sorts as Arrow's stable sort does."""
+    keys = order_keys(np.arange(50_000, dtype=np.int64), b"k" * 32)
+    chunked = pa.chunked_array([keys[:7], keys[7:30_000], keys[30_000:], keys[:0]])
+    order = stable_order(chunked.to_numpy())
+    assert np.array_equal(keys[order], np.sort(keys))
+    assert order.tolist() == pc.sort_indices(chunked).to_pylist()
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(st.lists(st.integers(-3, 3), max_size=60))
+def test_repeated_keys_keep_their_order_as_arrows_stable_sort(keys: list[int]) -> None:
+    column = pa.chunked_array([pa.array(keys, pa.int64())])
+    assert stable_order(column.to_numpy()).tolist() == pc.sort_indices(column).to_pylist()
