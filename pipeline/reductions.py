@@ -111,10 +111,20 @@ class UnitKeys(Reduction):
 
 
 def unit_keys(frame: pd.DataFrame, by: str | None, key: bytes, own: bytes) -> pd.Series:
-    """The unit key of each record of a partition (see :class:`UnitKeys`)."""
-    keys = row_keys(frame[ROW].to_numpy(dtype=np.int64), own)
-    if by is not None:
-        present = frame[by].notna().to_numpy()
+    """The unit key of each record of a partition (see :class:`UnitKeys`).
+
+    Only the records without a unit get a key from their position (every record has a unit
+    in most files: a unit column read whole is hashed once, with no mask or copy).
+    """
+    rows = frame[ROW].to_numpy(dtype=np.int64)
+    if by is None:
+        return pd.Series(row_keys(rows, own), index=frame.index, name="k", dtype="uint64")
+    present = frame[by].notna().to_numpy()
+    if present.all():
+        keys = value_keys(frame[by], key)
+    else:
+        keys = np.empty(rows.size, dtype=np.uint64)
+        keys[~present] = row_keys(rows[~present], own)
         if present.any():
             keys[present] = value_keys(frame[by][present], key)
     return pd.Series(keys, index=frame.index, name="k", dtype="uint64")
@@ -246,7 +256,8 @@ def partition_combinations(
         np.add.at(added, inverse, frame[records].to_numpy(dtype=np.int64))
         out[_N] = added
     if weight:
-        sums = frame[weight].groupby(inverse, sort=True).sum()
+        # ids are numbered as they first appear: unsorted groups come in id order already
+        sums = frame[weight].groupby(inverse, sort=False).sum()
         out[weight] = sums.reset_index(drop=True)
     if carried is not None:
         out[_H] = carried[first]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core.columns import ROW
+from pipeline.core.randomness import row_keys, value_keys
 from pipeline.reductions import (
     KeyTable,
     Quantile,
@@ -53,6 +54,29 @@ def test_unit_keys_are_one_per_unit_and_records_without_a_unit(parts: int) -> No
     expected = pdf["hh"].nunique() + int(pdf["hh"].isna().sum())
     assert keys.size == expected == np.unique(unit_keys(pdf, "hh", b"k" * 32, b"o" * 32)).size
     assert reduction.columns == (ROW, "hh")
+
+
+@pytest.mark.parametrize("missing", ["none", "some", "all"])
+def test_a_unit_key_is_its_units_hash_and_a_record_without_one_its_positions(
+    missing: str,
+) -> None:
+    # the keys as defined: each record's position keyed under ``own``, replaced by its unit's
+    # keyed hash where it has a unit (computed for every record, then overwritten)
+    pdf = frame()
+    if missing == "none":
+        pdf["hh"] = pdf["hh"].fillna("h-filled")
+    elif missing == "all":
+        pdf["hh"] = pd.array([pd.NA] * len(pdf), dtype="string")
+    key, own = b"k" * 32, b"o" * 32
+    expected = row_keys(pdf[ROW].to_numpy(), own)
+    present = pdf["hh"].notna().to_numpy()
+    if present.any():
+        expected[present] = value_keys(pdf["hh"][present], key)
+    found = unit_keys(pdf, "hh", key, own)
+    assert found.dtype == "uint64" and found.index.equals(pdf.index)
+    np.testing.assert_array_equal(found.to_numpy(), expected)
+    alone = unit_keys(pdf, None, key, own).to_numpy()
+    np.testing.assert_array_equal(alone, row_keys(pdf[ROW].to_numpy(), own))
 
 
 @pytest.mark.parametrize("parts", [1, 4])

@@ -22,6 +22,7 @@ from types import TracebackType
 
 import dask.dataframe
 
+from pipeline.core import priority
 from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.core.errors import InputDataError
 from pipeline.engine import ingest, memory
@@ -115,6 +116,8 @@ class InputStage:
         ctx.passes.append("measure the input")
 
     def _measure(self, data: Dataset, whole: set[str]) -> _Measured:
+        if self.beside:  # the steps' passes first; this pass takes the cores they leave idle
+            priority.lower_this_thread()
         started = time.perf_counter()
         ctx = self._ctx
         before = ctx.gate.input_evidence(data, ctx.header, whole)

@@ -8,13 +8,17 @@ interrupted run leaves neither the thread nor a staging folder behind.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import pipeline.engine.input_stage as input_stage
 import pipeline.engine.phases as runner
+from pipeline.core import priority
 from tests.conftest import REPO, demo_recipe, invoke, log_messages, reasons
 
 STEPS = """\
@@ -65,6 +69,29 @@ def test_the_steps_are_applied_while_the_input_is_measured(workdir: Path, monkey
     assert at["[5/5] shuffle_records"] < verdict < at["compute and write"]
     manifest = json.loads((workdir / "out" / "run" / "manifest.json").read_text())
     assert manifest["risk_before"]["records"] == manifest["rows_in"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice: Linux")
+def test_the_input_is_measured_at_a_lower_priority_than_the_steps(
+    workdir: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    # the steps' passes get the cores first; the measures take what they leave idle
+    seen: list[tuple[str, int]] = []
+    measures = input_stage.measures
+
+    def watched(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen.append((threading.current_thread().name, nice))
+        return measures(*args, **kwargs)
+
+    monkeypatch.setattr(input_stage, "measures", watched)
+    run = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    result = invoke("run", str(demo_recipe(workdir, STEPS)))
+    assert result.exit_code == 0, result.output
+    ((thread, nice),) = seen
+    assert thread.startswith("input-stage")
+    assert nice == min(priority.LOWEST, run + priority.BACKGROUND)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == run
 
 
 def test_the_input_stage_line_gives_its_own_seconds(workdir: Path) -> None:
