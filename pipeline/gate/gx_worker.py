@@ -31,8 +31,6 @@ from collections import deque
 from concurrent.futures import Future
 from typing import IO, TYPE_CHECKING, Any
 
-from pipeline.core import priority
-
 if TYPE_CHECKING:  # imported where used: the run starts the worker before its own imports
     import pandas as pd
     import pyarrow as pa
@@ -63,7 +61,6 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        priority.lower(self.process.pid)  # its answers are read at the verdicts: it may wait
         self.pending: deque[Future] = deque()
         self.outbox: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
         threading.Thread(target=self._write, name="gx-requests", daemon=True).start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -10,9 +9,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 
-from pipeline.core import priority
 from pipeline.gate import gx_worker
 from pipeline.gate.checks import RowCheck, cap_check
 from pipeline.gate.gx_engine import RowValidator, validate_tables
@@ -54,19 +51,6 @@ def test_stop_does_not_wait_for_the_worker_s_imports() -> None:
     gx_worker.stop()
     assert process.poll() is not None  # gone, not left behind
     assert time.perf_counter() - start < 60  # generous: the point is it returns at all
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice of a process: Linux")
-def test_the_worker_runs_at_a_lower_priority_than_the_run() -> None:
-    # its answers are read at the verdicts: the run's own threads get the cores first
-    gx_worker.stop()
-    gx_worker.warm_up()
-    try:
-        worker = os.getpriority(os.PRIO_PROCESS, gx_worker._WORKER[0].process.pid)
-    finally:
-        gx_worker.stop()
-    run = os.getpriority(os.PRIO_PROCESS, 0)
-    assert worker == min(priority.LOWEST, run + priority.BACKGROUND)
 
 
 def test_a_script_without_a_main_guard_validates(tmp_path: Path) -> None:
