@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pipeline.engine.input_stage as input_stage
 import pipeline.engine.phases as runner
 from pipeline.core import priority
 from tests.conftest import REPO, demo_recipe, invoke, log_messages, reasons
+from tests.core.test_priority import lowerable
 
 STEPS = """\
   - recode: {column: age, bands: [0, 20, 40, 60, 80]}
@@ -71,11 +71,11 @@ def test_the_steps_are_applied_while_the_input_is_measured(workdir: Path, monkey
     assert manifest["risk_before"]["records"] == manifest["rows_in"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice: Linux")
 def test_the_input_is_measured_at_a_lower_priority_than_the_steps(
     workdir: Path, monkeypatch
 ) -> None:  # noqa: ANN001
     # the steps' passes get the cores first; the measures take what they leave idle
+    lowerable()
     seen: list[tuple[str, int]] = []
     measures = input_stage.measures
 
