@@ -9,6 +9,8 @@ import sys
 import pyarrow as pa
 import pytest
 
+from pipeline.engine.memory import KEPT_FREE
+
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or "jemalloc" not in pa.supported_memory_backends(),
     reason="Arrow's jemalloc pool is chosen on Linux builds that have it",
@@ -104,3 +106,31 @@ def test_a_small_run_keeps_large_freed_blocks_for_reuse_once_configured() -> Non
     assert _fresh(MAPPED.format(setup="memory.configure()")) == "True False"
     # a caller's process (the Python API) is left as it is: glibc maps large blocks itself
     assert _fresh(MAPPED.format(setup="")) == "True True"
+
+
+# what stays free at the top of the main heap after a 4 MiB block there is freed (mallinfo2's
+# keepcost): kept for the next arrays once configured, handed back by glibc's default
+KEPT = """
+import ctypes, ctypes.util
+from pipeline.engine import memory
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+{setup}
+block = libc.malloc(4 << 20)  # below the 8 MiB mmap threshold: from the heap, at its top
+libc.free(block)
+print(libc.mallinfo2().keepcost >= 4 << 20)
+"""
+
+
+@pytest.mark.skipif(not _has_mallinfo2(), reason="glibc 2.33 or later (mallinfo2)")
+def test_a_configured_run_keeps_freed_heap_at_the_top_for_the_next_arrays() -> None:
+    assert KEPT_FREE >= 4 << 20
+    assert _fresh(KEPT.format(setup="memory.configure()")) == "True"
+    # a caller's process (the Python API) is left as it is: glibc trims the heap past 128 KiB
+    assert _fresh(KEPT.format(setup="")) == "False"
