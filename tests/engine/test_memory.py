@@ -68,10 +68,9 @@ def test_a_pool_the_environment_names_is_kept() -> None:
     assert _fresh(POOL, ARROW_DEFAULT_MEMORY_POOL="system") == "system system"
 
 
-# where 16 MiB arrays come from: bytes in mappings of their own (glibc's mallinfo2: hblkhd)
-MAPPED = """
+# a fresh interpreter's glibc, read with mallinfo2 (glibc 2.33 or later)
+MALLINFO = """
 import ctypes, ctypes.util
-import numpy as np
 from pipeline.engine import memory
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 class Info(ctypes.Structure):
@@ -79,6 +78,12 @@ class Info(ctypes.Structure):
         "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
         "fordblks", "keepcost")]
 libc.mallinfo2.restype = Info
+"""
+# where 16 MiB arrays come from: bytes in mappings of their own (mallinfo2's hblkhd)
+MAPPED = (
+    MALLINFO
+    + """
+import numpy as np
 def mapped_by(size):
     before = libc.mallinfo2().hblkhd
     kept.append(np.ones(size // 8))
@@ -89,6 +94,7 @@ first = mapped_by(16 << 20)
 memory.small_run()
 print(first, mapped_by(16 << 20))
 """
+)
 
 
 def _has_mallinfo2() -> bool:
@@ -110,15 +116,9 @@ def test_a_small_run_keeps_large_freed_blocks_for_reuse_once_configured() -> Non
 
 # what stays free at the top of the main heap after a 4 MiB block there is freed (mallinfo2's
 # keepcost): kept for the next arrays once configured, handed back by glibc's default
-KEPT = """
-import ctypes, ctypes.util
-from pipeline.engine import memory
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
-class Info(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-        "fordblks", "keepcost")]
-libc.mallinfo2.restype = Info
+KEPT = (
+    MALLINFO
+    + """
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
 {setup}
@@ -126,6 +126,7 @@ block = libc.malloc(4 << 20)  # below the 8 MiB mmap threshold: from the heap, a
 libc.free(block)
 print(libc.mallinfo2().keepcost >= 4 << 20)
 """
+)
 
 
 @pytest.mark.skipif(not _has_mallinfo2(), reason="glibc 2.33 or later (mallinfo2)")
