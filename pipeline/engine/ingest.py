@@ -218,7 +218,11 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     """Text to nullable floats; anything that is not a number becomes missing.
 
     Arrow's cast is tried first (fast, all-or-nothing); pandas handles columns with bad values.
+    A column of Python objects (a Parquet column of Arrow's ``null`` type arrives as one, all
+    ``None``) is read as text first: Arrow would see no text in it.
     """
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")
     trimmed = pc.utf8_trim_whitespace(pa.array(values.array))
     try:
         numbers = pc.cast(trimmed, pa.float64())

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.app import app
+from pipeline.engine.ingest import checked_numbers, number_dtype
 from tests.conftest import data_digests, demo_recipe
 
 STEPS = "  - top_code: {column: income, quantile: 0.99}\n"
@@ -102,6 +103,43 @@ def test_parquet_numbers_of_every_kind_are_read(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     published = pd.read_parquet(workdir / "out" / "run" / "data")
     assert published["age"].max() <= 90 and published["age"].isna().any()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[None], [None, None, None], [b"12", None, b"x"], [1, "2", None, 3.5]],
+    ids=["one-missing", "all-missing", "bytes", "mixed"],
+)
+def test_a_column_of_python_objects_is_read_as_text_into_numbers(values: list) -> None:
+    # a Parquet column of Arrow's null type arrives as objects, all None: Arrow saw no text in
+    # it and had no trim for it (an unexpected error where a recipe used it as a number)
+    column = pd.Series(values, dtype=object)
+    parsed, invalid, infinite = checked_numbers(column, number_dtype(column.dtype))
+    assert parsed.dtype == "Float64" and len(parsed) == len(values)
+    expected = pd.to_numeric(column.astype("string").str.strip(), errors="coerce")
+    assert parsed.isna().tolist() == expected.isna().tolist()
+    assert int(invalid.sum()) == int((column.notna() & expected.isna()).sum())
+    assert not infinite.any()
+
+
+def test_a_parquet_column_with_no_value_is_capped_as_a_number(workdir: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(workdir / "data" / "census.csv", dtype=str)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    at = table.column_names.index("income")
+    table = table.set_column(at, "income", pa.nulls(table.num_rows))  # Arrow's null type
+    folder = workdir / "data" / "pq"
+    folder.mkdir()
+    pq.write_table(table, folder / "a.parquet")
+    recipe = demo_recipe(
+        workdir, "  - top_code: {column: income, above: 100}\n", input_path="data/pq"
+    )
+    result = invoke("run", str(recipe), "-q")
+    assert result.exit_code == 0, result.output
+    published = pd.read_parquet(workdir / "out" / "run" / "data")
+    assert published["income"].isna().all() and len(published) == len(frame)
 
 
 @pytest.mark.slow

@@ -67,7 +67,13 @@ def tables(draw: st.DrawFn) -> pa.Table:
 def _recipe(
     folder: Path, table: pa.Table, fmt_in: str, fmt_out: str, scan_output: bool = True
 ) -> Path:
-    floats = [n for n in table.column_names if n.endswith("_float")]
+    # a quantile needs a value: a float column drawn all missing (Arrow's null type in Parquet)
+    # is refused by top_code with a clear error, which is not what this test is about
+    floats = [
+        n
+        for n in table.column_names
+        if n.endswith("_float") and table.column(n).null_count < table.num_rows
+    ]
     steps = ["  - shuffle_records: {}"]
     if floats and fmt_in == "parquet":
         steps.insert(0, f"  - top_code: {{column: {floats[0]}, quantile: 0.9}}")
