@@ -219,10 +219,14 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
     Arrow's cast is tried first (fast, all-or-nothing); pandas handles columns with bad values.
     A column of Python objects (a Parquet column of Arrow's ``null`` type arrives as one, all
-    ``None``) is read as text first: Arrow would see no text in it.
+    ``None``) is read as text first: Arrow would see no text in it. Bytes that are not UTF-8
+    are decoded with replacement characters (no number then), never raised with their value.
     """
-    if not isinstance(values.dtype, pd.StringDtype):
-        values = values.astype("string")
+    if values.dtype == object:
+        try:
+            values = values.astype("string")
+        except (UnicodeDecodeError, TypeError, ValueError):
+            values = values.map(_text, na_action="ignore").astype("string")
     trimmed = pc.utf8_trim_whitespace(pa.array(values.array))
     try:
         numbers = pc.cast(trimmed, pa.float64())
@@ -233,3 +237,10 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         index=values.index,
         name=values.name,
     )
+
+
+def _text(value: object) -> str:
+    """A Python object as text: bytes decoded as UTF-8 (bad bytes replaced), others ``str``."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

@@ -48,12 +48,12 @@ def configure() -> None:
     arenas of its own that fragment: over a run the resident size then grows with every
     stage (measured: the 100M-row risk snapshot peaked at 4.6 GB). A fixed 8 MiB threshold
     returns large arrays to the system when they are freed, and one arena per core limits
-    fragmentation (the same snapshot: 2.9 GB, no slower). Smaller blocks stay in the heap, and
-    up to 64 MiB of it free at its top is kept for the next ones (glibc's default, 128 KiB,
-    handed it back and the next arrays faulted in fresh zeroed pages: the 10M-row demo spent
-    9.0-10.2 s of system time, 7.4-8.4 s with 64 MiB kept, 1.3 s less in all, its peak 0.1 GB
-    higher); ``release`` hands everything free back between stages. Arrow's pool:
-    :func:`arrow_pool`.
+    fragmentation (the same snapshot: 2.9 GB, no slower). Smaller blocks stay in the heaps,
+    and up to 64 MiB free at the top of each (one per core) is kept for the next ones
+    (glibc's default, 128 KiB, handed it back and the next arrays faulted in fresh zeroed
+    pages: the 10M-row demo spent 9.0-10.2 s of system time, 7.4-8.4 s with 64 MiB kept, 1.3
+    s less in all, its peak 0.1 GB higher); ``release`` hands everything free back between
+    stages. Arrow's pool: :func:`arrow_pool`.
     """
     libc = _libc()
     if libc is not None and hasattr(libc, "mallopt"):
