@@ -114,7 +114,7 @@ def unit_keys(frame: pd.DataFrame, by: str | None, key: bytes, own: bytes) -> pd
     """The unit key of each record of a partition (see :class:`UnitKeys`).
 
     Only the records without a unit get a key from their position (every record has a unit
-    in most files: a unit column read whole is hashed once, with no mask or copy).
+    in most files: a unit column read whole is hashed once, without the masked copy).
     """
     rows = frame[ROW].to_numpy(dtype=np.int64)
     if by is None:
