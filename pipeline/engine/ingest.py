@@ -225,7 +225,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     if values.dtype == object:
         try:
             values = values.astype("string")
-        except (UnicodeDecodeError, TypeError, ValueError):
+        except (TypeError, ValueError):  # UnicodeDecodeError is a ValueError
             values = values.map(_text, na_action="ignore").astype("string")
     trimmed = pc.utf8_trim_whitespace(pa.array(values.array))
     try:
