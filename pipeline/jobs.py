@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.core.errors import Problem, RecipeError
-from pipeline.engine.package import check_package_path, write_package
 from pipeline.engine.prepare import RunOptions, effective_recipe
 from pipeline.engine.progress import Reporter
-from pipeline.engine.publish import MANIFEST, OutputLock
 from pipeline.engine.schedulers import check_scheduler
 from pipeline.io.owned import tool_json
 from pipeline.io.remote import is_remote
@@ -103,6 +101,8 @@ def run_source(
         package=package,
         previous=options.previous,
     )
+    from pipeline.engine.package import check_package_path, write_package  # a run's only
+
     target = _package_path(package)
     check_scheduler(options.scheduler)
     loaded = load_recipe(source)
@@ -139,6 +139,7 @@ def tabulate_source(
     Raises:
         RecipeError, InputDataError, GateError, OutputBusyError: as ``anonymize tabulate``.
     """
+    from pipeline.engine.package import check_package_path, write_package
     from pipeline.tabulate.load import load_tabulation
     from pipeline.tabulate.phases import run_tabulation
 
@@ -179,6 +180,8 @@ def _published_tables(
 ) -> dict[str, pd.DataFrame]:
     """The tables as published, read back under the output's lock (this run's, or an error)."""
     import pandas as pd
+
+    from pipeline.engine.publish import MANIFEST, OutputLock
 
     with OutputLock(out_dir.absolute(), wait):
         if (tool_json(out_dir / MANIFEST) or {}).get("run_id") != manifest.run_id:

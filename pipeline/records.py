@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.core.columns import ROW
 from pipeline.reductions import Plan, Reduction
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Records(Reduction):
 
 def _prepared(part: pd.DataFrame, names: list[str], strata: list[str]) -> pd.DataFrame:
     """One partition's positions, values as floats (NaN: missing) and strata as text."""
+    import pandas as pd
+
     out = {ROW: part[ROW].astype("int64")}
     for column in names:
         out[column] = pd.to_numeric(part[column], errors="coerce").astype("float64")
@@ -103,6 +106,8 @@ def replace_by_row(
 
 def _put(part: pd.DataFrame, columns: list[str], shared: tuple) -> pd.DataFrame:
     """The partition with each record's new values, found by its position."""
+    import pandas as pd
+
     rows, values = shared
     out = part.copy()
     at = np.searchsorted(rows, part[ROW].to_numpy(np.int64))

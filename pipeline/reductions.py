@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from pipeline.core import exact
 from pipeline.core.columns import PERSON, ROW, UNIT_PREFIX
@@ -30,7 +29,9 @@ from pipeline.core.randomness import row_keys, value_keys
 from pipeline.risk.encode import codes_from_pandas, combination_hashes, hashable, key_hashes
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 Plan = Generator[tuple, tuple, Any]
 
@@ -69,6 +70,8 @@ class Quantile(Reduction):
 
     def plan(self, frame: dd.DataFrame) -> Plan:
         """Two passes (``pipeline.core.quantile``); nothing on a column that holds no numbers."""
+        import pandas as pd
+
         if not pd.api.types.is_numeric_dtype(frame[self.column].dtype):
             return None  # the step refuses the column itself; nothing to compute
         return (yield from quantile_plan(frame[self.column], self.q))
@@ -116,6 +119,8 @@ def unit_keys(frame: pd.DataFrame, by: str | None, key: bytes, own: bytes) -> pd
     Only the records without a unit get a key from their position (every record has a unit
     in most files: a unit column read whole is hashed once, without the masked copy).
     """
+    import pandas as pd
+
     rows = frame[ROW].to_numpy(dtype=np.int64)
     if by is None:
         return pd.Series(row_keys(rows, own), index=frame.index, name="k", dtype="uint64")
@@ -237,6 +242,8 @@ def partition_combinations(
     carry it, they are grouped by it, every merge checked value by value (a hash shared by
     unequal values, or a row without one, and they are grouped by their values instead).
     """
+    import pandas as pd
+
     carried = frame[_H].to_numpy(dtype=np.uint64) if _H in frame.columns else None
     # a column of another type: partitions of different types met (int64 and uint64 make
     # float64, whose values are no longer the hashed ones); 0: a row that could not be hashed

@@ -23,10 +23,13 @@ The one rounding is the caller's last division (:func:`ratio`), correctly rounde
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pandas as pd
 
 SUM_UNIT = 1126  # a float is (53-bit integer) * 2**(e - 53), e >= -1073
 DOT_UNIT = 2 * SUM_UNIT
@@ -150,6 +153,8 @@ def ratio(numerator: int, denominator: int, shift: int = 0) -> float:
 
 def to_limbs(sums: dict[int, int]) -> pd.DataFrame:
     """``{term: exact int}`` as rows (term, limb, value) of signed 32-bit limbs."""
+    import pandas as pd
+
     terms, limbs, values = [], [], []
     for term, total in sums.items():
         sign, size = (-1 if total < 0 else 1), abs(total)
@@ -175,6 +180,8 @@ def add_limbs(limbs: Any) -> Any:
 
 def from_limbs(found: pd.Series | pd.DataFrame) -> dict[int, int]:
     """The exact ints, by term, of limbs (:func:`to_limbs`, or :func:`add_limbs` computed)."""
+    import pandas as pd
+
     rows = found.reset_index() if isinstance(found, pd.Series) else found
     out: dict[int, int] = {}
     for term, limb, value in zip(

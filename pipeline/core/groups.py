@@ -6,8 +6,12 @@ ids are dense (0..g-1) and numbered by first appearance, so results do not depen
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def combine(codes: np.ndarray, columns: list[int] | None = None) -> np.ndarray:
@@ -67,6 +71,8 @@ def combinations(
     ``sort=False`` gives them); a missing value is a value of its own (``dropna=False``).
     ``codes``: the columns' ``pd.factorize`` codes when the caller has them already.
     """
+    import pandas as pd  # here: the modules a recipe's checks load need no pandas
+
     codes = codes or {}
     matrix = np.empty((len(frame), len(columns)), dtype=np.int64)
     for j, column in enumerate(columns):
@@ -101,6 +107,8 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, int]:
     pandas' hash table: the same ids as Arrow's dictionary encoding, 1.1-4x faster where most
     values are distinct (1M values, 900k distinct: 90-120 ms against 136-350 ms).
     """
+    import pandas as pd  # here: the modules a recipe's checks load need no pandas
+
     ids, uniques = pd.factorize(values, use_na_sentinel=False)
     return ids.astype(np.int64, copy=False), len(uniques)
 

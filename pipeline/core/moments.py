@@ -12,12 +12,16 @@ information-loss figures of numeric variables (``pipeline.utility``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.core import exact
 from pipeline.core.exact import DOT_UNIT, SUM_UNIT, Split, ratio, split
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pandas as pd
 
 COUNT, SUM, _SQUARES, _COMPLETE, _CSUM, _CROSS = range(6)  # the kinds of sums
 OWN = 6  # kinds from this one on are free for a caller's own sums (``term``)
@@ -140,6 +144,8 @@ def numbers(part: pd.DataFrame, names: list[str]) -> np.ndarray:
 
     An infinite value (only ever an overflow that a step's check refuses) counts as missing.
     """
+    import pandas as pd
+
     if not len(part) or not names:
         return np.zeros((len(part), len(names)))
     x = np.column_stack(

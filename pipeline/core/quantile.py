@@ -20,10 +20,11 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 _SHIFT = np.uint64(48)
 _SIGN = np.uint64(1 << 63)
@@ -42,6 +43,8 @@ def _values(part: pd.Series) -> np.ndarray:
 
 
 def _counted(keys: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
     distinct, counts = np.unique(keys, return_counts=True)
     return pd.DataFrame({"key": distinct, "n": counts.astype(np.int64)})
 
@@ -67,6 +70,8 @@ def _plan(column: dd.Series, chunk: object, meta: pd.DataFrame, **kwargs: object
 
 
 def _counts(out: pd.DataFrame) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(out["n"].to_numpy(), index=out["key"].to_numpy())
 
 
@@ -77,6 +82,8 @@ def quantile_plan(column: dd.Series, q: float) -> Generator[tuple, tuple, float 
     tuple at a time, and receives their computed values; it returns the quantile, or None when
     the column has no values.
     """
+    import pandas as pd
+
     meta = pd.DataFrame({"key": pd.Series([], dtype="int64"), "n": pd.Series([], dtype="int64")})
     (counted,) = yield (_plan(column, _histogram, meta),)
     histogram = _counts(counted)

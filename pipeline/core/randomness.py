@@ -12,13 +12,16 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.core.arrow import one_array
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pandas as pd
+    import pyarrow as pa
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -91,6 +94,9 @@ class Distinct:
     @classmethod
     def of(cls, values: pd.Series) -> Distinct:
         """The distinct values of ``values`` (read as text)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         text = one_array(pa.array(values.astype("string")))  # one dictionary for the partition
         encoded = pc.dictionary_encode(text)
         return cls(encoded.dictionary.to_numpy(zero_copy_only=False), encoded.indices)
@@ -103,6 +109,8 @@ def value_keys(values: pd.Series, key: bytes, distinct: Distinct | None = None) 
     keys as pandas' ``hash_pandas_object``, without a Python string per record); ``distinct``
     is that text's :class:`Distinct` when the caller has it already.
     """
+    import pandas as pd
+
     hash_key = key[8:16].hex()[:16]
     if distinct is None and isinstance(values.dtype, pd.StringDtype):
         distinct = Distinct.of(values)
@@ -119,6 +127,8 @@ def hmac_tokens(values: pd.Series, key: bytes, nchars: int) -> pd.Series:
 
     Missing values stay missing. Each distinct value is hashed once per partition.
     """
+    import pandas as pd
+
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     tokens = np.array(
         [hmac.digest(key, u.encode("utf-8"), "sha256").hex()[:nchars] for u in uniques] + [None],
@@ -141,6 +151,10 @@ def siphash_tokens(
     tokens cannot be turned back or recomputed. Missing values stay missing. ``distinct``:
     the values' :class:`Distinct` when the caller has it already.
     """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if nchars > 32:
         raise ValueError("at most 32 hex digits (128 bits)")
     distinct = distinct if distinct is not None else Distinct.of(values)
@@ -165,6 +179,8 @@ def fingerprints(values: pd.Series, key: bytes) -> np.ndarray:
     Under a 96-bit key derived from ``key``; equal values give equal fingerprints, and without
     the key none can be recomputed or turned back. Missing values get the fingerprint of "".
     """
+    import pandas as pd
+
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
     plain = np.append(np.asarray(uniques.astype(object), dtype=object), "")
     sub = base64.b64encode(hashlib.sha256(key + b"fingerprint").digest()[:12]).decode("ascii")

@@ -27,8 +27,17 @@ class YamlProblem(Exception):
         self.message = message
 
 
+# libyaml's parser when PyYAML has it (its wheels do): a recipe and its contracts parse several
+# times faster, which every command that loads a recipe pays before anything else
+_FAST = getattr(yaml, "CSafeLoader", None)
+
+
 def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]]:
     """Parse YAML text into plain data plus a map from key path to 1-based line.
+
+    libyaml parses the text when PyYAML has it; text it cannot load is parsed again by PyYAML's
+    own parser, whose problems (their words and lines) are the ones raised. The same data and
+    lines come from either parser.
 
     Returns:
         (data, lines, problems): ``problems`` lists duplicate keys; syntax errors raise.
@@ -38,12 +47,22 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
             tag a value it cannot read (``!!int ten``).
 
     """
+    if _FAST is not None:
+        try:
+            return _load(text, _FAST)
+        except Exception:  # noqa: BLE001 - whatever it was, PyYAML's parser says it as before
+            pass
+    return _load(text, yaml.SafeLoader)
+
+
+def _load(text: str, loader: type) -> tuple[Any, dict[Path_, int], list[YamlProblem]]:
+    """``load_with_lines`` with the parser of ``loader`` (safe constructors either way)."""
     try:
-        shape = _shape_problem(text)  # before composing: PyYAML recurses once per level
+        shape = _shape_problem(text, loader)  # before composing: PyYAML recurses once per level
         if shape is not None:
             raise shape
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = _constructed(text, node)
+        node = yaml.compose(text, Loader=loader)
+        data = _constructed(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -62,14 +81,16 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
     return data, lines, problems
 
 
-def _constructed(text: str, node: yaml.Node | None) -> Any:
-    """The plain data of ``text`` (``node``: its composed tree, to locate a value it cannot read).
+def _constructed(node: yaml.Node | None) -> Any:
+    """The plain data of a composed document (``yaml.safe_load``'s constructors, no new parse).
 
     Raises:
         YamlProblem: a value its tag (written or read from its form) cannot construct.
     """
+    if node is None:  # an empty document
+        return None
     try:
-        return yaml.safe_load(text)
+        return yaml.constructor.SafeConstructor().construct_document(node)
     except _UNREADABLE:
         raise _unreadable_value(node) from None
 
@@ -128,7 +149,7 @@ class _Open:
     size: int = 1
 
 
-def _shape_problem(text: str) -> YamlProblem | None:
+def _shape_problem(text: str, loader: type = yaml.SafeLoader) -> YamlProblem | None:
     """What makes a document unsafe to compose, located; else None.
 
     Nesting deeper than ``MAX_DEPTH``, an alias inside its own anchor (a mapping or list that
@@ -138,7 +159,7 @@ def _shape_problem(text: str) -> YamlProblem | None:
     stack: list[_Open] = []
     sizes: dict[str, int] = {}  # values behind each anchor (its latest definition)
     unclosed: dict[str, bool] = {}  # whether an anchor's latest definition is still open
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         line = event.start_mark.line + 1
         if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
             _enter(stack, event.value if isinstance(event, yaml.ScalarEvent) else None)

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from dask.callbacks import Callback
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.core.numbers import number
@@ -198,6 +197,8 @@ class Reporter:
         else:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+            from pipeline.engine.dask_progress import DaskProgress  # a run's: dask is loaded
+
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -207,7 +208,7 @@ class Reporter:
                 transient=True,
             ) as bar:
                 task_id = bar.add_task(label, total=None)
-                with _DaskProgress(bar, task_id):
+                with DaskProgress(bar, task_id):
                     yield summary
         warned = summary.pop("warnings", None) or []  # a step's warnings: lines of their own
         own = summary.pop("seconds", None)
@@ -259,19 +260,3 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return number(value)
     return str(value)
-
-
-class _DaskProgress(Callback):
-    """Feeds a rich progress bar from dask's local-scheduler callbacks."""
-
-    def __init__(self, bar: Any, task_id: Any) -> None:
-        super().__init__()
-        self.bar, self.task_id, self.total, self.done = bar, task_id, 0, 0
-
-    def _start_state(self, dsk: Any, state: Any) -> None:
-        self.total += sum(len(state[k]) for k in ("ready", "waiting", "running"))
-        self.bar.update(self.task_id, total=self.total)
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        self.done += 1
-        self.bar.update(self.task_id, completed=self.done)

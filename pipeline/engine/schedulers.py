@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-
-import dask
+from typing import TYPE_CHECKING
 
 from pipeline.core.errors import Problem, RecipeError, did_you_mean
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    pass
 
 SCHEDULERS = ("threads", "processes", "local", "tcp://HOST:PORT")
 
@@ -31,6 +34,8 @@ def use_scheduler(name: str) -> Iterator[str]:
     ``local`` starts a distributed LocalCluster bound to 127.0.0.1 with a random dashboard port;
     ``tcp://HOST:PORT`` connects to an existing scheduler (workers must see the same files).
     """
+    import dask
+
     check_scheduler(name)
     # dask's "tune" stage reads the checkpoint's files of a pass that needs few of their
     # columns together, sqrt(files) to a task: a pass over a 2-partition checkpoint then ran on
@@ -41,6 +46,8 @@ def use_scheduler(name: str) -> Iterator[str]:
 
 def _chosen(name: str) -> Iterator[str]:
     """The body of :func:`use_scheduler` with the scheduler ``name`` active."""
+    import dask
+
     if name in ("threads", "processes"):
         # the scheduler's function, not its name, and the shuffle method it implies without a
         # client ("disk"): dask would import distributed (0.25 s of the run's thread) on the

@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import pyarrow as pa
-
 from pipeline.gate.checks import RowCheck, Source, Stage
 from pipeline.gate.model import CheckResult
 from pipeline.gate.reasons import Reason
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pyarrow as pa
+
     from pipeline.contracts.odcs import Contract
     from pipeline.io.dataset import Dataset
     from pipeline.recipe.models import Recipe
@@ -52,6 +53,13 @@ class RanStep:
     facts: dict[str, Any]
     rows_in: int
     rows_out: int
+
+
+def _no_columns() -> pa.Schema:
+    """An empty schema (evidence about no data yet)."""
+    import pyarrow as pa
+
+    return pa.schema([])
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class Evidence:
     stage: Stage
     recipe: Recipe | Any
     base_dir: Path = Path()
-    schema: pa.Schema = field(default_factory=lambda: pa.schema([]))
+    schema: pa.Schema = field(default_factory=_no_columns)
     rows: int = 0
     steps: Sequence[RanStep] = ()
     rows_in: int = 0

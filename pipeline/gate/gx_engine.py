@@ -18,16 +18,17 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.gate import gx_worker
 from pipeline.gate.checks import RowCheck, Stage
 from pipeline.gate.model import CheckResult
-from pipeline.io.dataset import repeated
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pyarrow as pa
 
 DISTINCT_LIMIT = 1 << 20  # distinct values per column held before they are validated
 DISTINCT_SHARE = 0.125  # a column is validated on its distinct values below this share
@@ -68,6 +69,8 @@ class RowValidator:
 
     def add(self, table: pa.Table) -> None:
         """Count the unexpected rows of ``table`` (its values may be validated later)."""
+        import pyarrow as pa
+
         self.tables += 1
         self.rows += table.num_rows
         if not table.num_rows:
@@ -82,6 +85,8 @@ class RowValidator:
             if pa.types.is_dictionary(values.type):
                 values = values.cast(values.type.value_type)
             if feed.distinct is None:
+                from pipeline.io.dataset import repeated  # a run's: checking a recipe needs none
+
                 feed.distinct = repeated(values, DISTINCT_SHARE)  # the first table's first values
             if not feed.distinct:
                 self._validate(column, values, None)
@@ -103,6 +108,8 @@ class RowValidator:
 
     def _validate(self, column: str, values: Any, weights: np.ndarray | None) -> None:
         """Send one column's values to GX (distinct ones when ``weights`` gives their counts)."""
+        import pyarrow as pa
+
         mine = [(k, f[1], f[2]) for k, f in enumerate(self._flat) if f[3] == column]
         table = pa.table({column: values})
         future = gx_worker.submit(table, mine, weights is not None)
@@ -161,6 +168,9 @@ class _Feed:
         return sum(t.num_rows for t in self.counted) >= DISTINCT_LIMIT
 
     def _count(self) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         chunks = [c for v in self.raw for c in v.chunks]
         found = pc.value_counts(pa.chunked_array(chunks, self.raw[0].type))
         self.counted.append(pa.table({"v": found.field("values"), "n": found.field("counts")}))
@@ -168,6 +178,8 @@ class _Feed:
 
     def pop(self) -> tuple[pa.ChunkedArray, np.ndarray]:
         """The distinct values gathered and how often each occurs; forgotten."""
+        import pyarrow as pa
+
         if self.raw:
             self._count()
         counts = pa.concat_tables(self.counted)

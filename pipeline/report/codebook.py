@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from pipeline.core.artifact import Artifact
@@ -29,6 +28,10 @@ from pipeline.recipe.release import Words
 from pipeline.report.document import markdown_page
 from pipeline.report.notice import methods
 from pipeline.report.profile import Profile, type_word
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pyarrow as pa
 
 CODEBOOK_JSON = "codebook.json"
 CODEBOOK_MD = "codebook.md"

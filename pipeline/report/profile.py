@@ -12,13 +12,15 @@ writer cuts into files, as the gate's measures are (``pipeline.engine.measure``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.core.exact import SUM_UNIT, exact_sum, ratio
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pyarrow as pa
 
 MAX_CATEGORIES = 1000
 _HEAD = 8 * MAX_CATEGORIES  # values looked at first: more categories there, more in all
@@ -26,6 +28,8 @@ _HEAD = 8 * MAX_CATEGORIES  # values looked at first: more categories there, mor
 
 def is_categorical(kind: pa.DataType) -> bool:
     """Whether a column of this type is listed by its values (text, codes, whole numbers)."""
+    import pyarrow as pa
+
     if pa.types.is_dictionary(kind):
         return True
     return (
@@ -38,6 +42,8 @@ def is_categorical(kind: pa.DataType) -> bool:
 
 def type_word(kind: pa.DataType) -> str:
     """A column's type in words for recipients."""
+    import pyarrow as pa
+
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
     if pa.types.is_boolean(kind):
@@ -83,6 +89,8 @@ class ProfileStream:
 
     def add(self, table: pa.Table | pa.RecordBatch) -> None:
         """Count one table's missing values and categories."""
+        import pyarrow.compute as pc
+
         for name in self.columns:
             column = table.column(name)
             self._missing[name] += column.null_count

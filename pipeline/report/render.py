@@ -9,16 +9,20 @@ so a column name or a label can never become markup; charts come in as SVG marke
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from pipeline.core.numbers import described, number, share
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    from jinja2 import Environment
 
 
 @cache
 def environment() -> Environment:
     """The templates' environment (cached): autoescaped, undefined names are errors."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("pipeline", "report/templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.reductions import Plan, Reduction
@@ -39,7 +38,9 @@ from pipeline.risk.suppression import TooFewRecords, importance_order, suppress
 from pipeline.series.state import SeriesState
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 COUNT = "__n__"
 HIDE = f"{INTERNAL_PREFIX}series_hidden"  # the hidden bits a record brings from the state
@@ -74,6 +75,8 @@ def as_text(values: pd.Series) -> pd.Series:
     rest as text; missing stays missing. The release and ``--gate-only`` read the same values
     with other types (a nullable integer in a run, a float in a file with missing values).
     """
+    import pandas as pd
+
     dtype = values.dtype
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         return values.astype("string")
@@ -117,6 +120,8 @@ def series_part(
 
 
 def _meta(frame: dd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     meta = frame._meta[keys].copy()
     for j in range(len(keys)):
         meta[code(j)] = pd.Series(dtype="int32")
@@ -164,6 +169,8 @@ class SeriesTable(Reduction):
 
 
 def _known_text(state: SeriesState | None, j: int, codes: np.ndarray) -> pd.Series:
+    import pandas as pd
+
     if state is None or not len(codes):
         return pd.Series(pd.NA, index=range(len(codes)), dtype="string")
     values = pd.Categorical.from_codes(codes, categories=state.known[j].categories)
@@ -193,6 +200,8 @@ class Protection:
 
 def _codes(table: pd.DataFrame, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The merged view's codes (-1 missing) and the locked cells of each combination."""
+    import pandas as pd
+
     codes = np.empty((len(table), m), dtype=np.int32)
     locked = np.zeros((len(table), m), dtype=bool)
     for j in range(m):
@@ -243,6 +252,8 @@ def protect(
     ``importance``: key names from the most important down (``importance_order``: the others
     first, more categories first, ties by name), so the result does not depend on key order.
     """
+    import pandas as pd
+
     m = len(keys)
     codes, locked = _codes(table, m)
     counts = table[COUNT].to_numpy(dtype=np.float64)

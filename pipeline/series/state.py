@@ -25,17 +25,18 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.core.artifact import Artifact
 from pipeline.core.errors import InputDataError, Problem, RecipeError
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pandas as pd
+    import pyarrow as pa
 
 STATE = "series_state.parquet"
 HEADER = "series.json"
@@ -124,6 +125,8 @@ class SeriesState:
 
     def known_text(self, j: int, index: np.ndarray, found: np.ndarray) -> pd.Series:
         """Variable j's last shown value of the persons at ``index`` (missing when not found)."""
+        import pandas as pd
+
         known = self.known[j]
         codes = np.where(found, known.codes[index] if len(known) else -1, -1)
         values = pd.Categorical.from_codes(codes, categories=known.categories)
@@ -131,6 +134,8 @@ class SeriesState:
 
     def table(self) -> pa.Table:
         """The state as the Arrow table written to ``series_state.parquet``."""
+        import pyarrow as pa
+
         columns: dict[str, Any] = {
             "fingerprint": pa.array(self.fps, pa.uint64()),
             "row": pa.array(self.rows, pa.int64()),
@@ -145,6 +150,10 @@ class SeriesState:
 
 def categorical(values: Any) -> pd.Categorical:
     """Values (Arrow, pandas or a list) as a Categorical whose categories are plain objects."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if isinstance(values, pa.ChunkedArray | pa.Array):
         values = (
             pc.dictionary_encode(values).to_pandas()
@@ -166,6 +175,8 @@ def header_mac(header: SeriesHeader, key: SeriesKey) -> str:
 
 def write_state(folder: Path, state: SeriesState, key: SeriesKey) -> SeriesHeader:
     """Write ``series_state.parquet`` and ``series.json`` into ``folder`` (the staging)."""
+    import pyarrow.parquet as pq
+
     pq.write_table(state.table(), folder / STATE, compression="zstd")
     digest = hashlib.sha256((folder / STATE).read_bytes()).hexdigest()
     update = {"state_sha256": digest, "key_check": key.check, "persons": len(state.fps), "mac": ""}
@@ -189,6 +200,9 @@ def read_state(folder: Path, key: SeriesKey, expect: dict[str, Any]) -> SeriesSt
         RecipeError: another series (recipe, person column or key variables) or another key.
         InputDataError: no state, or one that is damaged or was changed (exit 3).
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     header = _read_header(folder)
     for name, value in expect.items():
         if getattr(header, name) != value:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from pipeline.core.columns import ColumnsSpec
@@ -33,7 +32,9 @@ from pipeline.steps.registry import (
 )
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 
 class GeneralizeParams(StepParams):
@@ -255,6 +256,8 @@ def _model(
     sensitive: np.ndarray | None,
 ) -> Model:
     """The privacy model of the step (ordered t-closeness for a numeric sensitive column)."""
+    import pandas as pd
+
     div, close = params.l_diversity, params.t_closeness
     ordered = sensitive is not None and pd.api.types.is_numeric_dtype(
         found.table[params.sensitive].dtype
@@ -298,6 +301,8 @@ def _apply(
     part: pd.DataFrame, maps: dict[str, tuple], masks: pd.DataFrame, keys: list[str]
 ) -> pd.DataFrame:
     """Generalize the mapped columns and suppress every key value of the records in ``masks``."""
+    import pandas as pd
+
     out = part.copy(deep=False)  # copy on write: the columns replaced below are new arrays
     hit = None
     if len(masks) and len(part):
@@ -324,6 +329,8 @@ def _after(
     params: GeneralizeParams,
 ) -> KeyCombinations:
     """The key combinations of the step's output (what ``KeyTable(keys)`` would compute)."""
+    import pandas as pd
+
     table = found.table[keys].copy()
     for j, column in enumerate(keys):
         level = chosen[column]

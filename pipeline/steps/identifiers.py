@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from pipeline.core.columns import ColumnsSpec, LinkingId, unit_column
 from pipeline.core.randomness import (
     Distinct,
@@ -17,6 +15,7 @@ from pipeline.core.randomness import (
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
 
 SURROGATE_HEX = 24  # 96 bits: collisions are negligible even for 10^9 distinct IDs
@@ -93,6 +92,8 @@ def linking_ids(df: dd.DataFrame, params: LinkingIdsParams, ctx: StepContext) ->
 
     Missing IDs stay missing.
     """
+    import pandas as pd
+
     facts = {}
     together = {c for c, spec in params.ids.items() if spec.method == "surrogate"}
     together &= set(params.units)  # units and tokens of one column from one dictionary
@@ -130,6 +131,8 @@ def _unit_key(ctx: StepContext, column: str) -> Secret:
 
 def _units_and_tokens(values, unit: Secret, token: Secret, nchars: int):  # noqa: ANN001, ANN202
     """A partition's sampling units and surrogate tokens of one column (one dictionary)."""
+    import pandas as pd
+
     distinct = Distinct.of(values)
     units = value_keys(values.astype("string"), unit.value, distinct)
     tokens = siphash_tokens(values, token.value, nchars, distinct)
@@ -142,6 +145,8 @@ def _units_and_tokens(values, unit: Secret, token: Secret, nchars: int):  # noqa
 
 
 def _units(values, secret: Secret):  # noqa: ANN001, ANN202 (pandas partition)
+    import pandas as pd
+
     return pd.Series(
         value_keys(values.astype("string"), secret.value), index=values.index, dtype="uint64"
     )

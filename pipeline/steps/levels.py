@@ -7,10 +7,9 @@ A variable's levels come from a hierarchy (an ARX-style file or ``jp_region``, s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationInfo, model_validator
 
 from pipeline.core.columns import StrictModel
@@ -21,6 +20,10 @@ from pipeline.risk.lattice import Ladder, NotAHierarchy, ladder
 from pipeline.steps.declaration import Wording
 from pipeline.steps.recode import lookup_text
 from pipeline.steps.registry import StepContext
+
+if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
+    import pandas as pd
 
 TOP = "*"
 LEVEL_WORDS = {  # the levels of the built-in Japanese region hierarchy, for the public
@@ -96,6 +99,8 @@ class Levels(StrictModel):
         self, values: pd.Series, base_dir: Path
     ) -> tuple[list[np.ndarray], np.ndarray]:
         """Each value's label at levels 1..height, and which values are not covered."""
+        import pandas as pd
+
         if self.bands is not None:
             number = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
             unknown = np.isnan(number) | (number < self.bands[0][0])
@@ -165,6 +170,8 @@ def ladders_of(
     found: KeyCombinations, keys: list[str], specs: dict[str, Levels], ctx: StepContext
 ) -> tuple[list[Ladder], dict[str, tuple], dict[str, int]]:
     """Each key variable's ladder, the labels per level of its categories, the heights."""
+    import pandas as pd
+
     ladders, labels, heights, problems = [], {}, {}, []
     for j, key in enumerate(keys):
         codes = found.codes[:, j]

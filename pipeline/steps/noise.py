@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from pipeline.core.columns import INTERNAL_PREFIX, ROW, ColumnsSpec
@@ -19,7 +18,9 @@ from pipeline.reductions import Moments, Reduction
 from pipeline.steps.registry import Check, Effect, PerturbParams, StepContext, Wording, step
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 BEYOND = f"{INTERNAL_PREFIX}beyond_"  # + j: the record's noisy value j is beyond the floats
 _LARGEST = sys.float_info.max
@@ -102,6 +103,8 @@ def add_noise(df: dd.DataFrame, params: AddNoiseParams, ctx: StepContext) -> Eff
     of records). The weight (``columns.weight``) cannot take noise: weights must stay above 0.
     The manifest records the method, the noise and c (no data value).
     """
+    import pandas as pd
+
     names = list(params.variables)
     scale, factor, shift = _noise(ctx.values["moments"], params, ctx)
     key = ctx.derive_key("noise")
@@ -184,6 +187,8 @@ def _perturb(
     key: bytes,
 ) -> pd.DataFrame:
     """The partition with noise added to ``names``, and where it is beyond the floats."""
+    import pandas as pd
+
     out = part.copy()
     if part.empty:
         flags = {f"{BEYOND}{j}": pd.Series(dtype=bool) for j in range(len(names))}

@@ -6,9 +6,6 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field
 
 from pipeline.core.columns import ROW, ColumnsSpec
@@ -27,7 +24,9 @@ from pipeline.steps.registry import (
 )
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 MAX_CATEGORIES = 1_000  # per stratum: a matrix of 1,000 x 1,000 is 8 MB (several at once)
 MAX_ENTRIES = 10_000_000  # all strata's matrices together: 80 MB, carried to every partition
@@ -196,6 +195,10 @@ def _draw(
     part: pd.DataFrame, column: str, strata: list[str], groups: list, key: bytes
 ) -> pd.DataFrame:
     """Each record's released category, drawn from its category's row."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     out = part.copy()
     text = lookup_text(part[column])
     result = text.astype(object).to_numpy().copy()
@@ -231,6 +234,8 @@ def _picks(u: np.ndarray, rows: np.ndarray, cumulative: np.ndarray) -> np.ndarra
 
 def _in_stratum(values: pd.DataFrame, stratum: pd.Series) -> np.ndarray:
     """Records whose strata values are the stratum's (a missing value equals a missing one)."""
+    import pandas as pd
+
     mine = np.ones(len(values), dtype=bool)
     for column in values.columns:
         want, have = stratum[column], values[column]

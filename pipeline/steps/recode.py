@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.core.columns import ColumnsSpec
@@ -34,7 +31,10 @@ from pipeline.steps.registry import (
 )
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
+    import pyarrow as pa
 
 
 @functools.cache
@@ -220,6 +220,9 @@ def recode(df: dd.DataFrame, params: RecodeParams, ctx: StepContext) -> Effect:
     in the run's next pass over the data (no pass of its own); an error then stops the run
     before anything is published, with every failing recode listed.
     """
+    import pandas as pd
+    import pyarrow as pa
+
     column = params.column
     if params.bands is not None:
         edges = np.asarray(params.bands, dtype="float64")
@@ -272,6 +275,8 @@ def _what(params: RecodeParams) -> str:
 
 def lookup_text(values: pd.Series) -> pd.Series:
     """Text form used to look values up (integral numbers without a trailing .0)."""
+    import pandas as pd
+
     if pd.api.types.is_float_dtype(values.dtype):
         as_float = values.astype("Float64")
         if bool(((as_float % 1 == 0) | as_float.isna()).all()):
@@ -281,6 +286,10 @@ def lookup_text(values: pd.Series) -> pd.Series:
 
 def apply_map(values: pd.Series, keys: pa.Array, labels: pa.Array) -> tuple[pd.Series, np.ndarray]:
     """Look the values' text up among ``keys`` (Arrow's hash lookup); unknown values flagged."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = pa.array(lookup_text(values).array, pa.string())
     found = pc.index_in(text, value_set=keys)
     out = pd.Series(pd.array(labels.take(found), dtype="string"), index=values.index)
@@ -291,6 +300,9 @@ def _apply_bands(
     values: pd.Series, edges: np.ndarray, labels: Any, dtype: str
 ) -> tuple[pd.Series, np.ndarray]:
     """The band of each value (the last lower edge <= value); values below the first flagged."""
+    import pandas as pd
+    import pyarrow as pa
+
     idx, present = band_index(values, edges)
     valid = (idx >= 0) & present
     picked = np.clip(idx, 0, None)
@@ -318,6 +330,8 @@ def _recode_partition(
     values: pd.Series, func: Any, args: tuple, fill: Any, dtype: str
 ) -> pd.DataFrame:
     """The recoded values (``value``) and which were not covered (``unknown``), in one go."""
+    import pandas as pd
+
     out, unknown = func(values, *args)
     if unknown.any():
         out = out.astype("object").where(~unknown, fill)

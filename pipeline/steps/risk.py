@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from pipeline.core.columns import ColumnsSpec
@@ -27,7 +26,9 @@ from pipeline.steps.registry import (
 )
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 
 def _needs_keys(columns: ColumnsSpec) -> list[tuple[str, str]]:

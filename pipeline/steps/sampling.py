@@ -6,7 +6,6 @@ import hashlib
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from pipeline.core.columns import ORDER, PERSON, ROW, ColumnsSpec, unit_column
@@ -15,7 +14,9 @@ from pipeline.reductions import Reduction, UnitKeys
 from pipeline.steps.registry import Declaration, Effect, StepContext, StepParams, Wording, step
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 
 class SubsampleParams(StepParams):
@@ -135,4 +136,6 @@ def shuffle_records(df: dd.DataFrame, params: ShuffleParams, ctx: StepContext) -
 
 
 def _order_keys(rows: pd.Series, key: bytes) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(order_keys(rows.to_numpy(dtype=np.int64), key), index=rows.index)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from pipeline.core.columns import HIDDEN, MERGED_PREFIX, PERSON, ColumnsSpec, merged_column
@@ -48,7 +47,9 @@ from pipeline.steps.registry import (
 )
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 
 class SeriesPersonParams(StepParams):
@@ -94,6 +95,8 @@ def series_person(df: dd.DataFrame, params: SeriesPersonParams, ctx: StepContext
 
 
 def _fingerprints(values: pd.Series, key: Secret) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(fingerprints(values, key.value), index=values.index, dtype="uint64")
 
 
@@ -161,6 +164,8 @@ def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
     this release (``series.withhold``), or the gate blocks. Counts go to the manifest and the
     risk report; what each person's record showed goes to the next series state.
     """
+    import pandas as pd
+
     m = len(params.keys)
     table = ctx.values["merged"]
     done = protect(table, params.keys, params.k, params.importance, params.withhold)
@@ -194,6 +199,8 @@ def series(df: dd.DataFrame, params: SeriesParams, ctx: StepContext) -> Effect:
 
 def _kept_hidden(part: pd.DataFrame, keys: list[str], state: object) -> pd.Series:
     """Per record, the values it holds that an earlier release hid (they stay hidden)."""
+    import pandas as pd
+
     fps = part[PERSON].to_numpy(dtype=np.uint64)
     hidden = hidden_bits(fps, state)[2].astype(np.int64)  # type: ignore[arg-type]
     count = np.zeros(len(part), dtype=np.int64)
@@ -204,6 +211,8 @@ def _kept_hidden(part: pd.DataFrame, keys: list[str], state: object) -> pd.Serie
 
 def _protect(part: pd.DataFrame, keys: list[str], state: object, done: Protection) -> pd.DataFrame:
     """Hide, suppress and withhold one partition's records; add what the state records."""
+    import pandas as pd
+
     m = len(keys)
     names = group_columns(keys)
     mine = series_part(part, keys, PERSON, state).reset_index(drop=True)  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
 from pipeline.core.columns import ColumnsSpec
@@ -24,7 +23,9 @@ from pipeline.steps.registry import (
 )
 
 if TYPE_CHECKING:
+    # imported where used: checking a recipe (``anonymize validate``) loads none of them
     import dask.dataframe as dd
+    import pandas as pd
 
 
 class _CodeParams(StepParams):
@@ -112,6 +113,8 @@ def bottom_code(df: dd.DataFrame, params: BottomCodeParams, ctx: StepContext) ->
 def _code(
     df: dd.DataFrame, params: _CodeParams, ctx: StepContext, fixed: float | None, upper: bool
 ) -> Effect:
+    import pandas as pd
+
     column = params.column
     dtype = df[column].dtype
     if not pd.api.types.is_numeric_dtype(dtype):
@@ -153,6 +156,8 @@ def _beyond(values: pd.Series, threshold: float, upper: bool) -> np.ndarray:
 
 
 def _count_beyond(values: pd.Series, threshold: float, upper: bool) -> pd.Series:
+    import pandas as pd
+
     return pd.Series([int(_beyond(values, threshold, upper).sum())], name="n", dtype="int64")
 
 
