@@ -29,9 +29,18 @@ from pipeline.recipe.models import OutputSpec
 PART = "part-{:05d}"
 
 
+# records of an order bucket, about, up to 64 buckets: each partition's spill holds a record
+# batch per bucket and the writer reads one from every partition per bucket, so many buckets
+# cost calls, not bytes (the 100M demo's 256 buckets: 51,200 batches written and read one by
+# one, 34 s of CPU); fewer, larger buckets from 2M records on were slower (the writer sorts the
+# next bucket while it writes one: two buckets at 2M, not four, overlapped less)
+ROWS_PER_BUCKET = 500_000
+MAX_ORDER_BITS = 6  # 64 buckets: 1.56M records each at 100M, two of them held by the writer
+
+
 def order_bits(rows: int) -> int:
-    """log2 of the number of sort buckets for ``rows`` records (about 500,000 rows a bucket)."""
-    return min(8, max(0, math.ceil(math.log2(max(rows, 1) / 500_000))))
+    """log2 of the number of sort buckets for ``rows`` records (see ``ROWS_PER_BUCKET``)."""
+    return min(MAX_ORDER_BITS, max(0, math.ceil(math.log2(max(rows, 1) / ROWS_PER_BUCKET))))
 
 
 def spill_partitions(ddf: dd.DataFrame, target: Path, bits: int = 0) -> dd.Series:

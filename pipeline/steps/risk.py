@@ -9,6 +9,7 @@ from pydantic import Field
 
 from pipeline.core.columns import ColumnsSpec
 from pipeline.core.errors import InputDataError, Problem
+from pipeline.core.lookup import RowLookup
 from pipeline.reductions import KeyCombinations, KeyTable, Reduction
 from pipeline.risk import K_MAX
 from pipeline.risk.frequencies import Missing
@@ -214,35 +215,29 @@ def local_suppression(df: dd.DataFrame, params: LocalSuppressionParams, ctx: Ste
     }
     if nullable:
         df = df.astype(nullable)
-    return Effect(df.map_partitions(_apply_masks, masks, keys, columns, meta=df._meta), facts)
+    lookup = RowLookup(masks, keys)  # indexed once, not merged with every partition
+    return Effect(df.map_partitions(_apply_masks, lookup, columns, meta=df._meta), facts)
 
 
 def _mask(column: str) -> str:
     return f"__suppress__{column}"
 
 
-_ROW = "__suppress_row__"  # a record's row of the masks
+def _apply_masks(part: pd.DataFrame, masks: RowLookup, columns: list[str]) -> pd.DataFrame:
+    """Suppress the values of the records whose key combination is in the masks' table.
 
-
-def _apply_masks(
-    part: pd.DataFrame, masks: pd.DataFrame, keys: list[str], columns: list[str]
-) -> pd.DataFrame:
-    """Suppress the values of the records whose key combination is in ``masks``.
-
-    Each record is matched to its row of ``masks`` once (a float row number, NaN: none), then
-    each column's mask is taken from that row (one numeric column merged, not one per mask).
+    Each record is matched to its row of the table once (``RowLookup``), then each column's
+    mask is taken from that row.
     """
     if not columns or part.empty:
         return part
-    numbered = masks[keys].assign(**{_ROW: np.arange(len(masks), dtype=np.float64)})
-    matched = part[keys].merge(numbered, on=keys, how="left", sort=False)
-    rows = matched[_ROW].to_numpy(dtype=np.float64)
-    found = ~np.isnan(rows)
-    at = rows[found].astype(np.int64)
+    rows = masks.rows(part)
+    found = rows >= 0
+    at = rows[found]
     out = part.copy(deep=False)  # copy on write: the columns replaced below are new arrays
     for column in columns:
         hit = np.zeros(len(part), dtype=bool)
-        hit[found] = masks[_mask(column)].to_numpy(dtype=bool)[at]
+        hit[found] = masks.table[_mask(column)].to_numpy(dtype=bool)[at]
         if hit.any():
             out[column] = out[column].mask(hit)
     return out

@@ -51,8 +51,11 @@ def _chunked(table: pa.Table, rows: int):
 
 @pytest.mark.parametrize(("rows", "limit"), [(10_000, 1 << 30), (777, 4096)])
 @pytest.mark.parametrize("missing", ["any", "category"])
-def test_stream_risk_equals_in_memory_measure(tmp_path, rows, limit, missing, monkeypatch):
+@pytest.mark.parametrize("homes", [None, 100])  # 100: 64 buckets of households, not 32
+def test_stream_risk_equals_in_memory_measure(tmp_path, rows, limit, missing, homes, monkeypatch):
     monkeypatch.setattr("pipeline.risk.spill.SPILL_BYTES", limit)
+    if homes is not None:
+        monkeypatch.setattr("pipeline.risk.stream.HOME_BUCKET_ROWS", homes)
     table = _table(6_000, seed=7)
     codes, _ = encode_arrow(table, KEYS)
     weights = table.column("w").to_numpy(zero_copy_only=False)
