@@ -124,13 +124,17 @@ def main() -> None:
 
 
 def _tree_cpu(pid: int, last: float) -> float:
-    """CPU seconds (user + system) of process ``pid`` and its children (``last`` if gone)."""
+    """CPU seconds (user + system) of process ``pid`` and its children (``last`` if gone).
+
+    Children that ended count too (the root's ``children_*`` times, once it waited for them).
+    """
     try:
         root = psutil.Process(pid)
         times = [p.cpu_times() for p in [root, *root.children(recursive=True)]]
     except psutil.Error:
         return last
-    return max(last, sum(t.user + t.system for t in times))
+    ended = times[0].children_user + times[0].children_system
+    return max(last, ended + sum(t.user + t.system for t in times))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ class RowLookup:
     Matching is a left merge's on the keys: values pandas compares as equal, and a missing
     value equal to a missing value. A table whose combinations repeat, or whose codes would not
     fit in 64 bits, is merged with each partition instead (the same rows, at the old cost).
-    Build it before the partitions are computed: the hash tables are filled here, so threads
-    only read them.
+    Build it before the partitions are computed: the hash tables are filled here (and again
+    when a worker process unpickles it), so threads only read them.
     """
 
     def __init__(self, table: pd.DataFrame, keys: list[str]) -> None:
@@ -42,8 +42,20 @@ class RowLookup:
             index = pd.Index(self._codes(table, sizes))
             if index.is_unique:
                 self._index = index
-                index.get_indexer(index[:1])  # the table's hash table, filled once
         self._sizes = sizes
+        self._fill()
+
+    def _fill(self) -> None:
+        """Fill every hash table the lookups read, before any thread reads one."""
+        for values in self._values:
+            values.get_indexer(values[:1])
+        if self._index is not None:
+            self._index.get_indexer(self._index[:1])
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled in a worker process: its hash tables were not pickled."""
+        self.__dict__.update(state)
+        self._fill()
 
     def rows(self, frame: pd.DataFrame) -> np.ndarray:
         """Each record's row of the table (int64; -1: its combination is not in it)."""

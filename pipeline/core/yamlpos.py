@@ -36,8 +36,9 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
     """Parse YAML text into plain data plus a map from key path to 1-based line.
 
     libyaml parses the text when PyYAML has it; text it cannot load is parsed again by PyYAML's
-    own parser, whose problems (their words and lines) are the ones raised. The same data and
-    lines come from either parser.
+    own parser, whose problems (their words and lines) are the ones raised, and so is text with a
+    tab (libyaml reads ``a:<tab>1``, which PyYAML refuses). The same data and lines come from
+    either parser.
 
     Returns:
         (data, lines, problems): ``problems`` lists duplicate keys; syntax errors raise.
@@ -47,7 +48,7 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
             tag a value it cannot read (``!!int ten``).
 
     """
-    if _FAST is not None:
+    if _FAST is not None and "\t" not in text:
         try:
             return _load(text, _FAST)
         except Exception:  # noqa: BLE001 - whatever it was, PyYAML's parser says it as before
@@ -62,7 +63,11 @@ def _load(text: str, loader: type) -> tuple[Any, dict[Path_, int], list[YamlProb
         if shape is not None:
             raise shape
         node = yaml.compose(text, Loader=loader)
-        data = _constructed(node)
+        lines: dict[Path_, int] = {}
+        problems: list[YamlProblem] = []
+        if node is not None:  # before the constructors, which merge ``<<:`` keys into the node
+            _walk(node, (), lines, problems)
+        data = _constructed(text, node, loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -74,15 +79,11 @@ def _load(text: str, loader: type) -> tuple[Any, dict[Path_, int], list[YamlProb
         raise YamlProblem(line, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, f"YAML error: {exc}") from None
-    lines: dict[Path_, int] = {}
-    problems: list[YamlProblem] = []
-    if node is not None:
-        _walk(node, (), lines, problems)
     return data, lines, problems
 
 
-def _constructed(node: yaml.Node | None) -> Any:
-    """The plain data of a composed document (``yaml.safe_load``'s constructors, no new parse).
+def _constructed(text: str, node: yaml.Node | None, loader: type) -> Any:
+    """The plain data of ``text``, composed as ``node`` (``yaml.safe_load``'s constructors).
 
     Raises:
         YamlProblem: a value its tag (written or read from its form) cannot construct.
@@ -91,8 +92,8 @@ def _constructed(node: yaml.Node | None) -> Any:
         return None
     try:
         return yaml.constructor.SafeConstructor().construct_document(node)
-    except _UNREADABLE:
-        raise _unreadable_value(node) from None
+    except _UNREADABLE:  # located on the text composed again (the constructors change a node)
+        raise _unreadable_value(yaml.compose(text, Loader=loader)) from None
 
 
 _READ_AS = {"timestamp": "a date", "int": "a whole number", "float": "a number", "bool": "yes/no"}

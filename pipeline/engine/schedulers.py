@@ -5,13 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pipeline.core.errors import Problem, RecipeError, did_you_mean
-
-if TYPE_CHECKING:
-    # imported where used: checking a recipe (``anonymize validate``) loads none of them
-    pass
 
 SCHEDULERS = ("threads", "processes", "local", "tcp://HOST:PORT")
 

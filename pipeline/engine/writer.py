@@ -29,18 +29,25 @@ from pipeline.recipe.models import OutputSpec
 PART = "part-{:05d}"
 
 
-# records of an order bucket, about, up to 64 buckets: each partition's spill holds a record
-# batch per bucket and the writer reads one from every partition per bucket, so many buckets
-# cost calls, not bytes (the 100M demo's 256 buckets: 51,200 batches written and read one by
-# one, 34 s of CPU); fewer, larger buckets from 2M records on were slower (the writer sorts the
-# next bucket while it writes one: two buckets at 2M, not four, overlapped less)
+# records of an order bucket, about, up to 64 buckets; past them buckets of at most about 2M
+# records, up to 256. Each partition's spill holds a record batch per bucket and the writer
+# reads one from every partition per bucket, so many buckets cost calls, not bytes (the 100M
+# demo's 256 buckets: 51,200 batches written and read one by one, 34 s in py-spy's samples);
+# larger buckets from 2M records on were slower (the writer sorts the next bucket while it
+# writes one: two buckets at 2M, not four, overlap less). The writer holds two buckets.
 ROWS_PER_BUCKET = 500_000
-MAX_ORDER_BITS = 6  # 64 buckets: 1.56M records each at 100M, two of them held by the writer
+MAX_BUCKET_ROWS = 2_000_000
+MANY_ORDER_BITS = 6
 
 
 def order_bits(rows: int) -> int:
-    """log2 of the number of sort buckets for ``rows`` records (see ``ROWS_PER_BUCKET``)."""
-    return min(MAX_ORDER_BITS, max(0, math.ceil(math.log2(max(rows, 1) / ROWS_PER_BUCKET))))
+    """log2 of the number of sort buckets for ``rows`` records (see ``ROWS_PER_BUCKET``).
+
+    2M records: 4 buckets; 10M: 32; 100M: 64 of 1.56M; 1B: 256 of 3.9M, as before.
+    """
+    rows = max(rows, 1)
+    small = min(MANY_ORDER_BITS, math.ceil(math.log2(rows / ROWS_PER_BUCKET)))
+    return min(8, max(0, small, math.ceil(math.log2(rows / MAX_BUCKET_ROWS))))
 
 
 def spill_partitions(ddf: dd.DataFrame, target: Path, bits: int = 0) -> dd.Series:

@@ -365,7 +365,7 @@ def _household(
         for b, (hashes, logs, alone) in enumerate(_ordered(pool, risks, range(spill.buckets))):
             spill.drop(b)
             total += alone
-            homes.add(bucket_of(hashes), {"h": hashes, "l": logs})
+            homes.add(bucket_of(hashes, bits), {"h": hashes, "l": logs})
         for b, subtotal in enumerate(_ordered(pool, homes_of, range(homes.buckets))):
             homes.drop(b)
             total += subtotal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -76,3 +78,11 @@ def test_each_partition_reads_the_table_hashed_once() -> None:
         frame = table.iloc[part].reset_index(drop=True)
         assert found.rows(frame).tolist() == part.tolist()
     assert found._index._engine is engine
+
+
+def test_a_lookup_unpickled_in_a_worker_finds_the_same_rows() -> None:
+    table = pd.DataFrame({k: np.arange(50) % (3 + i) for i, k in enumerate(KEYS)})
+    table = table.drop_duplicates().reset_index(drop=True)
+    again = pickle.loads(pickle.dumps(RowLookup(table, KEYS)))
+    frame = table.iloc[::-1].reset_index(drop=True)
+    assert again.rows(frame).tolist() == _merged_rows(table, frame).tolist()

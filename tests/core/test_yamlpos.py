@@ -81,9 +81,20 @@ def test_both_parsers_read_any_document_alike(data: object, flow: bool, duplicat
     assert _loaded(text) == python  # and what it cannot, PyYAML's parser says
 
 
+def test_a_merge_key_overriding_a_value_is_no_duplicate() -> None:
+    text = "base: &b\n  x: 1\n  y: 2\nother:\n  <<: *b\n  x: 3\n"
+    data, lines, problems = load_with_lines(text)
+    assert data == {"base": {"x": 1, "y": 2}, "other": {"x": 3, "y": 2}}
+    assert problems == []
+    assert lines[("other", "x")] == 6 and ("other", "y") not in lines  # as written
+    assert _loaded(text) == _read(text, yaml.SafeLoader)
+
+
 @pytest.mark.parametrize(
     "text",
     [
+        "a:\t1\n",  # libyaml reads it; PyYAML refuses the tab, as it always did
+        "a: [1,\t2]\n",
         "a: b: c\n",  # libyaml: "mapping values are not allowed in this context"
         "a: [1, 2\n",  # libyaml: "did not find expected ',' or ']'"
         'x: "\\ud800"\n',  # an escape libyaml refuses and PyYAML reads
