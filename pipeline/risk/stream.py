@@ -16,7 +16,6 @@ collide (about 5e-5 for 40 million households), and a merged household only rais
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +37,9 @@ from pipeline.risk.extras import Extras
 from pipeline.risk.frequencies import Missing
 from pipeline.risk.ldiversity import hashed_l_diversity, merge_l_diversity
 from pipeline.risk.measures import distinct_risk
-from pipeline.risk.spill import BUCKET_BITS, Spill, bucket_of, row_hash
+from pipeline.risk.spill import Spill, bucket_of, row_hash
 
 _THREADS = 2  # numpy and Arrow release the GIL for most of the per-chunk and per-bucket work
-# records of a bucket of households, about, past 32 buckets: a bucket's households are numbered
-# in one hash table, slower per record once it outgrows the caches (the 100M demo's 32 buckets
-# of 3M records: 11.6 s of CPU, 37 times the 10M demo's); a file of up to 32M records keeps 32
-HOME_BUCKET_ROWS = 1_000_000
 
 
 class Dictionary:
@@ -360,12 +355,11 @@ def _household(
         return float((members * -np.expm1(logs)).sum())
 
     total = 0.0
-    bits = max(BUCKET_BITS, math.ceil(math.log2(max(spill.rows, 1) / HOME_BUCKET_ROWS)))
-    with Spill({"h": np.uint64, "l": np.float64}, workdir, bits, spill_bytes) as homes:
+    with Spill({"h": np.uint64, "l": np.float64}, workdir, limit=spill_bytes) as homes:
         for b, (hashes, logs, alone) in enumerate(_ordered(pool, risks, range(spill.buckets))):
             spill.drop(b)
             total += alone
-            homes.add(bucket_of(hashes, bits), {"h": hashes, "l": logs})
+            homes.add(bucket_of(hashes), {"h": hashes, "l": logs})
         for b, subtotal in enumerate(_ordered(pool, homes_of, range(homes.buckets))):
             homes.drop(b)
             total += subtotal

@@ -51,20 +51,8 @@ def _chunked(table: pa.Table, rows: int):
 
 @pytest.mark.parametrize(("rows", "limit"), [(10_000, 1 << 30), (777, 4096)])
 @pytest.mark.parametrize("missing", ["any", "category"])
-@pytest.mark.parametrize("homes", [None, 100])  # 100: 64 buckets of households, not 32
-def test_stream_risk_equals_in_memory_measure(tmp_path, rows, limit, missing, homes, monkeypatch):
+def test_stream_risk_equals_in_memory_measure(tmp_path, rows, limit, missing, monkeypatch):
     monkeypatch.setattr("pipeline.risk.spill.SPILL_BYTES", limit)
-    buckets: list[int] = []  # the buckets of households used: 64 with 100 records each
-    if homes is not None:
-        monkeypatch.setattr("pipeline.risk.stream.HOME_BUCKET_ROWS", homes)
-        add = Spill.add
-
-        def spied(self, bucket, arrays):  # noqa: ANN001, ANN202
-            if set(arrays) == {"h", "l"}:
-                buckets.extend(np.unique(bucket).tolist())
-            return add(self, bucket, arrays)
-
-        monkeypatch.setattr(Spill, "add", spied)
     table = _table(6_000, seed=7)
     codes, _ = encode_arrow(table, KEYS)
     weights = table.column("w").to_numpy(zero_copy_only=False)
@@ -89,8 +77,6 @@ def test_stream_risk_equals_in_memory_measure(tmp_path, rows, limit, missing, ho
     missing_age = int((codes[:, 0] < 0).sum())
     assert got.summary["key_variables"]["age"] == {"categories": 30, "missing": missing_age}
     assert not list((tmp_path / "spill").glob("*/*")), "spilled files are removed"
-    if homes is not None:
-        assert max(buckets) >= 32, "more buckets of households than the 32 of a small file"
 
 
 def test_spill_keeps_every_record_in_its_bucket(tmp_path):
