@@ -6,6 +6,7 @@ so a recipe can never run code. Duplicate keys are errors too (YAML would silent
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,8 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[YamlProblem]
 
     """
     if _FAST is not None and "\t" not in text:
-        try:
+        with contextlib.suppress(Exception):  # whatever it was, PyYAML's parser says it below
             return _load(text, _FAST)
-        except Exception:  # noqa: BLE001 - whatever it was, PyYAML's parser says it as before
-            pass
     return _load(text, yaml.SafeLoader)
 
 
