@@ -12,7 +12,8 @@ that are ready, leaving out the steps still waiting; this is exact when none of 
 steps writes a column the reduction (or a step applied after them) reads, and none removes
 records (each step's ``declare`` says what it reads and writes and whether it removes rows).
 Leaving a ``with PendingChecks()`` block with checks unsettled is an error, so a check cannot
-be lost.
+be lost. The first pass can be computed by the caller with a pass of its own over the same
+records (:func:`first_pass`: the ingest's, on a Parquet input).
 """
 
 from __future__ import annotations
@@ -153,12 +154,18 @@ Report = Callable[[str], Any]  # a label -> a context manager timing the work (R
 
 
 def apply_steps(
-    frame: Any, steps: list[Planned], checks: PendingChecks, task: Report
+    frame: Any,
+    steps: list[Planned],
+    checks: PendingChecks,
+    task: Report,
+    answers: FirstPass | None = None,
 ) -> tuple[Any, list[Effect]]:
     """Apply ``steps`` in order to ``frame``, computing their needs in shared passes.
 
     Each step's checks are added to ``checks``, which every pass settles. ``task(label)``
     times each step (its effect's facts go into the summary it yields) and each pass.
+    ``answers``: the values of the first pass, computed by the caller with another pass over
+    the same data (:func:`first_pass`); the reductions it does not answer run as usual.
 
     Returns:
         The final lazy frame and each step's effect (in order).
@@ -181,8 +188,55 @@ def apply_steps(
         if len(effects) == len(steps):
             return frame, effects
         _start(frame, steps, len(effects), running, memo)
+        if answers is not None:  # the first pass, computed with the caller's
+            given, answers = answers, None
+            if _answer(running, steps, given):
+                continue
         if running:
             _one_pass(running, steps, checks, task)
+
+
+FirstPass = dict[tuple[int, str], tuple]  # (step, need) -> the values of its first pass
+
+
+def first_pass(frame: Any, steps: list[Planned]) -> tuple[FirstPass, str]:
+    """The lazy values of the first pass ``apply_steps`` would make on ``frame``, and its label.
+
+    Nothing is computed and ``steps`` are left as they were (the plan runs on copies). The
+    caller computes the values with a pass of its own over the same records, in the same
+    order and with the same types, and gives them to ``apply_steps`` as ``answers``: every
+    reduction's result is a whole-file fact that does not depend on the partitions.
+    """
+    steps = [replace(s, values=dict(s.values)) for s in steps]
+    running: dict[tuple[int, str], _Running] = {}
+    memo: dict[tuple[int, str], Effect] = {}
+    done = 0
+    while done < len(steps) and steps[done].ready:
+        effect = steps[done].apply(frame)
+        frame, done = effect.frame, done + 1
+        _known(effect, steps, done, running)
+    if done < len(steps):
+        _start(frame, steps, done, running, memo)
+    return {key: item.lazy for key, item in running.items()}, _label(list(running.values()), steps)
+
+
+def _answer(running: dict, steps: list[Planned], given: FirstPass) -> bool:
+    """Send the caller's first-pass values to the running reductions; True if any was sent."""
+    sent = False
+    for key, item in list(running.items()):
+        values = given.get(key)
+        if values is None or len(values) != len(item.lazy):
+            continue
+        sent = True
+        if not _advance(item, steps, tuple(values)):
+            del running[key]
+    return sent
+
+
+def _label(items: list[_Running], steps: list[Planned]) -> str:
+    return " + ".join(
+        f"{steps[r.step].call.spec.name}: {steps[r.step].needs[r.name].label}" for r in items
+    )
 
 
 def _known(effect: Effect, steps: list[Planned], nxt: int, running: dict) -> None:
@@ -252,9 +306,7 @@ def _advance(item: _Running, steps: list[Planned], values: tuple | None) -> bool
 def _one_pass(running: dict, steps: list[Planned], checks: PendingChecks, task: Report) -> None:
     """Compute the current pass of every running reduction (and the pending checks) at once."""
     items = list(running.values())
-    label = " + ".join(
-        f"{steps[r.step].call.spec.name}: {steps[r.step].needs[r.name].label}" for r in items
-    )
+    label = _label(items, steps)
     with task(f"pass: {label}"):
         flat = [v for r in items for v in r.lazy]
         values = checks.settle(*flat, label=label)

@@ -7,6 +7,8 @@ is not a number is counted over the whole file (reported with record numbers, ne
 Non-finite numbers (``inf``, ``-inf``) in those columns, from CSV text or a Parquet float column,
 are an input error too unless ``input.non_finite: missing`` reads them as missing (``nan`` text
 is not a number). Whole-number columns become nullable integers, the rest nullable floats.
+When no text is parsed as numbers, the checkpoint's types are known before the pass, and other
+lazy values on the typed frame (``typed``: the steps' first pass) are computed with it.
 """
 
 from __future__ import annotations
@@ -25,17 +27,8 @@ from pipeline.core.errors import InputDataError, Problem
 from pipeline.engine.checkpoint import Checkpoint
 
 _FIRST = 5
-_NULLABLE_NUMBERS = {
-    "Int8",
-    "Int16",
-    "Int32",
-    "Int64",
-    "UInt8",
-    "UInt16",
-    "UInt32",
-    "Float32",
-    "Float64",
-}
+_NULLABLE_NUMBERS = {f"Int{n}" for n in (8, 16, 32, 64)} | {"UInt8", "UInt16", "UInt32"}
+_NULLABLE_NUMBERS |= {"Float32", "Float64"}
 _EXACT = 2.0**53  # float64 holds every whole number up to this exactly
 _STATS_META = pd.DataFrame(
     {
@@ -52,36 +45,77 @@ _STATS_META = pd.DataFrame(
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What the ingest pass learned about the whole file."""
+    """What the ingest pass learned about the whole file.
+
+    Attributes:
+        fused: The values of the lazy objects computed with the pass (``ingest``'s ``fused``).
+    """
 
     rows: int
     integer_columns: list[str]
     read_as_missing: dict[str, int]  # inf / -inf per column, with input.non_finite: missing
+    fused: tuple = ()
 
 
-def ingest(
-    ddf: dd.DataFrame, numeric: list[str], target: Checkpoint, non_finite: str = "error"
-) -> IngestResult:
-    """Convert ``numeric`` columns, put each partition in ``target`` and check the values.
+@dataclass(frozen=True)
+class Typing:
+    """The numbers the ingest makes of a frame's columns.
 
-    Raises:
-        InputDataError: a numeric column holds values that are not numbers, or non-finite
-            numbers while ``non_finite`` is ``error`` (every column listed).
-
+    Attributes:
+        targets: Each numeric column's dtype (``number_dtype``; None: it is one already).
+        parsed: Columns converted to floats, made whole-number ``Int64`` after the pass when
+            every value is whole: their type is known only then.
+        meta: The frame's columns and types as the ingest puts them in the checkpoint.
     """
-    target.folder.mkdir(parents=True, exist_ok=True)
+
+    targets: dict[str, str | None]
+    parsed: list[str]
+    meta: pd.DataFrame
+    non_finite: str = "error"
+
+
+def typing_of(ddf: dd.DataFrame, numeric: list[str], non_finite: str = "error") -> Typing:
+    """How the ingest types ``numeric`` columns of ``ddf`` (those it holds)."""
     meta = ddf._meta.copy()
-    numeric = [c for c in numeric if c in meta.columns]
-    targets = {c: number_dtype(meta[c].dtype) for c in numeric}
-    to_parse = [c for c, kind in targets.items() if kind == "Float64"]
+    targets = {c: number_dtype(meta[c].dtype) for c in numeric if c in meta.columns}
     for column, kind in targets.items():
         if kind is not None:
             meta[column] = meta[column].astype(kind)
-    schema = pa.Schema.from_pandas(meta, preserve_index=False)
+    parsed = [c for c, kind in targets.items() if kind == "Float64"]
+    return Typing(targets, parsed, meta, non_finite)
+
+
+def typed(ddf: dd.DataFrame, typing: Typing) -> dd.DataFrame | None:
+    """``ddf`` with the values and types the ingest puts in the checkpoint, lazily.
+
+    For a pass computed with the ingest's, on the records it reads (the checkpoint's frame
+    then has the same values in the same order). None when a column is parsed as numbers:
+    whether it becomes whole-number is known only after the ingest.
+    """
+    if typing.parsed:
+        return None
+    return ddf.map_partitions(_typed_partition, typing.targets, typing.non_finite, meta=typing.meta)
+
+
+def ingest(
+    ddf: dd.DataFrame, typing: Typing, target: Checkpoint, fused: tuple = ()
+) -> IngestResult:
+    """Convert the numeric columns, put each partition in ``target`` and check the values.
+
+    ``fused``: lazy objects computed in the same pass (on ``typed(ddf, typing)``).
+
+    Raises:
+        InputDataError: a numeric column holds values that are not numbers, or non-finite
+            numbers while ``input.non_finite`` is ``error`` (every column listed).
+
+    """
+    target.folder.mkdir(parents=True, exist_ok=True)
+    targets, non_finite, numeric = typing.targets, typing.non_finite, list(typing.targets)
+    schema = pa.Schema.from_pandas(typing.meta, preserve_index=False)
     stats = ddf.map_partitions(
         _ingest_partition, targets, target, schema, non_finite, meta=_STATS_META
     )
-    (table,) = dask.compute(stats)
+    table, *values = dask.compute(stats, *fused)
     rows = int(table.loc[table["column"] == "", "rows"].sum())
     problems, as_missing = [], {}
     for column in numeric:
@@ -93,10 +127,10 @@ def ingest(
     if problems:
         raise InputDataError(problems)
     integer_columns = [  # whole numbers that float64 holds exactly (|x| <= 2**53)
-        c for c in to_parse if int(table.loc[table["column"] == c, "fractional"].sum()) == 0
+        c for c in typing.parsed if int(table.loc[table["column"] == c, "fractional"].sum()) == 0
     ]
     read = {c: n for c, n in as_missing.items() if n}
-    return IngestResult(rows=rows, integer_columns=integer_columns, read_as_missing=read)
+    return IngestResult(rows, integer_columns, read, tuple(values))
 
 
 def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:
@@ -182,15 +216,10 @@ def _ingest_partition(
     partition_info=None,  # noqa: ANN001
 ) -> pd.DataFrame:
     number = partition_info["number"] if partition_info else 0
-    out = pdf.copy(deep=False)  # copy on write: the parsed columns replace their arrays
     empty = {"invalid": 0, "fractional": 0, "first_invalid": "", "nonfinite": 0}
     records = [{"column": "", "rows": len(pdf), **empty, "first_nonfinite": ""}]
-    for column, kind in targets.items():
-        parsed, bad, infinite = checked_numbers(pdf[column], kind)
-        as_float = parsed.to_numpy(dtype="float64", na_value=np.nan)
-        if non_finite == "missing" and infinite.any():
-            parsed = parsed.mask(infinite)  # counted all the same (the run records them)
-        out[column] = parsed
+    out, checked = _converted(pdf, targets, non_finite)
+    for column, (bad, infinite, as_float) in checked.items():
         finite = np.isfinite(as_float)
         fractional = int((finite & (np.trunc(as_float) != as_float)).sum())  # not x % 1: 5x
         fractional += int((finite & (np.abs(as_float) > _EXACT)).sum())  # whole, not exact
@@ -207,6 +236,34 @@ def _ingest_partition(
         )
     target.put(number, pa.Table.from_pandas(out, schema=schema, preserve_index=False))
     return pd.DataFrame(records).astype(_STATS_META.dtypes.to_dict())
+
+
+def _typed_partition(pdf: pd.DataFrame, targets: dict, non_finite: str) -> pd.DataFrame:
+    """``_converted``'s frame without its counts (the ingest's own tasks count)."""
+    out = pdf.copy(deep=False)
+    for column, kind in targets.items():
+        parsed = to_numbers(pdf[column], kind)
+        if non_finite == "missing":
+            infinite = np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
+            parsed = parsed.mask(infinite) if infinite.any() else parsed
+        out[column] = parsed
+    return out
+
+
+def _converted(
+    pdf: pd.DataFrame, targets: dict[str, str | None], non_finite: str
+) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """``pdf`` with its numbers converted; each column's not-a-number and inf masks, floats."""
+    out = pdf.copy(deep=False)  # copy on write: the parsed columns replace their arrays
+    checked = {}
+    for column, kind in targets.items():
+        parsed, bad, infinite = checked_numbers(pdf[column], kind)
+        as_float = parsed.to_numpy(dtype="float64", na_value=np.nan)
+        if non_finite == "missing" and infinite.any():
+            parsed = parsed.mask(infinite)  # counted all the same (the run records them)
+        out[column] = parsed
+        checked[column] = (bad, infinite, as_float)
+    return out, checked
 
 
 def _firsts(pdf: pd.DataFrame, mask: pd.Series) -> str:

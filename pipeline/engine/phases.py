@@ -11,7 +11,7 @@ fixed context and the steps as they ran (``pipeline.engine.context``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ import dask.dataframe
 
 from pipeline.core.artifact import now_utc
 from pipeline.engine import loss, memory
-from pipeline.engine.apply import Planned, apply_steps
+from pipeline.engine.apply import FirstPass, Planned, apply_steps, first_pass
 from pipeline.engine.context import Ran, RunContext
 from pipeline.engine.input_stage import Input, read_input_stage
 from pipeline.engine.inputs import input_columns, input_digests
@@ -36,11 +36,11 @@ from pipeline.engine.produce import Produced, judge_output, produce
 from pipeline.engine.progress import Reporter
 from pipeline.engine.release import release
 from pipeline.engine.series_run import (
-    SeriesOutcome,
-    generalize_levels,
+    record_state,
+    release_id,
     series_context,
     series_steps,
-    summary_of,
+    series_summary,
 )
 from pipeline.engine.steplog import step_label
 from pipeline.engine.stores import (
@@ -59,11 +59,8 @@ from pipeline.manifest import FileRecord, Manifest, SourceRecord, package_versio
 from pipeline.recipe.loader import LoadedRecipe
 from pipeline.recipe.models import Recipe
 from pipeline.report.codebook import build_codebook, write_codebook
-from pipeline.report.model import SeriesSummary
 from pipeline.report.notice import missing_release, write_notice
 from pipeline.report.write import write_blocked_page, write_report
-from pipeline.series.context import SeriesContext
-from pipeline.series.state import ReleaseRecord
 from pipeline.utility.aggregate import UtilityPlan, with_before
 
 
@@ -132,7 +129,7 @@ def _run(
             out.staging,
             out.checks,
             digest,
-            _release_id(records or digest, series),
+            release_id(records or digest, series),
             series,
             source=source,
             records_sha256=records,
@@ -153,18 +150,18 @@ def _run(
                 "warning",
             )
         ran = Ran(last=last)
-        stage = read_input_stage(ctx, ran, automatic)
+        stage = read_input_stage(ctx, ran, automatic, functools.partial(_first, ctx, ran, total))
         if not stage.beside:  # a large input: measured alone, its peak not on the steps'
             stage.verdict()
         with stage:  # the input is measured beside the steps; its verdict comes first
-            frame, plan = _apply(ctx, ran, stage.frame, total)
+            frame, plan = _apply(ctx, ran, stage.frame, total, stage.answers)
         read = stage.verdict()
         memory.release()
         made = produce(ctx, ran, frame, read.rows, plan, stage.release)
         page = _blocked_page(ctx, ran, read, made, started)
         report = judge_output(ctx, made.evidence, read.gate, page)
         manifest = _manifest(ctx, ran, read, made, report, started)
-        summary = _series_state(ctx, ran, made.outcome, manifest)
+        summary = record_state(ctx, ran, made.outcome, manifest)
         staged = out.staging.path
         write_report(staged, manifest, recipe, read.risk, made.risk, report, summary)
         write_notice(staged, manifest, recipe, ran.for_gate(loaded), loaded.base_dir)
@@ -201,62 +198,22 @@ def _run(
     return RunResult(out_dir=out_dir, manifest=manifest)
 
 
-def _release_id(digest: str, series: SeriesContext | None) -> str:
-    """What makes this release itself: its input (and, in a series, the release before it).
-
-    Fresh tokens come from it: another input, or another night on the same file, gives other
-    tokens; a rerun of the same release gives the same bytes.
-    """
-    if series is None or series.state is None:
-        return digest
-    return hashlib.sha256(f"{digest}:{series.state.header.run_id}".encode()).hexdigest()
-
-
-def _series_state(
-    ctx: RunContext, ran: Ran, outcome: SeriesOutcome | None, manifest: Manifest
-) -> SeriesSummary:
-    """Write the series' next state into the staging folder; the report's series section."""
-    if outcome is not None:
-        last = ran.records[-1]
-        seen = int({**last.facts, **last.metrics}.get("persons_seen", 0))
-        record = ReleaseRecord(
-            run_id=ctx.run_id,
-            generated_at=manifest.generated_at,
-            records=manifest.rows_out,
-            persons_seen=seen,
-        )
-        levels = generalize_levels(ctx.loaded, ran.records)
-        outcome.write(ctx.staging.path, ctx.recipe, record, levels)
-    return _series_summary(ctx, ran, outcome)
-
-
-def _series_summary(ctx: RunContext, ran: Ran, outcome: SeriesOutcome | None) -> SeriesSummary:
-    """The report's series section (what the series' step found, the merged view's risk)."""
-    last = ran.records[-1] if ran.records else None
-    facts = {**last.facts, **last.metrics} if outcome is not None and last else None
-    merged = outcome.merged if outcome is not None else None
-    return summary_of(ctx.series, ctx.recipe, facts, merged)
-
-
 def _blocked_page(ctx: RunContext, ran: Ran, read: Input, made: Produced, started: float) -> Page:
     """What writes the page of this run if the gate blocks it: the report it would have had."""
 
     def page(gate: GateReport) -> None:
         manifest = _manifest(ctx, ran, read, made, gate, started)
-        summary = _series_summary(ctx, ran, made.outcome)
+        summary = series_summary(ctx, ran, made.outcome)
         run = (manifest, ctx.recipe, read.risk, made.risk, summary)
         write_blocked_page(ctx.gate.report_path, Path(ctx.recipe.output.dir), gate, run)
 
     return page
 
 
-def _apply(
+def _planned(
     ctx: RunContext, ran: Ran, frame: dask.dataframe.DataFrame, total: int
-) -> tuple[dask.dataframe.DataFrame, UtilityPlan | None]:
-    """Apply the recipe's steps, then the series': lazy; their needs in shared passes.
-
-    Returns the frame and the utility plan (each measured value kept as it was before).
-    """
+) -> tuple[dask.dataframe.DataFrame, list[Planned], UtilityPlan | None]:
+    """The frame the recipe's steps start from, their plan, and the utility plan."""
     plan = loss.plan_for(ctx.recipe, frame, [c.params for c in ctx.loaded.steps])
     if plan is not None:
         frame = with_before(frame, plan)
@@ -265,7 +222,31 @@ def _apply(
         Planned.of(call, ctx.step_context(i, call), step_label(call, i, total))
         for i, call in enumerate(calls, start=ran.initial)
     ]
-    frame, effects = apply_steps(frame, planned, ctx.checks, ctx.reporter.task)
+    return frame, planned, plan
+
+
+def _first(
+    ctx: RunContext, ran: Ran, total: int, frame: dask.dataframe.DataFrame
+) -> tuple[FirstPass, str]:
+    """The steps' first pass on ``frame`` (the ingest computes it with its own)."""
+    start, planned, _ = _planned(ctx, ran, frame, total)
+    return first_pass(start, planned)
+
+
+def _apply(
+    ctx: RunContext,
+    ran: Ran,
+    frame: dask.dataframe.DataFrame,
+    total: int,
+    answers: FirstPass | None = None,
+) -> tuple[dask.dataframe.DataFrame, UtilityPlan | None]:
+    """Apply the recipe's steps, then the series': lazy; their needs in shared passes.
+
+    ``answers``: their first pass, computed with the ingest's. Returns the frame and the
+    utility plan (each measured value kept as it was before).
+    """
+    frame, planned, plan = _planned(ctx, ran, frame, total)
+    frame, effects = apply_steps(frame, planned, ctx.checks, ctx.reporter.task, answers)
     for entry, effect in zip(planned, effects, strict=True):
         ran.add(entry.call, entry.ctx.index, effect)
     memory.release()

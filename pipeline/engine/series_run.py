@@ -10,6 +10,7 @@ summary.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 
 from pipeline.core.columns import MIN_KEY_BYTES
 from pipeline.core.errors import InputDataError, Problem, RecipeError
+from pipeline.engine.context import Ran, RunContext
 from pipeline.engine.series_record import SeriesRecorder, first_header
 from pipeline.io.owned import tool_json
+from pipeline.manifest import Manifest
 from pipeline.recipe.loader import LoadedRecipe, StepCall
 from pipeline.recipe.models import Recipe
 from pipeline.report.model import SeriesSummary, Snapshot
@@ -195,3 +198,40 @@ def summary_of(
         merged_k_violations=merged.summary.k_violations if merged else None,
         previous=context.state.header.run_id if context.state is not None else None,
     )
+
+
+def release_id(digest: str, series: SeriesContext | None) -> str:
+    """What makes this release itself: its input (and, in a series, the release before it).
+
+    Fresh tokens come from it: another input, or another night on the same file, gives other
+    tokens; a rerun of the same release gives the same bytes.
+    """
+    if series is None or series.state is None:
+        return digest
+    return hashlib.sha256(f"{digest}:{series.state.header.run_id}".encode()).hexdigest()
+
+
+def record_state(
+    ctx: RunContext, ran: Ran, outcome: SeriesOutcome | None, manifest: Manifest
+) -> SeriesSummary:
+    """Write the series' next state into the staging folder; the report's series section."""
+    if outcome is not None:
+        last = ran.records[-1]
+        seen = int({**last.facts, **last.metrics}.get("persons_seen", 0))
+        record = ReleaseRecord(
+            run_id=ctx.run_id,
+            generated_at=manifest.generated_at,
+            records=manifest.rows_out,
+            persons_seen=seen,
+        )
+        levels = generalize_levels(ctx.loaded, ran.records)
+        outcome.write(ctx.staging.path, ctx.recipe, record, levels)
+    return series_summary(ctx, ran, outcome)
+
+
+def series_summary(ctx: RunContext, ran: Ran, outcome: SeriesOutcome | None) -> SeriesSummary:
+    """The report's series section (what the series' step found, the merged view's risk)."""
+    last = ran.records[-1] if ran.records else None
+    facts = {**last.facts, **last.metrics} if outcome is not None and last else None
+    merged = outcome.merged if outcome is not None else None
+    return summary_of(ctx.series, ctx.recipe, facts, merged)

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import dask
 import dask.base
+import dask.dataframe
 import pytest
 from typer.testing import CliRunner
 
 import pipeline.engine.apply as apply_mod
+import pipeline.engine.ingest as ingest_mod
+import pipeline.engine.input_stage as input_stage_mod
 from pipeline.cli.app import app
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.engine.apply import PendingChecks, UnsettledChecks
@@ -174,10 +177,12 @@ def _passes(output: str) -> list[str]:
     return found
 
 
-def _run(workdir: Path, steps: str, out: str) -> tuple[list[str], dict]:
+def _run(
+    workdir: Path, steps: str, out: str, input_path: str = "data/census.csv", *options: str
+) -> tuple[list[str], dict]:
     """Run a recipe; the passes it reports and its manifest."""
-    recipe = demo_recipe(workdir, steps, output=out)
-    result = CliRunner().invoke(app, ["run", str(recipe)])
+    recipe = demo_recipe(workdir, steps, output=out, input_path=input_path)
+    result = CliRunner().invoke(app, ["run", str(recipe), *options])
     assert result.exit_code == 0, result.output
     return _passes(result.output), json.loads((workdir / out / "manifest.json").read_text())
 
@@ -240,6 +245,80 @@ REGISTERED = [
     if not spec.automatic
     for i, example in enumerate(spec.params.examples)
 ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_a_parquet_input_computes_the_first_pass_with_its_read(
+    workdir: Path, census_frame, monkeypatch, scheduler: str
+) -> None:
+    """A Parquet input's types are known before it is read: the steps' first pass runs with the
+    ingest's and gives the bytes, facts and risks of a pass of its own (a CSV input's numbers
+    are typed by the ingest, so its first pass is its own: see the test of the passes above)."""
+    census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
+    args = ("data/census.parquet", "--scheduler", scheduler, "--partitions", "3")
+    fused_passes, fused = _run(workdir, EVERY_STEP, "out/fused", *args)
+    with monkeypatch.context() as patch:  # computed, but the checkpoint's types differ: unused
+        patch.setattr(input_stage_mod, "_same_types", lambda a, b: False)
+        checked_passes, checked = _run(workdir, EVERY_STEP, "out/checked", *args)
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest_mod, "typed", lambda ddf, typing: None)
+        plain_passes, plain = _run(workdir, EVERY_STEP, "out/plain", *args)
+    _same(fused, plain, workdir, "out/fused", "out/plain")
+    _same(checked, plain, workdir, "out/checked", "out/plain")
+    first = "top_code: quantile 0.99 of income + subsample: units of household_id"
+    assert plain_passes[:3] == ["read input", "measure the input", first]
+    assert fused_passes == [f"read input + {first}", *plain_passes[1:2], *plain_passes[3:]]
+    assert checked_passes == plain_passes
+
+
+def _boom(partition: object) -> None:
+    raise ValueError("a reduction's bug")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fails", ["planned", "computed"])
+def test_a_first_pass_that_fails_with_the_read_runs_on_its_own(
+    workdir: Path, census_frame, monkeypatch, fails: str
+) -> None:
+    """A step or reduction failing in the fused pass is no input error (a Parquet reader's
+    ValueError would read as one): the ingest runs alone, the steps' pass as without fusion."""
+    import pipeline.engine.phases as phases_mod
+
+    def broken(frame, steps):
+        if fails == "planned":
+            raise RuntimeError("a step's bug")
+        return {(2, "quantile"): (frame.map_partitions(_boom, meta=frame._meta),)}, "broken"
+
+    census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest_mod, "typed", lambda ddf, typing: None)
+        plain_passes, plain = _run(workdir, EVERY_STEP, "out/plain", "data/census.parquet")
+    monkeypatch.setattr(phases_mod, "first_pass", broken)
+    passes, manifest = _run(workdir, EVERY_STEP, "out/broken", "data/census.parquet")
+    assert passes == plain_passes
+    _same(manifest, plain, workdir, "out/broken", "out/plain")
+
+
+def test_first_pass_leaves_the_plan_as_it_was(workdir: Path) -> None:
+    """The first pass is planned on copies: the run's plan still has every need to answer."""
+    from pipeline.core.columns import ROW, unit_column
+    from pipeline.engine.apply import Planned, first_pass
+    from pipeline.recipe.loader import load_recipe
+    from pipeline.steps.registry import StepContext
+
+    census = dask.dataframe.read_csv(workdir / "data" / "census.csv")
+    census = census.assign(**{ROW: 0, unit_column("household_id"): 0})  # as the ingest adds
+    loaded = load_recipe(demo_recipe(workdir, EVERY_STEP))
+    cols = loaded.recipe.columns
+    planned = [
+        Planned.of(call, StepContext(1, call.index, call.spec.name, cols), call.spec.name)
+        for call in loaded.steps
+    ]
+    lazy, label = first_pass(census, planned)
+    assert label == "top_code: quantile 0.99 of income + subsample: units of household_id"
+    assert sorted(lazy) == [(2, "quantile"), (4, "units")]
+    assert all(not p.values for p in planned)
 
 
 @pytest.mark.slow
