@@ -134,10 +134,29 @@ def _write(folder: Path, number: int, table: pa.Table) -> None:
     pq.write_table(  # read back by this run only: no statistics (half the time)
         table,
         folder / f"part-{number:05d}.parquet",
-        compression="lz4",
+        compression={name: _codec(table.column(name)) for name in table.column_names},
         use_dictionary=_repeated_columns(table),
         write_statistics=False,
     )
+
+
+_TRIED = 1 << 16  # bytes of a column's values compressed to choose its codec
+_SHRUNK = 0.85  # lz4 is kept for a column whose tried bytes it shrinks below this share
+
+
+def _codec(column: pa.ChunkedArray) -> str:
+    """lz4 for a column it shrinks, none for one it cannot (random tokens and keys).
+
+    A surrogate token's 24 hex digits took lz4 three times as long to write as plain bytes
+    (500,000 records: 22 ms against 7 ms) for 6% fewer bytes. The first bytes of the values
+    are tried; the codec changes the checkpoint's speed and size, never its values.
+    """
+    chunk = next((c for c in column.chunks if len(c)), None)
+    data = chunk.buffers()[-1] if chunk is not None else None
+    if data is None or data.size == 0:
+        return "lz4"
+    tried = data.slice(0, min(data.size, _TRIED))
+    return "lz4" if len(pa.compress(tried, codec="lz4")) < _SHRUNK * tried.size else "none"
 
 
 _LOOK = 1 << 12  # values looked at per column and partition (looking at 65,536 cost 0.37 s at 10M)
