@@ -165,7 +165,8 @@ def apply_steps(
     Each step's checks are added to ``checks``, which every pass settles. ``task(label)``
     times each step (its effect's facts go into the summary it yields) and each pass.
     ``answers``: the values of the first pass, computed by the caller with another pass over
-    the same data (:func:`first_pass`); the reductions it does not answer run as usual.
+    the same data (:func:`first_pass`); the reductions it does not answer run as usual. It is
+    emptied once they are sent (its values can be large: the units of every household).
 
     Returns:
         The final lazy frame and each step's effect (in order).
@@ -189,8 +190,10 @@ def apply_steps(
             return frame, effects
         _start(frame, steps, len(effects), running, memo)
         if answers is not None:  # the first pass, computed with the caller's
-            given, answers = answers, None
-            if _answer(running, steps, given):
+            sent = _answer(running, steps, answers)
+            answers.clear()  # the plans hold what they keep of them
+            answers = None
+            if sent:
                 continue
         if running:
             _one_pass(running, steps, checks, task)

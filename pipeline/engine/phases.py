@@ -24,7 +24,7 @@ from pipeline.core.artifact import now_utc
 from pipeline.engine import loss, memory
 from pipeline.engine.apply import FirstPass, Planned, apply_steps, first_pass
 from pipeline.engine.context import Ran, RunContext
-from pipeline.engine.input_stage import Input, read_input_stage
+from pipeline.engine.input_stage import Input
 from pipeline.engine.inputs import input_columns, input_digests
 from pipeline.engine.prepare import (
     RunOptions,
@@ -34,6 +34,7 @@ from pipeline.engine.prepare import (
 )
 from pipeline.engine.produce import Produced, judge_output, produce
 from pipeline.engine.progress import Reporter
+from pipeline.engine.read_stage import read_input_stage
 from pipeline.engine.release import release
 from pipeline.engine.series_run import (
     record_state,
@@ -154,7 +155,7 @@ def _run(
         if not stage.beside:  # a large input: measured alone, its peak not on the steps'
             stage.verdict()
         with stage:  # the input is measured beside the steps; its verdict comes first
-            frame, plan = _apply(ctx, ran, stage.frame, total, stage.answers)
+            frame, plan = _apply(ctx, ran, stage.frame, total, stage.take_answers())
         read = stage.verdict()
         memory.release()
         made = produce(ctx, ran, frame, read.rows, plan, stage.release)

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import pipeline.engine.apply as apply_mod
 import pipeline.engine.ingest as ingest_mod
 import pipeline.engine.input_stage as input_stage_mod
+import pipeline.engine.read_stage as read_stage_mod
 from pipeline.cli.app import app
 from pipeline.core.errors import InputDataError, Problem
 from pipeline.engine.apply import PendingChecks, UnsettledChecks
@@ -259,7 +260,7 @@ def test_a_parquet_input_computes_the_first_pass_with_its_read(
     args = ("data/census.parquet", "--scheduler", scheduler, "--partitions", "3")
     fused_passes, fused = _run(workdir, EVERY_STEP, "out/fused", *args)
     with monkeypatch.context() as patch:  # computed, but the checkpoint's types differ: unused
-        patch.setattr(input_stage_mod, "_same_types", lambda a, b: False)
+        patch.setattr(read_stage_mod, "_same_types", lambda a, b: False)
         checked_passes, checked = _run(workdir, EVERY_STEP, "out/checked", *args)
     with monkeypatch.context() as patch:
         patch.setattr(ingest_mod, "typed", lambda ddf, typing: None)
@@ -270,6 +271,19 @@ def test_a_parquet_input_computes_the_first_pass_with_its_read(
     assert plain_passes[:3] == ["read input", "measure the input", first]
     assert fused_passes == [f"read input + {first}", *plain_passes[1:2], *plain_passes[3:]]
     assert checked_passes == plain_passes
+
+
+@pytest.mark.slow
+def test_a_parquet_input_measured_alone_keeps_its_first_pass(
+    workdir: Path, census_frame, monkeypatch
+) -> None:
+    """An input measured before the steps (past ``BESIDE_MAX_ROWS`` records) is not fused: the
+    first pass's values (every household's unit) would be held through that stage."""
+    census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
+    monkeypatch.setattr(input_stage_mod, "BESIDE_MAX_ROWS", len(census_frame) - 1)
+    passes, _ = _run(workdir, EVERY_STEP, "out/alone", "data/census.parquet")
+    first = "top_code: quantile 0.99 of income + subsample: units of household_id"
+    assert passes[:3] == ["read input", "measure the input", first]
 
 
 def _boom(partition: object) -> None:

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from dask.tokenize import normalize_token
 
-from pipeline.engine import input_stage
+from pipeline.engine import read_stage
 from pipeline.engine.checkpoint import Checkpoint
 from tests.conftest import data_digests, demo_recipe, invoke
 
@@ -187,10 +187,10 @@ def test_a_run_publishes_the_same_with_its_checkpoint_held_or_written(
 
     monkeypatch.setattr(Checkpoint, "frame", spy)
     small: list[bool] = []  # a run held in memory keeps glibc's freed blocks for reuse
-    monkeypatch.setattr(input_stage.memory, "small_run", lambda: small.append(True))
+    monkeypatch.setattr(read_stage.memory, "small_run", lambda: small.append(True))
     assert invoke("run", str(recipe), "-q", "--output", "out/held").exit_code == 0
     assert small == [True]
-    monkeypatch.setattr(input_stage, "HELD_BYTES", 0)
+    monkeypatch.setattr(read_stage, "HELD_BYTES", 0)
     result = invoke("run", str(recipe), "-q", "--output", "out/files")
     assert result.exit_code == 0, result.output
     assert seen == [True, False] and small == [True]
