@@ -83,15 +83,34 @@ class PendingChecks:
         self.items.clear()
         values = dask.compute(*lazy, *[w.check.count for w in waiting])
         self.passes.append(label)
-        problems = []
-        for item, value in zip(waiting, values[len(lazy) :], strict=True):
-            item.facts[item.check.fact] = int(value)
-            problem = item.check.problem(int(value))
-            if problem is not None:
-                problems.append(problem)
-        if problems:
-            raise InputDataError(problems)
+        _judge(waiting, values[len(lazy) :])
         return values[: len(lazy)]
+
+    def counts(self) -> tuple:
+        """The lazy counts of the checks waiting, in order (for a pass of the caller's)."""
+        return tuple(w.check.count for w in self.items)
+
+    def answer(self, counts: tuple) -> None:
+        """Settle every waiting check with ``counts`` (``counts()``, computed by the caller).
+
+        Raises:
+            InputDataError: listing the problem of each failed check (all of them at once).
+        """
+        waiting = list(self.items)
+        self.items.clear()
+        _judge(waiting, counts)
+
+
+def _judge(waiting: list[_Waiting], counts: tuple) -> None:
+    """Record each check's count in its facts; raise with the problem of every failed one."""
+    problems = []
+    for item, value in zip(waiting, counts, strict=True):
+        item.facts[item.check.fact] = int(value)
+        problem = item.check.problem(int(value))
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        raise InputDataError(problems)
 
 
 @dataclass
@@ -164,9 +183,10 @@ def apply_steps(
 
     Each step's checks are added to ``checks``, which every pass settles. ``task(label)``
     times each step (its effect's facts go into the summary it yields) and each pass.
-    ``answers``: the values of the first pass, computed by the caller with another pass over
-    the same data (:func:`first_pass`); the reductions it does not answer run as usual. It is
-    emptied once they are sent (its values can be large: the units of every household).
+    ``answers``: the values of the first pass, computed by the caller with a pass of its own
+    over the same records (:func:`first_pass`): the waiting checks are settled with them, as
+    a pass settles them, before any reduction gets its values (a reduction they do not answer
+    runs in the next pass). They are let go once sent (the units of every household).
 
     Returns:
         The final lazy frame and each step's effect (in order).
@@ -190,50 +210,71 @@ def apply_steps(
             return frame, effects
         _start(frame, steps, len(effects), running, memo)
         if answers is not None:  # the first pass, computed with the caller's
-            sent = _answer(running, steps, answers)
-            answers.clear()  # the plans hold what they keep of them
-            answers = None
-            if sent:
+            given, answers = answers, None
+            if len(given.checks) == len(checks.items):  # the checks waiting, in order
+                checks.answer(given.checks)
+                _answer(running, steps, given.needs)
+                given.needs.clear()  # the plans hold what they keep of them
                 continue
         if running:
             _one_pass(running, steps, checks, task)
 
 
-FirstPass = dict[tuple[int, str], tuple]  # (step, need) -> the values of its first pass
+@dataclass
+class FirstPass:
+    """The first pass ``apply_steps`` makes: lazy (``first_pass``) or computed (``answered``).
+
+    Attributes:
+        needs: Each running reduction's values, by (step, need).
+        checks: The counts of the checks waiting at the pass, in order.
+        label: What the pass computes (``top_code: quantile 0.99 of income + ...``).
+    """
+
+    needs: dict[tuple[int, str], tuple]
+    checks: tuple
+    label: str
+
+    def flat(self) -> tuple:
+        """Every value of the pass, in order."""
+        return (*(v for values in self.needs.values() for v in values), *self.checks)
+
+    def answered(self, values: tuple) -> FirstPass:
+        """The pass with ``values`` (``flat``'s, computed) in place of the lazy ones."""
+        needs, at = {}, 0
+        for key, lazy in self.needs.items():
+            needs[key], at = tuple(values[at : at + len(lazy)]), at + len(lazy)
+        return FirstPass(needs, tuple(values[at:]), self.label)
 
 
-def first_pass(frame: Any, steps: list[Planned]) -> tuple[FirstPass, str]:
-    """The lazy values of the first pass ``apply_steps`` would make on ``frame``, and its label.
+def first_pass(frame: Any, steps: list[Planned], waiting: tuple = ()) -> FirstPass:
+    """The first pass ``apply_steps`` would make on ``frame``, lazy.
 
-    Nothing is computed and ``steps`` are left as they were (the plan runs on copies). The
-    caller computes the values with a pass of its own over the same records, in the same
-    order and with the same types, and gives them to ``apply_steps`` as ``answers``: every
-    reduction's result is a whole-file fact that does not depend on the partitions.
+    ``waiting``: the lazy counts of the checks waiting before the steps (``counts()``); the
+    checks of the steps applied before the pass follow them. Nothing is computed and ``steps``
+    are left as they were (the plan runs on copies). The caller computes the values with a
+    pass of its own over the same records, in the same order, types and partitions, and gives
+    them to ``apply_steps`` as ``answers``.
     """
     steps = [replace(s, values=dict(s.values)) for s in steps]
     running: dict[tuple[int, str], _Running] = {}
     memo: dict[tuple[int, str], Effect] = {}
-    done = 0
+    done, checks = 0, list(waiting)
     while done < len(steps) and steps[done].ready:
         effect = steps[done].apply(frame)
         frame, done = effect.frame, done + 1
+        checks += [c.count for c in effect.checks]
         _known(effect, steps, done, running)
     if done < len(steps):
         _start(frame, steps, done, running, memo)
-    return {key: item.lazy for key, item in running.items()}, _label(list(running.values()), steps)
+    needs = {key: item.lazy for key, item in running.items()}
+    return FirstPass(needs, tuple(checks), _label(list(running.values()), steps))
 
 
-def _answer(running: dict, steps: list[Planned], given: FirstPass) -> bool:
-    """Send the caller's first-pass values to the running reductions; True if any was sent."""
-    sent = False
+def _answer(running: dict, steps: list[Planned], given: dict[tuple[int, str], tuple]) -> None:
+    """Send the caller's first-pass values to the running reductions they answer."""
     for key, item in list(running.items()):
-        values = given.get(key)
-        if values is None or len(values) != len(item.lazy):
-            continue
-        sent = True
-        if not _advance(item, steps, tuple(values)):
+        if key in given and not _advance(item, steps, given[key]):
             del running[key]
-    return sent
 
 
 def _label(items: list[_Running], steps: list[Planned]) -> str:

@@ -2,10 +2,11 @@
 
 Every later pass reads the checkpoint: the steps' passes, the input's measures beside them, the
 final computation. A file of a couple of million records is a couple of hundred MB of Arrow
-buffers; held in the process, it is neither written (lz4 Parquet) nor read back and decoded
-once per pass. Past :data:`HELD_BYTES` the whole checkpoint goes to Parquet files in staging
-(memory stays bounded), and so it does for a scheduler whose workers are other processes
-(``processes``, a local or remote cluster): they cannot read this process's memory.
+buffers; held in the process, it is neither written (Parquet, lz4 for the columns it shrinks)
+nor read back and decoded once per pass. Past :data:`HELD_BYTES` the whole checkpoint goes to
+Parquet files in staging (memory stays bounded), and so it does for a scheduler whose workers
+are other processes (``processes``, a local or remote cluster): they cannot read this
+process's memory.
 
 Either way the later passes see the same values, types and order: the held tables become
 pandas frames through the same conversion as dask's Parquet reader, and the output does not

@@ -7,8 +7,10 @@ is not a number is counted over the whole file (reported with record numbers, ne
 Non-finite numbers (``inf``, ``-inf``) in those columns, from CSV text or a Parquet float column,
 are an input error too unless ``input.non_finite: missing`` reads them as missing (``nan`` text
 is not a number). Whole-number columns become nullable integers, the rest nullable floats.
-When no text is parsed as numbers, the checkpoint's types are known before the pass, and other
-lazy values on the typed frame (``typed``: the steps' first pass) are computed with it.
+When the ingest converts no column to floats (text, decimals, unsigned 64-bit integers or dates
+read as numbers: whether they become whole-number is known after it), the checkpoint's types are
+known before the pass, and other lazy values on the typed frame (``typed``: the steps' first
+pass) are computed with it.
 """
 
 from __future__ import annotations
@@ -92,30 +94,38 @@ def typed(ddf: dd.DataFrame, typing: Typing) -> dd.DataFrame | None:
     then has the same values in the same order). None when a column is parsed as numbers:
     whether it becomes whole-number is known only after the ingest.
     """
-    if typing.parsed:
+    categorical = any(isinstance(t, pd.CategoricalDtype) for t in typing.meta.dtypes)
+    if typing.parsed or categorical:  # a category list is the reader's, not the values'
         return None
     return ddf.map_partitions(_typed_partition, typing.targets, typing.non_finite, meta=typing.meta)
 
 
-def ingest(
+def ingest_pass(
     ddf: dd.DataFrame, typing: Typing, target: Checkpoint, fused: tuple = ()
-) -> IngestResult:
-    """Convert the numeric columns, put each partition in ``target`` and check the values.
+) -> tuple[pd.DataFrame, tuple]:
+    """Convert the numeric columns and put each partition in ``target``: the pass itself.
 
-    ``fused``: lazy objects computed in the same pass (on ``typed(ddf, typing)``).
+    ``fused``: lazy objects computed in the same pass (on ``typed(ddf, typing)``). Returns
+    each partition's counts (for ``judged``) and the values of ``fused``.
+    """
+    target.folder.mkdir(parents=True, exist_ok=True)
+    schema = pa.Schema.from_pandas(typing.meta, preserve_index=False)
+    stats = ddf.map_partitions(
+        _ingest_partition, typing.targets, target, schema, typing.non_finite, meta=_STATS_META
+    )
+    table, *values = dask.compute(stats, *fused)
+    return table, tuple(values)
+
+
+def judged(table: pd.DataFrame, typing: Typing, fused: tuple = ()) -> IngestResult:
+    """What ``ingest_pass``'s counts say of the whole file (``fused``: its other values).
 
     Raises:
         InputDataError: a numeric column holds values that are not numbers, or non-finite
             numbers while ``input.non_finite`` is ``error`` (every column listed).
 
     """
-    target.folder.mkdir(parents=True, exist_ok=True)
-    targets, non_finite, numeric = typing.targets, typing.non_finite, list(typing.targets)
-    schema = pa.Schema.from_pandas(typing.meta, preserve_index=False)
-    stats = ddf.map_partitions(
-        _ingest_partition, targets, target, schema, non_finite, meta=_STATS_META
-    )
-    table, *values = dask.compute(stats, *fused)
+    non_finite, numeric = typing.non_finite, list(typing.targets)
     rows = int(table.loc[table["column"] == "", "rows"].sum())
     problems, as_missing = [], {}
     for column in numeric:
@@ -130,7 +140,7 @@ def ingest(
         c for c in typing.parsed if int(table.loc[table["column"] == c, "fractional"].sum()) == 0
     ]
     read = {c: n for c, n in as_missing.items() if n}
-    return IngestResult(rows, integer_columns, read, tuple(values))
+    return IngestResult(rows, integer_columns, read, fused)
 
 
 def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:
@@ -239,15 +249,8 @@ def _ingest_partition(
 
 
 def _typed_partition(pdf: pd.DataFrame, targets: dict, non_finite: str) -> pd.DataFrame:
-    """``_converted``'s frame without its counts (the ingest's own tasks count)."""
-    out = pdf.copy(deep=False)
-    for column, kind in targets.items():
-        parsed = to_numbers(pdf[column], kind)
-        if non_finite == "missing":
-            infinite = np.isinf(parsed.to_numpy(dtype="float64", na_value=np.nan))
-            parsed = parsed.mask(infinite) if infinite.any() else parsed
-        out[column] = parsed
-    return out
+    """``_converted``'s frame (the ingest's own tasks count the values)."""
+    return _converted(pdf, targets, non_finite)[0]
 
 
 def _converted(

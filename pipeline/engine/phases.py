@@ -226,12 +226,10 @@ def _planned(
     return frame, planned, plan
 
 
-def _first(
-    ctx: RunContext, ran: Ran, total: int, frame: dask.dataframe.DataFrame
-) -> tuple[FirstPass, str]:
+def _first(ctx: RunContext, ran: Ran, total: int, frame: dask.dataframe.DataFrame) -> FirstPass:
     """The steps' first pass on ``frame`` (the ingest computes it with its own)."""
     start, planned, _ = _planned(ctx, ran, frame, total)
-    return first_pass(start, planned)
+    return first_pass(start, planned, ctx.checks.counts())
 
 
 def _apply(

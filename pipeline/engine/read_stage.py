@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask.dataframe
 
-from pipeline.core.errors import AnonymizeError
 from pipeline.engine import ingest, input_stage, memory
 from pipeline.engine.apply import FirstPass, call_step
 from pipeline.engine.checkpoint import HELD_BYTES, Checkpoint
@@ -29,7 +29,10 @@ from pipeline.engine.steplog import log_facts, step_label
 from pipeline.io import files
 from pipeline.recipe.loader import StepCall
 
-First = Callable[[dask.dataframe.DataFrame], tuple[FirstPass, str]]
+if TYPE_CHECKING:
+    import pandas as pd
+
+First = Callable[[dask.dataframe.DataFrame], FirstPass]
 
 
 def read_input_stage(
@@ -44,7 +47,7 @@ def read_input_stage(
     """
     frame = read_input(ctx.recipe.input, ctx.keep, ctx.options.partitions)
     total = len(automatic) + len(ctx.loaded.steps)
-    for i, call in enumerate(automatic):  # no needs, no checks: applied as they are
+    for i, call in enumerate(automatic):  # no needs: applied as they are, checks waiting
         with ctx.reporter.task(step_label(call, i, total)) as summary:
             effect = call_step(call, frame, ctx.step_context(i, call))
             summary.update(log_facts(call, effect.facts))
@@ -53,7 +56,7 @@ def read_input_stage(
         frame = effect.frame
     ran.initial = len(automatic)
     done = _checkpoint(ctx, frame, first)
-    ctx.passes.append(" + ".join(["read input", *([done.fused] if done.answers else [])]))
+    ctx.passes.append(" + ".join(["read input", *([done.answers.label] if done.answers else [])]))
     for record in ran.records:
         record.rows_in = record.rows_out = done.rows
     memory.release()
@@ -71,7 +74,6 @@ class _Checkpointed:
     rows: int
     whole: set[str]
     answers: FirstPass | None = None
-    fused: str = ""
 
 
 def _checkpoint(
@@ -87,8 +89,9 @@ def _checkpoint(
         numeric = numeric_columns(ctx.loaded, recipe)
         typing = ingest.typing_of(frame, numeric, recipe.input.non_finite)
         typed = ingest.typed(frame, typing) if first is not None and _fusable(ctx) else None
-        lazy, label = _first_lazy(first, typed)
-        result, target = _ingest(ctx, frame, typing, lazy)
+        lazy = _first_lazy(first, typed)
+        table, values, target = _ingest(ctx, frame, typing, lazy.flat() if lazy else ())
+        result = ingest.judged(table, typing, values)
         summary["records"] = result.rows
         if result.read_as_missing:
             summary["non_finite_read_as_missing"] = result.read_as_missing
@@ -96,13 +99,11 @@ def _checkpoint(
     if target.held:
         memory.small_run()
     checkpointed = target.frame(result.integer_columns, coalesce)
-    answers, at = {}, 0
-    for key, values in lazy.items() if result.fused else ():  # none: the ingest ran again
-        answers[key], at = result.fused[at : at + len(values)], at + len(values)
-    if answers and not _same_types(typed, checkpointed):
-        answers = {}  # not the frame the steps will see: their first pass runs as usual
+    answers = lazy.answered(values) if lazy and values else None  # none: the ingest ran again
+    if answers and not _same_frames(typed, checkpointed):
+        answers = None  # not the frame the steps will see: their first pass runs as usual
     whole = set(result.integer_columns)
-    return _Checkpointed(target, checkpointed, result.rows, whole, answers or None, label)
+    return _Checkpointed(target, checkpointed, result.rows, whole, answers)
 
 
 def _fusable(ctx: RunContext) -> bool:
@@ -119,41 +120,46 @@ def _fusable(ctx: RunContext) -> bool:
     return files.parquet_rows(Path(spec.path or "")) <= input_stage.BESIDE_MAX_ROWS
 
 
-def _first_lazy(first: First | None, typed: dask.dataframe.DataFrame | None) -> tuple:
-    """The steps' first pass on ``typed`` (none without it, or when a step fails on it)."""
+def _first_lazy(first: First | None, typed: dask.dataframe.DataFrame | None) -> FirstPass | None:
+    """The steps' first pass on ``typed``, lazy.
+
+    None without it, without reductions, or when a step fails on it (it fails again where it
+    runs, after the input's verdict).
+    """
     if first is None or typed is None:
-        return {}, ""
+        return None
     try:
-        return first(typed)
-    except Exception:  # noqa: BLE001 - the step fails again where it runs, after the verdict
-        return {}, ""
+        lazy = first(typed)
+    except Exception:  # noqa: BLE001 - raised again by the step where it runs
+        return None
+    return lazy if lazy.needs else None
 
 
 def _ingest(
-    ctx: RunContext, frame: dask.dataframe.DataFrame, typing: ingest.Typing, lazy: FirstPass
-) -> tuple[ingest.IngestResult, Checkpoint]:
-    """The ingest pass (with ``lazy``) into a checkpoint; its result and the checkpoint.
+    ctx: RunContext, frame: dask.dataframe.DataFrame, typing: ingest.Typing, flat: tuple
+) -> tuple[pd.DataFrame, tuple, Checkpoint]:
+    """The ingest pass (with ``flat``) into a checkpoint: its counts, values and checkpoint.
 
-    The error of a pass with the steps' values may be theirs: the ingest runs again without
-    them, and either the input's error comes again or theirs in their own pass, after the
-    input's verdict, as it would without the fusion.
+    Any error of a pass with the steps' values may be theirs: the ingest then runs alone,
+    into a fresh checkpoint (the failed pass's tasks may still be writing theirs), and either
+    the input's error comes again or theirs in their own pass, after the input's verdict.
     """
     budget = HELD_BYTES if ctx.options.scheduler == "threads" else 0  # else: other processes
     target = Checkpoint(ctx.staging.work / "ingest", budget)
-    flat = tuple(v for values in lazy.values() for v in values)
     if not flat:
-        return ingest.ingest(frame, typing, target), target
+        return *ingest.ingest_pass(frame, typing, target), target
     try:
-        return ingest.ingest(frame, typing, target, flat), target
-    except AnonymizeError:
-        raise
+        return *ingest.ingest_pass(frame, typing, target, flat), target
     except Exception:  # noqa: BLE001 - raised again below, or by the step's own pass
-        again = Checkpoint(ctx.staging.work / "ingest-again", budget)
-        return ingest.ingest(frame, typing, again), again
+        target.release()  # its tables go now; the failed pass's with the error, below
+    again = Checkpoint(ctx.staging.work / "ingest-again", budget)
+    return *ingest.ingest_pass(frame, typing, again), again
 
 
-def _same_types(a: dask.dataframe.DataFrame, b: dask.dataframe.DataFrame) -> bool:
-    """Whether two frames have the same columns, in the same order, of the same types."""
-    return list(a.columns) == list(b.columns) and all(
-        a.dtypes[c] == b.dtypes[c] and str(a.dtypes[c]) == str(b.dtypes[c]) for c in a.columns
+def _same_frames(a: dask.dataframe.DataFrame, b: dask.dataframe.DataFrame) -> bool:
+    """Whether two frames have the same partitions and columns, in order, of the same types."""
+    return (
+        a.npartitions == b.npartitions
+        and list(a.columns) == list(b.columns)
+        and all(a.dtypes[c] == b.dtypes[c] and str(a.dtypes[c]) == str(b.dtypes[c]) for c in a)
     )

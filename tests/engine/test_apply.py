@@ -13,6 +13,7 @@ from pathlib import Path
 import dask
 import dask.base
 import dask.dataframe
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -22,7 +23,7 @@ import pipeline.engine.input_stage as input_stage_mod
 import pipeline.engine.read_stage as read_stage_mod
 from pipeline.cli.app import app
 from pipeline.core.errors import InputDataError, Problem
-from pipeline.engine.apply import PendingChecks, UnsettledChecks
+from pipeline.engine.apply import FirstPass, PendingChecks, UnsettledChecks
 from pipeline.steps import STEPS
 from pipeline.steps.registry import Check
 from tests.conftest import DEMO_COLUMNS, REPO, demo_recipe, log_messages
@@ -249,18 +250,20 @@ REGISTERED = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+@pytest.mark.parametrize(
+    ("scheduler", "partitions"), [("threads", ()), ("processes", ("--partitions", "3"))]
+)
 def test_a_parquet_input_computes_the_first_pass_with_its_read(
-    workdir: Path, census_frame, monkeypatch, scheduler: str
+    workdir: Path, census_frame, monkeypatch, scheduler: str, partitions: tuple
 ) -> None:
     """A Parquet input's types are known before it is read: the steps' first pass runs with the
     ingest's and gives the bytes, facts and risks of a pass of its own (a CSV input's numbers
     are typed by the ingest, so its first pass is its own: see the test of the passes above)."""
     census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
-    args = ("data/census.parquet", "--scheduler", scheduler, "--partitions", "3")
+    args = ("data/census.parquet", "--scheduler", scheduler, *partitions)
     fused_passes, fused = _run(workdir, EVERY_STEP, "out/fused", *args)
     with monkeypatch.context() as patch:  # computed, but the checkpoint's types differ: unused
-        patch.setattr(read_stage_mod, "_same_types", lambda a, b: False)
+        patch.setattr(read_stage_mod, "_same_frames", lambda a, b: False)
         checked_passes, checked = _run(workdir, EVERY_STEP, "out/checked", *args)
     with monkeypatch.context() as patch:
         patch.setattr(ingest_mod, "typed", lambda ddf, typing: None)
@@ -299,10 +302,11 @@ def test_a_first_pass_that_fails_with_the_read_runs_on_its_own(
     ValueError would read as one): the ingest runs alone, the steps' pass as without fusion."""
     import pipeline.engine.phases as phases_mod
 
-    def broken(frame, steps):
+    def broken(frame, steps, waiting):
         if fails == "planned":
             raise RuntimeError("a step's bug")
-        return {(2, "quantile"): (frame.map_partitions(_boom, meta=frame._meta),)}, "broken"
+        boom = frame.map_partitions(_boom, meta=frame._meta)
+        return FirstPass({(2, "quantile"): (boom,)}, (), "broken")
 
     census_frame.to_parquet(workdir / "data" / "census.parquet", index=False)
     with monkeypatch.context() as patch:
@@ -314,6 +318,31 @@ def test_a_first_pass_that_fails_with_the_read_runs_on_its_own(
     _same(manifest, plain, workdir, "out/broken", "out/plain")
 
 
+@pytest.mark.slow
+def test_a_fused_first_pass_reports_the_checks_waiting_for_it(
+    workdir: Path, census_frame, monkeypatch
+) -> None:
+    """The checks waiting for the first pass are judged before a reduction gets its values,
+    fused or not: a recode's unknown values are what the run reports, not the quantile of an
+    empty column that the next step would refuse."""
+    census_frame.assign(empty=np.nan).to_parquet(workdir / "data" / "census.parquet", index=False)
+    steps = (
+        "  - recode: {column: occupation, map: {A: X}}\n"
+        "  - top_code: {column: empty, quantile: 0.9}\n"
+    )
+    recipe = demo_recipe(workdir, steps, input_path="data/census.parquet")
+    outputs = []
+    for fused in (True, False):
+        with monkeypatch.context() as patch:
+            if not fused:
+                patch.setattr(ingest_mod, "typed", lambda ddf, typing: None)
+            result = CliRunner().invoke(app, ["run", str(recipe), "-q"])
+        assert result.exit_code == 3, result.output
+        outputs.append(result.output)
+    assert "unknown" in outputs[0] and "empty" not in outputs[0]
+    assert outputs[0] == outputs[1]
+
+
 def test_first_pass_leaves_the_plan_as_it_was(workdir: Path) -> None:
     """The first pass is planned on copies: the run's plan still has every need to answer."""
     from pipeline.core.columns import ROW, unit_column
@@ -323,16 +352,24 @@ def test_first_pass_leaves_the_plan_as_it_was(workdir: Path) -> None:
 
     census = dask.dataframe.read_csv(workdir / "data" / "census.csv")
     census = census.assign(**{ROW: 0, unit_column("household_id"): 0})  # as the ingest adds
-    loaded = load_recipe(demo_recipe(workdir, EVERY_STEP))
-    cols = loaded.recipe.columns
-    planned = [
-        Planned.of(call, StepContext(1, call.index, call.spec.name, cols), call.spec.name)
-        for call in loaded.steps
-    ]
-    lazy, label = first_pass(census, planned)
-    assert label == "top_code: quantile 0.99 of income + subsample: units of household_id"
-    assert sorted(lazy) == [(2, "quantile"), (4, "units")]
-    assert all(not p.values for p in planned)
+
+    def planned(steps: str) -> list[Planned]:
+        loaded = load_recipe(demo_recipe(workdir, steps))
+        cols = loaded.recipe.columns
+        return [
+            Planned.of(call, StepContext(1, call.index, call.spec.name, cols), call.spec.name)
+            for call in loaded.steps
+        ]
+
+    plan = planned(EVERY_STEP)
+    lazy = first_pass(census, plan, ("waiting",))
+    assert lazy.label == "top_code: quantile 0.99 of income + subsample: units of household_id"
+    assert sorted(lazy.needs) == [(2, "quantile"), (4, "units")]
+    assert lazy.checks[0] == "waiting" and len(lazy.checks) == 3  # and the two recodes' checks
+    # a quantile of text is answered on the spot (nothing to compute): on the copy only
+    plan = planned("  - top_code: {column: occupation, quantile: 0.5}\n")
+    assert first_pass(census, plan).needs == {}
+    assert all(not p.values for p in plan)
 
 
 @pytest.mark.slow
