@@ -41,9 +41,10 @@ def read_input_stage(
     """Read the input (identifier steps applied), checkpoint it, start measuring it.
 
     ``first``: the steps' first pass on a frame (``pipeline.engine.apply.first_pass``), run
-    with the ingest's when the checkpoint's types are known before it (``ingest.typed``); its
-    answers are the stage's ``answers`` when the checkpoint's frame has the same columns and
-    types as the frame they were computed on.
+    with the ingest's when the checkpoint's types are known before it (``ingest.typed``) and
+    the input is measured beside the steps (``_fusable``); its values are the stage's
+    ``answers`` when the checkpoint's frame has the same partitions, columns and types as the
+    frame they were computed on.
     """
     frame = read_input(ctx.recipe.input, ctx.keep, ctx.options.partitions)
     total = len(automatic) + len(ctx.loaded.steps)
