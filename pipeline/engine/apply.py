@@ -211,10 +211,12 @@ def apply_steps(
         _start(frame, steps, len(effects), running, memo)
         if answers is not None:  # the first pass, computed with the caller's
             given, answers = answers, None
-            if len(given.checks) == len(checks.items):  # the checks waiting, in order
+            fits = len(given.checks) == len(checks.items)  # the checks waiting, in order
+            if fits:
                 checks.answer(given.checks)
                 _answer(running, steps, given.needs)
-                given.needs.clear()  # the plans hold what they keep of them
+            given.needs.clear()  # the plans hold what they keep of them
+            if fits:
                 continue
         if running:
             _one_pass(running, steps, checks, task)

@@ -47,16 +47,11 @@ _STATS_META = pd.DataFrame(
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What the ingest pass learned about the whole file.
-
-    Attributes:
-        fused: The values of the lazy objects computed with the pass (``ingest``'s ``fused``).
-    """
+    """What the ingest pass learned about the whole file."""
 
     rows: int
     integer_columns: list[str]
     read_as_missing: dict[str, int]  # inf / -inf per column, with input.non_finite: missing
-    fused: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -117,8 +112,8 @@ def ingest_pass(
     return table, tuple(values)
 
 
-def judged(table: pd.DataFrame, typing: Typing, fused: tuple = ()) -> IngestResult:
-    """What ``ingest_pass``'s counts say of the whole file (``fused``: its other values).
+def judged(table: pd.DataFrame, typing: Typing) -> IngestResult:
+    """What ``ingest_pass``'s counts say of the whole file.
 
     Raises:
         InputDataError: a numeric column holds values that are not numbers, or non-finite
@@ -140,7 +135,7 @@ def judged(table: pd.DataFrame, typing: Typing, fused: tuple = ()) -> IngestResu
         c for c in typing.parsed if int(table.loc[table["column"] == c, "fractional"].sum()) == 0
     ]
     read = {c: n for c, n in as_missing.items() if n}
-    return IngestResult(rows, integer_columns, read, fused)
+    return IngestResult(rows, integer_columns, read)
 
 
 def _value_problems(column: str, sub: pd.DataFrame) -> list[Problem]:

@@ -25,7 +25,6 @@ import dask.dataframe
 from pipeline.core import priority
 from pipeline.core.columns import INTERNAL_PREFIX
 from pipeline.core.errors import InputDataError
-from pipeline.engine.apply import FirstPass
 from pipeline.engine.checkpoint import Checkpoint
 from pipeline.engine.context import RunContext
 from pipeline.engine.measure import measures, risk_line
@@ -99,7 +98,6 @@ class InputStage:
     ) -> None:
         self.frame, self.rows, self._ctx = frame, rows, ctx
         self.beside = rows <= BESIDE_MAX_ROWS
-        self.answers: FirstPass | None = None  # the steps' first pass, fused with the ingest
         self._judged: Input | None = None
         internal = tuple(c for c in frame.columns if c.startswith(INTERNAL_PREFIX))
         self._checkpoint = checkpoint
@@ -129,11 +127,6 @@ class InputStage:
             if self._stop.is_set():
                 raise _Stopped
             yield table
-
-    def take_answers(self) -> FirstPass | None:
-        """The steps' first pass computed with the ingest (once: the stage keeps none)."""
-        answers, self.answers = self.answers, None
-        return answers
 
     def verdict(self) -> Input:
         """Wait for the pass and judge the input (once: a later call gives the same).

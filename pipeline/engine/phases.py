@@ -151,11 +151,12 @@ def _run(
                 "warning",
             )
         ran = Ran(last=last)
-        stage = read_input_stage(ctx, ran, automatic, functools.partial(_first, ctx, ran, total))
+        first = functools.partial(_first, ctx, ran, total)
+        stage, answers = read_input_stage(ctx, ran, automatic, first)
         if not stage.beside:  # a large input: measured alone, its peak not on the steps'
             stage.verdict()
         with stage:  # the input is measured beside the steps; its verdict comes first
-            frame, plan = _apply(ctx, ran, stage.frame, total, stage.take_answers())
+            frame, plan = _apply(ctx, ran, stage.frame, total, answers)
         read = stage.verdict()
         memory.release()
         made = produce(ctx, ran, frame, read.rows, plan, stage.release)

@@ -37,14 +37,14 @@ First = Callable[[dask.dataframe.DataFrame], FirstPass]
 
 def read_input_stage(
     ctx: RunContext, ran: Ran, automatic: list[StepCall], first: First | None = None
-) -> InputStage:
+) -> tuple[InputStage, FirstPass | None]:
     """Read the input (identifier steps applied), checkpoint it, start measuring it.
 
     ``first``: the steps' first pass on a frame (``pipeline.engine.apply.first_pass``), run
     with the ingest's when the checkpoint's types are known before it (``ingest.typed``) and
-    the input is measured beside the steps (``_fusable``); its values are the stage's
-    ``answers`` when the checkpoint's frame has the same partitions, columns and types as the
-    frame they were computed on.
+    the input is measured beside the steps (``_fusable``). Returns the stage, and the first
+    pass's values when the checkpoint's frame has the same partitions, columns and types as
+    the frame they were computed on (else None).
     """
     frame = read_input(ctx.recipe.input, ctx.keep, ctx.options.partitions)
     total = len(automatic) + len(ctx.loaded.steps)
@@ -61,9 +61,7 @@ def read_input_stage(
     for record in ran.records:
         record.rows_in = record.rows_out = done.rows
     memory.release()
-    stage = InputStage(ctx, done.checkpoint, done.frame, done.rows, done.whole)
-    stage.answers = done.answers
-    return stage
+    return InputStage(ctx, done.checkpoint, done.frame, done.rows, done.whole), done.answers
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def _checkpoint(
         typed = ingest.typed(frame, typing) if first is not None and _fusable(ctx) else None
         lazy = _first_lazy(first, typed)
         table, values, target = _ingest(ctx, frame, typing, lazy.flat() if lazy else ())
-        result = ingest.judged(table, typing, values)
+        result = ingest.judged(table, typing)
         summary["records"] = result.rows
         if result.read_as_missing:
             summary["non_finite_read_as_missing"] = result.read_as_missing
@@ -147,11 +145,11 @@ def _ingest(
     """
     budget = HELD_BYTES if ctx.options.scheduler == "threads" else 0  # else: other processes
     target = Checkpoint(ctx.staging.work / "ingest", budget)
-    if not flat:
-        return *ingest.ingest_pass(frame, typing, target), target
     try:
         return *ingest.ingest_pass(frame, typing, target, flat), target
-    except Exception:  # noqa: BLE001 - raised again below, or by the step's own pass
+    except Exception:
+        if not flat:  # the input's own error
+            raise
         target.release()  # its tables go now; the failed pass's with the error, below
     again = Checkpoint(ctx.staging.work / "ingest-again", budget)
     return *ingest.ingest_pass(frame, typing, again), again
